@@ -1,0 +1,3 @@
+using CyberCoop.Agent.Cli;
+
+return await AgentCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,18 @@
+using System.CommandLine;
+
+namespace CyberCoop.Gateway.Cli;
+
+/// <summary>
+/// The gateway's command line: one root command, each feature contributing its subcommands.
+/// </summary>
+internal static class GatewayCommandLine
+{
+    /// <summary>Builds the root command with every subcommand.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand(
+            "CyberCoop gateway: a national node that shares cyber-threat indicators with allied nations " +
+            "over mutual-TLS gRPC, signing and sealing every bundle and applying a trust policy per peer.");
+        return root;
+    }
+}
