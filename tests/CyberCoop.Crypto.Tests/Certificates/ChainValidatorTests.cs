@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 
-namespace CyberCoop.Crypto.Tests.Certificates;
+namespace CyberCoop.Crypto.Tests;
 
 public sealed class ChainValidatorTests
 {
