@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using CyberCoop.Crypto;
+using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
 
 namespace CyberCoop.Gateway.Configuration;
@@ -11,6 +12,7 @@ namespace CyberCoop.Gateway.Configuration;
 /// </summary>
 internal static class GatewayConfigValidator
 {
+    private static readonly string[] s_typeNames = [.. Enum.GetValues<Contracts.V1.IndicatorType>().Where(IndicatorTypeNames.IsKnown).Select(IndicatorTypeNames.ToName)];
     private static readonly HashSet<string> s_suites = new(StringComparer.Ordinal) { "classic", "hybrid" };
     private static readonly HashSet<string> s_redactable = new(StringComparer.Ordinal) { "sensor", "context", "count", "node", "description", "tags" };
 
@@ -258,7 +260,7 @@ internal static class GatewayConfigValidator
         {
             if (!IndicatorTypeNames.TryParse(types![i], out _))
             {
-                errors.Add($"{at}[{i}]: '{types[i]}' is not an indicator type ({string.Join(", ", IndicatorTypeNames.All)})");
+                errors.Add($"{at}[{i}]: '{types[i]}' is not an indicator type ({string.Join(", ", s_typeNames)})");
             }
         }
     }
