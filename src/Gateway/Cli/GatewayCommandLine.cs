@@ -14,6 +14,7 @@ internal static class GatewayCommandLine
             "CyberCoop gateway: a national node that shares cyber-threat indicators with allied nations " +
             "over mutual-TLS gRPC, signing and sealing every bundle and applying a trust policy per peer.");
         root.Subcommands.Add(Certs.CertsCommand.Create());
+        root.Subcommands.Add(Peers.PeersCommand.Create());
         return root;
     }
 }
