@@ -16,6 +16,7 @@ internal static class GatewayCommandLine
         root.Subcommands.Add(Certs.CertsCommand.Create());
         root.Subcommands.Add(Peers.PeersCommand.Create());
         root.Subcommands.Add(Audit.AuditCommand.Create());
+        root.Subcommands.Add(Policy.PolicyCommand.Create());
         return root;
     }
 }
