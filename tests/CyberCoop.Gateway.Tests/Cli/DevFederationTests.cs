@@ -51,7 +51,7 @@ public sealed class DevFederationTests : IDisposable
                 using var pinnedRoot = PemFiles.LoadCertificate(loaded.Resolve(peer.Root));
                 using var peerGateway = PemFiles.LoadCertificate(peerNode.Certificate);
                 var validator = new ChainValidator([new TrustAnchor(peer.TrustDomain, pinnedRoot, peer.RootPin)]);
-                Assert.True(validator.Validate(peerGateway).IsValid);
+                Assert.True(validator.Validate(peerGateway, null, CertificatePurpose.Server).IsValid);
             }
         }
     }
@@ -65,11 +65,10 @@ public sealed class DevFederationTests : IDisposable
         using var estonianAgent = PemFiles.LoadCertificate(layout.Nodes[0].Agents[0].Certificate);
 
         var wrongDomain = new ChainValidator([new TrustAnchor("fi.cybercoop", finnishRoot, layout.Nodes[1].RootPin)]);
-        var claimsEstonia = new ChainValidator([new TrustAnchor("ee.cybercoop", finnishRoot, layout.Nodes[1].RootPin)]);
 
-        Assert.False(wrongDomain.Validate(estonianGateway).IsValid);
-        Assert.False(claimsEstonia.Validate(estonianGateway).IsValid);
-        Assert.False(claimsEstonia.Validate(estonianAgent).IsValid);
+        Assert.False(wrongDomain.Validate(estonianGateway, null, CertificatePurpose.Server).IsValid);
+        Assert.False(wrongDomain.Validate(estonianAgent, null, CertificatePurpose.Client).IsValid);
+        Assert.Throws<ArgumentException>(() => new TrustAnchor("ee.cybercoop", finnishRoot, layout.Nodes[1].RootPin));
     }
 
     [Fact]
@@ -92,7 +91,7 @@ public sealed class DevFederationTests : IDisposable
                 Assert.NotEmpty(root.GetProperty("sources").EnumerateArray());
                 using var certificate = PemFiles.LoadCertificate(agent.Certificate);
                 using var ownRoot = PemFiles.LoadCertificate(Path.Combine(agent.Directory, root.GetProperty("tls").GetProperty("root").GetString()!));
-                Assert.True(new ChainValidator([new TrustAnchor(node.TrustDomain, ownRoot, node.RootPin)]).Validate(certificate).IsValid);
+                Assert.True(new ChainValidator([new TrustAnchor(node.TrustDomain, ownRoot, node.RootPin)]).Validate(certificate, null, CertificatePurpose.Client).IsValid);
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(agent.Key));
             }
         }

@@ -255,9 +255,26 @@ public sealed class PeersCommandTests : IDisposable
         Assert.Equal(CliExitCodes.Failure, wrongId.ExitCode);
         Assert.Contains("not spiffe://fi.cybercoop/gateway/turku", wrongId.Error, StringComparison.Ordinal);
         Assert.Equal(CliExitCodes.Failure, otherRoot.ExitCode);
-        Assert.Contains("does not validate", otherRoot.Error, StringComparison.Ordinal);
+        Assert.Contains("cannot be the root of fi.cybercoop", otherRoot.Error, StringComparison.Ordinal);
         Assert.Equal(0, added.ExitCode);
         Assert.Contains(GatewayConfigFile.Load(_config).Config.Peers, p => p.Id == Helsinki && p.RootPin == Finland.RootPin);
+    }
+
+    [Fact]
+    public async Task Fetch_refuses_a_live_peer_whose_certificate_was_not_issued_by_the_pinned_root()
+    {
+        await RemoveHelsinkiAsync();
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "fi.cybercoop", "--out", _temp.Combine("impostor"));
+        using var impostorRoot = PemFiles.LoadCertificate(_temp.Combine("impostor", "root.crt"));
+        await using var server = await TlsPeer.StartAsync(Finland.Certificate, Finland.Key, Finland.RootCertificate);
+        var before = File.ReadAllText(_config);
+
+        var result = await CliRun.RunAsync("peers", "add", "--config", _config, "--id", Helsinki,
+            "--address", server.Address, "--fetch", "--root", _temp.Combine("impostor", "root.crt"), "--pin", SpkiPin.Compute(impostorRoot));
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("does not validate", result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(_config));
     }
 
     [Fact]

@@ -102,12 +102,21 @@ internal static class CertificateFiles
         PemFiles.WriteCertificate(certificatePath, certificate);
     }
 
-    /// <summary>The SPIFFE id in a workload certificate, or a failure naming the file.</summary>
-    public static SpiffeId ReadSpiffeId(X509Certificate2 certificate, string path)
+    /// <summary>
+    /// The SPIFFE id of a workload certificate issued by <paramref name="authority"/>, checked by validating its
+    /// chain to that root as of the middle of its validity period (so an expired certificate can still be renewed,
+    /// but one from another CA, a revoked-looking CA certificate or a malformed one cannot).
+    /// </summary>
+    public static SpiffeId IdentifyIssued(CertificateAuthority authority, X509Certificate2 certificate, string path)
     {
-        if (!SpiffeId.TryFromCertificate(certificate, out var id, out var error))
+        ArgumentNullException.ThrowIfNull(authority);
+        ArgumentNullException.ThrowIfNull(certificate);
+        var middle = certificate.NotBefore.ToUniversalTime() + ((certificate.NotAfter - certificate.NotBefore) / 2);
+        var validator = new ChainValidator([new TrustAnchor(authority.TrustDomain, authority.Certificate, authority.Pin)], time: new FixedTimeProvider(middle));
+        var result = validator.Validate(certificate, null, CertificatePurpose.Client);
+        if (!result.IsValid || result.Id is not { } id)
         {
-            throw new CliException($"'{path}' carries no usable SPIFFE id: {error}");
+            throw new CliException($"'{path}' was not issued by the CA of {authority.TrustDomain}: {result.Reason}");
         }
 
         return id;

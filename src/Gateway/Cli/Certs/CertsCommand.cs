@@ -56,7 +56,7 @@ internal static class CertsCommand
             CertificateFiles.RefuseExisting(certificatePath, keyPath);
             CertificateFiles.EnsureDirectory(directory);
 
-            using var authority = CertificateAuthority.CreateRoot(trustDomain, lifetime);
+            using var authority = CertificateAuthority.CreateRoot(trustDomain, lifetime: lifetime);
             authority.Save(certificatePath, keyPath);
 
             io.Output.WriteLine($"created trust domain {trustDomain}");
@@ -139,11 +139,7 @@ internal static class CertsCommand
             var lifetime = CertificateFiles.Days(parse.GetValue(days), MaxLeafDays, "--days");
             using var authority = CertificateFiles.LoadAuthority(parse.GetValue(caDirectory)!);
             using var old = CertificateFiles.LoadCertificate(certificatePath, "certificate");
-            var id = CertificateFiles.ReadSpiffeId(old, certificatePath);
-            if (id.TrustDomain != authority.TrustDomain)
-            {
-                throw new CliException($"'{certificatePath}' belongs to trust domain {id.TrustDomain}, but the CA in --ca-dir is {authority.TrustDomain}");
-            }
+            var id = CertificateFiles.IdentifyIssued(authority, old, certificatePath);
 
             var renewKey = parse.GetValue(newKey);
             X509Certificate2 renewed;
@@ -291,14 +287,13 @@ internal static class CertsCommand
 
     private static ECDsa LoadKeyMatching(X509Certificate2 certificate, string keyPath)
     {
-        var key = ECDsa.Create();
+        ECDsa key;
         try
         {
-            key.ImportFromPem(File.ReadAllText(keyPath));
+            key = PemFiles.LoadPrivateKey(keyPath);
         }
-        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        catch (FormatException ex)
         {
-            key.Dispose();
             throw new CliException($"'{keyPath}' is not a PEM ECDSA private key: {ex.Message}");
         }
 

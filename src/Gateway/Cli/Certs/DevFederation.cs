@@ -39,7 +39,7 @@ internal static class DevFederation
         Directory.CreateDirectory(staging);
         try
         {
-            var authorities = nations.Select(n => CertificateAuthority.CreateRoot(n.TrustDomain, options.RootLifetime)).ToList();
+            var authorities = nations.Select(n => CertificateAuthority.CreateRoot(n.TrustDomain, lifetime: options.RootLifetime)).ToList();
             try
             {
                 var nodes = new List<DevNode>();

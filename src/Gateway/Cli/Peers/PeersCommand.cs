@@ -176,14 +176,14 @@ internal static class PeersCommand
                 throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} presented a root ({SpkiPin.Compute(offered)}) that is not the one in --root ({SpkiPin.Compute(given)})");
             }
 
-            var validation = new ChainValidator([new TrustAnchor(peerId.TrustDomain, root, SpkiPin.Compute(root))]).Validate(presented.Leaf, presented.Others);
+            var validation = new ChainValidator([Anchor(peerId, root)]).Validate(presented.Leaf, [.. presented.Others], CertificatePurpose.Server);
             if (!validation.IsValid)
             {
                 root.Dispose();
                 throw new CliException($"the certificate presented by {address.GetLeftPart(UriPartial.Authority)} does not validate against that root: {validation.Reason}");
             }
 
-            if (validation.Id.ToString() != peerId.ToString())
+            if (validation.Id is not { } presentedId || presentedId != peerId)
             {
                 root.Dispose();
                 throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} is {validation.Id}, not {peerId}");
@@ -205,6 +205,8 @@ internal static class PeersCommand
         {
             throw new CliException($"the certificate given as root ({root.Subject}) is not a CA certificate; pass the peer domain's root.crt");
         }
+
+        _ = Anchor(peerId, root);
 
         if (expectedPin is not null)
         {
@@ -229,6 +231,19 @@ internal static class PeersCommand
         if (!io.Prompt.Confirm(io.Output, "Does this pin match what the peer's operator told you over a trusted channel?"))
         {
             throw new CliException("not confirmed; nothing was changed");
+        }
+    }
+
+    /// <summary>The root as a trust anchor of the peer's domain, or a failure saying why it cannot be one.</summary>
+    private static TrustAnchor Anchor(SpiffeId peerId, X509Certificate2 root)
+    {
+        try
+        {
+            return new TrustAnchor(peerId.TrustDomain, root, SpkiPin.Compute(root));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException($"that certificate cannot be the root of {peerId.TrustDomain}: {ex.Message}");
         }
     }
 
