@@ -17,6 +17,7 @@ internal static class GatewayCommandLine
         root.Subcommands.Add(Peers.PeersCommand.Create());
         root.Subcommands.Add(Audit.AuditCommand.Create());
         root.Subcommands.Add(Policy.PolicyCommand.Create());
+        root.Subcommands.Add(Status.StatusCommand.Create());
         return root;
     }
 }
