@@ -46,7 +46,7 @@ internal sealed record AgentGatewayDocument(string Address, string ExpectedId);
 internal sealed record AgentTlsDocument(string Certificate, string Key, string Root, string RootPin);
 
 /// <summary>One input of the agent.</summary>
-internal sealed record AgentSourceDocument(string Name, string Path, string Format, string Tlp, int Confidence, IReadOnlyList<string> Tags);
+internal sealed record AgentSourceDocument(string Name, string Path, string Format, string Tlp, int Confidence, IReadOnlyList<string> Tags, IReadOnlyList<string> Sectors);
 
 /// <summary>Spool folder and cap.</summary>
 internal sealed record AgentSpoolDocument(string Directory, long MaxBytes);

@@ -238,8 +238,8 @@ internal static class DevFederation
             Sources =
             [
                 eve
-                    ? new AgentSourceDocument("suricata", "feeds/eve.json", "eve", "AMBER", 70, [nation.Sector, "ids"])
-                    : new AgentSourceDocument("zeek", "feeds/notice.log", "zeek", "AMBER", 60, [nation.Sector, "nsm"]),
+                    ? new AgentSourceDocument("suricata", "feeds/eve.json", "eve", "AMBER", 70, ["ids"], [nation.Sector])
+                    : new AgentSourceDocument("zeek", "feeds/notice.log", "zeek", "AMBER", 60, ["nsm"], [nation.Sector]),
             ],
             Spool = new AgentSpoolDocument("spool", 64L * 1024 * 1024),
             Batch = new AgentBatchDocument(500, 200),
