@@ -53,8 +53,9 @@ internal static class GatewayConfigFile
 
         try
         {
-            return JsonSerializer.Deserialize(bytes, GatewayConfigJsonContext.Default.GatewayConfig)
+            var config = JsonSerializer.Deserialize(bytes, GatewayConfigJsonContext.Default.GatewayConfig)
                 ?? throw new GatewayConfigException(fullPath, ["config file is empty (null)"]);
+            return config.Peers is null ? config with { Peers = [] } : config;
         }
         catch (JsonException ex)
         {
