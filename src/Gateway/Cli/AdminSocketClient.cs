@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using CyberCoop.Contracts.V1;
+using AdminService = CyberCoop.Contracts.V1.Admin;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -39,14 +40,14 @@ internal sealed class AdminSocketClient : IDisposable
             },
         };
         _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-        Client = new Admin.AdminClient(_channel);
+        Client = new AdminService.AdminClient(_channel);
     }
 
     /// <summary>The socket this client dials.</summary>
     public string SocketPath { get; }
 
     /// <summary>The generated Admin client.</summary>
-    public Admin.AdminClient Client { get; }
+    public AdminService.AdminClient Client { get; }
 
     /// <summary>Deadline for one call.</summary>
     public static DateTime Deadline => DateTime.UtcNow + s_callTimeout;

@@ -55,7 +55,11 @@ internal static class GatewayConfigFile
         {
             var config = JsonSerializer.Deserialize(bytes, GatewayConfigJsonContext.Default.GatewayConfig)
                 ?? throw new GatewayConfigException(fullPath, ["config file is empty (null)"]);
-            return config.Peers is null ? config with { Peers = [] } : config;
+
+            // Lists missing from the file come back null (init-only properties lose their defaults).
+            return config.Peers is null || config.TrustedOrigins is null
+                ? config with { Peers = config.Peers ?? [], TrustedOrigins = config.TrustedOrigins ?? [] }
+                : config;
         }
         catch (JsonException ex)
         {

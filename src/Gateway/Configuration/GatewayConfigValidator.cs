@@ -12,9 +12,8 @@ namespace CyberCoop.Gateway.Configuration;
 /// </summary>
 internal static class GatewayConfigValidator
 {
-    private static readonly string[] s_typeNames = [.. Enum.GetValues<Contracts.V1.IndicatorType>().Where(IndicatorTypeNames.IsKnown).Select(IndicatorTypeNames.ToName)];
     private static readonly HashSet<string> s_suites = new(StringComparer.Ordinal) { "classic", "hybrid" };
-    private static readonly HashSet<string> s_redactable = new(StringComparer.Ordinal) { "sensor", "context", "count", "node", "description", "tags" };
+    private static readonly string[] s_typeNames = [.. Enum.GetValues<Contracts.V1.IndicatorType>().Where(IndicatorTypeNames.IsKnown).Select(IndicatorTypeNames.ToName)];
 
     /// <summary>Returns every problem found; empty when the config is usable.</summary>
     public static List<string> Validate(GatewayConfig config, string baseDirectory)
@@ -38,6 +37,36 @@ internal static class GatewayConfigValidator
             if (!string.IsNullOrEmpty(peer.Id) && !seen.Add(peer.Id))
             {
                 errors.Add($"{at}.id: '{peer.Id}' is configured more than once");
+            }
+        }
+
+        for (var i = 0; i < config.TrustedOrigins.Count; i++)
+        {
+            var origin = config.TrustedOrigins[i];
+            var at = $"trustedOrigins[{i}]";
+            if (origin is null)
+            {
+                errors.Add($"{at}: must not be null");
+                continue;
+            }
+
+            if (!TrustDomains.IsValid(origin.TrustDomain, out var domainError))
+            {
+                errors.Add($"{at}.trustDomain: {domainError}");
+            }
+            else if (origin.TrustDomain == config.Node?.TrustDomain)
+            {
+                errors.Add($"{at}.trustDomain: '{origin.TrustDomain}' is this node's own domain");
+            }
+
+            var rootOk = RequireFile(origin.Root, $"{at}.root", baseDirectory, errors);
+            if (!SpkiPin.TryNormalize(origin.RootPin, out var pin, out var pinError))
+            {
+                errors.Add($"{at}.rootPin: {pinError}");
+            }
+            else if (rootOk)
+            {
+                CheckRootPin(Path.GetFullPath(origin.Root, baseDirectory), pin, at, errors);
             }
         }
 
@@ -219,9 +248,9 @@ internal static class GatewayConfigValidator
         {
             for (var i = 0; i < policy.Redact.Count; i++)
             {
-                if (!s_redactable.Contains(policy.Redact[i] ?? ""))
+                if (!RedactableFields.All.Contains(policy.Redact[i] ?? ""))
                 {
-                    errors.Add($"{at}.redact[{i}]: '{policy.Redact[i]}' is not a redactable field ({string.Join(", ", s_redactable)})");
+                    errors.Add($"{at}.redact[{i}]: '{policy.Redact[i]}' is not a redactable field ({string.Join(", ", RedactableFields.All)})");
                 }
             }
         }

@@ -1,4 +1,5 @@
 using CyberCoop.Contracts.V1;
+using AdminService = CyberCoop.Contracts.V1.Admin;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -51,7 +52,7 @@ internal sealed class FakeAdminServer : IAsyncDisposable
         public int Reloads { get; set; }
     }
 
-    private sealed class FakeAdmin(AdminState state) : Admin.AdminBase
+    private sealed class FakeAdmin(AdminState state) : AdminService.AdminBase
     {
         public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) => Task.FromResult(state.Status);
 
