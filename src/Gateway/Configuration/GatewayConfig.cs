@@ -13,6 +13,25 @@ internal sealed record GatewayConfig
 
     /// <summary>Allied gateways this node exchanges with.</summary>
     public List<PeerConfig> Peers { get; init; } = [];
+
+    /// <summary>
+    /// Roots pinned only to verify the origin signature of content relayed to us by a peer. Nodes of
+    /// these domains cannot connect to this node unless they are also configured peers.
+    /// </summary>
+    public List<TrustedOriginConfig> TrustedOrigins { get; init; } = [];
+}
+
+/// <summary>A trust domain whose relayed content this node can verify.</summary>
+internal sealed record TrustedOriginConfig
+{
+    /// <summary>Trust domain, e.g. <c>ee.cybercoop</c>.</summary>
+    public string TrustDomain { get; init; } = "";
+
+    /// <summary>PEM file of the domain's root certificate.</summary>
+    public string Root { get; init; } = "";
+
+    /// <summary>SHA-256 pin of the root's SubjectPublicKeyInfo.</summary>
+    public string RootPin { get; init; } = "";
 }
 
 /// <summary>Identity, listeners, keys and storage of this node.</summary>

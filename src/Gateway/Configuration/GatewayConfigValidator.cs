@@ -39,6 +39,36 @@ internal static class GatewayConfigValidator
             }
         }
 
+        for (var i = 0; i < config.TrustedOrigins.Count; i++)
+        {
+            var origin = config.TrustedOrigins[i];
+            var at = $"trustedOrigins[{i}]";
+            if (origin is null)
+            {
+                errors.Add($"{at}: must not be null");
+                continue;
+            }
+
+            if (!TrustDomains.IsValid(origin.TrustDomain, out var domainError))
+            {
+                errors.Add($"{at}.trustDomain: {domainError}");
+            }
+            else if (origin.TrustDomain == config.Node?.TrustDomain)
+            {
+                errors.Add($"{at}.trustDomain: '{origin.TrustDomain}' is this node's own domain");
+            }
+
+            var rootOk = RequireFile(origin.Root, $"{at}.root", baseDirectory, errors);
+            if (!SpkiPin.TryNormalize(origin.RootPin, out var pin, out var pinError))
+            {
+                errors.Add($"{at}.rootPin: {pinError}");
+            }
+            else if (rootOk)
+            {
+                CheckRootPin(Path.GetFullPath(origin.Root, baseDirectory), pin, at, errors);
+            }
+        }
+
         return errors;
     }
 

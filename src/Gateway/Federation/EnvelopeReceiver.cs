@@ -188,6 +188,14 @@ internal sealed class EnvelopeReceiver(
         }
 
         var signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
+        string? announcementError = null;
+        if (signingKey is null && header.HopCount > 0 && signed.OriginAnnouncement is { } carried)
+        {
+            // A relay attached the origin's own signed key announcement: usable only if we pin the origin's root.
+            announcementError = directory.AcceptRelayedAnnouncement(bundle.Origin, carried);
+            signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
+        }
+
         if (signingKey is null && runtime.Trust.Peers.TryGetValue(bundle.Origin, out var originPeer))
         {
             // The origin is pinned but its keys are not known yet (or were rotated): fetch them now.
@@ -206,8 +214,9 @@ internal sealed class EnvelopeReceiver(
 
         if (signingKey is null)
         {
-            return runtime.Trust.Peers.ContainsKey(bundle.Origin) || origin.TrustDomain == runtime.Identity.Id.TrustDomain
-                ? $"origin-key-unknown: no announced signing key of '{bundle.Origin}' has this key id"
+            var pinned = runtime.Trust.PinnedDomains.Contains(origin.TrustDomain);
+            return pinned
+                ? $"origin-key-unknown: no verifiable signing key of '{bundle.Origin}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}"
                 : $"origin-not-pinned: this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified";
         }
 
@@ -264,7 +273,7 @@ internal sealed class EnvelopeReceiver(
             }
         }
 
-        var relays = Relaying.Plan(runtime, sender, header, signed, bundle, accepted.Count, audit);
+        var relays = Relaying.Plan(runtime, directory, sender, header, signed, bundle, accepted.Count, audit);
         var commit = await runtime.Store.CommitReceivedAsync(new ReceivedEnvelope
         {
             EnvelopeId = header.EnvelopeId.ToByteArray(),

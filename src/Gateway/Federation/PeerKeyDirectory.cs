@@ -18,9 +18,10 @@ namespace CyberCoop.Gateway.Federation;
 internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDirectory> logger)
 {
     private readonly ConcurrentDictionary<string, DomainKeys> _domains = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, NodeKeys> _relayed = new(StringComparer.Ordinal);
 
-    /// <summary>Keys of one announced node.</summary>
-    internal sealed record NodeKeys(string Node, IReadOnlyList<ContentPublicKey> Keys, IReadOnlyList<Suite> Suites);
+    /// <summary>Keys of one announced node, with the signed announcement they came from.</summary>
+    internal sealed record NodeKeys(string Node, IReadOnlyList<ContentPublicKey> Keys, IReadOnlyList<Suite> Suites, SignedKeyAnnouncement Signed);
 
     private sealed record DomainKeys(ulong Sequence, DateTimeOffset FetchedAt, IReadOnlyDictionary<string, NodeKeys> Nodes, IReadOnlyList<string> Revoked);
 
@@ -30,12 +31,39 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
     /// <summary>The announced keys of a node, or null when unknown.</summary>
     public NodeKeys? Find(string nodeId)
     {
-        if (!SpiffeId.TryParse(nodeId, out var id, out _) || !_domains.TryGetValue(id.TrustDomain, out var domain))
+        if (SpiffeId.TryParse(nodeId, out var id, out _) && _domains.TryGetValue(id.TrustDomain, out var domain)
+            && domain.Nodes.TryGetValue(nodeId, out var keys))
         {
-            return null;
+            return keys;
         }
 
-        return domain.Nodes.GetValueOrDefault(nodeId);
+        return _relayed.GetValueOrDefault(nodeId);
+    }
+
+    /// <summary>
+    /// Accepts an origin's key announcement that a relay attached to a bundle. It must be signed by a
+    /// gateway certificate chaining to a root this node pins for that domain. Returns an error or null.
+    /// </summary>
+    public string? AcceptRelayedAnnouncement(string expectedNode, SignedKeyAnnouncement signed)
+    {
+        if (!SpiffeId.TryParse(expectedNode, out var id, out var error))
+        {
+            return error;
+        }
+
+        error = VerifyAnnouncement(id.TrustDomain, signed, out var keys);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (keys!.Node != expectedNode)
+        {
+            return $"announcement is for '{keys.Node}', not the origin '{expectedNode}'";
+        }
+
+        _relayed[expectedNode] = keys;
+        return null;
     }
 
     /// <summary>Finds a signing key of <paramref name="nodeId"/> by key id.</summary>
@@ -196,7 +224,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             list.Add(ContentPublicKey.FromProto(key));
         }
 
-        keys = new NodeKeys(announcement.Node, list, announcement.Suites.ToArray());
+        keys = new NodeKeys(announcement.Node, list, announcement.Suites.ToArray(), signed);
         return null;
     }
 }

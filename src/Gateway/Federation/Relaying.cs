@@ -18,7 +18,7 @@ internal static class Relaying
     private static readonly OutboundPolicyEvaluator s_outbound = new();
 
     /// <summary>Plans relays of a received bundle; records every decision in <paramref name="audit"/>.</summary>
-    public static List<OutboxItem> Plan(GatewayRuntime runtime, PeerSettings sender, EnvelopeHeader header, SignedBundle signed,
+    public static List<OutboxItem> Plan(GatewayRuntime runtime, PeerKeyDirectory directory, PeerSettings sender, EnvelopeHeader header, SignedBundle signed,
         Bundle bundle, int acceptedCount, List<AuditEntry> audit)
     {
         var items = new List<OutboxItem>();
@@ -39,7 +39,7 @@ internal static class Relaying
                 continue;
             }
 
-            payload ??= signed.ToByteArray();
+            payload ??= Payload(directory, signed, bundle.Origin);
             items.Add(new OutboxItem(peer.IdText, RandomId(), payload, (int)header.HopCount + 1, bundle.Indicators.Count, now));
             audit.Add(new AuditEntry { Kind = "shared", Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
         }
@@ -79,6 +79,19 @@ internal static class Relaying
         }
 
         return null;
+    }
+
+    /// <summary>The signed bundle as relayed: unchanged, plus the origin's key announcement for the next hop.</summary>
+    private static byte[] Payload(PeerKeyDirectory directory, SignedBundle signed, string origin)
+    {
+        if (signed.OriginAnnouncement is null && directory.Find(origin) is { } keys)
+        {
+            var copy = signed.Clone();
+            copy.OriginAnnouncement = keys.Signed;
+            return copy.ToByteArray();
+        }
+
+        return signed.ToByteArray();
     }
 
     /// <summary>A fresh 16-byte envelope id.</summary>

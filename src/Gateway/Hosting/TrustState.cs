@@ -13,8 +13,9 @@ namespace CyberCoop.Gateway.Hosting;
 internal sealed class TrustState
 {
     private TrustState(LoadedConfig config, ChainValidator validator, FrozenDictionary<string, PeerSettings> peers,
-        FrozenSet<string> revokedSerials)
+        FrozenSet<string> revokedSerials, FrozenSet<string> pinnedDomains)
     {
+        PinnedDomains = pinnedDomains;
         Config = config;
         Validator = validator;
         Peers = peers;
@@ -29,6 +30,9 @@ internal sealed class TrustState
 
     /// <summary>Configured peers by SPIFFE id text.</summary>
     public FrozenDictionary<string, PeerSettings> Peers { get; }
+
+    /// <summary>Trust domains whose root this node pins (own, peers, trusted origins).</summary>
+    public FrozenSet<string> PinnedDomains { get; }
 
     /// <summary>All revoked serials known (own config and peers' trust bundles).</summary>
     public FrozenSet<string> RevokedSerials { get; }
@@ -64,6 +68,21 @@ internal sealed class TrustState
             }
         }
 
+        for (var i = 0; i < loaded.Config.TrustedOrigins.Count; i++)
+        {
+            var origin = loaded.Config.TrustedOrigins[i];
+            var root = PemFiles.LoadCertificate(loaded.Resolve(origin.Root));
+            SpkiPin.TryNormalize(origin.RootPin, out var pin, out _);
+            if (anchors.TrueForAll(a => a.TrustDomain != origin.TrustDomain))
+            {
+                anchors.Add(new TrustAnchor(origin.TrustDomain, root, pin));
+            }
+            else if (!anchors.Exists(a => a.TrustDomain == origin.TrustDomain && a.Pin == pin))
+            {
+                errors.Add($"trustedOrigins[{i}].rootPin: trust domain '{origin.TrustDomain}' is already pinned to a different root");
+            }
+        }
+
         if (errors.Count > 0)
         {
             throw new GatewayConfigException(loaded.Path, errors);
@@ -71,6 +90,6 @@ internal sealed class TrustState
 
         var revoked = node.RevokedSerials.Select(s => s.ToUpperInvariant()).Concat(extraRevoked).ToFrozenSet(StringComparer.Ordinal);
         var validator = new ChainValidator(anchors, revoked, time);
-        return new TrustState(loaded, validator, peers.ToFrozenDictionary(StringComparer.Ordinal), revoked);
+        return new TrustState(loaded, validator, peers.ToFrozenDictionary(StringComparer.Ordinal), revoked, anchors.Select(a => a.TrustDomain).ToFrozenSet(StringComparer.Ordinal));
     }
 }
