@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
 using CyberCoop.Gateway.Storage;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using CyberCoop.Crypto;
+using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
 
 namespace CyberCoop.Gateway.Configuration;
@@ -12,7 +13,7 @@ namespace CyberCoop.Gateway.Configuration;
 internal static class GatewayConfigValidator
 {
     private static readonly HashSet<string> s_suites = new(StringComparer.Ordinal) { "classic", "hybrid" };
-    private static readonly HashSet<string> s_redactable = new(StringComparer.Ordinal) { "sensor", "context", "count", "node", "description", "tags" };
+    private static readonly string[] s_typeNames = [.. Enum.GetValues<Contracts.V1.IndicatorType>().Where(IndicatorTypeNames.IsKnown).Select(IndicatorTypeNames.ToName)];
 
     /// <summary>Returns every problem found; empty when the config is usable.</summary>
     public static List<string> Validate(GatewayConfig config, string baseDirectory)
@@ -247,9 +248,9 @@ internal static class GatewayConfigValidator
         {
             for (var i = 0; i < policy.Redact.Count; i++)
             {
-                if (!s_redactable.Contains(policy.Redact[i] ?? ""))
+                if (!RedactableFields.All.Contains(policy.Redact[i] ?? ""))
                 {
-                    errors.Add($"{at}.redact[{i}]: '{policy.Redact[i]}' is not a redactable field ({string.Join(", ", s_redactable)})");
+                    errors.Add($"{at}.redact[{i}]: '{policy.Redact[i]}' is not a redactable field ({string.Join(", ", RedactableFields.All)})");
                 }
             }
         }
@@ -288,7 +289,7 @@ internal static class GatewayConfigValidator
         {
             if (!IndicatorTypeNames.TryParse(types![i], out _))
             {
-                errors.Add($"{at}[{i}]: '{types[i]}' is not an indicator type ({string.Join(", ", IndicatorTypeNames.All)})");
+                errors.Add($"{at}[{i}]: '{types[i]}' is not an indicator type ({string.Join(", ", s_typeNames)})");
             }
         }
     }

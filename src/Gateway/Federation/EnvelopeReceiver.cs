@@ -252,16 +252,16 @@ internal sealed class EnvelopeReceiver(
         var rejected = 0;
         foreach (var indicator in bundle.Indicators)
         {
-            var wellFormed = CheckIndicator(indicator);
+            var wellFormed = ReceivedIndicatorValidator.Validate(indicator, runtime.Time.GetUtcNow());
             var decision = wellFormed is null ? _inbound.Evaluate(indicator, sender.Inbound, relay) : null;
-            if (wellFormed is not null || decision!.Outcome == InboundOutcome.Rejected)
+            if (wellFormed is not null || decision!.Action == InboundAction.Reject || decision.Indicator is null)
             {
                 rejected++;
-                audit.Add(new AuditEntry { Kind = "rejected", Actor = sender.IdText, Subject = indicator.Id, Decision = "rejected", Reason = wellFormed ?? decision!.Reason });
+                audit.Add(new AuditEntry { Kind = "rejected", Actor = sender.IdText, Subject = indicator.Id, Decision = "rejected", Reason = wellFormed is not null ? "malformed-indicator: " + wellFormed : decision!.Reason });
                 continue;
             }
 
-            if (decision.Outcome == InboundOutcome.Quarantined)
+            if (decision.Action == InboundAction.Quarantine)
             {
                 quarantined.Add(decision.Indicator);
                 audit.Add(new AuditEntry { Kind = "quarantined", Actor = sender.IdText, Subject = indicator.Id, Decision = "quarantined", Reason = decision.Reason });
@@ -309,33 +309,12 @@ internal sealed class EnvelopeReceiver(
         return new ReceiveOutcome(AckStatus.Accepted, "", accepted.Count, quarantined.Count, rejected);
     }
 
-    /// <summary>Returns why an indicator is malformed (not canonical, wrong id, missing marking), or null.</summary>
-    private static string? CheckIndicator(Indicator indicator)
-    {
-        if (indicator.Tlp is Tlp.Unspecified || !System.Enum.IsDefined(indicator.Tlp))
-        {
-            return "malformed-indicator: tlp missing or unknown";
-        }
-
-        var normalized = IndicatorNormalizer.Normalize(indicator.Type, indicator.Value);
-        if (!normalized.Ok)
-        {
-            return "malformed-indicator: " + normalized.Error;
-        }
-
-        if (normalized.Value != indicator.Value)
-        {
-            return "malformed-indicator: value is not in canonical form";
-        }
-
-        return IndicatorIds.Compute(indicator.Type, indicator.Value) == indicator.Id
-            ? null
-            : "malformed-indicator: id does not match the deterministic id of type and value";
-    }
-
     private Receipt CreateReceipt(PeerSettings sender, Envelope envelope, byte[] envelopeId, ReceiveOutcome outcome)
     {
-        var digest = SHA256.HashData(envelope.Header.Concat(envelope.Ciphertext).ToArray());
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(envelope.Header.Span);
+        hash.AppendData(envelope.Ciphertext.Span);
+        var digest = hash.GetHashAndReset();
         var body = new ReceiptBody
         {
             EnvelopeId = ByteString.CopyFrom(envelopeId),

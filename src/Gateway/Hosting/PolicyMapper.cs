@@ -1,4 +1,5 @@
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
 
 namespace CyberCoop.Gateway.Hosting;
@@ -6,6 +7,8 @@ namespace CyberCoop.Gateway.Hosting;
 /// <summary>Turns validated policy sections of the config file into policy records.</summary>
 internal static class PolicyMapper
 {
+    private static readonly OutboundPolicy s_defaults = new();
+
     /// <summary>Outbound policy from its config section (already validated).</summary>
     public static OutboundPolicy ToOutbound(OutboundPolicyConfig c) => new()
     {
@@ -16,7 +19,7 @@ internal static class PolicyMapper
         Sectors = c.Sectors.Select(s => s.ToLowerInvariant()).ToArray(),
         BlockedTags = c.BlockedTags.Select(s => s.ToLowerInvariant()).ToArray(),
         RequiredTags = c.RequiredTags.Select(s => s.ToLowerInvariant()).ToArray(),
-        Redact = c.Redact?.ToArray() ?? OutboundPolicy.DefaultRedact,
+        Redact = c.Redact?.ToArray() ?? s_defaults.Redact,
         Embargo = TimeSpan.FromSeconds(c.EmbargoSeconds),
         AllowRelay = c.AllowRelay,
     };
