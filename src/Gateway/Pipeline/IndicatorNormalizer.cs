@@ -1,0 +1,587 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CyberCoop.Contracts.V1;
+
+namespace CyberCoop.Gateway.Pipeline;
+
+/// <summary>
+/// Turns an observable as a sensor reported it into its canonical text form, so that the
+/// same observable reported by two nations gets the same deterministic id and merges.
+/// </summary>
+/// <remarks>
+/// Canonical forms (docs/protocol.md, "Normalization"):
+/// <list type="bullet">
+/// <item>ipv4: dotted quad, decimal, no leading zeros. "010.0.0.1" is rejected rather than guessed
+///   (some stacks read a leading zero as octal).</item>
+/// <item>ipv6: RFC 5952 text (lower case, longest zero run compressed, IPv4-mapped in mixed notation),
+///   as produced by <see cref="IPAddress.ToString()"/>. Zone ids ("%eth0") are rejected: they are local.</item>
+/// <item>cidr: network/prefix; the host bits MUST already be zero. "192.0.2.5/24" is rejected (naming the
+///   network it would have been) instead of silently cleared, because a sensor that sends it may have
+///   meant the host, and widening a host to a /24 changes what peers would block.</item>
+/// <item>domain: IDNA A-labels (punycode), lower case, trailing dot dropped, at least two labels,
+///   labels 1-63 of [a-z0-9-_] not starting or ending with '-', total at most 253 characters; an IP
+///   address is not a domain. Underscores are allowed because service labels and malicious hosts use them.</item>
+/// <item>url: http/https/ftp only, absolute; scheme and host lower case, host in punycode, default port
+///   removed, dot segments resolved, fragment removed, path, query and user info kept as escaped by
+///   <see cref="Uri"/>.</item>
+/// <item>email: local part kept as sent (it is case-sensitive per RFC 5321), domain part normalized as a domain.</item>
+/// <item>md5/ja3 (32), sha1 (40), sha256 (64), sha512 (128): hex of exactly that length, lower case.</item>
+/// <item>ja4: "t13d1516h2_8daaf6152771_b186095e22b6": a 10-character prefix, then two 12-hex parts, lower case.</item>
+/// <item>asn: decimal 1-4294967295 without prefix; "AS64496", "as64496" and asdot "1.10" are accepted.
+///   AS 0 is reserved (RFC 7607) and rejected.</item>
+/// <item>cve: "CVE-YYYY-NNNN" upper case, year 1999 or later, sequence of 4 to 19 digits.</item>
+/// </list>
+/// Leading and trailing white space is trimmed. Values longer than <see cref="MaxValueBytes"/> UTF-8 bytes
+/// (before normalization) are rejected. Errors quote at most 64 characters of the offending value, with
+/// control characters escaped.
+/// </remarks>
+internal static class IndicatorNormalizer
+{
+    /// <summary>Maximum length of an observable in UTF-8 bytes (indicator.proto).</summary>
+    public const int MaxValueBytes = 2048;
+
+    private const int MaxDomainLength = 253;
+    private const int MaxLabelLength = 63;
+    private const int MaxQuotedChars = 64;
+
+    private static readonly IdnMapping Idn = new() { AllowUnassigned = false, UseStd3AsciiRules = false };
+
+    /// <summary>Normalizes <paramref name="raw"/> as an observable of <paramref name="type"/>.</summary>
+    public static NormalizeResult Normalize(IndicatorType type, string? raw)
+    {
+        if (raw is null)
+        {
+            return NormalizeResult.Failure("value: is missing");
+        }
+
+        if (raw.Length > MaxValueBytes || Encoding.UTF8.GetByteCount(raw) > MaxValueBytes)
+        {
+            return NormalizeResult.Failure($"value: is longer than {MaxValueBytes} bytes");
+        }
+
+        var value = raw.AsSpan().Trim();
+        if (value.IsEmpty)
+        {
+            return NormalizeResult.Failure("value: is empty");
+        }
+
+        return type switch
+        {
+            IndicatorType.Ipv4 => NormalizeIPv4(value),
+            IndicatorType.Ipv6 => NormalizeIPv6(value),
+            IndicatorType.Cidr => NormalizeCidr(value),
+            IndicatorType.Domain => NormalizeDomain(value, "value"),
+            IndicatorType.Url => NormalizeUrl(value),
+            IndicatorType.Email => NormalizeEmail(value),
+            IndicatorType.Md5 => NormalizeHex(value, 32, "md5"),
+            IndicatorType.Sha1 => NormalizeHex(value, 40, "sha1"),
+            IndicatorType.Sha256 => NormalizeHex(value, 64, "sha256"),
+            IndicatorType.Sha512 => NormalizeHex(value, 128, "sha512"),
+            IndicatorType.Ja3 => NormalizeHex(value, 32, "ja3"),
+            IndicatorType.Ja4 => NormalizeJa4(value),
+            IndicatorType.Asn => NormalizeAsn(value),
+            IndicatorType.Cve => NormalizeCve(value),
+            IndicatorType.Unspecified => NormalizeResult.Failure("type: is unspecified"),
+            _ => NormalizeResult.Failure($"type: unknown indicator type {(int)type}"),
+        };
+    }
+
+    private static NormalizeResult NormalizeIPv4(ReadOnlySpan<char> value) =>
+        TryParseStrictIPv4(value, out _)
+            ? NormalizeResult.Success(value.ToString())
+            : NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid IPv4 address (dotted quad, no leading zeros)");
+
+    /// <summary>Strict dotted quad: exactly four decimal parts 0-255, no leading zeros, nothing else.</summary>
+    private static bool TryParseStrictIPv4(ReadOnlySpan<char> value, out uint address)
+    {
+        address = 0;
+        var parts = 0;
+        var i = 0;
+        while (true)
+        {
+            var start = i;
+            var octet = 0;
+            while (i < value.Length && char.IsAsciiDigit(value[i]))
+            {
+                octet = (octet * 10) + (value[i] - '0');
+                i++;
+                if (i - start > 3)
+                {
+                    return false;
+                }
+            }
+
+            var digits = i - start;
+            if (digits == 0 || octet > 255 || (digits > 1 && value[start] == '0'))
+            {
+                return false;
+            }
+
+            address = (address << 8) | (uint)octet;
+            parts++;
+            if (i == value.Length)
+            {
+                return parts == 4;
+            }
+
+            if (value[i] != '.' || parts == 4)
+            {
+                return false;
+            }
+
+            i++;
+        }
+    }
+
+    private static NormalizeResult NormalizeIPv6(ReadOnlySpan<char> value)
+    {
+        if (!TryParseIPv6(value, out var address))
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid IPv6 address");
+        }
+
+        return NormalizeResult.Success(address.ToString());
+    }
+
+    private static bool TryParseIPv6(ReadOnlySpan<char> value, out IPAddress address)
+    {
+        address = IPAddress.None;
+        // A zone id is meaningful only on the host that wrote it; brackets belong to URLs.
+        if (value.IndexOfAny('%', '[', ']') >= 0 || value.IndexOf(':') < 0)
+        {
+            return false;
+        }
+
+        if (!IPAddress.TryParse(value, out var parsed) || parsed.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return false;
+        }
+
+        address = parsed;
+        return true;
+    }
+
+    private static NormalizeResult NormalizeCidr(ReadOnlySpan<char> value)
+    {
+        var slash = value.IndexOf('/');
+        if (slash < 0)
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a CIDR network (missing '/prefix')");
+        }
+
+        var addressText = value[..slash];
+        var prefixText = value[(slash + 1)..];
+        if (prefixText.IsEmpty || prefixText.Length > 3 || (prefixText.Length > 1 && prefixText[0] == '0') ||
+            !int.TryParse(prefixText, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix))
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' has an invalid prefix length");
+        }
+
+        byte[] bytes;
+        string family;
+        if (TryParseStrictIPv4(addressText, out _))
+        {
+            bytes = IPAddress.Parse(addressText).GetAddressBytes();
+            family = "IPv4";
+        }
+        else if (TryParseIPv6(addressText, out var v6))
+        {
+            bytes = v6.GetAddressBytes();
+            family = "IPv6";
+        }
+        else
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a CIDR network (address part is not a valid IPv4 or IPv6 address)");
+        }
+
+        var maxPrefix = bytes.Length * 8;
+        if (prefix > maxPrefix)
+        {
+            return NormalizeResult.Failure($"value: prefix length /{prefix} is longer than {maxPrefix} for {family}");
+        }
+
+        var network = (byte[])bytes.Clone();
+        for (var bit = prefix; bit < maxPrefix; bit++)
+        {
+            network[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        var canonical = new IPAddress(network) + "/" + prefix.ToString(CultureInfo.InvariantCulture);
+        if (!network.AsSpan().SequenceEqual(bytes))
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' has host bits set (the network is {canonical})");
+        }
+
+        return NormalizeResult.Success(canonical);
+    }
+
+    private static NormalizeResult NormalizeDomain(ReadOnlySpan<char> value, string field)
+    {
+        if (value.Length > 1 && value[^1] == '.')
+        {
+            value = value[..^1];
+        }
+
+        string ascii;
+        try
+        {
+            ascii = Idn.GetAscii(value.ToString());
+        }
+        catch (ArgumentException)
+        {
+            return NormalizeResult.Failure($"{field}: '{Quote(value)}' is not a valid domain name (IDNA conversion failed)");
+        }
+
+        ascii = ascii.ToLowerInvariant();
+        if (ascii.Length > MaxDomainLength)
+        {
+            return NormalizeResult.Failure($"{field}: domain name is longer than {MaxDomainLength} characters");
+        }
+
+        var labels = 0;
+        var rest = ascii.AsSpan();
+        var lastLabelNumeric = false;
+        while (true)
+        {
+            var dot = rest.IndexOf('.');
+            var label = dot < 0 ? rest : rest[..dot];
+            var problem = CheckLabel(label);
+            if (problem is not null)
+            {
+                return NormalizeResult.Failure($"{field}: '{Quote(value)}' is not a valid domain name ({problem})");
+            }
+
+            labels++;
+            lastLabelNumeric = IsAllDigits(label);
+            if (dot < 0)
+            {
+                break;
+            }
+
+            rest = rest[(dot + 1)..];
+        }
+
+        if (labels < 2)
+        {
+            return NormalizeResult.Failure($"{field}: '{Quote(value)}' is not a fully qualified domain name (needs at least two labels)");
+        }
+
+        if (lastLabelNumeric)
+        {
+            return NormalizeResult.Failure($"{field}: '{Quote(value)}' is not a domain name (the last label is numeric; use type ipv4 for addresses)");
+        }
+
+        return NormalizeResult.Success(ascii);
+    }
+
+    private static string? CheckLabel(ReadOnlySpan<char> label)
+    {
+        if (label.IsEmpty)
+        {
+            return "empty label";
+        }
+
+        if (label.Length > MaxLabelLength)
+        {
+            return $"label longer than {MaxLabelLength} characters";
+        }
+
+        if (label[0] == '-' || label[^1] == '-')
+        {
+            return "label starts or ends with '-'";
+        }
+
+        foreach (var c in label)
+        {
+            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-' || c == '_'))
+            {
+                return $"character '{Escape(c)}' not allowed";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsAllDigits(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return !s.IsEmpty;
+    }
+
+    private static NormalizeResult NormalizeUrl(ReadOnlySpan<char> value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) || c == ' ')
+            {
+                return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid URL (contains white space or control characters; percent-encode them)");
+            }
+        }
+
+        var text = value.ToString();
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL");
+        }
+
+        var scheme = uri.Scheme.ToLowerInvariant();
+        if (scheme is not ("http" or "https" or "ftp"))
+        {
+            return NormalizeResult.Failure($"value: URL scheme '{Quote(scheme)}' is not allowed (http, https or ftp)");
+        }
+
+        // Uri accepts "http:host" style input; require the authority form.
+        if (!text.AsSpan(scheme.Length).StartsWith("://", StringComparison.Ordinal))
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (expected '{scheme}://')");
+        }
+
+        string host;
+        switch (uri.HostNameType)
+        {
+            case UriHostNameType.Dns:
+                var domain = NormalizeDomainOrSingleLabel(uri.IdnHost);
+                if (!domain.Ok)
+                {
+                    return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid host name");
+                }
+
+                host = domain.Value;
+                break;
+            case UriHostNameType.IPv4:
+                if (!TryParseStrictIPv4(uri.Host, out _))
+                {
+                    return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid IPv4 address");
+                }
+
+                host = uri.Host;
+                break;
+            case UriHostNameType.IPv6:
+                host = "[" + IPAddress.Parse(uri.IdnHost).ToString() + "]";
+                break;
+            default:
+                return NormalizeResult.Failure($"value: '{Quote(value)}' has no valid host");
+        }
+
+        var builder = new StringBuilder(text.Length);
+        builder.Append(scheme).Append("://");
+        var userInfo = uri.GetComponents(UriComponents.UserInfo, UriFormat.UriEscaped);
+        if (userInfo.Length > 0)
+        {
+            builder.Append(userInfo).Append('@');
+        }
+
+        builder.Append(host);
+        if (!uri.IsDefaultPort)
+        {
+            builder.Append(':').Append(uri.Port.ToString(CultureInfo.InvariantCulture));
+        }
+
+        builder.Append(uri.GetComponents(UriComponents.PathAndQuery, UriFormat.UriEscaped));
+        var canonical = builder.ToString();
+        return Encoding.UTF8.GetByteCount(canonical) > MaxValueBytes
+            ? NormalizeResult.Failure($"value: canonical URL is longer than {MaxValueBytes} bytes")
+            : NormalizeResult.Success(canonical);
+    }
+
+    /// <summary>URL hosts may be single-label names (intranet hosts); the label rules still apply.</summary>
+    private static NormalizeResult NormalizeDomainOrSingleLabel(string host)
+    {
+        var lower = host.ToLowerInvariant();
+        if (lower.Contains('.', StringComparison.Ordinal))
+        {
+            return NormalizeDomain(lower, "host");
+        }
+
+        return CheckLabel(lower) is null ? NormalizeResult.Success(lower) : NormalizeResult.Failure("host: invalid");
+    }
+
+    private static NormalizeResult NormalizeEmail(ReadOnlySpan<char> value)
+    {
+        var at = value.LastIndexOf('@');
+        if (at <= 0 || at == value.Length - 1)
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not an e-mail address (expected local@domain)");
+        }
+
+        var local = value[..at];
+        if (local.Length > 64)
+        {
+            return NormalizeResult.Failure("value: e-mail local part is longer than 64 characters");
+        }
+
+        foreach (var c in local)
+        {
+            if (char.IsControl(c) || char.IsWhiteSpace(c) || c is '<' or '>' or '(' or ')' or ',' or ';' or '[' or ']')
+            {
+                return NormalizeResult.Failure($"value: e-mail local part contains '{Escape(c)}'");
+            }
+        }
+
+        if (local[0] == '.' || local[^1] == '.' || local.Contains("..", StringComparison.Ordinal))
+        {
+            return NormalizeResult.Failure($"value: e-mail local part '{Quote(local)}' has a misplaced '.'");
+        }
+
+        var domain = NormalizeDomain(value[(at + 1)..], "value");
+        if (!domain.Ok)
+        {
+            return domain;
+        }
+
+        var canonical = string.Concat(local, "@", domain.Value);
+        return canonical.Length > 254
+            ? NormalizeResult.Failure("value: e-mail address is longer than 254 characters")
+            : NormalizeResult.Success(canonical);
+    }
+
+    private static NormalizeResult NormalizeHex(ReadOnlySpan<char> value, int length, string name)
+    {
+        if (value.Length != length)
+        {
+            return NormalizeResult.Failure($"value: {name} must be {length} hex characters, got {value.Length}");
+        }
+
+        var bad = value.IndexOfAnyExcept("0123456789abcdefABCDEF");
+        if (bad >= 0)
+        {
+            return NormalizeResult.Failure($"value: {name} contains non-hex character '{Escape(value[bad])}' at position {bad}");
+        }
+
+        return NormalizeResult.Success(value.ToString().ToLowerInvariant());
+    }
+
+    private static NormalizeResult NormalizeJa4(ReadOnlySpan<char> value)
+    {
+        // JA4 = a_b_c: a = protocol(t|q|d) + version(2) + sni(d|i) + ciphers(2 digits) + extensions(2 digits) + alpn(2);
+        // b and c = 12 hex characters (truncated SHA-256).
+        var error = $"value: '{Quote(value)}' is not a JA4 fingerprint (expected e.g. t13d1516h2_8daaf6152771_b186095e22b6)";
+        if (value.Length != 36 || value[10] != '_' || value[23] != '_')
+        {
+            return NormalizeResult.Failure(error);
+        }
+
+        Span<char> lower = stackalloc char[36];
+        value.ToLowerInvariant(lower);
+        var a = lower[..10];
+        if (a[0] is not ('t' or 'q' or 'd') || !char.IsAsciiLetterOrDigit(a[1]) || !char.IsAsciiLetterOrDigit(a[2]) ||
+            a[3] is not ('d' or 'i') || !IsAllDigits(a[4..8]) || !char.IsAsciiLetterOrDigit(a[8]) || !char.IsAsciiLetterOrDigit(a[9]))
+        {
+            return NormalizeResult.Failure(error);
+        }
+
+        if (lower[11..23].IndexOfAnyExcept("0123456789abcdef") >= 0 || lower[24..].IndexOfAnyExcept("0123456789abcdef") >= 0)
+        {
+            return NormalizeResult.Failure(error);
+        }
+
+        return NormalizeResult.Success(new string(lower));
+    }
+
+    private static NormalizeResult NormalizeAsn(ReadOnlySpan<char> value)
+    {
+        var digits = value;
+        if (digits.StartsWith("AS", StringComparison.OrdinalIgnoreCase))
+        {
+            digits = digits[2..];
+        }
+
+        ulong asn;
+        var dot = digits.IndexOf('.');
+        if (dot >= 0)
+        {
+            // asdot notation (RFC 5396): high.low, each 0-65535.
+            if (!TryParseDecimal(digits[..dot], 65535, out var high) || !TryParseDecimal(digits[(dot + 1)..], 65535, out var low))
+            {
+                return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid AS number");
+            }
+
+            asn = (high << 16) | low;
+        }
+        else if (!TryParseDecimal(digits, uint.MaxValue, out asn))
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid AS number (1-4294967295, optional 'AS' prefix)");
+        }
+
+        return asn == 0
+            ? NormalizeResult.Failure("value: AS 0 is reserved (RFC 7607)")
+            : NormalizeResult.Success(asn.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static bool TryParseDecimal(ReadOnlySpan<char> digits, ulong max, out ulong result)
+    {
+        result = 0;
+        if (digits.IsEmpty || digits.Length > 10 || (digits.Length > 1 && digits[0] == '0'))
+        {
+            return false;
+        }
+
+        foreach (var c in digits)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+
+            result = (result * 10) + (ulong)(c - '0');
+        }
+
+        return result <= max;
+    }
+
+    private static NormalizeResult NormalizeCve(ReadOnlySpan<char> value)
+    {
+        var error = $"value: '{Quote(value)}' is not a CVE identifier (expected CVE-YYYY-NNNN)";
+        if (value.Length < 13 || value.Length > 28 || !value.StartsWith("CVE-", StringComparison.OrdinalIgnoreCase) || value[8] != '-')
+        {
+            return NormalizeResult.Failure(error);
+        }
+
+        var year = value[4..8];
+        var sequence = value[9..];
+        if (!IsAllDigits(year) || !IsAllDigits(sequence) || sequence.Length < 4 || sequence.Length > 19)
+        {
+            return NormalizeResult.Failure(error);
+        }
+
+        if (int.Parse(year, NumberStyles.None, CultureInfo.InvariantCulture) < 1999)
+        {
+            return NormalizeResult.Failure($"value: CVE year {year} is before 1999");
+        }
+
+        return NormalizeResult.Success(string.Concat("CVE-", year, "-", sequence));
+    }
+
+    /// <summary>Quotes untrusted input for an error message: bounded length, control characters escaped.</summary>
+    internal static string Quote(ReadOnlySpan<char> value)
+    {
+        var builder = new StringBuilder(Math.Min(value.Length, MaxQuotedChars) + 4);
+        var count = 0;
+        foreach (var c in value)
+        {
+            if (count++ == MaxQuotedChars)
+            {
+                builder.Append('…');
+                break;
+            }
+
+            builder.Append(Escape(c));
+        }
+
+        return builder.ToString();
+    }
+
+    private static string Escape(char c) =>
+        char.IsControl(c) || c == '\'' || char.IsSurrogate(c)
+            ? "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture)
+            : c.ToString();
+}
