@@ -27,7 +27,7 @@ internal sealed class EnvelopeReceiver(
     /// <summary>Largest header accepted.</summary>
     public const int MaxHeaderBytes = 4 * 1024;
 
-    private readonly InboundPolicyEvaluator _inbound = new();
+    private readonly InboundPolicyEvaluator _inbound = new(runtime.Time);
 
     /// <summary>Receives one envelope from <paramref name="sender"/> (already authorized by mTLS).</summary>
     public async Task<(ReceiveOutcome Outcome, Receipt? Receipt, byte[] EnvelopeId)> ReceiveAsync(PeerSettings sender, Envelope envelope, CancellationToken ct)
@@ -245,6 +245,7 @@ internal sealed class EnvelopeReceiver(
             BundleRelayAllowed = bundle.RelayAllowed,
             Origin = bundle.Origin,
             Sender = sender.IdText,
+            MaxHops = (int)bundle.MaxHops,
         };
         var accepted = new List<Indicator>();
         var quarantined = new List<Indicator>();
@@ -252,19 +253,18 @@ internal sealed class EnvelopeReceiver(
         var rejected = 0;
         foreach (var indicator in bundle.Indicators)
         {
-            var wellFormed = ReceivedIndicatorValidator.Validate(indicator, runtime.Time.GetUtcNow());
-            var decision = wellFormed is null ? _inbound.Evaluate(indicator, sender.Inbound, relay) : null;
-            if (wellFormed is not null || decision!.Action == InboundAction.Reject || decision.Indicator is null)
+            var decision = _inbound.Evaluate(indicator, sender.Inbound, relay);
+            if (decision.Action == InboundAction.Reject || decision.Indicator is null)
             {
                 rejected++;
-                audit.Add(new AuditEntry { Kind = "rejected", Actor = sender.IdText, Subject = indicator.Id, Decision = "rejected", Reason = wellFormed is not null ? "malformed-indicator: " + wellFormed : decision!.Reason });
+                audit.Add(new AuditEntry { Kind = "rejected", Actor = sender.IdText, Subject = indicator.Id, Decision = "rejected", Reason = $"{decision.Reason}: {decision.Detail}" });
                 continue;
             }
 
             if (decision.Action == InboundAction.Quarantine)
             {
                 quarantined.Add(decision.Indicator);
-                audit.Add(new AuditEntry { Kind = "quarantined", Actor = sender.IdText, Subject = indicator.Id, Decision = "quarantined", Reason = decision.Reason });
+                audit.Add(new AuditEntry { Kind = "quarantined", Actor = sender.IdText, Subject = indicator.Id, Decision = "quarantined", Reason = $"{decision.Reason}: {decision.Detail}" });
             }
             else
             {
