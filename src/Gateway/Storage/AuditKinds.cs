@@ -1,0 +1,21 @@
+using System.Collections.Frozen;
+
+namespace CyberCoop.Gateway.Storage;
+
+/// <summary>The kinds of audit entries. Anything else is refused at append.</summary>
+internal static class AuditKinds
+{
+    public const string Shared = "shared";
+    public const string Withheld = "withheld";
+    public const string Received = "received";
+    public const string Rejected = "rejected";
+    public const string Quarantined = "quarantined";
+    public const string IngestRejected = "ingest-rejected";
+    public const string Denied = "denied";
+    public const string Config = "config";
+    public const string Admin = "admin";
+    public const string Checkpoint = "checkpoint";
+
+    public static FrozenSet<string> All { get; } = FrozenSet.Create(
+        StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint);
+}

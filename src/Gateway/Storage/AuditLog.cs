@@ -1,0 +1,376 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace CyberCoop.Gateway.Storage;
+
+/// <summary>
+/// Append-only, hash-chained audit log in the gateway database (table audit). Every entry carries the hash of the
+/// previous one (<see cref="AuditHasher"/>), so editing, deleting, reordering or inserting an entry breaks the chain
+/// at a seq that <see cref="VerifyAsync"/> names. Signed checkpoints bind the chain head to the node key, so a
+/// rewrite of the whole chain up to a checkpoint is detected too.
+/// </summary>
+internal sealed class AuditLog
+{
+    private const string InsertSql =
+        "INSERT INTO audit (seq, at, kind, actor, subject, decision, reason, details_json, prev_hash, hash) " +
+        "VALUES ($seq, $at, $kind, $actor, $subject, $decision, $reason, $details, $prev, $hash)";
+
+    private const string SelectColumns = "seq, at, kind, actor, subject, decision, reason, details_json, prev_hash, hash";
+
+    private readonly SqliteDatabase _db;
+    private readonly TimeProvider _time;
+
+    internal AuditLog(SqliteDatabase db, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+    }
+
+    /// <summary>Appends <paramref name="entries"/> in one transaction.</summary>
+    public async Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        CheckEntries(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _db.Writer.BeginTransaction();
+            AppendInTransaction(_db.Writer, transaction, entries);
+            transaction.Commit();
+        }
+        finally
+        {
+            _db.WriteLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Appends inside the caller's write transaction (the caller holds the write lock), so decisions commit together
+    /// with the data they are about. Returns the last seq written.
+    /// </summary>
+    internal long AppendInTransaction(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AuditEntry> entries)
+    {
+        CheckEntries(entries);
+        var (seq, prevHash) = ReadHead(connection, transaction);
+        if (entries.Count == 0)
+        {
+            return seq;
+        }
+
+        var now = UnixTime.ToMs(_time.GetUtcNow());
+        using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = InsertSql;
+        var pSeq = insert.Parameters.Add("$seq", SqliteType.Integer);
+        var pAt = insert.Parameters.Add("$at", SqliteType.Integer);
+        var pKind = insert.Parameters.Add("$kind", SqliteType.Text);
+        var pActor = insert.Parameters.Add("$actor", SqliteType.Text);
+        var pSubject = insert.Parameters.Add("$subject", SqliteType.Text);
+        var pDecision = insert.Parameters.Add("$decision", SqliteType.Text);
+        var pReason = insert.Parameters.Add("$reason", SqliteType.Text);
+        var pDetails = insert.Parameters.Add("$details", SqliteType.Text);
+        var pPrev = insert.Parameters.Add("$prev", SqliteType.Blob);
+        var pHash = insert.Parameters.Add("$hash", SqliteType.Blob);
+        insert.Prepare();
+
+        foreach (var entry in entries)
+        {
+            seq++;
+            var at = entry.At == default ? now : UnixTime.ToMs(entry.At);
+            var hash = AuditHasher.HashEntry(seq, at, entry.Kind, entry.Actor, entry.Subject, entry.Decision, entry.Reason, entry.DetailsJson, prevHash);
+            pSeq.Value = seq;
+            pAt.Value = at;
+            pKind.Value = entry.Kind;
+            pActor.Value = entry.Actor;
+            pSubject.Value = entry.Subject;
+            pDecision.Value = entry.Decision;
+            pReason.Value = entry.Reason;
+            pDetails.Value = entry.DetailsJson;
+            pPrev.Value = prevHash;
+            pHash.Value = hash;
+            insert.ExecuteNonQuery();
+            prevHash = hash;
+        }
+
+        return seq;
+    }
+
+    /// <summary>
+    /// Signs the current head (seq, hash) with <paramref name="sign"/> (the node key; it receives
+    /// <see cref="AuditHasher.CheckpointMessage"/>) and appends it as a "checkpoint" entry.
+    /// </summary>
+    public async Task<AuditCheckpoint> WriteCheckpointAsync(Func<byte[], byte[]> sign, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(sign);
+        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _db.Writer.BeginTransaction();
+            var (seq, hash) = ReadHead(_db.Writer, transaction);
+            var signature = sign(AuditHasher.CheckpointMessage(seq, hash));
+            if (signature is null || signature.Length == 0)
+            {
+                throw new InvalidOperationException("the checkpoint signer returned no signature");
+            }
+
+            var details = JsonSerializer.Serialize(new CheckpointDetails(seq, Convert.ToHexStringLower(hash), Convert.ToBase64String(signature)), AuditJsonContext.Default.CheckpointDetails);
+            var entrySeq = AppendInTransaction(_db.Writer, transaction,
+            [
+                new AuditEntry
+                {
+                    Kind = AuditKinds.Checkpoint,
+                    Actor = "node",
+                    Subject = "seq:" + seq.ToString(CultureInfo.InvariantCulture),
+                    Decision = "signed",
+                    DetailsJson = details,
+                },
+            ]);
+            transaction.Commit();
+            return new AuditCheckpoint(entrySeq, seq, hash, signature);
+        }
+        finally
+        {
+            _db.WriteLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads the whole log in seq order and checks: seqs start at 1 without gaps (deletion), each prev_hash equals the
+    /// previous entry's hash (insertion, reordering), each hash matches the entry's content (modification), and each
+    /// checkpoint covers exactly the entry before it with a valid signature (when <paramref name="verifyCheckpoint"/>,
+    /// called with (message, signature), is given). Stops at the first problem and names its seq.
+    /// </summary>
+    public async Task<AuditVerifyResult> VerifyAsync(Func<byte[], byte[], bool>? verifyCheckpoint, CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SelectColumns} FROM audit ORDER BY seq";
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+
+        long expected = 1;
+        long checkedCount = 0;
+        var checkpoints = 0;
+        long lastCheckpointSeq = 0;
+        byte[] prevHash = AuditHasher.Genesis.ToArray();
+        AuditVerifyResult Fail(long seq, string problem) => new()
+        {
+            Ok = false,
+            EntriesChecked = checkedCount,
+            FirstBadSeq = seq,
+            Problem = problem,
+            CheckpointsVerified = checkpoints,
+            SignaturesChecked = verifyCheckpoint is not null,
+            UncheckpointedEntries = Math.Max(0, checkedCount - lastCheckpointSeq),
+        };
+
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            AuditEntry entry;
+            try
+            {
+                entry = ReadEntry(reader);
+            }
+            catch (Exception ex) when (ex is InvalidCastException or ArgumentOutOfRangeException or FormatException or InvalidOperationException)
+            {
+                return Fail(expected, $"entry at position {checkedCount + 1} is unreadable ({ex.GetType().Name}): a column holds a value of the wrong type");
+            }
+
+            checkedCount++;
+            if (entry.Seq != expected)
+            {
+                return Fail(expected, entry.Seq > expected
+                    ? $"entry seq {expected}{(entry.Seq - expected > 1 ? "-" + (entry.Seq - 1).ToString(CultureInfo.InvariantCulture) : string.Empty)} is missing (deleted); next present is seq {entry.Seq}"
+                    : $"entry seq {entry.Seq} is out of order (expected {expected})");
+            }
+
+            if (!CryptographicOperations.FixedTimeEquals(entry.PrevHash.Span, prevHash))
+            {
+                return Fail(entry.Seq, $"entry seq {entry.Seq}: prev_hash does not match the hash of entry {entry.Seq - 1} (entry inserted, reordered or replaced)");
+            }
+
+            var recomputed = AuditHasher.HashEntry(entry.Seq, UnixTime.ToMs(entry.At), entry.Kind, entry.Actor, entry.Subject, entry.Decision, entry.Reason, entry.DetailsJson, entry.PrevHash.Span);
+            if (!CryptographicOperations.FixedTimeEquals(entry.Hash.Span, recomputed))
+            {
+                return Fail(entry.Seq, $"entry seq {entry.Seq}: content does not match its hash (modified)");
+            }
+
+            if (string.Equals(entry.Kind, AuditKinds.Checkpoint, StringComparison.Ordinal))
+            {
+                var problem = CheckCheckpoint(entry, verifyCheckpoint);
+                if (problem is not null)
+                {
+                    return Fail(entry.Seq, $"checkpoint entry seq {entry.Seq}: {problem}");
+                }
+
+                checkpoints++;
+                lastCheckpointSeq = entry.Seq;
+            }
+
+            prevHash = recomputed;
+            expected++;
+        }
+
+        return new AuditVerifyResult
+        {
+            Ok = true,
+            EntriesChecked = checkedCount,
+            CheckpointsVerified = checkpoints,
+            SignaturesChecked = verifyCheckpoint is not null,
+            UncheckpointedEntries = checkedCount - lastCheckpointSeq,
+        };
+    }
+
+    /// <summary>The last <paramref name="last"/> entries, oldest first.</summary>
+    public async IAsyncEnumerable<AuditEntry> TailAsync(int last, [EnumeratorCancellation] CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(last);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SelectColumns} FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT $n) ORDER BY seq";
+        command.Parameters.AddWithValue("$n", last);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            yield return ReadEntry(reader);
+        }
+    }
+
+    /// <summary>Writes every entry as one JSON object per line (JSON Lines) to <paramref name="jsonl"/>.</summary>
+    public async Task ExportAsync(Stream jsonl, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(jsonl);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SelectColumns} FROM audit ORDER BY seq";
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var entry = ReadEntry(reader);
+            buffer.ResetWrittenCount();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("seq", entry.Seq);
+                writer.WriteString("at", entry.At);
+                writer.WriteString("kind", entry.Kind);
+                writer.WriteString("actor", entry.Actor);
+                writer.WriteString("subject", entry.Subject);
+                writer.WriteString("decision", entry.Decision);
+                writer.WriteString("reason", entry.Reason);
+                writer.WriteString("details_json", entry.DetailsJson);
+                writer.WriteString("prev_hash", Convert.ToHexStringLower(entry.PrevHash.Span));
+                writer.WriteString("hash", Convert.ToHexStringLower(entry.Hash.Span));
+                writer.WriteEndObject();
+            }
+
+            System.Buffers.BuffersExtensions.Write(buffer, "\n"u8);
+            await jsonl.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
+        }
+
+        await jsonl.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Number of entries (the head seq).</summary>
+    public async Task<long> CountAsync(CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM audit";
+        return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+    }
+
+    private static string? CheckCheckpoint(AuditEntry entry, Func<byte[], byte[], bool>? verify)
+    {
+        CheckpointDetails? details;
+        try
+        {
+            details = JsonSerializer.Deserialize(entry.DetailsJson, AuditJsonContext.Default.CheckpointDetails);
+        }
+        catch (JsonException)
+        {
+            details = null;
+        }
+
+        if (details is null || details.Hash is null || details.Signature is null)
+        {
+            return "details are not a checkpoint";
+        }
+
+        // A checkpoint always covers the entry just before it: its seq and hash must be exactly that entry's.
+        if (details.Seq != entry.Seq - 1 ||
+            !string.Equals(details.Hash, Convert.ToHexStringLower(entry.PrevHash.Span), StringComparison.Ordinal))
+        {
+            return $"covers seq {details.Seq} with a hash that is not the chain's hash of entry {entry.Seq - 1}";
+        }
+
+        if (verify is null)
+        {
+            return null;
+        }
+
+        byte[] signature;
+        try
+        {
+            signature = Convert.FromBase64String(details.Signature);
+        }
+        catch (FormatException)
+        {
+            return "signature is not base64";
+        }
+
+        return verify(AuditHasher.CheckpointMessage(details.Seq, entry.PrevHash.Span), signature)
+            ? null
+            : "signature does not verify with the node key";
+    }
+
+    private static (long Seq, byte[] Hash) ReadHead(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1))
+            : (0, AuditHasher.Genesis.ToArray());
+    }
+
+    private static AuditEntry ReadEntry(SqliteDataReader reader) => new()
+    {
+        Seq = reader.GetInt64(0),
+        At = UnixTime.FromMs(reader.GetInt64(1)),
+        Kind = reader.GetString(2),
+        Actor = reader.GetString(3),
+        Subject = reader.GetString(4),
+        Decision = reader.GetString(5),
+        Reason = reader.GetString(6),
+        DetailsJson = reader.GetString(7),
+        PrevHash = reader.GetFieldValue<byte[]>(8),
+        Hash = reader.GetFieldValue<byte[]>(9),
+    };
+
+    private static void CheckEntries(IReadOnlyList<AuditEntry> entries)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i] ?? throw new ArgumentException($"audit entry {i} is null", nameof(entries));
+            if (!AuditKinds.All.Contains(entry.Kind))
+            {
+                throw new ArgumentException($"audit entry {i}: unknown kind '{entry.Kind}'", nameof(entries));
+            }
+
+            if (entry.Actor is null || entry.Subject is null || entry.Decision is null || entry.Reason is null || entry.DetailsJson is null)
+            {
+                throw new ArgumentException($"audit entry {i}: actor, subject, decision, reason and details must not be null", nameof(entries));
+            }
+        }
+    }
+}

@@ -1,0 +1,609 @@
+using System.Runtime.CompilerServices;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Pipeline;
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+
+namespace CyberCoop.Gateway.Storage;
+
+/// <summary>
+/// The gateway's durable state in one SQLite file: indicators (protobuf blob plus indexed columns), committed agent
+/// batches, the envelope replay store and bundle loop-prevention keys, quarantine, per-peer outbox, embargo queue
+/// and the audit log.
+/// </summary>
+/// <remarks>
+/// Concurrency: one writer connection behind a semaphore, one transaction per call (a whole agent batch or a whole
+/// envelope), prepared statements reused for every row of that transaction; readers use pooled connections and run
+/// concurrently with the writer (WAL). Durability: see <see cref="StoreOptions.DurableAgainstPowerLoss"/>; every
+/// method returns only after its transaction committed, so a caller may ack once the task completes.
+/// All methods are thread-safe.
+/// </remarks>
+internal sealed class GatewayStore : IAsyncDisposable
+{
+    /// <summary>Largest batch or envelope id accepted (the protocol recommends 16 bytes).</summary>
+    public const int MaxIdBytes = 64;
+
+    private const string SelectBlobSql = "SELECT blob FROM indicators WHERE id = $id";
+
+    private const string UpsertSql =
+        "INSERT INTO indicators (id, type, value, tlp, confidence, updated_at, blob) VALUES ($id, $type, $value, $tlp, $confidence, $now, $blob) " +
+        "ON CONFLICT (id) DO UPDATE SET tlp = excluded.tlp, confidence = excluded.confidence, updated_at = excluded.updated_at, blob = excluded.blob";
+
+    private readonly SqliteDatabase _db;
+    private readonly TimeProvider _time;
+
+    private GatewayStore(SqliteDatabase db, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+        Audit = new AuditLog(db, time);
+    }
+
+    /// <summary>The audit log kept in the same database.</summary>
+    public AuditLog Audit { get; }
+
+    /// <summary>Full path of the database file.</summary>
+    public string Path => _db.Path;
+
+    /// <summary>Opens (creating the directory and file when needed) and migrates the database, with safe defaults.</summary>
+    public static Task<GatewayStore> OpenAsync(string path, TimeProvider time, CancellationToken ct) =>
+        OpenAsync(path, time, new StoreOptions(), ct);
+
+    /// <summary>Opens and migrates the database with explicit options.</summary>
+    public static Task<GatewayStore> OpenAsync(string path, TimeProvider time, StoreOptions options, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(options);
+        ct.ThrowIfCancellationRequested();
+        var db = SqliteDatabase.Open(path, options);
+        return Task.FromResult(new GatewayStore(db, time));
+    }
+
+    /// <summary>
+    /// Commits one agent batch, idempotently: if (<paramref name="agentId"/>, <paramref name="batchId"/>) was committed
+    /// before, returns the stored results with Duplicate = true and changes nothing. Otherwise, in one transaction,
+    /// merges each valid item into the store (accumulating counts), records per-item results, audits every rejected
+    /// item ("ingest-rejected"), and records the batch id.
+    /// </summary>
+    public async Task<IngestCommit> CommitIngestAsync(string agentId, ReadOnlyMemory<byte> batchId, IReadOnlyList<IngestItem> items, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(agentId);
+        CheckId(batchId, nameof(batchId));
+        ArgumentNullException.ThrowIfNull(items);
+
+        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var connection = _db.Writer;
+            var batchKey = batchId.ToArray();
+            using var transaction = connection.BeginTransaction();
+
+            using (var find = connection.CreateCommand())
+            {
+                find.Transaction = transaction;
+                find.CommandText = "SELECT results FROM ingest_batches WHERE agent = $agent AND batch_id = $batch";
+                find.Parameters.AddWithValue("$agent", agentId);
+                find.Parameters.AddWithValue("$batch", batchKey);
+                if (find.ExecuteScalar() is byte[] stored)
+                {
+                    return new IngestCommit { Duplicate = true, Results = IngestResult.Parser.ParseFrom(stored).Items, Changed = [] };
+                }
+            }
+
+            var now = _time.GetUtcNow();
+            var results = new IngestResult { BatchId = ByteString.CopyFrom(batchKey) };
+            var changed = new Dictionary<string, Indicator>(StringComparer.Ordinal);
+            var audit = new List<AuditEntry>();
+            using (var indicators = new IndicatorCommands(connection, transaction))
+            {
+                for (var i = 0; i < items.Count; i++)
+                {
+                    var item = items[i] ?? throw new ArgumentException($"item {i} is null", nameof(items));
+                    if (!item.IsValid)
+                    {
+                        results.Items.Add(new ItemResult { Index = (uint)i, Outcome = ItemOutcome.Rejected, Reason = item.Rejection });
+                        audit.Add(new AuditEntry
+                        {
+                            At = now,
+                            Kind = AuditKinds.IngestRejected,
+                            Actor = agentId,
+                            Subject = "batch:" + Convert.ToHexStringLower(batchKey) + "#" + i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            Decision = "rejected",
+                            Reason = item.Rejection,
+                        });
+                        continue;
+                    }
+
+                    var incoming = item.Indicator;
+                    Indicator merged;
+                    ItemOutcome outcome;
+                    if (changed.TryGetValue(incoming.Id, out var earlier) || indicators.TryGet(incoming.Id, out earlier))
+                    {
+                        merged = IndicatorMerger.Merge(earlier, incoming);
+                        outcome = ItemOutcome.Merged;
+                    }
+                    else
+                    {
+                        merged = incoming;
+                        outcome = ItemOutcome.Accepted;
+                    }
+
+                    changed[incoming.Id] = merged;
+                    results.Items.Add(new ItemResult { Index = (uint)i, Outcome = outcome, IndicatorId = incoming.Id });
+                }
+
+                foreach (var indicator in changed.Values)
+                {
+                    indicators.Upsert(indicator, now);
+                }
+            }
+
+            using (var record = connection.CreateCommand())
+            {
+                record.Transaction = transaction;
+                record.CommandText = "INSERT INTO ingest_batches (agent, batch_id, committed_at, results) VALUES ($agent, $batch, $now, $results)";
+                record.Parameters.AddWithValue("$agent", agentId);
+                record.Parameters.AddWithValue("$batch", batchKey);
+                record.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
+                record.Parameters.AddWithValue("$results", results.ToByteArray());
+                record.ExecuteNonQuery();
+            }
+
+            Audit.AppendInTransaction(connection, transaction, audit);
+            transaction.Commit();
+            return new IngestCommit { Duplicate = false, Results = results.Items, Changed = [.. changed.Values] };
+        }
+        finally
+        {
+            _db.WriteLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Commits one received envelope exactly once. In one transaction: if the envelope id was seen, returns
+    /// Duplicate = true and changes nothing; otherwise records the envelope id, records (origin, bundle id), and — only
+    /// when that bundle is new — merges the accepted indicators (latest-state merge, trust already applied), stores the
+    /// quarantined ones and appends the caller's audit entries. A bundle that arrives a second time by another route
+    /// is audited as dropped and reported with BundleAlreadySeen = true.
+    /// </summary>
+    public async Task<ReceiveCommit> CommitReceivedAsync(ReceivedEnvelope envelope, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        CheckId(envelope.EnvelopeId, nameof(envelope));
+        CheckId(envelope.BundleId, nameof(envelope));
+        ArgumentException.ThrowIfNullOrEmpty(envelope.Sender, nameof(envelope));
+        ArgumentException.ThrowIfNullOrEmpty(envelope.Origin, nameof(envelope));
+        ArgumentNullException.ThrowIfNull(envelope.Accepted, nameof(envelope));
+        ArgumentNullException.ThrowIfNull(envelope.Quarantined, nameof(envelope));
+        ArgumentNullException.ThrowIfNull(envelope.Audit, nameof(envelope));
+
+        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var connection = _db.Writer;
+            var now = _time.GetUtcNow();
+            var nowMs = UnixTime.ToMs(now);
+            var envelopeId = envelope.EnvelopeId.ToArray();
+            using var transaction = connection.BeginTransaction();
+
+            using (var seen = connection.CreateCommand())
+            {
+                seen.Transaction = transaction;
+                seen.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, $sender, $now) ON CONFLICT (envelope_id) DO NOTHING";
+                seen.Parameters.AddWithValue("$id", envelopeId);
+                seen.Parameters.AddWithValue("$sender", envelope.Sender);
+                seen.Parameters.AddWithValue("$now", nowMs);
+                if (seen.ExecuteNonQuery() == 0)
+                {
+                    return new ReceiveCommit { Duplicate = true, BundleAlreadySeen = false, Changed = [] };
+                }
+            }
+
+            bool bundleSeen;
+            using (var bundle = connection.CreateCommand())
+            {
+                bundle.Transaction = transaction;
+                bundle.CommandText = "INSERT INTO seen_bundles (origin, bundle_id, received_at) VALUES ($origin, $bundle, $now) ON CONFLICT (origin, bundle_id) DO NOTHING";
+                bundle.Parameters.AddWithValue("$origin", envelope.Origin);
+                bundle.Parameters.AddWithValue("$bundle", envelope.BundleId.ToArray());
+                bundle.Parameters.AddWithValue("$now", nowMs);
+                bundleSeen = bundle.ExecuteNonQuery() == 0;
+            }
+
+            if (bundleSeen)
+            {
+                Audit.AppendInTransaction(connection, transaction,
+                [
+                    new AuditEntry
+                    {
+                        At = now,
+                        Kind = AuditKinds.Received,
+                        Actor = envelope.Sender,
+                        Subject = "bundle:" + Convert.ToHexStringLower(envelope.BundleId.Span),
+                        Decision = "dropped",
+                        Reason = "bundle-already-seen",
+                        DetailsJson = "{\"origin\":" + System.Text.Json.JsonSerializer.Serialize(envelope.Origin, StorageJsonContext.Default.String) + "}",
+                    },
+                ]);
+                transaction.Commit();
+                return new ReceiveCommit { Duplicate = false, BundleAlreadySeen = true, Changed = [] };
+            }
+
+            var changed = new Dictionary<string, Indicator>(StringComparer.Ordinal);
+            using (var indicators = new IndicatorCommands(connection, transaction))
+            {
+                foreach (var incoming in envelope.Accepted)
+                {
+                    ArgumentNullException.ThrowIfNull(incoming, nameof(envelope));
+                    ArgumentException.ThrowIfNullOrEmpty(incoming.Id, nameof(envelope));
+                    changed[incoming.Id] = changed.TryGetValue(incoming.Id, out var earlier) || indicators.TryGet(incoming.Id, out earlier)
+                        ? IndicatorMerger.Merge(earlier, incoming, 1.0, ObservationMerge.LatestState)
+                        : incoming.Clone();
+                }
+
+                foreach (var indicator in changed.Values)
+                {
+                    indicators.Upsert(indicator, now);
+                }
+            }
+
+            if (envelope.Quarantined.Count > 0)
+            {
+                using var quarantine = connection.CreateCommand();
+                quarantine.Transaction = transaction;
+                quarantine.CommandText =
+                    "INSERT INTO quarantine (indicator_id, sender, origin, envelope_id, received_at, reason, blob) " +
+                    "VALUES ($id, $sender, $origin, $envelope, $now, $reason, $blob)";
+                var pId = quarantine.Parameters.Add("$id", SqliteType.Text);
+                quarantine.Parameters.AddWithValue("$sender", envelope.Sender);
+                quarantine.Parameters.AddWithValue("$origin", envelope.Origin);
+                quarantine.Parameters.AddWithValue("$envelope", envelopeId);
+                quarantine.Parameters.AddWithValue("$now", nowMs);
+                var pReason = quarantine.Parameters.Add("$reason", SqliteType.Text);
+                var pBlob = quarantine.Parameters.Add("$blob", SqliteType.Blob);
+                quarantine.Prepare();
+                foreach (var item in envelope.Quarantined)
+                {
+                    ArgumentNullException.ThrowIfNull(item, nameof(envelope));
+                    pId.Value = item.Indicator.Id;
+                    pReason.Value = item.Reason;
+                    pBlob.Value = item.Indicator.ToByteArray();
+                    quarantine.ExecuteNonQuery();
+                }
+            }
+
+            Audit.AppendInTransaction(connection, transaction, envelope.Audit);
+            transaction.Commit();
+            return new ReceiveCommit
+            {
+                Duplicate = false,
+                BundleAlreadySeen = false,
+                Changed = [.. changed.Values],
+                QuarantinedCount = envelope.Quarantined.Count,
+            };
+        }
+        finally
+        {
+            _db.WriteLock.Release();
+        }
+    }
+
+    /// <summary>True when an envelope with this id has been committed (replay check before opening it).</summary>
+    public async Task<bool> HasSeenEnvelopeAsync(ReadOnlyMemory<byte> envelopeId, CancellationToken ct)
+    {
+        CheckId(envelopeId, nameof(envelopeId));
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM seen_envelopes WHERE envelope_id = $id";
+        command.Parameters.AddWithValue("$id", envelopeId.ToArray());
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
+    }
+
+    /// <summary>
+    /// Forgets envelope ids and bundle keys received before <paramref name="olderThan"/> (outside the replay window,
+    /// where the sent_at check rejects them anyway). Returns the number of envelope ids removed.
+    /// </summary>
+    public Task<int> PurgeSeenEnvelopesAsync(DateTimeOffset olderThan, CancellationToken ct) =>
+        WriteAsync(
+            (connection, transaction) =>
+            {
+                var cutoff = UnixTime.ToMs(olderThan);
+                var removed = Execute(connection, transaction, "DELETE FROM seen_envelopes WHERE received_at < $cutoff", ("$cutoff", cutoff));
+                Execute(connection, transaction, "DELETE FROM seen_bundles WHERE received_at < $cutoff", ("$cutoff", cutoff));
+                return removed;
+            },
+            ct);
+
+    /// <summary>Forgets agent batch ids committed before <paramref name="olderThan"/>. Returns the number removed.</summary>
+    public Task<int> PurgeIngestBatchesAsync(DateTimeOffset olderThan, CancellationToken ct) =>
+        WriteAsync(
+            (connection, transaction) => Execute(connection, transaction, "DELETE FROM ingest_batches WHERE committed_at < $cutoff", ("$cutoff", UnixTime.ToMs(olderThan))),
+            ct);
+
+    /// <summary>Appends envelopes to their peers' outboxes in one transaction (before any is sent).</summary>
+    public async Task EnqueueOutboxAsync(IReadOnlyList<OutboxItem> items, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        foreach (var item in items)
+        {
+            ArgumentNullException.ThrowIfNull(item, nameof(items));
+            ArgumentException.ThrowIfNullOrEmpty(item.Peer, nameof(items));
+            CheckId(item.EnvelopeId, nameof(items));
+            ArgumentNullException.ThrowIfNull(item.EnvelopeBytes, nameof(items));
+            ArgumentOutOfRangeException.ThrowIfNegative(item.IndicatorCount, nameof(items));
+        }
+
+        await WriteAsync(
+            (connection, transaction) =>
+            {
+                using var insert = connection.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText =
+                    "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at) VALUES ($peer, $id, $envelope, $count, $created)";
+                var pPeer = insert.Parameters.Add("$peer", SqliteType.Text);
+                var pId = insert.Parameters.Add("$id", SqliteType.Blob);
+                var pEnvelope = insert.Parameters.Add("$envelope", SqliteType.Blob);
+                var pCount = insert.Parameters.Add("$count", SqliteType.Integer);
+                var pCreated = insert.Parameters.Add("$created", SqliteType.Integer);
+                insert.Prepare();
+                foreach (var item in items)
+                {
+                    pPeer.Value = item.Peer;
+                    pId.Value = item.EnvelopeId;
+                    pEnvelope.Value = item.EnvelopeBytes;
+                    pCount.Value = item.IndicatorCount;
+                    pCreated.Value = UnixTime.ToMs(item.CreatedAt);
+                    insert.ExecuteNonQuery();
+                }
+
+                return 0;
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Up to <paramref name="limit"/> outbox entries of <paramref name="peer"/> with seq &gt; <paramref name="afterSeq"/>, in seq order.</summary>
+    public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string peer, long afterSeq, int limit, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT seq, envelope_id, envelope, indicator_count, created_at FROM outbox WHERE peer = $peer AND seq > $after ORDER BY seq LIMIT $limit";
+        command.Parameters.AddWithValue("$peer", peer);
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$limit", limit);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var entries = new List<OutboxEntry>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            entries.Add(new OutboxEntry(
+                reader.GetInt64(0),
+                peer,
+                reader.GetFieldValue<byte[]>(1),
+                reader.GetFieldValue<byte[]>(2),
+                reader.GetInt32(3),
+                UnixTime.FromMs(reader.GetInt64(4))));
+        }
+
+        return entries;
+    }
+
+    /// <summary>Removes an acknowledged envelope. False when it was not there (already deleted, or unknown).</summary>
+    public async Task<bool> DeleteOutboxAsync(string peer, ReadOnlyMemory<byte> envelopeId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        CheckId(envelopeId, nameof(envelopeId));
+        var id = envelopeId.ToArray();
+        var removed = await WriteAsync(
+            (connection, transaction) => Execute(connection, transaction, "DELETE FROM outbox WHERE peer = $peer AND envelope_id = $id", ("$peer", peer), ("$id", id)),
+            ct).ConfigureAwait(false);
+        return removed > 0;
+    }
+
+    /// <summary>Depth, indicator count and oldest entry of a peer's outbox.</summary>
+    public async Task<OutboxStats> GetOutboxStatsAsync(string peer, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*), COALESCE(SUM(indicator_count), 0), MIN(created_at) FROM outbox WHERE peer = $peer";
+        command.Parameters.AddWithValue("$peer", peer);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.ReadAsync(ct).ConfigureAwait(false);
+        return new OutboxStats(
+            reader.GetInt64(0),
+            reader.GetInt64(1),
+            reader.IsDBNull(2) ? null : UnixTime.FromMs(reader.GetInt64(2)));
+    }
+
+    /// <summary>Remembers that <paramref name="indicatorId"/> is withheld from <paramref name="peer"/> until <paramref name="until"/>.</summary>
+    public Task ScheduleEmbargoedAsync(string peer, string indicatorId, DateTimeOffset until, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        return WriteAsync(
+            (connection, transaction) => Execute(connection, transaction,
+                "INSERT INTO embargo (peer, indicator_id, until) VALUES ($peer, $id, $until) ON CONFLICT (peer, indicator_id) DO UPDATE SET until = excluded.until",
+                ("$peer", peer), ("$id", indicatorId), ("$until", UnixTime.ToMs(until))),
+            ct);
+    }
+
+    /// <summary>Removes and returns up to <paramref name="limit"/> embargoed items due at <paramref name="now"/>, earliest first.</summary>
+    public Task<IReadOnlyList<EmbargoedItem>> TakeDueEmbargoedAsync(DateTimeOffset now, CancellationToken ct, int limit = 10_000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return WriteAsync<IReadOnlyList<EmbargoedItem>>(
+            (connection, transaction) =>
+            {
+                var due = new List<EmbargoedItem>();
+                using (var select = connection.CreateCommand())
+                {
+                    select.Transaction = transaction;
+                    select.CommandText = "SELECT peer, indicator_id FROM embargo WHERE until <= $now ORDER BY until LIMIT $limit";
+                    select.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
+                    select.Parameters.AddWithValue("$limit", limit);
+                    using var reader = select.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        due.Add(new EmbargoedItem(reader.GetString(0), reader.GetString(1)));
+                    }
+                }
+
+                using var delete = connection.CreateCommand();
+                delete.Transaction = transaction;
+                delete.CommandText = "DELETE FROM embargo WHERE peer = $peer AND indicator_id = $id";
+                var pPeer = delete.Parameters.Add("$peer", SqliteType.Text);
+                var pId = delete.Parameters.Add("$id", SqliteType.Text);
+                delete.Prepare();
+                foreach (var item in due)
+                {
+                    pPeer.Value = item.Peer;
+                    pId.Value = item.IndicatorId;
+                    delete.ExecuteNonQuery();
+                }
+
+                return due;
+            },
+            ct);
+    }
+
+    /// <summary>The stored (merged) indicator, or null.</summary>
+    public async Task<Indicator?> GetIndicatorAsync(string id, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = SelectBlobSql;
+        command.Parameters.AddWithValue("$id", id);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] blob ? Indicator.Parser.ParseFrom(blob) : null;
+    }
+
+    /// <summary>Every stored indicator in id order, streamed (for `indicators export`).</summary>
+    public async IAsyncEnumerable<Indicator> ReadAllIndicatorsAsync([EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT blob FROM indicators ORDER BY id";
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            yield return Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(0));
+        }
+    }
+
+    /// <summary>Number of stored indicators.</summary>
+    public Task<long> CountIndicatorsAsync(CancellationToken ct) => CountAsync("indicators", ct);
+
+    /// <summary>Number of quarantined indicators.</summary>
+    public Task<long> CountQuarantinedAsync(CancellationToken ct) => CountAsync("quarantine", ct);
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+
+    private async Task<long> CountAsync(string table, CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM " + table;
+        return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+    }
+
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
+    {
+        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _db.Writer.BeginTransaction();
+            var result = work(_db.Writer, transaction);
+            transaction.Commit();
+            return result;
+        }
+        finally
+        {
+            _db.WriteLock.Release();
+        }
+    }
+
+    private static int Execute(SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return command.ExecuteNonQuery();
+    }
+
+    private static void CheckId(ReadOnlyMemory<byte> id, string name)
+    {
+        if (id.IsEmpty || id.Length > MaxIdBytes)
+        {
+            throw new ArgumentException($"id must be 1-{MaxIdBytes} bytes, got {id.Length}", name);
+        }
+    }
+
+    /// <summary>The two prepared statements of the indicator upsert path, reused for every row of one transaction.</summary>
+    private sealed class IndicatorCommands : IDisposable
+    {
+        private readonly SqliteCommand _select;
+        private readonly SqliteParameter _selectId;
+        private readonly SqliteCommand _upsert;
+        private readonly SqliteParameter _id;
+        private readonly SqliteParameter _type;
+        private readonly SqliteParameter _value;
+        private readonly SqliteParameter _tlp;
+        private readonly SqliteParameter _confidence;
+        private readonly SqliteParameter _now;
+        private readonly SqliteParameter _blob;
+
+        public IndicatorCommands(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            _select = connection.CreateCommand();
+            _select.Transaction = transaction;
+            _select.CommandText = SelectBlobSql;
+            _selectId = _select.Parameters.Add("$id", SqliteType.Text);
+            _select.Prepare();
+
+            _upsert = connection.CreateCommand();
+            _upsert.Transaction = transaction;
+            _upsert.CommandText = UpsertSql;
+            _id = _upsert.Parameters.Add("$id", SqliteType.Text);
+            _type = _upsert.Parameters.Add("$type", SqliteType.Integer);
+            _value = _upsert.Parameters.Add("$value", SqliteType.Text);
+            _tlp = _upsert.Parameters.Add("$tlp", SqliteType.Integer);
+            _confidence = _upsert.Parameters.Add("$confidence", SqliteType.Integer);
+            _now = _upsert.Parameters.Add("$now", SqliteType.Integer);
+            _blob = _upsert.Parameters.Add("$blob", SqliteType.Blob);
+            _upsert.Prepare();
+        }
+
+        public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Indicator? indicator)
+        {
+            _selectId.Value = id;
+            indicator = _select.ExecuteScalar() is byte[] blob ? Indicator.Parser.ParseFrom(blob) : null;
+            return indicator is not null;
+        }
+
+        public void Upsert(Indicator indicator, DateTimeOffset now)
+        {
+            _id.Value = indicator.Id;
+            _type.Value = (int)indicator.Type;
+            _value.Value = indicator.Value;
+            _tlp.Value = (int)indicator.Tlp;
+            _confidence.Value = (long)indicator.Confidence;
+            _now.Value = UnixTime.ToMs(now);
+            _blob.Value = indicator.ToByteArray();
+            _upsert.ExecuteNonQuery();
+        }
+
+        public void Dispose()
+        {
+            _select.Dispose();
+            _upsert.Dispose();
+        }
+    }
+}

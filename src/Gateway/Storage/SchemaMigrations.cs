@@ -1,0 +1,136 @@
+using Microsoft.Data.Sqlite;
+
+namespace CyberCoop.Gateway.Storage;
+
+/// <summary>
+/// Versioned schema, applied in code. PRAGMA user_version holds the version of the last applied migration; each
+/// migration runs in its own transaction together with the user_version update, so a crash leaves either the old
+/// or the new version, never half of one. Migrations are append-only: never edit a released one.
+/// </summary>
+internal static class SchemaMigrations
+{
+    /// <summary>Migration scripts; index i holds version i + 1.</summary>
+    private static readonly string[] Scripts =
+    [
+        // 1: indicators, ingest batches, replay store, loop prevention, outbox, audit.
+        """
+        CREATE TABLE indicators (
+            id TEXT NOT NULL PRIMARY KEY,
+            type INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            tlp INTEGER NOT NULL,
+            confidence INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            blob BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_indicators_updated_at ON indicators(updated_at);
+        CREATE TABLE ingest_batches (
+            agent TEXT NOT NULL,
+            batch_id BLOB NOT NULL,
+            committed_at INTEGER NOT NULL,
+            results BLOB NOT NULL,
+            PRIMARY KEY (agent, batch_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_ingest_batches_committed_at ON ingest_batches(committed_at);
+        CREATE TABLE seen_envelopes (
+            envelope_id BLOB NOT NULL PRIMARY KEY,
+            sender TEXT NOT NULL,
+            received_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_seen_envelopes_received_at ON seen_envelopes(received_at);
+        CREATE TABLE seen_bundles (
+            origin TEXT NOT NULL,
+            bundle_id BLOB NOT NULL,
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (origin, bundle_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_seen_bundles_received_at ON seen_bundles(received_at);
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            peer TEXT NOT NULL,
+            envelope_id BLOB NOT NULL,
+            envelope BLOB NOT NULL,
+            indicator_count INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (peer, envelope_id)
+        );
+        CREATE INDEX ix_outbox_peer_seq ON outbox(peer, seq);
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            details_json TEXT NOT NULL,
+            prev_hash BLOB NOT NULL,
+            hash BLOB NOT NULL
+        );
+        """,
+
+        // 2: quarantine for mistrusted peers, and the per-peer embargo queue.
+        """
+        CREATE TABLE quarantine (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            indicator_id TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            envelope_id BLOB NOT NULL,
+            received_at INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            blob BLOB NOT NULL
+        );
+        CREATE INDEX ix_quarantine_indicator ON quarantine(indicator_id);
+        CREATE TABLE embargo (
+            peer TEXT NOT NULL,
+            indicator_id TEXT NOT NULL,
+            until INTEGER NOT NULL,
+            PRIMARY KEY (peer, indicator_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_embargo_until ON embargo(until);
+        """,
+    ];
+
+    /// <summary>The schema version this build writes.</summary>
+    public static int LatestVersion => Scripts.Length;
+
+    /// <summary>Reads PRAGMA user_version.</summary>
+    public static long ReadVersion(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// Brings the database to <paramref name="targetVersion"/> (default: latest). Refuses a database written by a
+    /// newer build rather than guessing at its schema.
+    /// </summary>
+    public static void Migrate(SqliteConnection connection, int? targetVersion = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var target = targetVersion ?? LatestVersion;
+        if (target < 0 || target > LatestVersion)
+        {
+            throw new ArgumentOutOfRangeException(nameof(targetVersion), target, $"schema versions are 0-{LatestVersion}");
+        }
+
+        var current = ReadVersion(connection);
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"database schema version {current} is newer than this build supports ({LatestVersion}); refusing to open it");
+        }
+
+        for (var version = (int)current + 1; version <= target; version++)
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = Scripts[version - 1] + $"\nPRAGMA user_version = {version};";
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        }
+    }
+}
