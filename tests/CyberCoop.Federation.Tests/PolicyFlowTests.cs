@@ -68,7 +68,7 @@ public sealed class PolicyFlowTests : IAsyncLifetime
         Assert.NotNull(await _f.GetAsync("ee", IndicatorType.Sha256, new string('a', 64)));
         Assert.Null(await _f.GetAsync("fi", IndicatorType.Sha256, new string('a', 64)));
         var audit = await AuditAsync("ee");
-        Assert.Contains(audit, e => e.Kind == "withheld" && e.Details.Contains(IdOf(IndicatorType.Sha256, new string('a', 64)), StringComparison.Ordinal));
+        Assert.Contains(audit, e => e.Kind == "withheld" && e.DetailsJson.Contains(IdOf(IndicatorType.Sha256, new string('a', 64)), StringComparison.Ordinal));
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class PolicyFlowTests : IAsyncLifetime
         await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "allowed-type.example") is not null, "the allowed type reached fi");
         Assert.Null(await _f.GetAsync("fi", IndicatorType.Cve, "CVE-2024-3400"));
         var audit = await AuditAsync("ee");
-        var withheld = Assert.Single(audit, e => e.Kind == "withheld" && e.Details.Contains(IdOf(IndicatorType.Cve, "CVE-2024-3400"), StringComparison.Ordinal));
+        var withheld = Assert.Single(audit, e => e.Kind == "withheld" && e.DetailsJson.Contains(IdOf(IndicatorType.Cve, "CVE-2024-3400"), StringComparison.Ordinal));
         Assert.Contains("type", withheld.Reason, StringComparison.Ordinal);
         Assert.Equal(_f["fi"].GatewayId, withheld.Subject);
     }

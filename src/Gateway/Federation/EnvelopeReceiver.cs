@@ -248,7 +248,7 @@ internal sealed class EnvelopeReceiver(
             MaxHops = (int)bundle.MaxHops,
         };
         var accepted = new List<Indicator>();
-        var quarantined = new List<Indicator>();
+        var quarantined = new List<QuarantinedIndicator>();
         var audit = new List<AuditEntry>();
         var rejected = 0;
         foreach (var indicator in bundle.Indicators)
@@ -263,7 +263,7 @@ internal sealed class EnvelopeReceiver(
 
             if (decision.Action == InboundAction.Quarantine)
             {
-                quarantined.Add(decision.Indicator);
+                quarantined.Add(new QuarantinedIndicator(decision.Indicator, $"{decision.Reason}: {decision.Detail}"));
                 audit.Add(new AuditEntry { Kind = "quarantined", Actor = sender.IdText, Subject = indicator.Id, Decision = "quarantined", Reason = $"{decision.Reason}: {decision.Detail}" });
             }
             else

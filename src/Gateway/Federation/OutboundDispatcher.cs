@@ -97,26 +97,29 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
         var node = runtime.Trust.Config.Config.Node;
         var maxIndicators = node.Bundle.MaxIndicators;
         var total = 0;
+        var pageSize = maxIndicators * 4;
         var cursor = await runtime.Store.GetPeerCursorAsync(peer.IdText, ct).ConfigureAwait(false);
+        var due = await runtime.Store.ReadDueEmbargoedAsync(peer.IdText, runtime.Time.GetUtcNow(), pageSize, ct).ConfigureAwait(false);
         while (true)
         {
-            var changes = await runtime.Store.ReadLocalChangesAsync(cursor, maxIndicators * 4, ct).ConfigureAwait(false);
-            var due = await runtime.Store.TakeDueEmbargoedAsync(peer.IdText, runtime.Time.GetUtcNow(), maxIndicators, ct).ConfigureAwait(false);
+            var changes = await runtime.Store.ReadLocalChangesAsync(cursor, pageSize, ct).ConfigureAwait(false);
             if (changes.Count == 0 && due.Count == 0)
             {
                 return total;
             }
 
             var newCursor = changes.Count > 0 ? changes[^1].Seq : cursor;
-            var work = changes.Select(c => c.Indicator).Concat(due);
+            var work = changes.Select(c => c.Indicator).Concat(due).DistinctBy(i => i.Id, StringComparer.Ordinal);
             var plan = Plan(peer, suite, work, maxIndicators);
-            await runtime.Store.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, plan.Embargoed, plan.Audit, ct).ConfigureAwait(false);
+            var released = due.Select(i => i.Id).Except(plan.Embargoed.Select(e => e.IndicatorId), StringComparer.Ordinal).ToList();
+            await runtime.Store.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, released, plan.Embargoed, plan.Audit, ct).ConfigureAwait(false);
             var metrics = runtime.Metrics.Peer(peer.IdText);
             Interlocked.Add(ref metrics.IndicatorsWithheld, plan.Withheld);
             GatewayLog.BundleCut(logger, peer.IdText, plan.Shared, plan.Withheld);
             total += plan.Outbox.Count;
             cursor = newCursor;
-            if (changes.Count == 0)
+            due = [];
+            if (changes.Count < pageSize)
             {
                 return total;
             }
@@ -173,7 +176,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 Subject = peer.IdText,
                 Decision = "withheld",
                 Reason = reason,
-                Details = "{\"indicators\":[\"" + string.Join("\",\"", ids) + "\"]}",
+                DetailsJson = "{\"indicators\":[\"" + string.Join("\",\"", ids) + "\"]}",
             });
         }
 
@@ -207,7 +210,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 Subject = peer.IdText,
                 Decision = "shared",
                 Reason = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span) + (peer.Outbound.Redact.Count > 0 ? " redacted " + string.Join(",", peer.Outbound.Redact) : ""),
-                Details = "{\"indicators\":[\"" + string.Join("\",\"", chunk.Select(i => i.Id)) + "\"]}",
+                DetailsJson = "{\"indicators\":[\"" + string.Join("\",\"", chunk.Select(i => i.Id)) + "\"]}",
             });
         }
 

@@ -201,7 +201,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
             SentAt = Timestamp.FromDateTimeOffset(_runtime.Time.GetUtcNow()),
             HopCount = (uint)entry.HopCount,
         };
-        return EnvelopeCrypto.Seal(header, entry.Payload, kemKey);
+        return EnvelopeCrypto.Seal(header, entry.EnvelopeBytes, kemKey);
     }
 
     private async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked, CancellationToken ct)

@@ -40,7 +40,7 @@ internal static class Relaying
             }
 
             payload ??= Payload(directory, signed, bundle.Origin);
-            items.Add(new OutboxItem(peer.IdText, RandomId(), payload, (int)header.HopCount + 1, bundle.Indicators.Count, now));
+            items.Add(new OutboxItem(peer.IdText, RandomId(), payload, bundle.Indicators.Count, now, (int)header.HopCount + 1));
             audit.Add(new AuditEntry { Kind = "shared", Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
         }
 

@@ -18,16 +18,19 @@ namespace CyberCoop.Gateway.Storage;
 /// method returns only after its transaction committed, so a caller may ack once the task completes.
 /// All methods are thread-safe.
 /// </remarks>
-internal sealed class GatewayStore : IAsyncDisposable
+internal sealed partial class GatewayStore : IAsyncDisposable
 {
     /// <summary>Largest batch or envelope id accepted (the protocol recommends 16 bytes).</summary>
     public const int MaxIdBytes = 64;
 
     private const string SelectBlobSql = "SELECT blob FROM indicators WHERE id = $id";
 
+    // local_seq moves only when this node's own agents change an indicator (the outbound change feed);
+    // content received from peers keeps the indicator's local_seq as it was.
     private const string UpsertSql =
-        "INSERT INTO indicators (id, type, value, tlp, confidence, updated_at, blob) VALUES ($id, $type, $value, $tlp, $confidence, $now, $blob) " +
-        "ON CONFLICT (id) DO UPDATE SET tlp = excluded.tlp, confidence = excluded.confidence, updated_at = excluded.updated_at, blob = excluded.blob";
+        "INSERT INTO indicators (id, type, value, tlp, confidence, updated_at, blob, local_seq) VALUES ($id, $type, $value, $tlp, $confidence, $now, $blob, $seq) " +
+        "ON CONFLICT (id) DO UPDATE SET tlp = excluded.tlp, confidence = excluded.confidence, updated_at = excluded.updated_at, blob = excluded.blob, " +
+        "local_seq = COALESCE(excluded.local_seq, indicators.local_seq)";
 
     private readonly SqliteDatabase _db;
     private readonly TimeProvider _time;
@@ -133,9 +136,10 @@ internal sealed class GatewayStore : IAsyncDisposable
                     results.Items.Add(new ItemResult { Index = (uint)i, Outcome = outcome, IndicatorId = incoming.Id });
                 }
 
+                var localSeq = NextLocalSeq(connection, transaction);
                 foreach (var indicator in changed.Values)
                 {
-                    indicators.Upsert(indicator, now);
+                    indicators.Upsert(indicator, now, localSeq++);
                 }
             }
 
@@ -273,6 +277,7 @@ internal sealed class GatewayStore : IAsyncDisposable
                 }
             }
 
+            InsertOutbox(connection, transaction, envelope.Relays);
             Audit.AppendInTransaction(connection, transaction, envelope.Audit);
             transaction.Commit();
             return new ReceiveCommit
@@ -337,26 +342,7 @@ internal sealed class GatewayStore : IAsyncDisposable
         await WriteAsync(
             (connection, transaction) =>
             {
-                using var insert = connection.CreateCommand();
-                insert.Transaction = transaction;
-                insert.CommandText =
-                    "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at) VALUES ($peer, $id, $envelope, $count, $created)";
-                var pPeer = insert.Parameters.Add("$peer", SqliteType.Text);
-                var pId = insert.Parameters.Add("$id", SqliteType.Blob);
-                var pEnvelope = insert.Parameters.Add("$envelope", SqliteType.Blob);
-                var pCount = insert.Parameters.Add("$count", SqliteType.Integer);
-                var pCreated = insert.Parameters.Add("$created", SqliteType.Integer);
-                insert.Prepare();
-                foreach (var item in items)
-                {
-                    pPeer.Value = item.Peer;
-                    pId.Value = item.EnvelopeId;
-                    pEnvelope.Value = item.EnvelopeBytes;
-                    pCount.Value = item.IndicatorCount;
-                    pCreated.Value = UnixTime.ToMs(item.CreatedAt);
-                    insert.ExecuteNonQuery();
-                }
-
+                InsertOutbox(connection, transaction, items);
                 return 0;
             },
             ct).ConfigureAwait(false);
@@ -370,7 +356,7 @@ internal sealed class GatewayStore : IAsyncDisposable
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT seq, envelope_id, envelope, indicator_count, created_at FROM outbox WHERE peer = $peer AND seq > $after ORDER BY seq LIMIT $limit";
+            "SELECT seq, envelope_id, envelope, indicator_count, created_at, hop_count FROM outbox WHERE peer = $peer AND seq > $after ORDER BY seq LIMIT $limit";
         command.Parameters.AddWithValue("$peer", peer);
         command.Parameters.AddWithValue("$after", afterSeq);
         command.Parameters.AddWithValue("$limit", limit);
@@ -384,7 +370,8 @@ internal sealed class GatewayStore : IAsyncDisposable
                 reader.GetFieldValue<byte[]>(1),
                 reader.GetFieldValue<byte[]>(2),
                 reader.GetInt32(3),
-                UnixTime.FromMs(reader.GetInt64(4))));
+                UnixTime.FromMs(reader.GetInt64(4)),
+                reader.GetInt32(5)));
         }
 
         return entries;
@@ -559,6 +546,7 @@ internal sealed class GatewayStore : IAsyncDisposable
         private readonly SqliteParameter _confidence;
         private readonly SqliteParameter _now;
         private readonly SqliteParameter _blob;
+        private readonly SqliteParameter _seq;
 
         public IndicatorCommands(SqliteConnection connection, SqliteTransaction transaction)
         {
@@ -578,6 +566,7 @@ internal sealed class GatewayStore : IAsyncDisposable
             _confidence = _upsert.Parameters.Add("$confidence", SqliteType.Integer);
             _now = _upsert.Parameters.Add("$now", SqliteType.Integer);
             _blob = _upsert.Parameters.Add("$blob", SqliteType.Blob);
+            _seq = _upsert.Parameters.Add("$seq", SqliteType.Integer);
             _upsert.Prepare();
         }
 
@@ -588,8 +577,10 @@ internal sealed class GatewayStore : IAsyncDisposable
             return indicator is not null;
         }
 
-        public void Upsert(Indicator indicator, DateTimeOffset now)
+        /// <summary>Inserts or replaces an indicator; <paramref name="localSeq"/> (own agents' changes only) feeds the outbound change feed.</summary>
+        public void Upsert(Indicator indicator, DateTimeOffset now, long? localSeq = null)
         {
+            _seq.Value = localSeq is { } seq ? seq : DBNull.Value;
             _id.Value = indicator.Id;
             _type.Value = (int)indicator.Type;
             _value.Value = indicator.Value;

@@ -29,4 +29,7 @@ internal sealed record ReceivedEnvelope
 
     /// <summary>Audit entries for the decisions (received, rejected, quarantined), committed with the data.</summary>
     public IReadOnlyList<AuditEntry> Audit { get; init; } = [];
+
+    /// <summary>Relays to other peers, written to their outboxes in the same transaction (so a relay is never lost or doubled).</summary>
+    public IReadOnlyList<OutboxItem> Relays { get; init; } = [];
 }

@@ -90,6 +90,17 @@ internal static class SchemaMigrations
         ) WITHOUT ROWID;
         CREATE INDEX ix_embargo_until ON embargo(until);
         """,
+
+        // 2: change feed of locally ingested indicators (local_seq), per-peer dispatch cursors, relay hop counts.
+        """
+        ALTER TABLE indicators ADD COLUMN local_seq INTEGER;
+        CREATE INDEX ix_indicators_local_seq ON indicators(local_seq) WHERE local_seq IS NOT NULL;
+        CREATE TABLE peer_cursors (
+            peer TEXT NOT NULL PRIMARY KEY,
+            seq INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE outbox ADD COLUMN hop_count INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -1,0 +1,141 @@
+using CyberCoop.Contracts.V1;
+using Microsoft.Data.Sqlite;
+
+namespace CyberCoop.Gateway.Storage;
+
+/// <summary>A locally changed indicator on the outbound change feed.</summary>
+internal readonly record struct LocalChange(long Seq, Indicator Indicator);
+
+/// <summary>An indicator withheld from a peer until a time (embargo).</summary>
+internal readonly record struct EmbargoItem(string Peer, string IndicatorId, DateTimeOffset Until);
+
+/// <summary>The outbound side of the store: the change feed, per-peer cursors and the dispatch commit.</summary>
+internal sealed partial class GatewayStore
+{
+    /// <summary>Indicators changed by this node's own agents after <paramref name="afterSeq"/>, in feed order.</summary>
+    public async Task<IReadOnlyList<LocalChange>> ReadLocalChangesAsync(long afterSeq, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT local_seq, blob FROM indicators WHERE local_seq > $after ORDER BY local_seq LIMIT $limit";
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$limit", limit);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var changes = new List<LocalChange>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            changes.Add(new LocalChange(reader.GetInt64(0), Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1))));
+        }
+
+        return changes;
+    }
+
+    /// <summary>How far the change feed has been dispatched to <paramref name="peer"/> (0 for a new peer: it gets history).</summary>
+    public async Task<long> GetPeerCursorAsync(string peer, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq FROM peer_cursors WHERE peer = $peer";
+        command.Parameters.AddWithValue("$peer", peer);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long seq ? seq : 0;
+    }
+
+    /// <summary>Embargoed indicators of <paramref name="peer"/> due at <paramref name="now"/> (not removed: the dispatch commit removes them).</summary>
+    public async Task<IReadOnlyList<Indicator>> ReadDueEmbargoedAsync(string peer, DateTimeOffset now, int limit, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT i.blob FROM embargo e JOIN indicators i ON i.id = e.indicator_id " +
+            "WHERE e.peer = $peer AND e.until <= $now ORDER BY e.until LIMIT $limit";
+        command.Parameters.AddWithValue("$peer", peer);
+        command.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
+        command.Parameters.AddWithValue("$limit", limit);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var due = new List<Indicator>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            due.Add(Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(0)));
+        }
+
+        return due;
+    }
+
+    /// <summary>
+    /// Commits one dispatch pass for a peer in one transaction: the bundles into its outbox, the advanced cursor,
+    /// released and new embargoes, and the audit of every decision. Either all of it happens or none.
+    /// </summary>
+    public Task CommitDispatchAsync(string peer, long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<string> released,
+        IReadOnlyList<EmbargoItem> embargoed, IReadOnlyList<AuditEntry> audit, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        ArgumentNullException.ThrowIfNull(outbox);
+        ArgumentNullException.ThrowIfNull(released);
+        ArgumentNullException.ThrowIfNull(embargoed);
+        ArgumentNullException.ThrowIfNull(audit);
+        return WriteAsync(
+            (connection, transaction) =>
+            {
+                InsertOutbox(connection, transaction, outbox);
+                Execute(connection, transaction,
+                    "INSERT INTO peer_cursors (peer, seq) VALUES ($peer, $seq) ON CONFLICT (peer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    ("$peer", peer), ("$seq", cursor));
+                foreach (var id in released)
+                {
+                    Execute(connection, transaction, "DELETE FROM embargo WHERE peer = $peer AND indicator_id = $id", ("$peer", peer), ("$id", id));
+                }
+
+                foreach (var item in embargoed)
+                {
+                    Execute(connection, transaction,
+                        "INSERT INTO embargo (peer, indicator_id, until) VALUES ($peer, $id, $until) ON CONFLICT (peer, indicator_id) DO UPDATE SET until = excluded.until",
+                        ("$peer", item.Peer), ("$id", item.IndicatorId), ("$until", UnixTime.ToMs(item.Until)));
+                }
+
+                Audit.AppendInTransaction(connection, transaction, audit);
+                return 0;
+            },
+            ct);
+    }
+
+    private static long NextLocalSeq(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE(MAX(local_seq), 0) + 1 FROM indicators";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static void InsertOutbox(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<OutboxItem> items)
+    {
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText =
+            "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at, hop_count) VALUES ($peer, $id, $envelope, $count, $created, $hop)";
+        var pPeer = insert.Parameters.Add("$peer", SqliteType.Text);
+        var pId = insert.Parameters.Add("$id", SqliteType.Blob);
+        var pEnvelope = insert.Parameters.Add("$envelope", SqliteType.Blob);
+        var pCount = insert.Parameters.Add("$count", SqliteType.Integer);
+        var pCreated = insert.Parameters.Add("$created", SqliteType.Integer);
+        var pHop = insert.Parameters.Add("$hop", SqliteType.Integer);
+        insert.Prepare();
+        foreach (var item in items)
+        {
+            pPeer.Value = item.Peer;
+            pId.Value = item.EnvelopeId;
+            pEnvelope.Value = item.EnvelopeBytes;
+            pCount.Value = item.IndicatorCount;
+            pCreated.Value = UnixTime.ToMs(item.CreatedAt);
+            pHop.Value = item.HopCount;
+            insert.ExecuteNonQuery();
+        }
+    }
+}
