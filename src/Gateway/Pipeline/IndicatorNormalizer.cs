@@ -224,6 +224,11 @@ internal static class IndicatorNormalizer
             value = value[..^1];
         }
 
+        if (value.Length > MaxDomainLength)
+        {
+            return NormalizeResult.Failure($"{field}: domain name is longer than {MaxDomainLength} characters");
+        }
+
         string ascii;
         try
         {
@@ -327,6 +332,13 @@ internal static class IndicatorNormalizer
             }
         }
 
+        // Require "scheme://" up front: on Unix, Uri reads "/path" as an implicit file:// URI.
+        var separator = value.IndexOf("://", StringComparison.Ordinal);
+        if (separator <= 0)
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (expected scheme://host/...)");
+        }
+
         var text = value.ToString();
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
@@ -339,8 +351,7 @@ internal static class IndicatorNormalizer
             return NormalizeResult.Failure($"value: URL scheme '{Quote(scheme)}' is not allowed (http, https or ftp)");
         }
 
-        // Uri accepts "http:host" style input; require the authority form.
-        if (!text.AsSpan(scheme.Length).StartsWith("://", StringComparison.Ordinal))
+        if (separator != scheme.Length)
         {
             return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (expected '{scheme}://')");
         }

@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using Org.BouncyCastle.Crypto.Digests;
+using Org.BouncyCastle.Crypto.Parameters;
+
+namespace CyberCoop.Crypto;
+
+/// <summary>
+/// CyberCoop hybrid KEM X25519 + ML-KEM-768 (kem_id 0xFF01, private use), an X-Wing-style combiner:
+/// <code>
+/// pk  = pk_X (32) || pk_M (1184)          ct = ct_X (32) || ct_M (1088)
+/// ss  = SHA3-256(ss_M || ss_X || ct_X || pk_X || "CyberCoop-v1 X25519MLKEM768")
+/// </code>
+/// where ss_X = X25519(ek_X, pk_X) with a fresh ephemeral scalar ek_X, ct_X = X25519(ek_X, 9), and
+/// (ss_M, ct_M) = ML-KEM-768.Encaps(pk_M). Both secrets enter the hash, so the result is secret as long
+/// as either component is. See docs/crypto.md.
+/// </summary>
+internal static class HybridKemX25519MlKem768
+{
+    public const ushort KemId = 0xFF01;
+    public const int EncLength = X25519.KeySize + MlKem768.CiphertextSize;
+    public const int PublicKeyLength = X25519.KeySize + MlKem768.PublicKeySize;
+    public const int SharedSecretLength = 32;
+
+    /// <summary>ASCII "CyberCoop-v1 X25519MLKEM768".</summary>
+    public static ReadOnlySpan<byte> Label => "CyberCoop-v1 X25519MLKEM768"u8;
+
+    public static byte[] Encap(ReadOnlySpan<byte> pkR, out byte[] enc)
+    {
+        if (pkR.Length != PublicKeyLength)
+        {
+            throw new KeyFormatException($"X25519+ML-KEM-768 recipient public key must be {PublicKeyLength} bytes, got {pkR.Length}");
+        }
+
+        var pkX = pkR[..X25519.KeySize];
+        var pkM = MlKem768.PublicKey(pkR[X25519.KeySize..]);
+        var skE = RandomNumberGenerator.GetBytes(X25519.KeySize);
+        Span<byte> ssX = stackalloc byte[32];
+        Span<byte> ssM = stackalloc byte[32];
+        try
+        {
+            X25519.Agree(skE, pkX, ssX);
+            var ctX = X25519.PublicKey(skE);
+            enc = new byte[EncLength];
+            ctX.CopyTo(enc, 0);
+            MlKem768.Encapsulate(pkM, enc.AsSpan(X25519.KeySize), ssM);
+            return Combine(ssM, ssX, ctX, pkX);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(skE);
+            CryptographicOperations.ZeroMemory(ssX);
+            CryptographicOperations.ZeroMemory(ssM);
+        }
+    }
+
+    public static byte[] Decap(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> x25519PrivateKey, MLKemPrivateKeyParameters mlKemPrivateKey)
+    {
+        if (enc.Length != EncLength)
+        {
+            throw new KeyFormatException($"X25519+ML-KEM-768 encapsulated key must be {EncLength} bytes, got {enc.Length}");
+        }
+
+        var ctX = enc[..X25519.KeySize];
+        Span<byte> ssX = stackalloc byte[32];
+        Span<byte> ssM = stackalloc byte[32];
+        try
+        {
+            X25519.Agree(x25519PrivateKey, ctX, ssX);
+            MlKem768.Decapsulate(mlKemPrivateKey, enc[X25519.KeySize..], ssM);
+            var pkX = X25519.PublicKey(x25519PrivateKey);
+            return Combine(ssM, ssX, ctX, pkX);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(ssX);
+            CryptographicOperations.ZeroMemory(ssM);
+        }
+    }
+
+    internal static byte[] Combine(ReadOnlySpan<byte> ssM, ReadOnlySpan<byte> ssX, ReadOnlySpan<byte> ctX, ReadOnlySpan<byte> pkX)
+    {
+        var digest = new Sha3Digest(256);
+        digest.BlockUpdate(ssM);
+        digest.BlockUpdate(ssX);
+        digest.BlockUpdate(ctX);
+        digest.BlockUpdate(pkX);
+        digest.BlockUpdate(Label);
+        var ss = new byte[SharedSecretLength];
+        digest.DoFinal(ss);
+        return ss;
+    }
+}

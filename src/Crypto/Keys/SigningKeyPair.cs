@@ -1,0 +1,126 @@
+using System.Security.Cryptography;
+using CyberCoop.Contracts.V1;
+using Org.BouncyCastle.Crypto.Parameters;
+
+namespace CyberCoop.Crypto;
+
+/// <summary>
+/// A content signing key: Ed25519 for the classical suite, Ed25519 + ML-DSA-65 for the hybrid suite.
+/// Stored as seeds (32 bytes each). Dispose to clear the seeds held by this object.
+/// </summary>
+public sealed class SigningKeyPair : IDisposable
+{
+    private readonly byte[] _secret;
+    private readonly Ed25519PrivateKeyParameters _ed25519;
+    private readonly MLDsaPrivateKeyParameters? _mlDsa;
+    private bool _disposed;
+
+    private SigningKeyPair(KeyAlgorithm algorithm, byte[] secret)
+    {
+        Algorithm = algorithm;
+        var expected = SecretLength(algorithm);
+        if (secret.Length != expected)
+        {
+            throw new KeyFormatException($"{ContentPublicKey.Name(algorithm)} signing key material must be {expected} bytes, got {secret.Length}");
+        }
+
+        _secret = secret;
+        _ed25519 = new Ed25519PrivateKeyParameters(secret.AsSpan(0, Ed25519.SeedSize));
+        var publicKey = _ed25519.GeneratePublicKey().GetEncoded();
+        if (algorithm == KeyAlgorithm.Ed25519Mldsa65)
+        {
+            _mlDsa = MlDsa65.PrivateKeyFromSeed(secret.AsSpan(Ed25519.SeedSize, MlDsa65.SeedSize));
+            publicKey = [.. publicKey, .. _mlDsa.GetPublicKeyEncoded()];
+        }
+
+        PublicKey = new ContentPublicKey(algorithm, publicKey);
+    }
+
+    /// <summary>The suite this key signs for.</summary>
+    public Suite Suite => Suites.ForAlgorithm(Algorithm);
+
+    /// <summary><see cref="KeyAlgorithm.Ed25519"/> or <see cref="KeyAlgorithm.Ed25519Mldsa65"/>.</summary>
+    public KeyAlgorithm Algorithm { get; }
+
+    /// <summary>The public half.</summary>
+    public ContentPublicKey PublicKey { get; }
+
+    /// <summary>Generates a fresh key for <paramref name="suite"/>.</summary>
+    public static SigningKeyPair Generate(Suite suite)
+    {
+        var algorithm = Suites.SigningAlgorithm(suite);
+        var secret = RandomNumberGenerator.GetBytes(SecretLength(algorithm));
+        return new SigningKeyPair(algorithm, secret);
+    }
+
+    /// <summary>Builds a classical key from an RFC 8032 32-byte seed (test vectors, imports).</summary>
+    public static SigningKeyPair FromEd25519Seed(ReadOnlySpan<byte> seed)
+    {
+        if (seed.Length != Ed25519.SeedSize)
+        {
+            throw new KeyFormatException($"Ed25519 seed must be {Ed25519.SeedSize} bytes, got {seed.Length}");
+        }
+
+        return new SigningKeyPair(KeyAlgorithm.Ed25519, seed.ToArray());
+    }
+
+    /// <summary>Loads a key file written by <see cref="Save"/>; <see cref="CryptoFileException"/> naming the file on any problem.</summary>
+    public static SigningKeyPair Load(string path)
+    {
+        var (algorithm, secret) = KeyFile.Read(path, KeyFile.SigningLabel);
+        if (algorithm is not (KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65))
+        {
+            CryptographicOperations.ZeroMemory(secret);
+            throw new CryptoFileException(path, $"holds key algorithm {(int)algorithm}, which is not a signing algorithm");
+        }
+
+        try
+        {
+            return new SigningKeyPair(algorithm, secret);
+        }
+        catch (KeyFormatException ex)
+        {
+            CryptographicOperations.ZeroMemory(secret);
+            throw new CryptoFileException(path, ex.Message, ex);
+        }
+    }
+
+    /// <summary>Writes the key file (mode 0600, atomic).</summary>
+    public void Save(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        KeyFile.Write(path, KeyFile.SigningLabel, Algorithm, _secret);
+    }
+
+    internal byte[] SignFramed(ReadOnlySpan<byte> framed)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var classical = Ed25519.Sign(_ed25519, framed);
+        if (_mlDsa is null)
+        {
+            return classical;
+        }
+
+        var pq = MlDsa65.Sign(_mlDsa, framed);
+        return [.. classical, .. pq];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_secret);
+    }
+
+    private static int SecretLength(KeyAlgorithm algorithm) => algorithm switch
+    {
+        KeyAlgorithm.Ed25519 => Ed25519.SeedSize,
+        KeyAlgorithm.Ed25519Mldsa65 => Ed25519.SeedSize + MlDsa65.SeedSize,
+        _ => throw new KeyFormatException($"{ContentPublicKey.Name(algorithm)} is not a signing algorithm"),
+    };
+}

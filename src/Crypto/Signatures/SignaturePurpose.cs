@@ -1,0 +1,20 @@
+namespace CyberCoop.Crypto;
+
+/// <summary>What a signature is for; each purpose signs under its own context string (<see cref="SignatureContexts"/>).</summary>
+public enum SignaturePurpose
+{
+    /// <summary>Origin signature over a serialized Bundle (<c>cybercoop/v1/bundle-signature</c>).</summary>
+    Bundle,
+
+    /// <summary>Receiver's receipt over a ReceiptBody (<c>cybercoop/v1/receipt</c>).</summary>
+    Receipt,
+
+    /// <summary>A node's key announcement, signed by its TLS identity (<c>cybercoop/v1/key-announcement</c>).</summary>
+    KeyAnnouncement,
+
+    /// <summary>A trust bundle, signed by a domain root (<c>cybercoop/v1/trust-bundle</c>).</summary>
+    TrustBundle,
+
+    /// <summary>An audit log checkpoint (<c>cybercoop/v1/audit-checkpoint</c>).</summary>
+    AuditCheckpoint,
+}

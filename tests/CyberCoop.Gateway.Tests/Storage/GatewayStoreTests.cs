@@ -1,0 +1,302 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using static CyberCoop.Gateway.Tests.Storage.StoreFixtures;
+
+namespace CyberCoop.Gateway.Tests.Storage;
+
+public sealed class GatewayStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeTimeProvider _time = new(Now);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _dir.Dispose();
+
+    private Task<GatewayStore> Open() => GatewayStore.OpenAsync(_dir.File("gateway.db"), _time, Ct);
+
+    [Fact]
+    public async Task Ingest_reports_accepted_merged_and_rejected_per_item_in_order()
+    {
+        await using var store = await Open();
+        IngestItem[] items = [IngestItem.Valid(Ipv4(1)), IngestItem.Rejected("value: bad"), IngestItem.Valid(Ipv4(1, count: 2)), IngestItem.Valid(Ipv4(2))];
+
+        var commit = await store.CommitIngestAsync("spiffe://ee.cybercoop/agent/a1", Id(1), items, Ct);
+
+        Assert.False(commit.Duplicate);
+        Assert.Equal([ItemOutcome.Accepted, ItemOutcome.Rejected, ItemOutcome.Merged, ItemOutcome.Accepted], commit.Results.Select(r => r.Outcome));
+        Assert.Equal([0u, 1u, 2u, 3u], commit.Results.Select(r => r.Index));
+        Assert.Equal("value: bad", commit.Results[1].Reason);
+        Assert.Equal(string.Empty, commit.Results[1].IndicatorId);
+        Assert.Equal(Ipv4(1).Id, commit.Results[2].IndicatorId);
+        Assert.Equal(2, commit.Changed.Count);
+        Assert.Equal(2L, await store.CountIndicatorsAsync(Ct));
+        var stored = await store.GetIndicatorAsync(Ipv4(1).Id, Ct);
+        Assert.Equal(3u, Assert.Single(stored!.Observations).Count);
+    }
+
+    [Fact]
+    public async Task Resent_batch_is_answered_from_the_first_commit_and_stored_once()
+    {
+        await using var store = await Open();
+        IngestItem[] items = [IngestItem.Valid(Ipv4(1, count: 5)), IngestItem.Rejected("tlp: unknown TLP value 9")];
+        var first = await store.CommitIngestAsync("agent-a", Id(7), items, Ct);
+
+        var again = await store.CommitIngestAsync("agent-a", Id(7), items, Ct);
+
+        Assert.True(again.Duplicate);
+        Assert.Equal(first.Results, again.Results);
+        Assert.Empty(again.Changed);
+        Assert.Equal(5u, (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations[0].Count);
+        Assert.Equal(1L, await store.Audit.CountAsync(Ct)); // the rejection is audited once
+    }
+
+    [Fact]
+    public async Task Same_batch_id_from_another_agent_is_a_different_batch()
+    {
+        await using var store = await Open();
+        await store.CommitIngestAsync("agent-a", Id(7), [IngestItem.Valid(Ipv4(1))], Ct);
+
+        var other = await store.CommitIngestAsync("agent-b", Id(7), [IngestItem.Valid(Ipv4(1))], Ct);
+
+        Assert.False(other.Duplicate);
+        Assert.Equal(ItemOutcome.Merged, other.Results[0].Outcome);
+    }
+
+    [Fact]
+    public async Task Merge_in_store_never_lowers_tlp()
+    {
+        await using var store = await Open();
+        await store.CommitIngestAsync("agent-a", Id(1), [IngestItem.Valid(Ipv4(1, Tlp.Red))], Ct);
+
+        await store.CommitIngestAsync("agent-a", Id(2), [IngestItem.Valid(Ipv4(1, Tlp.Clear, sensor: "agent-1/other"))], Ct);
+
+        var stored = await store.GetIndicatorAsync(Ipv4(1).Id, Ct);
+        Assert.Equal(Tlp.Red, stored!.Tlp);
+        Assert.Equal(2, stored.Observations.Count);
+    }
+
+    [Fact]
+    public async Task Bad_arguments_are_refused_with_the_argument_named()
+    {
+        await using var store = await Open();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("", Id(1), [], Ct));
+        var empty = await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", ReadOnlyMemory<byte>.Empty, [], Ct));
+        Assert.Equal("batchId", empty.ParamName);
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", new byte[65], [], Ct));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => store.CommitIngestAsync("a", Id(1), null!, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", Id(1), [null!], Ct));
+        Assert.Throws<ArgumentException>(() => IngestItem.Rejected(""));
+    }
+
+    [Fact]
+    public async Task Failed_batch_rolls_back_completely()
+    {
+        await using var store = await Open();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1)), null!], Ct));
+
+        Assert.Equal(0L, await store.CountIndicatorsAsync(Ct));
+        var retry = await store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1))], Ct);
+        Assert.False(retry.Duplicate);
+    }
+
+    private static ReceivedEnvelope Envelope(byte envelope, byte bundle, params Indicator[] accepted) => new()
+    {
+        EnvelopeId = Id(envelope),
+        BundleId = Id(bundle),
+        Sender = "spiffe://lv.cybercoop/gateway/riga",
+        Origin = "spiffe://lv.cybercoop/gateway/riga",
+        Accepted = accepted,
+        Audit = [new AuditEntry { Kind = AuditKinds.Received, Actor = "spiffe://lv.cybercoop/gateway/riga", Subject = "envelope", Decision = "accepted" }],
+    };
+
+    [Fact]
+    public async Task Envelope_is_committed_exactly_once()
+    {
+        await using var store = await Open();
+        var envelope = Envelope(1, 1, Ipv4(1, count: 4));
+
+        var first = await store.CommitReceivedAsync(envelope, Ct);
+        var second = await store.CommitReceivedAsync(envelope, Ct);
+
+        Assert.False(first.Duplicate);
+        Assert.Single(first.Changed);
+        Assert.True(second.Duplicate);
+        Assert.Empty(second.Changed);
+        Assert.True(await store.HasSeenEnvelopeAsync(Id(1), Ct));
+        Assert.False(await store.HasSeenEnvelopeAsync(Id(2), Ct));
+        Assert.Equal(4u, (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations[0].Count);
+        Assert.Equal(1L, await store.Audit.CountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Same_bundle_arriving_by_a_second_route_is_not_merged_again()
+    {
+        await using var store = await Open();
+        await store.CommitReceivedAsync(Envelope(1, 9, Ipv4(1, count: 4)), Ct);
+
+        var loop = await store.CommitReceivedAsync(Envelope(2, 9, Ipv4(1, count: 4)), Ct);
+
+        Assert.False(loop.Duplicate);
+        Assert.True(loop.BundleAlreadySeen);
+        Assert.Empty(loop.Changed);
+        Assert.True(await store.HasSeenEnvelopeAsync(Id(2), Ct));
+        var last = await store.Audit.TailAsync(1, Ct).SingleAsync(Ct);
+        Assert.Equal("bundle-already-seen", last.Reason);
+    }
+
+    [Fact]
+    public async Task Updated_state_from_a_peer_replaces_counts_instead_of_adding()
+    {
+        await using var store = await Open();
+        await store.CommitReceivedAsync(Envelope(1, 1, Ipv4(1, count: 4)), Ct);
+
+        await store.CommitReceivedAsync(Envelope(2, 2, Ipv4(1, count: 6)), Ct);
+
+        Assert.Equal(6u, (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations[0].Count);
+    }
+
+    [Fact]
+    public async Task Quarantined_indicators_are_kept_apart()
+    {
+        await using var store = await Open();
+        var envelope = Envelope(1, 1) with { Quarantined = [new QuarantinedIndicator(Ipv4(5), "quarantined")] };
+
+        var commit = await store.CommitReceivedAsync(envelope, Ct);
+
+        Assert.Equal(1, commit.QuarantinedCount);
+        Assert.Equal(1L, await store.CountQuarantinedAsync(Ct));
+        Assert.Null(await store.GetIndicatorAsync(Ipv4(5).Id, Ct));
+    }
+
+    [Fact]
+    public async Task Purge_forgets_old_envelope_ids_only()
+    {
+        await using var store = await Open();
+        await store.CommitReceivedAsync(Envelope(1, 1), Ct);
+        _time.Advance(TimeSpan.FromHours(2));
+        await store.CommitReceivedAsync(Envelope(2, 2), Ct);
+
+        var removed = await store.PurgeSeenEnvelopesAsync(Now.AddHours(1), Ct);
+
+        Assert.Equal(1, removed);
+        Assert.False(await store.HasSeenEnvelopeAsync(Id(1), Ct));
+        Assert.True(await store.HasSeenEnvelopeAsync(Id(2), Ct));
+    }
+
+    [Fact]
+    public async Task Outbox_is_read_in_order_per_peer_and_deleted_on_ack()
+    {
+        await using var store = await Open();
+        await store.EnqueueOutboxAsync(
+        [
+            new OutboxItem("peer-b", Id(1), [1], 10, Now),
+            new OutboxItem("peer-c", Id(2), [2], 20, Now),
+            new OutboxItem("peer-b", Id(3), [3], 30, Now.AddSeconds(1)),
+            new OutboxItem("peer-b", Id(4), [4], 40, Now.AddSeconds(2)),
+        ], Ct);
+
+        var firstTwo = await store.ReadOutboxAsync("peer-b", 0, 2, Ct);
+        var rest = await store.ReadOutboxAsync("peer-b", firstTwo[^1].Seq, 10, Ct);
+
+        Assert.Equal([1, 3], firstTwo.Select(e => (int)e.EnvelopeBytes[0]));
+        Assert.Equal([4], rest.Select(e => (int)e.EnvelopeBytes[0]));
+        Assert.True(firstTwo[0].Seq < firstTwo[1].Seq);
+        Assert.Equal(new OutboxStats(3, 80, Now), await store.GetOutboxStatsAsync("peer-b", Ct));
+
+        Assert.True(await store.DeleteOutboxAsync("peer-b", Id(1), Ct));
+        Assert.False(await store.DeleteOutboxAsync("peer-b", Id(1), Ct));
+        Assert.False(await store.DeleteOutboxAsync("peer-b", Id(2), Ct)); // peer-c's envelope is not peer-b's to ack
+        Assert.Equal(new OutboxStats(2, 70, Now.AddSeconds(1)), await store.GetOutboxStatsAsync("peer-b", Ct));
+        Assert.Equal(new OutboxStats(0, 0, null), await store.GetOutboxStatsAsync("peer-x", Ct));
+    }
+
+    [Fact]
+    public async Task Outbox_sequence_numbers_are_never_reused_after_delete()
+    {
+        await using var store = await Open();
+        await store.EnqueueOutboxAsync([new OutboxItem("p", Id(1), [1], 1, Now)], Ct);
+        var first = (await store.ReadOutboxAsync("p", 0, 1, Ct))[0].Seq;
+        await store.DeleteOutboxAsync("p", Id(1), Ct);
+
+        await store.EnqueueOutboxAsync([new OutboxItem("p", Id(2), [2], 1, Now)], Ct);
+
+        Assert.True((await store.ReadOutboxAsync("p", 0, 1, Ct))[0].Seq > first);
+    }
+
+    [Fact]
+    public async Task Duplicate_envelope_id_for_a_peer_is_refused_and_nothing_of_the_batch_is_enqueued()
+    {
+        await using var store = await Open();
+        await store.EnqueueOutboxAsync([new OutboxItem("p", Id(1), [1], 1, Now)], Ct);
+
+        await Assert.ThrowsAsync<SqliteException>(() => store.EnqueueOutboxAsync([new OutboxItem("p", Id(2), [2], 1, Now), new OutboxItem("p", Id(1), [1], 1, Now)], Ct));
+
+        Assert.Equal(1, (await store.GetOutboxStatsAsync("p", Ct)).Depth);
+    }
+
+    [Fact]
+    public async Task Embargoed_items_are_returned_once_when_due()
+    {
+        await using var store = await Open();
+        await store.ScheduleEmbargoedAsync("peer-b", "id-1", Now.AddHours(1), Ct);
+        await store.ScheduleEmbargoedAsync("peer-b", "id-2", Now.AddHours(3), Ct);
+        await store.ScheduleEmbargoedAsync("peer-c", "id-1", Now.AddMinutes(30), Ct);
+
+        var due = await store.TakeDueEmbargoedAsync(Now.AddHours(2), Ct);
+        var again = await store.TakeDueEmbargoedAsync(Now.AddHours(2), Ct);
+
+        Assert.Equal([new EmbargoedItem("peer-c", "id-1"), new EmbargoedItem("peer-b", "id-1")], due);
+        Assert.Empty(again);
+        Assert.Equal([new EmbargoedItem("peer-b", "id-2")], await store.TakeDueEmbargoedAsync(Now.AddHours(3), Ct));
+    }
+
+    [Fact]
+    public async Task Data_survives_dispose_and_reopen()
+    {
+        await using (var store = await Open())
+        {
+            await store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1)), IngestItem.Valid(Ipv4(2))], Ct);
+            await store.EnqueueOutboxAsync([new OutboxItem("p", Id(1), [1, 2, 3], 2, Now)], Ct);
+        }
+
+        await using var reopened = await Open();
+
+        Assert.Equal(2L, await reopened.CountIndicatorsAsync(Ct));
+        Assert.True((await reopened.CommitIngestAsync("a", Id(1), [], Ct)).Duplicate);
+        Assert.Equal([1, 2, 3], (await reopened.ReadOutboxAsync("p", 0, 10, Ct))[0].EnvelopeBytes);
+        var all = await reopened.ReadAllIndicatorsAsync(Ct).ToListAsync(Ct);
+        Assert.Equal(new[] { Ipv4(1).Id, Ipv4(2).Id }.Order(StringComparer.Ordinal), all.Select(i => i.Id));
+        Assert.True((await reopened.Audit.VerifyAsync(null, Ct)).Ok);
+    }
+
+    [Fact]
+    public async Task Database_file_is_readable_by_its_owner_only()
+    {
+        await using var store = await Open();
+
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix file modes only");
+        }
+        else
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.Path));
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_all_commit()
+    {
+        await using var store = await Open();
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(
+            () => store.CommitIngestAsync("agent-" + w, Id((byte)w), Enumerable.Range(w * 100, 100).Select(i => IngestItem.Valid(Ipv4(i))).ToList(), Ct), Ct)));
+
+        Assert.Equal(800L, await store.CountIndicatorsAsync(Ct));
+    }
+}
