@@ -47,7 +47,7 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
                 Address = peer.Address.ToString(),
                 Connected = connectedSince is not null,
                 OutboxDepth = (ulong)outbox.Depth,
-                OldestAgeSeconds = outbox.Oldest is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
+                OldestAgeSeconds = outbox.OldestCreatedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
                 EnvelopesSent = (ulong)Interlocked.Read(ref metrics.EnvelopesSent),
                 EnvelopesReceived = (ulong)Interlocked.Read(ref metrics.EnvelopesReceived),
                 IndicatorsSent = (ulong)Interlocked.Read(ref metrics.IndicatorsSent),

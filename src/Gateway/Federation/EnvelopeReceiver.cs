@@ -280,7 +280,6 @@ internal sealed class EnvelopeReceiver(
             Sender = sender.IdText,
             Origin = bundle.Origin,
             BundleId = bundle.BundleId.ToByteArray(),
-            ReceivedAt = runtime.Time.GetUtcNow(),
             Accepted = accepted,
             Quarantined = quarantined,
             Audit = audit,

@@ -202,7 +202,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
                 Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bundleBytes, key)),
             };
-            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), 0, chunk.Length, now));
+            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), chunk.Length, now));
             audit.Add(new AuditEntry
             {
                 Kind = "shared",

@@ -32,12 +32,13 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     public PeerSettings RequirePeer(ServerCallContext context)
     {
         var id = RequireTlsIdentity(context);
-        if (id.Kind != WorkloadKind.Gateway || !runtime.Trust.Peers.TryGetValue(id.ToString(), out var peer))
+        if (id.Kind == WorkloadKind.Gateway && runtime.Trust.Peers.TryGetValue(id.ToString(), out var peer))
         {
-            Deny(context, id.ToString(), "only configured peer gateways may call Federation");
+            return peer;
         }
 
-        return peer;
+        Deny(context, id.ToString(), "only configured peer gateways may call Federation");
+        return null!;
     }
 
     /// <summary>Throws PermissionDenied unless the call arrived on the Unix admin socket.</summary>
@@ -60,12 +61,13 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
         }
 
         var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
-        if (!result.IsValid || result.Id is not { } id)
+        if (result.IsValid && result.Id is { } id)
         {
-            Deny(context, certificate.Subject, result.Reason);
+            return id;
         }
 
-        return id;
+        Deny(context, certificate.Subject, result.Reason);
+        return default;
     }
 
     [DoesNotReturn]

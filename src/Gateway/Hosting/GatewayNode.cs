@@ -112,7 +112,10 @@ internal sealed class GatewayNode : IAsyncDisposable
             var app = builder.Build();
             app.MapCyberCoopGateway();
             await app.StartAsync(ct).ConfigureAwait(false);
-            File.SetUnixFileMode(adminSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(adminSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
             var port = BoundPort(app, endpoint);
             GatewayLog.Listening(runtimeLogger.CreateLogger<GatewayNode>(), identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
             return new GatewayNode(app, runtime, port, adminSocket);
