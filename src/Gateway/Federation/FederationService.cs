@@ -2,6 +2,7 @@ using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Hosting;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 
 namespace CyberCoop.Gateway.Federation;
 
@@ -14,12 +15,27 @@ internal sealed class FederationService(
     GatewayRuntime runtime,
     CallerAuthorization authorization,
     EnvelopeReceiver receiver,
-    TrustBundlePublisher publisher) : Contracts.V1.Federation.FederationBase
+    TrustBundlePublisher publisher,
+    IHostApplicationLifetime lifetime) : Contracts.V1.Federation.FederationBase
 {
     public override async Task Exchange(IAsyncStreamReader<ExchangeRequest> requestStream, IServerStreamWriter<ExchangeResponse> responseStream, ServerCallContext context)
     {
         var peer = authorization.RequirePeer(context);
-        var ct = context.CancellationToken;
+        // End the stream when the node shuts down: every envelope already answered was committed first.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var ct = stopping.Token;
+        try
+        {
+            await ServeExchangeAsync(peer, requestStream, responseStream, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Graceful shutdown; the peer reconnects to another instance or after restart.
+        }
+    }
+
+    private async Task ServeExchangeAsync(PeerSettings peer, IAsyncStreamReader<ExchangeRequest> requestStream, IServerStreamWriter<ExchangeResponse> responseStream, CancellationToken ct)
+    {
         await foreach (var request in requestStream.ReadAllAsync(ct).ConfigureAwait(false))
         {
             switch (request.KindCase)

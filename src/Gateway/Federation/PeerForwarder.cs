@@ -85,7 +85,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                     break;
                 }
             }
-            catch (OperationCanceledException)
+            catch (Exception) when (ct.IsCancellationRequested)
             {
                 break;
             }

@@ -50,6 +50,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1031, LogLevel.Error, "Outbound dispatcher failed; retrying")]
     public static partial void DispatcherFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1005, LogLevel.Error, "Could not write {Count} audit entries")]
+    public static partial void AuditWriteFailed(ILogger logger, int count, Exception exception);
+
     [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
     public static partial void ShuttingDown(ILogger logger);
 }

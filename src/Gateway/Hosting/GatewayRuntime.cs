@@ -152,7 +152,16 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                     batch.Add(entry);
                 }
 
-                await Store.Audit.AppendAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await Store.Audit.AppendAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is ArgumentException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+                {
+                    Interlocked.Add(ref _auditDropped, batch.Count);
+                    GatewayLog.AuditWriteFailed(_logger, batch.Count, ex);
+                }
+
                 batch.Clear();
             }
         }

@@ -4,6 +4,7 @@ using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Storage;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace CyberCoop.Gateway.Ingest;
@@ -17,6 +18,7 @@ internal sealed class IngestService(
     GatewayRuntime runtime,
     CallerAuthorization authorization,
     OutboundDispatcher dispatcher,
+    IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Contracts.V1.Ingest.IngestBase
 {
     /// <summary>Most sightings accepted in one batch.</summary>
@@ -28,9 +30,23 @@ internal sealed class IngestService(
     public override async Task Submit(IAsyncStreamReader<IngestBatch> requestStream, IServerStreamWriter<IngestResult> responseStream, ServerCallContext context)
     {
         var agent = authorization.RequireAgent(context);
+        // End the stream when the node shuts down: every batch already answered was committed first.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var ct = stopping.Token;
+        try
+        {
+            await ServeAsync(agent, requestStream, responseStream, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Graceful shutdown: the agent re-sends anything unanswered after reconnecting.
+        }
+    }
+
+    private async Task ServeAsync(Crypto.SpiffeId agent, IAsyncStreamReader<IngestBatch> requestStream, IServerStreamWriter<IngestResult> responseStream, CancellationToken ct)
+    {
         var agentId = agent.ToString();
         var validator = new SightingValidator(runtime.Time);
-        var ct = context.CancellationToken;
         await foreach (var batch in requestStream.ReadAllAsync(ct).ConfigureAwait(false))
         {
             if (batch.BatchId.Length is 0 or > MaxBatchIdBytes)
