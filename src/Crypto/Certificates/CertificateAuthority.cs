@@ -26,13 +26,14 @@ public sealed class CertificateAuthority : IDisposable
     private readonly ECDsa _key;
     private bool _disposed;
 
-    private CertificateAuthority(string trustDomain, X509Certificate2 certificateWithKey, ECDsa key)
+    private CertificateAuthority(string trustDomain, X509Certificate2 certificateWithKey, ECDsa key, IReadOnlyList<X509Certificate2> issuerChain)
     {
         TrustDomain = trustDomain;
         _certificateWithKey = certificateWithKey;
         _key = key;
         Certificate = CertificateInspector.PublicOnly(certificateWithKey);
         Pin = SpkiPin.Compute(Certificate);
+        IssuerChain = issuerChain;
     }
 
     /// <summary>The trust domain this CA authenticates.</summary>
@@ -43,6 +44,20 @@ public sealed class CertificateAuthority : IDisposable
 
     /// <summary>SPKI pin of <see cref="Certificate"/> (<c>sha256:...</c>).</summary>
     public string Pin { get; }
+
+    /// <summary>Whether this CA is the self-signed root of its domain (otherwise an intermediate).</summary>
+    public bool IsRoot => IssuerChain.Count == 0;
+
+    /// <summary>
+    /// Certificates above this CA up to and including the root (empty for a root). Workloads present
+    /// <c>leaf + <see cref="Certificate"/> + IssuerChain without the root</c>; see <see cref="ChainFor"/>.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> IssuerChain { get; }
+
+    /// <summary>The root certificate of this CA's domain (this CA's own certificate when it is the root).</summary>
+    public X509Certificate2 RootCertificate => IssuerChain.Count == 0 ? Certificate : IssuerChain[^1];
+
+    internal X509Certificate2 CertificateWithKey => _certificateWithKey;
 
     /// <summary>
     /// Creates a self-signed root for <paramref name="trustDomain"/>: subject <c>CN=&lt;domain&gt; root, O=CyberCoop</c>,
@@ -68,11 +83,9 @@ public sealed class CertificateAuthority : IDisposable
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
             request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddUri(new Uri(SpiffeId.Prefix + trustDomain, UriKind.Absolute));
-            request.CertificateExtensions.Add(san.Build(critical: false));
+            request.CertificateExtensions.Add(CertificateInspector.BuildSubjectAltName(SpiffeId.Prefix + trustDomain));
             var cert = request.CreateSelfSigned(now - ClockSkewAllowance, now + validFor);
-            return new CertificateAuthority(trustDomain, cert, key);
+            return new CertificateAuthority(trustDomain, cert, key, []);
         }
         catch
         {
@@ -84,7 +97,9 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>Loads a CA from its certificate and PKCS#8 key PEM files; <see cref="CryptoFileException"/> naming the file on any problem.</summary>
     public static CertificateAuthority Load(string certificatePemPath, string privateKeyPemPath)
     {
-        using var cert = PemFiles.LoadCertificate(certificatePemPath);
+        var all = PemFiles.LoadCertificates(certificatePemPath);
+        using var cert = all[0];
+        var issuerChain = all.Skip(1).ToArray();
         if (!CertificateInspector.IsCertificateAuthority(cert))
         {
             throw new CryptoFileException(certificatePemPath, "certificate is not a CA certificate (basicConstraints cA=false or missing)");
@@ -96,7 +111,12 @@ public sealed class CertificateAuthority : IDisposable
         try
         {
             var combined = PemFiles.Combine(cert, key, certificatePemPath, privateKeyPemPath);
-            return new CertificateAuthority(domain, combined, key);
+            if (issuerChain.Length == 0 && !cert.SubjectName.RawData.AsSpan().SequenceEqual(cert.IssuerName.RawData))
+            {
+                throw new CryptoFileException(certificatePemPath, "CA certificate is not self-issued, and the file does not hold its issuer chain (write the intermediate followed by its issuers up to the root)");
+            }
+
+            return new CertificateAuthority(domain, combined, key, issuerChain);
         }
         catch
         {
@@ -135,25 +155,7 @@ public sealed class CertificateAuthority : IDisposable
             throw new ArgumentException($"subject key is ECDSA-{subjectKey.KeySize}; CyberCoop uses P-256", nameof(subjectKey));
         }
 
-        var now = (time ?? TimeProvider.System).GetUtcNow();
-        var notBefore = now - ClockSkewAllowance;
-        var notAfter = now + validFor;
-        var issuerNotAfter = new DateTimeOffset(_certificateWithKey.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-        if (notAfter > issuerNotAfter)
-        {
-            notAfter = issuerNotAfter;
-        }
-
-        var issuerNotBefore = new DateTimeOffset(_certificateWithKey.NotBefore.ToUniversalTime(), TimeSpan.Zero);
-        if (notBefore < issuerNotBefore)
-        {
-            notBefore = issuerNotBefore;
-        }
-
-        if (notAfter <= notBefore)
-        {
-            throw new InvalidOperationException($"CA certificate of '{TrustDomain}' is not valid at {now:O}; cannot issue");
-        }
+        var (notBefore, notAfter) = ValidityWindow(validFor, time);
 
         var ownsKey = subjectKey is null;
         var key = subjectKey ?? ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -176,18 +178,12 @@ public sealed class CertificateAuthority : IDisposable
             request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(ekus, false));
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddUri(id.ToUri());
-            if (id.Kind == WorkloadKind.Gateway)
-            {
-                san.AddDnsName("localhost");
-                san.AddIpAddress(IPAddress.Loopback);
-            }
-
-            request.CertificateExtensions.Add(san.Build(critical: false));
-            var serial = RandomNumberGenerator.GetBytes(16);
-            serial[0] = (byte)((serial[0] & 0x7F) | 0x40); // positive, always 16 bytes
-            using var issued = request.Create(_certificateWithKey, notBefore, notAfter, serial);
+            var isGateway = id.Kind == WorkloadKind.Gateway;
+            request.CertificateExtensions.Add(CertificateInspector.BuildSubjectAltName(
+                id.ToString(),
+                isGateway ? ["localhost"] : null,
+                isGateway ? [IPAddress.Loopback] : null));
+            using var issued = request.Create(_certificateWithKey, notBefore, notAfter, NewSerial());
             return issued.CopyWithPrivateKey(key);
         }
         finally
@@ -199,12 +195,66 @@ public sealed class CertificateAuthority : IDisposable
         }
     }
 
+    /// <summary>
+    /// Creates an intermediate CA of the same trust domain signed by this CA (basicConstraints cA=true,
+    /// pathLen 0, keyCertSign|cRLSign, URI SAN <c>spiffe://&lt;domain&gt;</c>). Default lifetime 1 year,
+    /// capped at this CA's notAfter.
+    /// </summary>
+    public CertificateAuthority CreateIntermediate(string name, TimeSpan? lifetime = null, TimeProvider? time = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var (notBefore, notAfter) = ValidityWindow(lifetime ?? TimeSpan.FromDays(365), time);
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        try
+        {
+            var subject = new X500DistinguishedNameBuilder();
+            subject.AddOrganizationName("CyberCoop");
+            subject.AddCommonName($"{TrustDomain} {name}");
+            var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
+            request.CertificateExtensions.Add(CertificateInspector.BuildSubjectAltName(SpiffeId.Prefix + TrustDomain));
+            using var issued = request.Create(_certificateWithKey, notBefore, notAfter, NewSerial());
+            var withKey = issued.CopyWithPrivateKey(key);
+            return new CertificateAuthority(TrustDomain, withKey, key, [CertificateInspector.PublicOnly(Certificate), .. IssuerChain.Select(CertificateInspector.PublicOnly)]);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The certificates a workload presents after its leaf (the intermediates, never the root): empty for a
+    /// root CA, otherwise this CA's certificate followed by the intermediates above it.
+    /// </summary>
+    public X509Certificate2Collection ChainFor()
+    {
+        var collection = new X509Certificate2Collection();
+        if (IsRoot)
+        {
+            return collection;
+        }
+
+        collection.Add(Certificate);
+        foreach (var cert in IssuerChain.Take(IssuerChain.Count - 1))
+        {
+            collection.Add(cert);
+        }
+
+        return collection;
+    }
+
     /// <summary>Writes the CA certificate (PEM) and private key (PKCS#8 PEM, 0600), both atomically.</summary>
     public void Save(string certificatePemPath, string privateKeyPemPath)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         PemFiles.WritePrivateKey(privateKeyPemPath, _key);
-        PemFiles.WriteCertificate(certificatePemPath, Certificate);
+        PemFiles.WriteCertificateChain(certificatePemPath, [Certificate, .. IssuerChain]);
     }
 
     /// <summary>
@@ -228,6 +278,43 @@ public sealed class CertificateAuthority : IDisposable
         return key.VerifyData(message, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
     }
 
+    private (DateTimeOffset NotBefore, DateTimeOffset NotAfter) ValidityWindow(TimeSpan validFor, TimeProvider? time)
+    {
+        if (validFor <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validFor), validFor, "lifetime must be positive");
+        }
+
+        var now = (time ?? TimeProvider.System).GetUtcNow();
+        var notBefore = now - ClockSkewAllowance;
+        var notAfter = now + validFor;
+        var issuerNotAfter = new DateTimeOffset(_certificateWithKey.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        if (notAfter > issuerNotAfter)
+        {
+            notAfter = issuerNotAfter;
+        }
+
+        var issuerNotBefore = new DateTimeOffset(_certificateWithKey.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+        if (notBefore < issuerNotBefore)
+        {
+            notBefore = issuerNotBefore;
+        }
+
+        if (notAfter <= notBefore)
+        {
+            throw new InvalidOperationException($"CA certificate of '{TrustDomain}' is not valid at {now:O}; cannot issue");
+        }
+
+        return (notBefore, notAfter);
+    }
+
+    private static byte[] NewSerial()
+    {
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x40); // positive and always 16 bytes long
+        return serial;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -240,5 +327,9 @@ public sealed class CertificateAuthority : IDisposable
         _certificateWithKey.Dispose();
         _key.Dispose();
         Certificate.Dispose();
+        foreach (var cert in IssuerChain)
+        {
+            cert.Dispose();
+        }
     }
 }

@@ -47,6 +47,30 @@ internal static class CertificateInspector
         return uris;
     }
 
+    /// <summary>
+    /// subjectAltName with exactly the given URI (written verbatim: System.Uri would add a trailing '/' to
+    /// <c>spiffe://domain</c>), plus optional DNS names and IP addresses.
+    /// </summary>
+    public static X509Extension BuildSubjectAltName(string uri, IEnumerable<string>? dnsNames = null, IEnumerable<System.Net.IPAddress>? addresses = null)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            foreach (var dns in dnsNames ?? [])
+            {
+                writer.WriteCharacterString(UniversalTagNumber.IA5String, dns, new Asn1Tag(TagClass.ContextSpecific, 2));
+            }
+
+            writer.WriteCharacterString(UniversalTagNumber.IA5String, uri, s_uriTag);
+            foreach (var address in addresses ?? [])
+            {
+                writer.WriteOctetString(address.GetAddressBytes(), new Asn1Tag(TagClass.ContextSpecific, 7));
+            }
+        }
+
+        return new X509Extension(SubjectAltNameOid, writer.Encode(), false);
+    }
+
     public static bool IsCertificateAuthority(X509Certificate2 cert) =>
         cert.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority);
 
@@ -79,7 +103,7 @@ internal static class CertificateInspector
             return null;
         }
 
-        var domain = uris[0][SpiffeId.Prefix.Length..].TrimEnd('/');
+        var domain = uris[0][SpiffeId.Prefix.Length..];
         return TrustDomains.IsValid(domain, out _) ? domain : null;
     }
 

@@ -93,6 +93,14 @@ public static class Hpke
     /// <summary>KeySchedule (RFC 9180 §5.1) for mode_base; consumes and clears <paramref name="sharedSecret"/>.</summary>
     internal static HpkeContext KeySchedule(ushort kemId, HpkeAead aead, byte[] sharedSecret, ReadOnlySpan<byte> info, bool isSender)
     {
+        var values = ComputeKeySchedule(kemId, aead, sharedSecret, info);
+        CryptographicOperations.ZeroMemory(values.Secret);
+        return new HpkeContext(values.Labels, values.Key, values.BaseNonce, values.ExporterSecret, isSender);
+    }
+
+    /// <summary>The key schedule's intermediate values (exposed for RFC 9180 vectors); clears <paramref name="sharedSecret"/>.</summary>
+    internal static HpkeKeyScheduleValues ComputeKeySchedule(ushort kemId, HpkeAead aead, byte[] sharedSecret, ReadOnlySpan<byte> info)
+    {
         var labels = HpkeLabels.ForHpke(kemId, KdfIdHkdfSha256, (ushort)aead);
         var pskIdHash = labels.LabeledExtract([], "psk_id_hash"u8, []);
         var infoHash = labels.LabeledExtract([], "info_hash"u8, info);
@@ -100,17 +108,16 @@ public static class Hpke
         context[0] = ModeBase;
         pskIdHash.CopyTo(context, 1);
         infoHash.CopyTo(context, 1 + pskIdHash.Length);
-        var secret = labels.LabeledExtract(sharedSecret, "secret"u8, []);
         try
         {
+            var secret = labels.LabeledExtract(sharedSecret, "secret"u8, []);
             var key = labels.LabeledExpand(secret, "key"u8, context, KeyLength(aead));
             var baseNonce = labels.LabeledExpand(secret, "base_nonce"u8, context, 12);
             var exporterSecret = labels.LabeledExpand(secret, "exp"u8, context, HpkeLabels.HashLength);
-            return new HpkeContext(labels, key, baseNonce, exporterSecret, isSender);
+            return new HpkeKeyScheduleValues(labels, context, secret, key, baseNonce, exporterSecret);
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(secret);
             CryptographicOperations.ZeroMemory(sharedSecret);
         }
     }

@@ -3,7 +3,7 @@ using CyberCoop.Contracts.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
-namespace CyberCoop.Crypto.Tests.Envelopes;
+namespace CyberCoop.Crypto.Tests;
 
 public sealed class EnvelopeCryptoTests
 {

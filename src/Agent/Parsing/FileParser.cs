@@ -1,0 +1,86 @@
+using CyberCoop.Agent.Configuration;
+using CyberCoop.Agent.Tailing;
+using CyberCoop.Contracts.V1;
+using Microsoft.Win32.SafeHandles;
+
+namespace CyberCoop.Agent.Parsing;
+
+/// <summary>Parses a complete file once (the <c>parse</c> dry run and tests).</summary>
+internal static class FileParser
+{
+    /// <summary>Default longest line: 1 MiB.</summary>
+    public const int DefaultMaxLineBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Parses <paramref name="path"/>, calling <paramref name="onSightings"/> with each group of
+    /// sightings as they are produced (so memory stays bounded on big files).
+    /// </summary>
+    public static void Parse(
+        string path,
+        SourceFormat format,
+        SightingEmitter emitter,
+        FieldMapping? mapping,
+        Action<List<Sighting>> onSightings,
+        int maxLineBytes = DefaultMaxLineBytes)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(emitter);
+        ArgumentNullException.ThrowIfNull(onSightings);
+        emitter.Diagnostics.File = path;
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (format == SourceFormat.Stix)
+        {
+            ParseStix(handle, emitter);
+            Flush(emitter, onSightings);
+            return;
+        }
+
+        var parser = ParserFactory.CreateLineParser(format, emitter, mapping, path);
+        using var source = new LineSource(handle, 0, 0, parser, emitter.Diagnostics, maxLineBytes);
+        while (source.ReadLines(4096, final: true) > 0)
+        {
+            Flush(emitter, onSightings);
+        }
+
+        Flush(emitter, onSightings);
+    }
+
+    /// <summary>Reads a whole STIX file (up to <see cref="StixBundleParser.MaxBytes"/>) and parses it.</summary>
+    public static void ParseStix(SafeFileHandle handle, SightingEmitter emitter)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ArgumentNullException.ThrowIfNull(emitter);
+        var length = RandomAccess.GetLength(handle);
+        if (length > StixBundleParser.MaxBytes)
+        {
+            emitter.Diagnostics.Lines++;
+            emitter.Diagnostics.Skip(0, $"STIX file larger than {StixBundleParser.MaxBytes} bytes");
+            return;
+        }
+
+        var bytes = new byte[length];
+        var read = 0;
+        while (read < bytes.Length)
+        {
+            var n = RandomAccess.Read(handle, bytes.AsSpan(read), read);
+            if (n <= 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        StixBundleParser.Parse(bytes.AsMemory(0, read), emitter);
+    }
+
+    private static void Flush(SightingEmitter emitter, Action<List<Sighting>> onSightings)
+    {
+        if (emitter.Output.Count > 0)
+        {
+            var batch = emitter.Output;
+            emitter.Output = [];
+            onSightings(batch);
+        }
+    }
+}
