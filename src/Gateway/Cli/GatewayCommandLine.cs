@@ -15,6 +15,11 @@ internal static class GatewayCommandLine
             "over mutual-TLS gRPC, signing and sealing every bundle and applying a trust policy per peer.");
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(IndicatorsCommand.Create());
+        root.Subcommands.Add(Certs.CertsCommand.Create());
+        root.Subcommands.Add(Peers.PeersCommand.Create());
+        root.Subcommands.Add(Audit.AuditCommand.Create());
+        root.Subcommands.Add(Policy.PolicyCommand.Create());
+        root.Subcommands.Add(Status.StatusCommand.Create());
         return root;
     }
 }

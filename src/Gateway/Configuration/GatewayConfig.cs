@@ -9,7 +9,7 @@ namespace CyberCoop.Gateway.Configuration;
 internal sealed record GatewayConfig
 {
     /// <summary>This node.</summary>
-    public NodeConfig Node { get; init; } = new();
+    public NodeConfig Node { get; set; } = new();
 
     /// <summary>Allied gateways this node exchanges with.</summary>
     public List<PeerConfig> Peers { get; init; } = [];
@@ -25,166 +25,170 @@ internal sealed record GatewayConfig
 internal sealed record TrustedOriginConfig
 {
     /// <summary>Trust domain, e.g. <c>ee.cybercoop</c>.</summary>
-    public string TrustDomain { get; init; } = "";
+    public string TrustDomain { get; set; } = "";
 
     /// <summary>PEM file of the domain's root certificate.</summary>
-    public string Root { get; init; } = "";
+    public string Root { get; set; } = "";
 
     /// <summary>SHA-256 pin of the root's SubjectPublicKeyInfo.</summary>
-    public string RootPin { get; init; } = "";
+    public string RootPin { get; set; } = "";
 }
 
 /// <summary>Identity, listeners, keys and storage of this node.</summary>
 internal sealed record NodeConfig
 {
     /// <summary>Own trust domain, e.g. <c>ee.cybercoop</c>.</summary>
-    public string TrustDomain { get; init; } = "";
+    public string TrustDomain { get; set; } = "";
 
     /// <summary>Gateway name; the node's id is <c>spiffe://&lt;trustDomain&gt;/gateway/&lt;name&gt;</c>.</summary>
-    public string Name { get; init; } = "";
+    public string Name { get; set; } = "";
 
     /// <summary>mTLS listen endpoint, <c>host:port</c> (IPv4, [IPv6] or localhost).</summary>
-    public string Listen { get; init; } = "127.0.0.1:7400";
+    public string Listen { get; set; } = "127.0.0.1:7400";
 
     /// <summary>TLS identity and own root.</summary>
-    public TlsConfig Tls { get; init; } = new();
+    public TlsConfig Tls { get; set; } = new();
 
     /// <summary>Folder of the content keys (signing and KEM); created with fresh keys on first start.</summary>
-    public string KeysDirectory { get; init; } = "keys";
+    public string KeysDirectory { get; set; } = "keys";
 
     /// <summary>SQLite database file.</summary>
-    public string Storage { get; init; } = "gateway.db";
+    public string Storage { get; set; } = "gateway.db";
 
     /// <summary>Unix domain socket of the Admin API (mode 0600).</summary>
-    public string AdminSocket { get; init; } = "admin.sock";
+    public string AdminSocket { get; set; } = "admin.sock";
 
     /// <summary>Preferred suite: <c>hybrid</c> (X25519+ML-KEM-768, Ed25519+ML-DSA-65) or <c>classic</c>.</summary>
-    public string Suite { get; init; } = "hybrid";
+    public string Suite { get; set; } = "hybrid";
 
     /// <summary>Weakest suite accepted from or used towards any peer.</summary>
-    public string MinimumSuite { get; init; } = "classic";
+    public string MinimumSuite { get; set; } = "classic";
 
     /// <summary>How long envelope ids are remembered; also the maximum accepted age of an envelope.</summary>
-    public int ReplayWindowSeconds { get; init; } = 600;
+    public int ReplayWindowSeconds { get; set; } = 600;
 
     /// <summary>How far in the future an envelope's sent-at may be.</summary>
-    public int MaxClockSkewSeconds { get; init; } = 120;
+    public int MaxClockSkewSeconds { get; set; } = 120;
 
     /// <summary>How bundles are cut.</summary>
-    public BundleConfig Bundle { get; init; } = new();
+    public BundleConfig Bundle { get; set; } = new();
 
     /// <summary>Maximum relays after the first delivery for content this node originates.</summary>
-    public int MaxHops { get; init; } = 2;
+    public int MaxHops { get; set; } = 2;
 
     /// <summary>Seconds between trust-bundle refreshes from peers (the hint this node publishes).</summary>
-    public int TrustBundleRefreshSeconds { get; init; } = 300;
+    public int TrustBundleRefreshSeconds { get; set; } = 300;
 
     /// <summary>Serials (hex) of revoked certificates of this node's own domain.</summary>
-    public List<string> RevokedSerials { get; init; } = [];
+    public List<string> RevokedSerials { get; set; } = [];
 }
 
 /// <summary>TLS material of this node.</summary>
 internal sealed record TlsConfig
 {
     /// <summary>PEM certificate of this gateway (SPIFFE id in its URI SAN).</summary>
-    public string Certificate { get; init; } = "";
+    public string Certificate { get; set; } = "";
 
     /// <summary>PEM private key of the certificate (mode 0600).</summary>
-    public string Key { get; init; } = "";
+    public string Key { get; set; } = "";
 
     /// <summary>PEM root certificate of this node's own trust domain.</summary>
-    public string Root { get; init; } = "";
+    public string Root { get; set; } = "";
 }
 
 /// <summary>Bundle cutting: a bundle is sent when full or when the oldest item has waited the linger time.</summary>
 internal sealed record BundleConfig
 {
     /// <summary>Maximum indicators per bundle (1..10000).</summary>
-    public int MaxIndicators { get; init; } = 1000;
+    public int MaxIndicators { get; set; } = 1000;
 
     /// <summary>Maximum wait before a partial bundle is cut, in milliseconds.</summary>
-    public int LingerMilliseconds { get; init; } = 100;
+    public int LingerMilliseconds { get; set; } = 100;
 }
 
 /// <summary>One allied gateway.</summary>
 internal sealed record PeerConfig
 {
     /// <summary>SPIFFE id of the peer gateway, e.g. <c>spiffe://fi.cybercoop/gateway/helsinki</c>.</summary>
-    public string Id { get; init; } = "";
+    public string Id { get; set; } = "";
 
     /// <summary>Trust domain of the peer (must match <see cref="Id"/>).</summary>
-    public string TrustDomain { get; init; } = "";
+    public string TrustDomain { get; set; } = "";
 
     /// <summary>Address to dial, <c>https://host:port</c>.</summary>
-    public string Address { get; init; } = "";
+    public string Address { get; set; } = "";
 
     /// <summary>PEM file of the peer domain's root certificate.</summary>
-    public string Root { get; init; } = "";
+    public string Root { get; set; } = "";
 
     /// <summary>SHA-256 pin of the root's SubjectPublicKeyInfo (<c>sha256:&lt;hex&gt;</c>), confirmed by the operator.</summary>
-    public string RootPin { get; init; } = "";
+    public string RootPin { get; set; } = "";
 
     /// <summary>Suite pinned for this peer (<c>hybrid</c> or <c>classic</c>); null negotiates the strongest both announce.</summary>
-    public string? Suite { get; init; }
+    public string? Suite { get; set; }
 
     /// <summary>What may leave this country towards the peer.</summary>
-    public OutboundPolicyConfig Outbound { get; init; } = new();
+    public OutboundPolicyConfig Outbound { get; set; } = new();
 
     /// <summary>How content from the peer is treated.</summary>
-    public InboundPolicyConfig Inbound { get; init; } = new();
+    public InboundPolicyConfig Inbound { get; set; } = new();
 }
 
 /// <summary>Outbound (sovereignty) policy as written in the config file.</summary>
 internal sealed record OutboundPolicyConfig
 {
     /// <summary>Highest TLP shared: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.</summary>
-    public string TlpCeiling { get; init; } = "AMBER";
+    public string TlpCeiling { get; set; } = "AMBER";
 
     /// <summary>Whether TLP:RED may be shared at all (also needs <see cref="TlpCeiling"/> RED).</summary>
-    public bool AllowRed { get; init; }
+    public bool AllowRed { get; set; }
 
     /// <summary>Indicator types shared (empty: all).</summary>
-    public List<string> AllowedTypes { get; init; } = [];
+    public List<string> AllowedTypes { get; set; } = [];
 
     /// <summary>Minimum confidence shared (0-100).</summary>
-    public int MinConfidence { get; init; }
+    public int MinConfidence { get; set; }
 
     /// <summary>Sectors shared (empty: all; otherwise the indicator must name one of them).</summary>
-    public List<string> Sectors { get; init; } = [];
+    public List<string> Sectors { get; set; } = [];
 
     /// <summary>Indicators with any of these tags are withheld.</summary>
-    public List<string> BlockedTags { get; init; } = [];
+    public List<string> BlockedTags { get; set; } = [];
 
     /// <summary>Indicators must carry all of these tags.</summary>
-    public List<string> RequiredTags { get; init; } = [];
+    public List<string> RequiredTags { get; set; } = [];
 
     /// <summary>Fields removed before sharing; null means the default (sensor and context).</summary>
-    public List<string>? Redact { get; init; }
+    public List<string>? Redact { get; set; }
 
     /// <summary>Seconds after first sighting before an indicator may be shared.</summary>
-    public int EmbargoSeconds { get; init; }
+    public int EmbargoSeconds { get; set; }
 
     /// <summary>Whether the peer may relay CLEAR/GREEN content further.</summary>
-    public bool AllowRelay { get; init; }
+    public bool AllowRelay { get; set; }
 }
 
 /// <summary>Inbound (mistrust) policy as written in the config file.</summary>
 internal sealed record InboundPolicyConfig
 {
     /// <summary><c>accept</c> or <c>quarantine</c>.</summary>
-    public string Mode { get; init; } = "accept";
+    public string Mode { get; set; } = "accept";
 
     /// <summary>Factor 0..1 applied to the confidence of what the peer sends.</summary>
-    public double TrustWeight { get; init; } = 1.0;
+    public double TrustWeight { get; set; } = 1.0;
 
     /// <summary>Types accepted (empty: all).</summary>
-    public List<string> AllowedTypes { get; init; } = [];
+    public List<string> AllowedTypes { get; set; } = [];
 
     /// <summary>Lowest TLP stored for the peer's content; lower markings are raised to it.</summary>
-    public string TlpFloor { get; init; } = "CLEAR";
+    public string TlpFloor { get; set; } = "CLEAR";
 }
 
-/// <summary>Source-generated JSON metadata for the config file (camelCase, strict).</summary>
+/// <summary>
+/// Source-generated JSON metadata for the config file (camelCase, strict). Properties are settable, not
+/// init-only, because the source generator sets init-only properties in an object initializer and so
+/// replaces the defaults of fields missing from the file with null/0 (a minimal gateway.json failed).
+/// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     WriteIndented = true,

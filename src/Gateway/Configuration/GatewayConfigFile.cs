@@ -53,8 +53,13 @@ internal static class GatewayConfigFile
 
         try
         {
-            return JsonSerializer.Deserialize(bytes, GatewayConfigJsonContext.Default.GatewayConfig)
+            var config = JsonSerializer.Deserialize(bytes, GatewayConfigJsonContext.Default.GatewayConfig)
                 ?? throw new GatewayConfigException(fullPath, ["config file is empty (null)"]);
+
+            // Lists missing from the file come back null (init-only properties lose their defaults).
+            return config.Peers is null || config.TrustedOrigins is null
+                ? config with { Peers = config.Peers ?? [], TrustedOrigins = config.TrustedOrigins ?? [] }
+                : config;
         }
         catch (JsonException ex)
         {
