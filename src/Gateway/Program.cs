@@ -1,3 +1,3 @@
 using CyberCoop.Gateway.Cli;
 
-return await GatewayCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);
+return await CliInvocation.InvokeAsync(GatewayCommandLine.Build(), args).ConfigureAwait(false);

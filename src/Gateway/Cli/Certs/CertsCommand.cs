@@ -1,0 +1,336 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Configuration;
+
+namespace CyberCoop.Gateway.Cli.Certs;
+
+/// <summary><c>certs</c>: trust domains, workload certificates, pins, renewal, revocation and the dev federation.</summary>
+internal static class CertsCommand
+{
+    private const int MaxRootDays = 20 * 365;
+    private const int MaxLeafDays = 397;
+
+    /// <summary>Builds the <c>certs</c> command group.</summary>
+    public static Command Create()
+    {
+        var certs = new Command(
+            "certs",
+            "Create trust domains, issue, renew, fingerprint and revoke certificates, or make a development federation." +
+            Environment.NewLine + "Example: certs init-domain --domain ee.cybercoop --out ca");
+        certs.Subcommands.Add(InitDomain());
+        certs.Subcommands.Add(Issue());
+        certs.Subcommands.Add(Renew());
+        certs.Subcommands.Add(Fingerprint());
+        certs.Subcommands.Add(Revoke());
+        certs.Subcommands.Add(Dev());
+        return certs;
+    }
+
+    private static Command InitDomain()
+    {
+        var domain = new Option<string>("--domain") { Description = "Trust domain of the nation, e.g. ee.cybercoop (a-z, 0-9, '-', '.', '_').", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for root.crt and root.key (created when missing).", Required = true };
+        var days = new Option<int>("--days") { Description = "Lifetime of the root in days.", DefaultValueFactory = _ => 3650 };
+        var command = new Command(
+            "init-domain",
+            "Create a new trust domain: a root CA certificate (root.crt) and its private key (root.key, mode 0600), " +
+            "and print the root's SPKI pin that peers confirm. Never overwrites existing files." +
+            Environment.NewLine + "Example: certs init-domain --domain ee.cybercoop --out ca")
+        {
+            domain, output, days,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var trustDomain = parse.GetValue(domain)!;
+            if (!TrustDomains.IsValid(trustDomain, out var domainError))
+            {
+                throw CliException.Usage($"--domain: {domainError}");
+            }
+
+            var lifetime = CertificateFiles.Days(parse.GetValue(days), MaxRootDays, "--days");
+            var directory = Path.GetFullPath(parse.GetValue(output)!);
+            var certificatePath = Path.Combine(directory, CertificateFiles.RootCertificateName);
+            var keyPath = Path.Combine(directory, CertificateFiles.RootKeyName);
+            CertificateFiles.RefuseExisting(certificatePath, keyPath);
+            CertificateFiles.EnsureDirectory(directory);
+
+            using var authority = CertificateAuthority.CreateRoot(trustDomain, lifetime: lifetime);
+            authority.Save(certificatePath, keyPath);
+
+            io.Output.WriteLine($"created trust domain {trustDomain}");
+            io.Output.WriteLine($"  root certificate  {certificatePath}");
+            io.Output.WriteLine($"  root key          {keyPath} (mode 0600; keep it offline)");
+            io.Output.WriteLine($"  valid until       {CertificateFiles.Format(authority.Certificate.NotAfter)}");
+            io.Output.WriteLine("root pin (give it to your peers out of band; they confirm it with 'peers add --pin'):");
+            io.Output.WriteLine(SpkiPin.Compute(authority.Certificate));
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command Issue()
+    {
+        var caDirectory = new Option<string>("--ca-dir") { Description = "Folder holding root.crt and root.key of the trust domain.", Required = true };
+        var kind = new Option<string>("--kind") { Description = "Workload kind: gateway, agent or operator.", Required = true };
+        kind.AcceptOnlyFromAmong("gateway", "agent", "operator");
+        var name = new Option<string>("--name") { Description = "Workload name (a-z, 0-9, '-', '_', '.'); the id is spiffe://<domain>/<kind>/<name>.", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for <name>.crt and <name>.key (created when missing).", Required = true };
+        var days = new Option<int>("--days") { Description = "Lifetime in days (short-lived certificates are renewed with 'certs renew').", DefaultValueFactory = _ => 30 };
+        var command = new Command(
+            "issue",
+            "Issue a gateway, agent or operator certificate of a trust domain, with its SPIFFE id as the only URI SAN; " +
+            "writes <name>.crt and <name>.key (mode 0600)." +
+            Environment.NewLine + "Example: certs issue --ca-dir ca --kind gateway --name tallinn --out node")
+        {
+            caDirectory, kind, name, output, days,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var workloadName = parse.GetValue(name)!;
+            if (!GatewayConfigValidator.IsValidName(workloadName))
+            {
+                throw CliException.Usage($"--name: '{workloadName}' must be 1-64 characters of a-z, 0-9, '-', '_' or '.'");
+            }
+
+            var workloadKind = ParseKind(parse.GetValue(kind)!);
+            var lifetime = CertificateFiles.Days(parse.GetValue(days), MaxLeafDays, "--days");
+            var directory = Path.GetFullPath(parse.GetValue(output)!);
+            var certificatePath = Path.Combine(directory, workloadName + ".crt");
+            var keyPath = Path.Combine(directory, workloadName + ".key");
+            CertificateFiles.RefuseExisting(certificatePath, keyPath);
+
+            using var authority = CertificateFiles.LoadAuthority(parse.GetValue(caDirectory)!);
+            var id = new SpiffeId(authority.TrustDomain, workloadKind, workloadName);
+            CertificateFiles.EnsureDirectory(directory);
+            using var certificate = authority.Issue(id, lifetime);
+            CertificateFiles.WriteCertificateAndKey(certificate, certificatePath, keyPath);
+
+            io.Output.WriteLine($"issued {id}");
+            io.Output.WriteLine($"  certificate  {certificatePath}");
+            io.Output.WriteLine($"  key          {keyPath} (mode 0600)");
+            io.Output.WriteLine($"  serial       {certificate.SerialNumber}");
+            io.Output.WriteLine($"  valid until  {CertificateFiles.Format(certificate.NotAfter)}");
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command Renew()
+    {
+        var caDirectory = new Option<string>("--ca-dir") { Description = "Folder holding root.crt and root.key of the trust domain that issued the certificate.", Required = true };
+        var certificateOption = new Option<string>("--cert") { Description = "Certificate to renew (PEM); replaced in place, the old one kept as <file>.bak.", Required = true };
+        var keyOption = new Option<string?>("--key") { Description = "Its private key (default: the certificate path with .key)." };
+        var newKey = new Option<bool>("--new-key") { Description = "Generate a new key pair too (the old key is kept as <key>.bak)." };
+        var days = new Option<int>("--days") { Description = "Lifetime of the new certificate in days.", DefaultValueFactory = _ => 30 };
+        var command = new Command(
+            "renew",
+            "Issue a fresh certificate for the same SPIFFE id (optionally with a new key) and replace the files in place; " +
+            "a running gateway picks the new certificate up for new connections." +
+            Environment.NewLine + "Example: certs renew --ca-dir ca --cert node/tallinn.crt --new-key")
+        {
+            caDirectory, certificateOption, keyOption, newKey, days,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var certificatePath = Path.GetFullPath(parse.GetValue(certificateOption)!);
+            var keyPath = Path.GetFullPath(parse.GetValue(keyOption) ?? Path.ChangeExtension(certificatePath, ".key"));
+            var lifetime = CertificateFiles.Days(parse.GetValue(days), MaxLeafDays, "--days");
+            using var authority = CertificateFiles.LoadAuthority(parse.GetValue(caDirectory)!);
+            using var old = CertificateFiles.LoadCertificate(certificatePath, "certificate");
+            var id = CertificateFiles.IdentifyIssued(authority, old, certificatePath);
+
+            var renewKey = parse.GetValue(newKey);
+            X509Certificate2 renewed;
+            if (renewKey)
+            {
+                renewed = authority.Issue(id, lifetime);
+            }
+            else
+            {
+                if (!File.Exists(keyPath))
+                {
+                    throw new CliException($"key '{keyPath}' does not exist (pass --key, or --new-key to make a new one)");
+                }
+
+                using var existing = LoadKeyMatching(old, keyPath);
+                renewed = authority.Issue(id, lifetime, existing);
+            }
+
+            using (renewed)
+            {
+                Backup(certificatePath);
+                if (renewKey)
+                {
+                    Backup(keyPath);
+                }
+
+                using var key = renewed.GetECDsaPrivateKey()
+                    ?? throw new CryptographicException("the renewed certificate has no ECDSA private key");
+                if (renewKey)
+                {
+                    PemFiles.WritePrivateKey(keyPath, key);
+                }
+
+                PemFiles.WriteCertificate(certificatePath, renewed);
+                io.Output.WriteLine($"renewed {id}");
+                io.Output.WriteLine($"  certificate  {certificatePath} (previous: {certificatePath}.bak)");
+                io.Output.WriteLine(renewKey ? $"  key          {keyPath} (new; previous: {keyPath}.bak)" : $"  key          {keyPath} (unchanged)");
+                io.Output.WriteLine($"  serial       {renewed.SerialNumber} (old serial {old.SerialNumber}; revoke it with 'certs revoke' if the key was exposed)");
+                io.Output.WriteLine($"  valid until  {CertificateFiles.Format(renewed.NotAfter)}");
+            }
+
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command Fingerprint()
+    {
+        var file = new Argument<string>("file") { Description = "PEM certificate (a root, or any certificate)." };
+        var command = new Command(
+            "fingerprint",
+            "Print the SHA-256 pin of a certificate's public key (SPKI), the value peers compare before trusting a root." +
+            Environment.NewLine + "Example: certs fingerprint ca/root.crt")
+        {
+            file,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var path = parse.GetValue(file)!;
+            using var certificate = CertificateFiles.LoadCertificate(path, "certificate");
+            io.Output.WriteLine(SpkiPin.Compute(certificate));
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command Revoke()
+    {
+        var config = new Option<string>("--config") { Description = "The gateway's config file.", Required = true };
+        var serial = new Option<string>("--serial") { Description = "Serial number of the certificate to revoke (hex, as 'certs issue' printed it; ':' allowed).", Required = true };
+        var command = new Command(
+            "revoke",
+            "Revoke a certificate of this node's trust domain by serial: adds it to node.revokedSerials in the config " +
+            "(validated, atomic write, .bak kept) and asks a running node to reload." +
+            Environment.NewLine + "Example: certs revoke --config gateway.json --serial 3F2A9C01D4")
+        {
+            config, serial,
+        };
+        CliAction.Set(command, async (parse, io, cancellationToken) =>
+        {
+            var normalized = NormalizeSerial(parse.GetValue(serial)!);
+            var configPath = parse.GetValue(config)!;
+            var changed = false;
+            await ConfigEdit.ApplyAsync(io, configPath, current =>
+            {
+                if (current.Node.RevokedSerials.Contains(normalized, StringComparer.OrdinalIgnoreCase))
+                {
+                    return null;
+                }
+
+                changed = true;
+                return current with { Node = current.Node with { RevokedSerials = [.. current.Node.RevokedSerials, normalized] } };
+            }, cancellationToken).ConfigureAwait(false);
+            io.Output.WriteLine(changed ? $"revoked serial {normalized}" : $"serial {normalized} was already revoked; nothing changed");
+            return CliExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Dev()
+    {
+        var output = new Option<string>("--out") { Description = "Folder to create the federation in (may hold only README.md and .gitignore).", Required = true };
+        var basePort = new Option<int>("--base-port") { Description = "Loopback port of the first gateway; the others follow (0: pick free ports).", DefaultValueFactory = _ => DevFederationOptions.DefaultBasePort };
+        var force = new Option<bool>("--force") { Description = "Delete a previous development federation in that folder first." };
+        var command = new Command(
+            "dev",
+            "Create a complete development federation: three trust domains (ee.cybercoop tallinn, fi.cybercoop helsinki, " +
+            "lv.cybercoop riga), each with a root, a gateway and two agents, fully meshed gateway.json files with pinned " +
+            "roots and differing policies, and agent.json files. For development only: the roots' keys sit beside them." +
+            Environment.NewLine + "Example: certs dev --out certs-dev")
+        {
+            output, basePort, force,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var port = parse.GetValue(basePort);
+            if (port is < 0 or > 65_000)
+            {
+                throw CliException.Usage($"--base-port {port} must be between 0 and 65000");
+            }
+
+            var result = DevFederation.Create(parse.GetValue(output)!, new DevFederationOptions { BasePort = port, Overwrite = parse.GetValue(force) });
+            io.Output.WriteLine($"development federation in {result.Directory}");
+            io.WriteTable(
+                ["gateway", "listen", "config", "root pin"],
+                result.Nodes.Select(n => (IReadOnlyList<string>)[n.Id, $"127.0.0.1:{n.Port}", Path.GetRelativePath(result.Directory, n.ConfigPath), n.RootPin]));
+            io.Output.WriteLine();
+            io.WriteTable(
+                ["agent", "config"],
+                result.Nodes.SelectMany(n => n.Agents).Select(a => (IReadOnlyList<string>)[a.Id, Path.GetRelativePath(result.Directory, a.ConfigPath)]));
+            io.Output.WriteLine();
+            io.Output.WriteLine($"start a node: serve --config {Path.GetRelativePath(Environment.CurrentDirectory, result.Nodes[0].ConfigPath)}");
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static WorkloadKind ParseKind(string kind) => kind switch
+    {
+        "gateway" => WorkloadKind.Gateway,
+        "agent" => WorkloadKind.Agent,
+        "operator" => WorkloadKind.Operator,
+        _ => throw CliException.Usage($"--kind '{kind}' must be gateway, agent or operator"),
+    };
+
+    private static ECDsa LoadKeyMatching(X509Certificate2 certificate, string keyPath)
+    {
+        ECDsa key;
+        try
+        {
+            key = PemFiles.LoadPrivateKey(keyPath);
+        }
+        catch (FormatException ex)
+        {
+            throw new CliException($"'{keyPath}' is not a PEM ECDSA private key: {ex.Message}");
+        }
+
+        using var publicKey = certificate.GetECDsaPublicKey();
+        if (publicKey is null || !publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+        {
+            key.Dispose();
+            throw new CliException($"'{keyPath}' is not the key of the certificate being renewed");
+        }
+
+        return key;
+    }
+
+    private static void Backup(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.Copy(path, path + ".bak", overwrite: true);
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Uppercase hex without separators; rejects anything else with a usage error.</summary>
+    internal static string NormalizeSerial(string serial)
+    {
+        var text = serial.Trim();
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[2..];
+        }
+
+        text = text.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant();
+        if (text.Length is 0 or > 64 || !text.All(Uri.IsHexDigit))
+        {
+            throw CliException.Usage($"--serial '{serial}' is not a hexadecimal serial number");
+        }
+
+        return text;
+    }
+}

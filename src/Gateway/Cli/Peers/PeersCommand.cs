@@ -1,0 +1,363 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Cli.Certs;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Policy;
+
+namespace CyberCoop.Gateway.Cli.Peers;
+
+/// <summary><c>peers</c>: pin, list, show and remove allied gateways in <c>gateway.json</c>.</summary>
+internal static class PeersCommand
+{
+    /// <summary>Builds the <c>peers</c> command group; <paramref name="prompt"/> confirms fingerprints (tests pass their own).</summary>
+    public static Command Create(OperatorPrompt? prompt = null)
+    {
+        var peers = new Command(
+            "peers",
+            "Add (pinning the peer's root), list, show and remove allied gateways in gateway.json; a running node reloads." +
+            Environment.NewLine + "Example: peers list --config gateway.json");
+        peers.Subcommands.Add(Add(prompt));
+        peers.Subcommands.Add(List());
+        peers.Subcommands.Add(Show());
+        peers.Subcommands.Add(Remove());
+        return peers;
+    }
+
+    private static Option<string> ConfigOption() =>
+        new("--config") { Description = "The gateway's config file.", Required = true };
+
+    private static Command Add(OperatorPrompt? prompt)
+    {
+        var config = ConfigOption();
+        var id = new Option<string>("--id") { Description = "SPIFFE id of the peer gateway, e.g. spiffe://fi.cybercoop/gateway/helsinki.", Required = true };
+        var address = new Option<string>("--address") { Description = "Where to dial it, https://host:port.", Required = true };
+        var root = new Option<string?>("--root") { Description = "PEM file of the peer domain's root certificate (received out of band)." };
+        var pin = new Option<string?>("--pin") { Description = "The root's SPKI pin (sha256:<hex>) as the peer's operator read it to you; the root must match it." };
+        var fetch = new Option<bool>("--fetch") { Description = "Connect to --address and check that the live peer presents a certificate for --id valid under the root. The root is taken from the peer's chain only when it sends one (.NET peers, including CyberCoop gateways, do not: pass --root)." };
+        var ceiling = new Option<string>("--tlp-ceiling") { Description = "Highest TLP shared with the peer: CLEAR, GREEN, AMBER or AMBER+STRICT.", DefaultValueFactory = _ => "AMBER" };
+        var minConfidence = new Option<int>("--min-confidence") { Description = "Share nothing below this confidence (0-100)." };
+        var allowRelay = new Option<bool>("--allow-relay") { Description = "Let the peer relay CLEAR/GREEN content to its own peers." };
+        var command = new Command(
+            "add",
+            "Add an allied gateway: its root is pinned only when it matches the pin you were given (or, at a terminal " +
+            "without --pin, after you compare the fingerprint shown and type yes). The root is copied next to the config." +
+            Environment.NewLine + "Example: peers add --config gateway.json --id spiffe://fi.cybercoop/gateway/helsinki " +
+            "--address https://127.0.0.1:7402 --root fi-root.crt --pin sha256:3b1f...")
+        {
+            config, id, address, root, pin, fetch, ceiling, minConfidence, allowRelay,
+        };
+        CliAction.Set(command, (parse, io, cancellationToken) => AddAsync(parse, io, new AddOptions(config, id, address, root, pin, fetch, ceiling, minConfidence, allowRelay), cancellationToken), prompt);
+        return command;
+    }
+
+    private sealed record AddOptions(
+        Option<string> Config, Option<string> Id, Option<string> Address, Option<string?> Root, Option<string?> Pin, Option<bool> Fetch,
+        Option<string> Ceiling, Option<int> MinConfidence, Option<bool> AllowRelay);
+
+    private static async Task<int> AddAsync(ParseResult parse, CliIo io, AddOptions o, CancellationToken cancellationToken)
+    {
+        var idText = parse.GetValue(o.Id)!;
+        if (!SpiffeId.TryParse(idText, out var peerId, out var idError))
+        {
+            throw CliException.Usage($"--id: {idError}");
+        }
+
+        if (peerId.Kind != WorkloadKind.Gateway)
+        {
+            throw CliException.Usage($"--id: '{idText}' is not a gateway (expected spiffe://<domain>/gateway/<name>)");
+        }
+
+        var addressText = parse.GetValue(o.Address)!;
+        if (!Uri.TryCreate(addressText, UriKind.Absolute, out var address) || address.Scheme != Uri.UriSchemeHttps || address.AbsolutePath != "/")
+        {
+            throw CliException.Usage($"--address: '{addressText}' must be https://host:port");
+        }
+
+        string? expectedPin = null;
+        var pinText = parse.GetValue(o.Pin);
+        if (pinText is not null)
+        {
+            if (!SpkiPin.TryNormalize(pinText, out var normalized, out var pinError))
+            {
+                throw CliException.Usage($"--pin: {pinError}");
+            }
+
+            expectedPin = normalized;
+        }
+
+        var ceilingText = parse.GetValue(o.Ceiling)!;
+        if (!TlpNames.TryParse(ceilingText, out var ceiling) || ceiling == Contracts.V1.Tlp.Red)
+        {
+            throw CliException.Usage($"--tlp-ceiling: '{ceilingText}' must be CLEAR, GREEN, AMBER or AMBER+STRICT (RED is configured by editing the file, deliberately)");
+        }
+
+        var rootPath = parse.GetValue(o.Root);
+        var fetch = parse.GetValue(o.Fetch);
+        if (rootPath is null && !fetch)
+        {
+            throw CliException.Usage("give the peer's root with --root <file>, or --fetch to take it from the peer's TLS chain");
+        }
+
+        var current = ConfigEdit.Load(parse.GetValue(o.Config)!);
+        if (current.Config.Peers.Any(p => string.Equals(p.Id, peerId.ToString(), StringComparison.Ordinal)))
+        {
+            throw new CliException($"peer {peerId} is already configured in {current.Path}; remove it first to replace it");
+        }
+
+        using var root = await ObtainRootAsync(io, peerId, address, rootPath, fetch, cancellationToken).ConfigureAwait(false);
+        var actualPin = SpkiPin.Compute(root);
+        ConfirmPin(io, peerId, root, actualPin, expectedPin);
+
+        var relativeRoot = Path.Combine("peers", $"{peerId.TrustDomain}-{actualPin["sha256:".Length..][..16]}.crt");
+        var rootCopy = current.Resolve(relativeRoot);
+        var created = !File.Exists(rootCopy);
+        Directory.CreateDirectory(Path.GetDirectoryName(rootCopy)!);
+        if (created)
+        {
+            PemFiles.WriteCertificate(rootCopy, root);
+        }
+
+        var peer = new PeerConfig
+        {
+            Id = peerId.ToString(),
+            TrustDomain = peerId.TrustDomain,
+            Address = address.GetLeftPart(UriPartial.Authority),
+            Root = relativeRoot,
+            RootPin = actualPin,
+            Outbound = new OutboundPolicyConfig
+            {
+                TlpCeiling = TlpNames.ToName(ceiling),
+                MinConfidence = parse.GetValue(o.MinConfidence),
+                AllowRelay = parse.GetValue(o.AllowRelay),
+            },
+        };
+
+        try
+        {
+            await ConfigEdit.ApplyAsync(io, current.Path, c => c with { Peers = [.. c.Peers, peer] }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (created)
+            {
+                File.Delete(rootCopy);
+            }
+
+            throw;
+        }
+
+        io.Output.WriteLine($"added peer {peerId} at {peer.Address}, root pinned {actualPin}");
+        return CliExitCodes.Success;
+    }
+
+    private static async Task<X509Certificate2> ObtainRootAsync(CliIo io, SpiffeId peerId, Uri address, string? rootPath, bool fetch, CancellationToken cancellationToken)
+    {
+        var given = rootPath is null ? null : CertificateFiles.LoadCertificate(rootPath, "root certificate");
+        if (!fetch)
+        {
+            return given!;
+        }
+
+        try
+        {
+            using var presented = await PeerRootFetcher.FetchAsync(address, cancellationToken).ConfigureAwait(false);
+            var offered = presented.FindRoot();
+            if (offered is null && given is null)
+            {
+                throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} did not include its root in its TLS chain; get the root certificate from the peer's operator and pass it with --root");
+            }
+
+            var root = given ?? X509CertificateLoader.LoadCertificate(offered!.RawData);
+            if (given is not null && offered is not null && SpkiPin.Compute(offered) != SpkiPin.Compute(given))
+            {
+                root.Dispose();
+                throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} presented a root ({SpkiPin.Compute(offered)}) that is not the one in --root ({SpkiPin.Compute(given)})");
+            }
+
+            var validation = new ChainValidator([Anchor(peerId, root)]).Validate(presented.Leaf, [.. presented.Others], CertificatePurpose.Server);
+            if (!validation.IsValid)
+            {
+                root.Dispose();
+                throw new CliException($"the certificate presented by {address.GetLeftPart(UriPartial.Authority)} does not validate against that root: {validation.Reason}");
+            }
+
+            if (validation.Id is not { } presentedId || presentedId != peerId)
+            {
+                root.Dispose();
+                throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} is {validation.Id}, not {peerId}");
+            }
+
+            io.Error.WriteLine($"{address.GetLeftPart(UriPartial.Authority)} presented {validation.Id}, valid under the root {SpkiPin.Compute(root)}");
+            return root;
+        }
+        catch
+        {
+            given?.Dispose();
+            throw;
+        }
+    }
+
+    private static void ConfirmPin(CliIo io, SpiffeId peerId, X509Certificate2 root, string actualPin, string? expectedPin)
+    {
+        if (!root.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority))
+        {
+            throw new CliException($"the certificate given as root ({root.Subject}) is not a CA certificate; pass the peer domain's root.crt");
+        }
+
+        _ = Anchor(peerId, root);
+
+        if (expectedPin is not null)
+        {
+            if (!SpkiPin.Matches(root, expectedPin))
+            {
+                throw new CliException($"pin mismatch: the root's pin is {actualPin} but --pin is {expectedPin}; nothing was changed. " +
+                    "Check the pin with the peer's operator over a channel you trust.");
+            }
+
+            return;
+        }
+
+        if (!io.Prompt.IsInteractive)
+        {
+            throw new CliException($"no --pin given and no terminal to confirm it; pass --pin (the root's pin is {actualPin}, compare it with the peer's operator first)");
+        }
+
+        io.Output.WriteLine($"peer      {peerId}");
+        io.Output.WriteLine($"root      {root.Subject}");
+        io.Output.WriteLine($"valid     {CertificateFiles.Format(root.NotBefore)} .. {CertificateFiles.Format(root.NotAfter)}");
+        io.Output.WriteLine($"root pin  {actualPin}");
+        if (!io.Prompt.Confirm(io.Output, "Does this pin match what the peer's operator told you over a trusted channel?"))
+        {
+            throw new CliException("not confirmed; nothing was changed");
+        }
+    }
+
+    /// <summary>The root as a trust anchor of the peer's domain, or a failure saying why it cannot be one.</summary>
+    private static TrustAnchor Anchor(SpiffeId peerId, X509Certificate2 root)
+    {
+        try
+        {
+            return new TrustAnchor(peerId.TrustDomain, root, SpkiPin.Compute(root));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException($"that certificate cannot be the root of {peerId.TrustDomain}: {ex.Message}");
+        }
+    }
+
+    private static Command List()
+    {
+        var config = ConfigOption();
+        var command = new Command(
+            "list",
+            "List the configured peers with address, outbound TLP ceiling, relay permission and pinned root." +
+            Environment.NewLine + "Example: peers list --config gateway.json")
+        {
+            config,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var loaded = ConfigEdit.Load(parse.GetValue(config)!);
+            if (loaded.Config.Peers.Count == 0)
+            {
+                io.Output.WriteLine("no peers configured (add one with 'peers add')");
+                return Task.FromResult(CliExitCodes.Success);
+            }
+
+            io.WriteTable(
+                ["peer", "address", "tlp ceiling", "relay", "root pin"],
+                loaded.Config.Peers.Select(p => (IReadOnlyList<string>)[p.Id, p.Address, p.Outbound.TlpCeiling, p.Outbound.AllowRelay ? "yes" : "no", p.RootPin]));
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var config = ConfigOption();
+        var id = new Argument<string>("id") { Description = "SPIFFE id of the peer." };
+        var command = new Command(
+            "show",
+            "Show one peer: address, pinned root (with its subject and validity) and its outbound and inbound policy." +
+            Environment.NewLine + "Example: peers show --config gateway.json spiffe://fi.cybercoop/gateway/helsinki")
+        {
+            config, id,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var loaded = ConfigEdit.Load(parse.GetValue(config)!);
+            var peer = Find(loaded, parse.GetValue(id)!);
+            using var root = CertificateFiles.LoadCertificate(loaded.Resolve(peer.Root), "root certificate");
+            var o = peer.Outbound;
+            var i = peer.Inbound;
+            var lines = new (string, string)[]
+            {
+                ("peer", peer.Id),
+                ("trust domain", peer.TrustDomain),
+                ("address", peer.Address),
+                ("root file", loaded.Resolve(peer.Root)),
+                ("root subject", root.Subject),
+                ("root valid", $"{CertificateFiles.Format(root.NotBefore)} .. {CertificateFiles.Format(root.NotAfter)}"),
+                ("root pin", peer.RootPin),
+                ("suite", peer.Suite ?? "negotiated"),
+                ("outbound tlp ceiling", o.TlpCeiling + (o.AllowRed ? " (RED allowed)" : "")),
+                ("outbound types", o.AllowedTypes.Count == 0 ? "all" : string.Join(", ", o.AllowedTypes)),
+                ("outbound min confidence", o.MinConfidence.ToString(CultureInfo.InvariantCulture)),
+                ("outbound sectors", o.Sectors.Count == 0 ? "all" : string.Join(", ", o.Sectors)),
+                ("outbound blocked tags", o.BlockedTags.Count == 0 ? "none" : string.Join(", ", o.BlockedTags)),
+                ("outbound required tags", o.RequiredTags.Count == 0 ? "none" : string.Join(", ", o.RequiredTags)),
+                ("outbound redact", o.Redact is null ? "sensor, context (default)" : o.Redact.Count == 0 ? "nothing" : string.Join(", ", o.Redact)),
+                ("outbound embargo", $"{o.EmbargoSeconds} s"),
+                ("outbound relay", o.AllowRelay ? "allowed (CLEAR/GREEN only)" : "not allowed"),
+                ("inbound mode", i.Mode),
+                ("inbound trust weight", i.TrustWeight.ToString("0.##", CultureInfo.InvariantCulture)),
+                ("inbound types", i.AllowedTypes.Count == 0 ? "all" : string.Join(", ", i.AllowedTypes)),
+                ("inbound tlp floor", i.TlpFloor),
+            };
+            var width = lines.Max(l => l.Item1.Length);
+            foreach (var (key, value) in lines)
+            {
+                io.Output.WriteLine($"{key.PadRight(width)}  {value}");
+            }
+
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command Remove()
+    {
+        var config = ConfigOption();
+        var id = new Argument<string>("id") { Description = "SPIFFE id of the peer." };
+        var command = new Command(
+            "remove",
+            "Remove a peer from gateway.json (validated, atomic write, .bak kept); a running node drops its stream on reload." +
+            Environment.NewLine + "Example: peers remove --config gateway.json spiffe://fi.cybercoop/gateway/helsinki")
+        {
+            config, id,
+        };
+        CliAction.Set(command, async (parse, io, cancellationToken) =>
+        {
+            var loaded = ConfigEdit.Load(parse.GetValue(config)!);
+            var peer = Find(loaded, parse.GetValue(id)!);
+            await ConfigEdit.ApplyAsync(io, loaded.Path, c => c with { Peers = [.. c.Peers.Where(p => p.Id != peer.Id)] }, cancellationToken).ConfigureAwait(false);
+            io.Output.WriteLine($"removed peer {peer.Id} (its root file {loaded.Resolve(peer.Root)} was left in place)");
+            return CliExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static PeerConfig Find(LoadedConfig loaded, string id)
+    {
+        var peer = loaded.Config.Peers.FirstOrDefault(p => string.Equals(p.Id, id, StringComparison.Ordinal));
+        if (peer is null)
+        {
+            var known = loaded.Config.Peers.Count == 0 ? "none" : string.Join(", ", loaded.Config.Peers.Select(p => p.Id));
+            throw new CliException($"no peer '{id}' in {loaded.Path} (configured: {known})");
+        }
+
+        return peer;
+    }
+}

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Globalization;
+using CyberCoop.Contracts.V1;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace CyberCoop.Gateway.Cli.Status;
+
+/// <summary><c>status</c>: live state of a running node, read over its Admin socket.</summary>
+internal static class StatusCommand
+{
+    private static readonly TimeSpan s_expiryWarning = TimeSpan.FromDays(7);
+    private static readonly JsonFormatter s_json = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithIndentation());
+
+    /// <summary>Builds the <c>status</c> command.</summary>
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "The gateway's config file (its node.adminSocket is dialled).", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print the status as JSON (the Admin API's NodeStatus message)." };
+        var command = new Command(
+            "status",
+            "Show a running node's status over its Admin socket: per peer connected or not and since when, last ack, outbox " +
+            "depth and oldest age, envelopes and indicators sent/received/withheld/rejected, last error; node totals; " +
+            "certificate expiry warnings. Exit 1 when no node is running." +
+            Environment.NewLine + "Example: status --config gateway.json --json")
+        {
+            config, json,
+        };
+        CliAction.Set(command, async (parse, io, cancellationToken) =>
+        {
+            var loaded = ConfigEdit.Load(parse.GetValue(config)!);
+            using var admin = AdminSocketClient.Connect(loaded.Resolve(loaded.Config.Node.AdminSocket));
+            NodeStatus status;
+            try
+            {
+                status = await admin.Client.GetStatusAsync(new GetStatusRequest(), deadline: AdminSocketClient.Deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException ex)
+            {
+                throw admin.Explain(ex);
+            }
+
+            if (parse.GetValue(json))
+            {
+                await io.Output.WriteLineAsync(s_json.Format(status)).ConfigureAwait(false);
+                return CliExitCodes.Success;
+            }
+
+            Print(io, status, TimeProvider.System.GetUtcNow());
+            return CliExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static void Print(CliIo io, NodeStatus status, DateTimeOffset now)
+    {
+        io.Output.WriteLine($"node                {status.Node}");
+        io.Output.WriteLine($"started             {When(status.StartedAt, now)}");
+        io.Output.WriteLine($"indicators stored   {status.IndicatorsStored}");
+        io.Output.WriteLine($"sightings ingested  {status.SightingsIngested} ({status.SightingsRejected} rejected)");
+        io.Output.WriteLine($"calls denied        {status.CallsDenied}");
+        if (status.CertificateNotAfter is not null)
+        {
+            var notAfter = status.CertificateNotAfter.ToDateTimeOffset();
+            var left = notAfter - now;
+            io.Output.WriteLine($"certificate until   {notAfter.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture)} ({Age(left)} left)");
+            if (left < s_expiryWarning)
+            {
+                io.Error.WriteLine(left <= TimeSpan.Zero
+                    ? "warning: the node's TLS certificate has EXPIRED; renew it with 'certs renew'"
+                    : $"warning: the node's TLS certificate expires in {Age(left)}; renew it with 'certs renew'");
+            }
+        }
+
+        foreach (var warning in status.Warnings)
+        {
+            io.Error.WriteLine($"warning: {warning}");
+        }
+
+        io.Output.WriteLine();
+        if (status.Peers.Count == 0)
+        {
+            io.Output.WriteLine("no peers configured");
+            return;
+        }
+
+        io.WriteTable(
+            ["peer", "state", "last ack", "outbox", "sent env/ind", "recv env/ind", "withheld", "rejected", "suite", "last error"],
+            status.Peers.Select(p => (IReadOnlyList<string>)
+            [
+                p.Peer,
+                p.Connected ? $"up {Since(p.ConnectedSince, now)}" : "DOWN",
+                p.LastAck is null ? "never" : $"{Since(p.LastAck, now)} ago",
+                p.OutboxDepth == 0 ? "0" : $"{p.OutboxDepth} (oldest {Age(TimeSpan.FromSeconds(p.OldestAgeSeconds))})",
+                $"{p.EnvelopesSent}/{p.IndicatorsSent}",
+                $"{p.EnvelopesReceived}/{p.IndicatorsReceived}",
+                p.IndicatorsWithheld.ToString(CultureInfo.InvariantCulture),
+                p.EnvelopesRejected.ToString(CultureInfo.InvariantCulture),
+                p.Suite.Length == 0 ? "-" : p.Suite,
+                p.LastError.Length == 0 ? "-" : p.LastError,
+            ]));
+    }
+
+    private static string When(Timestamp? time, DateTimeOffset now) =>
+        time is null ? "unknown" : $"{time.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)} ({Since(time, now)} ago)";
+
+    private static string Since(Timestamp? time, DateTimeOffset now) =>
+        time is null ? "?" : Age(now - time.ToDateTimeOffset());
+
+    /// <summary>A short human duration: 42s, 7m, 3h12m, 5d.</summary>
+    internal static string Age(TimeSpan span)
+    {
+        if (span < TimeSpan.Zero)
+        {
+            span = -span;
+        }
+
+        return span.TotalSeconds < 60 ? $"{(int)span.TotalSeconds}s"
+            : span.TotalMinutes < 60 ? $"{(int)span.TotalMinutes}m"
+            : span.TotalHours < 48 ? $"{(int)span.TotalHours}h{span.Minutes:00}m"
+            : $"{(int)span.TotalDays}d";
+    }
+}

@@ -1,0 +1,200 @@
+using System.Text.Json.Serialization;
+
+namespace CyberCoop.Gateway.Configuration;
+
+/// <summary>
+/// The gateway's one config file (<c>gateway.json</c>). Relative paths are resolved against the
+/// folder holding the file. Validated as a whole by <see cref="GatewayConfigValidator"/>.
+/// </summary>
+internal sealed record GatewayConfig
+{
+    /// <summary>This node.</summary>
+    public NodeConfig Node { get; set; } = new();
+
+    /// <summary>Allied gateways this node exchanges with.</summary>
+    public List<PeerConfig> Peers { get; init; } = [];
+
+    /// <summary>
+    /// Roots pinned only to verify the origin signature of content relayed to us by a peer. Nodes of
+    /// these domains cannot connect to this node unless they are also configured peers.
+    /// </summary>
+    public List<TrustedOriginConfig> TrustedOrigins { get; init; } = [];
+}
+
+/// <summary>A trust domain whose relayed content this node can verify.</summary>
+internal sealed record TrustedOriginConfig
+{
+    /// <summary>Trust domain, e.g. <c>ee.cybercoop</c>.</summary>
+    public string TrustDomain { get; set; } = "";
+
+    /// <summary>PEM file of the domain's root certificate.</summary>
+    public string Root { get; set; } = "";
+
+    /// <summary>SHA-256 pin of the root's SubjectPublicKeyInfo.</summary>
+    public string RootPin { get; set; } = "";
+}
+
+/// <summary>Identity, listeners, keys and storage of this node.</summary>
+internal sealed record NodeConfig
+{
+    /// <summary>Own trust domain, e.g. <c>ee.cybercoop</c>.</summary>
+    public string TrustDomain { get; set; } = "";
+
+    /// <summary>Gateway name; the node's id is <c>spiffe://&lt;trustDomain&gt;/gateway/&lt;name&gt;</c>.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>mTLS listen endpoint, <c>host:port</c> (IPv4, [IPv6] or localhost).</summary>
+    public string Listen { get; set; } = "127.0.0.1:7400";
+
+    /// <summary>TLS identity and own root.</summary>
+    public TlsConfig Tls { get; set; } = new();
+
+    /// <summary>Folder of the content keys (signing and KEM); created with fresh keys on first start.</summary>
+    public string KeysDirectory { get; set; } = "keys";
+
+    /// <summary>SQLite database file.</summary>
+    public string Storage { get; set; } = "gateway.db";
+
+    /// <summary>Unix domain socket of the Admin API (mode 0600).</summary>
+    public string AdminSocket { get; set; } = "admin.sock";
+
+    /// <summary>Preferred suite: <c>hybrid</c> (X25519+ML-KEM-768, Ed25519+ML-DSA-65) or <c>classic</c>.</summary>
+    public string Suite { get; set; } = "hybrid";
+
+    /// <summary>Weakest suite accepted from or used towards any peer.</summary>
+    public string MinimumSuite { get; set; } = "classic";
+
+    /// <summary>How long envelope ids are remembered; also the maximum accepted age of an envelope.</summary>
+    public int ReplayWindowSeconds { get; set; } = 600;
+
+    /// <summary>How far in the future an envelope's sent-at may be.</summary>
+    public int MaxClockSkewSeconds { get; set; } = 120;
+
+    /// <summary>How bundles are cut.</summary>
+    public BundleConfig Bundle { get; set; } = new();
+
+    /// <summary>Maximum relays after the first delivery for content this node originates.</summary>
+    public int MaxHops { get; set; } = 2;
+
+    /// <summary>Seconds between trust-bundle refreshes from peers (the hint this node publishes).</summary>
+    public int TrustBundleRefreshSeconds { get; set; } = 300;
+
+    /// <summary>Serials (hex) of revoked certificates of this node's own domain.</summary>
+    public List<string> RevokedSerials { get; set; } = [];
+}
+
+/// <summary>TLS material of this node.</summary>
+internal sealed record TlsConfig
+{
+    /// <summary>PEM certificate of this gateway (SPIFFE id in its URI SAN).</summary>
+    public string Certificate { get; set; } = "";
+
+    /// <summary>PEM private key of the certificate (mode 0600).</summary>
+    public string Key { get; set; } = "";
+
+    /// <summary>PEM root certificate of this node's own trust domain.</summary>
+    public string Root { get; set; } = "";
+}
+
+/// <summary>Bundle cutting: a bundle is sent when full or when the oldest item has waited the linger time.</summary>
+internal sealed record BundleConfig
+{
+    /// <summary>Maximum indicators per bundle (1..10000).</summary>
+    public int MaxIndicators { get; set; } = 1000;
+
+    /// <summary>Maximum wait before a partial bundle is cut, in milliseconds.</summary>
+    public int LingerMilliseconds { get; set; } = 100;
+}
+
+/// <summary>One allied gateway.</summary>
+internal sealed record PeerConfig
+{
+    /// <summary>SPIFFE id of the peer gateway, e.g. <c>spiffe://fi.cybercoop/gateway/helsinki</c>.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>Trust domain of the peer (must match <see cref="Id"/>).</summary>
+    public string TrustDomain { get; set; } = "";
+
+    /// <summary>Address to dial, <c>https://host:port</c>.</summary>
+    public string Address { get; set; } = "";
+
+    /// <summary>PEM file of the peer domain's root certificate.</summary>
+    public string Root { get; set; } = "";
+
+    /// <summary>SHA-256 pin of the root's SubjectPublicKeyInfo (<c>sha256:&lt;hex&gt;</c>), confirmed by the operator.</summary>
+    public string RootPin { get; set; } = "";
+
+    /// <summary>Suite pinned for this peer (<c>hybrid</c> or <c>classic</c>); null negotiates the strongest both announce.</summary>
+    public string? Suite { get; set; }
+
+    /// <summary>What may leave this country towards the peer.</summary>
+    public OutboundPolicyConfig Outbound { get; set; } = new();
+
+    /// <summary>How content from the peer is treated.</summary>
+    public InboundPolicyConfig Inbound { get; set; } = new();
+}
+
+/// <summary>Outbound (sovereignty) policy as written in the config file.</summary>
+internal sealed record OutboundPolicyConfig
+{
+    /// <summary>Highest TLP shared: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.</summary>
+    public string TlpCeiling { get; set; } = "AMBER";
+
+    /// <summary>Whether TLP:RED may be shared at all (also needs <see cref="TlpCeiling"/> RED).</summary>
+    public bool AllowRed { get; set; }
+
+    /// <summary>Indicator types shared (empty: all).</summary>
+    public List<string> AllowedTypes { get; set; } = [];
+
+    /// <summary>Minimum confidence shared (0-100).</summary>
+    public int MinConfidence { get; set; }
+
+    /// <summary>Sectors shared (empty: all; otherwise the indicator must name one of them).</summary>
+    public List<string> Sectors { get; set; } = [];
+
+    /// <summary>Indicators with any of these tags are withheld.</summary>
+    public List<string> BlockedTags { get; set; } = [];
+
+    /// <summary>Indicators must carry all of these tags.</summary>
+    public List<string> RequiredTags { get; set; } = [];
+
+    /// <summary>Fields removed before sharing; null means the default (sensor and context).</summary>
+    public List<string>? Redact { get; set; }
+
+    /// <summary>Seconds after first sighting before an indicator may be shared.</summary>
+    public int EmbargoSeconds { get; set; }
+
+    /// <summary>Whether the peer may relay CLEAR/GREEN content further.</summary>
+    public bool AllowRelay { get; set; }
+}
+
+/// <summary>Inbound (mistrust) policy as written in the config file.</summary>
+internal sealed record InboundPolicyConfig
+{
+    /// <summary><c>accept</c> or <c>quarantine</c>.</summary>
+    public string Mode { get; set; } = "accept";
+
+    /// <summary>Factor 0..1 applied to the confidence of what the peer sends.</summary>
+    public double TrustWeight { get; set; } = 1.0;
+
+    /// <summary>Types accepted (empty: all).</summary>
+    public List<string> AllowedTypes { get; set; } = [];
+
+    /// <summary>Lowest TLP stored for the peer's content; lower markings are raised to it.</summary>
+    public string TlpFloor { get; set; } = "CLEAR";
+}
+
+/// <summary>
+/// Source-generated JSON metadata for the config file (camelCase, strict). Properties are settable, not
+/// init-only, because the source generator sets init-only properties in an object initializer and so
+/// replaces the defaults of fields missing from the file with null/0 (a minimal gateway.json failed).
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = true,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(GatewayConfig))]
+internal sealed partial class GatewayConfigJsonContext : JsonSerializerContext;

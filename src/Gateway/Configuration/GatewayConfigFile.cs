@@ -1,0 +1,111 @@
+using System.Text.Json;
+
+namespace CyberCoop.Gateway.Configuration;
+
+/// <summary>Reads, validates and safely rewrites <c>gateway.json</c>.</summary>
+internal static class GatewayConfigFile
+{
+    /// <summary>Largest config file accepted.</summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Loads and validates a config file. Throws <see cref="GatewayConfigException"/> listing every
+    /// problem (missing file, JSON syntax with line and column, unknown fields, invalid values).
+    /// </summary>
+    public static LoadedConfig Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fullPath = System.IO.Path.GetFullPath(path);
+        var config = Parse(fullPath);
+        var baseDirectory = System.IO.Path.GetDirectoryName(fullPath)!;
+        var errors = GatewayConfigValidator.Validate(config, baseDirectory);
+        if (errors.Count > 0)
+        {
+            throw new GatewayConfigException(fullPath, errors);
+        }
+
+        return new LoadedConfig(fullPath, baseDirectory, config);
+    }
+
+    /// <summary>Parses without validating (for tools that repair or edit a file).</summary>
+    public static GatewayConfig Parse(string fullPath)
+    {
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(fullPath);
+            if (!info.Exists)
+            {
+                throw new GatewayConfigException(fullPath, [$"config file '{fullPath}' does not exist"]);
+            }
+
+            if (info.Length > MaxBytes)
+            {
+                throw new GatewayConfigException(fullPath, [$"config file is {info.Length} bytes; the limit is {MaxBytes}"]);
+            }
+
+            bytes = File.ReadAllBytes(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GatewayConfigException(fullPath, [$"config file '{fullPath}' cannot be read: {ex.Message}"]);
+        }
+
+        try
+        {
+            var config = JsonSerializer.Deserialize(bytes, GatewayConfigJsonContext.Default.GatewayConfig)
+                ?? throw new GatewayConfigException(fullPath, ["config file is empty (null)"]);
+
+            // Lists missing from the file come back null (init-only properties lose their defaults).
+            return config.Peers is null || config.TrustedOrigins is null
+                ? config with { Peers = config.Peers ?? [], TrustedOrigins = config.TrustedOrigins ?? [] }
+                : config;
+        }
+        catch (JsonException ex)
+        {
+            var where = ex.LineNumber is { } line ? $" at line {line + 1}, column {(ex.BytePositionInLine ?? 0) + 1}" : "";
+            var field = string.IsNullOrEmpty(ex.Path) ? "" : $"{ex.Path.TrimStart('$', '.')}: ";
+            throw new GatewayConfigException(fullPath, [$"{field}invalid JSON{where}: {ex.Message}"]);
+        }
+    }
+
+    /// <summary>Serializes a config as the file would hold it.</summary>
+    public static string Serialize(GatewayConfig config) =>
+        JsonSerializer.Serialize(config, GatewayConfigJsonContext.Default.GatewayConfig);
+
+    /// <summary>
+    /// Validates <paramref name="config"/> and writes it atomically (temp file, fsync, rename), keeping the
+    /// previous content as <c>&lt;file&gt;.bak</c>. Nothing is written when the new config is invalid.
+    /// </summary>
+    public static void Save(string path, GatewayConfig config)
+    {
+        var fullPath = System.IO.Path.GetFullPath(path);
+        var errors = GatewayConfigValidator.Validate(config, System.IO.Path.GetDirectoryName(fullPath)!);
+        if (errors.Count > 0)
+        {
+            throw new GatewayConfigException(fullPath, errors);
+        }
+
+        var temp = fullPath + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            var json = System.Text.Encoding.UTF8.GetBytes(Serialize(config) + "\n");
+            stream.Write(json);
+            stream.Flush(flushToDisk: true);
+        }
+
+        if (File.Exists(fullPath))
+        {
+            File.Copy(fullPath, fullPath + ".bak", overwrite: true);
+        }
+
+        File.Move(temp, fullPath, overwrite: true);
+    }
+}
+
+/// <summary>A validated config and where it came from.</summary>
+internal sealed record LoadedConfig(string Path, string BaseDirectory, GatewayConfig Config)
+{
+    /// <summary>Resolves a path from the config against the config file's folder.</summary>
+    public string Resolve(string relative) => System.IO.Path.GetFullPath(relative, BaseDirectory);
+}

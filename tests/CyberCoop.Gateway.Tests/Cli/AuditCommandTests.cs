@@ -1,0 +1,189 @@
+using System.Text.Json;
+using CyberCoop.Gateway.Cli;
+using CyberCoop.Gateway.Cli.Certs;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Storage;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace CyberCoop.Gateway.Tests.Cli;
+
+public sealed class AuditCommandTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+    private readonly string _config;
+    private readonly string _database;
+
+    public AuditCommandTests()
+    {
+        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
+        _config = layout.Nodes[0].ConfigPath;
+        var loaded = GatewayConfigFile.Load(_config);
+        _database = loaded.Resolve(loaded.Config.Node.Storage);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        _temp.Dispose();
+    }
+
+    private async Task WriteEntriesAsync(int count)
+    {
+        var store = await GatewayStore.OpenAsync(_database, TimeProvider.System, TestContext.Current.CancellationToken);
+        await using (store)
+        {
+            var entries = Enumerable.Range(1, count).Select(i => new AuditEntry
+            {
+                Kind = i % 2 == 0 ? AuditKinds.Withheld : AuditKinds.Shared,
+                Actor = "spiffe://ee.cybercoop/gateway/tallinn",
+                Subject = $"indicator-{i}",
+                Decision = i % 2 == 0 ? "withheld" : "shared",
+                Reason = i % 2 == 0 ? "tlp_ceiling" : "",
+                DetailsJson = $$"""{"peer":"spiffe://fi.cybercoop/gateway/helsinki","n":{{i}}}""",
+            }).ToList();
+            await store.Audit.AppendAsync(entries, TestContext.Current.CancellationToken);
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    private void Tamper(string sql)
+    {
+        using (var connection = new SqliteConnection($"Data Source={_database};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            Assert.True(command.ExecuteNonQuery() > 0, $"tampering did nothing: {sql}");
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
+    public async Task Verify_reports_an_intact_log_with_its_entry_count()
+    {
+        await WriteEntriesAsync(6);
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("audit log OK: 6 entries", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_names_a_modified_entry()
+    {
+        await WriteEntriesAsync(6);
+        Tamper("UPDATE audit SET decision = 'shared', reason = '' WHERE seq = 4");
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("seq 4", result.Error, StringComparison.Ordinal);
+        Assert.Contains("modified", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_names_a_deleted_entry()
+    {
+        await WriteEntriesAsync(6);
+        Tamper("DELETE FROM audit WHERE seq = 3");
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("seq 3", result.Error, StringComparison.Ordinal);
+        Assert.Contains("deleted", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_names_the_first_of_two_reordered_entries()
+    {
+        await WriteEntriesAsync(6);
+        Tamper("UPDATE audit SET seq = -2 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -2;");
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("seq 2", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_names_an_inserted_entry()
+    {
+        await WriteEntriesAsync(6);
+        Tamper("""
+            UPDATE audit SET seq = -seq WHERE seq >= 4;
+            UPDATE audit SET seq = 1 - seq WHERE seq < 0;
+            INSERT INTO audit (seq, at, kind, actor, subject, decision, reason, details_json, prev_hash, hash)
+              SELECT 4, at, 'shared', actor, 'indicator-forged', 'shared', '', '{}', hash, hash FROM audit WHERE seq = 3;
+            """);
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("seq 4", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_without_a_database_says_the_node_has_not_run()
+    {
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("no database", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_database));
+    }
+
+    [Fact]
+    public async Task Verify_of_a_file_that_is_not_a_database_fails_without_a_stack_trace()
+    {
+        File.WriteAllText(_database, "this is not SQLite, just text long enough to fill a header page............................");
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains(_database, result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tail_prints_the_newest_entries_oldest_first()
+    {
+        await WriteEntriesAsync(10);
+
+        var result = await CliRun.RunAsync("audit", "tail", "--config", _config, "-n", "3");
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.Output.TrimEnd().Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("8  ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("10  ", lines[2], StringComparison.Ordinal);
+        Assert.Contains("tlp_ceiling", lines[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Export_writes_one_json_object_per_entry_and_refuses_to_overwrite()
+    {
+        await WriteEntriesAsync(5);
+        var target = _temp.Combine("audit.jsonl");
+
+        var result = await CliRun.RunAsync("audit", "export", "--config", _config, "--out", target);
+        var again = await CliRun.RunAsync("audit", "export", "--config", _config, "--out", target);
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = File.ReadAllLines(target);
+        Assert.Equal(5, lines.Length);
+        using (var first = JsonDocument.Parse(lines[0]))
+        {
+            Assert.Equal(1, first.RootElement.GetProperty("seq").GetInt64());
+            Assert.Equal(64, first.RootElement.GetProperty("hash").GetString()!.Length);
+        }
+
+        Assert.Equal(CliExitCodes.Failure, again.ExitCode);
+        Assert.Contains("already exists", again.Error, StringComparison.Ordinal);
+        Assert.Equal(5, File.ReadAllLines(target).Length);
+    }
+}

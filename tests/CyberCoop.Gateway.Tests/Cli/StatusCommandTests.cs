@@ -1,0 +1,146 @@
+using System.Text.Json;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Cli;
+using CyberCoop.Gateway.Cli.Certs;
+using Google.Protobuf.WellKnownTypes;
+using Xunit;
+
+namespace CyberCoop.Gateway.Tests.Cli;
+
+public sealed class StatusCommandTests : IDisposable
+{
+    private const string Helsinki = "spiffe://fi.cybercoop/gateway/helsinki";
+    private readonly TempDirectory _temp = new();
+    private readonly DevFederationLayout _federation;
+
+    public StatusCommandTests()
+    {
+        _federation = DevFederationFixture.Create(_temp.Path);
+    }
+
+    private DevNode Tallinn => _federation.Nodes[0];
+
+    public void Dispose() => _temp.Dispose();
+
+    private static NodeStatus SampleStatus(DateTimeOffset certificateNotAfter) => new()
+    {
+        Node = "spiffe://ee.cybercoop/gateway/tallinn",
+        StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-5)),
+        IndicatorsStored = 1234,
+        SightingsIngested = 1500,
+        SightingsRejected = 3,
+        CallsDenied = 1,
+        CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
+        Warnings = { "peer spiffe://lv.cybercoop/gateway/riga: key announcement is 2 days old" },
+        Peers =
+        {
+            new PeerStatus
+            {
+                Peer = Helsinki, Address = "https://127.0.0.1:7402", Connected = true,
+                ConnectedSince = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-4)),
+                LastAck = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
+                EnvelopesSent = 12, IndicatorsSent = 800, IndicatorsWithheld = 55, Suite = "hybrid",
+            },
+            new PeerStatus
+            {
+                Peer = "spiffe://lv.cybercoop/gateway/riga", Address = "https://127.0.0.1:7403", Connected = false,
+                OutboxDepth = 7, OldestAgeSeconds = 125, LastError = "connection refused",
+            },
+        },
+    };
+
+    [Fact]
+    public async Task Without_a_running_node_status_says_so_and_exits_1()
+    {
+        var result = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains($"no gateway is running (admin socket {Tallinn.AdminSocket} not found)", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_stale_socket_left_by_a_dead_node_is_reported_as_refused()
+    {
+        // .NET unlinks a socket it bound when it closes it; a dead process leaves the path behind, which a
+        // plain file at the same path imitates (connect() is refused either way).
+        File.WriteAllText(Tallinn.AdminSocket, "");
+
+        var result = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.True(result.Error.Contains($"no gateway is running (admin socket {Tallinn.AdminSocket} refused)", StringComparison.Ordinal), result.ToString());
+    }
+
+    [Fact]
+    public async Task Status_prints_node_totals_and_every_peer()
+    {
+        await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
+        server.State.Status = SampleStatus(DateTimeOffset.UtcNow.AddDays(20));
+
+        var result = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("indicators stored   1234", result.Output, StringComparison.Ordinal);
+        Assert.Contains(Helsinki, result.Output, StringComparison.Ordinal);
+        Assert.Contains("DOWN", result.Output, StringComparison.Ordinal);
+        Assert.Contains("7 (oldest 2m)", result.Output, StringComparison.Ordinal);
+        Assert.Contains("connection refused", result.Output, StringComparison.Ordinal);
+        Assert.Contains("key announcement is 2 days old", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("expires", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_warns_when_the_certificate_expires_within_a_week()
+    {
+        await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
+        server.State.Status = SampleStatus(DateTimeOffset.UtcNow.AddDays(2));
+
+        var result = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("certificate expires in", result.Error, StringComparison.Ordinal);
+        Assert.Contains("certs renew", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_json_is_the_admin_message_as_json()
+    {
+        await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
+        server.State.Status = SampleStatus(DateTimeOffset.UtcNow.AddDays(20));
+
+        var result = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath, "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var document = JsonDocument.Parse(result.Output);
+        Assert.Equal("1234", document.RootElement.GetProperty("indicatorsStored").GetString());
+        Assert.Equal(2, document.RootElement.GetProperty("peers").GetArrayLength());
+        Assert.False(document.RootElement.GetProperty("peers")[1].GetProperty("connected").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Editing_the_config_of_a_running_node_asks_it_to_reload_and_prints_the_result()
+    {
+        await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
+        server.State.Reload = new ReloadConfigResponse { Applied = true, Messages = { $"peer {Helsinki} removed" } };
+
+        var result = await CliRun.RunAsync("peers", "remove", "--config", Tallinn.ConfigPath, Helsinki);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(1, server.State.Reloads);
+        Assert.Contains("reloaded", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"peer {Helsinki} removed", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reload_refused_by_the_node_is_reported_as_a_warning()
+    {
+        await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
+        server.State.Reload = new ReloadConfigResponse { Applied = false, Messages = { "peers[0].address: cannot change while connected" } };
+
+        var result = await CliRun.RunAsync("certs", "revoke", "--config", Tallinn.ConfigPath, "--serial", "0A0B");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("refused to reload", result.Error, StringComparison.Ordinal);
+        Assert.Contains("peers[0].address", result.Error, StringComparison.Ordinal);
+    }
+}
