@@ -11,6 +11,7 @@ internal static class AgentCommandLine
         var root = new RootCommand(
             "CyberCoop sensor agent: turns Suricata, Zeek, STIX and generic detections into sightings " +
             "and streams them to the national gateway over mutual TLS, spooling to disk when it is away.");
+        root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(ParseCommand.Build());
         return root;
     }

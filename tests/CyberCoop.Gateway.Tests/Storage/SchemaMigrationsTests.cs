@@ -28,7 +28,12 @@ public sealed class SchemaMigrationsTests : IDisposable
         {
             SchemaMigrations.Migrate(connection, targetVersion: 1);
             using var insert = connection.CreateCommand();
-            insert.CommandText = "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at) VALUES ('p', x'01', x'0203', 1, 0)";
+            insert.CommandText =
+                "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at) VALUES ('p', x'01', x'0203', 1, 0);" +
+                "INSERT INTO indicators (id, type, value, tlp, confidence, updated_at, blob) VALUES ($id, 1, $value, 2, 50, 0, $blob);";
+            insert.Parameters.AddWithValue("$id", Ipv4(1).Id);
+            insert.Parameters.AddWithValue("$value", Ipv4(1).Value);
+            insert.Parameters.AddWithValue("$blob", Google.Protobuf.MessageExtensions.ToByteArray(Ipv4(1, count: 2)));
             insert.ExecuteNonQuery();
             Assert.Equal(1L, SchemaMigrations.ReadVersion(connection));
         }
@@ -37,6 +42,10 @@ public sealed class SchemaMigrationsTests : IDisposable
         {
             Assert.Equal(1L, (await store.GetOutboxStatsAsync("p", Ct)).Depth);
             await store.ScheduleEmbargoedAsync("p", "id", Now, Ct); // table added by version 2
+            Assert.Equal(2u, (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations[0].Count);
+            var merged = await store.CommitIngestAsync("agent", Id(1), [IngestItem.Valid(Ipv4(1, count: 3))], Ct);
+            Assert.Equal(Contracts.V1.ItemOutcome.Merged, merged.Results[0].Outcome);
+            Assert.Equal(5u, (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations[0].Count);
         }
 
         using var check = Connect(path);

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using CyberCoop.Agent.Configuration;
+using CyberCoop.Agent.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Agent.Cli;
+
+/// <summary><c>run</c>: the long-running agent.</summary>
+internal static class RunCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Build()
+    {
+        var config = new Option<FileInfo>("--config", "-c") { Description = "Path of agent.json (relative paths inside it are resolved against its folder).", Required = true };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every acknowledged batch (debug level)." };
+        var command = new Command(
+            "run",
+            "Run the agent: follow every configured source (surviving rotation and restarts), turn detections into " +
+            "sightings, spool them durably and stream them to the gateway over mutual TLS. Stops cleanly on Ctrl+C or SIGTERM.\n\n" +
+            "Example:\n  cybercoop-agent run --config /etc/cybercoop/agent.json")
+        {
+            config, verbose,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(config)!, result.GetValue(verbose), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo config, bool verbose, CancellationToken cancellationToken)
+    {
+        AgentSettings settings;
+        try
+        {
+            settings = AgentConfigLoader.Load(config.FullName);
+        }
+        catch (AgentConfigException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 2;
+        }
+
+        using var loggers = LoggerFactory.Create(b => b
+            .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information)
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+                o.UseUtcTimestamp = true;
+            }));
+        try
+        {
+            await using var runner = new AgentRunner(settings, loggers, TimeProvider.System);
+            await runner.RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        catch (AgentConfigException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 2;
+        }
+        catch (InvalidDataException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 1;
+        }
+    }
+}

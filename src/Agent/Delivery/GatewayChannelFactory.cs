@@ -1,0 +1,100 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Agent.Configuration;
+using CyberCoop.Agent.Pipeline;
+using CyberCoop.Crypto;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Agent.Delivery;
+
+/// <summary>
+/// Builds the mTLS gRPC channel to the gateway: TLS 1.3 only, the agent's certificate as client
+/// certificate, and the gateway's certificate accepted only when it chains to the own domain's
+/// pinned root (never the OS store) and names spiffe://&lt;own-domain&gt;/gateway/&lt;name&gt;
+/// (or exactly the configured gateway id).
+/// </summary>
+internal static class GatewayChannelFactory
+{
+    /// <summary>Creates the channel; throws <see cref="AgentConfigException"/> when the TLS files are unusable.</summary>
+    public static GrpcChannel Create(AgentSettings settings, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(logger);
+        X509Certificate2 clientCert;
+        ChainValidator validator;
+        try
+        {
+            clientCert = PemFiles.LoadCertificateWithKey(settings.CertificatePath, settings.KeyPath);
+            var root = PemFiles.LoadCertificate(settings.RootPath);
+            validator = new ChainValidator([new TrustAnchor(settings.TrustDomain, root, settings.RootPin)]);
+        }
+        catch (Exception ex) when (ex is CryptoFormatException or ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new AgentConfigException("tls: " + ex.Message, ex);
+        }
+
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = [clientCert],
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+                    Check(certificate, chain, validator, settings, logger),
+            },
+            EnableMultipleHttp2Connections = false,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(15),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        };
+        return GrpcChannel.ForAddress(settings.GatewayAddress, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxSendMessageSize = 4 * 1024 * 1024,
+            MaxReceiveMessageSize = 4 * 1024 * 1024,
+        });
+    }
+
+    /// <summary>The server-certificate decision, separate for tests.</summary>
+    internal static bool Check(X509Certificate? certificate, X509Chain? chain, ChainValidator validator, AgentSettings settings, ILogger logger)
+    {
+        if (certificate is null)
+        {
+            AgentLog.GatewayCertificateRejected(logger, "no certificate presented");
+            return false;
+        }
+
+        using var leaf = new X509Certificate2(certificate);
+        var intermediates = new X509Certificate2Collection();
+        if (chain is not null)
+        {
+            intermediates.AddRange(chain.ChainPolicy.ExtraStore);
+        }
+
+        var result = validator.Validate(leaf, intermediates, CertificatePurpose.Server);
+        if (!result.IsValid || result.Id is not { } id)
+        {
+            AgentLog.GatewayCertificateRejected(logger, result.Reason);
+            return false;
+        }
+
+        if (id.TrustDomain != settings.TrustDomain || id.Kind != WorkloadKind.Gateway)
+        {
+            AgentLog.GatewayCertificateRejected(logger, $"{id} is not a gateway of {settings.TrustDomain}");
+            return false;
+        }
+
+        if (settings.ExpectedGatewayId is { } expected && !string.Equals(id.ToString(), expected, StringComparison.Ordinal))
+        {
+            AgentLog.GatewayCertificateRejected(logger, $"{id} is not the configured gateway {expected}");
+            return false;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using CyberCoop.Agent.Spooling;
+using CyberCoop.Agent.Tailing;
+using CyberCoop.Contracts.V1;
+using Google.Protobuf;
+
+namespace CyberCoop.Agent.Pipeline;
+
+/// <summary>
+/// Collects sightings from the readers into batches of at most <c>maxItems</c>, flushed when full
+/// or when the oldest pending item has waited <c>linger</c>. A flush appends the batch (with a new
+/// random 16-byte batch id) to the spool durably, then saves the read state, then publishes the
+/// batch to delivery: so a read offset is committed only after its sightings are on disk, and a
+/// batch can be deleted by delivery only after the offsets past it are saved.
+/// </summary>
+internal sealed class Batcher(
+    ChannelReader<ReadChunk> input,
+    Spool spool,
+    TailStateStore state,
+    int maxItems,
+    TimeSpan linger,
+    TimeProvider time)
+{
+    private readonly List<Sighting> _pending = [];
+    private readonly Dictionary<string, FileCheckpoint> _checkpoints = new(StringComparer.Ordinal);
+    private long _firstPendingAt = -1;
+    private long _pendingBytes;
+
+    /// <summary>Flush before a batch grows past this (the gateway takes at most 4 MiB).</summary>
+    public const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    /// <summary>Batches written to the spool.</summary>
+    public long BatchesSpooled { get; private set; }
+
+    /// <summary>Sightings written to the spool.</summary>
+    public long SightingsSpooled { get; private set; }
+
+    /// <summary>Runs until the input completes (then flushes) or cancellation.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            while (input.TryRead(out var chunk))
+            {
+                await AddAsync(chunk, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_firstPendingAt >= 0 && time.GetElapsedTime(_firstPendingAt) >= linger)
+            {
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var waitRead = input.WaitToReadAsync(cancellationToken).AsTask();
+            if (_firstPendingAt >= 0)
+            {
+                var remaining = linger - time.GetElapsedTime(_firstPendingAt);
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time, timer.Token);
+                await Task.WhenAny(waitRead, delay).ConfigureAwait(false);
+                await timer.CancelAsync().ConfigureAwait(false);
+                if (!waitRead.IsCompleted)
+                {
+                    continue;
+                }
+            }
+
+            if (!await waitRead.ConfigureAwait(false))
+            {
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    private async Task AddAsync(ReadChunk chunk, CancellationToken cancellationToken)
+    {
+        if (_firstPendingAt < 0)
+        {
+            _firstPendingAt = time.GetTimestamp();
+        }
+
+        foreach (var sighting in chunk.Sightings)
+        {
+            _pending.Add(sighting);
+            _pendingBytes += sighting.CalculateSize() + 4;
+            if (_pending.Count >= maxItems || _pendingBytes >= MaxBatchBytes)
+            {
+                // The chunk's checkpoint is not included: part of its sightings are still pending.
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
+                _firstPendingAt = time.GetTimestamp();
+            }
+        }
+
+        _checkpoints[chunk.Checkpoint.Key] = chunk.Checkpoint;
+    }
+
+    /// <summary>Writes what is pending: batch to the spool, then the read state, then publish.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending.Count == 0 && _checkpoints.Count == 0)
+        {
+            _firstPendingAt = -1;
+            return;
+        }
+
+        if (_pending.Count > 0)
+        {
+            var batch = new IngestBatch { BatchId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)) };
+            batch.Sightings.AddRange(_pending);
+            await spool.AppendAsync(batch, _checkpoints.Values, cancellationToken).ConfigureAwait(false);
+            BatchesSpooled++;
+            SightingsSpooled += _pending.Count;
+            _pending.Clear();
+            _pendingBytes = 0;
+        }
+
+        if (_checkpoints.Count > 0)
+        {
+            state.Apply(_checkpoints.Values);
+            state.Save();
+            _checkpoints.Clear();
+        }
+
+        spool.Publish();
+        _firstPendingAt = _pending.Count > 0 ? time.GetTimestamp() : -1;
+    }
+}

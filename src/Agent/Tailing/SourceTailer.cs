@@ -1,0 +1,334 @@
+using System.Threading.Channels;
+using CyberCoop.Agent.Configuration;
+using CyberCoop.Agent.Parsing;
+using CyberCoop.Agent.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace CyberCoop.Agent.Tailing;
+
+/// <summary>
+/// Follows the files of one source: finds them (wildcards in the file name), resumes each at its
+/// checkpoint when identity and fingerprint match, reads new complete lines, and hands the
+/// sightings with the checkpoint after them to the batcher (a bounded channel: when the batcher
+/// or the spool is slow, this reader waits). Rename rotation: the old file is read to its end
+/// (after one quiet poll) before it is let go, while the new file at the path is followed from
+/// its start. Copy-truncate: a file shorter than what was read, or whose first bytes changed, is
+/// read again from the start.
+/// </summary>
+internal sealed class SourceTailer : IDisposable
+{
+    private const int MaxLinesPerRead = 2048;
+    private const int LoggedSkipsPerSource = 50;
+
+    private readonly SourceSettings _source;
+    private readonly int _maxLineBytes;
+    private readonly ChannelWriter<ReadChunk> _output;
+    private readonly ILogger _logger;
+    private readonly IReadOnlyDictionary<string, FileCheckpoint> _known;
+    private readonly List<TrackedFile> _files = [];
+    private readonly HashSet<string> _warnedPaths = new(StringComparer.Ordinal);
+    private readonly SightingEmitter _emitter;
+    private bool _initialScanDone;
+    private long _skipsLogged;
+
+    /// <summary>Creates a tailer.</summary>
+    public SourceTailer(
+        SourceSettings source,
+        SightingFilter filter,
+        int maxLineBytes,
+        IReadOnlyDictionary<string, FileCheckpoint> known,
+        ChannelWriter<ReadChunk> output,
+        ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        _source = source;
+        _maxLineBytes = maxLineBytes;
+        _known = known;
+        _output = output;
+        _logger = logger;
+        Diagnostics = new ParseDiagnostics { OnSkipped = OnSkipped };
+        _emitter = new SightingEmitter(source.Profile, filter, Diagnostics);
+    }
+
+    /// <summary>Counts for this source.</summary>
+    public ParseDiagnostics Diagnostics { get; }
+
+    /// <summary>Polls until cancelled.</summary>
+    public async Task RunAsync(TimeSpan pollInterval, TimeProvider time, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!await PollOnceAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await Task.Delay(pollInterval, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>One pass over the source's files; true when anything was read.</summary>
+    public async Task<bool> PollOnceAsync(CancellationToken cancellationToken)
+    {
+        Discover();
+        var progressed = false;
+        foreach (var file in _files.ToArray())
+        {
+            progressed |= await ReadAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+
+        return progressed;
+    }
+
+    private void Discover()
+    {
+        foreach (var path in ResolvePaths())
+        {
+            var pathId = NativeFile.Identify(path);
+            var existing = _files.Find(f => pathId.IsKnown ? f.Identity == pathId : f.Path == path);
+            if (existing is not null)
+            {
+                existing.Path = path;
+                continue;
+            }
+
+            SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                if (_warnedPaths.Add(path))
+                {
+                    AgentLog.FileOpenFailed(_logger, _source.Name, path, ex.Message);
+                }
+
+                continue;
+            }
+
+            _warnedPaths.Remove(path);
+            var identity = NativeFile.Identify(handle);
+            var key = FileCheckpoint.MakeKey(_source.Name, identity, path);
+            var length = RandomAccess.GetLength(handle);
+            long offset = 0, line = 0;
+            if (_known.TryGetValue(key, out var checkpoint) && checkpoint.Offset <= length && checkpoint.SameContent(handle))
+            {
+                offset = checkpoint.Offset;
+                line = checkpoint.Line;
+            }
+            else if (!_initialScanDone && _source.StartAtEnd)
+            {
+                offset = length;
+            }
+
+            var file = new TrackedFile(path, handle, identity, key);
+            Open(file, offset, line);
+            _files.Add(file);
+            AgentLog.FileOpened(_logger, _source.Name, path, offset, line);
+        }
+
+        _initialScanDone = true;
+    }
+
+    private void Open(TrackedFile file, long offset, long line)
+    {
+        file.Lines?.Dispose();
+        file.Lines = null;
+        file.ParsedLength = -1;
+        Diagnostics.File = file.Path;
+        if (_source.Format == SourceFormat.Stix)
+        {
+            file.ParsedLength = offset > 0 ? offset : -1;
+        }
+        else
+        {
+            var parser = ParserFactory.CreateLineParser(_source.Format, _emitter, _source.Mapping, file.Path);
+            file.Lines = new LineSource(file.Handle, offset, line, parser, Diagnostics, _maxLineBytes);
+        }
+
+        RefreshFingerprint(file);
+    }
+
+    private async Task<bool> ReadAsync(TrackedFile file, CancellationToken cancellationToken)
+    {
+        var rotated = file.Identity.IsKnown ? NativeFile.Identify(file.Path) != file.Identity : !File.Exists(file.Path);
+        var length = RandomAccess.GetLength(file.Handle);
+        var readTo = file.Lines?.ReadPosition ?? Math.Max(file.ParsedLength, 0);
+        if (length < readTo || (file.FingerprintLength > 0 && !SameContent(file)))
+        {
+            AgentLog.FileTruncated(_logger, _source.Name, file.Path);
+            Open(file, 0, 0);
+        }
+
+        Diagnostics.File = file.Path;
+        var progressed = false;
+        if (file.Lines is { } lines)
+        {
+            var read = lines.ReadLines(MaxLinesPerRead, final: rotated && file.RotationSeen);
+            if (read > 0 || _emitter.Output.Count > 0)
+            {
+                RefreshFingerprint(file);
+                await EmitAsync(file, lines.Offset, lines.LineNumber, finished: false, cancellationToken).ConfigureAwait(false);
+                progressed = true;
+            }
+
+            if (rotated)
+            {
+                if (read == 0 && file.RotationSeen)
+                {
+                    await FinishAsync(file, lines.Offset, lines.LineNumber, cancellationToken).ConfigureAwait(false);
+                }
+
+                file.RotationSeen = true;
+            }
+        }
+        else
+        {
+            // STIX: parse a whole file once its length has been stable for one poll.
+            var stable = length == file.LastLength;
+            file.LastLength = length;
+            if (stable && length != file.ParsedLength && length > 0)
+            {
+                RefreshFingerprint(file);
+                FileParser.ParseStix(file.Handle, _emitter);
+                file.ParsedLength = length;
+                await EmitAsync(file, length, 0, finished: false, cancellationToken).ConfigureAwait(false);
+                progressed = true;
+            }
+
+            if (rotated && file.RotationSeen)
+            {
+                await FinishAsync(file, Math.Max(file.ParsedLength, 0), 0, cancellationToken).ConfigureAwait(false);
+            }
+
+            file.RotationSeen |= rotated;
+        }
+
+        return progressed;
+    }
+
+    private async Task FinishAsync(TrackedFile file, long offset, long line, CancellationToken cancellationToken)
+    {
+        await EmitAsync(file, offset, line, finished: true, cancellationToken).ConfigureAwait(false);
+        AgentLog.FileFinished(_logger, _source.Name, file.Path, offset);
+        _files.Remove(file);
+        file.Dispose();
+    }
+
+    private async Task EmitAsync(TrackedFile file, long offset, long line, bool finished, CancellationToken cancellationToken)
+    {
+        var sightings = _emitter.Output;
+        _emitter.Output = [];
+        var checkpoint = new FileCheckpoint
+        {
+            Source = _source.Name,
+            Path = file.Path,
+            Device = file.Identity.Device,
+            Inode = file.Identity.Inode,
+            Fingerprint = file.Fingerprint,
+            FingerprintLength = file.FingerprintLength,
+            Offset = offset,
+            Line = line,
+            Finished = finished,
+        };
+        await _output.WriteAsync(new ReadChunk(sightings, checkpoint), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool SameContent(TrackedFile file)
+    {
+        var (hex, length) = FileCheckpoint.ComputeFingerprint(file.Handle, file.FingerprintLength);
+        return length == file.FingerprintLength && hex == file.Fingerprint;
+    }
+
+    private static void RefreshFingerprint(TrackedFile file)
+    {
+        if (file.FingerprintLength < FileCheckpoint.FingerprintBytes)
+        {
+            (file.Fingerprint, file.FingerprintLength) = FileCheckpoint.ComputeFingerprint(file.Handle);
+        }
+    }
+
+    private IEnumerable<string> ResolvePaths()
+    {
+        var path = _source.Path;
+        var name = Path.GetFileName(path);
+        if (name.AsSpan().IndexOfAny('*', '?') < 0)
+        {
+            return File.Exists(path) ? [path] : [];
+        }
+
+        var dir = Path.GetDirectoryName(path)!;
+        if (!Directory.Exists(dir))
+        {
+            return [];
+        }
+
+        try
+        {
+            // Oldest first, so a rotated file is read before its successor.
+            return Directory.GetFiles(dir, name).OrderBy(File.GetLastWriteTimeUtc).ThenBy(p => p, StringComparer.Ordinal).ToArray();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            if (_warnedPaths.Add(dir))
+            {
+                AgentLog.FileOpenFailed(_logger, _source.Name, dir, ex.Message);
+            }
+
+            return [];
+        }
+    }
+
+    private void OnSkipped(SkippedLine skipped)
+    {
+        var n = ++_skipsLogged;
+        if (n <= LoggedSkipsPerSource)
+        {
+            AgentLog.LineSkipped(_logger, _source.Name, skipped.File, skipped.Line, skipped.Reason);
+        }
+        else if (n % 10_000 == 0)
+        {
+            AgentLog.SkipsSuppressed(_logger, _source.Name, n - LoggedSkipsPerSource, LoggedSkipsPerSource);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var f in _files)
+        {
+            f.Dispose();
+        }
+
+        _files.Clear();
+    }
+
+    private sealed class TrackedFile(string path, SafeFileHandle handle, FileIdentity identity, string key) : IDisposable
+    {
+        public string Path { get; set; } = path;
+
+        public SafeFileHandle Handle { get; } = handle;
+
+        public FileIdentity Identity { get; } = identity;
+
+        public string Key { get; } = key;
+
+        public LineSource? Lines { get; set; }
+
+        public string Fingerprint { get; set; } = string.Empty;
+
+        public int FingerprintLength { get; set; }
+
+        public bool RotationSeen { get; set; }
+
+        public long ParsedLength { get; set; } = -1;
+
+        public long LastLength { get; set; } = -1;
+
+        public void Dispose()
+        {
+            Lines?.Dispose();
+            Handle.Dispose();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Threading.Channels;
+using CyberCoop.Agent.Pipeline;
+using CyberCoop.Agent.Spooling;
+using CyberCoop.Agent.Tailing;
+using CyberCoop.Contracts.V1;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CyberCoop.Agent.Tests.Spooling;
+
+public sealed class BatcherTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static ReadChunk Chunk(int from, int count, long offset) => new(
+        [.. Enumerable.Range(from, count).Select(i => new Sighting { Type = IndicatorType.Ipv4, Value = $"198.51.100.{i}", Tlp = Tlp.Amber })],
+        new FileCheckpoint { Source = "s", Path = "/f", Device = 1, Inode = 9, Offset = offset, Line = offset });
+
+    [Fact]
+    public async Task Full_batches_are_spooled_at_once_and_the_offset_committed_only_with_the_chunks_last_sighting()
+    {
+        using var dir = new TempDir();
+        using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
+        var state = TailStateStore.Load(dir.File("state.json"));
+        var channel = Channel.CreateUnbounded<ReadChunk>();
+        var time = new FakeTimeProvider();
+        var batcher = new Batcher(channel.Reader, spool, state, maxItems: 4, linger: TimeSpan.FromSeconds(5), time);
+        var run = batcher.RunAsync(Ct);
+
+        await channel.Writer.WriteAsync(Chunk(1, 6, offset: 600), Ct);
+        var first = await spool.PeekAsync(Ct).AsTask().WaitAsync(s_timeout, Ct);
+
+        Assert.Equal(4, first.Batch.Sightings.Count);
+        Assert.Empty(TailStateStore.Load(dir.File("state.json")).Entries); // 2 sightings of the chunk still pending
+
+        time.Advance(TimeSpan.FromSeconds(6));
+        channel.Writer.Complete();
+        await run.WaitAsync(s_timeout, Ct);
+
+        Assert.Equal(2, spool.UnacknowledgedBatches);
+        Assert.Equal(600, Assert.Single(TailStateStore.Load(dir.File("state.json")).Entries.Values).Offset);
+        Assert.Equal(6, batcher.SightingsSpooled);
+    }
+
+    [Fact]
+    public async Task Partial_batch_is_spooled_when_the_linger_time_passes()
+    {
+        using var dir = new TempDir();
+        using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
+        var state = TailStateStore.Load(dir.File("state.json"));
+        var channel = Channel.CreateUnbounded<ReadChunk>();
+        var time = new FakeTimeProvider();
+        var batcher = new Batcher(channel.Reader, spool, state, maxItems: 1000, linger: TimeSpan.FromSeconds(1), time);
+        using var cts = new CancellationTokenSource();
+        var run = batcher.RunAsync(cts.Token);
+
+        await channel.Writer.WriteAsync(Chunk(1, 3, offset: 300), Ct);
+        var peek = spool.PeekAsync(Ct).AsTask();
+        await Task.Delay(50, Ct);
+        Assert.False(peek.IsCompleted);
+
+        // Advance until the batcher's timer fires (it may not have armed it yet).
+        while (!peek.IsCompleted)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.WhenAny(peek, Task.Delay(20, Ct));
+        }
+
+        var record = await peek.WaitAsync(s_timeout, Ct);
+        Assert.Equal(3, record.Batch.Sightings.Count);
+        Assert.Equal(16, record.Batch.BatchId.Length);
+        Assert.Equal(300, Assert.Single(state.Entries.Values).Offset);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(s_timeout, Ct));
+    }
+}
