@@ -82,7 +82,9 @@ public sealed class LiveNodeCliTests : IAsyncLifetime
 
         Assert.Equal(0, revoke.ExitCode);
         Assert.Contains("the running gateway reloaded its config", revoke.Output, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<RpcException>(() => IngestAsync(revokedAgent, "after-revocation.example"));
+        // The node refuses the TLS handshake; depending on timing the client sees it as an RPC or HTTP/2 failure.
+        var refused = await Record.ExceptionAsync(() => IngestAsync(revokedAgent, "after-revocation.example"));
+        Assert.True(refused is RpcException or HttpRequestException or IOException, refused?.ToString() ?? "the revoked agent was accepted");
         Assert.Equal(ItemOutcome.Accepted, await IngestAsync(otherAgent, "still-trusted.example"));
     }
 
