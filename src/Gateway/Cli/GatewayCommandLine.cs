@@ -20,6 +20,7 @@ internal static class GatewayCommandLine
         root.Subcommands.Add(Audit.AuditCommand.Create());
         root.Subcommands.Add(Policy.PolicyCommand.Create());
         root.Subcommands.Add(Status.StatusCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 }
