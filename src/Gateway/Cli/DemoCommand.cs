@@ -18,7 +18,12 @@ internal static class DemoCommand
         };
         duration.Validators.Add(result =>
         {
-            var value = result.GetValueOrDefault<int>();
+            // A value that is not a number is reported by the parser itself.
+            if (result.Tokens.Count == 0 || !int.TryParse(result.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+            {
+                return;
+            }
+
             if (value < DemoOptions.MinDuration.TotalSeconds || value > DemoOptions.MaxDuration.TotalSeconds)
             {
                 result.AddError(string.Create(CultureInfo.InvariantCulture,

@@ -78,19 +78,25 @@ internal sealed class DemoLiveView : IDemoObserver
             : string.Create(CultureInfo.InvariantCulture,
                 $"[bold]CyberCoop[/] three-nation demo  [grey]{snapshot.Elapsed.TotalSeconds:0.0}s[/]  {Markup.Escape(snapshot.Phase)}"));
 
+        var nationList = snapshot?.Nations ?? [];
         var nations = new Table().Border(TableBorder.Rounded).Title("[bold]nations[/]");
-        foreach (var column in new[] { "nation", "agents", "ingested", "shared", "received", "withheld", "relayed", "RED kept home", "denied" })
+        foreach (var column in DemoSummaryRows.NationHeaders(nationList))
         {
-            nations.AddColumn(new TableColumn(column).RightAligned());
+            nations.AddColumn(new TableColumn(Markup.Escape(column)).RightAligned());
         }
 
-        foreach (var n in snapshot?.Nations ?? [])
+        foreach (var row in DemoSummaryRows.Nations(nationList, final: false))
         {
-            nations.AddRow(
-                new Markup($"[bold]{Markup.Escape(n.Nation)}[/] [grey]{Markup.Escape(n.TrustDomain)}[/]"),
-                Num(n.Agents), Num(n.Ingested), new Markup($"[green]{n.Shared}[/]"), new Markup($"[cyan]{n.Received}[/]"),
-                new Markup($"[yellow]{n.Withheld}[/]"), Num(n.Relayed), new Markup($"[red]{n.RedKeptHome}[/]/{n.RedIngested}"),
-                new Markup(n.Denied > 0 ? $"[red bold]{n.Denied}[/]" : "0"));
+            var style = row[0] switch
+            {
+                "indicators shared" => "green",
+                "indicators received" => "cyan",
+                "withheld by policy" => "yellow",
+                "TLP:RED kept at home" => "red",
+                "calls denied" or "envelopes rejected" => "magenta",
+                _ => "default",
+            };
+            nations.AddRow(row.Select((cell, i) => (IRenderable)new Markup(i == 0 ? Markup.Escape(cell) : $"[{style}]{Markup.Escape(cell)}[/]")).ToArray());
         }
 
         var flows = new Table().Border(TableBorder.Rounded).Title("[bold]flows[/]").AddColumn("").AddColumn(new TableColumn("indicators").RightAligned()).AddColumn(new TableColumn("envelopes").RightAligned());
@@ -123,7 +129,7 @@ internal sealed class DemoLiveView : IDemoObserver
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(summary);
         console.Write(new Rule("[bold]summary[/]"));
-        console.Write(Table("nations", DemoSummaryRows.NationHeaders, DemoSummaryRows.Nations(summary)));
+        console.Write(Table("nations", DemoSummaryRows.NationHeaders(summary.Nations), DemoSummaryRows.Nations(summary.Nations, final: true)));
         console.Write(Table("flows (indicators delivered, counted on the receiver's signed ack)", DemoSummaryRows.FlowHeaders, DemoSummaryRows.Flows(summary)));
         console.Write(Table("hostile attempts", DemoSummaryRows.HostileHeaders, DemoSummaryRows.Hostile(summary)));
         console.Write(Table("decisions in the audit logs", DemoSummaryRows.DecisionHeaders, DemoSummaryRows.Decisions(summary)));

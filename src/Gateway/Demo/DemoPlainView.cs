@@ -46,7 +46,7 @@ internal sealed class DemoPlainView(TextWriter output) : IDemoObserver
         ArgumentNullException.ThrowIfNull(summary);
         output.WriteLine();
         output.WriteLine("Summary");
-        Table(output, DemoSummaryRows.NationHeaders, DemoSummaryRows.Nations(summary));
+        Table(output, DemoSummaryRows.NationHeaders(summary.Nations), DemoSummaryRows.Nations(summary.Nations, final: true));
         output.WriteLine();
         output.WriteLine("Flows (indicators delivered, counted on the receiver's signed ack)");
         Table(output, DemoSummaryRows.FlowHeaders, DemoSummaryRows.Flows(summary));

@@ -5,8 +5,9 @@ namespace CyberCoop.Gateway.Demo;
 /// <summary>The summary's tables as rows of text, shared by the plain and the live output.</summary>
 internal static class DemoSummaryRows
 {
-    public static IReadOnlyList<string> NationHeaders { get; } =
-        ["nation", "agents", "ingested", "refused", "shared", "received", "withheld", "relayed", "RED in", "RED at home", "denied", "env. rejected", "stored"];
+    /// <summary>Headers of the per-nation table: one column per nation (it fits an 80-column terminal).</summary>
+    public static IReadOnlyList<string> NationHeaders(IReadOnlyList<DemoNationSummary> nations) =>
+        ["", .. nations.Select(n => n.Nation)];
 
     public static IReadOnlyList<string> FlowHeaders { get; } = ["from", "to", "envelopes", "indicators"];
 
@@ -14,12 +15,33 @@ internal static class DemoSummaryRows
 
     public static IReadOnlyList<string> DecisionHeaders { get; } = ["decision", "count"];
 
-    public static IReadOnlyList<IReadOnlyList<string>> Nations(DemoSummary summary) =>
-        summary.Nations.Select(n => (IReadOnlyList<string>)
-        [
-            n.Nation, N(n.Agents), N(n.Ingested), N(n.IngestRejected), N(n.Shared), N(n.Received), N(n.Withheld), N(n.Relayed),
-            N(n.RedIngested), N(n.RedKeptHome), N(n.Denied), N(n.EnvelopesRejected), N(n.Stored),
-        ]).ToList();
+    /// <summary>The per-nation counters, one row per counter.</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> Nations(IReadOnlyList<DemoNationSummary> nations, bool final)
+    {
+        var rows = new List<IReadOnlyList<string>>
+        {
+            Row("agents (mTLS Ingest)", nations, n => n.Agents),
+            Row("sightings ingested", nations, n => n.Ingested),
+            Row("refused as malformed", nations, n => n.IngestRejected),
+            Row("indicators shared", nations, n => n.Shared),
+            Row("indicators received", nations, n => n.Received),
+            Row("withheld by policy", nations, n => n.Withheld),
+            Row("bundles relayed", nations, n => n.Relayed),
+            Row("TLP:RED ingested", nations, n => n.RedIngested),
+            Row("TLP:RED kept at home", nations, n => n.RedKeptHome),
+            Row("calls denied", nations, n => n.Denied),
+            Row("envelopes rejected", nations, n => n.EnvelopesRejected),
+        };
+        if (final)
+        {
+            rows.Add(Row("indicators stored", nations, n => n.Stored));
+        }
+
+        return rows;
+    }
+
+    private static IReadOnlyList<string> Row(string label, IReadOnlyList<DemoNationSummary> nations, Func<DemoNationSummary, long> value) =>
+        [label, .. nations.Select(n => N(value(n)))];
 
     public static IReadOnlyList<IReadOnlyList<string>> Flows(DemoSummary summary) =>
         summary.Flows.Select(f => (IReadOnlyList<string>)[f.From, f.To, N(f.Envelopes), N(f.Indicators)]).ToList();
