@@ -23,10 +23,13 @@ internal static class GatewayChannelFactory
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(logger);
         X509Certificate2 clientCert;
+        X509Certificate2Collection intermediates;
         ChainValidator validator;
         try
         {
             clientCert = PemFiles.LoadCertificateWithKey(settings.CertificatePath, settings.KeyPath);
+            var all = PemFiles.LoadCertificates(settings.CertificatePath);
+            intermediates = [.. all.Skip(1)];
             var root = PemFiles.LoadCertificate(settings.RootPath);
             validator = new ChainValidator([new TrustAnchor(settings.TrustDomain, root, settings.RootPin)]);
         }
@@ -39,7 +42,8 @@ internal static class GatewayChannelFactory
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                ClientCertificates = [clientCert],
+                // Send the intermediates with the leaf (an agent cert may be issued by an intermediate CA).
+                ClientCertificateContext = SslStreamCertificateContext.Create(clientCert, intermediates, offline: true),
                 EnabledSslProtocols = SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 RemoteCertificateValidationCallback = (_, certificate, chain, _) =>

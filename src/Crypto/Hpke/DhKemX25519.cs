@@ -64,6 +64,17 @@ internal static class DhKemX25519
     /// <summary>Decap(enc, skR).</summary>
     public static byte[] Decap(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> skR)
     {
+        if (skR.Length != X25519.KeySize)
+        {
+            throw new KeyFormatException($"X25519 private key must be {X25519.KeySize} bytes, got {skR.Length}");
+        }
+
+        return Decap(enc, skR, X25519.PublicKey(skR));
+    }
+
+    /// <summary>Decap(enc, skR) with pkR supplied by the caller (it must be skR's public key).</summary>
+    public static byte[] Decap(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> skR, ReadOnlySpan<byte> pkRm)
+    {
         if (enc.Length != EncLength)
         {
             throw new KeyFormatException($"X25519 encapsulated key must be {EncLength} bytes, got {enc.Length}");
@@ -78,7 +89,6 @@ internal static class DhKemX25519
         try
         {
             X25519.Agree(skR, enc, dh);
-            var pkRm = X25519.PublicKey(skR);
             return ExtractAndExpand(dh, enc, pkRm);
         }
         finally

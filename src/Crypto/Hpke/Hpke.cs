@@ -70,7 +70,7 @@ public static class Hpke
             case Contracts.V1.KeyAlgorithm.X25519:
                 return KeySchedule(DhKemX25519.KemId, aead, DhKemX25519.Encap(recipient.KeySpan, out enc), info, isSender: true);
             case Contracts.V1.KeyAlgorithm.X25519Mlkem768:
-                return KeySchedule(HybridKemX25519MlKem768.KemId, aead, HybridKemX25519MlKem768.Encap(recipient.KeySpan, out enc), info, isSender: true);
+                return KeySchedule(HybridKemX25519MlKem768.KemId, aead, HybridKemX25519MlKem768.Encap(recipient.X25519Part, recipient.MlKemParameters!, out enc), info, isSender: true);
             default:
                 throw new KeyFormatException($"{ContentPublicKey.Name(recipient.Algorithm)} key is not a KEM key; cannot seal to it");
         }
@@ -83,9 +83,9 @@ public static class Hpke
         return recipient.Algorithm switch
         {
             Contracts.V1.KeyAlgorithm.X25519 =>
-                KeySchedule(DhKemX25519.KemId, aead, DhKemX25519.Decap(enc, recipient.X25519PrivateKey), info, isSender: false),
+                KeySchedule(DhKemX25519.KemId, aead, DhKemX25519.Decap(enc, recipient.X25519PrivateKey, recipient.PublicKey.X25519Part), info, isSender: false),
             Contracts.V1.KeyAlgorithm.X25519Mlkem768 =>
-                KeySchedule(HybridKemX25519MlKem768.KemId, aead, HybridKemX25519MlKem768.Decap(enc, recipient.X25519PrivateKey, recipient.MlKemPrivateKey!), info, isSender: false),
+                KeySchedule(HybridKemX25519MlKem768.KemId, aead, HybridKemX25519MlKem768.Decap(enc, recipient.X25519PrivateKey, recipient.PublicKey.X25519Part, recipient.MlKemPrivateKey!), info, isSender: false),
             _ => throw new KeyFormatException($"{ContentPublicKey.Name(recipient.Algorithm)} key is not a KEM key"),
         };
     }

@@ -31,8 +31,12 @@ internal static class HybridKemX25519MlKem768
             throw new KeyFormatException($"X25519+ML-KEM-768 recipient public key must be {PublicKeyLength} bytes, got {pkR.Length}");
         }
 
-        var pkX = pkR[..X25519.KeySize];
-        var pkM = MlKem768.PublicKey(pkR[X25519.KeySize..]);
+        return Encap(pkR[..X25519.KeySize], MlKem768.PublicKey(pkR[X25519.KeySize..]), out enc);
+    }
+
+    /// <summary>Encap with the ML-KEM part already decoded (cached in <see cref="ContentPublicKey"/>).</summary>
+    public static byte[] Encap(ReadOnlySpan<byte> pkX, MLKemPublicKeyParameters pkM, out byte[] enc)
+    {
         var skE = RandomNumberGenerator.GetBytes(X25519.KeySize);
         Span<byte> ssX = stackalloc byte[32];
         Span<byte> ssM = stackalloc byte[32];
@@ -53,7 +57,11 @@ internal static class HybridKemX25519MlKem768
         }
     }
 
-    public static byte[] Decap(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> x25519PrivateKey, MLKemPrivateKeyParameters mlKemPrivateKey)
+    public static byte[] Decap(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> x25519PrivateKey, MLKemPrivateKeyParameters mlKemPrivateKey) =>
+        Decap(enc, x25519PrivateKey, X25519.PublicKey(x25519PrivateKey), mlKemPrivateKey);
+
+    /// <summary>Decap with the recipient's X25519 public key supplied (saves a scalar multiplication).</summary>
+    public static byte[] Decap(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> x25519PrivateKey, ReadOnlySpan<byte> pkX, MLKemPrivateKeyParameters mlKemPrivateKey)
     {
         if (enc.Length != EncLength)
         {
@@ -67,7 +75,6 @@ internal static class HybridKemX25519MlKem768
         {
             X25519.Agree(x25519PrivateKey, ctX, ssX);
             MlKem768.Decapsulate(mlKemPrivateKey, enc[X25519.KeySize..], ssM);
-            var pkX = X25519.PublicKey(x25519PrivateKey);
             return Combine(ssM, ssX, ctX, pkX);
         }
         finally

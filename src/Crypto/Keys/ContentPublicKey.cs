@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using CyberCoop.Contracts.V1;
 using Google.Protobuf;
+using Org.BouncyCastle.Crypto.Parameters;
 
 namespace CyberCoop.Crypto;
 
@@ -15,6 +16,9 @@ public sealed record ContentPublicKey
 
     private readonly byte[] _key;
     private readonly byte[] _keyId;
+    private readonly Ed25519PublicKeyParameters? _ed25519;
+    private readonly MLDsaPublicKeyParameters? _mlDsa;
+    private readonly MLKemPublicKeyParameters? _mlKem;
 
     /// <summary>Creates and validates a key; <see cref="KeyFormatException"/> naming the problem.</summary>
     public ContentPublicKey(KeyAlgorithm Algorithm, ReadOnlyMemory<byte> Key)
@@ -28,6 +32,21 @@ public sealed record ContentPublicKey
         this.Algorithm = Algorithm;
         _key = Key.ToArray();
         _keyId = ComputeKeyId(Algorithm, _key);
+
+        // Decode once: validates the encodings and keeps verification/encapsulation from re-parsing.
+        switch (Algorithm)
+        {
+            case KeyAlgorithm.Ed25519:
+                _ed25519 = Ed25519.ParsePublicKey(_key);
+                break;
+            case KeyAlgorithm.Ed25519Mldsa65:
+                _ed25519 = Ed25519.ParsePublicKey(_key.AsSpan(0, Ed25519.PublicKeySize));
+                _mlDsa = MlDsa65.PublicKey(_key.AsSpan(Ed25519.PublicKeySize));
+                break;
+            case KeyAlgorithm.X25519Mlkem768:
+                _mlKem = MlKem768.PublicKey(_key.AsSpan(X25519.KeySize));
+                break;
+        }
     }
 
     /// <summary>The key algorithm.</summary>
@@ -48,6 +67,16 @@ public sealed record ContentPublicKey
     internal ReadOnlySpan<byte> KeySpan => _key;
 
     internal ReadOnlySpan<byte> KeyIdSpan => _keyId;
+
+    /// <summary>The X25519 part (whole key for X25519, first 32 bytes for the hybrid).</summary>
+    internal ReadOnlySpan<byte> X25519Part => _key.AsSpan(0, X25519.KeySize);
+
+    internal Ed25519PublicKeyParameters Ed25519Parameters =>
+        _ed25519 ?? throw new KeyFormatException($"{Name(Algorithm)} key cannot verify signatures");
+
+    internal MLDsaPublicKeyParameters? MlDsaParameters => _mlDsa;
+
+    internal MLKemPublicKeyParameters? MlKemParameters => _mlKem;
 
     /// <summary>Computes the key id of raw key bytes.</summary>
     public static byte[] ComputeKeyId(KeyAlgorithm algorithm, ReadOnlySpan<byte> key)

@@ -60,6 +60,28 @@ internal static class Ed25519
         return key.Verify(Rfc8032.Ed25519.Algorithm.Ed25519, null, message, signature);
     }
 
+    /// <summary>Decodes a public key; <see cref="KeyFormatException"/> when it is not a valid point encoding.</summary>
+    public static Ed25519PublicKeyParameters ParsePublicKey(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.Length != PublicKeySize)
+        {
+            throw new KeyFormatException($"Ed25519 public key must be {PublicKeySize} bytes, got {publicKey.Length}");
+        }
+
+        try
+        {
+            return new Ed25519PublicKeyParameters(publicKey);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new KeyFormatException("Ed25519 public key is not a valid point encoding", ex);
+        }
+    }
+
+    /// <summary>Verifies with an already decoded key; false for a wrong-length signature.</summary>
+    public static bool Verify(Ed25519PublicKeyParameters key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        signature.Length == SignatureSize && key.Verify(Rfc8032.Ed25519.Algorithm.Ed25519, null, message, signature);
+
     private static void RequireSeed(ReadOnlySpan<byte> seed)
     {
         if (seed.Length != SeedSize)

@@ -31,15 +31,14 @@ public static class ContentSignatures
             return false;
         }
 
-        var publicKey = key.KeySpan;
-        var classicalOk = Ed25519.Verify(publicKey[..Ed25519.PublicKeySize], framed, signature[..Ed25519.SignatureSize]);
+        var classicalOk = Ed25519.Verify(key.Ed25519Parameters, framed, signature[..Ed25519.SignatureSize]);
         if (key.Algorithm == KeyAlgorithm.Ed25519)
         {
             return classicalOk;
         }
 
-        var mlDsaKey = MlDsa65.PublicKey(publicKey[Ed25519.PublicKeySize..]);
-        var pqOk = MlDsa65.Verify(mlDsaKey, framed, signature[Ed25519.SignatureSize..]);
+        // Both halves are always checked (no early exit on the first failure).
+        var pqOk = MlDsa65.Verify(key.MlDsaParameters!, framed, signature[Ed25519.SignatureSize..]);
         return classicalOk & pqOk;
     }
 

@@ -13,6 +13,8 @@ internal static class GatewayCommandLine
         var root = new RootCommand(
             "CyberCoop gateway: a national node that shares cyber-threat indicators with allied nations " +
             "over mutual-TLS gRPC, signing and sealing every bundle and applying a trust policy per peer.");
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(IndicatorsCommand.Create());
         root.Subcommands.Add(Certs.CertsCommand.Create());
         root.Subcommands.Add(Peers.PeersCommand.Create());
         root.Subcommands.Add(Audit.AuditCommand.Create());

@@ -16,6 +16,9 @@ internal static class AuditKinds
     public const string Admin = "admin";
     public const string Checkpoint = "checkpoint";
 
+    /// <summary>A peer acknowledged (and signed a receipt for) an envelope this node sent.</summary>
+    public const string Delivered = "delivered";
+
     public static FrozenSet<string> All { get; } = FrozenSet.Create(
-        StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint);
+        StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint, Delivered);
 }

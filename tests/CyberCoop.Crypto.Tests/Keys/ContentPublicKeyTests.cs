@@ -13,7 +13,7 @@ public sealed class ContentPublicKeyTests
     [InlineData(KeyAlgorithm.X25519Mlkem768, 32 + 1184)]
     public void Key_id_is_first_16_bytes_of_sha256_over_algorithm_byte_and_key(KeyAlgorithm algorithm, int length)
     {
-        var key = RandomNumberGenerator.GetBytes(length);
+        var key = ValidKeyBytes(algorithm, length);
         var expected = SHA256.HashData([(byte)algorithm, .. key])[..16];
 
         var publicKey = new ContentPublicKey(algorithm, key);
@@ -22,10 +22,22 @@ public sealed class ContentPublicKeyTests
         Assert.Equal(Convert.ToHexStringLower(expected), publicKey.KeyIdHex);
     }
 
+    private static byte[] ValidKeyBytes(KeyAlgorithm algorithm, int length)
+    {
+        // Random bytes are not valid Ed25519 points or ML-KEM/ML-DSA keys: take real keys.
+        return algorithm switch
+        {
+            KeyAlgorithm.Ed25519 => SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519).PublicKey.Key.ToArray(),
+            KeyAlgorithm.Ed25519Mldsa65 => SigningKeyPair.Generate(Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65).PublicKey.Key.ToArray(),
+            KeyAlgorithm.X25519Mlkem768 => KemKeyPair.Generate(Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65).PublicKey.Key.ToArray(),
+            _ => RandomNumberGenerator.GetBytes(length),
+        };
+    }
+
     [Fact]
     public void Same_bytes_under_different_algorithms_have_different_ids()
     {
-        var key = RandomNumberGenerator.GetBytes(32);
+        var key = ValidKeyBytes(KeyAlgorithm.Ed25519, 32);
 
         Assert.NotEqual(new ContentPublicKey(KeyAlgorithm.Ed25519, key).KeyId, new ContentPublicKey(KeyAlgorithm.X25519, key).KeyId);
     }
@@ -51,6 +63,15 @@ public sealed class ContentPublicKeyTests
         var ex = Assert.Throws<KeyFormatException>(() => new ContentPublicKey(algorithm, new byte[32]));
 
         Assert.Contains("unknown key algorithm", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ed25519_key_that_is_not_a_curve_point_is_rejected()
+    {
+        var notAPoint = Enumerable.Repeat((byte)0xFF, 32).ToArray(); // y >= p: non-canonical
+
+        var ex = Assert.Throws<KeyFormatException>(() => new ContentPublicKey(KeyAlgorithm.Ed25519, notAPoint));
+        Assert.Contains("not a valid point", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -80,7 +101,7 @@ public sealed class ContentPublicKeyTests
     [Fact]
     public void Equality_is_by_algorithm_and_bytes()
     {
-        var bytes = RandomNumberGenerator.GetBytes(32);
+        var bytes = ValidKeyBytes(KeyAlgorithm.Ed25519, 32);
 
         Assert.Equal(new ContentPublicKey(KeyAlgorithm.Ed25519, bytes), new ContentPublicKey(KeyAlgorithm.Ed25519, (byte[])bytes.Clone()));
         Assert.NotEqual(new ContentPublicKey(KeyAlgorithm.Ed25519, bytes), new ContentPublicKey(KeyAlgorithm.X25519, bytes));

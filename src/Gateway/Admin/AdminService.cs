@@ -1,0 +1,91 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Storage;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace CyberCoop.Gateway.Admin;
+
+/// <summary>
+/// Operator API, served only on the Unix admin socket (mode 0600): live status and config reload.
+/// Every call is audited.
+/// </summary>
+internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization authorization) : Contracts.V1.Admin.AdminBase
+{
+    /// <summary>Certificates expiring within this period raise a warning.</summary>
+    public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(7);
+
+    public override async Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context)
+    {
+        authorization.RequireAdminSocket(context);
+        var ct = context.CancellationToken;
+        var now = runtime.Time.GetUtcNow();
+        var certificateNotAfter = new DateTimeOffset(runtime.Identity.Certificate.NotAfter.ToUniversalTime());
+        var status = new NodeStatus
+        {
+            Node = runtime.Identity.IdText,
+            StartedAt = Timestamp.FromDateTimeOffset(runtime.Metrics.StartedAt),
+            IndicatorsStored = (ulong)await runtime.Store.CountIndicatorsAsync(ct).ConfigureAwait(false),
+            SightingsIngested = (ulong)runtime.Metrics.SightingsIngested,
+            SightingsRejected = (ulong)runtime.Metrics.SightingsRejected,
+            CallsDenied = (ulong)runtime.Metrics.CallsDenied,
+            CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
+        };
+        if (certificateNotAfter - now < ExpiryWarning)
+        {
+            status.Warnings.Add($"the node's TLS certificate expires at {certificateNotAfter:u}; renew it with 'certs renew'");
+        }
+
+        foreach (var peer in runtime.Trust.Peers.Values)
+        {
+            var metrics = runtime.Metrics.Peer(peer.IdText);
+            var (connectedSince, lastAck, lastError, suite) = metrics.Snapshot();
+            var outbox = await runtime.Store.GetOutboxStatsAsync(peer.IdText, ct).ConfigureAwait(false);
+            var item = new PeerStatus
+            {
+                Peer = peer.IdText,
+                Address = peer.Address.ToString(),
+                Connected = connectedSince is not null,
+                OutboxDepth = (ulong)outbox.Depth,
+                OldestAgeSeconds = outbox.OldestCreatedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
+                EnvelopesSent = (ulong)Interlocked.Read(ref metrics.EnvelopesSent),
+                EnvelopesReceived = (ulong)Interlocked.Read(ref metrics.EnvelopesReceived),
+                IndicatorsSent = (ulong)Interlocked.Read(ref metrics.IndicatorsSent),
+                IndicatorsReceived = (ulong)Interlocked.Read(ref metrics.IndicatorsReceived),
+                IndicatorsWithheld = (ulong)Interlocked.Read(ref metrics.IndicatorsWithheld),
+                EnvelopesRejected = (ulong)Interlocked.Read(ref metrics.EnvelopesRejected),
+                LastError = lastError,
+                Suite = suite,
+            };
+            if (connectedSince is { } since)
+            {
+                item.ConnectedSince = Timestamp.FromDateTimeOffset(since);
+            }
+
+            if (lastAck is { } ack)
+            {
+                item.LastAck = Timestamp.FromDateTimeOffset(ack);
+            }
+
+            if (peer.Root.NotAfter.ToUniversalTime() - now.UtcDateTime < ExpiryWarning)
+            {
+                status.Warnings.Add($"the pinned root of {peer.Id.TrustDomain} expires at {peer.Root.NotAfter.ToUniversalTime():u}");
+            }
+
+            status.Peers.Add(item);
+        }
+
+        runtime.AuditLater(new AuditEntry { Kind = "admin", Actor = "admin-socket", Subject = "GetStatus", Decision = "served", Reason = "" });
+        return status;
+    }
+
+    public override Task<ReloadConfigResponse> ReloadConfig(ReloadConfigRequest request, ServerCallContext context)
+    {
+        authorization.RequireAdminSocket(context);
+        var (applied, messages) = runtime.Reload();
+        var response = new ReloadConfigResponse { Applied = applied };
+        response.Messages.Add(messages);
+        runtime.AuditLater(new AuditEntry { Kind = "admin", Actor = "admin-socket", Subject = "ReloadConfig", Decision = applied ? "applied" : "refused", Reason = string.Join("; ", messages) });
+        return Task.FromResult(response);
+    }
+}

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Text.Json;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Pipeline;
+using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Storage;
+
+namespace CyberCoop.Gateway.Cli;
+
+/// <summary><c>indicators export</c>: prints what a node holds, one indicator per line.</summary>
+internal static class IndicatorsCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<FileInfo>("--config", "-c") { Description = "The node's gateway.json.", Required = true };
+        var format = new Option<string>("--format") { Description = "Output format (jsonl).", DefaultValueFactory = _ => "jsonl" };
+        format.AcceptOnlyFromAmong("jsonl");
+        var export = new Command("export",
+            "Print every indicator the node holds as JSON lines: type, value, TLP, confidence, times, tags, sectors, " +
+            "origin and every observation (which node and sensor saw it, how often). Safe while the node runs.\n\n" +
+            "Example:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi/gateway.json > fi.jsonl")
+        {
+            config,
+            format,
+        };
+        export.SetAction(async (parse, ct) =>
+        {
+            LoadedConfig loaded;
+            try
+            {
+                loaded = GatewayConfigFile.Load(parse.GetValue(config)!.FullName);
+            }
+            catch (GatewayConfigException ex)
+            {
+                await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+                return 1;
+            }
+
+            var storage = loaded.Resolve(loaded.Config.Node.Storage);
+            if (!File.Exists(storage))
+            {
+                await Console.Error.WriteLineAsync($"no database at '{storage}' (node.storage): the node has not run yet").ConfigureAwait(false);
+                return 1;
+            }
+
+            await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
+            await using var stdout = Console.OpenStandardOutput();
+            await using var writer = new Utf8JsonWriter(stdout);
+            await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+            {
+                Write(writer, indicator);
+                await writer.FlushAsync(ct).ConfigureAwait(false);
+                writer.Reset();
+                stdout.WriteByte((byte)'\n');
+            }
+
+            return 0;
+        });
+        return new Command("indicators", "Inspect the indicators a node holds.") { export };
+    }
+
+    /// <summary>Writes one indicator as a JSON object.</summary>
+    internal static void Write(Utf8JsonWriter writer, Indicator indicator)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", indicator.Id);
+        writer.WriteString("type", IndicatorTypeNames.ToName(indicator.Type));
+        writer.WriteString("value", indicator.Value);
+        writer.WriteString("tlp", TlpNames.ToName(indicator.Tlp));
+        writer.WriteNumber("confidence", indicator.Confidence);
+        WriteTime(writer, "first_seen", indicator.FirstSeen);
+        WriteTime(writer, "last_seen", indicator.LastSeen);
+        WriteTime(writer, "valid_until", indicator.ValidUntil);
+        WriteStrings(writer, "tags", indicator.Tags);
+        WriteStrings(writer, "sectors", indicator.Sectors);
+        if (indicator.Description.Length > 0)
+        {
+            writer.WriteString("description", indicator.Description);
+        }
+
+        writer.WriteString("origin_domain", indicator.OriginDomain);
+        writer.WriteStartArray("observations");
+        foreach (var observation in indicator.Observations)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("node", observation.Node);
+            writer.WriteString("sensor", observation.Sensor);
+            writer.WriteNumber("count", observation.Count);
+            writer.WriteNumber("confidence", observation.Confidence);
+            WriteTime(writer, "first_seen", observation.FirstSeen);
+            WriteTime(writer, "last_seen", observation.LastSeen);
+            if (observation.Context.Count > 0)
+            {
+                writer.WriteStartObject("context");
+                foreach (var (key, value) in observation.Context.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    writer.WriteString(key, value);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    private static void WriteTime(Utf8JsonWriter writer, string name, Google.Protobuf.WellKnownTypes.Timestamp? time)
+    {
+        if (time is not null)
+        {
+            writer.WriteString(name, time.ToDateTimeOffset());
+        }
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, string name, IEnumerable<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+}

@@ -1,0 +1,337 @@
+using System.Security.Cryptography;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Pipeline;
+using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Storage;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Federation;
+
+/// <summary>
+/// Takes one envelope from a peer through every check, in this order: header well-formed; sender
+/// equals the mTLS identity; recipient is this node; suite not below the minimum; recipient key
+/// known; sent-at inside the replay window; envelope id never seen; then open (HPKE); then verify
+/// the origin's signature with the origin's announced key; then relay entitlement and inbound
+/// policy per indicator; then commit (exactly once by envelope id and by origin bundle id); then
+/// relay CLEAR/GREEN content the origin allowed to relay. Every rejection is audited with its reason.
+/// </summary>
+internal sealed class EnvelopeReceiver(
+    GatewayRuntime runtime,
+    PeerKeyDirectory directory,
+    ILogger<EnvelopeReceiver> logger)
+{
+    /// <summary>Largest header accepted.</summary>
+    public const int MaxHeaderBytes = 4 * 1024;
+
+    private readonly InboundPolicyEvaluator _inbound = new(runtime.Time);
+
+    /// <summary>Receives one envelope from <paramref name="sender"/> (already authorized by mTLS).</summary>
+    public async Task<(ReceiveOutcome Outcome, Receipt? Receipt, byte[] EnvelopeId)> ReceiveAsync(PeerSettings sender, Envelope envelope, CancellationToken ct)
+    {
+        var envelopeId = Array.Empty<byte>();
+        var outcome = await CheckAndCommitAsync(sender, envelope, id => envelopeId = id, ct).ConfigureAwait(false);
+        var idText = Convert.ToHexStringLower(envelopeId);
+        var peerMetrics = runtime.Metrics.Peer(sender.IdText);
+        if (outcome.Status == AckStatus.Rejected)
+        {
+            Interlocked.Increment(ref peerMetrics.EnvelopesRejected);
+            GatewayLog.EnvelopeRejected(logger, idText, sender.IdText, outcome.Reason);
+            runtime.AuditLater(new AuditEntry
+            {
+                Kind = "rejected",
+                Actor = sender.IdText,
+                Subject = "envelope:" + idText,
+                Decision = "rejected",
+                Reason = outcome.Reason,
+            });
+            return (outcome, null, envelopeId);
+        }
+
+        Interlocked.Increment(ref peerMetrics.EnvelopesReceived);
+        return (outcome, CreateReceipt(sender, envelope, envelopeId, outcome), envelopeId);
+    }
+
+    private async Task<ReceiveOutcome> CheckAndCommitAsync(PeerSettings sender, Envelope envelope, Action<byte[]> reportId, CancellationToken ct)
+    {
+        var self = runtime.Identity;
+        var node = runtime.Trust.Config.Config.Node;
+        if (envelope.Header.Length is 0 or > MaxHeaderBytes)
+        {
+            return ReceiveOutcome.Reject("malformed-header: header must be 1-4096 bytes");
+        }
+
+        EnvelopeHeader header;
+        try
+        {
+            header = EnvelopeCrypto.ParseHeader(envelope);
+        }
+        catch (CryptoFormatException ex)
+        {
+            return ReceiveOutcome.Reject("malformed-header: " + ex.Message);
+        }
+
+        reportId(header.EnvelopeId.ToByteArray());
+        if (header.Sender != sender.IdText)
+        {
+            return ReceiveOutcome.Reject($"sender-mismatch: header names '{header.Sender}' but the mTLS peer is '{sender.IdText}'");
+        }
+
+        if (header.Recipient != self.IdText)
+        {
+            return ReceiveOutcome.Reject($"recipient-mismatch: envelope is addressed to '{header.Recipient}'");
+        }
+
+        var minimum = SuiteNames.Parse(sender.PinnedSuite is { } pinned ? SuiteNames.ToName(pinned) : node.MinimumSuite);
+        if (SuiteNames.Strength(header.Suite) < SuiteNames.Strength(minimum))
+        {
+            return ReceiveOutcome.Reject($"suite-downgrade: {header.Suite} is below the required {minimum}");
+        }
+
+        var key = self.FindKemKey(header.RecipientKeyId.Span);
+        if (key is null)
+        {
+            return ReceiveOutcome.Reject("unknown-key: the recipient key id is not one of this node's keys");
+        }
+
+        var now = runtime.Time.GetUtcNow();
+        var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
+        if (sentAt < now.AddSeconds(-node.ReplayWindowSeconds))
+        {
+            return ReceiveOutcome.Reject($"stale: sent at {sentAt:O}, outside the {node.ReplayWindowSeconds}s replay window");
+        }
+
+        if (sentAt > now.AddSeconds(node.MaxClockSkewSeconds))
+        {
+            return ReceiveOutcome.Reject($"future: sent at {sentAt:O}, more than {node.MaxClockSkewSeconds}s ahead of this node's clock");
+        }
+
+        if (await runtime.Store.HasSeenEnvelopeAsync(header.EnvelopeId.Memory, ct).ConfigureAwait(false))
+        {
+            return new ReceiveOutcome(AckStatus.Duplicate, "duplicate: envelope already committed");
+        }
+
+        byte[] plaintext;
+        try
+        {
+            plaintext = EnvelopeCrypto.Open(envelope, key).Plaintext;
+        }
+        catch (Exception ex) when (ex is CryptographicException or CryptoFormatException)
+        {
+            return ReceiveOutcome.Reject("decrypt-failed: the envelope does not open with this node's key (tampered, or sealed for someone else)");
+        }
+
+        SignedBundle signed;
+        Bundle bundle;
+        try
+        {
+            signed = SignedBundle.Parser.ParseFrom(plaintext);
+            bundle = Bundle.Parser.ParseFrom(signed.Bundle);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            return ReceiveOutcome.Reject("malformed-bundle: " + ex.Message);
+        }
+
+        var originError = await VerifyOriginAsync(sender, header, signed, bundle, ct).ConfigureAwait(false);
+        if (originError is not null)
+        {
+            return ReceiveOutcome.Reject(originError);
+        }
+
+        return await ApplyAndCommitAsync(sender, header, signed, bundle, ct).ConfigureAwait(false);
+    }
+
+    private async Task<string?> VerifyOriginAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CancellationToken ct)
+    {
+        if (!SpiffeId.TryParse(bundle.Origin, out var origin, out var originError) || origin.Kind != WorkloadKind.Gateway)
+        {
+            return "malformed-bundle: origin is not a gateway SPIFFE id: " + originError;
+        }
+
+        if (header.HopCount == 0)
+        {
+            if (bundle.Origin != sender.IdText)
+            {
+                return $"origin-mismatch: hop 0 but the bundle's origin is '{bundle.Origin}', not the sender";
+            }
+
+            if (bundle.FirstRecipient != runtime.Identity.IdText)
+            {
+                return $"recipient-mismatch: the origin addressed this bundle to '{bundle.FirstRecipient}'";
+            }
+        }
+        else
+        {
+            if (bundle.Origin == sender.IdText)
+            {
+                return "relay-not-entitled: a relayed envelope cannot come from its own origin";
+            }
+
+            if (!bundle.RelayAllowed)
+            {
+                return "relay-not-entitled: the origin did not allow this bundle to be relayed";
+            }
+
+            if (header.HopCount > bundle.MaxHops)
+            {
+                return $"hop-limit: hop {header.HopCount} exceeds the origin's limit of {bundle.MaxHops}";
+            }
+
+            if (bundle.Origin == runtime.Identity.IdText)
+            {
+                return "loop: this node is the bundle's origin";
+            }
+        }
+
+        var signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
+        string? announcementError = null;
+        if (signingKey is null && header.HopCount > 0 && signed.OriginAnnouncement is { } carried)
+        {
+            // A relay attached the origin's own signed key announcement: usable only if we pin the origin's root.
+            announcementError = directory.AcceptRelayedAnnouncement(bundle.Origin, carried);
+            signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
+        }
+
+        if (signingKey is null && runtime.Trust.Peers.TryGetValue(bundle.Origin, out var originPeer))
+        {
+            // The origin is pinned but its keys are not known yet (or were rotated): fetch them now.
+            using var channel = PeerChannelFactory.Create(runtime, originPeer);
+            try
+            {
+                await directory.RefreshAsync(originPeer, new Contracts.V1.Federation.FederationClient(channel), ct).ConfigureAwait(false);
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                // Reported below as an unknown key.
+            }
+
+            signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
+        }
+
+        if (signingKey is null)
+        {
+            var pinned = runtime.Trust.PinnedDomains.Contains(origin.TrustDomain);
+            return pinned
+                ? $"origin-key-unknown: no verifiable signing key of '{bundle.Origin}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}"
+                : $"origin-not-pinned: this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified";
+        }
+
+        if (SuiteFor(signingKey.Algorithm) != signed.Suite)
+        {
+            return "bad-signature: the signature suite does not match the origin's key";
+        }
+
+        return ContentSignatures.Verify(SignaturePurpose.Bundle, signed.Bundle.Span, signed.Signature.Span, signingKey)
+            ? null
+            : "bad-signature: the origin's signature over the bundle does not verify";
+    }
+
+    private static Suite SuiteFor(KeyAlgorithm algorithm) => algorithm switch
+    {
+        KeyAlgorithm.Ed25519 => Suite.X25519Aes256GcmEd25519,
+        KeyAlgorithm.Ed25519Mldsa65 => Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65,
+        _ => Suite.Unspecified,
+    };
+
+    private async Task<ReceiveOutcome> ApplyAndCommitAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CancellationToken ct)
+    {
+        var relay = new RelayContext
+        {
+            HopCount = (int)header.HopCount,
+            BundleRelayAllowed = bundle.RelayAllowed,
+            Origin = bundle.Origin,
+            Sender = sender.IdText,
+            MaxHops = (int)bundle.MaxHops,
+        };
+        var accepted = new List<Indicator>();
+        var quarantined = new List<QuarantinedIndicator>();
+        var audit = new List<AuditEntry>();
+        var rejected = 0;
+        foreach (var indicator in bundle.Indicators)
+        {
+            var decision = _inbound.Evaluate(indicator, sender.Inbound, relay);
+            if (decision.Action == InboundAction.Reject || decision.Indicator is null)
+            {
+                rejected++;
+                audit.Add(new AuditEntry { Kind = "rejected", Actor = sender.IdText, Subject = indicator.Id, Decision = "rejected", Reason = $"{decision.Reason}: {decision.Detail}" });
+                continue;
+            }
+
+            if (decision.Action == InboundAction.Quarantine)
+            {
+                quarantined.Add(new QuarantinedIndicator(decision.Indicator, $"{decision.Reason}: {decision.Detail}"));
+                audit.Add(new AuditEntry { Kind = "quarantined", Actor = sender.IdText, Subject = indicator.Id, Decision = "quarantined", Reason = $"{decision.Reason}: {decision.Detail}" });
+            }
+            else
+            {
+                accepted.Add(decision.Indicator);
+                audit.Add(new AuditEntry { Kind = "received", Actor = sender.IdText, Subject = indicator.Id, Decision = "accepted", Reason = $"origin {bundle.Origin}, hop {header.HopCount}" });
+            }
+        }
+
+        var relays = Relaying.Plan(runtime, directory, sender, header, signed, bundle, accepted.Count, audit);
+        var commit = await runtime.Store.CommitReceivedAsync(new ReceivedEnvelope
+        {
+            EnvelopeId = header.EnvelopeId.ToByteArray(),
+            Sender = sender.IdText,
+            Origin = bundle.Origin,
+            BundleId = bundle.BundleId.ToByteArray(),
+            Accepted = accepted,
+            Quarantined = quarantined,
+            Audit = audit,
+            Relays = relays,
+        }, ct).ConfigureAwait(false);
+
+        if (commit.Duplicate)
+        {
+            return new ReceiveOutcome(AckStatus.Duplicate, "duplicate: envelope already committed");
+        }
+
+        if (commit.BundleAlreadySeen)
+        {
+            return new ReceiveOutcome(AckStatus.Duplicate, "duplicate: bundle already received by another path");
+        }
+
+        var peerMetrics = runtime.Metrics.Peer(sender.IdText);
+        Interlocked.Add(ref peerMetrics.IndicatorsReceived, accepted.Count);
+        Interlocked.Add(ref peerMetrics.IndicatorsQuarantined, quarantined.Count);
+        GatewayLog.EnvelopeAccepted(logger, Convert.ToHexStringLower(header.EnvelopeId.Span), sender.IdText, bundle.Origin, header.HopCount, accepted.Count, quarantined.Count, rejected);
+        if (relays.Count > 0)
+        {
+            runtime.NotifyOutbox();
+        }
+
+        return new ReceiveOutcome(AckStatus.Accepted, "", accepted.Count, quarantined.Count, rejected);
+    }
+
+    private Receipt CreateReceipt(PeerSettings sender, Envelope envelope, byte[] envelopeId, ReceiveOutcome outcome)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(envelope.Header.Span);
+        hash.AppendData(envelope.Ciphertext.Span);
+        var digest = hash.GetHashAndReset();
+        var body = new ReceiptBody
+        {
+            EnvelopeId = ByteString.CopyFrom(envelopeId),
+            EnvelopeSha256 = ByteString.CopyFrom(digest),
+            Receiver = runtime.Identity.IdText,
+            Sender = sender.IdText,
+            ReceivedAt = Timestamp.FromDateTimeOffset(runtime.Time.GetUtcNow()),
+            Accepted = (uint)outcome.Accepted,
+            Quarantined = (uint)outcome.Quarantined,
+        }.ToByteArray();
+        var suite = runtime.Identity.Suites[^1];
+        var key = runtime.Identity.SigningKey(suite);
+        return new Receipt
+        {
+            Body = ByteString.CopyFrom(body),
+            Suite = suite,
+            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
+            Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Receipt, body, key)),
+        };
+    }
+}

@@ -1,0 +1,272 @@
+using System.Collections.Concurrent;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Storage;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Federation;
+
+/// <summary>
+/// Delivers one peer's outbox over a bidirectional Exchange stream. Each outbox entry is sealed to
+/// the peer's current KEM key when sent; it leaves the outbox only when the peer acknowledges it
+/// (the peer acks only after its commit), so any crash or disconnect leads to a re-send that the
+/// peer drops as a duplicate. Reconnects with jittered exponential backoff and refreshes the
+/// peer's trust bundle on every connect and at the refresh hint.
+/// </summary>
+internal sealed class PeerForwarder : IAsyncDisposable
+{
+    private const int Window = 32;
+    private static readonly TimeSpan s_minBackoff = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(10);
+
+    private readonly GatewayRuntime _runtime;
+    private readonly PeerKeyDirectory _directory;
+    private readonly OutboundDispatcher _dispatcher;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly PeerMetrics _metrics;
+    private Task? _loop;
+
+    public PeerForwarder(GatewayRuntime runtime, PeerKeyDirectory directory, OutboundDispatcher dispatcher, PeerSettings peer, ILogger logger)
+    {
+        _runtime = runtime;
+        _directory = directory;
+        _dispatcher = dispatcher;
+        Peer = peer;
+        _logger = logger;
+        _metrics = runtime.Metrics.Peer(peer.IdText);
+    }
+
+    /// <summary>The peer served.</summary>
+    public PeerSettings Peer { get; }
+
+    /// <summary>Starts the delivery loop.</summary>
+    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>Wakes the loop (new outbox entries).</summary>
+    public void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled.
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var attempt = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await SessionAsync(ct, () => attempt = 0).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                var message = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
+                _metrics.Disconnected(message);
+                var delay = Backoff(attempt++);
+                GatewayLog.PeerDeliveryFailed(_logger, Peer.IdText, (long)delay.TotalMilliseconds, message);
+                try
+                {
+                    await Task.Delay(delay, _runtime.Time, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+            catch (Exception) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+
+        _metrics.Disconnected("stopped");
+    }
+
+    /// <summary>Full-jitter exponential backoff: uniform in [min, min(max, min * 2^attempt)].</summary>
+    internal static TimeSpan Backoff(int attempt)
+    {
+        var cap = Math.Min(s_maxBackoff.TotalMilliseconds, s_minBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16)));
+        return TimeSpan.FromMilliseconds(s_minBackoff.TotalMilliseconds + (Random.Shared.NextDouble() * (cap - s_minBackoff.TotalMilliseconds)));
+    }
+
+    private async Task SessionAsync(CancellationToken ct, Action connected)
+    {
+        using var channel = PeerChannelFactory.Create(_runtime, Peer);
+        var client = new Contracts.V1.Federation.FederationClient(channel);
+        var error = await _directory.RefreshAsync(Peer, client, ct).ConfigureAwait(false);
+        if (error is not null)
+        {
+            throw new InvalidOperationException("trust bundle not accepted: " + error);
+        }
+
+        var keys = _directory.Find(Peer.IdText) ?? throw new InvalidOperationException($"the trust bundle of {Peer.Id.TrustDomain} does not announce keys for {Peer.IdText}");
+        var (suite, suiteError) = SuiteNegotiation.ForPeer(_runtime, Peer, keys);
+        if (suiteError is not null)
+        {
+            throw new InvalidOperationException(suiteError);
+        }
+
+        var kemKey = SuiteNegotiation.KemKey(keys, suite) ?? throw new InvalidOperationException($"{Peer.IdText} announces no KEM key for suite {SuiteNames.ToName(suite)}");
+        _dispatcher.Notify();
+
+        using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var call = client.Exchange(cancellationToken: sessionCts.Token);
+        await call.RequestStream.WriteAsync(new ExchangeRequest
+        {
+            Hello = new ExchangeHello { Sender = _runtime.Identity.IdText },
+        }, sessionCts.Token).ConfigureAwait(false);
+        _metrics.Connected(_runtime.Time.GetUtcNow(), SuiteNames.ToName(suite));
+        GatewayLog.PeerConnected(_logger, Peer.IdText, SuiteNames.ToName(suite));
+        connected();
+
+        var inFlight = new ConcurrentDictionary<string, OutboxEntry>(StringComparer.Ordinal);
+        var acked = new SemaphoreSlim(0);
+        var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, sessionCts.Token), sessionCts.Token);
+        var refreshEvery = TimeSpan.FromSeconds(Math.Max(1, _runtime.Trust.Config.Config.Node.TrustBundleRefreshSeconds));
+        var nextRefresh = _runtime.Time.GetUtcNow() + refreshEvery;
+        long lastSeq = 0;
+        try
+        {
+            while (!sessionCts.IsCancellationRequested)
+            {
+                if (acks.IsCompleted)
+                {
+                    await acks.ConfigureAwait(false);
+                    throw new InvalidOperationException("the peer closed the exchange stream");
+                }
+
+                if (_runtime.Time.GetUtcNow() >= nextRefresh)
+                {
+                    await _directory.RefreshAsync(Peer, client, sessionCts.Token).ConfigureAwait(false);
+                    nextRefresh = _runtime.Time.GetUtcNow() + refreshEvery;
+                }
+
+                if (inFlight.Count >= Window)
+                {
+                    await acked.WaitAsync(TimeSpan.FromSeconds(1), sessionCts.Token).ConfigureAwait(false);
+                    continue;
+                }
+
+                var entries = await _runtime.Store.ReadOutboxAsync(Peer.IdText, lastSeq, Window - inFlight.Count, sessionCts.Token).ConfigureAwait(false);
+                if (entries.Count == 0)
+                {
+                    await Task.WhenAny(_wake.WaitAsync(TimeSpan.FromSeconds(1), sessionCts.Token), acks).ConfigureAwait(false);
+                    continue;
+                }
+
+                foreach (var entry in entries)
+                {
+                    var envelope = Seal(entry, kemKey);
+                    inFlight[Convert.ToHexStringLower(entry.EnvelopeId)] = entry;
+                    await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope }, sessionCts.Token).ConfigureAwait(false);
+                    Interlocked.Increment(ref _metrics.EnvelopesSent);
+                    lastSeq = entry.Seq;
+                }
+            }
+        }
+        finally
+        {
+            await sessionCts.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await acks.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException)
+            {
+                // The session is over either way.
+            }
+        }
+    }
+
+    private Envelope Seal(OutboxEntry entry, ContentPublicKey kemKey)
+    {
+        var header = new EnvelopeHeader
+        {
+            Version = 1,
+            EnvelopeId = ByteString.CopyFrom(entry.EnvelopeId),
+            Sender = _runtime.Identity.IdText,
+            Recipient = Peer.IdText,
+            SentAt = Timestamp.FromDateTimeOffset(_runtime.Time.GetUtcNow()),
+            HopCount = (uint)entry.HopCount,
+        };
+        return EnvelopeCrypto.Seal(header, entry.EnvelopeBytes, kemKey);
+    }
+
+    private async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked, CancellationToken ct)
+    {
+        await foreach (var response in responses.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            if (response.KindCase != ExchangeResponse.KindOneofCase.Ack)
+            {
+                continue;
+            }
+
+            var ack = response.Ack;
+            var id = Convert.ToHexStringLower(ack.EnvelopeId.Span);
+            if (!inFlight.TryRemove(id, out var entry))
+            {
+                continue;
+            }
+
+            await _runtime.Store.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
+            _metrics.Acked(_runtime.Time.GetUtcNow());
+            if (ack.Status == AckStatus.Rejected)
+            {
+                Interlocked.Increment(ref _metrics.EnvelopesRejected);
+                _metrics.Error($"envelope {id} rejected: {ack.Reason}");
+                GatewayLog.PeerRejectedEnvelope(_logger, Peer.IdText, id, ack.Reason);
+                _runtime.AuditLater(new AuditEntry { Kind = "rejected", Actor = Peer.IdText, Subject = "envelope:" + id, Decision = "rejected-by-peer", Reason = ack.Reason });
+            }
+            else
+            {
+                Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
+                _runtime.AuditLater(new AuditEntry { Kind = "delivered", Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
+            }
+
+            acked.Release();
+        }
+    }
+
+    private string ReceiptSummary(Receipt? receipt)
+    {
+        if (receipt is null)
+        {
+            return "no receipt";
+        }
+
+        var key = _directory.FindSigningKey(Peer.IdText, receipt.SignerKeyId.Span);
+        var valid = key is not null && ContentSignatures.Verify(SignaturePurpose.Receipt, receipt.Body.Span, receipt.Signature.Span, key);
+        return valid ? "receipt signature verified" : "receipt signature NOT verified";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            try
+            {
+                await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Abandon; nothing is lost, the outbox holds every unacknowledged envelope.
+            }
+        }
+
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+}

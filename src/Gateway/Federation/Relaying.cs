@@ -1,0 +1,99 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Storage;
+using Google.Protobuf;
+
+namespace CyberCoop.Gateway.Federation;
+
+/// <summary>
+/// Relay rules: a received bundle travels further unchanged (the origin's signature with it) only
+/// when the origin allowed relaying, the hop limit is not reached, every indicator is CLEAR or
+/// GREEN and was accepted here, and this node's own outbound policy towards the next peer would
+/// share every indicator. AMBER and above stop at the first recipient. Never back to the sender or
+/// the origin; loops are cut at each receiver by (origin, bundle id).
+/// </summary>
+internal static class Relaying
+{
+    private static readonly OutboundPolicyEvaluator s_outbound = new();
+
+    /// <summary>Plans relays of a received bundle; records every decision in <paramref name="audit"/>.</summary>
+    public static List<OutboxItem> Plan(GatewayRuntime runtime, PeerKeyDirectory directory, PeerSettings sender, EnvelopeHeader header, SignedBundle signed,
+        Bundle bundle, int acceptedCount, List<AuditEntry> audit)
+    {
+        var items = new List<OutboxItem>();
+        var now = runtime.Time.GetUtcNow();
+        var subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span);
+        byte[]? payload = null;
+        foreach (var peer in runtime.Trust.Peers.Values)
+        {
+            if (peer.IdText == sender.IdText || peer.IdText == bundle.Origin)
+            {
+                continue;
+            }
+
+            var reason = Refusal(runtime, peer, header, bundle, acceptedCount, now);
+            if (reason is not null)
+            {
+                audit.Add(new AuditEntry { Kind = "withheld", Actor = runtime.Identity.IdText, Subject = subject, Decision = "relay-withheld", Reason = $"to {peer.IdText}: {reason}" });
+                continue;
+            }
+
+            payload ??= Payload(directory, signed, bundle.Origin);
+            items.Add(new OutboxItem(peer.IdText, RandomId(), payload, bundle.Indicators.Count, now, (int)header.HopCount + 1));
+            audit.Add(new AuditEntry { Kind = "shared", Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
+        }
+
+        return items;
+    }
+
+    private static string? Refusal(GatewayRuntime runtime, PeerSettings peer, EnvelopeHeader header, Bundle bundle, int acceptedCount, DateTimeOffset now)
+    {
+        if (!bundle.RelayAllowed)
+        {
+            return "relay-not-allowed: the origin did not allow relaying";
+        }
+
+        if (header.HopCount + 1 > bundle.MaxHops)
+        {
+            return $"hop-limit: {bundle.MaxHops} relays allowed by the origin";
+        }
+
+        if (acceptedCount != bundle.Indicators.Count)
+        {
+            return "not-all-accepted: only content accepted here in full is relayed";
+        }
+
+        foreach (var indicator in bundle.Indicators)
+        {
+            if (indicator.Tlp > Tlp.Green)
+            {
+                return $"tlp-too-high: {TlpNames.ToName(indicator.Tlp)} content stops at the first recipient";
+            }
+
+            var decision = s_outbound.Evaluate(indicator, peer.Outbound with { Embargo = TimeSpan.Zero }, now);
+            if (!decision.Shared)
+            {
+                return "relay-policy: " + decision.Reason;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The signed bundle as relayed: unchanged, plus the origin's key announcement for the next hop.</summary>
+    private static byte[] Payload(PeerKeyDirectory directory, SignedBundle signed, string origin)
+    {
+        if (signed.OriginAnnouncement is null && directory.Find(origin) is { } keys)
+        {
+            var copy = signed.Clone();
+            copy.OriginAnnouncement = keys.Signed;
+            return copy.ToByteArray();
+        }
+
+        return signed.ToByteArray();
+    }
+
+    /// <summary>A fresh 16-byte envelope id.</summary>
+    public static byte[] RandomId() => System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+}

@@ -1,0 +1,57 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Hosting;
+
+namespace CyberCoop.Gateway.Federation;
+
+/// <summary>
+/// Chooses the suite used towards a peer: the one the config pins, otherwise the strongest suite
+/// both nodes announce; anything below the node's minimum is refused (no silent downgrade).
+/// </summary>
+internal static class SuiteNegotiation
+{
+    /// <summary>The chosen suite, or an error saying why none is acceptable.</summary>
+    public static (Suite Suite, string? Error) Choose(IReadOnlyList<Suite> local, IReadOnlyList<Suite> remote, Suite? pinned, Suite minimum)
+    {
+        if (pinned is { } p)
+        {
+            if (!local.Contains(p) || !remote.Contains(p))
+            {
+                return (Suite.Unspecified, $"suite-unavailable: the pinned suite {SuiteNames.ToName(p)} is not supported by both nodes");
+            }
+
+            return SuiteNames.Strength(p) < SuiteNames.Strength(minimum)
+                ? (Suite.Unspecified, $"suite-downgrade: pinned suite {SuiteNames.ToName(p)} is below the minimum {SuiteNames.ToName(minimum)}")
+                : (p, null);
+        }
+
+        var best = local.Intersect(remote).OrderByDescending(SuiteNames.Strength).FirstOrDefault();
+        if (best == Suite.Unspecified)
+        {
+            return (Suite.Unspecified, "suite-unavailable: the nodes share no suite");
+        }
+
+        return SuiteNames.Strength(best) < SuiteNames.Strength(minimum)
+            ? (Suite.Unspecified, $"suite-downgrade: the strongest common suite {SuiteNames.ToName(best)} is below the minimum {SuiteNames.ToName(minimum)}")
+            : (best, null);
+    }
+
+    /// <summary>The suite towards a peer whose keys are known, or an error.</summary>
+    public static (Suite Suite, string? Error) ForPeer(GatewayRuntime runtime, PeerSettings peer, PeerKeyDirectory.NodeKeys keys) =>
+        Choose(runtime.Identity.Suites, keys.Suites, peer.PinnedSuite, SuiteNames.Parse(runtime.Trust.Config.Config.Node.MinimumSuite));
+
+    /// <summary>The KEM algorithm of a suite.</summary>
+    public static KeyAlgorithm KemAlgorithm(Suite suite) => suite switch
+    {
+        Suite.X25519Aes256GcmEd25519 => KeyAlgorithm.X25519,
+        Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65 => KeyAlgorithm.X25519Mlkem768,
+        _ => KeyAlgorithm.Unspecified,
+    };
+
+    /// <summary>The peer's KEM key for a suite, or null.</summary>
+    public static ContentPublicKey? KemKey(PeerKeyDirectory.NodeKeys keys, Suite suite)
+    {
+        var algorithm = KemAlgorithm(suite);
+        return keys.Keys.LastOrDefault(k => k.Algorithm == algorithm);
+    }
+}

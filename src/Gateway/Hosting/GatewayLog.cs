@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>Every log message of the gateway host, defined once with a stable event id.</summary>
+internal static partial class GatewayLog
+{
+    [LoggerMessage(1000, LogLevel.Information, "Gateway {NodeId} listening on {Endpoint} (admin socket {AdminSocket})")]
+    public static partial void Listening(ILogger logger, string nodeId, string endpoint, string adminSocket);
+
+    [LoggerMessage(1001, LogLevel.Warning, "TLS client rejected: {Reason} (claimed {Claimed})")]
+    public static partial void TlsClientRejected(ILogger logger, string reason, string claimed);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Call to {Method} denied for {Caller}: {Reason}")]
+    public static partial void CallDenied(ILogger logger, string method, string caller, string reason);
+
+    [LoggerMessage(1003, LogLevel.Information, "Config reloaded: {Summary}")]
+    public static partial void ConfigReloaded(ILogger logger, string summary);
+
+    [LoggerMessage(1004, LogLevel.Error, "Config reload refused, keeping the running config: {Errors}")]
+    public static partial void ConfigReloadRefused(ILogger logger, string errors);
+
+    [LoggerMessage(1010, LogLevel.Information, "Ingest batch from {Agent}: {Accepted} accepted, {Merged} merged, {Rejected} rejected{Duplicate}")]
+    public static partial void IngestBatch(ILogger logger, string agent, int accepted, int merged, int rejected, string duplicate);
+
+    [LoggerMessage(1020, LogLevel.Information, "Connected to peer {Peer} (suite {Suite})")]
+    public static partial void PeerConnected(ILogger logger, string peer, string suite);
+
+    [LoggerMessage(1021, LogLevel.Warning, "Delivery to peer {Peer} failed, retrying in {DelayMs} ms: {Error}")]
+    public static partial void PeerDeliveryFailed(ILogger logger, string peer, long delayMs, string error);
+
+    [LoggerMessage(1022, LogLevel.Warning, "Peer {Peer} rejected envelope {EnvelopeId}: {Reason}")]
+    public static partial void PeerRejectedEnvelope(ILogger logger, string peer, string envelopeId, string reason);
+
+    [LoggerMessage(1023, LogLevel.Warning, "Envelope {EnvelopeId} from {Sender} rejected: {Reason}")]
+    public static partial void EnvelopeRejected(ILogger logger, string envelopeId, string sender, string reason);
+
+    [LoggerMessage(1024, LogLevel.Information, "Envelope {EnvelopeId} from {Sender} (origin {Origin}, hop {Hop}): {Accepted} accepted, {Quarantined} quarantined, {Rejected} rejected")]
+    public static partial void EnvelopeAccepted(ILogger logger, string envelopeId, string sender, string origin, uint hop, int accepted, int quarantined, int rejected);
+
+    [LoggerMessage(1025, LogLevel.Warning, "Trust bundle of peer {Peer} not usable: {Reason}")]
+    public static partial void TrustBundleRejected(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(1026, LogLevel.Information, "Trust bundle of {Domain} accepted (sequence {Sequence}, {Keys} key announcements, {Revoked} revoked serials)")]
+    public static partial void TrustBundleAccepted(ILogger logger, string domain, ulong sequence, int keys, int revoked);
+
+    [LoggerMessage(1030, LogLevel.Information, "Bundle for {Peer}: {Shared} shared, {Withheld} withheld")]
+    public static partial void BundleCut(ILogger logger, string peer, int shared, int withheld);
+
+    [LoggerMessage(1031, LogLevel.Error, "Outbound dispatcher failed; retrying")]
+    public static partial void DispatcherFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1005, LogLevel.Error, "Could not write {Count} audit entries")]
+    public static partial void AuditWriteFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
+    public static partial void ShuttingDown(ILogger logger);
+}

@@ -1,0 +1,231 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>Options for starting a node in-process (the CLI, the demo and tests).</summary>
+internal sealed record GatewayNodeOptions
+{
+    /// <summary>Clock (tests pass a fake one).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Logging setup; default: console at Information.</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}
+
+/// <summary>
+/// A running gateway: Kestrel on the mTLS endpoint (HTTP/2, TLS 1.3 only, client certificate
+/// required and validated against the configured roots only) and on the Unix admin socket.
+/// </summary>
+internal sealed class GatewayNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayNode(WebApplication app, GatewayRuntime runtime, int port, string adminSocket)
+    {
+        _app = app;
+        Runtime = runtime;
+        Port = port;
+        AdminSocket = adminSocket;
+    }
+
+    /// <summary>The node's runtime state.</summary>
+    public GatewayRuntime Runtime { get; }
+
+    /// <summary>The bound mTLS port.</summary>
+    public int Port { get; }
+
+    /// <summary>Path of the admin socket.</summary>
+    public string AdminSocket { get; }
+
+    /// <summary>Services (for tests).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Completes when the host stops (SIGTERM, Ctrl-C or <see cref="StopAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+
+    /// <summary>Loads, validates and starts a node from its config file.</summary>
+    public static async Task<GatewayNode> StartAsync(string configPath, GatewayNodeOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new GatewayNodeOptions();
+        var loaded = GatewayConfigFile.Load(configPath);
+        var node = loaded.Config.Node;
+        var identity = NodeIdentity.Load(loaded, options.Time);
+        GatewayStore? store = null;
+        try
+        {
+            var trust = TrustState.Create(loaded, identity.Root, [], options.Time);
+            var adminSocket = loaded.Resolve(node.AdminSocket);
+            PrepareAdminSocket(loaded.Path, adminSocket);
+            store = await GatewayStore.OpenAsync(loaded.Resolve(node.Storage), options.Time, ct).ConfigureAwait(false);
+
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = loaded.BaseDirectory });
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.Logging.ClearProviders();
+            if (options.ConfigureLogging is { } configure)
+            {
+                configure(builder.Logging);
+            }
+            else
+            {
+                builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+                builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+            }
+
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+            var runtimeLogger = LoggerFactoryFrom(options);
+            var runtime = new GatewayRuntime(loaded, identity, trust, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
+            builder.Services.AddCyberCoopGateway(runtime);
+            GatewayConfigValidator.TryParseListen(node.Listen, out var endpoint);
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Listen(endpoint, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    listen.UseHttps(https =>
+                    {
+                        https.SslProtocols = SslProtocols.Tls13;
+                        https.ServerCertificate = identity.Certificate;
+                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        https.CheckCertificateRevocation = false;
+                        https.ClientCertificateValidation = (certificate, _, _) => ValidateClient(runtime, certificate, runtimeLogger);
+                    });
+                });
+                kestrel.ListenUnixSocket(adminSocket, listen => listen.Protocols = HttpProtocols.Http2);
+            });
+
+            var app = builder.Build();
+            app.MapCyberCoopGateway();
+            await app.StartAsync(ct).ConfigureAwait(false);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(adminSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            var port = BoundPort(app, endpoint);
+            GatewayLog.Listening(runtimeLogger.CreateLogger<GatewayNode>(), identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
+            return new GatewayNode(app, runtime, port, adminSocket);
+        }
+        catch
+        {
+            if (store is not null)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+
+            identity.Dispose();
+            throw;
+        }
+    }
+
+    private static ILoggerFactory LoggerFactoryFrom(GatewayNodeOptions options) =>
+        LoggerFactory.Create(logging =>
+        {
+            if (options.ConfigureLogging is { } configure)
+            {
+                configure(logging);
+            }
+            else
+            {
+                logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+            }
+        });
+
+    private static bool ValidateClient(GatewayRuntime runtime, X509Certificate2 certificate, ILoggerFactory loggers)
+    {
+        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        if (result.IsValid)
+        {
+            return true;
+        }
+
+        var claimed = certificate.Subject;
+        runtime.Metrics.AddDenied();
+        GatewayLog.TlsClientRejected(loggers.CreateLogger<GatewayNode>(), result.Reason, claimed);
+        runtime.AuditLater(new AuditEntry { Kind = "denied", Actor = claimed, Subject = "tls", Decision = "denied", Reason = $"{result.Rejection}: {result.Reason}" });
+        return false;
+    }
+
+    private static int BoundPort(WebApplication app, IPEndPoint requested)
+    {
+        if (requested.Port != 0)
+        {
+            return requested.Port;
+        }
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            if (address.StartsWith("https://", StringComparison.Ordinal) && Uri.TryCreate(address, UriKind.Absolute, out var uri))
+            {
+                return uri.Port;
+            }
+        }
+
+        return requested.Port;
+    }
+
+    /// <summary>Removes a stale admin socket; refuses when another node answers on it.</summary>
+    private static void PrepareAdminSocket(string configPath, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException)
+        {
+            File.Delete(path);
+            return;
+        }
+
+        throw new GatewayConfigException(configPath, [$"node.adminSocket: another gateway is already running on '{path}'"]);
+    }
+
+    /// <summary>Stops gracefully: no new calls, streams drained, in-flight commits finished.</summary>
+    public async Task StopAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _app.StopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+            await Runtime.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                File.Delete(AdminSocket);
+            }
+            catch (IOException)
+            {
+                // Best effort.
+            }
+        }
+    }
+}

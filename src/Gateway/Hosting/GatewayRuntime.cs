@@ -1,0 +1,189 @@
+using System.Threading.Channels;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>
+/// The running node's shared state: identity, the current trust snapshot, storage, metrics and the
+/// audit sink for decisions made outside a storage transaction (denied calls, rejected TLS clients).
+/// </summary>
+internal sealed class GatewayRuntime : IAsyncDisposable
+{
+    private readonly Channel<AuditEntry> _audit = Channel.CreateBounded<AuditEntry>(
+        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly ILogger _logger;
+    private readonly Task _auditWriter;
+    private readonly CancellationTokenSource _stopping = new();
+    private volatile TrustState _trust;
+    private long _auditDropped;
+
+    public GatewayRuntime(LoadedConfig config, NodeIdentity identity, TrustState trust, GatewayStore store,
+        TimeProvider time, ILogger<GatewayRuntime> logger)
+    {
+        Identity = identity;
+        _trust = trust;
+        Store = store;
+        Time = time;
+        Metrics = new NodeMetrics(time);
+        _logger = logger;
+        ConfigPath = config.Path;
+        _auditWriter = Task.Run(WriteAuditAsync);
+    }
+
+    /// <summary>The config file this node runs from.</summary>
+    public string ConfigPath { get; }
+
+    /// <summary>This node.</summary>
+    public NodeIdentity Identity { get; }
+
+    /// <summary>The current trust snapshot (replaced on reload).</summary>
+    public TrustState Trust => _trust;
+
+    /// <summary>The node's database.</summary>
+    public GatewayStore Store { get; }
+
+    /// <summary>Clock.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>Counters.</summary>
+    public NodeMetrics Metrics { get; }
+
+    /// <summary>Raised after a new trust snapshot is in place.</summary>
+    public event Action<TrustState, TrustState>? TrustChanged;
+
+    /// <summary>Raised when new envelopes wait in the outbox (forwarders wake up).</summary>
+    public event Action? OutboxChanged;
+
+    /// <summary>Wakes the forwarders after envelopes were written to the outbox.</summary>
+    public void NotifyOutbox() => OutboxChanged?.Invoke();
+
+    /// <summary>Audit entries dropped because the sink was full (never silently: counted).</summary>
+    public long AuditDropped => Interlocked.Read(ref _auditDropped);
+
+    /// <summary>Queues an audit entry to be written soon (used outside storage transactions).</summary>
+    public void AuditLater(AuditEntry entry)
+    {
+        if (!_audit.Writer.TryWrite(entry))
+        {
+            Interlocked.Increment(ref _auditDropped);
+        }
+    }
+
+    /// <summary>
+    /// Re-reads the config file and swaps in the new trust snapshot; an invalid file is refused as a
+    /// whole and the running config kept. Returns (applied, messages).
+    /// </summary>
+    public (bool Applied, IReadOnlyList<string> Messages) Reload(IEnumerable<string>? extraRevoked = null)
+    {
+        TrustState next;
+        try
+        {
+            var loaded = GatewayConfigFile.Load(ConfigPath);
+            var node = loaded.Config.Node;
+            var current = _trust.Config.Config.Node;
+            var fixedFields = new List<string>();
+            if (node.TrustDomain != current.TrustDomain || node.Name != current.Name)
+            {
+                fixedFields.Add("node.trustDomain/node.name: the node's identity cannot change while it runs; restart instead");
+            }
+
+            if (node.Listen != current.Listen || node.Storage != current.Storage || node.AdminSocket != current.AdminSocket)
+            {
+                fixedFields.Add("node.listen/node.storage/node.adminSocket: these apply only at start; restart instead");
+            }
+
+            if (fixedFields.Count > 0)
+            {
+                throw new GatewayConfigException(ConfigPath, fixedFields);
+            }
+
+            next = TrustState.Create(loaded, Identity.Root, extraRevoked ?? _trust.RevokedSerials.Except(current.RevokedSerials, StringComparer.OrdinalIgnoreCase), Time);
+        }
+        catch (GatewayConfigException ex)
+        {
+            GatewayLog.ConfigReloadRefused(_logger, string.Join("; ", ex.Errors));
+            AuditLater(new AuditEntry { Kind = "config", Actor = "operator", Subject = ConfigPath, Decision = "refused", Reason = string.Join("; ", ex.Errors) });
+            return (false, ex.Errors);
+        }
+
+        var previous = _trust;
+        _trust = next;
+        var summary = Summarize(previous, next);
+        GatewayLog.ConfigReloaded(_logger, summary);
+        AuditLater(new AuditEntry { Kind = "config", Actor = "operator", Subject = ConfigPath, Decision = "applied", Reason = summary });
+        TrustChanged?.Invoke(previous, next);
+        return (true, [summary]);
+    }
+
+    /// <summary>Applies serials revoked by a peer domain's trust bundle.</summary>
+    public void ApplyRevocations(IEnumerable<string> serials)
+    {
+        var current = _trust;
+        var merged = current.RevokedSerials.Union(serials, StringComparer.Ordinal).ToArray();
+        if (merged.Length == current.RevokedSerials.Count)
+        {
+            return;
+        }
+
+        var next = TrustState.Create(current.Config, Identity.Root, merged.Except(current.Config.Config.Node.RevokedSerials, StringComparer.OrdinalIgnoreCase), Time);
+        _trust = next;
+        TrustChanged?.Invoke(current, next);
+    }
+
+    private static string Summarize(TrustState previous, TrustState next)
+    {
+        var added = next.Peers.Keys.Except(previous.Peers.Keys).ToList();
+        var removed = previous.Peers.Keys.Except(next.Peers.Keys).ToList();
+        var changed = next.Peers.Where(p => previous.Peers.TryGetValue(p.Key, out var old) && old != p.Value).Select(p => p.Key).ToList();
+        return $"{next.Peers.Count} peers; added [{string.Join(", ", added)}]; removed [{string.Join(", ", removed)}]; changed [{string.Join(", ", changed)}]";
+    }
+
+    private async Task WriteAuditAsync()
+    {
+        var batch = new List<AuditEntry>();
+        try
+        {
+            while (await _audit.Reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                while (batch.Count < 500 && _audit.Reader.TryRead(out var entry))
+                {
+                    batch.Add(entry);
+                }
+
+                try
+                {
+                    await Store.Audit.AppendAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is ArgumentException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+                {
+                    Interlocked.Add(ref _auditDropped, batch.Count);
+                    GatewayLog.AuditWriteFailed(_logger, batch.Count, ex);
+                }
+
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _audit.Writer.TryComplete();
+        try
+        {
+            await _auditWriter.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+        await Store.DisposeAsync().ConfigureAwait(false);
+        Identity.Dispose();
+    }
+}

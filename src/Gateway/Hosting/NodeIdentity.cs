@@ -1,0 +1,163 @@
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Configuration;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>
+/// Who this node is: its SPIFFE id, TLS certificate and content keys (one signing and one KEM key
+/// pair per suite it supports). Content keys are created on first start in the keys folder (0600).
+/// </summary>
+internal sealed class NodeIdentity : IDisposable
+{
+    private readonly Dictionary<Suite, SigningKeyPair> _signing;
+    private readonly Dictionary<Suite, KemKeyPair> _kem;
+
+    private NodeIdentity(SpiffeId id, X509Certificate2 certificate, X509Certificate2 root,
+        Dictionary<Suite, SigningKeyPair> signing, Dictionary<Suite, KemKeyPair> kem, IReadOnlyList<Suite> suites)
+    {
+        Id = id;
+        Certificate = certificate;
+        Root = root;
+        _signing = signing;
+        _kem = kem;
+        Suites = suites;
+    }
+
+    /// <summary>This node's SPIFFE id.</summary>
+    public SpiffeId Id { get; }
+
+    /// <summary>The id as text.</summary>
+    public string IdText => Id.ToString();
+
+    /// <summary>TLS certificate with private key.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>Root of the own trust domain.</summary>
+    public X509Certificate2 Root { get; }
+
+    /// <summary>Suites this node supports, strongest first.</summary>
+    public IReadOnlyList<Suite> Suites { get; }
+
+    /// <summary>Signing key of a suite.</summary>
+    public SigningKeyPair SigningKey(Suite suite) =>
+        _signing.TryGetValue(suite, out var key) ? key : throw new InvalidOperationException($"no signing key for suite {suite}");
+
+    /// <summary>KEM key pair whose key id matches, or null.</summary>
+    public KemKeyPair? FindKemKey(ReadOnlySpan<byte> keyId)
+    {
+        foreach (var key in _kem.Values)
+        {
+            if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key.PublicKey.KeyId, keyId))
+            {
+                return key;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Loads the TLS identity and content keys, creating missing content keys.</summary>
+    public static NodeIdentity Load(LoadedConfig loaded, TimeProvider time)
+    {
+        var node = loaded.Config.Node;
+        var id = SpiffeId.Gateway(node.TrustDomain, node.Name);
+        var certificate = PemFiles.LoadCertificateWithKey(loaded.Resolve(node.Tls.Certificate), loaded.Resolve(node.Tls.Key));
+        var root = PemFiles.LoadCertificate(loaded.Resolve(node.Tls.Root));
+
+        var validator = new ChainValidator([new TrustAnchor(node.TrustDomain, root, SpkiPin.Compute(root))], node.RevokedSerials, time);
+        var check = validator.Validate(certificate, null, CertificatePurpose.Server);
+        if (!check.IsValid)
+        {
+            throw new GatewayConfigException(loaded.Path, [$"node.tls.certificate: {check.Reason}"]);
+        }
+
+        if (check.Id != id)
+        {
+            throw new GatewayConfigException(loaded.Path,
+                [$"node.tls.certificate: certificate is for '{check.Id}', but node.trustDomain/node.name say '{id}'"]);
+        }
+
+        var suites = node.Suite == "hybrid"
+            ? new[] { Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65, Suite.X25519Aes256GcmEd25519 }
+            : new[] { Suite.X25519Aes256GcmEd25519 };
+        var keysDirectory = loaded.Resolve(node.KeysDirectory);
+        Directory.CreateDirectory(keysDirectory);
+        var signing = new Dictionary<Suite, SigningKeyPair>();
+        var kem = new Dictionary<Suite, KemKeyPair>();
+        foreach (var suite in suites)
+        {
+            var tag = SuiteNames.ToName(suite);
+            signing[suite] = LoadOrCreate(Path.Combine(keysDirectory, $"signing-{tag}.key"), () => SigningKeyPair.Generate(suite), SigningKeyPair.Load, (k, p) => k.Save(p));
+            kem[suite] = LoadOrCreate(Path.Combine(keysDirectory, $"kem-{tag}.key"), () => KemKeyPair.Generate(suite), KemKeyPair.Load, (k, p) => k.Save(p));
+        }
+
+        return new NodeIdentity(id, certificate, root, signing, kem, suites);
+    }
+
+    private static T LoadOrCreate<T>(string path, Func<T> generate, Func<string, T> load, Action<T, string> save)
+    {
+        if (File.Exists(path))
+        {
+            return load(path);
+        }
+
+        var key = generate();
+        save(key, path);
+        return key;
+    }
+
+    /// <summary>Builds this node's key announcement, signed with its TLS identity.</summary>
+    public SignedKeyAnnouncement CreateAnnouncement(TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        var announcement = new KeyAnnouncement
+        {
+            Node = IdText,
+            IssuedAt = Timestamp.FromDateTimeOffset(now),
+        };
+        announcement.Suites.Add(Suites);
+        foreach (var suite in Suites)
+        {
+            announcement.Keys.Add(ToContentKey(_signing[suite].PublicKey, now));
+            announcement.Keys.Add(ToContentKey(_kem[suite].PublicKey, now));
+        }
+
+        var bytes = announcement.ToByteArray();
+        var signed = new SignedKeyAnnouncement
+        {
+            Announcement = ByteString.CopyFrom(bytes),
+            Signature = ByteString.CopyFrom(IdentitySignatures.Sign(SignaturePurpose.KeyAnnouncement, bytes, Certificate)),
+        };
+        signed.CertificateChain.Add(ByteString.CopyFrom(Certificate.RawData));
+        return signed;
+    }
+
+    private ContentKey ToContentKey(ContentPublicKey key, DateTimeOffset now) => new()
+    {
+        KeyId = ByteString.CopyFrom(key.KeyId),
+        Algorithm = key.Algorithm,
+        PublicKey = ByteString.CopyFrom(key.Key.Span),
+        NotBefore = Timestamp.FromDateTimeOffset(now.AddMinutes(-5)),
+        NotAfter = Timestamp.FromDateTimeOffset(Certificate.NotAfter.ToUniversalTime()),
+    };
+
+    public void Dispose()
+    {
+        foreach (var key in _signing.Values)
+        {
+            key.Dispose();
+        }
+
+        foreach (var key in _kem.Values)
+        {
+            key.Dispose();
+        }
+
+        Certificate.Dispose();
+        Root.Dispose();
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>Live counters of the node and of each peer, read by the Admin status call and the demo.</summary>
+internal sealed class NodeMetrics(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, PeerMetrics> _peers = new(StringComparer.Ordinal);
+    private long _sightingsIngested;
+    private long _sightingsRejected;
+    private long _callsDenied;
+
+    /// <summary>When the node started.</summary>
+    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+
+    public long SightingsIngested => Interlocked.Read(ref _sightingsIngested);
+
+    public long SightingsRejected => Interlocked.Read(ref _sightingsRejected);
+
+    public long CallsDenied => Interlocked.Read(ref _callsDenied);
+
+    public void AddIngested(int accepted, int rejected)
+    {
+        Interlocked.Add(ref _sightingsIngested, accepted);
+        Interlocked.Add(ref _sightingsRejected, rejected);
+    }
+
+    public void AddDenied() => Interlocked.Increment(ref _callsDenied);
+
+    /// <summary>The counters of one peer (created on first use).</summary>
+    public PeerMetrics Peer(string peerId) => _peers.GetOrAdd(peerId, static _ => new PeerMetrics());
+
+    /// <summary>All peers with counters.</summary>
+    public IReadOnlyDictionary<string, PeerMetrics> Peers => _peers;
+}
+
+/// <summary>Counters and connection state of one peer. Fields are updated with Interlocked.</summary>
+internal sealed class PeerMetrics
+{
+    public long EnvelopesSent;
+    public long EnvelopesReceived;
+    public long EnvelopesRejected;
+    public long IndicatorsSent;
+    public long IndicatorsReceived;
+    public long IndicatorsWithheld;
+    public long IndicatorsQuarantined;
+
+    private readonly Lock _gate = new();
+    private DateTimeOffset? _connectedSince;
+    private DateTimeOffset? _lastAck;
+    private string _lastError = "";
+    private string _suite = "";
+
+    public void Connected(DateTimeOffset at, string suite)
+    {
+        lock (_gate)
+        {
+            _connectedSince = at;
+            _suite = suite;
+        }
+    }
+
+    public void Disconnected(string error)
+    {
+        lock (_gate)
+        {
+            _connectedSince = null;
+            _lastError = error;
+        }
+    }
+
+    public void Acked(DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            _lastAck = at;
+        }
+    }
+
+    public void Error(string error)
+    {
+        lock (_gate)
+        {
+            _lastError = error;
+        }
+    }
+
+    public (DateTimeOffset? ConnectedSince, DateTimeOffset? LastAck, string LastError, string Suite) Snapshot()
+    {
+        lock (_gate)
+        {
+            return (_connectedSince, _lastAck, _lastError, _suite);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using CyberCoop.Agent.Configuration;
+using CyberCoop.Agent.Parsing;
+using CyberCoop.Contracts.V1;
+
+namespace CyberCoop.Agent.Tests.Configuration;
+
+public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFixture<DevFederationFixture>
+{
+    [Fact]
+    public void Every_agent_json_written_by_certs_dev_loads_with_paths_resolved()
+    {
+        var agents = federation.Layout.Nodes.SelectMany(n => n.Agents).ToList();
+        Assert.NotEmpty(agents);
+
+        foreach (var agent in agents)
+        {
+            var settings = AgentConfigLoader.Load(agent.ConfigPath);
+
+            Assert.Equal(agent.Name, settings.Name);
+            Assert.True(File.Exists(settings.CertificatePath));
+            Assert.StartsWith(agent.Directory, settings.SpoolDirectory, StringComparison.Ordinal);
+            Assert.Equal(Tlp.Amber, settings.Sources[0].Profile.Tlp);
+            Assert.Equal("home-net address", settings.Filter.Reject(IndicatorType.Ipv4, "10.1.2.3"));
+        }
+    }
+
+    [Fact]
+    public void Invalid_config_reports_every_problem_naming_its_field()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("agent.json");
+        File.WriteAllText(path, """
+            {
+              "name": "Bad Name",
+              "trustDomain": "ee.cybercoop",
+              "gateway": { "address": "http://127.0.0.1:7401", "expectedId": "spiffe://fi.cybercoop/gateway/x" },
+              "tls": { "certificate": "missing.crt", "key": "missing.key", "root": "root.crt" },
+              "homeNet": ["10.0.0.0/33"],
+              "sources": [
+                { "name": "eve", "path": "/var/log/*/eve.json", "format": "snort", "tlp": "PURPLE", "confidence": 101 },
+                { "name": "feed", "path": "feed.csv", "format": "csv" }
+              ],
+              "batch": { "maxItems": 6000 },
+              "spool": { "maxBytes": 10 }
+            }
+            """);
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        var expectedFields = new[]
+        {
+            "name:", "gateway.address:", "gateway.expectedId:", "tls.certificate:", "tls.key:", "tls.root:", "tls.rootPin:",
+            "homeNet[0]:", "sources[0].path:", "sources[0].format:", "sources[0].tlp:", "sources[0].confidence:",
+            "sources[1].mapping:", "spool.maxBytes:", "batch.maxItems:",
+        };
+        foreach (var field in expectedFields)
+        {
+            Assert.Contains(ex.Errors, e => e.StartsWith(field, StringComparison.Ordinal));
+        }
+
+        Assert.Equal(expectedFields.Length, ex.Errors.Count);
+    }
+
+    [Fact]
+    public void Unknown_field_is_an_error_naming_its_path()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("agent.json");
+        File.WriteAllText(path, """{ "name": "a", "sources": [ { "name": "x", "pth": "eve.json" } ] }""");
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        Assert.Contains("$.sources[0].pth", Assert.Single(ex.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_config_file_is_reported_not_thrown_as_io_error()
+    {
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load("/nonexistent/agent.json"));
+
+        Assert.Equal("file not found", Assert.Single(ex.Errors));
+    }
+
+    [Fact]
+    public void Mapping_needs_a_value_field_and_one_kind_of_type()
+    {
+        var errors = new List<string>();
+
+        var mapping = AgentConfigValidator.ValidateMapping(new FieldMappingConfig { Type = "kind", FixedType = "domain", Delimiter = ";;" }, "m", errors);
+
+        Assert.Null(mapping);
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("m.value:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("m.type:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("m.delimiter:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Source_format_names_are_recognised()
+    {
+        Assert.True(SourceFormats.TryParse("EVE", out var f) && f == SourceFormat.Eve);
+        Assert.True(SourceFormats.TryParse("zeek", out f) && f == SourceFormat.Zeek);
+        Assert.False(SourceFormats.TryParse("snort", out _));
+    }
+}

@@ -1,0 +1,150 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Storage;
+using Google.Protobuf;
+using Grpc.Core;
+using static CyberCoop.Federation.Tests.TestFederation;
+
+namespace CyberCoop.Federation.Tests;
+
+/// <summary>Real gateway processes stopped, killed and restarted: nothing acknowledged is lost, nothing is stored twice.</summary>
+public sealed class DurabilityTests : IAsyncLifetime
+{
+    private TestFederation _f = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        _f = TestFederation.Create("ee", "fi");
+        _f.PeerBoth("ee", "fi", new OutboundPolicyConfig { TlpCeiling = "AMBER" });
+        _f.WriteConfigs();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await _f.DisposeAsync();
+
+    [Fact]
+    public async Task Indicators_taken_while_the_peer_is_down_all_arrive_exactly_once_when_it_returns()
+    {
+        await using var ee = await GatewayProcess.StartAsync(_f["ee"].ConfigPath, _f["ee"].Port);
+
+        var sent = await IngestManyAsync("ee", batches: 10, perBatch: 1000, prefix: "down");
+        Assert.Equal(10_000, sent.Count);
+
+        await using var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port);
+        await WaitForCountAsync("fi", 10_000, TimeSpan.FromSeconds(90), () => ee.Output + fi.Output);
+        await AssertExactlyOnceAsync("fi", sent);
+        Assert.Equal(0, await ExitAfterTermAsync(ee));
+        Assert.Equal(0, await ExitAfterTermAsync(fi));
+    }
+
+    [Fact]
+    public async Task Origin_killed_mid_stream_and_restarted_loses_nothing_acknowledged_and_duplicates_nothing()
+    {
+        await using var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port);
+        var ee = await GatewayProcess.StartAsync(_f["ee"].ConfigPath, _f["ee"].Port);
+        var acknowledged = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            using var call = _f.IngestClient("ee").Submit();
+            for (var b = 0; b < 40; b++)
+            {
+                var batch = Batch("kill", b, 250);
+                await call.RequestStream.WriteAsync(batch);
+                await call.ResponseStream.MoveNext(CancellationToken.None);
+                foreach (var item in call.ResponseStream.Current.Items)
+                {
+                    acknowledged.Add(item.IndicatorId);
+                }
+
+                if (b == 15)
+                {
+                    await ee.KillAsync(); // SIGKILL while bundles are being cut and streamed
+                    break;
+                }
+            }
+        }
+        catch (RpcException)
+        {
+            // The stream died with the process: anything not acknowledged is the agent's to re-send.
+        }
+        finally
+        {
+            await ee.DisposeAsync();
+        }
+
+        Assert.Equal(16 * 250, acknowledged.Count);
+        await using var restarted = await GatewayProcess.StartAsync(_f["ee"].ConfigPath, _f["ee"].Port);
+        await WaitForCountAsync("fi", acknowledged.Count, TimeSpan.FromSeconds(90), () => restarted.Output + fi.Output);
+        await AssertExactlyOnceAsync("fi", acknowledged);
+    }
+
+    private static IngestBatch Batch(string prefix, int b, int perBatch)
+    {
+        var batch = new IngestBatch { BatchId = ByteString.CopyFromUtf8($"{prefix}-{b}") };
+        for (var i = 0; i < perBatch; i++)
+        {
+            batch.Sightings.Add(Sighting(IndicatorType.Domain, $"{prefix}-{b}-{i}.durable.example"));
+        }
+
+        return batch;
+    }
+
+    private async Task<HashSet<string>> IngestManyAsync(string code, int batches, int perBatch, string prefix)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        using var call = _f.IngestClient(code).Submit();
+        for (var b = 0; b < batches; b++)
+        {
+            await call.RequestStream.WriteAsync(Batch(prefix, b, perBatch));
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            foreach (var item in call.ResponseStream.Current.Items)
+            {
+                Assert.Equal(ItemOutcome.Accepted, item.Outcome);
+                ids.Add(item.IndicatorId);
+            }
+        }
+
+        await call.RequestStream.CompleteAsync();
+        return ids;
+    }
+
+    private async Task WaitForCountAsync(string code, int expected, TimeSpan timeout, Func<string> diagnostics)
+    {
+        var storage = Path.Combine(_f[code].Directory, "gateway.db");
+        var deadline = DateTime.UtcNow + timeout;
+        long count = -1;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(storage))
+            {
+                await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, CancellationToken.None);
+                count = await store.CountIndicatorsAsync(CancellationToken.None);
+                if (count >= expected)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"{code} holds {count} of {expected} indicators after {timeout}:\n{diagnostics()}");
+    }
+
+    private async Task AssertExactlyOnceAsync(string code, IReadOnlySet<string> expected)
+    {
+        await using var store = await GatewayStore.OpenAsync(Path.Combine(_f[code].Directory, "gateway.db"), TimeProvider.System, CancellationToken.None);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var indicator in store.ReadAllIndicatorsAsync(CancellationToken.None))
+        {
+            Assert.True(seen.Add(indicator.Id), $"{indicator.Id} stored twice");
+            var fromOrigin = Assert.Single(indicator.Observations);
+            Assert.Equal(1u, fromOrigin.Count);
+        }
+
+        Assert.Subset(seen, new HashSet<string>(expected, StringComparer.Ordinal));
+        Assert.Equal(expected.Count, seen.Count);
+    }
+
+    private static Task<int> ExitAfterTermAsync(GatewayProcess process) => process.TerminateAsync();
+}

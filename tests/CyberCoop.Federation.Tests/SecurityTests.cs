@@ -1,0 +1,360 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Federation;
+using CyberCoop.Gateway.Pipeline;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using static CyberCoop.Federation.Tests.TestFederation;
+
+namespace CyberCoop.Federation.Tests;
+
+/// <summary>Everything a hostile party could try against a gateway is refused, nothing is stored, and the reason is recorded.</summary>
+public sealed class SecurityTests : IAsyncLifetime
+{
+    private TestFederation _f = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _f = TestFederation.Create("ee", "fi", "lv");
+        _f.PeerBoth("ee", "fi");
+        _f.PeerBoth("fi", "lv");
+        await _f.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync() => await _f.DisposeAsync();
+
+    [Fact]
+    public async Task Client_certificate_from_an_unknown_ca_is_refused_at_the_handshake()
+    {
+        using var rogueCa = CertificateAuthority.CreateRoot("ee.cybercoop");
+        using var rogue = rogueCa.Issue(SpiffeId.Agent("ee.cybercoop", "rogue"));
+
+        await AssertHandshakeRefusedAsync(() => IngestOnceAsync("ee", rogue));
+
+        await AssertDeniedAuditedAsync("ee", "tls");
+        Assert.Equal(0, await _f["ee"].Node!.Runtime.Store.CountIndicatorsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Certificate_from_another_domains_root_claiming_this_domain_is_refused()
+    {
+        // fi's root signs a certificate that claims to be an agent of ee.
+        using var forged = ForgeWithRoot(_f["fi"], "spiffe://ee.cybercoop/agent/impostor");
+
+        await AssertHandshakeRefusedAsync(() => IngestOnceAsync("ee", forged));
+
+        await AssertDeniedAuditedAsync("ee", "tls");
+    }
+
+    [Fact]
+    public async Task Expired_certificate_is_refused()
+    {
+        // Signed by ee's real root, the right kind and domain, but its validity ended a minute ago.
+        using var expired = ForgeWithRoot(_f["ee"], "spiffe://ee.cybercoop/agent/old-sensor", _f["ee"].Ca.Certificate.NotBefore, DateTimeOffset.UtcNow.AddMinutes(-1));
+
+        await AssertHandshakeRefusedAsync(() => IngestOnceAsync("ee", expired));
+
+        await AssertDeniedAuditedAsync("ee", "tls");
+    }
+
+    [Fact]
+    public async Task Agent_certificate_calling_federation_is_denied()
+    {
+        using var agent = _f.LoadCertificate("fi", "agent");
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _f.FederationClient("fi", agent).GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        await AssertDeniedAuditedAsync("fi", "/cybercoop.v1.Federation/GetTrustBundle");
+    }
+
+    [Fact]
+    public async Task Peer_gateway_calling_ingest_is_denied()
+    {
+        using var gateway = _f.LoadCertificate("ee", "gateway");
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => IngestOnceAsync("fi", gateway));
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        await AssertDeniedAuditedAsync("fi", "/cybercoop.v1.Ingest/Submit");
+    }
+
+    [Fact]
+    public async Task Gateway_that_is_not_a_configured_peer_is_denied_federation()
+    {
+        // lv and ee are not peers; ee's root is not even pinned at lv, so the handshake fails.
+        using var ee = _f.LoadCertificate("ee", "gateway");
+
+        await AssertHandshakeRefusedAsync(() => _f.FederationClient("lv", ee).GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task Valid_envelope_is_accepted_once_and_its_replay_is_answered_as_duplicate_without_storing_again()
+    {
+        var crafted = await CraftAsync();
+        var envelope = crafted.Seal();
+
+        var first = await SendAsync(envelope);
+        var second = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Accepted, first.Status);
+        Assert.Equal(AckStatus.Duplicate, second.Status);
+        var stored = await _f["fi"].Node!.Runtime.Store.GetIndicatorAsync(crafted.IndicatorId, CancellationToken.None);
+        Assert.NotNull(stored);
+        Assert.Equal(1u, Assert.Single(stored.Observations).Count);
+    }
+
+    [Fact]
+    public async Task Envelope_outside_the_replay_window_is_rejected_as_stale()
+    {
+        var crafted = await CraftAsync();
+        var envelope = crafted.Seal(sentAt: DateTimeOffset.UtcNow.AddHours(-2));
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("stale", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Fact]
+    public async Task Tampered_ciphertext_is_rejected_and_nothing_stored()
+    {
+        var crafted = await CraftAsync();
+        var envelope = crafted.Seal();
+        var bytes = envelope.Ciphertext.ToByteArray();
+        bytes[bytes.Length / 2] ^= 0x01;
+        envelope.Ciphertext = ByteString.CopyFrom(bytes);
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("decrypt-failed", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Fact]
+    public async Task Tampered_header_is_rejected_and_nothing_stored()
+    {
+        var crafted = await CraftAsync();
+        var envelope = crafted.Seal();
+        var header = EnvelopeHeader.Parser.ParseFrom(envelope.Header);
+        header.HopCount = 0;
+        header.SentAt = Timestamp.FromDateTimeOffset(header.SentAt.ToDateTimeOffset().AddSeconds(-1));
+        envelope.Header = header.ToByteString();
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("decrypt-failed", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Fact]
+    public async Task Envelope_addressed_to_another_recipient_is_rejected()
+    {
+        var crafted = await CraftAsync();
+        var envelope = crafted.Seal(recipient: _f["lv"].GatewayId);
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("recipient-mismatch", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Fact]
+    public async Task Envelope_sealed_to_another_key_is_rejected()
+    {
+        var crafted = await CraftAsync();
+        using var stranger = KemKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
+        var envelope = crafted.Seal(recipientKey: stranger.PublicKey);
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("unknown-key", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Fact]
+    public async Task Header_sender_differing_from_the_mtls_identity_is_rejected()
+    {
+        var crafted = await CraftAsync();
+        var envelope = crafted.Seal(sender: _f["lv"].GatewayId);
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("sender-mismatch", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Fact]
+    public async Task Bundle_signed_with_a_key_that_is_not_the_origins_is_rejected()
+    {
+        using var impostorKey = SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
+        var crafted = await CraftAsync(signingKey: impostorKey);
+
+        var ack = await SendAsync(crafted.Seal());
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("origin-key-unknown", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    private sealed record Crafted(TestFederation F, byte[] SignedBundle, ContentPublicKey RecipientKey, string IndicatorId)
+    {
+        public Envelope Seal(DateTimeOffset? sentAt = null, string? recipient = null, string? sender = null, ContentPublicKey? recipientKey = null)
+        {
+            var header = new EnvelopeHeader
+            {
+                Version = 1,
+                EnvelopeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
+                Sender = sender ?? F["ee"].GatewayId,
+                Recipient = recipient ?? F["fi"].GatewayId,
+                SentAt = Timestamp.FromDateTimeOffset(sentAt ?? DateTimeOffset.UtcNow),
+                HopCount = 0,
+            };
+            return EnvelopeCrypto.Seal(header, SignedBundle, recipientKey ?? RecipientKey);
+        }
+    }
+
+    /// <summary>A valid signed bundle from ee to fi, with one fresh indicator, as ee's gateway would make it.</summary>
+    private async Task<Crafted> CraftAsync(SigningKeyPair? signingKey = null)
+    {
+        var ee = _f["ee"].Node!;
+        var directory = ee.Services.GetRequiredService<PeerKeyDirectory>();
+        await WaitUntilAsync(() => Task.FromResult(directory.Find(_f["fi"].GatewayId) is not null), "ee knows fi's keys");
+        var fiKeys = directory.Find(_f["fi"].GatewayId)!;
+        var suite = Suite.X25519Aes256GcmEd25519;
+        var value = $"crafted-{Guid.NewGuid():n}.example";
+        var indicator = new Indicator
+        {
+            Id = IdOf(IndicatorType.Domain, value),
+            Type = IndicatorType.Domain,
+            Value = value,
+            Tlp = Tlp.Amber,
+            Confidence = 70,
+            FirstSeen = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+            LastSeen = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+            OriginDomain = "ee.cybercoop",
+        };
+        indicator.Observations.Add(new Observation { Node = _f["ee"].GatewayId, Count = 1, Confidence = 70, FirstSeen = indicator.FirstSeen, LastSeen = indicator.LastSeen });
+        var bundle = new Bundle
+        {
+            BundleId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
+            Origin = _f["ee"].GatewayId,
+            FirstRecipient = _f["fi"].GatewayId,
+            CreatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        };
+        bundle.Indicators.Add(indicator);
+        var bytes = bundle.ToByteArray();
+        var key = signingKey ?? ee.Runtime.Identity.SigningKey(suite);
+        var signed = new SignedBundle
+        {
+            Bundle = ByteString.CopyFrom(bytes),
+            Suite = suite,
+            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
+            Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
+        };
+        var kem = SuiteNegotiation.KemKey(fiKeys, suite)!;
+        return new Crafted(_f, signed.ToByteArray(), kem, indicator.Id);
+    }
+
+    private async Task<Ack> SendAsync(Envelope envelope)
+    {
+        using var ee = _f.LoadCertificate("ee", "gateway");
+        using var call = _f.FederationClient("fi", ee).Exchange();
+        await call.RequestStream.WriteAsync(new ExchangeRequest { Hello = new ExchangeHello { Sender = _f["ee"].GatewayId } });
+        await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        await call.RequestStream.CompleteAsync();
+        return call.ResponseStream.Current.Ack;
+    }
+
+    private async Task AssertNothingStoredAsync(Crafted crafted)
+    {
+        Assert.Null(await _f["fi"].Node!.Runtime.Store.GetIndicatorAsync(crafted.IndicatorId, CancellationToken.None));
+        await WaitUntilAsync(async () =>
+        {
+            await foreach (var entry in _f["fi"].Node!.Runtime.Store.Audit.TailAsync(1000, CancellationToken.None))
+            {
+                if (entry.Kind == "rejected" && entry.Subject.StartsWith("envelope:", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }, "the rejection is audited at fi");
+    }
+
+    private async Task IngestOnceAsync(string target, X509Certificate2 certificate)
+    {
+        using var call = _f.IngestClient(target, certificate).Submit();
+        var batch = new IngestBatch { BatchId = ByteString.CopyFromUtf8("batch-1") };
+        batch.Sightings.Add(Sighting(IndicatorType.Domain, "should-not-be-stored.example"));
+        await call.RequestStream.WriteAsync(batch);
+        await call.RequestStream.CompleteAsync();
+        await call.ResponseStream.MoveNext(CancellationToken.None);
+    }
+
+    private async Task AssertDeniedAuditedAsync(string code, string subject)
+    {
+        await WaitUntilAsync(async () =>
+        {
+            await foreach (var entry in _f[code].Node!.Runtime.Store.Audit.TailAsync(1000, CancellationToken.None))
+            {
+                if (entry.Kind == "denied" && entry.Subject == subject)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }, $"a denial of {subject} is audited at {code}");
+        Assert.True(_f[code].Node!.Runtime.Metrics.CallsDenied > 0);
+        Assert.Null(await _f.GetAsync(code, IndicatorType.Domain, "should-not-be-stored.example"));
+    }
+
+    /// <summary>A certificate signed by <paramref name="signer"/>'s root whose URI SAN claims <paramref name="spiffeId"/>.</summary>
+    /// <summary>The TLS handshake is refused: the call fails before any gRPC status could be returned.</summary>
+    private static async Task AssertHandshakeRefusedAsync(Func<Task> call)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(call);
+        if (error is RpcException rpc)
+        {
+            // How a refused handshake surfaces depends on when the client notices; never as a gRPC status from a handler.
+            Assert.True(rpc.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown, $"unexpected status {rpc.StatusCode}");
+        }
+        else
+        {
+            Assert.IsAssignableFrom<IOException>(error);
+        }
+    }
+
+    private static X509Certificate2 ForgeWithRoot(TestNation signer, string spiffeId, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)
+    {
+        var keyDir = Path.Combine(signer.Directory, "forge");
+        Directory.CreateDirectory(keyDir);
+        signer.Ca.Save(Path.Combine(keyDir, "root.crt"), Path.Combine(keyDir, "root.key"));
+        using var rootKey = ECDsa.Create();
+        rootKey.ImportFromPem(File.ReadAllText(Path.Combine(keyDir, "root.key")));
+        using var rootWithKey = signer.Ca.Certificate.CopyWithPrivateKey(rootKey);
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=impostor", leafKey, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddUri(new Uri(spiffeId));
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var leaf = request.Create(rootWithKey, notBefore ?? DateTimeOffset.UtcNow.AddMinutes(-5), notAfter ?? DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(16));
+        return leaf.CopyWithPrivateKey(leafKey);
+    }
+}

@@ -1,0 +1,288 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Pipeline;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Federation.Tests;
+
+/// <summary>One nation of a test federation: its root CA, gateway and agent material on disk.</summary>
+internal sealed class TestNation
+{
+    public required string Code { get; init; }
+    public required string Domain { get; init; }
+    public required string Directory { get; init; }
+    public required CertificateAuthority Ca { get; init; }
+    public required int Port { get; init; }
+    public string GatewayName => "gw-" + Code;
+    public string GatewayId => $"spiffe://{Domain}/gateway/{GatewayName}";
+    public string ConfigPath => Path.Combine(Directory, "gateway.json");
+    public string RootPath => Path.Combine(Directory, "root.crt");
+    public string Address => $"https://127.0.0.1:{Port}";
+    public GatewayConfig Config { get; set; } = new();
+    public GatewayNode? Node { get; set; }
+}
+
+/// <summary>
+/// A federation of real gateways on loopback for tests: a root CA per nation, real certificates and
+/// keys on disk, real config files, real SQLite databases, each node a real Kestrel server.
+/// </summary>
+internal sealed class TestFederation : IAsyncDisposable
+{
+    private readonly List<GrpcChannel> _channels = [];
+
+    private TestFederation(string root) => Root = root;
+
+    public string Root { get; }
+
+    public Dictionary<string, TestNation> Nations { get; } = new(StringComparer.Ordinal);
+
+    public TestNation this[string code] => Nations[code];
+
+    /// <summary>Creates nations (e.g. "ee", "fi", "lv") with roots, gateway and agent certificates.</summary>
+    public static TestFederation Create(params string[] codes)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "cybercoop-tests", Guid.NewGuid().ToString("n"));
+        System.IO.Directory.CreateDirectory(root);
+        var federation = new TestFederation(root);
+        foreach (var code in codes)
+        {
+            var dir = Path.Combine(root, code);
+            System.IO.Directory.CreateDirectory(dir);
+            var domain = code + ".cybercoop";
+            var ca = CertificateAuthority.CreateRoot(domain);
+            PemFiles.WriteCertificate(Path.Combine(dir, "root.crt"), ca.Certificate);
+            var nation = new TestNation { Code = code, Domain = domain, Directory = dir, Ca = ca, Port = FreePort() };
+            using (var gateway = ca.Issue(SpiffeId.Gateway(domain, nation.GatewayName)))
+            {
+                PemFiles.WriteCertificate(Path.Combine(dir, "gateway.crt"), gateway);
+                PemFiles.WritePrivateKey(Path.Combine(dir, "gateway.key"), gateway);
+            }
+
+            using (var agent = ca.Issue(SpiffeId.Agent(domain, "sensor-1")))
+            {
+                PemFiles.WriteCertificate(Path.Combine(dir, "agent.crt"), agent);
+                PemFiles.WritePrivateKey(Path.Combine(dir, "agent.key"), agent);
+            }
+
+            nation.Config = new GatewayConfig
+            {
+                Node = new NodeConfig
+                {
+                    TrustDomain = domain,
+                    Name = nation.GatewayName,
+                    Listen = $"127.0.0.1:{nation.Port}",
+                    Tls = new TlsConfig { Certificate = "gateway.crt", Key = "gateway.key", Root = "root.crt" },
+                    Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 20 },
+                    TrustBundleRefreshSeconds = 300,
+                },
+            };
+            federation.Nations[code] = nation;
+        }
+
+        return federation;
+    }
+
+    /// <summary>Makes <paramref name="to"/> a peer of <paramref name="from"/> with the given policies.</summary>
+    public void Peer(string from, string to, OutboundPolicyConfig? outbound = null, InboundPolicyConfig? inbound = null, string? suite = null)
+    {
+        var a = this[from];
+        var b = this[to];
+        var rootCopy = Path.Combine(a.Directory, $"peer-{b.Code}-root.crt");
+        File.Copy(b.RootPath, rootCopy, overwrite: true);
+        a.Config.Peers.RemoveAll(p => p.Id == b.GatewayId);
+        a.Config.Peers.Add(new PeerConfig
+        {
+            Id = b.GatewayId,
+            TrustDomain = b.Domain,
+            Address = b.Address,
+            Root = Path.GetFileName(rootCopy),
+            RootPin = b.Ca.Pin,
+            Suite = suite,
+            Outbound = outbound ?? new OutboundPolicyConfig(),
+            Inbound = inbound ?? new InboundPolicyConfig(),
+        });
+    }
+
+    /// <summary>Peers two nations both ways with the same policies.</summary>
+    public void PeerBoth(string a, string b, OutboundPolicyConfig? outbound = null, InboundPolicyConfig? inbound = null)
+    {
+        Peer(a, b, outbound, inbound);
+        Peer(b, a, outbound, inbound);
+    }
+
+    /// <summary>Lets <paramref name="at"/> verify content that originates in <paramref name="origin"/> and arrives by relay.</summary>
+    public void TrustOrigin(string at, string origin)
+    {
+        var a = this[at];
+        var o = this[origin];
+        var rootCopy = Path.Combine(a.Directory, $"origin-{o.Code}-root.crt");
+        File.Copy(o.RootPath, rootCopy, overwrite: true);
+        a.Config.TrustedOrigins.Add(new TrustedOriginConfig { TrustDomain = o.Domain, Root = Path.GetFileName(rootCopy), RootPin = o.Ca.Pin });
+    }
+
+    /// <summary>Writes every config file.</summary>
+    public void WriteConfigs()
+    {
+        foreach (var nation in Nations.Values)
+        {
+            File.WriteAllText(nation.ConfigPath, GatewayConfigFile.Serialize(nation.Config));
+        }
+    }
+
+    /// <summary>Writes configs and starts the named nodes (all when none named).</summary>
+    public async Task StartAsync(params string[] codes)
+    {
+        WriteConfigs();
+        foreach (var code in codes.Length == 0 ? Nations.Keys.ToArray() : codes)
+        {
+            var nation = this[code];
+            nation.Node = await GatewayNode.StartAsync(nation.ConfigPath, new GatewayNodeOptions
+            {
+                ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
+            });
+        }
+    }
+
+    /// <summary>Stops one node gracefully.</summary>
+    public async Task StopAsync(string code)
+    {
+        var nation = this[code];
+        if (nation.Node is { } node)
+        {
+            nation.Node = null;
+            await node.DisposeAsync();
+        }
+    }
+
+    /// <summary>An Ingest client of <paramref name="code"/>'s agent (or the given certificate).</summary>
+    public Ingest.IngestClient IngestClient(string code, X509Certificate2? clientCertificate = null) =>
+        new(Channel(this[code], clientCertificate ?? LoadCertificate(code, "agent")));
+
+    /// <summary>A Federation client calling <paramref name="target"/> with the given certificate.</summary>
+    public Contracts.V1.Federation.FederationClient FederationClient(string target, X509Certificate2 clientCertificate) =>
+        new(Channel(this[target], clientCertificate));
+
+    /// <summary>Loads one of a nation's certificates with its key ("gateway" or "agent").</summary>
+    public X509Certificate2 LoadCertificate(string code, string which) =>
+        PemFiles.LoadCertificateWithKey(Path.Combine(this[code].Directory, which + ".crt"), Path.Combine(this[code].Directory, which + ".key"));
+
+    private GrpcChannel Channel(TestNation target, X509Certificate2 clientCertificate)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                EnabledSslProtocols = SslProtocols.Tls13,
+                ClientCertificates = [clientCertificate],
+                // Tests trust the target's own root only, like an agent does.
+                RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                    new ChainValidator([new TrustAnchor(target.Domain, target.Ca.Certificate, target.Ca.Pin)])
+                        .Validate(cert as X509Certificate2, null, CertificatePurpose.Server).IsValid,
+            },
+        };
+        var channel = GrpcChannel.ForAddress(target.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        _channels.Add(channel);
+        return channel;
+    }
+
+    /// <summary>A sighting as an agent would send it.</summary>
+    public static Sighting Sighting(IndicatorType type, string value, Tlp tlp = Tlp.Amber, uint confidence = 80, params string[] tags)
+    {
+        var sighting = new Sighting
+        {
+            Type = type,
+            Value = value,
+            Tlp = tlp,
+            Confidence = confidence,
+            ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-5)),
+            Sensor = "suricata-dmz",
+            Count = 1,
+        };
+        sighting.Tags.Add(tags);
+        sighting.Context["signature"] = "ET MALWARE test";
+        sighting.Context["internal_host"] = "scada-hmi-07.internal";
+        return sighting;
+    }
+
+    /// <summary>Sends one batch through Ingest and returns the result.</summary>
+    public async Task<IngestResult> IngestAsync(string code, params Sighting[] sightings)
+    {
+        using var call = IngestClient(code).Submit();
+        var batch = new IngestBatch { BatchId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
+        batch.Sightings.Add(sightings);
+        await call.RequestStream.WriteAsync(batch);
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        return call.ResponseStream.Current;
+    }
+
+    /// <summary>The indicator id a sighting of this value gets.</summary>
+    public static string IdOf(IndicatorType type, string value) =>
+        IndicatorIds.Compute(type, IndicatorNormalizer.Normalize(type, value).Value);
+
+    /// <summary>The indicator as stored at a nation, or null.</summary>
+    public Task<Indicator?> GetAsync(string code, IndicatorType type, string value) =>
+        this[code].Node!.Runtime.Store.GetIndicatorAsync(IdOf(type, value), CancellationToken.None);
+
+    /// <summary>Waits until <paramref name="condition"/> holds, polling; fails after the timeout.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"timed out waiting until {what}");
+    }
+
+    /// <summary>A free loopback TCP port.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
+
+        foreach (var nation in Nations.Values)
+        {
+            if (nation.Node is { } node)
+            {
+                await node.DisposeAsync();
+            }
+
+            nation.Ca.Dispose();
+        }
+
+        try
+        {
+            System.IO.Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+}
