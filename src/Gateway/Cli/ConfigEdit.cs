@@ -9,6 +9,8 @@ namespace CyberCoop.Gateway.Cli;
 /// </summary>
 internal static class ConfigEdit
 {
+    private static readonly TimeSpan s_lockTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Loads a config for reading, with a message that tells the operator what to fix.</summary>
     public static LoadedConfig Load(string path)
     {
@@ -30,6 +32,43 @@ internal static class ConfigEdit
     {
         ArgumentNullException.ThrowIfNull(io);
         ArgumentNullException.ThrowIfNull(edit);
+        using (await LockAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            return await ApplyLockedAsync(io, path, edit, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Holds <c>&lt;config&gt;.lock</c> exclusively so two operators (or scripts) editing the same file at once
+    /// cannot lose each other's change between load and save.
+    /// </summary>
+    private static async Task<FileStream> LockAsync(string path, CancellationToken cancellationToken)
+    {
+        var lockPath = Path.GetFullPath(path) + ".lock";
+        var deadline = TimeProvider.System.GetUtcNow() + s_lockTimeout;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                throw new CliException($"config file '{Path.GetFullPath(path)}' does not exist");
+            }
+            catch (IOException) when (TimeProvider.System.GetUtcNow() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new CliException($"another edit of '{Path.GetFullPath(path)}' is in progress (lock '{lockPath}' held for over {s_lockTimeout.TotalSeconds:0} s): {ex.Message}");
+            }
+        }
+    }
+
+    private static async Task<bool> ApplyLockedAsync(CliIo io, string path, Func<GatewayConfig, GatewayConfig?> edit, CancellationToken cancellationToken)
+    {
         LoadedConfig current;
         try
         {

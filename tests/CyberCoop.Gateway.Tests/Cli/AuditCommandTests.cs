@@ -186,4 +186,86 @@ public sealed class AuditCommandTests : IDisposable
         Assert.Contains("already exists", again.Error, StringComparison.Ordinal);
         Assert.Equal(5, File.ReadAllLines(target).Length);
     }
+
+    [Fact]
+    public async Task Tail_follow_prints_entries_appended_while_it_runs_and_stops_on_cancel()
+    {
+        await WriteEntriesAsync(2);
+        var output = new SyncStringWriter();
+        using var cancel = new CancellationTokenSource();
+        var tail = CliRun.RunUntilCancelledAsync(output, TextWriter.Null, cancel.Token, "audit", "tail", "--config", _config, "-n", "1", "--follow");
+        await WaitForAsync(() => output.Text.Contains("indicator-2", StringComparison.Ordinal));
+
+        await WriteEntriesAsync(3);
+        await WaitForAsync(() => output.Text.Split('\n').Any(l => l.StartsWith("5  ", StringComparison.Ordinal)));
+        await cancel.CancelAsync();
+        var exit = await tail.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, exit);
+        var lines = output.Text.TrimEnd().Split('\n');
+        Assert.Equal(["2", "3", "4", "5"], lines.Select(l => l.Split("  ")[0]));
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    /// <summary>A StringWriter safe to read while the command writes to it.</summary>
+    private sealed class SyncStringWriter : StringWriter
+    {
+        private readonly Lock _gate = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return ToString();
+                }
+            }
+        }
+
+        public override void Write(char value)
+        {
+            lock (_gate)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_gate)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            lock (_gate)
+            {
+                base.Write(buffer, index, count);
+            }
+        }
+
+        public override Task WriteLineAsync(string? value)
+        {
+            lock (_gate)
+            {
+                base.WriteLine(value);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

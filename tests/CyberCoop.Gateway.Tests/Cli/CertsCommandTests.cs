@@ -269,4 +269,18 @@ public sealed class CertsCommandTests : IDisposable
         Assert.Equal(broken, File.ReadAllText(config));
         Assert.False(File.Exists(config + ".bak"));
     }
+
+    [Fact]
+    public async Task Concurrent_revocations_are_all_kept()
+    {
+        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
+        var config = layout.Nodes[0].ConfigPath;
+        var serials = Enumerable.Range(1, 8).Select(i => $"{i:X2}AA").ToList();
+
+        var results = await Task.WhenAll(serials.Select(s => Task.Run(() => CliRun.RunAsync("certs", "revoke", "--config", config, "--serial", s))));
+
+        Assert.All(results, r => Assert.Equal(0, r.ExitCode));
+        Assert.Equal(serials.Order(), GatewayConfigFile.Load(config).Config.Node.RevokedSerials.Order());
+        Assert.False(File.Exists(config + ".lock"));
+    }
 }

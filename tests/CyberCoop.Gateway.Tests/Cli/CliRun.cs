@@ -23,6 +23,10 @@ internal static class CliRun
         return new CliResult(exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires, writing stdout to <paramref name="output"/> as it goes.</summary>
+    public static async Task<int> RunUntilCancelledAsync(TextWriter output, TextWriter error, CancellationToken cancellationToken, params string[] args) =>
+        await CliInvocation.InvokeAsync(GatewayCommandLine.Build(), args, new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+
     /// <summary>A root command holding only <paramref name="command"/> (for commands built with a test prompt).</summary>
     public static RootCommand Root(Command command)
     {

@@ -93,7 +93,11 @@ internal static class AuditCommand
                     return CliExitCodes.Success;
                 }
 
-                last = Math.Max(last, await store.Audit.CountAsync(cancellationToken).ConfigureAwait(false));
+                if (last == 0)
+                {
+                    // Nothing printed (-n 0 or an empty log): follow from the current head.
+                    last = await store.Audit.CountAsync(cancellationToken).ConfigureAwait(false);
+                }
                 using var timer = new PeriodicTimer(s_followInterval);
                 try
                 {

@@ -127,7 +127,7 @@ internal static class CertsCommand
         var command = new Command(
             "renew",
             "Issue a fresh certificate for the same SPIFFE id (optionally with a new key) and replace the files in place; " +
-            "a running gateway picks the new certificate up for new connections." +
+            "restart the gateway or agent that uses it to load the new certificate." +
             Environment.NewLine + "Example: certs renew --ca-dir ca --cert node/tallinn.crt --new-key")
         {
             caDirectory, certificateOption, keyOption, newKey, days,
