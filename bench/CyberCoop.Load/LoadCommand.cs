@@ -1,0 +1,97 @@
+namespace CyberCoop.Load;
+
+/// <summary>Command line of the load tool.</summary>
+internal static class LoadCommand
+{
+    private const string Usage =
+        """
+        usage: CyberCoop.Load e2e [--quick] [--no-doc] [--doc <performance.md>]
+
+          e2e       start two real gateways (separate processes, real certificates and SQLite files in a temp
+                    directory), drive them over mTLS Ingest, and measure throughput, propagation latency and RSS,
+                    with and without a large store, against raw SQLite and raw gRPC baselines run in the same run.
+          --quick   about one minute (smaller counts; 100,000 stored instead of 1,000,000).
+          --no-doc  print the table only; by default it is also written into docs/performance.md.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "sink")
+        {
+            return await GrpcSink.RunAsync(args[1..]);
+        }
+
+        if (args.Length == 0 || args[0] != "e2e")
+        {
+            await Console.Error.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        var options = LoadOptions.Full;
+        var writeDoc = true;
+        string? doc = null;
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    options = LoadOptions.Quick;
+                    break;
+                case "--smoke":
+                    options = LoadOptions.Smoke;
+                    break;
+                case "--no-doc":
+                    writeDoc = false;
+                    break;
+                case "--doc" when i + 1 < args.Length:
+                    doc = args[++i];
+                    break;
+                default:
+                    await Console.Error.WriteLineAsync($"unknown argument '{args[i]}'\n{Usage}");
+                    return 2;
+            }
+        }
+
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+
+        var report = await E2eRun.RunAsync(options, Console.Out, cts.Token);
+        var markdown = LoadReportWriter.Markdown(report);
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        if (writeDoc)
+        {
+            doc ??= FindPerformanceDoc();
+            if (doc is null)
+            {
+                await Console.Error.WriteLineAsync("docs/performance.md not found (run from the repository); the table is above.");
+                return 0;
+            }
+
+            LoadReportWriter.WriteInto(doc, markdown);
+            Console.WriteLine($"written into {doc}");
+        }
+
+        return 0;
+    }
+
+    private static string? FindPerformanceDoc()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "CyberCoop.sln")))
+                {
+                    return Path.Combine(dir.FullName, "docs", "performance.md");
+                }
+            }
+        }
+
+        return null;
+    }
+}

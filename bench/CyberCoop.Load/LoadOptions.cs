@@ -1,0 +1,64 @@
+namespace CyberCoop.Load;
+
+/// <summary>Sizes of one load run. <see cref="Quick"/> is about a minute on a 2-core machine; <see cref="Full"/> several.</summary>
+internal sealed record LoadOptions
+{
+    /// <summary>Indicators pushed as fast as the driver can for the sustained-throughput figure.</summary>
+    public int ThroughputIndicators { get; init; } = 300_000;
+
+    /// <summary>Offered rate of the latency phase, indicators per second.</summary>
+    public int OfferedRate { get; init; } = 2_000;
+
+    /// <summary>Length of the latency phase.</summary>
+    public TimeSpan LatencyDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Interval at which the simulated agents send a batch during the latency phase.</summary>
+    public TimeSpan AgentTick { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Indicators already stored at both gateways for the second pass (0 skips that pass).</summary>
+    public int Prestored { get; init; } = 1_000_000;
+
+    /// <summary>Rows (and bundled indicators) moved by each baseline.</summary>
+    public int BaselineIndicators { get; init; } = 200_000;
+
+    /// <summary>Sightings per Ingest batch in the throughput phase (the agent's default batch size).</summary>
+    public int IngestBatch { get; init; } = 1_000;
+
+    /// <summary>Concurrent agent streams in the throughput phase.</summary>
+    public int AgentStreams { get; init; } = 2;
+
+    /// <summary>Indicators per bundle (the gateway's node.bundle.maxIndicators, and the baselines' batch size).</summary>
+    public int BundleSize { get; init; } = 1_000;
+
+    /// <summary>How long to wait for B to hold everything before failing the phase.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>Label printed in the report.</summary>
+    public string Mode { get; init; } = "full";
+
+    /// <summary>The full run.</summary>
+    public static LoadOptions Full { get; } = new();
+
+    /// <summary>The one-minute run.</summary>
+    public static LoadOptions Quick { get; } = new()
+    {
+        ThroughputIndicators = 60_000,
+        LatencyDuration = TimeSpan.FromSeconds(8),
+        Prestored = 100_000,
+        BaselineIndicators = 50_000,
+        Mode = "quick",
+    };
+
+    /// <summary>A few seconds: the CI smoke run (numbers are checked for sanity only).</summary>
+    public static LoadOptions Smoke { get; } = new()
+    {
+        ThroughputIndicators = 2_000,
+        OfferedRate = 500,
+        LatencyDuration = TimeSpan.FromSeconds(2),
+        Prestored = 2_000,
+        BaselineIndicators = 2_000,
+        IngestBatch = 500,
+        DrainTimeout = TimeSpan.FromSeconds(60),
+        Mode = "smoke",
+    };
+}

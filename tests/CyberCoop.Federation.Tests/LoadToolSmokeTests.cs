@@ -1,0 +1,72 @@
+using CyberCoop.Load;
+
+namespace CyberCoop.Federation.Tests;
+
+/// <summary>
+/// The end-to-end load tool, run with tiny counts so it cannot rot: it must complete against real gateway processes
+/// and report sane numbers. Never a speed threshold (CI machines are shared and noisy).
+/// </summary>
+public sealed class LoadToolSmokeTests
+{
+    private static readonly LoadOptions s_tiny = LoadOptions.Smoke with
+    {
+        ThroughputIndicators = 1_000,
+        OfferedRate = 400,
+        LatencyDuration = TimeSpan.FromSeconds(1),
+        Prestored = 1_000,
+        BaselineIndicators = 1_000,
+    };
+
+    [Fact]
+    public async Task Load_tool_completes_against_real_gateways_and_reports_sane_numbers()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+
+        var report = await E2eRun.RunAsync(s_tiny, TextWriter.Null, cts.Token);
+
+        Assert.True(report.SqliteBaseline.PerSecond > 0);
+        Assert.True(report.GrpcBaseline.PerSecond > 0);
+        Assert.True(report.GrpcBytes > 1_000 * 50, "a bundle of indicators is tens of bytes per indicator at least");
+        foreach (var pass in new[] { report.Empty, report.Prestored! })
+        {
+            Assert.True(pass.EndToEnd.PerSecond > 0);
+            Assert.True(pass.IngestRate.PerSecond >= pass.EndToEnd.PerSecond, "ingest at A finishes no later than commit at B");
+            Assert.Equal(400, pass.Latency.Count);
+            Assert.InRange(pass.Latency.P50, 0, pass.Latency.P95);
+            Assert.InRange(pass.Latency.P95, pass.Latency.P50, pass.Latency.P99);
+            Assert.InRange(pass.Latency.P99, pass.Latency.P95, pass.Latency.Max);
+            Assert.True(pass.Latency.Max < 60_000, "every indicator arrived within the drain timeout");
+            if (OperatingSystem.IsLinux())
+            {
+                Assert.InRange(pass.RssA, 10L << 20, 4L << 30);
+                Assert.InRange(pass.RssB, 10L << 20, 4L << 30);
+            }
+        }
+
+        Assert.Equal(1_000, report.Prestored!.Prestored);
+    }
+
+    [Fact]
+    public void Report_table_replaces_its_block_in_the_performance_doc_and_keeps_the_rest()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "cybercoop-tests", Guid.NewGuid().ToString("n") + ".md");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            File.WriteAllText(path, "# Performance\n\n## Crypto primitives\n\nkept\n");
+
+            LoadReportWriter.WriteInto(path, "| first |\n");
+            LoadReportWriter.WriteInto(path, "| second |\n");
+
+            var text = File.ReadAllText(path);
+            Assert.Contains("## Crypto primitives\n\nkept", text, StringComparison.Ordinal);
+            Assert.Contains("| second |", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("| first |", text, StringComparison.Ordinal);
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "load-tool:begin"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
