@@ -106,7 +106,7 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
                 Count("withheld:" + entry.Reason, ids.Count);
                 if (red > 0)
                 {
-                    Count("red-kept-home", red);
+                    Count("withheld-red-per-peer", red);
                     if (!RedHeld.TryGetValue(nation, out var held))
                     {
                         RedHeld[nation] = held = new HashSet<string>(StringComparer.Ordinal);
