@@ -148,3 +148,35 @@ public sealed class DurabilityTests : IAsyncLifetime
 
     private static Task<int> ExitAfterTermAsync(GatewayProcess process) => process.TerminateAsync();
 }
+
+/// <summary>Rejections that are not about the content (clock skew) keep the envelope for a later re-send.</summary>
+public sealed class ClockSkewTests : IAsyncLifetime
+{
+    private TestFederation _f = null!;
+    private readonly OffsetTimeProvider _eeClock = new() { Offset = TimeSpan.FromMinutes(10) };
+
+    public async ValueTask InitializeAsync()
+    {
+        _f = TestFederation.Create("ee", "fi");
+        _f.PeerBoth("ee", "fi");
+        _f["ee"].Time = _eeClock;
+        await _f.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync() => await _f.DisposeAsync();
+
+    [Fact]
+    public async Task Envelope_refused_for_clock_skew_stays_in_the_outbox_and_arrives_once_the_clock_is_fixed()
+    {
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "skewed.example"));
+
+        var metrics = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId);
+        await WaitUntilAsync(() => Task.FromResult(metrics.Snapshot().LastError.Contains("future", StringComparison.Ordinal)), "fi refuses ee's envelopes as from the future");
+        Assert.Null(await _f.GetAsync("fi", IndicatorType.Domain, "skewed.example"));
+        Assert.True((await _f["ee"].Node!.Runtime.Store.GetOutboxStatsAsync(_f["fi"].GatewayId, CancellationToken.None)).Depth >= 1);
+
+        _eeClock.Offset = TimeSpan.Zero;
+
+        await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "skewed.example") is not null, "the envelope arrives after the clock is fixed", TimeSpan.FromSeconds(30));
+    }
+}

@@ -29,7 +29,16 @@ internal sealed class TestNation
     public string RootPath => Path.Combine(Directory, "root.crt");
     public string Address => $"https://127.0.0.1:{Port}";
     public GatewayConfig Config { get; set; } = new();
+    public TimeProvider Time { get; set; } = TimeProvider.System;
     public GatewayNode? Node { get; set; }
+}
+
+/// <summary>The system clock shifted by an adjustable offset (a node whose clock is wrong).</summary>
+internal sealed class OffsetTimeProvider : TimeProvider
+{
+    public TimeSpan Offset { get; set; }
+
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
 }
 
 /// <summary>
@@ -148,6 +157,7 @@ internal sealed class TestFederation : IAsyncDisposable
             var nation = this[code];
             nation.Node = await GatewayNode.StartAsync(nation.ConfigPath, new GatewayNodeOptions
             {
+                Time = nation.Time,
                 ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
             });
         }

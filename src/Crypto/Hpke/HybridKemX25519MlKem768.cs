@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Org.BouncyCastle.Crypto.Digests;
 using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Security;
 
 namespace CyberCoop.Crypto;
 
@@ -38,6 +39,22 @@ internal static class HybridKemX25519MlKem768
     public static byte[] Encap(ReadOnlySpan<byte> pkX, MLKemPublicKeyParameters pkM, out byte[] enc)
     {
         var skE = RandomNumberGenerator.GetBytes(X25519.KeySize);
+        try
+        {
+            return EncapDeterministic(pkX, pkM, skE, BcRandom.Instance, out enc);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(skE);
+        }
+    }
+
+    /// <summary>
+    /// Encap with the X25519 ephemeral scalar and the ML-KEM randomness (the 32-byte m of FIPS 203
+    /// ML-KEM.Encaps, drawn from <paramref name="mlKemRandom"/>) supplied: for known-answer tests only.
+    /// </summary>
+    internal static byte[] EncapDeterministic(ReadOnlySpan<byte> pkX, MLKemPublicKeyParameters pkM, ReadOnlySpan<byte> skE, SecureRandom mlKemRandom, out byte[] enc)
+    {
         Span<byte> ssX = stackalloc byte[32];
         Span<byte> ssM = stackalloc byte[32];
         try
@@ -46,12 +63,11 @@ internal static class HybridKemX25519MlKem768
             var ctX = X25519.PublicKey(skE);
             enc = new byte[EncLength];
             ctX.CopyTo(enc, 0);
-            MlKem768.Encapsulate(pkM, enc.AsSpan(X25519.KeySize), ssM);
+            MlKem768.Encapsulate(pkM, enc.AsSpan(X25519.KeySize), ssM, mlKemRandom);
             return Combine(ssM, ssX, ctX, pkX);
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(skE);
             CryptographicOperations.ZeroMemory(ssX);
             CryptographicOperations.ZeroMemory(ssM);
         }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Org.BouncyCastle.Crypto.Kems;
 using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Security;
 
 namespace CyberCoop.Crypto;
 
@@ -43,10 +44,10 @@ internal static class MlKem768
         }
     }
 
-    public static void Encapsulate(MLKemPublicKeyParameters publicKey, Span<byte> ciphertext, Span<byte> sharedSecret)
+    public static void Encapsulate(MLKemPublicKeyParameters publicKey, Span<byte> ciphertext, Span<byte> sharedSecret, SecureRandom? random = null)
     {
         var encapsulator = new MLKemEncapsulator(Parameters);
-        encapsulator.Init(new ParametersWithRandom(publicKey, BcRandom.Instance));
+        encapsulator.Init(new ParametersWithRandom(publicKey, random ?? BcRandom.Instance));
         encapsulator.Encapsulate(ciphertext, sharedSecret);
     }
 

@@ -100,6 +100,10 @@ internal static class ConfigEdit
         return true;
     }
 
+    /// <summary>Asks the node running with <paramref name="path"/> to reload (e.g. after its certificate was renewed) and reports the outcome.</summary>
+    public static Task ReloadAsync(CliIo io, string path, CancellationToken cancellationToken) =>
+        NotifyNodeAsync(io, Load(path), cancellationToken);
+
     private static async Task NotifyNodeAsync(CliIo io, LoadedConfig config, CancellationToken cancellationToken)
     {
         var socket = config.Resolve(config.Config.Node.AdminSocket);

@@ -15,11 +15,13 @@ internal static class GatewayCommandLine
             "over mutual-TLS gRPC, signing and sealing every bundle and applying a trust policy per peer.");
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(IndicatorsCommand.Create());
+        root.Subcommands.Add(Keys.KeysCommand.Create());
         root.Subcommands.Add(Certs.CertsCommand.Create());
         root.Subcommands.Add(Peers.PeersCommand.Create());
         root.Subcommands.Add(Audit.AuditCommand.Create());
         root.Subcommands.Add(Policy.PolicyCommand.Create());
         root.Subcommands.Add(Status.StatusCommand.Create());
+        root.Subcommands.Add(Peers.OriginsCommand.Create());
         return root;
     }
 }

@@ -24,38 +24,28 @@ internal static class IndicatorsCommand
             config,
             format,
         };
-        export.SetAction(async (parse, ct) =>
+        CliAction.Set(export, async (parse, io, ct) =>
         {
-            LoadedConfig loaded;
-            try
-            {
-                loaded = GatewayConfigFile.Load(parse.GetValue(config)!.FullName);
-            }
-            catch (GatewayConfigException ex)
-            {
-                await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-                return 1;
-            }
-
+            var loaded = GatewayConfigFile.Load(parse.GetValue(config)!.FullName);
             var storage = loaded.Resolve(loaded.Config.Node.Storage);
             if (!File.Exists(storage))
             {
-                await Console.Error.WriteLineAsync($"no database at '{storage}' (node.storage): the node has not run yet").ConfigureAwait(false);
-                return 1;
+                throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
             }
 
             await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
-            await using var stdout = Console.OpenStandardOutput();
-            await using var writer = new Utf8JsonWriter(stdout);
+            using var buffer = new MemoryStream();
+            await using var writer = new Utf8JsonWriter(buffer);
             await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
             {
                 Write(writer, indicator);
                 await writer.FlushAsync(ct).ConfigureAwait(false);
-                writer.Reset();
-                stdout.WriteByte((byte)'\n');
+                await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length)).ConfigureAwait(false);
+                buffer.SetLength(0);
+                writer.Reset(buffer);
             }
 
-            return 0;
+            return CliExitCodes.Success;
         });
         return new Command("indicators", "Inspect the indicators a node holds.") { export };
     }

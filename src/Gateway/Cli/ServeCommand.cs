@@ -1,5 +1,4 @@
 using System.CommandLine;
-using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Hosting;
 
 namespace CyberCoop.Gateway.Cli;
@@ -21,7 +20,7 @@ internal static class ServeCommand
         {
             config,
         };
-        command.SetAction(async (parse, ct) =>
+        CliAction.Set(command, async (parse, io, ct) =>
         {
             var path = parse.GetValue(config)!.FullName;
             GatewayNode node;
@@ -29,15 +28,9 @@ internal static class ServeCommand
             {
                 node = await GatewayNode.StartAsync(path, ct: ct).ConfigureAwait(false);
             }
-            catch (GatewayConfigException ex)
-            {
-                await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-                return 1;
-            }
             catch (Crypto.CryptoFormatException ex)
             {
-                await Console.Error.WriteLineAsync("cannot start: " + ex.Message).ConfigureAwait(false);
-                return 1;
+                throw new CliException("cannot start: " + ex.Message);
             }
 
             await using (node.ConfigureAwait(false))

@@ -215,6 +215,14 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
             var ack = response.Ack;
             var id = Convert.ToHexStringLower(ack.EnvelopeId.Span);
+            if (ack.Status == AckStatus.Rejected && IsRetryable(ack.Reason))
+            {
+                // Clock skew or keys that changed under us: keep the envelope, reconnect (which refreshes the
+                // peer's keys) and re-send after the backoff instead of losing it.
+                _metrics.Error($"envelope {id} refused for now: {ack.Reason}");
+                throw new InvalidOperationException($"peer refused envelope {id} for a reason that may pass: {ack.Reason}");
+            }
+
             if (!inFlight.TryRemove(id, out var entry))
             {
                 continue;
@@ -237,6 +245,22 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
             acked.Release();
         }
+    }
+
+    /// <summary>
+    /// Rejections that say nothing about the content itself (clock skew, a key rotated on either side): the
+    /// envelope stays in the outbox. Every other rejection is final, audited, and the envelope removed.
+    /// </summary>
+    internal static bool IsRetryable(string reason)
+    {
+        var code = reason.AsSpan();
+        var colon = code.IndexOf(':');
+        if (colon >= 0)
+        {
+            code = code[..colon];
+        }
+
+        return code is "stale" or "future" or "unknown-key" or "origin-key-unknown";
     }
 
     private string ReceiptSummary(Receipt? receipt)

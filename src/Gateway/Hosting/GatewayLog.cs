@@ -53,6 +53,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1005, LogLevel.Error, "Could not write {Count} audit entries")]
     public static partial void AuditWriteFailed(ILogger logger, int count, Exception exception);
 
+    [LoggerMessage(1006, LogLevel.Error, "Maintenance round failed; retrying at the next interval")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
     public static partial void ShuttingDown(ILogger logger);
 }

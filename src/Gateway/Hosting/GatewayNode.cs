@@ -100,7 +100,8 @@ internal sealed class GatewayNode : IAsyncDisposable
                     listen.UseHttps(https =>
                     {
                         https.SslProtocols = SslProtocols.Tls13;
-                        https.ServerCertificate = identity.Certificate;
+                        // Read per handshake so a renewed certificate applies after a reload, without a restart.
+                        https.ServerCertificateSelector = (_, _) => runtime.Identity.Certificate;
                         https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                         https.CheckCertificateRevocation = false;
                         https.ClientCertificateValidation = (certificate, _, _) => ValidateClient(runtime, certificate, runtimeLogger);

@@ -17,12 +17,13 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     private readonly Task _auditWriter;
     private readonly CancellationTokenSource _stopping = new();
     private volatile TrustState _trust;
+    private volatile NodeIdentity _identity;
     private long _auditDropped;
 
     public GatewayRuntime(LoadedConfig config, NodeIdentity identity, TrustState trust, GatewayStore store,
         TimeProvider time, ILogger<GatewayRuntime> logger)
     {
-        Identity = identity;
+        _identity = identity;
         _trust = trust;
         Store = store;
         Time = time;
@@ -35,8 +36,8 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     /// <summary>The config file this node runs from.</summary>
     public string ConfigPath { get; }
 
-    /// <summary>This node.</summary>
-    public NodeIdentity Identity { get; }
+    /// <summary>This node's identity (replaced when a reload finds a renewed certificate or rotated keys).</summary>
+    public NodeIdentity Identity => _identity;
 
     /// <summary>The current trust snapshot (replaced on reload).</summary>
     public TrustState Trust => _trust;
@@ -78,6 +79,7 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     public (bool Applied, IReadOnlyList<string> Messages) Reload(IEnumerable<string>? extraRevoked = null)
     {
         TrustState next;
+        var identityChanged = false;
         try
         {
             var loaded = GatewayConfigFile.Load(ConfigPath);
@@ -99,7 +101,22 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                 throw new GatewayConfigException(ConfigPath, fixedFields);
             }
 
+            if (NodeIdentity.ComputeFingerprint(loaded) != _identity.Fingerprint)
+            {
+                // Renewed TLS certificate or rotated content keys: new connections and envelopes use them at once;
+                // retired KEM keys keep opening envelopes that peers sealed before they refreshed.
+                _identity = NodeIdentity.Load(loaded, Time);
+                identityChanged = true;
+            }
+
             next = TrustState.Create(loaded, Identity.Root, extraRevoked ?? _trust.RevokedSerials.Except(current.RevokedSerials, StringComparer.OrdinalIgnoreCase), Time);
+        }
+        catch (Exception ex) when (ex is CyberCoop.Crypto.CryptoFormatException or IOException or System.Security.Cryptography.CryptographicException)
+        {
+            var error = "node identity: " + ex.Message;
+            GatewayLog.ConfigReloadRefused(_logger, error);
+            AuditLater(new AuditEntry { Kind = "config", Actor = "operator", Subject = ConfigPath, Decision = "refused", Reason = error });
+            return (false, [error]);
         }
         catch (GatewayConfigException ex)
         {
@@ -110,7 +127,7 @@ internal sealed class GatewayRuntime : IAsyncDisposable
 
         var previous = _trust;
         _trust = next;
-        var summary = Summarize(previous, next);
+        var summary = Summarize(previous, next) + (identityChanged ? "; identity reloaded (certificate or content keys changed)" : "");
         GatewayLog.ConfigReloaded(_logger, summary);
         AuditLater(new AuditEntry { Kind = "config", Actor = "operator", Subject = ConfigPath, Decision = "applied", Reason = summary });
         TrustChanged?.Invoke(previous, next);
@@ -184,6 +201,6 @@ internal sealed class GatewayRuntime : IAsyncDisposable
 
         _stopping.Dispose();
         await Store.DisposeAsync().ConfigureAwait(false);
-        Identity.Dispose();
+        _identity.Dispose();
     }
 }

@@ -22,6 +22,8 @@ internal static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<EnvelopeReceiver>();
         services.TryAddSingleton<OutboundDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboundDispatcher>());
+        services.TryAddSingleton<MaintenanceService>();
+        services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
         services.TryAddSingleton<ForwarderManager>();
         services.AddHostedService(sp => sp.GetRequiredService<ForwarderManager>());
         services.AddGrpc(options =>

@@ -13,11 +13,17 @@ namespace CyberCoop.Gateway.Hosting;
 /// </summary>
 internal sealed class NodeIdentity : IDisposable
 {
+    /// <summary>Sub-folder of the keys directory holding retired content keys.</summary>
+    public const string RetiredFolder = "retired";
+
     private readonly Dictionary<Suite, SigningKeyPair> _signing;
     private readonly Dictionary<Suite, KemKeyPair> _kem;
+    private readonly List<SigningKeyPair> _retiredSigning;
+    private readonly List<KemKeyPair> _retiredKem;
 
     private NodeIdentity(SpiffeId id, X509Certificate2 certificate, X509Certificate2 root,
-        Dictionary<Suite, SigningKeyPair> signing, Dictionary<Suite, KemKeyPair> kem, IReadOnlyList<Suite> suites)
+        Dictionary<Suite, SigningKeyPair> signing, Dictionary<Suite, KemKeyPair> kem, IReadOnlyList<Suite> suites,
+        List<SigningKeyPair> retiredSigning, List<KemKeyPair> retiredKem, string fingerprint)
     {
         Id = id;
         Certificate = certificate;
@@ -25,7 +31,13 @@ internal sealed class NodeIdentity : IDisposable
         _signing = signing;
         _kem = kem;
         Suites = suites;
+        _retiredSigning = retiredSigning;
+        _retiredKem = retiredKem;
+        Fingerprint = fingerprint;
     }
+
+    /// <summary>Identifies the material loaded (certificate and key files); a reload swaps the identity when it changes.</summary>
+    public string Fingerprint { get; }
 
     /// <summary>This node's SPIFFE id.</summary>
     public SpiffeId Id { get; }
@@ -49,7 +61,8 @@ internal sealed class NodeIdentity : IDisposable
     /// <summary>KEM key pair whose key id matches, or null.</summary>
     public KemKeyPair? FindKemKey(ReadOnlySpan<byte> keyId)
     {
-        foreach (var key in _kem.Values)
+        // Current keys first, then retired ones: envelopes sealed to a key just rotated out still open.
+        foreach (var key in _kem.Values.Concat(_retiredKem))
         {
             if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key.PublicKey.KeyId, keyId))
             {
@@ -95,7 +108,98 @@ internal sealed class NodeIdentity : IDisposable
             kem[suite] = LoadOrCreate(Path.Combine(keysDirectory, $"kem-{tag}.key"), () => KemKeyPair.Generate(suite), KemKeyPair.Load, (k, p) => k.Save(p));
         }
 
-        return new NodeIdentity(id, certificate, root, signing, kem, suites);
+        var retiredDirectory = Path.Combine(keysDirectory, RetiredFolder);
+        var retiredSigning = new List<SigningKeyPair>();
+        var retiredKem = new List<KemKeyPair>();
+        if (Directory.Exists(retiredDirectory))
+        {
+            foreach (var file in Directory.EnumerateFiles(retiredDirectory, "*.key").Order(StringComparer.Ordinal))
+            {
+                var name = Path.GetFileName(file);
+                if (name.Contains("-signing-", StringComparison.Ordinal))
+                {
+                    retiredSigning.Add(SigningKeyPair.Load(file));
+                }
+                else if (name.Contains("-kem-", StringComparison.Ordinal))
+                {
+                    retiredKem.Add(KemKeyPair.Load(file));
+                }
+            }
+        }
+
+        return new NodeIdentity(id, certificate, root, signing, kem, suites, retiredSigning, retiredKem, ComputeFingerprint(loaded));
+    }
+
+    /// <summary>A digest of the TLS files and the key folder listing, to notice rotation on reload.</summary>
+    public static string ComputeFingerprint(LoadedConfig loaded)
+    {
+        var node = loaded.Config.Node;
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var file in new[] { node.Tls.Certificate, node.Tls.Key, node.Tls.Root })
+        {
+            var path = loaded.Resolve(file);
+            hash.AppendData(File.Exists(path) ? File.ReadAllBytes(path) : []);
+        }
+
+        var keysDirectory = loaded.Resolve(node.KeysDirectory);
+        if (Directory.Exists(keysDirectory))
+        {
+            foreach (var file in Directory.EnumerateFiles(keysDirectory, "*.key", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(keysDirectory, file)));
+                hash.AppendData(File.ReadAllBytes(file));
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Rotates the content keys in <paramref name="keysDirectory"/>: the current key files move to
+    /// <c>retired/</c> (still used to open envelopes sealed to them, and announced so old signatures
+    /// verify), fresh keys take their place. Returns the new files.
+    /// </summary>
+    public static IReadOnlyList<string> RotateKeys(string keysDirectory, TimeProvider time)
+    {
+        var retired = Path.Combine(keysDirectory, RetiredFolder);
+        Directory.CreateDirectory(retired);
+        var stamp = time.GetUtcNow().ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
+        var written = new List<string>();
+        foreach (var suite in new[] { Suite.X25519Aes256GcmEd25519, Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65 })
+        {
+            var tag = SuiteNames.ToName(suite);
+            var signing = Path.Combine(keysDirectory, $"signing-{tag}.key");
+            var kem = Path.Combine(keysDirectory, $"kem-{tag}.key");
+            if (!File.Exists(signing) && !File.Exists(kem))
+            {
+                continue;
+            }
+
+            if (File.Exists(signing))
+            {
+                File.Move(signing, Path.Combine(retired, $"{stamp}-signing-{tag}.key"));
+            }
+
+            if (File.Exists(kem))
+            {
+                File.Move(kem, Path.Combine(retired, $"{stamp}-kem-{tag}.key"));
+            }
+
+            using (var key = SigningKeyPair.Generate(suite))
+            {
+                key.Save(signing);
+            }
+
+            using (var key = KemKeyPair.Generate(suite))
+            {
+                key.Save(kem);
+            }
+
+            written.Add(signing);
+            written.Add(kem);
+        }
+
+        return written;
     }
 
     private static T LoadOrCreate<T>(string path, Func<T> generate, Func<string, T> load, Action<T, string> save)
@@ -120,6 +224,17 @@ internal sealed class NodeIdentity : IDisposable
             IssuedAt = Timestamp.FromDateTimeOffset(now),
         };
         announcement.Suites.Add(Suites);
+        // Retired keys first, current keys last: senders use the last key of each algorithm.
+        foreach (var key in _retiredSigning)
+        {
+            announcement.Keys.Add(ToContentKey(key.PublicKey, now));
+        }
+
+        foreach (var key in _retiredKem)
+        {
+            announcement.Keys.Add(ToContentKey(key.PublicKey, now));
+        }
+
         foreach (var suite in Suites)
         {
             announcement.Keys.Add(ToContentKey(_signing[suite].PublicKey, now));
@@ -156,6 +271,9 @@ internal sealed class NodeIdentity : IDisposable
         {
             key.Dispose();
         }
+
+        _retiredSigning.ForEach(k => k.Dispose());
+        _retiredKem.ForEach(k => k.Dispose());
 
         Certificate.Dispose();
         Root.Dispose();

@@ -79,6 +79,32 @@ public sealed class HybridKemX25519MlKem768Tests
     // SHA3-256(0x11*32 || 0x22*32 || 0x33*32 || 0x44*32 || "CyberCoop-v1 X25519MLKEM768"), also listed in docs/crypto.md.
     private const string CombinerKnownAnswer = "ae5e66a9615531061181170381a290a0358bdb3525dcc6ddcabb59a5d96848e7";
 
+    private static byte[] Counting(int start, int count) => Enumerable.Range(start, count).Select(i => (byte)i).ToArray();
+
+    // Known answer for reimplementers (docs/crypto.md §6): sk_X = 01..20, ML-KEM seed d||z = 40..7f,
+    // ephemeral ek_X = a0..bf, ML-KEM.Encaps randomness m = c0..df.
+    private const string KatPublicKeySha256 = "fbb0adf651af24e0331a190c7048175ee8ff8d0deab1440770cc02af14e41b74";
+    private const string KatEncSha256 = "c019848a196cce6599ab351d120062c895f4063aef62e964e227b68d90327581";
+    private const string KatSharedSecret = "c00a9ff387efc21750a8ab1d282b66cc05016e4c5518f723f15bd91718f9690d";
+
+    [Fact]
+    public void Known_answer_from_fixed_keys_and_randomness()
+    {
+        using var recipient = KemKeyPair.FromHybridPrivateKey(Counting(0x01, 32), Counting(0x40, 64));
+        var pk = recipient.PublicKey;
+
+        var ss = HybridKemX25519MlKem768.EncapDeterministic(pk.X25519Part, pk.MlKemParameters!, Counting(0xa0, 32), new FixedRandom(Counting(0xc0, 32)), out var enc);
+        var decapsulated = HybridKemX25519MlKem768.Decap(enc, recipient.X25519PrivateKey, recipient.MlKemPrivateKey!);
+
+        Assert.Equal(ss, decapsulated);
+        // X25519 halves cross-checked with an independent implementation (pyca/cryptography).
+        Assert.Equal("07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c", Convert.ToHexStringLower(pk.Key.Span[..32]));
+        Assert.Equal("605a725d2a4adfeeb1a29e17edd621c1b7593ee8cdbc44ac6c4ab6e2f805d23c", Convert.ToHexStringLower(enc.AsSpan(0, 32)));
+        Assert.Equal(KatPublicKeySha256, Convert.ToHexStringLower(SHA256.HashData(pk.Key.Span)));
+        Assert.Equal(KatEncSha256, Convert.ToHexStringLower(SHA256.HashData(enc)));
+        Assert.Equal(KatSharedSecret, Convert.ToHexStringLower(ss));
+    }
+
     [Fact]
     public void Wrong_lengths_are_rejected_as_malformed()
     {

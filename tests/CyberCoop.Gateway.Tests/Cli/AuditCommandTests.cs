@@ -1,4 +1,6 @@
 using System.Text.Json;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
 using CyberCoop.Gateway.Cli;
 using CyberCoop.Gateway.Cli.Certs;
 using CyberCoop.Gateway.Configuration;
@@ -48,6 +50,27 @@ public sealed class AuditCommandTests : IDisposable
         SqliteConnection.ClearAllPools();
     }
 
+    private async Task CheckpointAsync(SigningKeyPair key)
+    {
+        var store = await GatewayStore.OpenAsync(_database, TimeProvider.System, TestContext.Current.CancellationToken);
+        await using (store)
+        {
+            await store.Audit.WriteCheckpointAsync(m => ContentSignatures.Sign(SignaturePurpose.AuditCheckpoint, m, key), TestContext.Current.CancellationToken);
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    private SigningKeyPair NodeKey(string fileName)
+    {
+        var loaded = GatewayConfigFile.Load(_config);
+        var path = Path.Combine(loaded.Resolve(loaded.Config.Node.KeysDirectory), fileName);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var key = SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
+        key.Save(path);
+        return key;
+    }
+
     private void Tamper(string sql)
     {
         using (var connection = new SqliteConnection($"Data Source={_database};Pooling=False"))
@@ -70,6 +93,52 @@ public sealed class AuditCommandTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("audit log OK: 6 entries", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_checks_checkpoint_signatures_with_the_nodes_current_and_retired_keys()
+    {
+        using var retired = NodeKey(Path.Combine("retired", "20261101T000000Z-signing-classic.key"));
+        using var current = NodeKey("signing-classic.key");
+        await WriteEntriesAsync(3);
+        await CheckpointAsync(retired);
+        await WriteEntriesAsync(2);
+        await CheckpointAsync(current);
+        await WriteEntriesAsync(1);
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("audit log OK: 8 entries, hash chain intact, 2 checkpoints", result.Output, StringComparison.Ordinal);
+        Assert.Contains("signatures verified", result.Output, StringComparison.Ordinal);
+        Assert.Contains("1 entries are after the last checkpoint", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_rejects_a_checkpoint_signed_by_a_key_that_is_not_the_nodes()
+    {
+        using var node = NodeKey("signing-classic.key");
+        using var forger = SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
+        await WriteEntriesAsync(3);
+        await CheckpointAsync(forger);
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("checkpoint entry seq 4", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_without_node_keys_says_signatures_were_not_verified()
+    {
+        using var forger = SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
+        await WriteEntriesAsync(2);
+        await CheckpointAsync(forger);
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("NOT verified", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,10 +38,12 @@ internal static class AuditCommand
         };
         CliAction.Set(command, async (parse, io, cancellationToken) =>
         {
-            var store = await OpenAsync(parse.GetValue(config)!, cancellationToken).ConfigureAwait(false);
+            var loaded = ConfigEdit.Load(parse.GetValue(config)!);
+            using var keys = CheckpointKeys.Load(loaded.Resolve(loaded.Config.Node.KeysDirectory));
+            var store = await OpenAsync(loaded, cancellationToken).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
-                var result = await store.Audit.VerifyAsync(null, cancellationToken).ConfigureAwait(false);
+                var result = await store.Audit.VerifyAsync(keys.Count == 0 ? null : keys.Verify, cancellationToken).ConfigureAwait(false);
                 if (!result.Ok)
                 {
                     await io.Error.WriteLineAsync($"audit log BROKEN at entry seq {result.FirstBadSeq}: {result.Problem}").ConfigureAwait(false);
@@ -50,8 +52,9 @@ internal static class AuditCommand
                 }
 
                 await io.Output.WriteLineAsync($"audit log OK: {result.EntriesChecked} entries, hash chain intact, {result.CheckpointsVerified} checkpoints").ConfigureAwait(false);
-                await io.Output.WriteLineAsync(
-                    $"checkpoint signatures were not verified by this command; {result.UncheckpointedEntries} entries are after the last checkpoint").ConfigureAwait(false);
+                await io.Output.WriteLineAsync(result.SignaturesChecked
+                    ? $"checkpoint signatures verified with the node's signing keys ({keys.Count} in {keys.Directory}); {result.UncheckpointedEntries} entries are after the last checkpoint"
+                    : $"checkpoint signatures NOT verified: no signing keys in {keys.Directory}; {result.UncheckpointedEntries} entries are after the last checkpoint").ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
         });
@@ -177,9 +180,11 @@ internal static class AuditCommand
     }
 
     /// <summary>Opens the node's database read-mostly; refuses to create one where none exists.</summary>
-    internal static async Task<GatewayStore> OpenAsync(string configPath, CancellationToken cancellationToken)
+    internal static Task<GatewayStore> OpenAsync(string configPath, CancellationToken cancellationToken) =>
+        OpenAsync(ConfigEdit.Load(configPath), cancellationToken);
+
+    private static async Task<GatewayStore> OpenAsync(LoadedConfig loaded, CancellationToken cancellationToken)
     {
-        var loaded = ConfigEdit.Load(configPath);
         var database = loaded.Resolve(loaded.Config.Node.Storage);
         if (!File.Exists(database))
         {

@@ -124,15 +124,16 @@ internal static class CertsCommand
         var keyOption = new Option<string?>("--key") { Description = "Its private key (default: the certificate path with .key)." };
         var newKey = new Option<bool>("--new-key") { Description = "Generate a new key pair too (the old key is kept as <key>.bak)." };
         var days = new Option<int>("--days") { Description = "Lifetime of the new certificate in days.", DefaultValueFactory = _ => 30 };
+        var reloadConfig = new Option<string?>("--config") { Description = "Config of the gateway using this certificate: a running node is asked to reload and swaps to the new certificate without a restart." };
         var command = new Command(
             "renew",
             "Issue a fresh certificate for the same SPIFFE id (optionally with a new key) and replace the files in place; " +
-            "restart the gateway or agent that uses it to load the new certificate." +
-            Environment.NewLine + "Example: certs renew --ca-dir ca --cert node/tallinn.crt --new-key")
+            "with --config a running gateway reloads and uses it for new connections (agents load it when restarted)." +
+            Environment.NewLine + "Example: certs renew --ca-dir ca --cert node/tallinn.crt --new-key --config node/gateway.json")
         {
-            caDirectory, certificateOption, keyOption, newKey, days,
+            caDirectory, certificateOption, keyOption, newKey, days, reloadConfig,
         };
-        CliAction.Set(command, (parse, io, _) =>
+        CliAction.Set(command, async (parse, io, cancellationToken) =>
         {
             var certificatePath = Path.GetFullPath(parse.GetValue(certificateOption)!);
             var keyPath = Path.GetFullPath(parse.GetValue(keyOption) ?? Path.ChangeExtension(certificatePath, ".key"));
@@ -181,7 +182,12 @@ internal static class CertsCommand
                 io.Output.WriteLine($"  valid until  {CertificateFiles.Format(renewed.NotAfter)}");
             }
 
-            return Task.FromResult(CliExitCodes.Success);
+            if (parse.GetValue(reloadConfig) is { } configPath)
+            {
+                await ConfigEdit.ReloadAsync(io, configPath, cancellationToken).ConfigureAwait(false);
+            }
+
+            return CliExitCodes.Success;
         });
         return command;
     }

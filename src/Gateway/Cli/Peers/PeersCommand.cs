@@ -108,16 +108,9 @@ internal static class PeersCommand
 
         using var root = await ObtainRootAsync(io, peerId, address, rootPath, fetch, cancellationToken).ConfigureAwait(false);
         var actualPin = SpkiPin.Compute(root);
-        ConfirmPin(io, peerId, root, actualPin, expectedPin);
+        RootPinning.Confirm(io, peerId.TrustDomain, $"peer      {peerId}", root, actualPin, expectedPin);
 
-        var relativeRoot = Path.Combine("peers", $"{peerId.TrustDomain}-{actualPin["sha256:".Length..][..16]}.crt");
-        var rootCopy = current.Resolve(relativeRoot);
-        var created = !File.Exists(rootCopy);
-        Directory.CreateDirectory(Path.GetDirectoryName(rootCopy)!);
-        if (created)
-        {
-            PemFiles.WriteCertificate(rootCopy, root);
-        }
+        var (relativeRoot, rootCopy, created) = RootPinning.CopyRoot(current, peerId.TrustDomain, root, actualPin);
 
         var peer = new PeerConfig
         {
@@ -176,7 +169,7 @@ internal static class PeersCommand
                 throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} presented a root ({SpkiPin.Compute(offered)}) that is not the one in --root ({SpkiPin.Compute(given)})");
             }
 
-            var validation = new ChainValidator([Anchor(peerId, root)]).Validate(presented.Leaf, [.. presented.Others], CertificatePurpose.Server);
+            var validation = new ChainValidator([RootPinning.Anchor(peerId.TrustDomain, root)]).Validate(presented.Leaf, [.. presented.Others], CertificatePurpose.Server);
             if (!validation.IsValid)
             {
                 root.Dispose();
@@ -196,54 +189,6 @@ internal static class PeersCommand
         {
             given?.Dispose();
             throw;
-        }
-    }
-
-    private static void ConfirmPin(CliIo io, SpiffeId peerId, X509Certificate2 root, string actualPin, string? expectedPin)
-    {
-        if (!root.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority))
-        {
-            throw new CliException($"the certificate given as root ({root.Subject}) is not a CA certificate; pass the peer domain's root.crt");
-        }
-
-        _ = Anchor(peerId, root);
-
-        if (expectedPin is not null)
-        {
-            if (!SpkiPin.Matches(root, expectedPin))
-            {
-                throw new CliException($"pin mismatch: the root's pin is {actualPin} but --pin is {expectedPin}; nothing was changed. " +
-                    "Check the pin with the peer's operator over a channel you trust.");
-            }
-
-            return;
-        }
-
-        if (!io.Prompt.IsInteractive)
-        {
-            throw new CliException($"no --pin given and no terminal to confirm it; pass --pin (the root's pin is {actualPin}, compare it with the peer's operator first)");
-        }
-
-        io.Output.WriteLine($"peer      {peerId}");
-        io.Output.WriteLine($"root      {root.Subject}");
-        io.Output.WriteLine($"valid     {CertificateFiles.Format(root.NotBefore)} .. {CertificateFiles.Format(root.NotAfter)}");
-        io.Output.WriteLine($"root pin  {actualPin}");
-        if (!io.Prompt.Confirm(io.Output, "Does this pin match what the peer's operator told you over a trusted channel?"))
-        {
-            throw new CliException("not confirmed; nothing was changed");
-        }
-    }
-
-    /// <summary>The root as a trust anchor of the peer's domain, or a failure saying why it cannot be one.</summary>
-    private static TrustAnchor Anchor(SpiffeId peerId, X509Certificate2 root)
-    {
-        try
-        {
-            return new TrustAnchor(peerId.TrustDomain, root, SpkiPin.Compute(root));
-        }
-        catch (ArgumentException ex)
-        {
-            throw new CliException($"that certificate cannot be the root of {peerId.TrustDomain}: {ex.Message}");
         }
     }
 

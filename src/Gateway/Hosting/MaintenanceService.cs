@@ -1,0 +1,65 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>
+/// Periodic housekeeping: signs an audit checkpoint (so a later edit of the log is provable even by
+/// someone who rewrites the whole hash chain), and forgets envelope ids, bundle keys and agent batch
+/// ids long after any legitimate re-send could arrive.
+/// </summary>
+internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<MaintenanceService> logger) : BackgroundService
+{
+    /// <summary>How often a checkpoint is signed.</summary>
+    public static readonly TimeSpan CheckpointInterval = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long replay and idempotency keys are kept. Far beyond the replay window: the window bounds what
+    /// a receiver accepts as fresh, this bounds how long an honest re-send (after an outage) is recognised.
+    /// </summary>
+    public static readonly TimeSpan KeyRetention = TimeSpan.FromDays(7);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(CheckpointInterval, runtime.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Signs a last checkpoint on graceful shutdown, so the log's head is covered.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await RunOnceAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One round: checkpoint and purge.</summary>
+    public async Task RunOnceAsync(CancellationToken ct)
+    {
+        try
+        {
+            await runtime.Store.Audit.WriteCheckpointAsync(SignCheckpoint, ct).ConfigureAwait(false);
+            var cutoff = runtime.Time.GetUtcNow() - KeyRetention;
+            await runtime.Store.PurgeSeenEnvelopesAsync(cutoff, ct).ConfigureAwait(false);
+            await runtime.Store.PurgeIngestBatchesAsync(cutoff, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            GatewayLog.MaintenanceFailed(logger, ex);
+        }
+    }
+
+    private byte[] SignCheckpoint(byte[] message) =>
+        ContentSignatures.Sign(SignaturePurpose.AuditCheckpoint, message, runtime.Identity.SigningKey(Suite.X25519Aes256GcmEd25519));
+}

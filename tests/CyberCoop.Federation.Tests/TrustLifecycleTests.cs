@@ -1,0 +1,212 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Federation;
+using CyberCoop.Gateway.Hosting;
+using static CyberCoop.Federation.Tests.TestFederation;
+
+namespace CyberCoop.Federation.Tests;
+
+/// <summary>Suites, relays from unpinned origins, hot reload and revocation across real nodes.</summary>
+public sealed class TrustLifecycleTests : IAsyncLifetime
+{
+    private TestFederation _f = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        _f = TestFederation.Create("ee", "fi", "lv");
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await _f.DisposeAsync();
+
+    [Fact]
+    public async Task Hybrid_post_quantum_suite_is_used_when_both_nodes_announce_it()
+    {
+        _f.PeerBoth("ee", "fi");
+        await _f.StartAsync("ee", "fi");
+
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "pq.example"));
+
+        await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "pq.example") is not null, "fi has the indicator");
+        Assert.Equal("hybrid", _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId).Snapshot().Suite);
+    }
+
+    [Fact]
+    public async Task Classic_suite_is_negotiated_with_a_classic_only_peer()
+    {
+        _f.PeerBoth("ee", "fi");
+        _f["fi"].Config = _f["fi"].Config with { Node = _f["fi"].Config.Node with { Suite = "classic" } };
+        await _f.StartAsync("ee", "fi");
+
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "classic.example"));
+
+        await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "classic.example") is not null, "fi has the indicator");
+        Assert.Equal("classic", _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId).Snapshot().Suite);
+    }
+
+    [Fact]
+    public async Task Downgrade_below_the_minimum_suite_is_refused_and_nothing_is_sent()
+    {
+        _f.PeerBoth("ee", "fi");
+        _f["ee"].Config = _f["ee"].Config with { Node = _f["ee"].Config.Node with { MinimumSuite = "hybrid" } };
+        _f["fi"].Config = _f["fi"].Config with { Node = _f["fi"].Config.Node with { Suite = "classic" } };
+        await _f.StartAsync("ee", "fi");
+
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "downgrade.example"));
+
+        var metrics = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId);
+        await WaitUntilAsync(() => Task.FromResult(metrics.Snapshot().LastError.Contains("suite-downgrade", StringComparison.Ordinal)), "ee reports the refused downgrade");
+        Assert.Null(await _f.GetAsync("fi", IndicatorType.Domain, "downgrade.example"));
+        Assert.Equal(0, Interlocked.Read(ref metrics.EnvelopesSent));
+    }
+
+    [Fact]
+    public void Suite_negotiation_prefers_pinned_then_strongest_common_and_never_goes_below_the_minimum()
+    {
+        Suite[] both = [Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65, Suite.X25519Aes256GcmEd25519];
+        Suite[] classic = [Suite.X25519Aes256GcmEd25519];
+
+        Assert.Equal(Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65, SuiteNegotiation.Choose(both, both, null, Suite.X25519Aes256GcmEd25519).Suite);
+        Assert.Equal(Suite.X25519Aes256GcmEd25519, SuiteNegotiation.Choose(both, classic, null, Suite.X25519Aes256GcmEd25519).Suite);
+        Assert.Equal(Suite.X25519Aes256GcmEd25519, SuiteNegotiation.Choose(both, both, Suite.X25519Aes256GcmEd25519, Suite.X25519Aes256GcmEd25519).Suite);
+        Assert.StartsWith("suite-downgrade", SuiteNegotiation.Choose(both, classic, null, Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65).Error, StringComparison.Ordinal);
+        Assert.StartsWith("suite-unavailable", SuiteNegotiation.Choose(classic, both, Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65, Suite.X25519Aes256GcmEd25519).Error, StringComparison.Ordinal);
+        Assert.StartsWith("suite-unavailable", SuiteNegotiation.Choose(classic, [], null, Suite.X25519Aes256GcmEd25519).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Relayed_content_from_an_origin_whose_root_is_not_pinned_is_refused_with_the_reason_recorded()
+    {
+        _f.Peer("ee", "fi", new OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
+        _f.Peer("fi", "ee");
+        _f.PeerBoth("fi", "lv", new OutboundPolicyConfig { TlpCeiling = "GREEN" });
+        await _f.StartAsync();
+
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Ipv4, "192.0.2.77", Tlp.Green));
+
+        await WaitUntilAsync(async () =>
+        {
+            await foreach (var entry in _f["lv"].Node!.Runtime.Store.Audit.TailAsync(1000, CancellationToken.None))
+            {
+                if (entry.Kind == "rejected" && entry.Reason.StartsWith("origin-not-pinned", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }, "lv records why it refused the relayed bundle");
+        Assert.NotNull(await _f.GetAsync("fi", IndicatorType.Ipv4, "192.0.2.77"));
+        Assert.Null(await _f.GetAsync("lv", IndicatorType.Ipv4, "192.0.2.77"));
+    }
+
+    [Fact]
+    public async Task Adding_a_peer_by_reload_does_not_drop_the_other_streams_and_an_invalid_change_is_refused()
+    {
+        _f.PeerBoth("ee", "fi");
+        _f.Peer("lv", "ee");
+        await _f.StartAsync();
+        var ee = _f["ee"].Node!.Runtime;
+        var fiMetrics = ee.Metrics.Peer(_f["fi"].GatewayId);
+        await WaitUntilAsync(() => Task.FromResult(fiMetrics.Snapshot().ConnectedSince is not null), "ee is connected to fi");
+        var since = fiMetrics.Snapshot().ConnectedSince;
+
+        _f.Peer("ee", "lv");
+        _f.WriteConfigs();
+        var (applied, _) = ee.Reload();
+
+        Assert.True(applied);
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "after-reload.example"));
+        await WaitUntilAsync(async () => await _f.GetAsync("lv", IndicatorType.Domain, "after-reload.example") is not null, "the new peer lv receives");
+        Assert.Equal(since, fiMetrics.Snapshot().ConnectedSince);
+
+        File.WriteAllText(_f["ee"].ConfigPath, File.ReadAllText(_f["ee"].ConfigPath).Replace("\"tlpCeiling\": \"AMBER\"", "\"tlpCeiling\": \"AMBR\"", StringComparison.Ordinal));
+        var (refused, messages) = ee.Reload();
+
+        Assert.False(refused);
+        Assert.Contains(messages, m => m.Contains("tlpCeiling", StringComparison.Ordinal));
+        Assert.Equal(2, ee.Trust.Peers.Count);
+        Assert.Equal(since, fiMetrics.Snapshot().ConnectedSince);
+    }
+
+    [Fact]
+    public async Task Revoked_gateway_certificate_is_refused_by_the_peer_after_its_next_trust_bundle_refresh()
+    {
+        _f.PeerBoth("ee", "fi");
+        _f["fi"].Config = _f["fi"].Config with { Node = _f["fi"].Config.Node with { TrustBundleRefreshSeconds = 1 } };
+        await _f.StartAsync();
+        using var stolen = _f["ee"].Ca.Issue(SpiffeId.Gateway("ee.cybercoop", _f["ee"].GatewayName));
+        var before = await _f.FederationClient("fi", stolen).GetTrustBundleAsync(new GetTrustBundleRequest());
+        Assert.NotNull(before);
+
+        _f["ee"].Config.Node.RevokedSerials.Add(stolen.SerialNumber);
+        _f.WriteConfigs();
+        Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
+
+        await WaitUntilAsync(() => Task.FromResult(_f["fi"].Node!.Runtime.Trust.RevokedSerials.Contains(stolen.SerialNumber.ToUpperInvariant())), "fi learns the revocation from ee's trust bundle", TimeSpan.FromSeconds(15));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => _f.FederationClient("fi", stolen).GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+        Assert.True(error is Grpc.Core.RpcException or IOException, error.ToString());
+    }
+}
+
+/// <summary>Rotation of TLS certificates and content keys while indicators flow.</summary>
+public sealed class RotationTests : IAsyncLifetime
+{
+    private TestFederation _f = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _f = TestFederation.Create("ee", "fi");
+        _f.PeerBoth("ee", "fi");
+        await _f.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync() => await _f.DisposeAsync();
+
+    [Fact]
+    public async Task Rotating_certificates_and_content_keys_while_indicators_flow_loses_nothing()
+    {
+        var sent = new List<string>();
+        var oldSerial = _f["ee"].Node!.Runtime.Identity.Certificate.SerialNumber;
+        var oldKeyIds = _f["fi"].Node!.Runtime.Identity.SigningKey(Suite.X25519Aes256GcmEd25519).PublicKey.KeyId;
+        for (var round = 0; round < 12; round++)
+        {
+            var values = Enumerable.Range(0, 50).Select(i => $"rot-{round}-{i}.example").ToArray();
+            await _f.IngestAsync("ee", [.. values.Select(v => Sighting(IndicatorType.Domain, v))]);
+            sent.AddRange(values);
+            if (round == 4)
+            {
+                // ee renews its TLS certificate and rotates its content keys; fi rotates its content keys.
+                using (var renewed = _f["ee"].Ca.Issue(SpiffeId.Gateway("ee.cybercoop", _f["ee"].GatewayName)))
+                {
+                    PemFiles.WriteCertificate(Path.Combine(_f["ee"].Directory, "gateway.crt"), renewed);
+                    PemFiles.WritePrivateKey(Path.Combine(_f["ee"].Directory, "gateway.key"), renewed);
+                }
+
+                NodeIdentity.RotateKeys(Path.Combine(_f["ee"].Directory, "keys"), TimeProvider.System);
+                NodeIdentity.RotateKeys(Path.Combine(_f["fi"].Directory, "keys"), TimeProvider.System);
+                Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
+                Assert.True(_f["fi"].Node!.Runtime.Reload().Applied);
+            }
+
+            await Task.Delay(50);
+        }
+
+        await WaitUntilAsync(async () =>
+        {
+            foreach (var value in sent)
+            {
+                if (await _f.GetAsync("fi", IndicatorType.Domain, value) is null)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, "every indicator sent across the rotation reached fi", TimeSpan.FromSeconds(30));
+        Assert.NotEqual(oldSerial, _f["ee"].Node!.Runtime.Identity.Certificate.SerialNumber);
+        Assert.NotEqual(oldKeyIds, _f["fi"].Node!.Runtime.Identity.SigningKey(Suite.X25519Aes256GcmEd25519).PublicKey.KeyId);
+        Assert.Equal(0, Interlocked.Read(ref _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId).EnvelopesRejected));
+    }
+}

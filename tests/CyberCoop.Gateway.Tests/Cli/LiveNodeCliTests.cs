@@ -1,0 +1,134 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Cli.Certs;
+using CyberCoop.Gateway.Cli.Peers;
+using CyberCoop.Gateway.Hosting;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace CyberCoop.Gateway.Tests.Cli;
+
+/// <summary>The operator commands against a real running gateway (Kestrel, mTLS, Admin socket, SQLite) made by certs dev.</summary>
+public sealed class LiveNodeCliTests : IAsyncLifetime
+{
+    private const string Helsinki = "spiffe://fi.cybercoop/gateway/helsinki";
+    private readonly TempDirectory _temp = new();
+    private DevFederationLayout _federation = null!;
+    private GatewayNode _node = null!;
+
+    private DevNode Tallinn => _federation.Nodes[0];
+
+    public async ValueTask InitializeAsync()
+    {
+        _federation = DevFederationFixture.Create(_temp.Path);
+        _node = await GatewayNode.StartAsync(
+            Tallinn.ConfigPath,
+            new GatewayNodeOptions { ConfigureLogging = logging => logging.ClearProviders() },
+            TestContext.Current.CancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _node.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public async Task Status_peer_edits_and_audit_work_against_a_running_node()
+    {
+        var before = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath, "--json");
+        Assert.Equal(0, before.ExitCode);
+        using (var status = JsonDocument.Parse(before.Output))
+        {
+            Assert.Equal(Tallinn.Id, status.RootElement.GetProperty("node").GetString());
+            Assert.Equal(2, status.RootElement.GetProperty("peers").GetArrayLength());
+        }
+
+        var removed = await CliRun.RunAsync("peers", "remove", "--config", Tallinn.ConfigPath, Helsinki);
+
+        Assert.Equal(0, removed.ExitCode);
+        Assert.Contains("the running gateway reloaded its config", removed.Output, StringComparison.Ordinal);
+        var after = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath, "--json");
+        using (var status = JsonDocument.Parse(after.Output))
+        {
+            var peers = status.RootElement.GetProperty("peers").EnumerateArray().Select(p => p.GetProperty("peer").GetString()).ToList();
+            Assert.Equal(["spiffe://lv.cybercoop/gateway/riga"], peers);
+        }
+
+        var verify = await CliRun.RunAsync("audit", "verify", "--config", Tallinn.ConfigPath);
+        var tail = await CliRun.RunAsync("audit", "tail", "--config", Tallinn.ConfigPath, "-n", "50");
+        Assert.Equal(0, verify.ExitCode);
+        Assert.Contains("audit log OK", verify.Output, StringComparison.Ordinal);
+        Assert.Contains("ReloadConfig", tail.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_agent_revoked_with_the_cli_is_refused_by_the_running_node_and_the_other_agent_is_not()
+    {
+        var revokedAgent = Tallinn.Agents[0];
+        var otherAgent = Tallinn.Agents[1];
+        Assert.Equal(ItemOutcome.Accepted, await IngestAsync(revokedAgent, "before-revocation.example"));
+        using var certificate = PemFiles.LoadCertificate(revokedAgent.Certificate);
+
+        var revoke = await CliRun.RunAsync("certs", "revoke", "--config", Tallinn.ConfigPath, "--serial", certificate.SerialNumber);
+
+        Assert.Equal(0, revoke.ExitCode);
+        Assert.Contains("the running gateway reloaded its config", revoke.Output, StringComparison.Ordinal);
+        // The node refuses the TLS handshake; depending on timing the client sees it as an RPC or HTTP/2 failure.
+        var refused = await Record.ExceptionAsync(() => IngestAsync(revokedAgent, "after-revocation.example"));
+        Assert.True(refused is RpcException or HttpRequestException or IOException, refused?.ToString() ?? "the revoked agent was accepted");
+        Assert.Equal(ItemOutcome.Accepted, await IngestAsync(otherAgent, "still-trusted.example"));
+    }
+
+    [Fact]
+    public async Task Renewing_the_gateway_certificate_with_config_swaps_it_in_the_running_node()
+    {
+        using (var old = await PeerRootFetcher.FetchAsync(new Uri(Tallinn.Address), TestContext.Current.CancellationToken))
+        {
+            using var onDisk = PemFiles.LoadCertificate(Tallinn.Certificate);
+            Assert.Equal(onDisk.SerialNumber, old.Leaf.SerialNumber);
+        }
+
+        var renew = await CliRun.RunAsync("certs", "renew", "--ca-dir", Tallinn.Directory, "--cert", Tallinn.Certificate, "--new-key", "--config", Tallinn.ConfigPath);
+
+        Assert.Equal(0, renew.ExitCode);
+        Assert.Contains("the running gateway reloaded its config", renew.Output, StringComparison.Ordinal);
+        using var renewed = PemFiles.LoadCertificate(Tallinn.Certificate);
+        using var presented = await PeerRootFetcher.FetchAsync(new Uri(Tallinn.Address), TestContext.Current.CancellationToken);
+        Assert.Equal(renewed.SerialNumber, presented.Leaf.SerialNumber);
+        Assert.Equal(ItemOutcome.Accepted, await IngestAsync(Tallinn.Agents[0], "after-renewal.example"));
+    }
+
+    private async Task<ItemOutcome> IngestAsync(DevAgent agent, string domain)
+    {
+        using var client = PemFiles.LoadCertificateWithKey(agent.Certificate, agent.Key);
+        using var root = PemFiles.LoadCertificate(Tallinn.RootCertificate);
+        var anchor = TrustAnchor.FromRoot(root);
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                EnabledSslProtocols = SslProtocols.Tls13,
+                ClientCertificates = [client],
+                RemoteCertificateValidationCallback = (_, presented, _, _) =>
+                    new ChainValidator([anchor]).Validate(presented as X509Certificate2, null, CertificatePurpose.Server).IsValid,
+            },
+        };
+        using var channel = GrpcChannel.ForAddress(Tallinn.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        using var call = new CyberCoop.Contracts.V1.Ingest.IngestClient(channel).Submit(deadline: DateTime.UtcNow.AddSeconds(20), cancellationToken: TestContext.Current.CancellationToken);
+        var batch = new IngestBatch { BatchId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
+        batch.Sightings.Add(new Sighting { Type = IndicatorType.Domain, Value = domain, Tlp = Tlp.Amber, Confidence = 80 });
+        await call.RequestStream.WriteAsync(batch, TestContext.Current.CancellationToken);
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        return call.ResponseStream.Current.Items.Single().Outcome;
+    }
+}

@@ -1,0 +1,154 @@
+using CyberCoop.Gateway.Cli.Certs;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Tests.Cli;
+
+namespace CyberCoop.Gateway.Tests.Configuration;
+
+/// <summary>The config validator reports every problem at once, each naming its field, and a bad file never starts a node.</summary>
+public sealed class GatewayConfigValidatorTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly DevNode _node;
+    private readonly GatewayConfig _valid;
+
+    public GatewayConfigValidatorTests()
+    {
+        _node = DevFederation.Create(_dir.Path, new DevFederationOptions { BasePort = 0 }).Nodes[0];
+        _valid = GatewayConfigFile.Load(_node.ConfigPath).Config;
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private List<string> Validate(GatewayConfig config) => GatewayConfigValidator.Validate(config, Path.GetDirectoryName(_node.ConfigPath)!);
+
+    [Fact]
+    public void Generated_development_config_is_valid()
+    {
+        Assert.Empty(Validate(_valid));
+    }
+
+    [Fact]
+    public void Every_error_is_reported_at_once_each_naming_its_field()
+    {
+        var bad = _valid with
+        {
+            Node = _valid.Node with
+            {
+                TrustDomain = "EE.CyberCoop",
+                Name = "",
+                Listen = "nowhere",
+                Suite = "quantum",
+                ReplayWindowSeconds = 1,
+                Bundle = new BundleConfig { MaxIndicators = 0, LingerMilliseconds = 100 },
+                Tls = _valid.Node.Tls with { Certificate = "missing.crt" },
+            },
+        };
+
+        var errors = Validate(bad);
+
+        foreach (var field in new[] { "node.trustDomain", "node.name", "node.listen", "node.suite", "node.replayWindowSeconds", "node.bundle.maxIndicators", "node.tls.certificate" })
+        {
+            Assert.Contains(errors, e => e.StartsWith(field + ":", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Peer_errors_name_the_peer_index_and_field()
+    {
+        var peer = _valid.Peers[0];
+        var bad = _valid with
+        {
+            Peers =
+            [
+                peer with
+                {
+                    Id = "spiffe://fi.cybercoop/agent/x",
+                    Address = "http://insecure:1",
+                    RootPin = "sha256:" + new string('0', 64),
+                    Outbound = peer.Outbound with { TlpCeiling = "RED", AllowRed = false, AllowedTypes = ["ipv5"], MinConfidence = 101, Redact = ["password"] },
+                    Inbound = peer.Inbound with { Mode = "maybe", TrustWeight = 1.5, TlpFloor = "PURPLE" },
+                },
+                peer with { },
+            ],
+        };
+
+        var errors = Validate(bad);
+
+        foreach (var field in new[]
+        {
+            "peers[0].id", "peers[0].address", "peers[0].rootPin", "peers[0].outbound.tlpCeiling", "peers[0].outbound.allowedTypes[0]",
+            "peers[0].outbound.minConfidence", "peers[0].outbound.redact[0]", "peers[0].inbound.mode", "peers[0].inbound.trustWeight", "peers[0].inbound.tlpFloor",
+        })
+        {
+            Assert.Contains(errors, e => e.StartsWith(field + ":", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(errors, e => e.StartsWith("peers[1].id:", StringComparison.Ordinal) && e.Contains("more than once", StringComparison.Ordinal) || e.StartsWith("peers[0].id", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Pin_that_does_not_match_the_root_file_is_refused_with_the_actual_pin_shown()
+    {
+        var peer = _valid.Peers[0];
+        var bad = _valid with { Peers = [peer with { RootPin = "sha256:" + new string('a', 64) }] };
+
+        var error = Assert.Single(Validate(bad));
+
+        Assert.StartsWith("peers[0].rootPin: does not match", error, StringComparison.Ordinal);
+        Assert.Contains(peer.RootPin.Replace("sha256:", "", StringComparison.Ordinal), error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Malformed_json_is_reported_with_line_and_column()
+    {
+        var path = _dir.Combine("broken.json");
+        File.WriteAllText(path, "{\n  \"node\": {\n    \"name\": \"x\",,\n  }\n}");
+
+        var error = Assert.Throws<GatewayConfigException>(() => GatewayConfigFile.Load(path));
+
+        Assert.Contains("line 3", Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_field_is_refused_so_typos_do_not_silently_fall_back_to_defaults()
+    {
+        var path = _dir.Combine("typo.json");
+        File.WriteAllText(path, File.ReadAllText(_node.ConfigPath).Replace("\"listen\"", "\"lisen\"", StringComparison.Ordinal));
+
+        var error = Assert.Throws<GatewayConfigException>(() => GatewayConfigFile.Load(path));
+
+        Assert.Contains("lisen", string.Join(" ", error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_config_file_is_reported_by_path()
+    {
+        var path = _dir.Combine("absent.json");
+
+        var error = Assert.Throws<GatewayConfigException>(() => GatewayConfigFile.Load(path));
+
+        Assert.Contains(path, Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Save_refuses_an_invalid_config_and_leaves_the_file_untouched()
+    {
+        var before = File.ReadAllText(_node.ConfigPath);
+
+        Assert.Throws<GatewayConfigException>(() => GatewayConfigFile.Save(_node.ConfigPath, _valid with { Node = _valid.Node with { Name = "Bad Name" } }));
+
+        Assert.Equal(before, File.ReadAllText(_node.ConfigPath));
+    }
+
+    [Fact]
+    public async Task Serve_with_an_invalid_config_exits_1_and_names_the_field()
+    {
+        var path = _dir.Combine("invalid.json");
+        File.WriteAllText(path, File.ReadAllText(_node.ConfigPath).Replace("\"maxHops\": 2", "\"maxHops\": 99", StringComparison.Ordinal));
+
+        var result = await CliRun.RunAsync("serve", "--config", path);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("node.maxHops", result.Error, StringComparison.Ordinal);
+    }
+}
