@@ -131,6 +131,33 @@ public sealed class TrustLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Revoked_agent_is_refused_by_its_own_gateway_after_reload_and_other_agents_keep_working()
+    {
+        await _f.StartAsync("ee");
+        using var stolen = _f["ee"].Ca.Issue(SpiffeId.Agent("ee.cybercoop", "sensor-lost"));
+        Assert.Equal(ItemOutcome.Accepted, (await IngestWithAsync(stolen, "before-revocation.example")).Items[0].Outcome);
+
+        _f["ee"].Config.Node.RevokedSerials.Add(stolen.SerialNumber);
+        _f.WriteConfigs();
+        Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => IngestWithAsync(stolen, "after-revocation.example"));
+        Assert.Null(await _f.GetAsync("ee", IndicatorType.Domain, "after-revocation.example"));
+        Assert.Equal(ItemOutcome.Accepted, (await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "legit-agent.example"))).Items[0].Outcome);
+    }
+
+    private async Task<IngestResult> IngestWithAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string value)
+    {
+        using var call = _f.IngestClient("ee", certificate).Submit();
+        var batch = new IngestBatch { BatchId = Google.Protobuf.ByteString.CopyFromUtf8(value) };
+        batch.Sightings.Add(Sighting(IndicatorType.Domain, value));
+        await call.RequestStream.WriteAsync(batch);
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        return call.ResponseStream.Current;
+    }
+
+    [Fact]
     public async Task Revoked_gateway_certificate_is_refused_by_the_peer_after_its_next_trust_bundle_refresh()
     {
         _f.PeerBoth("ee", "fi");

@@ -107,28 +107,6 @@ public sealed class LiveNodeCliTests : IAsyncLifetime
         Assert.Equal(ItemOutcome.Accepted, await IngestAsync(Tallinn.Agents[0], "after-renewal.example"));
     }
 
-    private async Task<ItemOutcome> IngestAsync(DevAgent agent, string domain)
-    {
-        using var client = PemFiles.LoadCertificateWithKey(agent.Certificate, agent.Key);
-        using var root = PemFiles.LoadCertificate(Tallinn.RootCertificate);
-        var anchor = TrustAnchor.FromRoot(root);
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificates = [client],
-                RemoteCertificateValidationCallback = (_, presented, _, _) =>
-                    new ChainValidator([anchor]).Validate(presented as X509Certificate2, null, CertificatePurpose.Server).IsValid,
-            },
-        };
-        using var channel = GrpcChannel.ForAddress(Tallinn.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-        using var call = new CyberCoop.Contracts.V1.Ingest.IngestClient(channel).Submit(deadline: DateTime.UtcNow.AddSeconds(20), cancellationToken: TestContext.Current.CancellationToken);
-        var batch = new IngestBatch { BatchId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
-        batch.Sightings.Add(new Sighting { Type = IndicatorType.Domain, Value = domain, Tlp = Tlp.Amber, Confidence = 80 });
-        await call.RequestStream.WriteAsync(batch, TestContext.Current.CancellationToken);
-        await call.RequestStream.CompleteAsync();
-        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
-        return call.ResponseStream.Current.Items.Single().Outcome;
-    }
+    private Task<ItemOutcome> IngestAsync(DevAgent agent, string domain) =>
+        AgentClient.IngestAsync(Tallinn.Address, Tallinn.RootCertificate, agent.Certificate, agent.Key, domain);
 }
