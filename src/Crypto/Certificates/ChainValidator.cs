@@ -8,6 +8,7 @@ namespace CyberCoop.Crypto;
 /// Validates SPIFFE workload certificate chains against configured, pinned trust anchors only (never the OS
 /// store, never a network fetch). A chain is accepted only when it ends at the anchor of the trust domain
 /// named in the leaf's own SPIFFE id: a root authenticates identities of its own domain only.
+/// Immutable and thread-safe; see docs/crypto.md §3.1 for the exact order of checks.
 /// </summary>
 public sealed class ChainValidator
 {

@@ -36,6 +36,20 @@ public static class Hpke
         return context.Open(aad, ciphertext);
     }
 
+    /// <summary>Single-shot secret export for the sender (RFC 9180 §6.2 SendExport): returns the secret and <paramref name="enc"/>.</summary>
+    public static byte[] SendExport(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, ReadOnlySpan<byte> exporterContext, int length, out byte[] enc, HpkeAead aead = HpkeAead.Aes256Gcm)
+    {
+        using var context = SetupBaseSender(recipientPublicKey, info, out enc, aead);
+        return context.Export(exporterContext, length);
+    }
+
+    /// <summary>Single-shot secret export for the recipient (RFC 9180 §6.2 ReceiveExport).</summary>
+    public static byte[] ReceiveExport(ReadOnlySpan<byte> recipientPrivateKey, ReadOnlySpan<byte> enc, ReadOnlySpan<byte> info, ReadOnlySpan<byte> exporterContext, int length, HpkeAead aead = HpkeAead.Aes256Gcm)
+    {
+        using var context = SetupBaseRecipient(recipientPrivateKey, enc, info, aead);
+        return context.Export(exporterContext, length);
+    }
+
     /// <summary>SetupBaseS (RFC 9180 §5.1.1): a sender context and the encapsulated key to transmit.</summary>
     public static HpkeContext SetupBaseSender(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, out byte[] enc, HpkeAead aead = HpkeAead.Aes256Gcm)
     {

@@ -6,7 +6,8 @@ namespace CyberCoop.Crypto;
 
 /// <summary>
 /// A content KEM (decryption) key: X25519 for the classical suite, X25519 + ML-KEM-768 for the hybrid suite.
-/// Stored as the X25519 scalar (32 bytes) and the ML-KEM seed d||z (64 bytes). Dispose to clear them.
+/// Stored as the X25519 scalar (32 bytes) and the ML-KEM seed d||z (64 bytes). Safe for concurrent
+/// opening from many threads. Dispose to clear them.
 /// </summary>
 public sealed class KemKeyPair : IDisposable
 {

@@ -6,7 +6,8 @@ namespace CyberCoop.Crypto;
 
 /// <summary>
 /// A content signing key: Ed25519 for the classical suite, Ed25519 + ML-DSA-65 for the hybrid suite.
-/// Stored as seeds (32 bytes each). Dispose to clear the seeds held by this object.
+/// Stored as seeds (32 bytes each). Safe for concurrent signing from many threads. Dispose to clear the
+/// seeds held by this object.
 /// </summary>
 public sealed class SigningKeyPair : IDisposable
 {

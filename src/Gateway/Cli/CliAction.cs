@@ -32,7 +32,7 @@ internal static class CliAction
                 await io.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return CliExitCodes.Failure;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or FormatException)
             {
                 await io.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return CliExitCodes.Failure;

@@ -23,15 +23,17 @@ internal static class IndicatorIds
     {
         ArgumentNullException.ThrowIfNull(canonicalValue);
         var typeName = IndicatorTypeNames.ToName(type);
-        var length = typeName.Length + 1 + Encoding.UTF8.GetByteCount(canonicalValue);
+        var length = 16 + typeName.Length + 1 + Encoding.UTF8.GetByteCount(canonicalValue);
         var rented = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            var name = rented.AsSpan(0, length);
-            var written = Encoding.ASCII.GetBytes(typeName, name);
-            name[written++] = (byte)':';
-            Encoding.UTF8.GetBytes(canonicalValue, name[written..]);
-            return ComputeV5(Namespace, name).ToString("D");
+            // namespace (16 bytes, network order) || "<type-name>:" || UTF-8 value, hashed in one shot.
+            var input = rented.AsSpan(0, length);
+            WriteNamespace(Namespace, input);
+            var written = 16 + Encoding.ASCII.GetBytes(typeName, input[16..]);
+            input[written++] = (byte)':';
+            Encoding.UTF8.GetBytes(canonicalValue, input[written..]);
+            return FromHash(input).ToString("D");
         }
         finally
         {
@@ -42,22 +44,26 @@ internal static class IndicatorIds
     /// <summary>UUIDv5 of <paramref name="name"/> in <paramref name="namespaceId"/> (RFC 9562 section 5.5).</summary>
     public static Guid ComputeV5(Guid namespaceId, ReadOnlySpan<byte> name)
     {
-        Span<byte> nsBytes = stackalloc byte[16];
-        if (!namespaceId.TryWriteBytes(nsBytes, bigEndian: true, out _))
+        var input = new byte[16 + name.Length];
+        WriteNamespace(namespaceId, input);
+        name.CopyTo(input.AsSpan(16));
+        return FromHash(input);
+    }
+
+    private static void WriteNamespace(Guid namespaceId, Span<byte> destination)
+    {
+        if (!namespaceId.TryWriteBytes(destination[..16], bigEndian: true, out _))
         {
             throw new InvalidOperationException("could not encode the namespace UUID");
         }
+    }
 
+    private static Guid FromHash(ReadOnlySpan<byte> input)
+    {
         Span<byte> hash = stackalloc byte[20];
 #pragma warning disable CA5350 // RFC 9562 defines UUIDv5 with SHA-1; it is a name-to-id mapping, not a security function.
-        using (var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1))
-        {
-            sha1.AppendData(nsBytes);
-            sha1.AppendData(name);
-            sha1.GetHashAndReset(hash);
-        }
+        SHA1.HashData(input, hash);
 #pragma warning restore CA5350
-
         hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // version 5
         hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // variant 10xx (RFC 9562)
         return new Guid(hash[..16], bigEndian: true);

@@ -25,21 +25,32 @@ internal static class AuditHasher
 
     public static byte[] HashEntry(long seq, long atMs, string kind, string actor, string subject, string decision, string reason, string details, ReadOnlySpan<byte> prevHash)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> number = stackalloc byte[8];
-        sha.AppendData(EntryContext);
-        BinaryPrimitives.WriteInt64BigEndian(number, seq);
-        sha.AppendData(number);
-        BinaryPrimitives.WriteInt64BigEndian(number, atMs);
-        sha.AppendData(number);
-        AppendText(sha, kind);
-        AppendText(sha, actor);
-        AppendText(sha, subject);
-        AppendText(sha, decision);
-        AppendText(sha, reason);
-        AppendText(sha, details);
-        AppendField(sha, prevHash);
-        return sha.GetHashAndReset();
+        var length = EntryContext.Length + 16 + (7 * 4) + prevHash.Length +
+            Encoding.UTF8.GetByteCount(kind) + Encoding.UTF8.GetByteCount(actor) + Encoding.UTF8.GetByteCount(subject) +
+            Encoding.UTF8.GetByteCount(decision) + Encoding.UTF8.GetByteCount(reason) + Encoding.UTF8.GetByteCount(details);
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var buffer = rented.AsSpan(0, length);
+            EntryContext.CopyTo(buffer);
+            var at = EntryContext.Length;
+            BinaryPrimitives.WriteInt64BigEndian(buffer[at..], seq);
+            BinaryPrimitives.WriteInt64BigEndian(buffer[(at + 8)..], atMs);
+            at += 16;
+            at = WriteText(buffer, at, kind);
+            at = WriteText(buffer, at, actor);
+            at = WriteText(buffer, at, subject);
+            at = WriteText(buffer, at, decision);
+            at = WriteText(buffer, at, reason);
+            at = WriteText(buffer, at, details);
+            BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], (uint)prevHash.Length);
+            prevHash.CopyTo(buffer[(at + 4)..]);
+            return SHA256.HashData(buffer);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     public static byte[] CheckpointMessage(long seq, ReadOnlySpan<byte> hash)
@@ -51,26 +62,10 @@ internal static class AuditHasher
         return message;
     }
 
-    private static void AppendText(IncrementalHash sha, string text)
+    private static int WriteText(Span<byte> buffer, int at, string text)
     {
-        var length = Encoding.UTF8.GetByteCount(text);
-        var rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            var written = Encoding.UTF8.GetBytes(text, rented);
-            AppendField(sha, rented.AsSpan(0, written));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
-
-    private static void AppendField(IncrementalHash sha, ReadOnlySpan<byte> bytes)
-    {
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(length, (uint)bytes.Length);
-        sha.AppendData(length);
-        sha.AppendData(bytes);
+        var written = Encoding.UTF8.GetBytes(text, buffer[(at + 4)..]);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], (uint)written);
+        return at + 4 + written;
     }
 }

@@ -313,6 +313,22 @@ public sealed class HpkeTests
     }
 
     [Fact]
+    public void Single_shot_export_agrees_between_sender_and_recipient_and_depends_on_context()
+    {
+        var (sk, pk) = NewKeyPair();
+
+        var sent = Hpke.SendExport(pk, "info"u8, "purpose-a"u8, 48, out var enc);
+        var received = Hpke.ReceiveExport(sk, enc, "info"u8, "purpose-a"u8, 48);
+        var other = Hpke.ReceiveExport(sk, enc, "info"u8, "purpose-b"u8, 48);
+
+        Assert.Equal(48, sent.Length);
+        Assert.Equal(sent, received);
+        Assert.NotEqual(sent, other);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Hpke.ReceiveExport(sk, enc, "info"u8, [], 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Hpke.ReceiveExport(sk, enc, "info"u8, [], (255 * 32) + 1));
+    }
+
+    [Fact]
     public void Disposed_context_refuses_to_work()
     {
         var (_, pk) = NewKeyPair();

@@ -89,6 +89,53 @@ public sealed class CertsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Issue_with_a_corrupted_root_key_fails_clearly_and_writes_nothing()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        File.WriteAllText(_temp.Combine("ca", "root.key"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+
+        var result = await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("cannot load the CA", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_temp.Combine("node", "tallinn.crt")));
+    }
+
+    [Fact]
+    public async Task Issue_with_a_root_key_that_is_not_the_roots_is_refused()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("other"));
+        File.Copy(_temp.Combine("other", "root.key"), _temp.Combine("ca", "root.key"), overwrite: true);
+
+        var result = await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_temp.Combine("node", "tallinn.crt")));
+    }
+
+    [Fact]
+    public async Task Issue_refuses_a_root_key_readable_by_other_users()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix permissions only");
+            return;
+        }
+
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        File.SetUnixFileMode(_temp.Combine("ca", "root.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var result = await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("chmod 600", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_temp.Combine("node", "tallinn.crt")));
+    }
+
+    [Fact]
     public async Task Issue_rejects_an_unknown_kind_as_a_usage_error()
     {
         await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));

@@ -59,6 +59,20 @@ public sealed class StatusCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task An_admin_socket_path_too_long_for_unix_sockets_is_named_as_the_problem()
+    {
+        var config = CyberCoop.Gateway.Configuration.GatewayConfigFile.Load(Tallinn.ConfigPath).Config;
+        var longName = new string('s', 120) + ".sock";
+        CyberCoop.Gateway.Configuration.GatewayConfigFile.Save(Tallinn.ConfigPath, config with { Node = config.Node with { AdminSocket = longName } });
+
+        var result = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("longer than the 107 bytes", result.Error, StringComparison.Ordinal);
+        Assert.Contains("node.adminSocket", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_stale_socket_left_by_a_dead_node_is_reported_as_refused()
     {
         // .NET unlinks a socket it bound when it closes it; a dead process leaves the path behind, which a

@@ -58,6 +58,15 @@ public sealed class IndicatorIdsTests
         Assert.Equal(new Guid("357d0532-a004-49c9-a824-682ad4309b81"), IndicatorIds.Namespace);
     }
 
+    [Theory]
+    [InlineData(IndicatorType.Ipv4, "192.0.2.1", "0ba0b1ba-3cbc-51f8-8ec4-b4609e88b9da")]
+    [InlineData(IndicatorType.Domain, "xn--bcher-kva.example", "e6cb3e4d-d8ed-5377-8285-77411b22233c")]
+    public void Id_matches_an_independent_uuid5_implementation(IndicatorType type, string value, string expected)
+    {
+        // Expected values computed with Python's uuid.uuid5 in the CyberCoop namespace.
+        Assert.Equal(expected, IndicatorIds.Compute(type, value));
+    }
+
     [Fact]
     public void Unspecified_type_is_refused()
     {

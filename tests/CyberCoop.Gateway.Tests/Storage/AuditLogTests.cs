@@ -272,6 +272,16 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public void Entry_hash_follows_the_documented_canonical_encoding()
+    {
+        // SHA-256("cybercoop/v1/audit-entry\0" || seq BE64 || at BE64 || len-prefixed fields || len-prefixed prev_hash),
+        // computed independently with Python's hashlib.
+        var hash = AuditHasher.HashEntry(7, 1700000000123, "shared", "node", "indicator-1", "shared", string.Empty, "{}", new byte[32]);
+
+        Assert.Equal("5b28f9168a7ada445404a4fb237336bfd33d08c640275ece3a9b107bcecca34c", Convert.ToHexStringLower(hash));
+    }
+
+    [Fact]
     public async Task Empty_log_verifies()
     {
         await using var store = await GatewayStore.OpenAsync(DbPath, _time, Ct);

@@ -299,4 +299,51 @@ public sealed class GatewayStoreTests : IDisposable
 
         Assert.Equal(800L, await store.CountIndicatorsAsync(Ct));
     }
+
+    [Fact]
+    public async Task Readers_see_only_committed_batches_while_a_writer_runs()
+    {
+        await using var store = await Open();
+        var writer = Task.Run(async () =>
+        {
+            for (var b = 0; b < 20; b++)
+            {
+                await store.CommitIngestAsync("a", Id((byte)(b + 1)), Enumerable.Range(b * 50, 50).Select(i => IngestItem.Valid(Ipv4(i))).ToList(), Ct);
+            }
+        }, Ct);
+
+        var observed = new List<long>();
+        while (!writer.IsCompleted)
+        {
+            observed.Add(await store.CountIndicatorsAsync(Ct));
+        }
+
+        await writer;
+        Assert.All(observed, count => Assert.Equal(0, count % 50)); // never half a batch
+        Assert.Equal(1000L, await store.CountIndicatorsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Cancelled_commit_stores_nothing()
+    {
+        await using var store = await Open();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1))], cancelled.Token));
+
+        Assert.Equal(0L, await store.CountIndicatorsAsync(Ct));
+        Assert.False((await store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1))], Ct)).Duplicate);
+    }
+
+    [Fact]
+    public async Task Use_after_dispose_fails_clearly()
+    {
+        var store = await Open();
+        await store.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CountIndicatorsAsync(Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CommitIngestAsync("a", Id(1), [], Ct));
+        await store.DisposeAsync(); // idempotent
+    }
 }

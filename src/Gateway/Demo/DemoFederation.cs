@@ -1,0 +1,133 @@
+using CyberCoop.Gateway.Cli.Certs;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Demo;
+
+/// <summary>
+/// The demo's three nations: development certificates made by <see cref="DevFederation"/>, then the
+/// per-peer policies of the demo written into each gateway.json, then three real gateways started
+/// in-process (each its own Kestrel on a loopback port, its own SQLite database and admin socket).
+/// </summary>
+/// <remarks>
+/// Topology: Estonia and Latvia peer only with Finland; what they share with each other travels by
+/// relay through Finland (CLEAR/GREEN only, when the origin allows it), and each pins the other's
+/// root only as a trusted origin, to verify the relayed content's signature.
+/// <code>
+///  Estonia ee  &lt;-- AMBER, relay of GREEN allowed --&gt;  Finland fi  &lt;-- GREEN only, redacted --&gt;  Latvia lv
+/// </code>
+/// </remarks>
+internal sealed class DemoFederation : IAsyncDisposable
+{
+    private DemoFederation(DevFederationLayout layout) => Layout = layout;
+
+    /// <summary>What <see cref="DevFederation"/> wrote.</summary>
+    public DevFederationLayout Layout { get; }
+
+    /// <summary>The running gateways, in the order of <see cref="DevNation.Defaults"/> (ee, fi, lv).</summary>
+    public List<GatewayNode> Nodes { get; } = [];
+
+    /// <summary>Short upper-case code of nation <paramref name="index"/> ("EE").</summary>
+    public string Code(int index) => CodeOf(Layout.Nodes[index].TrustDomain);
+
+    /// <summary>"ee.cybercoop" -> "EE".</summary>
+    public static string CodeOf(string trustDomain) => trustDomain.Split('.')[0].ToUpperInvariant();
+
+    /// <summary>Makes the material in <paramref name="directory"/>, writes the policies and starts the gateways.</summary>
+    public static async Task<DemoFederation> StartAsync(string directory, TimeProvider time, CancellationToken ct)
+    {
+        var layout = DevFederation.Create(directory, new DevFederationOptions { BasePort = 0, CertificateLifetime = TimeSpan.FromDays(1) });
+        var federation = new DemoFederation(layout);
+        try
+        {
+            WritePolicies(layout);
+            foreach (var node in layout.Nodes)
+            {
+                federation.Nodes.Add(await GatewayNode.StartAsync(node.ConfigPath, new GatewayNodeOptions
+                {
+                    Time = time,
+                    ConfigureLogging = logging => logging.ClearProviders().SetMinimumLevel(LogLevel.None),
+                }, ct).ConfigureAwait(false));
+            }
+
+            return federation;
+        }
+        catch
+        {
+            await federation.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The demo's policies. Each line is a sovereignty or mistrust decision a real operator could make.</summary>
+    private static void WritePolicies(DevFederationLayout layout)
+    {
+        var (ee, fi, lv) = (layout.Nodes[0], layout.Nodes[1], layout.Nodes[2]);
+        Rewrite(ee, config =>
+        {
+            // Estonia -> Finland: up to AMBER, nothing below confidence 40, Finland may relay GREEN onwards.
+            Peer(config, fi).Outbound = new OutboundPolicyConfig { TlpCeiling = "AMBER", MinConfidence = 40, AllowRelay = true };
+            Peer(config, fi).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 1.0 };
+            DropPeer(config, lv);
+            TrustOrigin(config, lv);
+        });
+        Rewrite(fi, config =>
+        {
+            // Finland -> Estonia: AMBER, but no MD5 hashes and no e-mail addresses (privacy law).
+            Peer(config, ee).Outbound = new OutboundPolicyConfig
+            {
+                TlpCeiling = "AMBER",
+                AllowRelay = true,
+                AllowedTypes = ["ipv4", "ipv6", "cidr", "domain", "url", "sha1", "sha256", "ja3", "asn", "cve"],
+            };
+            Peer(config, ee).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 1.0 };
+
+            // Finland -> Latvia: GREEN only, sensors, context and counts redacted, relay allowed.
+            Peer(config, lv).Outbound = new OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true, Redact = ["sensor", "context", "count"] };
+            Peer(config, lv).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.9 };
+        });
+        Rewrite(lv, config =>
+        {
+            // Latvia -> Finland: AMBER, nothing tagged internal, relay allowed; Latvia weights Finland's content 0.7.
+            Peer(config, fi).Outbound = new OutboundPolicyConfig { TlpCeiling = "AMBER", AllowRelay = true, BlockedTags = ["internal"] };
+            Peer(config, fi).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.7 };
+            DropPeer(config, ee);
+            TrustOrigin(config, ee);
+        });
+    }
+
+    private static void Rewrite(DevNode node, Action<GatewayConfig> change)
+    {
+        var config = GatewayConfigFile.Load(node.ConfigPath).Config;
+        config.Node.Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 50 };
+        change(config);
+        GatewayConfigFile.Save(node.ConfigPath, config);
+        File.Delete(node.ConfigPath + ".bak");
+    }
+
+    private static PeerConfig Peer(GatewayConfig config, DevNode peer) =>
+        config.Peers.Single(p => p.Id == peer.Id);
+
+    private static void DropPeer(GatewayConfig config, DevNode peer) =>
+        config.Peers.RemoveAll(p => p.Id == peer.Id);
+
+    private static void TrustOrigin(GatewayConfig config, DevNode origin) =>
+        config.TrustedOrigins.Add(new TrustedOriginConfig
+        {
+            TrustDomain = origin.TrustDomain,
+            Root = Path.Combine("peers", origin.TrustDomain + ".crt"),
+            RootPin = origin.RootPin,
+        });
+
+    /// <summary>Stops every gateway (streams drained, databases closed, admin sockets removed).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Nodes.Clear();
+    }
+}

@@ -1,0 +1,23 @@
+namespace CyberCoop.Gateway.Demo;
+
+/// <summary>How the demo runs.</summary>
+internal sealed record DemoOptions
+{
+    /// <summary>Default length of the replay and drain (start-up and summary come on top, about 2 s).</summary>
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(12);
+
+    /// <summary>Shortest accepted duration.</summary>
+    public static readonly TimeSpan MinDuration = TimeSpan.FromSeconds(3);
+
+    /// <summary>Longest accepted duration.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long the agents replay and the federation drains.</summary>
+    public TimeSpan Duration { get; init; } = DefaultDuration;
+
+    /// <summary>Folder to build the federation in; null makes a fresh temporary folder.</summary>
+    public string? Directory { get; init; }
+
+    /// <summary>Leave the federation's files (certificates, configs, databases, audit logs) on disk.</summary>
+    public bool Keep { get; init; }
+}
