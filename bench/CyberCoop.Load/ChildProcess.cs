@@ -124,6 +124,19 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>CPU time (user + system) the process has used so far, from /proc/&lt;pid&gt;/stat; zero off Linux.</summary>
+    public TimeSpan CpuTime()
+    {
+        try
+        {
+            return ProcStat.CpuTime(File.ReadAllText($"/proc/{Id}/stat"));
+        }
+        catch (IOException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
     private static long KiB(string line)
     {
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);

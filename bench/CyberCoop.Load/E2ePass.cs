@@ -18,6 +18,10 @@ internal sealed record PassResult
     public required long RssB { get; init; }
     public required long PeakA { get; init; }
     public required long PeakB { get; init; }
+
+    /// <summary>CPU time A and B spent per indicator in the throughput phase (microseconds).</summary>
+    public required double CpuPerIndicatorA { get; init; }
+    public required double CpuPerIndicatorB { get; init; }
 }
 
 /// <summary>
@@ -41,11 +45,15 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
         using var watch = new StoreWatch(federation.B.DatabasePath);
 
         // Warm-up: TLS, JIT, key fetch, the first bundle through.
-        await ThroughputAsync(client, label + "-warm", 2 * options.IngestBatch, watch, Diagnostics, ct);
-        await log.WriteLineAsync($"  [{label}] gateways up and peered (A pid {a.Id}, B pid {b.Id}; {prestored:N0} indicators stored before start)");
+        var warm = Stopwatch.StartNew();
+        await ThroughputAsync(client, label + "-warm", options.WarmupIndicators, watch, Diagnostics, ct);
+        await log.WriteLineAsync($"  [{label}] gateways up and peered (A pid {a.Id}, B pid {b.Id}; {prestored:N0} indicators stored before start); warm-up of {options.WarmupIndicators:N0} took {warm.Elapsed.TotalSeconds:F1} s");
 
+        var (cpuA0, cpuB0) = (a.CpuTime(), b.CpuTime());
         var (ingest, endToEnd) = await ThroughputAsync(client, label + "-tput", options.ThroughputIndicators, watch, Diagnostics, ct);
-        await log.WriteLineAsync($"  [{label}] throughput: {options.ThroughputIndicators:N0} indicators, ingest {ingest.PerSecond:N0}/s, end to end {endToEnd.PerSecond:N0}/s");
+        var cpuA = (a.CpuTime() - cpuA0).TotalMicroseconds / options.ThroughputIndicators;
+        var cpuB = (b.CpuTime() - cpuB0).TotalMicroseconds / options.ThroughputIndicators;
+        await log.WriteLineAsync($"  [{label}] throughput: {options.ThroughputIndicators:N0} indicators, ingest {ingest.PerSecond:N0}/s, end to end {endToEnd.PerSecond:N0}/s; CPU per indicator A {cpuA:F1} us, B {cpuB:F1} us");
 
         var (latency, ack) = await LatencyAsync(client, label + "-lat", watch, Diagnostics, ct);
         await log.WriteLineAsync($"  [{label}] latency at {options.OfferedRate:N0}/s: p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms, p99 {latency.P99:F0} ms (max {latency.Max:F0} ms)");
@@ -67,6 +75,8 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             RssB = rssB,
             PeakA = peakA,
             PeakB = peakB,
+            CpuPerIndicatorA = cpuA,
+            CpuPerIndicatorB = cpuB,
         };
     }
 

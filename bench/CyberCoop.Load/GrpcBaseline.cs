@@ -58,11 +58,13 @@ internal static class GrpcBaseline
 
         // Warm the connection (TLS handshake, JIT) before timing.
         await StreamAsync(client, payloads.Take(Math.Min(4, payloads.Count)).ToList(), ct);
+        var cpu = ProcStat.Self() + sink.CpuTime();
         var stopwatch = Stopwatch.StartNew();
         await StreamAsync(client, payloads, ct);
         stopwatch.Stop();
+        cpu = ProcStat.Self() + sink.CpuTime() - cpu;
         await sink.StopAsync(TimeSpan.FromSeconds(10));
-        return (new Rate(indicators.Count, stopwatch.Elapsed), bytes);
+        return (new Rate(indicators.Count, stopwatch.Elapsed, cpu), bytes);
     }
 
     private static async Task StreamAsync(Federation.FederationClient client, IReadOnlyList<ByteString> payloads, CancellationToken ct)

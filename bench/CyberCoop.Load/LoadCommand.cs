@@ -21,6 +21,20 @@ internal static class LoadCommand
             return await GrpcSink.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "stages")
+        {
+            const int bundles = 20;
+            const int size = 1_000;
+            foreach (var suite in new[] { Contracts.V1.Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65, Contracts.V1.Suite.X25519Aes256GcmEd25519 })
+            {
+                var stages = await StageProfile.RunAsync(bundles, size, suite, CancellationToken.None);
+                Console.WriteLine($"Stages, {bundles} bundles of {size:N0}, suite {suite}; load average {MachineInfo.LoadAverage()}");
+                Console.WriteLine(StageProfile.Markdown(stages, bundles * size));
+            }
+
+            return 0;
+        }
+
         if (args.Length == 0 || args[0] != "e2e")
         {
             await Console.Error.WriteLineAsync(Usage);

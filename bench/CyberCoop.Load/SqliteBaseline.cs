@@ -37,6 +37,7 @@ internal static class SqliteBaseline
             CREATE INDEX ix_indicators_local_seq ON indicators(local_seq) WHERE local_seq IS NOT NULL;
             """);
 
+        var cpu = ProcStat.Self();
         var stopwatch = Stopwatch.StartNew();
         long seq = 0;
         for (var start = 0; start < rows.Count; start += batchSize)
@@ -74,7 +75,7 @@ internal static class SqliteBaseline
         }
 
         stopwatch.Stop();
-        return new Rate(rows.Count, stopwatch.Elapsed);
+        return new Rate(rows.Count, stopwatch.Elapsed, ProcStat.Self() - cpu);
     }
 
     private static void Execute(SqliteConnection connection, string sql)
@@ -86,7 +87,10 @@ internal static class SqliteBaseline
 }
 
 /// <summary>Items moved in a time.</summary>
-internal readonly record struct Rate(long Items, TimeSpan Elapsed)
+internal readonly record struct Rate(long Items, TimeSpan Elapsed, TimeSpan Cpu = default)
 {
     public double PerSecond => Elapsed > TimeSpan.Zero ? Items / Elapsed.TotalSeconds : 0;
+
+    /// <summary>CPU microseconds per item (when measured).</summary>
+    public double CpuPerItem => Items > 0 ? Cpu.TotalMicroseconds / Items : 0;
 }

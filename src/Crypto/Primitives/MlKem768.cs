@@ -12,6 +12,7 @@ internal static class MlKem768
     public const int CiphertextSize = 1088;
     public const int SharedSecretSize = 32;
     public const int SeedSize = 64;
+    private const int Q = 3329;
 
     public static MLKemParameters Parameters => MLKemParameters.ml_kem_768;
 
@@ -32,6 +33,18 @@ internal static class MlKem768
         if (encoded.Length != PublicKeySize)
         {
             throw new KeyFormatException($"ML-KEM-768 encapsulation key must be {PublicKeySize} bytes, got {encoded.Length}");
+        }
+
+        // FIPS 203 §7.2 encapsulation key check: every 12-bit coefficient of t (the first 3 x 384 bytes) is < q.
+        var t = encoded[..(PublicKeySize - 32)];
+        for (var i = 0; i < t.Length; i += 3)
+        {
+            var a = t[i] | ((t[i + 1] & 0x0F) << 8);
+            var b = (t[i + 1] >> 4) | (t[i + 2] << 4);
+            if (a >= Q || b >= Q)
+            {
+                throw new KeyFormatException($"ML-KEM-768 encapsulation key is invalid: coefficient {(a >= Q ? a : b)} at byte {i} is not reduced modulo {Q}");
+            }
         }
 
         try

@@ -49,7 +49,7 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
         var folded = new Dictionary<(string Kind, string Actor, string Reason), int>();
         foreach (var entry in fresh)
         {
-            if (entry.Kind is AuditKinds.Received or AuditKinds.Quarantined
+            if ((entry.Kind == AuditKinds.Received && entry.Decision != "dropped") || entry.Kind == AuditKinds.Quarantined
                 || (entry.Kind == AuditKinds.Rejected && !entry.Subject.StartsWith("envelope:", StringComparison.Ordinal) && entry.Subject != "trust-bundle"))
             {
                 var key = (entry.Kind, entry.Actor, entry.Reason);
@@ -82,6 +82,9 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
     {
         switch (entry.Kind)
         {
+            case AuditKinds.Received:
+                Count("received-dropped:" + entry.Reason, 1);
+                return new DemoEvent(at, nation, DemoEventKind.Rejected, $"dropped a copy from {Codes(entry.Actor)}: {entry.Reason} (loop prevention by origin and bundle id)", "audit");
             case AuditKinds.Shared when entry.Decision == "relayed":
                 Count("relayed", 1);
                 Relays[nation] = Relays.GetValueOrDefault(nation) + 1;
@@ -106,7 +109,7 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
                 Count("withheld:" + entry.Reason, ids.Count);
                 if (red > 0)
                 {
-                    Count("red-kept-home", red);
+                    Count("withheld-red-per-peer", red);
                     if (!RedHeld.TryGetValue(nation, out var held))
                     {
                         RedHeld[nation] = held = new HashSet<string>(StringComparer.Ordinal);

@@ -44,6 +44,33 @@ public sealed class MlKem768Tests
 
     [Theory]
     [InlineData(0)]
+    [InlineData(600)]
+    [InlineData(1149)]
+    public void Encapsulation_key_with_an_unreduced_coefficient_is_rejected(int offset)
+    {
+        var dk = MlKem768.PrivateKeyFromSeed(RandomNumberGenerator.GetBytes(64));
+        var ek = dk.GetPublicKeyEncoded();
+        ek[offset] = 0xFF;
+        ek[offset + 1] |= 0x0F; // first 12-bit coefficient of this triple = 0xFFF >= q
+
+        var ex = Assert.Throws<KeyFormatException>(() => MlKem768.PublicKey(ek));
+        Assert.Contains("not reduced", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<KeyFormatException>(() => new ContentPublicKey(Contracts.V1.KeyAlgorithm.X25519Mlkem768, (byte[])[.. new byte[32], .. ek]));
+    }
+
+    [Fact]
+    public void Valid_encapsulation_keys_pass_the_modulus_check()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            var dk = MlKem768.PrivateKeyFromSeed(RandomNumberGenerator.GetBytes(64));
+            var encoded = dk.GetPublicKeyEncoded();
+            Assert.Equal(encoded, MlKem768.PublicKey(encoded).GetEncoded());
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
     [InlineData(1087)]
     [InlineData(1089)]
     public void Ciphertext_of_wrong_length_is_rejected(int length)

@@ -117,6 +117,25 @@ public sealed class CertsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Issue_refuses_a_root_key_readable_by_other_users()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix permissions only");
+            return;
+        }
+
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        File.SetUnixFileMode(_temp.Combine("ca", "root.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var result = await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("chmod 600", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_temp.Combine("node", "tallinn.crt")));
+    }
+
+    [Fact]
     public async Task Issue_rejects_an_unknown_kind_as_a_usage_error()
     {
         await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));

@@ -157,4 +157,34 @@ public sealed class StatusCommandTests : IDisposable
         Assert.Contains("refused to reload", result.Error, StringComparison.Ordinal);
         Assert.Contains("peers[0].address", result.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Watch_prints_snapshots_until_cancelled_and_survives_a_node_that_is_not_up_yet()
+    {
+        using var output = new SyncStringWriter();
+        using var error = new SyncStringWriter();
+        using var cancel = new CancellationTokenSource();
+        var watch = CliRun.RunUntilCancelledAsync(output, error, cancel.Token,
+            "status", "--config", Tallinn.ConfigPath, "--watch", "--interval", "1");
+        await WaitForAsync(() => error.Text.Contains("no gateway is running", StringComparison.Ordinal));
+
+        await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
+        server.State.Status = SampleStatus(DateTimeOffset.UtcNow.AddDays(20));
+        await WaitForAsync(() => output.Text.Contains("indicators stored   1234", StringComparison.Ordinal));
+        await cancel.CancelAsync();
+        var exit = await watch.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, exit);
+        Assert.True(output.Text.Split('\n').Count(l => l.StartsWith("--- ", StringComparison.Ordinal)) >= 2);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
 }

@@ -53,6 +53,7 @@ internal static class CertificateFiles
             }
         }
 
+        RefuseLooseKeyPermissions(key);
         try
         {
             return CertificateAuthority.Load(certificate, key);
@@ -64,6 +65,27 @@ internal static class CertificateFiles
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CliException($"cannot read the CA in '{directory}': {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a private key file that group or others may read or write (like OpenSSH does): a root key
+    /// that leaked to another account can mint identities of the whole nation.
+    /// </summary>
+    public static void RefuseLooseKeyPermissions(string keyPath)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        const UnixFileMode loose = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        var mode = File.GetUnixFileMode(keyPath);
+        if ((mode & loose) != 0)
+        {
+            throw new CliException($"'{keyPath}' is accessible by other users (mode {Convert.ToString((int)mode, 8)}); " +
+                $"a private key must be readable by its owner only: chmod 600 '{keyPath}'");
         }
     }
 

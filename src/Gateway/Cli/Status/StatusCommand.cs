@@ -18,6 +18,8 @@ internal static class StatusCommand
     {
         var config = new Option<string>("--config") { Description = "The gateway's config file (its node.adminSocket is dialled).", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the status as JSON (the Admin API's NodeStatus message)." };
+        var watch = new Option<bool>("--watch", "-w") { Description = "Refresh until Ctrl-C (redraws on a terminal; otherwise prints each snapshot after a separator line)." };
+        var interval = new Option<int>("--interval") { Description = "Seconds between refreshes with --watch.", DefaultValueFactory = _ => 2 };
         var command = new Command(
             "status",
             "Show a running node's status over its Admin socket: per peer connected or not and since when, last ack, outbox " +
@@ -25,32 +27,82 @@ internal static class StatusCommand
             "certificate expiry warnings. Exit 1 when no node is running." +
             Environment.NewLine + "Example: status --config gateway.json --json")
         {
-            config, json,
+            config, json, watch, interval,
         };
         CliAction.Set(command, async (parse, io, cancellationToken) =>
         {
-            var loaded = ConfigEdit.Load(parse.GetValue(config)!);
-            using var admin = AdminSocketClient.Connect(loaded.Resolve(loaded.Config.Node.AdminSocket));
-            NodeStatus status;
-            try
+            var seconds = parse.GetValue(interval);
+            if (seconds is < 1 or > 3600)
             {
-                status = await admin.Client.GetStatusAsync(new GetStatusRequest(), deadline: AdminSocketClient.Deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (RpcException ex)
-            {
-                throw admin.Explain(ex);
+                throw CliException.Usage($"--interval {seconds} must be between 1 and 3600");
             }
 
-            if (parse.GetValue(json))
+            var loaded = ConfigEdit.Load(parse.GetValue(config)!);
+            var socket = loaded.Resolve(loaded.Config.Node.AdminSocket);
+            var asJson = parse.GetValue(json);
+            if (!parse.GetValue(watch))
             {
-                await io.Output.WriteLineAsync(s_json.Format(status)).ConfigureAwait(false);
+                await ShowAsync(io, socket, asJson, cancellationToken).ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
 
-            Print(io, status, TimeProvider.System.GetUtcNow());
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds));
+            try
+            {
+                do
+                {
+                    if (io.IsTerminal && !asJson)
+                    {
+                        await io.Output.WriteAsync("\u001b[2J\u001b[H").ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await io.Output.WriteLineAsync($"--- {TimeProvider.System.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)} ---").ConfigureAwait(false);
+                    }
+
+                    try
+                    {
+                        await ShowAsync(io, socket, asJson, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (CliException ex)
+                    {
+                        // Keep watching: the node may be restarting.
+                        await io.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                    }
+
+                    await io.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+
             return CliExitCodes.Success;
         });
         return command;
+    }
+
+    private static async Task ShowAsync(CliIo io, string socket, bool asJson, CancellationToken cancellationToken)
+    {
+        using var admin = AdminSocketClient.Connect(socket);
+        NodeStatus status;
+        try
+        {
+            status = await admin.Client.GetStatusAsync(new GetStatusRequest(), deadline: AdminSocketClient.Deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw admin.Explain(ex);
+        }
+
+        if (asJson)
+        {
+            await io.Output.WriteLineAsync(s_json.Format(status)).ConfigureAwait(false);
+            return;
+        }
+
+        Print(io, status, TimeProvider.System.GetUtcNow());
     }
 
     private static void Print(CliIo io, NodeStatus status, DateTimeOffset now)
