@@ -1,3 +1,6 @@
+using System.CommandLine;
 using CyberCoop.Agent.Cli;
 
-return await AgentCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);
+// Give `run` time to spool what it has read after SIGTERM/Ctrl+C (it stops waiting after 10 s itself).
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(15) };
+return await AgentCommandLine.Build().Parse(args).InvokeAsync(invocation).ConfigureAwait(false);

@@ -200,12 +200,12 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
 
         if (a.SrcIp is not null)
         {
-            emitter.Emit(IndicatorType.Ipv4, a.SrcIp, a.Timestamp, confidence, With(context, "role", "source"));
+            emitter.Emit(IndicatorType.Ipv4, a.SrcIp, a.Timestamp, confidence, context, role: "source");
         }
 
         if (a.DestIp is not null && a.DestIp != a.SrcIp)
         {
-            emitter.Emit(IndicatorType.Ipv4, a.DestIp, a.Timestamp, confidence, With(context, "role", "destination"));
+            emitter.Emit(IndicatorType.Ipv4, a.DestIp, a.Timestamp, confidence, context, role: "destination");
         }
 
         EmitHost(a.HttpHost, "http.hostname", ref a, context, confidence);
@@ -221,24 +221,24 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
 
         if (a.Ja3 is not null)
         {
-            emitter.Emit(IndicatorType.Ja3, a.Ja3, a.Timestamp, confidence, With(context, "role", "ja3"));
+            emitter.Emit(IndicatorType.Ja3, a.Ja3, a.Timestamp, confidence, context, role: "ja3");
         }
 
         if (a.Ja3s is not null)
         {
-            emitter.Emit(IndicatorType.Ja3, a.Ja3s, a.Timestamp, confidence, With(context, "role", "ja3s"));
+            emitter.Emit(IndicatorType.Ja3, a.Ja3s, a.Timestamp, confidence, context, role: "ja3s");
         }
 
         if (a.Ja4 is not null)
         {
-            emitter.Emit(IndicatorType.Ja4, a.Ja4, a.Timestamp, confidence, With(context, "role", "ja4"));
+            emitter.Emit(IndicatorType.Ja4, a.Ja4, a.Timestamp, confidence, context, role: "ja4");
         }
 
         if (a.Hashes is not null)
         {
             foreach (var (type, value) in a.Hashes)
             {
-                emitter.Emit(type, value, a.Timestamp, confidence, With(context, "role", "file"));
+                emitter.Emit(type, value, a.Timestamp, confidence, context, role: "file");
             }
         }
     }
@@ -247,16 +247,8 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
     {
         if (host is not null)
         {
-            emitter.Emit(IndicatorType.Unspecified, host, a.Timestamp, confidence, With(context, "role", role));
+            emitter.Emit(IndicatorType.Unspecified, host, a.Timestamp, confidence, context, role: role);
         }
-    }
-
-    private static List<KeyValuePair<string, string>> With(List<KeyValuePair<string, string>> context, string key, string value)
-    {
-        var copy = new List<KeyValuePair<string, string>>(context.Count + 1);
-        copy.AddRange(context);
-        copy.Add(new(key, value));
-        return copy;
     }
 
     private static string IgnoreReason(ref Utf8JsonReader r)

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using CyberCoop.Agent.Configuration;
 using CyberCoop.Contracts.V1;
@@ -58,7 +60,8 @@ internal sealed class SightingEmitter
         Tlp tlp = Tlp.Unspecified,
         DateTimeOffset? validUntil = null,
         string? description = null,
-        IReadOnlyList<string>? extraTags = null)
+        IReadOnlyList<string>? extraTags = null,
+        string? role = null)
     {
         value = value.Trim();
         if (value.Length == 0)
@@ -73,14 +76,25 @@ internal sealed class SightingEmitter
             return null;
         }
 
-        type = IndicatorTypeNames.Refine(type, value);
-        if (type == IndicatorType.Unspecified)
+        string? reason;
+        if (type is IndicatorType.Ipv4 or IndicatorType.Ipv6 && IPAddress.TryParse(value, out var address))
         {
-            Diagnostics.Filter("indicator type not recognised");
-            return null;
+            // Parse once for both the family and the home-net check (the hot path of EVE alerts).
+            type = address.AddressFamily == AddressFamily.InterNetworkV6 ? IndicatorType.Ipv6 : IndicatorType.Ipv4;
+            reason = _filter.RejectAddress(address);
+        }
+        else
+        {
+            type = IndicatorTypeNames.Refine(type, value);
+            if (type == IndicatorType.Unspecified)
+            {
+                Diagnostics.Filter("indicator type not recognised");
+                return null;
+            }
+
+            reason = _filter.Reject(type, value);
         }
 
-        var reason = _filter.Reject(type, value);
         if (reason is not null)
         {
             Diagnostics.Filter(reason);
@@ -131,6 +145,11 @@ internal sealed class SightingEmitter
             {
                 sighting.Context[k] = v;
             }
+        }
+
+        if (role is not null)
+        {
+            sighting.Context["role"] = role;
         }
 
         Output.Add(sighting);

@@ -113,7 +113,8 @@ internal sealed class SightingFilter
 
     private string? RejectExact(string value) => _allowValues.Contains(value.Trim()) ? "allowlisted" : null;
 
-    private string? RejectAddress(IPAddress address)
+    /// <summary>Returns why an address must not be reported, or null.</summary>
+    public string? RejectAddress(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
         {

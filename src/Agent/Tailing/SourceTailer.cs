@@ -19,6 +19,10 @@ namespace CyberCoop.Agent.Tailing;
 internal sealed class SourceTailer : IDisposable
 {
     private const int MaxLinesPerRead = 2048;
+    private const int LinesPerStep = 128;
+
+    /// <summary>A chunk is handed on once it holds this many sightings (bounds memory for alert-dense input).</summary>
+    public const int MaxSightingsPerChunk = 512;
     private const int LoggedSkipsPerSource = 50;
 
     private readonly SourceSettings _source;
@@ -164,7 +168,17 @@ internal sealed class SourceTailer : IDisposable
         var progressed = false;
         if (file.Lines is { } lines)
         {
-            var read = lines.ReadLines(MaxLinesPerRead, final: rotated && file.RotationSeen);
+            var read = 0;
+            while (read < MaxLinesPerRead && _emitter.Output.Count < MaxSightingsPerChunk)
+            {
+                var step = lines.ReadLines(LinesPerStep, final: rotated && file.RotationSeen);
+                read += step;
+                if (step < LinesPerStep)
+                {
+                    break;
+                }
+            }
+
             if (read > 0 || _emitter.Output.Count > 0)
             {
                 RefreshFingerprint(file);
