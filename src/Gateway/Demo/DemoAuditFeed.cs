@@ -49,12 +49,12 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
         var folded = new Dictionary<(string Kind, string Actor, string Reason), int>();
         foreach (var entry in fresh)
         {
-            if (entry.Kind is AuditKinds.Received or AuditKinds.Quarantined
+            if (entry.Kind == AuditKinds.Quarantined
                 || (entry.Kind == AuditKinds.Rejected && !entry.Subject.StartsWith("envelope:", StringComparison.Ordinal) && entry.Subject != "trust-bundle"))
             {
                 var key = (entry.Kind, entry.Actor, entry.Reason);
                 folded[key] = folded.GetValueOrDefault(key) + 1;
-                Count(entry.Kind == AuditKinds.Received ? "received" : $"{entry.Kind}:{Code(entry.Reason.Split(':')[0])}", 1);
+                Count($"{entry.Kind}:{Code(entry.Reason.Split(':')[0])}", 1);
                 continue;
             }
 
@@ -69,7 +69,6 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
             var from = Codes(actor);
             events.Add(kind switch
             {
-                AuditKinds.Received => new DemoEvent(at, nation, DemoEventKind.Received, $"accepted {count} from {from} ({Codes(reason)})", "audit"),
                 AuditKinds.Quarantined => new DemoEvent(at, nation, DemoEventKind.Quarantined, $"quarantined {count} from {from}: {Codes(reason)}", "audit"),
                 _ => new DemoEvent(at, nation, DemoEventKind.Rejected, $"refused {count} indicator(s) from {from}: {Codes(reason)}", "audit"),
             });
@@ -82,6 +81,24 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
     {
         switch (entry.Kind)
         {
+            case AuditKinds.Received when entry.Decision == "accepted":
+            {
+                // One entry per received bundle, the accepted indicator ids in the details.
+                var n = IndicatorIds(entry.DetailsJson).Count;
+                Count("received", n);
+                var reason = entry.Reason;
+                var cut = reason.LastIndexOf(", ", StringComparison.Ordinal);
+                if (cut > 0 && reason.EndsWith(" indicators", StringComparison.Ordinal))
+                {
+                    reason = reason[..cut];
+                }
+
+                return new DemoEvent(at, nation, DemoEventKind.Received, $"accepted {n} from {Codes(entry.Actor)} ({Codes(reason)})", "audit");
+            }
+
+            case AuditKinds.Received:
+                Count("received-dropped:" + entry.Reason, 1);
+                return new DemoEvent(at, nation, DemoEventKind.Rejected, $"dropped a copy from {Codes(entry.Actor)}: {entry.Reason} (loop prevention by origin and bundle id)", "audit");
             case AuditKinds.Shared when entry.Decision == "relayed":
                 Count("relayed", 1);
                 Relays[nation] = Relays.GetValueOrDefault(nation) + 1;
@@ -106,7 +123,7 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
                 Count("withheld:" + entry.Reason, ids.Count);
                 if (red > 0)
                 {
-                    Count("red-kept-home", red);
+                    Count("withheld-red-per-peer", red);
                     if (!RedHeld.TryGetValue(nation, out var held))
                     {
                         RedHeld[nation] = held = new HashSet<string>(StringComparer.Ordinal);

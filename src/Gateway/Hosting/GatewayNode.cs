@@ -34,10 +34,12 @@ internal sealed record GatewayNodeOptions
 internal sealed class GatewayNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ILoggerFactory _loggers;
 
-    private GatewayNode(WebApplication app, GatewayRuntime runtime, int port, string adminSocket)
+    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, int port, string adminSocket)
     {
         _app = app;
+        _loggers = loggers;
         Runtime = runtime;
         Port = port;
         AdminSocket = adminSocket;
@@ -119,7 +121,7 @@ internal sealed class GatewayNode : IAsyncDisposable
             }
             var port = BoundPort(app, endpoint);
             GatewayLog.Listening(runtimeLogger.CreateLogger<GatewayNode>(), identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
-            return new GatewayNode(app, runtime, port, adminSocket);
+            return new GatewayNode(app, runtimeLogger, runtime, port, adminSocket);
         }
         catch
         {
@@ -219,6 +221,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         {
             await _app.DisposeAsync().ConfigureAwait(false);
             await Runtime.DisposeAsync().ConfigureAwait(false);
+            _loggers.Dispose();
             try
             {
                 File.Delete(AdminSocket);

@@ -57,6 +57,7 @@ internal sealed class PeerMetrics
         {
             _connectedSince = at;
             _suite = suite;
+            _lastError = "";
         }
     }
 

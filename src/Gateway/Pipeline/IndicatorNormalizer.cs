@@ -360,7 +360,9 @@ internal static class IndicatorNormalizer
         switch (uri.HostNameType)
         {
             case UriHostNameType.Dns:
-                var domain = NormalizeDomainOrSingleLabel(uri.IdnHost);
+            case UriHostNameType.Basic when uri.Host.Length > 0:
+                // "Basic" is what Uri calls registered names it does not consider DNS (e.g. with '_'); the label rules decide.
+                var domain = NormalizeDomainOrSingleLabel(uri.HostNameType == UriHostNameType.Dns ? uri.IdnHost : uri.Host);
                 if (!domain.Ok)
                 {
                     return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid host name");
@@ -377,7 +379,12 @@ internal static class IndicatorNormalizer
                 host = uri.Host;
                 break;
             case UriHostNameType.IPv6:
-                host = "[" + IPAddress.Parse(uri.IdnHost).ToString() + "]";
+                if (!TryParseIPv6(uri.IdnHost, out var v6Host))
+                {
+                    return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid IPv6 address (zone ids are not allowed)");
+                }
+
+                host = "[" + v6Host + "]";
                 break;
             default:
                 return NormalizeResult.Failure($"value: '{Quote(value)}' has no valid host");

@@ -115,7 +115,7 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
             var audit = await ReadAuditAsync(store);
 
             Assert.Equal(nation.Stored, await store.CountIndicatorsAsync(TestContext.Current.CancellationToken));
-            Assert.Equal(nation.Received, audit.Count(e => e.Kind == AuditKinds.Received && e.Decision == "accepted"));
+            Assert.Equal(nation.Received, audit.Where(e => e.Kind == AuditKinds.Received && e.Decision == "accepted").Sum(IndicatorCount));
             Assert.Equal(nation.IngestRejected, audit.Count(e => e.Kind == AuditKinds.IngestRejected));
             Assert.Equal(nation.Relayed, audit.Count(e => e.Kind == AuditKinds.Shared && e.Decision == "relayed"));
         }
@@ -125,7 +125,9 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
         {
             await using var receiver = await OpenStoreAsync(flow.To.ToLowerInvariant() + ".cybercoop");
             var audit = await ReadAuditAsync(receiver);
-            var accepted = audit.Count(e => e.Kind == AuditKinds.Received && e.Actor.StartsWith("spiffe://" + flow.From.ToLowerInvariant() + ".", StringComparison.Ordinal));
+            var accepted = audit
+                .Where(e => e.Kind == AuditKinds.Received && e.Decision == "accepted" && e.Actor.StartsWith("spiffe://" + flow.From.ToLowerInvariant() + ".", StringComparison.Ordinal))
+                .Sum(IndicatorCount);
             var probe = flow is { From: "EE", To: "FI" } ? 1 : 0;
             Assert.Equal(flow.Indicators + probe, accepted);
         }
@@ -157,6 +159,13 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
 
     private async Task<GatewayStore> OpenStoreAsync(string domain) =>
         await GatewayStore.OpenAsync(Path.Combine(run.Directory, domain, "gateway.db"), TimeProvider.System, TestContext.Current.CancellationToken);
+
+    /// <summary>Indicators listed in an entry's details (the receiver writes one "received" entry per bundle).</summary>
+    private static int IndicatorCount(AuditEntry entry)
+    {
+        using var details = System.Text.Json.JsonDocument.Parse(entry.DetailsJson);
+        return details.RootElement.TryGetProperty("indicators", out var ids) ? ids.GetArrayLength() : 0;
+    }
 
     private static async Task<List<AuditEntry>> ReadAuditAsync(GatewayStore store)
     {
