@@ -61,8 +61,9 @@ internal static class StageProfile
             var observedAt = DateTimeOffset.UtcNow.AddMinutes(-1);
             long cursor = 0;
 
-            // Warm-up bundle (JIT) excluded from the figures.
-            for (var round = -1; round < bundles; round++)
+            // Warm-up bundles (JIT tiering) excluded from the figures.
+            const int warmup = 10;
+            for (var round = -warmup; round < bundles; round++)
             {
                 if (round == 0)
                 {
@@ -70,7 +71,7 @@ internal static class StageProfile
                     order.Clear();
                 }
 
-                var batch = LoadData.Batch("stages", (round + 1L) * bundleSize, bundleSize, observedAt);
+                var batch = LoadData.Batch("stages-" + suite, (round + (long)warmup) * bundleSize, bundleSize, observedAt);
                 var items = await Time("A", "validate + normalize sightings", () => Task.FromResult(
                     batch.Sightings.Select(s => IngestItem.From(validator.Validate(s, a, "sensor-1"))).ToList()));
                 await Time("A", "commit agent batch (SQLite)", () => storeA.CommitIngestAsync(agent, batch.BatchId.Memory, items, ct));
