@@ -13,11 +13,11 @@ internal sealed class TailHarness : IDisposable
 {
     private readonly Channel<ReadChunk> _channel = Channel.CreateUnbounded<ReadChunk>();
 
-    public TailHarness(string path, SourceFormat format = SourceFormat.Jsonl, IReadOnlyDictionary<string, FileCheckpoint>? known = null, int maxLineBytes = 4096, bool startAtEnd = false)
+    public TailHarness(string path, SourceFormat format = SourceFormat.Jsonl, IReadOnlyDictionary<string, FileCheckpoint>? known = null, int maxLineBytes = 4096, bool startAtEnd = false, string sourceName = "test")
     {
         var source = new SourceSettings
         {
-            Name = "test",
+            Name = sourceName,
             Path = path,
             Format = format,
             Mapping = format == SourceFormat.Jsonl ? new FieldMapping { ValueField = "v" } : null,
