@@ -113,6 +113,7 @@ internal sealed class GatewayNode : IAsyncDisposable
             });
 
             var app = builder.Build();
+            app.Services.GetRequiredService<GatewayMeter>();
             app.MapCyberCoopGateway();
             await app.StartAsync(ct).ConfigureAwait(false);
             if (!OperatingSystem.IsWindows())
