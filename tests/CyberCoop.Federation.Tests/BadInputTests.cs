@@ -63,6 +63,38 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ingest_counters_are_published_on_the_gateway_meter()
+    {
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Ipv4, "203.0.113.10"), Sighting(IndicatorType.Ipv4, "not-an-ip"));
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Gateway.Hosting.GatewayMeter.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "node" && (string?)tag.Value == _f["ee"].GatewayId)
+                {
+                    values[instrument.Name] = value;
+                }
+            }
+        });
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(1, values["cybercoop.sightings.ingested"]);
+        Assert.Equal(1, values["cybercoop.sightings.rejected"]);
+        Assert.Equal(0, values["cybercoop.calls.denied"]);
+    }
+
+    [Fact]
     public async Task Oversized_batch_is_refused_with_the_limit_named_and_the_node_keeps_serving()
     {
         using var call = _f.IngestClient("ee").Submit();

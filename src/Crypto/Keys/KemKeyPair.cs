@@ -91,25 +91,8 @@ public sealed class KemKeyPair : IDisposable
     }
 
     /// <summary>Loads a key file written by <see cref="Save"/>; <see cref="CryptoFileException"/> naming the file on any problem.</summary>
-    public static KemKeyPair Load(string path)
-    {
-        var (algorithm, secret) = KeyFile.Read(path, KeyFile.KemLabel);
-        if (algorithm is not (KeyAlgorithm.X25519 or KeyAlgorithm.X25519Mlkem768))
-        {
-            CryptographicOperations.ZeroMemory(secret);
-            throw new CryptoFileException(path, $"holds key algorithm {(int)algorithm}, which is not a KEM algorithm");
-        }
-
-        try
-        {
-            return new KemKeyPair(algorithm, secret);
-        }
-        catch (KeyFormatException ex)
-        {
-            CryptographicOperations.ZeroMemory(secret);
-            throw new CryptoFileException(path, ex.Message, ex);
-        }
-    }
+    public static KemKeyPair Load(string path) =>
+        KeyFile.Load(path, KeyFile.KemLabel, "KEM", KeyAlgorithm.X25519, KeyAlgorithm.X25519Mlkem768, static (algorithm, secret) => new KemKeyPair(algorithm, secret));
 
     /// <summary>Writes the key file (mode 0600, atomic).</summary>
     public void Save(string path)

@@ -50,8 +50,38 @@ internal static class KeyFile
         }
     }
 
+    /// <summary>
+    /// Reads a key file and builds the key from it. <paramref name="create"/> owns the secret once it returns;
+    /// on any problem the secret is zeroed and a <see cref="CryptoFileException"/> naming the file is thrown.
+    /// </summary>
+    /// <param name="path">The key file.</param>
+    /// <param name="label">The PEM label the file must carry.</param>
+    /// <param name="kind">The word naming the key kind in the error ("signing", "KEM").</param>
+    /// <param name="classical">The classical algorithm of this key kind.</param>
+    /// <param name="hybrid">The hybrid algorithm of this key kind.</param>
+    /// <param name="create">Builds the key; throws <see cref="KeyFormatException"/> for bad key material.</param>
+    public static T Load<T>(string path, string label, string kind, KeyAlgorithm classical, KeyAlgorithm hybrid, Func<KeyAlgorithm, byte[], T> create)
+    {
+        var (algorithm, secret) = Read(path, label);
+        if (algorithm != classical && algorithm != hybrid)
+        {
+            CryptographicOperations.ZeroMemory(secret);
+            throw new CryptoFileException(path, $"holds key algorithm {(int)algorithm}, which is not a {kind} algorithm");
+        }
+
+        try
+        {
+            return create(algorithm, secret);
+        }
+        catch (KeyFormatException ex)
+        {
+            CryptographicOperations.ZeroMemory(secret);
+            throw new CryptoFileException(path, ex.Message, ex);
+        }
+    }
+
     /// <summary>Reads a key file; returns the algorithm and the secret (caller zeroes it).</summary>
-    public static (KeyAlgorithm Algorithm, byte[] Secret) Read(string path, string label)
+    private static (KeyAlgorithm Algorithm, byte[] Secret) Read(string path, string label)
     {
         var text = SecureFile.ReadAllText(path, "key");
         if (!PemEncoding.TryFind(text, out var fields))

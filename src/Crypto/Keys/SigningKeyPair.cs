@@ -66,25 +66,8 @@ public sealed class SigningKeyPair : IDisposable
     }
 
     /// <summary>Loads a key file written by <see cref="Save"/>; <see cref="CryptoFileException"/> naming the file on any problem.</summary>
-    public static SigningKeyPair Load(string path)
-    {
-        var (algorithm, secret) = KeyFile.Read(path, KeyFile.SigningLabel);
-        if (algorithm is not (KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65))
-        {
-            CryptographicOperations.ZeroMemory(secret);
-            throw new CryptoFileException(path, $"holds key algorithm {(int)algorithm}, which is not a signing algorithm");
-        }
-
-        try
-        {
-            return new SigningKeyPair(algorithm, secret);
-        }
-        catch (KeyFormatException ex)
-        {
-            CryptographicOperations.ZeroMemory(secret);
-            throw new CryptoFileException(path, ex.Message, ex);
-        }
-    }
+    public static SigningKeyPair Load(string path) =>
+        KeyFile.Load(path, KeyFile.SigningLabel, "signing", KeyAlgorithm.Ed25519, KeyAlgorithm.Ed25519Mldsa65, static (algorithm, secret) => new SigningKeyPair(algorithm, secret));
 
     /// <summary>Writes the key file (mode 0600, atomic).</summary>
     public void Save(string path)

@@ -75,7 +75,7 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
             status.Peers.Add(item);
         }
 
-        runtime.AuditLater(new AuditEntry { Kind = "admin", Actor = "admin-socket", Subject = "GetStatus", Decision = "served", Reason = "" });
+        runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = "admin-socket", Subject = "GetStatus", Decision = "served", Reason = "" });
         return status;
     }
 
@@ -85,7 +85,7 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
         var (applied, messages) = runtime.Reload();
         var response = new ReloadConfigResponse { Applied = applied };
         response.Messages.Add(messages);
-        runtime.AuditLater(new AuditEntry { Kind = "admin", Actor = "admin-socket", Subject = "ReloadConfig", Decision = applied ? "applied" : "refused", Reason = string.Join("; ", messages) });
+        runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = "admin-socket", Subject = "ReloadConfig", Decision = applied ? "applied" : "refused", Reason = string.Join("; ", messages) });
         return Task.FromResult(response);
     }
 }

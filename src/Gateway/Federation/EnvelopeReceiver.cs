@@ -42,7 +42,7 @@ internal sealed class EnvelopeReceiver(
             GatewayLog.EnvelopeRejected(logger, idText, sender.IdText, outcome.Reason);
             runtime.AuditLater(new AuditEntry
             {
-                Kind = "rejected",
+                Kind = AuditKinds.Rejected,
                 Actor = sender.IdText,
                 Subject = "envelope:" + idText,
                 Decision = "rejected",
@@ -257,14 +257,14 @@ internal sealed class EnvelopeReceiver(
             if (decision.Action == InboundAction.Reject || decision.Indicator is null)
             {
                 rejected++;
-                audit.Add(new AuditEntry { Kind = "rejected", Actor = sender.IdText, Subject = indicator.Id, Decision = "rejected", Reason = $"{decision.Reason}: {decision.Detail}" });
+                audit.Add(new AuditEntry { Kind = AuditKinds.Rejected, Actor = sender.IdText, Subject = indicator.Id, Decision = "rejected", Reason = $"{decision.Reason}: {decision.Detail}" });
                 continue;
             }
 
             if (decision.Action == InboundAction.Quarantine)
             {
                 quarantined.Add(new QuarantinedIndicator(decision.Indicator, $"{decision.Reason}: {decision.Detail}"));
-                audit.Add(new AuditEntry { Kind = "quarantined", Actor = sender.IdText, Subject = indicator.Id, Decision = "quarantined", Reason = $"{decision.Reason}: {decision.Detail}" });
+                audit.Add(new AuditEntry { Kind = AuditKinds.Quarantined, Actor = sender.IdText, Subject = indicator.Id, Decision = "quarantined", Reason = $"{decision.Reason}: {decision.Detail}" });
             }
             else
             {
@@ -279,12 +279,12 @@ internal sealed class EnvelopeReceiver(
             // rows were a third of the receiver's commit time (measured with the load tool's stage profile).
             audit.Add(new AuditEntry
             {
-                Kind = "received",
+                Kind = AuditKinds.Received,
                 Actor = sender.IdText,
                 Subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span),
                 Decision = "accepted",
                 Reason = $"origin {bundle.Origin}, hop {header.HopCount}, {accepted.Count} indicators",
-                DetailsJson = "{\"indicators\":[\"" + string.Join("\",\"", accepted.Select(i => i.Id)) + "\"]}",
+                DetailsJson = AuditDetails.Indicators(accepted.Select(i => i.Id)),
             });
         }
 

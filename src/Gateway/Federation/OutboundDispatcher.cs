@@ -171,12 +171,12 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
         {
             audit.Add(new AuditEntry
             {
-                Kind = "withheld",
+                Kind = AuditKinds.Withheld,
                 Actor = self,
                 Subject = peer.IdText,
                 Decision = "withheld",
                 Reason = reason,
-                DetailsJson = "{\"indicators\":[\"" + string.Join("\",\"", ids) + "\"]}",
+                DetailsJson = AuditDetails.Indicators(ids),
             });
         }
 
@@ -205,12 +205,12 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), chunk.Length, now));
             audit.Add(new AuditEntry
             {
-                Kind = "shared",
+                Kind = AuditKinds.Shared,
                 Actor = self,
                 Subject = peer.IdText,
                 Decision = "shared",
                 Reason = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span) + (peer.Outbound.Redact.Count > 0 ? " redacted " + string.Join(",", peer.Outbound.Redact) : ""),
-                DetailsJson = "{\"indicators\":[\"" + string.Join("\",\"", chunk.Select(i => i.Id)) + "\"]}",
+                DetailsJson = AuditDetails.Indicators(chunk.Select(i => i.Id)),
             });
         }
 

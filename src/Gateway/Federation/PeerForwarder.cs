@@ -235,12 +235,12 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 Interlocked.Increment(ref _metrics.EnvelopesRejected);
                 _metrics.Error($"envelope {id} rejected: {ack.Reason}");
                 GatewayLog.PeerRejectedEnvelope(_logger, Peer.IdText, id, ack.Reason);
-                _runtime.AuditLater(new AuditEntry { Kind = "rejected", Actor = Peer.IdText, Subject = "envelope:" + id, Decision = "rejected-by-peer", Reason = ack.Reason });
+                _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = "rejected-by-peer", Reason = ack.Reason });
             }
             else
             {
                 Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
-                _runtime.AuditLater(new AuditEntry { Kind = "delivered", Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
+                _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Delivered, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
             }
 
             acked.Release();

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Storage;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 
@@ -101,7 +102,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
         if (error is not null)
         {
             GatewayLog.TrustBundleRejected(logger, trustDomain, error);
-            runtime.AuditLater(new Storage.AuditEntry { Kind = "rejected", Actor = trustDomain, Subject = "trust-bundle", Decision = "rejected", Reason = error });
+            runtime.AuditLater(new Storage.AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "rejected", Reason = error });
             return error;
         }
 

@@ -35,13 +35,13 @@ internal static class Relaying
             var reason = Refusal(runtime, peer, header, bundle, acceptedCount, now);
             if (reason is not null)
             {
-                audit.Add(new AuditEntry { Kind = "withheld", Actor = runtime.Identity.IdText, Subject = subject, Decision = "relay-withheld", Reason = $"to {peer.IdText}: {reason}" });
+                audit.Add(new AuditEntry { Kind = AuditKinds.Withheld, Actor = runtime.Identity.IdText, Subject = subject, Decision = "relay-withheld", Reason = $"to {peer.IdText}: {reason}" });
                 continue;
             }
 
             payload ??= Payload(directory, signed, bundle.Origin);
             items.Add(new OutboxItem(peer.IdText, RandomId(), payload, bundle.Indicators.Count, now, (int)header.HopCount + 1));
-            audit.Add(new AuditEntry { Kind = "shared", Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
+            audit.Add(new AuditEntry { Kind = AuditKinds.Shared, Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
         }
 
         return items;

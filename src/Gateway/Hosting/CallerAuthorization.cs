@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using CyberCoop.Crypto;
+using CyberCoop.Gateway.Storage;
 using Grpc.Core;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
@@ -77,7 +78,7 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
         GatewayLog.CallDenied(logger, context.Method, caller, reason);
         runtime.AuditLater(new Storage.AuditEntry
         {
-            Kind = "denied",
+            Kind = AuditKinds.Denied,
             Actor = caller,
             Subject = context.Method,
             Decision = "denied",

@@ -113,6 +113,7 @@ internal sealed class GatewayNode : IAsyncDisposable
             });
 
             var app = builder.Build();
+            app.Services.GetRequiredService<GatewayMeter>();
             app.MapCyberCoopGateway();
             await app.StartAsync(ct).ConfigureAwait(false);
             if (!OperatingSystem.IsWindows())
@@ -159,7 +160,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         var claimed = certificate.Subject;
         runtime.Metrics.AddDenied();
         GatewayLog.TlsClientRejected(loggers.CreateLogger<GatewayNode>(), result.Reason, claimed);
-        runtime.AuditLater(new AuditEntry { Kind = "denied", Actor = claimed, Subject = "tls", Decision = "denied", Reason = $"{result.Rejection}: {result.Reason}" });
+        runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = claimed, Subject = "tls", Decision = "denied", Reason = $"{result.Rejection}: {result.Reason}" });
         return false;
     }
 

@@ -115,13 +115,13 @@ internal sealed class GatewayRuntime : IAsyncDisposable
         {
             var error = "node identity: " + ex.Message;
             GatewayLog.ConfigReloadRefused(_logger, error);
-            AuditLater(new AuditEntry { Kind = "config", Actor = "operator", Subject = ConfigPath, Decision = "refused", Reason = error });
+            AuditLater(new AuditEntry { Kind = AuditKinds.Config, Actor = "operator", Subject = ConfigPath, Decision = "refused", Reason = error });
             return (false, [error]);
         }
         catch (GatewayConfigException ex)
         {
             GatewayLog.ConfigReloadRefused(_logger, string.Join("; ", ex.Errors));
-            AuditLater(new AuditEntry { Kind = "config", Actor = "operator", Subject = ConfigPath, Decision = "refused", Reason = string.Join("; ", ex.Errors) });
+            AuditLater(new AuditEntry { Kind = AuditKinds.Config, Actor = "operator", Subject = ConfigPath, Decision = "refused", Reason = string.Join("; ", ex.Errors) });
             return (false, ex.Errors);
         }
 
@@ -129,7 +129,7 @@ internal sealed class GatewayRuntime : IAsyncDisposable
         _trust = next;
         var summary = Summarize(previous, next) + (identityChanged ? "; identity reloaded (certificate or content keys changed)" : "");
         GatewayLog.ConfigReloaded(_logger, summary);
-        AuditLater(new AuditEntry { Kind = "config", Actor = "operator", Subject = ConfigPath, Decision = "applied", Reason = summary });
+        AuditLater(new AuditEntry { Kind = AuditKinds.Config, Actor = "operator", Subject = ConfigPath, Decision = "applied", Reason = summary });
         TrustChanged?.Invoke(previous, next);
         return (true, [summary]);
     }

@@ -71,6 +71,42 @@ public sealed class KemKeyPairTests : IDisposable
         Assert.Throws<KeyFormatException>(() => KemKeyPair.FromHybridPrivateKey(new byte[32], new byte[length]));
     }
 
+    // Key files as written since the first release (version 0x01 || algorithm || secret, PEM armour, LF).
+    // Literal text so a change to the writer or reader cannot silently change the on-disk format.
+    private const string X25519KeyFileV1 =
+        "-----BEGIN CYBERCOOP KEM KEY-----\nAQJ3B20KcxilfTwWwXJRsmZF30wvh+vAmSqxd/ulHbksKg==\n-----END CYBERCOOP KEM KEY-----\n";
+
+    private const string HybridKeyFileV1 =
+        "-----BEGIN CYBERCOOP KEM KEY-----\nAQQAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywt\nLi8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xd\nXl8=\n-----END CYBERCOOP KEM KEY-----\n";
+
+    [Fact]
+    public void Existing_version_1_x25519_key_file_loads_and_saves_back_byte_for_byte()
+    {
+        File.WriteAllText(_dir.File("old.key"), X25519KeyFileV1);
+
+        using var loaded = KemKeyPair.Load(_dir.File("old.key"));
+        loaded.Save(_dir.File("new.key"));
+
+        Assert.Equal(KeyAlgorithm.X25519, loaded.Algorithm);
+        Assert.Equal(Convert.FromHexString("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"), loaded.PublicKey.Key.ToArray());
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(X25519KeyFileV1), File.ReadAllBytes(_dir.File("new.key")));
+    }
+
+    [Fact]
+    public void Existing_version_1_hybrid_key_file_loads_as_the_same_key_and_saves_back_byte_for_byte()
+    {
+        var secret = Enumerable.Range(0, 96).Select(i => (byte)i).ToArray();
+        using var expected = KemKeyPair.FromHybridPrivateKey(secret.AsSpan(0, 32), secret.AsSpan(32));
+        File.WriteAllText(_dir.File("old.key"), HybridKeyFileV1);
+
+        using var loaded = KemKeyPair.Load(_dir.File("old.key"));
+        loaded.Save(_dir.File("new.key"));
+
+        Assert.Equal(KeyAlgorithm.X25519Mlkem768, loaded.Algorithm);
+        Assert.Equal(expected.PublicKey, loaded.PublicKey);
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(HybridKeyFileV1), File.ReadAllBytes(_dir.File("new.key")));
+    }
+
     [Fact]
     public void Signing_key_file_is_refused_as_kem_key()
     {

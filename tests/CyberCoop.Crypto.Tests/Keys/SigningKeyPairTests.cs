@@ -45,6 +45,41 @@ public sealed class SigningKeyPairTests : IDisposable
         Assert.Equal(Convert.FromHexString("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"), key.PublicKey.Key.ToArray());
     }
 
+    // Key files as written since the first release (version 0x01 || algorithm || seeds, PEM armour, LF).
+    // Literal text so a change to the writer or reader cannot silently change the on-disk format.
+    private const string Ed25519KeyFileV1 =
+        "-----BEGIN CYBERCOOP SIGNING KEY-----\nAQGdYbGd7/1aYLqESvSS7CzEREnFaXsyaRlwO6wDHK5/YA==\n-----END CYBERCOOP SIGNING KEY-----\n";
+
+    private const string HybridKeyFileV1 =
+        "-----BEGIN CYBERCOOP SIGNING KEY-----\nAQMAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywt\nLi8wMTIzNDU2Nzg5Ojs8PT4/\n-----END CYBERCOOP SIGNING KEY-----\n";
+
+    [Fact]
+    public void Existing_version_1_ed25519_key_file_loads_and_saves_back_byte_for_byte()
+    {
+        File.WriteAllText(_dir.File("old.key"), Ed25519KeyFileV1);
+
+        using var loaded = SigningKeyPair.Load(_dir.File("old.key"));
+        loaded.Save(_dir.File("new.key"));
+
+        Assert.Equal(KeyAlgorithm.Ed25519, loaded.Algorithm);
+        Assert.Equal(Convert.FromHexString("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"), loaded.PublicKey.Key.ToArray());
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(Ed25519KeyFileV1), File.ReadAllBytes(_dir.File("new.key")));
+    }
+
+    [Fact]
+    public void Existing_version_1_hybrid_key_file_loads_signs_and_saves_back_byte_for_byte()
+    {
+        File.WriteAllText(_dir.File("old.key"), HybridKeyFileV1);
+
+        using var loaded = SigningKeyPair.Load(_dir.File("old.key"));
+        var signature = ContentSignatures.Sign(SignaturePurpose.Bundle, "m"u8, loaded);
+        loaded.Save(_dir.File("new.key"));
+
+        Assert.Equal(KeyAlgorithm.Ed25519Mldsa65, loaded.Algorithm);
+        Assert.True(ContentSignatures.Verify(SignaturePurpose.Bundle, "m"u8, signature, loaded.PublicKey));
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(HybridKeyFileV1), File.ReadAllBytes(_dir.File("new.key")));
+    }
+
     [Fact]
     public void Kem_key_file_is_refused_as_signing_key()
     {

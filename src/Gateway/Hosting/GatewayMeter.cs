@@ -1,0 +1,43 @@
+using System.Diagnostics.Metrics;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>
+/// The node's counters as a <see cref="Meter"/> named <c>CyberCoop.Gateway</c>, so standard tools see them
+/// (<c>dotnet-counters monitor --counters CyberCoop.Gateway</c>, or any OpenTelemetry exporter added to the
+/// host). Values are read from <see cref="NodeMetrics"/> when collected; nothing is counted twice.
+/// </summary>
+internal sealed class GatewayMeter : IDisposable
+{
+    /// <summary>The meter name.</summary>
+    public const string Name = "CyberCoop.Gateway";
+
+    private readonly Meter _meter;
+
+    public GatewayMeter(GatewayRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        _meter = new Meter(Name);
+        var node = new KeyValuePair<string, object?>("node", runtime.Identity.IdText);
+        var metrics = runtime.Metrics;
+        _meter.CreateObservableCounter("cybercoop.sightings.ingested", () => new Measurement<long>(metrics.SightingsIngested, node), "{sighting}", "Sightings accepted or merged from own agents");
+        _meter.CreateObservableCounter("cybercoop.sightings.rejected", () => new Measurement<long>(metrics.SightingsRejected, node), "{sighting}", "Sightings refused with a per-item reason");
+        _meter.CreateObservableCounter("cybercoop.calls.denied", () => new Measurement<long>(metrics.CallsDenied, node), "{call}", "Calls and TLS clients refused by authorization");
+        _meter.CreateObservableCounter("cybercoop.audit.dropped", () => new Measurement<long>(runtime.AuditDropped, node), "{entry}", "Audit entries that could not be written");
+        _meter.CreateObservableCounter("cybercoop.peer.indicators.sent", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsSent)), "{indicator}", "Indicators acknowledged by each peer");
+        _meter.CreateObservableCounter("cybercoop.peer.indicators.received", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsReceived)), "{indicator}", "Indicators accepted from each peer");
+        _meter.CreateObservableCounter("cybercoop.peer.indicators.withheld", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsWithheld)), "{indicator}", "Indicators withheld from each peer by outbound policy");
+        _meter.CreateObservableCounter("cybercoop.peer.envelopes.rejected", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.EnvelopesRejected)), "{envelope}", "Envelopes refused, by peer");
+        _meter.CreateObservableGauge("cybercoop.peer.connected", () => PerPeer(metrics, node, static m => m.Snapshot().ConnectedSince is null ? 0L : 1L), "{connection}", "1 while the outbound stream to the peer is up");
+    }
+
+    private static IEnumerable<Measurement<long>> PerPeer(NodeMetrics metrics, KeyValuePair<string, object?> node, Func<PeerMetrics, long> read)
+    {
+        foreach (var (peer, peerMetrics) in metrics.Peers)
+        {
+            yield return new Measurement<long>(read(peerMetrics), node, new KeyValuePair<string, object?>("peer", peer));
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
