@@ -262,7 +262,7 @@ public sealed class SecurityTests : IAsyncLifetime
             SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
             Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
         };
-        var kem = SuiteNegotiation.KemKey(fiKeys, suite)!;
+        var kem = SuiteNegotiation.KemKey(fiKeys, suite, DateTimeOffset.UtcNow, TimeSpan.Zero)!;
         return new Crafted(_f, signed.ToByteArray(), kem, indicator.Id);
     }
 

@@ -299,7 +299,7 @@ internal sealed class EnvelopeReceiver(
                 Subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span),
                 Decision = "accepted",
                 Reason = $"origin {bundle.Origin}, hop {header.HopCount}, {accepted.Count} indicators",
-                DetailsJson = AuditDetails.Indicators(accepted.Select(i => i.Id)),
+                DetailsJson = AuditDetails.Indicators(accepted.Select(i => i.Id), Convert.ToHexStringLower(header.RecipientKeyId.Span), Convert.ToHexStringLower(signed.SignerKeyId.Span)),
             });
         }
 
