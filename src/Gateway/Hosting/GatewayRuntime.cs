@@ -91,9 +91,10 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                 fixedFields.Add("node.trustDomain/node.name: the node's identity cannot change while it runs; restart instead");
             }
 
-            if (node.Listen != current.Listen || node.Storage != current.Storage || node.AdminSocket != current.AdminSocket)
+            if (node.Listen != current.Listen || node.Storage != current.Storage || node.AdminSocket != current.AdminSocket
+                || node.MetricsListen != current.MetricsListen)
             {
-                fixedFields.Add("node.listen/node.storage/node.adminSocket: these apply only at start; restart instead");
+                fixedFields.Add("node.listen/node.storage/node.adminSocket/node.metricsListen: these apply only at start; restart instead");
             }
 
             if (fixedFields.Count > 0)
