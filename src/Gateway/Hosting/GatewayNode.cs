@@ -192,9 +192,8 @@ internal sealed class GatewayNode : IAsyncDisposable
         }
 
         var claimed = certificate.Subject;
-        runtime.Metrics.AddDenied();
         GatewayLog.TlsClientRejected(loggers.CreateLogger<GatewayNode>(), result.Reason, claimed);
-        runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = claimed, Subject = "tls", Decision = "denied", Reason = $"{result.Rejection}: {result.Reason}" });
+        runtime.RecordDenial(claimed, "tls", $"{result.Rejection}: {result.Reason}");
         return false;
     }
 
