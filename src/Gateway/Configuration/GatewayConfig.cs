@@ -79,6 +79,12 @@ internal sealed record NodeConfig
     /// <summary>Seconds between trust-bundle refreshes from peers (the hint this node publishes).</summary>
     public int TrustBundleRefreshSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Optional plain-HTTP endpoint (host:port) serving Prometheus metrics at <c>/metrics</c> and a liveness
+    /// probe at <c>/healthz</c>; nothing else is served there. Null (the default) serves neither.
+    /// </summary>
+    public string? MetricsListen { get; set; }
+
     /// <summary>Serials (hex) of revoked certificates of this node's own domain.</summary>
     public List<string> RevokedSerials { get; set; } = [];
 

@@ -91,9 +91,22 @@ internal static class GatewayConfigValidator
             errors.Add($"node.name: '{node.Name}' must be 1-64 characters of a-z, 0-9, '-', '_' or '.'");
         }
 
-        if (!TryParseListen(node.Listen, out _))
+        var listenValid = TryParseListen(node.Listen, out var listen);
+        if (!listenValid)
         {
             errors.Add($"node.listen: '{node.Listen}' is not host:port with a port 0-65535 (e.g. 127.0.0.1:7400; 0 picks a free port)");
+        }
+
+        if (node.MetricsListen is not null)
+        {
+            if (!TryParseListen(node.MetricsListen, out var metrics))
+            {
+                errors.Add($"node.metricsListen: '{node.MetricsListen}' is not host:port with a port 0-65535 (e.g. 127.0.0.1:9464; 0 picks a free port)");
+            }
+            else if (listenValid && metrics.Port != 0 && metrics.Port == listen.Port)
+            {
+                errors.Add($"node.metricsListen: port {metrics.Port} is already the mTLS port of node.listen; metrics are served in plain HTTP and need a port of their own");
+            }
         }
 
         if (node.Tls is null)
