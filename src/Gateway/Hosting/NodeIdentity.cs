@@ -58,9 +58,14 @@ internal sealed class NodeIdentity : IDisposable
     /// The signing key of a suite in use now: the newest non-retired key whose not-before has passed. Before a scheduled
     /// rotation's not-before this is still the old key; from then on the new one.
     /// </summary>
-    public SigningKeyPair SigningKey(Suite suite)
+    public SigningKeyPair SigningKey(Suite suite) => SigningKey(suite, _time.GetUtcNow());
+
+    /// <summary>
+    /// The signing key of a suite in use at <paramref name="now"/>; content stamped with a created-at signs with the key
+    /// of that instant, so the created-at and the key's window always agree.
+    /// </summary>
+    public SigningKeyPair SigningKey(Suite suite, DateTimeOffset now)
     {
-        var now = _time.GetUtcNow();
         NodeContentKey? best = null;
         foreach (var key in _keys)
         {
