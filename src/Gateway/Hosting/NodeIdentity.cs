@@ -15,9 +15,6 @@ namespace CyberCoop.Gateway.Hosting;
 /// </summary>
 internal sealed class NodeIdentity : IDisposable
 {
-    /// <summary>Sub-folder of the keys directory holding retired content keys.</summary>
-    public const string RetiredFolder = ContentKeyStore.RetiredFolder;
-
     private readonly IReadOnlyList<NodeContentKey> _keys;
     private readonly TimeProvider _time;
 
