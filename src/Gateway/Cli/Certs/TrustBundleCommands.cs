@@ -36,6 +36,7 @@ internal static class TrustBundleCommands
             var now = TimeProvider.System.GetUtcNow();
             using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
             var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
+            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
             var previous = TrustBundleEditing.ReadForCa(ca, path, now);
             if (previous.RevokedSerials.Contains(normalized, StringComparer.Ordinal))
             {
@@ -78,6 +79,7 @@ internal static class TrustBundleCommands
             var now = TimeProvider.System.GetUtcNow();
             using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
             var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
+            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
             var previous = TrustBundleEditing.ReadForCa(ca, path, now);
             if (previous.Roots.Count >= TrustBundleVerifier.MaxRoots)
             {
@@ -215,6 +217,7 @@ internal static class TrustBundleCommands
             var now = TimeProvider.System.GetUtcNow();
             using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
             var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
+            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
             var previous = TrustBundleEditing.ReadForCa(ca, path, now);
             var index = -1;
             if (drop is not null)

@@ -20,6 +20,35 @@ internal static class TrustBundleEditing
     /// <summary>Longest lifetime of a bundle in days.</summary>
     public const int MaxBundleDays = 366;
 
+    /// <summary>
+    /// Holds <c>&lt;bundle&gt;.lock</c> exclusively so two operators (or scripts) changing the same bundle at once cannot
+    /// lose each other's change (two revocations both signing sequence N + 1).
+    /// </summary>
+    public static async Task<IDisposable> LockAsync(string bundlePath, CancellationToken ct)
+    {
+        var lockPath = Path.GetFullPath(bundlePath) + ".lock";
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                throw new CliException($"folder of trust bundle '{Path.GetFullPath(bundlePath)}' does not exist");
+            }
+            catch (IOException) when (TimeProvider.System.GetUtcNow() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), ct).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new CliException($"trust bundle '{Path.GetFullPath(bundlePath)}' is being changed by another command (lock '{lockPath}'): {ex.Message}");
+            }
+        }
+    }
+
     /// <summary>Reads a bundle file and checks that it is well formed and signed by a root it lists.</summary>
     public static VerifiedTrustBundle ReadVerified(string path, DateTimeOffset now)
     {
