@@ -73,6 +73,12 @@ internal sealed class ForwarderManager(
                     StartLocked(peer);
                 }
             }
+
+            // Kept peers whose server certificate is now revoked lose their open stream at once.
+            foreach (var forwarder in _forwarders.Values)
+            {
+                forwarder.CheckServerCertificate(next);
+            }
         }
 
         foreach (var forwarder in stopping)

@@ -35,10 +35,12 @@ internal sealed class GatewayNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILoggerFactory _loggers;
+    private readonly LiveStreamRegistry _streams;
 
-    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, int port, string adminSocket)
+    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, LiveStreamRegistry streams, int port, string adminSocket)
     {
         _app = app;
+        _streams = streams;
         _loggers = loggers;
         Runtime = runtime;
         Port = port;
@@ -47,6 +49,9 @@ internal sealed class GatewayNode : IAsyncDisposable
 
     /// <summary>The node's runtime state.</summary>
     public GatewayRuntime Runtime { get; }
+
+    /// <summary>Open inbound streams and mutual-TLS connections, cut when their caller loses its admission.</summary>
+    public LiveStreamRegistry Streams => _streams;
 
     /// <summary>The bound mTLS port.</summary>
     public int Port { get; }
@@ -68,6 +73,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         var node = loaded.Config.Node;
         var identity = NodeIdentity.Load(loaded, options.Time);
         GatewayStore? store = null;
+        LiveStreamRegistry? streams = null;
         try
         {
             var trust = TrustState.Create(loaded, identity.Root, [], options.Time);
@@ -91,6 +97,9 @@ internal sealed class GatewayNode : IAsyncDisposable
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
             var runtimeLogger = LoggerFactoryFrom(options);
             var runtime = new GatewayRuntime(loaded, identity, trust, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
+            var registry = new LiveStreamRegistry(runtime, runtimeLogger.CreateLogger<LiveStreamRegistry>());
+            streams = registry;
+            builder.Services.AddSingleton(registry);
             builder.Services.AddCyberCoopGateway(runtime);
             GatewayConfigValidator.TryParseListen(node.Listen, out var endpoint);
             builder.WebHost.ConfigureKestrel(kestrel =>
@@ -108,6 +117,8 @@ internal sealed class GatewayNode : IAsyncDisposable
                         https.CheckCertificateRevocation = false;
                         https.ClientCertificateValidation = (certificate, _, _) => ValidateClient(runtime, certificate, runtimeLogger);
                     });
+                    // After TLS: every authenticated connection is tracked so a revocation can close it.
+                    listen.Use(next => connection => registry.TrackConnectionAsync(connection, next));
                 });
                 kestrel.ListenUnixSocket(adminSocket, listen => listen.Protocols = HttpProtocols.Http2);
             });
@@ -122,10 +133,11 @@ internal sealed class GatewayNode : IAsyncDisposable
             }
             var port = BoundPort(app, endpoint);
             GatewayLog.Listening(runtimeLogger.CreateLogger<GatewayNode>(), identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
-            return new GatewayNode(app, runtimeLogger, runtime, port, adminSocket);
+            return new GatewayNode(app, runtimeLogger, runtime, registry, port, adminSocket);
         }
         catch
         {
+            streams?.Dispose();
             if (store is not null)
             {
                 await store.DisposeAsync().ConfigureAwait(false);
@@ -221,6 +233,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
+            _streams.Dispose();
             await Runtime.DisposeAsync().ConfigureAwait(false);
             _loggers.Dispose();
             try
