@@ -76,7 +76,7 @@ internal sealed class FederationService(
 
     public override Task<SignedTrustBundle> GetTrustBundle(GetTrustBundleRequest request, ServerCallContext context)
     {
-        authorization.RequirePeer(context);
+        authorization.RequireBundleReader(context);
         return Task.FromResult(publisher.Current);
     }
 }

@@ -169,6 +169,13 @@ internal sealed class GatewayNode : IAsyncDisposable
             return true;
         }
 
+        if (FirstContact.Admits(result))
+        {
+            // A gateway of a domain not pinned here: admitted to read the public trust bundle only (see FirstContact).
+            LiveStreamLog.FirstContactAccepted(loggers.CreateLogger<GatewayNode>(), result.Id!.Value.ToString());
+            return true;
+        }
+
         var claimed = certificate.Subject;
         runtime.Metrics.AddDenied();
         GatewayLog.TlsClientRejected(loggers.CreateLogger<GatewayNode>(), result.Reason, claimed);

@@ -65,6 +65,7 @@ internal sealed partial class LiveStreamRegistry : IDisposable
 
     private long _streamsCut;
     private long _connectionsClosed;
+    private int _firstContacts;
 
     /// <summary>
     /// Registers an authorized stream; dispose the result when the stream ends. The caller is checked again
@@ -159,6 +160,12 @@ internal sealed partial class LiveStreamRegistry : IDisposable
             return;
         }
 
+        if (!_runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client).IsValid)
+        {
+            await FirstContactAsync(connection, certificate, next).ConfigureAwait(false);
+            return;
+        }
+
         var tracked = new LiveConnection(connection, certificate);
         _connections[connection.ConnectionId] = tracked;
         try
@@ -168,6 +175,28 @@ internal sealed partial class LiveStreamRegistry : IDisposable
         finally
         {
             _connections.TryRemove(new KeyValuePair<string, LiveConnection>(connection.ConnectionId, tracked));
+        }
+    }
+
+    /// <summary>A connection admitted by <see cref="FirstContact"/>: few at once, short-lived.</summary>
+    private async Task FirstContactAsync(ConnectionContext connection, X509Certificate2 certificate, ConnectionDelegate next)
+    {
+        try
+        {
+            if (Interlocked.Increment(ref _firstContacts) > FirstContact.MaxConnections)
+            {
+                LiveStreamLog.FirstContactRefused(_logger, certificate.Subject, $"more than {FirstContact.MaxConnections} first-contact connections open");
+                connection.Abort(new ConnectionAbortedException("too many first-contact connections"));
+                return;
+            }
+
+            using var lifetime = new CancellationTokenSource(FirstContact.Lifetime, _runtime.Time);
+            using var abort = lifetime.Token.Register(() => connection.Abort(new ConnectionAbortedException("first-contact connection lifetime reached")));
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _firstContacts);
         }
     }
 
