@@ -114,6 +114,27 @@ public sealed class LiveRevocationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_agent_stream_is_cut_when_its_certificate_expires_while_it_streams()
+    {
+        var clock = new OffsetTimeProvider();
+        _f["ee"].Time = clock;
+        await _f.StartAsync("ee");
+        var node = _f["ee"].Node!;
+        using var call = _f.IngestClient("ee").Submit();
+        await call.RequestStream.WriteAsync(Batch("before-expiry.example"));
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        using var agent = _f.LoadCertificate("ee", "agent");
+
+        clock.Offset = agent.NotAfter.ToUniversalTime() - DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        node.Streams.SweepExpired();
+        var error = await Assert.ThrowsAsync<RpcException>(() => NextResponseAsync(call));
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("certificate expired", error.Status.Detail, StringComparison.Ordinal);
+        Assert.NotNull(await _f.GetAsync("ee", IndicatorType.Domain, "before-expiry.example"));
+    }
+
+    [Fact]
     public async Task Revoked_callers_connection_is_closed_by_the_gateway()
     {
         await _f.StartAsync("ee");

@@ -55,6 +55,7 @@ internal sealed class ForwarderManager(
     private void OnTrustChanged(TrustState previous, TrustState next)
     {
         var stopping = new List<PeerForwarder>();
+        PeerForwarder[] kept;
         lock (_gate)
         {
             foreach (var (id, forwarder) in _forwarders.ToArray())
@@ -74,11 +75,13 @@ internal sealed class ForwarderManager(
                 }
             }
 
-            // Kept peers whose server certificate is now revoked lose their open stream at once.
-            foreach (var forwarder in _forwarders.Values)
-            {
-                forwarder.CheckServerCertificate(next);
-            }
+            kept = [.. _forwarders.Values];
+        }
+
+        // Kept peers whose server certificate is now revoked lose their open stream at once.
+        foreach (var forwarder in kept)
+        {
+            forwarder.CheckServerCertificate(next);
         }
 
         foreach (var forwarder in stopping)

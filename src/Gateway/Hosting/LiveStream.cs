@@ -25,6 +25,7 @@ internal sealed class LiveStream : IDisposable
         Kind = kind;
         Certificate = certificate;
         Serial = certificate.SerialNumber.ToUpperInvariant();
+        NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
         ConnectionId = connectionId;
     }
 
@@ -45,6 +46,9 @@ internal sealed class LiveStream : IDisposable
 
     /// <summary>The certificate's serial, upper-case hex.</summary>
     public string Serial { get; }
+
+    /// <summary>When the certificate expires.</summary>
+    public DateTimeOffset NotAfter { get; }
 
     /// <summary>The Kestrel connection the stream runs on.</summary>
     public string ConnectionId { get; }

@@ -15,14 +15,14 @@ namespace CyberCoop.Gateway.Hosting;
 /// <summary>
 /// Every open inbound stream (agents' Ingest, peers' Exchange) and every mutual-TLS connection, keyed by the
 /// caller's certificate. When the trust state changes (a revocation applied, a peer removed, a trust domain
-/// no longer pinned) and at a fixed interval (certificates expire while streams stay open), each stream whose
+/// no longer pinned) and, for expiry, at a fixed interval (certificates expire while streams stay open), each stream whose
 /// caller is no longer admitted is cut with PermissionDenied, counted and audited, and its connection is
 /// closed: HTTP/2 would otherwise let the client open new streams on the already authenticated connection
 /// (each new call is also re-validated by <see cref="CallerAuthorization"/>).
 /// </summary>
 internal sealed partial class LiveStreamRegistry : IDisposable
 {
-    /// <summary>How often open streams are re-checked without a trust change (certificate expiry).</summary>
+    /// <summary>How often open streams are checked for certificates that expired meanwhile.</summary>
     public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
 
     private readonly GatewayRuntime _runtime;
@@ -37,7 +37,7 @@ internal sealed partial class LiveStreamRegistry : IDisposable
         _runtime = runtime;
         _logger = logger;
         runtime.TrustChanged += OnTrustChanged;
-        _sweep = runtime.Time.CreateTimer(_ => Sweep(_runtime.Trust), null, SweepInterval, SweepInterval);
+        _sweep = runtime.Time.CreateTimer(_ => SweepExpired(), null, SweepInterval, SweepInterval);
     }
 
     /// <summary>How long a connection whose caller lost its admission may take to close gracefully (GOAWAY) before it is aborted.</summary>
@@ -226,6 +226,28 @@ internal sealed partial class LiveStreamRegistry : IDisposable
                 CloseConnection(connection.Connection.ConnectionId, result.Rejection == ChainRejection.Revoked
                     ? $"certificate revoked: {result.Reason}"
                     : $"certificate no longer accepted: {result.Reason}");
+            }
+        }
+    }
+
+    /// <summary>Cuts streams and closes connections whose client certificate expired while they were open.</summary>
+    internal void SweepExpired()
+    {
+        var now = _runtime.Time.GetUtcNow();
+        foreach (var stream in _streams.Keys)
+        {
+            if (stream.CutReason is null && now > stream.NotAfter)
+            {
+                Cut(stream, $"certificate expired: {stream.CallerText} (not after {stream.NotAfter:O})");
+            }
+        }
+
+        foreach (var connection in _connections.Values)
+        {
+            var notAfter = new DateTimeOffset(connection.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            if (!connection.Closing && now > notAfter)
+            {
+                CloseConnection(connection.Connection.ConnectionId, $"certificate expired (not after {notAfter:O})");
             }
         }
     }
