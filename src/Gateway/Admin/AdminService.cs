@@ -31,6 +31,11 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
             CallsDenied = (ulong)runtime.Metrics.CallsDenied,
             CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
         };
+        if (runtime.Identity.PendingActivation() is { } activation)
+        {
+            status.ContentKeysPendingActivation = Timestamp.FromDateTimeOffset(activation);
+        }
+
         if (certificateNotAfter - now < ExpiryWarning)
         {
             status.Warnings.Add($"the node's TLS certificate expires at {certificateNotAfter:u}; renew it with 'certs renew'");

@@ -79,8 +79,33 @@ internal sealed record NodeConfig
     /// <summary>Seconds between trust-bundle refreshes from peers (the hint this node publishes).</summary>
     public int TrustBundleRefreshSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Optional plain-HTTP endpoint (host:port) serving Prometheus metrics at <c>/metrics</c> and a liveness
+    /// probe at <c>/healthz</c>; nothing else is served there. Null (the default) serves neither.
+    /// </summary>
+    public string? MetricsListen { get; set; }
+
     /// <summary>Serials (hex) of revoked certificates of this node's own domain.</summary>
     public List<string> RevokedSerials { get; set; } = [];
+
+    /// <summary>How far ahead new content keys are announced and how long retired ones stay usable.</summary>
+    public KeyRotationConfig KeyRotation { get; set; } = new();
+}
+
+/// <summary>Scheduling of content-key rotation (<c>keys rotate</c>).</summary>
+internal sealed record KeyRotationConfig
+{
+    /// <summary>
+    /// New keys are announced this many trust-bundle refresh intervals (<see cref="NodeConfig.TrustBundleRefreshSeconds"/>)
+    /// before this node and its peers start using them (1..100).
+    /// </summary>
+    public int AnnounceAheadIntervals { get; set; } = 3;
+
+    /// <summary>
+    /// Seconds a retired key stays announced and usable for opening and verifying after its successor became active
+    /// (outboxes and in-flight envelopes); afterwards the retired KEM private key is destroyed.
+    /// </summary>
+    public int RetiredGraceSeconds { get; set; } = 7 * 86_400;
 }
 
 /// <summary>TLS material of this node.</summary>

@@ -21,8 +21,8 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
     private readonly ConcurrentDictionary<string, DomainKeys> _domains = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, NodeKeys> _relayed = new(StringComparer.Ordinal);
 
-    /// <summary>Keys of one announced node, with the signed announcement they came from.</summary>
-    internal sealed record NodeKeys(string Node, IReadOnlyList<ContentPublicKey> Keys, IReadOnlyList<Suite> Suites, SignedKeyAnnouncement Signed);
+    /// <summary>Keys of one announced node (each with its validity window), with the signed announcement they came from.</summary>
+    internal sealed record NodeKeys(string Node, IReadOnlyList<AnnouncedKey> Keys, IReadOnlyList<Suite> Suites, SignedKeyAnnouncement Signed);
 
     private sealed record DomainKeys(ulong Sequence, DateTimeOffset FetchedAt, IReadOnlyDictionary<string, NodeKeys> Nodes, IReadOnlyList<string> Revoked);
 
@@ -67,8 +67,11 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
         return null;
     }
 
-    /// <summary>Finds a signing key of <paramref name="nodeId"/> by key id.</summary>
-    public ContentPublicKey? FindSigningKey(string nodeId, ReadOnlySpan<byte> keyId)
+    /// <summary>
+    /// Finds an announced signing key of <paramref name="nodeId"/> by key id, whatever its window (the caller checks the
+    /// window against the signed content's time; see <see cref="AnnouncedKey.ValidAt"/>).
+    /// </summary>
+    public AnnouncedKey? FindSigningKey(string nodeId, ReadOnlySpan<byte> keyId)
     {
         var keys = Find(nodeId);
         if (keys is null)
@@ -78,7 +81,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
 
         foreach (var key in keys.Keys)
         {
-            if (key.Algorithm is KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65 && CryptographicOperations.FixedTimeEquals(key.KeyId, keyId))
+            if (key.Key.Algorithm is KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65 && CryptographicOperations.FixedTimeEquals(key.Key.KeyId, keyId))
             {
                 return key;
             }
@@ -213,16 +216,11 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return $"key announcement for '{announcement.Node}' signed by '{id}'";
         }
 
-        var list = new List<ContentPublicKey>();
-        var now = runtime.Time.GetUtcNow();
+        // Every key with its window, expired ones included: selection by time happens at use (sealing, verifying).
+        var list = new List<AnnouncedKey>();
         foreach (var key in announcement.Keys)
         {
-            if (key.NotAfter is not null && key.NotAfter.ToDateTimeOffset() < now)
-            {
-                continue;
-            }
-
-            list.Add(ContentPublicKey.FromProto(key));
+            list.Add(AnnouncedKey.FromProto(key));
         }
 
         keys = new NodeKeys(announcement.Node, list, announcement.Suites.ToArray(), signed);

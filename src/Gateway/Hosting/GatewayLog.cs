@@ -8,6 +8,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1000, LogLevel.Information, "Gateway {NodeId} listening on {Endpoint} (admin socket {AdminSocket})")]
     public static partial void Listening(ILogger logger, string nodeId, string endpoint, string adminSocket);
 
+    [LoggerMessage(1090, LogLevel.Information, "Metrics served in plain HTTP on {Endpoint} (/metrics, /healthz)")]
+    public static partial void MetricsListening(ILogger logger, string endpoint);
+
     [LoggerMessage(1001, LogLevel.Warning, "TLS client rejected: {Reason} (claimed {Claimed})")]
     public static partial void TlsClientRejected(ILogger logger, string reason, string claimed);
 

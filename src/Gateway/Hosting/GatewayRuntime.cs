@@ -73,6 +73,16 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     }
 
     /// <summary>
+    /// Counts and audits a refused caller: a TLS client whose chain failed (<paramref name="subject"/>
+    /// "tls") or a call refused by authorization (the gRPC method). The caller logs it with its own message.
+    /// </summary>
+    public void RecordDenial(string caller, string subject, string reason)
+    {
+        Metrics.AddDenied();
+        AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = caller, Subject = subject, Decision = "denied", Reason = reason });
+    }
+
+    /// <summary>
     /// Re-reads the config file and swaps in the new trust snapshot; an invalid file is refused as a
     /// whole and the running config kept. Returns (applied, messages).
     /// </summary>
@@ -91,9 +101,10 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                 fixedFields.Add("node.trustDomain/node.name: the node's identity cannot change while it runs; restart instead");
             }
 
-            if (node.Listen != current.Listen || node.Storage != current.Storage || node.AdminSocket != current.AdminSocket)
+            if (node.Listen != current.Listen || node.Storage != current.Storage || node.AdminSocket != current.AdminSocket
+                || node.MetricsListen != current.MetricsListen)
             {
-                fixedFields.Add("node.listen/node.storage/node.adminSocket: these apply only at start; restart instead");
+                fixedFields.Add("node.listen/node.storage/node.adminSocket/node.metricsListen: these apply only at start; restart instead");
             }
 
             if (fixedFields.Count > 0)
