@@ -38,7 +38,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         var deniedBefore = node.Runtime.Metrics.CallsDenied;
 
         var clock = Stopwatch.StartNew();
-        await RunCliAsync("certs", "revoke", "--config", _f["ee"].ConfigPath, "--serial", lost.SerialNumber);
+        Revoke("ee", lost.SerialNumber);
         var error = await Assert.ThrowsAsync<RpcException>(() => NextResponseAsync(call));
         clock.Stop();
 
@@ -67,9 +67,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         await call.RequestStream.WriteAsync(Batch("first.example"));
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
 
-        _f["ee"].Config.Node.RevokedSerials.Add(lost.SerialNumber);
-        _f.WriteConfigs();
-        Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
+        Revoke("ee", lost.SerialNumber);
         try
         {
             await call.RequestStream.WriteAsync(Batch("after-revocation.example"));
@@ -100,9 +98,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         Assert.True(await open.ResponseStream.MoveNext(CancellationToken.None));
         var connections = node.Streams.ConnectionCount;
 
-        _f["ee"].Config.Node.RevokedSerials.Add(lost.SerialNumber);
-        _f.WriteConfigs();
-        Assert.True(node.Runtime.Reload().Applied);
+        Revoke("ee", lost.SerialNumber);
         await Assert.ThrowsAsync<RpcException>(() => NextResponseAsync(open));
         var error = await Assert.ThrowsAsync<RpcException>(() => IngestOnceAsync(client, "same-connection.example"));
 
@@ -116,16 +112,15 @@ public sealed class LiveRevocationTests : IAsyncLifetime
     [Fact]
     public async Task Open_agent_stream_is_cut_when_its_certificate_expires_while_it_streams()
     {
-        var clock = new OffsetTimeProvider();
-        _f["ee"].Time = clock;
         await _f.StartAsync("ee");
         var node = _f["ee"].Node!;
-        using var call = _f.IngestClient("ee").Submit();
+        using var shortLived = _f["ee"].Ca.Issue(SpiffeId.Agent("ee.cybercoop", "sensor-brief"), TimeSpan.FromSeconds(3));
+        using var call = _f.IngestClient("ee", shortLived).Submit();
         await call.RequestStream.WriteAsync(Batch("before-expiry.example"));
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        using var agent = _f.LoadCertificate("ee", "agent");
+        await WaitUntilAsync(() => Task.FromResult(DateTime.UtcNow > shortLived.NotAfter.ToUniversalTime().AddMilliseconds(500)), "the certificate expired", TimeSpan.FromSeconds(10));
 
-        clock.Offset = agent.NotAfter.ToUniversalTime() - DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        // The periodic sweep (every 30 s), run now.
         node.Streams.SweepExpired();
         var error = await Assert.ThrowsAsync<RpcException>(() => NextResponseAsync(call));
 
@@ -144,9 +139,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         await IngestOnceAsync(client, "connected.example");
         await WaitUntilAsync(() => Task.FromResult(node.Streams.ConnectionCount == 1), "the agent's connection is tracked");
 
-        _f["ee"].Config.Node.RevokedSerials.Add(lost.SerialNumber);
-        _f.WriteConfigs();
-        Assert.True(node.Runtime.Reload().Applied);
+        Revoke("ee", lost.SerialNumber);
 
         // No stream was open: the idle connection itself is closed.
         await WaitUntilAsync(() => Task.FromResult(node.Streams.ConnectionCount == 0), "the revoked agent's connection is closed", s_prompt);
@@ -197,7 +190,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         await rogue.RequestStream.WriteAsync(new ExchangeRequest { Hello = new ExchangeHello { Sender = eeId } });
         await WaitUntilAsync(() => Task.FromResult(fi.Streams.StreamsOf(eeId) == 2), "the real and the stolen ee certificate both stream to fi");
 
-        await RunCliAsync("certs", "revoke", "--config", _f["ee"].ConfigPath, "--serial", stolen.SerialNumber);
+        Revoke("ee", stolen.SerialNumber);
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
@@ -213,21 +206,42 @@ public sealed class LiveRevocationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Outbound_stream_to_a_peer_whose_server_certificate_is_revoked_is_closed_after_the_refresh()
+    public async Task Streams_made_with_a_gateway_certificate_its_domain_replaces_and_revokes_are_cut_at_the_peer_and_reconnect_with_the_new_one()
     {
         _f.PeerBoth("ee", "fi");
         _f["fi"].Config = _f["fi"].Config with { Node = _f["fi"].Config.Node with { TrustBundleRefreshSeconds = 1 } };
         await _f.StartAsync("ee", "fi");
         var fi = _f["fi"].Node!;
+        var ee = _f["ee"].Node!;
         var toEe = fi.Runtime.Metrics.Peer(_f["ee"].GatewayId);
-        await WaitUntilAsync(() => Task.FromResult(toEe.Snapshot().ConnectedSince is not null), "fi streams to ee");
+        await WaitUntilAsync(() => Task.FromResult(toEe.Snapshot().ConnectedSince is not null && fi.Streams.StreamsOf(_f["ee"].GatewayId) == 1), "ee and fi stream to each other");
+        var exposed = ee.Runtime.Identity.Certificate.SerialNumber;
 
-        // ee's operator revokes ee's own (compromised) gateway certificate; ee keeps serving with it until renewed.
-        await RunCliAsync("certs", "revoke", "--config", _f["ee"].ConfigPath, "--serial", _f["ee"].Node!.Runtime.Identity.Certificate.SerialNumber);
+        // ee's gateway key was exposed: its operator issues a new certificate and revokes the old serial.
+        using (var renewed = _f["ee"].Ca.Issue(SpiffeId.Gateway("ee.cybercoop", _f["ee"].GatewayName)))
+        {
+            PemFiles.WriteCertificate(Path.Combine(_f["ee"].Directory, "gateway.crt"), renewed);
+            PemFiles.WritePrivateKey(Path.Combine(_f["ee"].Directory, "gateway.key"), renewed);
+        }
 
-        await WaitUntilAsync(() => Task.FromResult(toEe.Snapshot().LastError.Contains("peer certificate revoked", StringComparison.Ordinal)), "fi closes its stream to ee", TimeSpan.FromSeconds(15));
+        Revoke("ee", exposed);
+
+        // fi learns the revocation at its next refresh: its stream to ee (ee's server presented the old certificate) and
+        // ee's stream to fi (ee's client certificate was the old one) are both cut, then both reconnect with the new one.
         await AssertAuditedCutAsync("fi", _f["ee"].GatewayId, "outbound-exchange", "peer certificate revoked");
-        Assert.Equal(0, fi.Streams.StreamsOf(_f["ee"].GatewayId));
+        await AssertAuditedCutAsync("fi", _f["ee"].GatewayId, "/cybercoop.v1.Federation/Exchange", "certificate revoked");
+        await _f.IngestAsync("fi", Sighting(IndicatorType.Domain, "fi-to-ee-after-renewal.example"));
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "ee-to-fi-after-renewal.example"));
+        await WaitUntilAsync(async () => await _f.GetAsync("ee", IndicatorType.Domain, "fi-to-ee-after-renewal.example") is not null, "fi delivers to ee again");
+        await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "ee-to-fi-after-renewal.example") is not null, "ee delivers to fi again");
+    }
+
+    /// <summary>As 'certs revoke' does: the serial goes into the domain's root-signed bundle (sequence + 1), then the node reloads.</summary>
+    private void Revoke(string code, string serial)
+    {
+        _f[code].Revoked.Add(serial);
+        _f[code].WriteBundle();
+        Assert.True(_f[code].Node!.Runtime.Reload().Applied);
     }
 
     private static IngestBatch Batch(string value)

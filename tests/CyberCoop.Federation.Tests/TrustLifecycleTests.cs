@@ -137,8 +137,9 @@ public sealed class TrustLifecycleTests : IAsyncLifetime
         using var stolen = _f["ee"].Ca.Issue(SpiffeId.Agent("ee.cybercoop", "sensor-lost"));
         Assert.Equal(ItemOutcome.Accepted, (await IngestWithAsync(stolen, "before-revocation.example")).Items[0].Outcome);
 
-        _f["ee"].Config.Node.RevokedSerials.Add(stolen.SerialNumber);
-        _f.WriteConfigs();
+        // As 'certs revoke' does offline: the serial goes into the root-signed bundle (sequence + 1), then a reload.
+        _f["ee"].Revoked.Add(stolen.SerialNumber);
+        _f["ee"].WriteBundle();
         Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
 
         await Assert.ThrowsAnyAsync<Exception>(() => IngestWithAsync(stolen, "after-revocation.example"));
@@ -167,8 +168,8 @@ public sealed class TrustLifecycleTests : IAsyncLifetime
         var before = await _f.FederationClient("fi", stolen).GetTrustBundleAsync(new GetTrustBundleRequest());
         Assert.NotNull(before);
 
-        _f["ee"].Config.Node.RevokedSerials.Add(stolen.SerialNumber);
-        _f.WriteConfigs();
+        _f["ee"].Revoked.Add(stolen.SerialNumber);
+        _f["ee"].WriteBundle();
         Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
 
         await WaitUntilAsync(() => Task.FromResult(_f["fi"].Node!.Runtime.Trust.RevokedSerials.Contains(stolen.SerialNumber.ToUpperInvariant())), "fi learns the revocation from ee's trust bundle", TimeSpan.FromSeconds(15));

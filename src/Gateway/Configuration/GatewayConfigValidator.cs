@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Trust;
 
 namespace CyberCoop.Gateway.Configuration;
 
@@ -152,13 +153,14 @@ internal static class GatewayConfigValidator
             Range(node.Bundle.LingerMilliseconds, 1, 60_000, "node.bundle.lingerMilliseconds", errors);
         }
 
-        for (var i = 0; i < (node.RevokedSerials?.Count ?? 0); i++)
+        if (node.Tls is not null && !string.IsNullOrWhiteSpace(node.Tls.Root) && File.Exists(Path.GetFullPath(node.Tls.Root, baseDirectory))
+            && TrustDomains.IsValid(node.TrustDomain, out _))
         {
-            var serial = node.RevokedSerials![i];
-            if (string.IsNullOrEmpty(serial) || serial.Length > 64 || !serial.All(Uri.IsHexDigit))
-            {
-                errors.Add($"node.revokedSerials[{i}]: '{serial}' is not a hexadecimal serial number");
-            }
+            OwnTrustBundle.Check(node, baseDirectory, TimeProvider.System.GetUtcNow(), errors);
+        }
+        else if (string.IsNullOrWhiteSpace(node.TrustBundle))
+        {
+            errors.Add("node.trustBundle: required");
         }
     }
 

@@ -135,6 +135,19 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// How often the peer's trust bundle is fetched again: the refresh hint its accepted bundle carries, or this node's
+    /// node.trustBundleRefreshSeconds when that is shorter (or no bundle is held yet).
+    /// </summary>
+    private TimeSpan RefreshInterval()
+    {
+        var trust = _runtime.Trust;
+        var own = TimeSpan.FromSeconds(Math.Max(1, trust.Config.Config.Node.TrustBundleRefreshSeconds));
+        return trust.PeerBundles.TryGetValue(Peer.Id.TrustDomain, out var held) && held.Bundle.RefreshHint > TimeSpan.Zero && held.Bundle.RefreshHint < own
+            ? held.Bundle.RefreshHint
+            : own;
+    }
+
     /// <summary>Full-jitter exponential backoff: uniform in [min, min(max, min * 2^attempt)].</summary>
     internal static TimeSpan Backoff(int attempt)
     {
@@ -176,8 +189,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(StringComparer.Ordinal);
         var acked = new SemaphoreSlim(0);
         var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, sessionCts.Token), sessionCts.Token);
-        var refreshEvery = TimeSpan.FromSeconds(Math.Max(1, _runtime.Trust.Config.Config.Node.TrustBundleRefreshSeconds));
-        var nextRefresh = _runtime.Time.GetUtcNow() + refreshEvery;
+        var nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
         long lastSeq = 0;
         try
         {
@@ -192,7 +204,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 if (_runtime.Time.GetUtcNow() >= nextRefresh)
                 {
                     await _directory.RefreshAsync(Peer, client, sessionCts.Token).ConfigureAwait(false);
-                    nextRefresh = _runtime.Time.GetUtcNow() + refreshEvery;
+                    nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
                 }
 
                 if (inFlight.Count >= Window)

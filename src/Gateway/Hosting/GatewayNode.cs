@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Storage;
+using CyberCoop.Gateway.Trust;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -86,10 +87,12 @@ internal sealed class GatewayNode : IAsyncDisposable
         LiveStreamRegistry? streams = null;
         try
         {
-            var trust = TrustState.Create(loaded, identity.Root, [], options.Time);
             var adminSocket = loaded.Resolve(node.AdminSocket);
             PrepareAdminSocket(loaded.Path, adminSocket);
             store = await GatewayStore.OpenAsync(loaded.Resolve(node.Storage), options.Time, ct).ConfigureAwait(false);
+            var heldProblems = new List<string>();
+            var held = HeldTrustBundles.Restore(await store.ReadTrustBundlesAsync(ct).ConfigureAwait(false), options.Time.GetUtcNow(), heldProblems);
+            var trust = TrustState.Create(loaded, OwnTrustBundle.Load(loaded, options.Time), held, options.Time);
 
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = loaded.BaseDirectory });
             builder.WebHost.UseKestrelHttpsConfiguration();
@@ -106,7 +109,12 @@ internal sealed class GatewayNode : IAsyncDisposable
 
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
             var runtimeLogger = LoggerFactoryFrom(options);
-            var runtime = new GatewayRuntime(loaded, identity, trust, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
+            var runtime = new GatewayRuntime(loaded, identity, trust, held, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
+            foreach (var problem in heldProblems)
+            {
+                GatewayLog.HeldTrustBundleSkipped(runtimeLogger.CreateLogger<GatewayNode>(), problem);
+            }
+
             var registry = new LiveStreamRegistry(runtime, runtimeLogger.CreateLogger<LiveStreamRegistry>());
             streams = registry;
             builder.Services.AddSingleton(registry);

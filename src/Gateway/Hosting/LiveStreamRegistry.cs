@@ -92,7 +92,7 @@ internal sealed partial class LiveStreamRegistry : IDisposable
     /// <summary>Why <paramref name="stream"/>'s caller is not admitted under <paramref name="trust"/>, or null when it is.</summary>
     internal static string? Check(TrustState trust, LiveStream stream)
     {
-        if (trust.RevokedSerials.Contains(stream.Serial))
+        if (trust.RevokedByDomain.TryGetValue(stream.Caller.TrustDomain, out var revoked) && revoked.Contains(stream.Serial))
         {
             return $"certificate revoked: {stream.CallerText} (serial {stream.Serial})";
         }

@@ -143,7 +143,12 @@ internal sealed class NodeIdentity : IDisposable
         var certificate = PemFiles.LoadCertificateWithKey(loaded.Resolve(node.Tls.Certificate), loaded.Resolve(node.Tls.Key));
         var root = PemFiles.LoadCertificate(loaded.Resolve(node.Tls.Root));
 
-        var validator = new ChainValidator([new TrustAnchor(node.TrustDomain, root, SpkiPin.Compute(root))], node.RevokedSerials, time);
+        // The own domain's roots and revocations come from its root-signed trust bundle (old and new root during a rotation).
+        var own = Trust.OwnTrustBundle.Load(loaded, time);
+        var validator = ChainValidator.WithDomainRevocations(
+            own.Roots.Select(r => new TrustAnchor(node.TrustDomain, r, SpkiPin.Compute(r))),
+            new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal) { [node.TrustDomain] = own.RevokedSerials },
+            time);
         var check = validator.Validate(certificate, null, CertificatePurpose.Server);
         if (!check.IsValid)
         {

@@ -125,6 +125,12 @@ internal static class StatusCommand
             }
         }
 
+        if (status.TrustBundleExpiresAt is not null)
+        {
+            var expires = status.TrustBundleExpiresAt.ToDateTimeOffset();
+            io.Output.WriteLine($"trust bundle        sequence {status.TrustBundleSequence}, until {expires.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture)} ({(expires <= now ? "EXPIRED" : Age(expires - now) + " left")})");
+        }
+
         if (status.ContentKeysPendingActivation is { } activation)
         {
             var at = activation.ToDateTimeOffset();
