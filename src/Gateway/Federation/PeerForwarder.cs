@@ -287,9 +287,10 @@ internal sealed class PeerForwarder : IAsyncDisposable
             return entry.EnvelopeBytes;
         }
 
-        bundle.CreatedAt = Timestamp.FromDateTimeOffset(_runtime.Time.GetUtcNow());
+        var now = _runtime.Time.GetUtcNow();
+        bundle.CreatedAt = Timestamp.FromDateTimeOffset(now);
         var bytes = bundle.ToByteArray();
-        var key = identity.SigningKey(signed.Suite);
+        var key = identity.SigningKey(signed.Suite, now);
         GatewayLog.BundleResigned(_logger, Convert.ToHexStringLower(bundle.BundleId.Span), Peer.IdText, Convert.ToHexStringLower(signed.SignerKeyId.Span));
         return new SignedBundle
         {

@@ -132,8 +132,9 @@ internal sealed class GatewayRuntime : IAsyncDisposable
             var identity = _identity;
             if (NodeIdentity.ComputeFingerprint(loaded) != identity.Fingerprint)
             {
-                // Renewed TLS certificate or rotated content keys: new connections and envelopes use them at once;
-                // retired KEM keys keep opening envelopes that peers sealed before they refreshed.
+                // Renewed TLS certificate or rotated content keys: new connections use the certificate at once; content
+                // keys are chosen by time at each use (pending keys from their not-before), and retired KEM keys keep
+                // opening envelopes that peers sealed before they switched, until their grace ends.
                 identity = NodeIdentity.Load(loaded, Time);
                 identityChanged = true;
             }

@@ -15,9 +15,6 @@ namespace CyberCoop.Gateway.Hosting;
 /// </summary>
 internal sealed class NodeIdentity : IDisposable
 {
-    /// <summary>Sub-folder of the keys directory holding retired content keys.</summary>
-    public const string RetiredFolder = ContentKeyStore.RetiredFolder;
-
     private readonly IReadOnlyList<NodeContentKey> _keys;
     private readonly TimeProvider _time;
 
@@ -58,9 +55,14 @@ internal sealed class NodeIdentity : IDisposable
     /// The signing key of a suite in use now: the newest non-retired key whose not-before has passed. Before a scheduled
     /// rotation's not-before this is still the old key; from then on the new one.
     /// </summary>
-    public SigningKeyPair SigningKey(Suite suite)
+    public SigningKeyPair SigningKey(Suite suite) => SigningKey(suite, _time.GetUtcNow());
+
+    /// <summary>
+    /// The signing key of a suite in use at <paramref name="now"/>; content stamped with a created-at signs with the key
+    /// of that instant, so the created-at and the key's window always agree.
+    /// </summary>
+    public SigningKeyPair SigningKey(Suite suite, DateTimeOffset now)
     {
-        var now = _time.GetUtcNow();
         NodeContentKey? best = null;
         foreach (var key in _keys)
         {

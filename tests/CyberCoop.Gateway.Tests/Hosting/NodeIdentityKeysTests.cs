@@ -39,6 +39,10 @@ public sealed class NodeIdentityKeysTests : IDisposable
         var oldKey = identity.SigningKey(Hybrid).PublicKey.KeyIdHex;
         var pending = identity.ContentKeys.Single(k => k.Signing is not null && k.Suite == Hybrid && k.File.Folder == ContentKeyState.Pending).PublicKey.KeyIdHex;
 
+        // Content stamped with a time is signed with the key of that time, whatever the clock says a moment later.
+        Assert.Equal(pending, identity.SigningKey(Hybrid, activation).PublicKey.KeyIdHex);
+        Assert.Equal(oldKey, identity.SigningKey(Hybrid, activation.AddMilliseconds(-1)).PublicKey.KeyIdHex);
+
         _time.SetUtcNow(activation.AddMilliseconds(-1));
         Assert.Equal(oldKey, identity.SigningKey(Hybrid).PublicKey.KeyIdHex);
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(activation.ToUnixTimeMilliseconds()), identity.PendingActivation());
