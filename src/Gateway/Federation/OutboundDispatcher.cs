@@ -181,6 +181,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
     /// </summary>
     private List<LocalChange>? TakeBuffered(long cursor, int limit)
     {
+        TakeHandoff(); // batches committed while this pass ran: otherwise they would look like a gap
         var next = cursor + 1;
         var start = _buffered.FindIndex(b => b.FirstSeq <= next && next <= b.LastSeq);
         if (start < 0)
