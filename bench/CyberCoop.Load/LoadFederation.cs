@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Trust;
 using Grpc.Net.Client;
 
 namespace CyberCoop.Load;
@@ -104,6 +105,8 @@ internal sealed class LoadFederation : IDisposable
         var domain = code + ".load.cybercoop";
         var ca = CertificateAuthority.CreateRoot(domain);
         PemFiles.WriteCertificate(Path.Combine(dir, "root.crt"), ca.Certificate);
+        TrustBundleFile.Write(Path.Combine(dir, TrustBundleFile.DefaultName), TrustBundleSigner.Sign(
+            TrustBundleSigner.Create(domain, 1, [ca.Certificate], [], DateTimeOffset.UtcNow, TimeSpan.FromDays(30)), [ca]));
         var nation = new LoadNation { Code = code, Domain = domain, Directory = dir, Ca = ca, Port = FreePort() };
         using (var gateway = ca.Issue(SpiffeId.Gateway(domain, nation.GatewayName)))
         {

@@ -8,6 +8,7 @@ using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Pipeline;
+using CyberCoop.Gateway.Trust;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
@@ -31,6 +32,33 @@ internal sealed class TestNation
     public GatewayConfig Config { get; set; } = new();
     public TimeProvider Time { get; set; } = TimeProvider.System;
     public GatewayNode? Node { get; set; }
+    public string BundlePath => Path.Combine(Directory, TrustBundleFile.DefaultName);
+
+    /// <summary>Roots test clients accept for this nation's gateway (the domain root; plus a new one after a rotation).</summary>
+    public List<CertificateAuthority> ClientTrustedRoots { get; } = [];
+
+    /// <summary>Sequence of the bundle last written by <see cref="WriteBundle"/>.</summary>
+    public ulong BundleSequence { get; private set; }
+
+    /// <summary>Serials the domain revoked (written into its next bundle).</summary>
+    public List<string> Revoked { get; } = [];
+
+    /// <summary>
+    /// Signs and writes the domain's trust bundle (as 'certs' does offline): listing <paramref name="roots"/> (default:
+    /// the domain root), signed by <paramref name="signers"/> (default: the listed roots), sequence + 1 unless given.
+    /// </summary>
+    public SignedTrustBundle WriteBundle(IReadOnlyList<CertificateAuthority>? roots = null, IReadOnlyList<CertificateAuthority>? signers = null,
+        ulong? sequence = null, TimeSpan? lifetime = null)
+    {
+        roots ??= [Ca];
+        BundleSequence = sequence ?? BundleSequence + 1;
+        var signed = TrustBundleSigner.Sign(
+            TrustBundleSigner.Create(Domain, BundleSequence, roots.Select(r => r.Certificate), Revoked.Select(s => s.ToUpperInvariant()),
+                DateTimeOffset.UtcNow.AddMinutes(-1), lifetime ?? TimeSpan.FromDays(30)),
+            signers ?? roots);
+        TrustBundleFile.Write(BundlePath, signed);
+        return signed;
+    }
 }
 
 /// <summary>The system clock shifted by an adjustable offset (a node whose clock is wrong).</summary>
@@ -71,6 +99,8 @@ internal sealed class TestFederation : IAsyncDisposable
             var ca = CertificateAuthority.CreateRoot(domain);
             PemFiles.WriteCertificate(Path.Combine(dir, "root.crt"), ca.Certificate);
             var nation = new TestNation { Code = code, Domain = domain, Directory = dir, Ca = ca, Port = FreePort() };
+            nation.ClientTrustedRoots.Add(ca);
+            nation.WriteBundle();
             using (var gateway = ca.Issue(SpiffeId.Gateway(domain, nation.GatewayName)))
             {
                 PemFiles.WriteCertificate(Path.Combine(dir, "gateway.crt"), gateway);
@@ -196,7 +226,7 @@ internal sealed class TestFederation : IAsyncDisposable
                 ClientCertificates = [clientCertificate],
                 // Tests trust the target's own root only, like an agent does.
                 RemoteCertificateValidationCallback = (_, cert, _, _) =>
-                    new ChainValidator([new TrustAnchor(target.Domain, target.Ca.Certificate, target.Ca.Pin)])
+                    new ChainValidator(target.ClientTrustedRoots.Select(r => new TrustAnchor(target.Domain, r.Certificate, r.Pin)))
                         .Validate(cert as X509Certificate2, null, CertificatePurpose.Server).IsValid,
             },
         };

@@ -6,53 +6,86 @@ namespace CyberCoop.Crypto;
 
 /// <summary>
 /// Validates SPIFFE workload certificate chains against configured, pinned trust anchors only (never the OS
-/// store, never a network fetch). A chain is accepted only when it ends at the anchor of the trust domain
-/// named in the leaf's own SPIFFE id: a root authenticates identities of its own domain only.
+/// store, never a network fetch). A chain is accepted only when it ends at an anchor of the trust domain
+/// named in the leaf's own SPIFFE id: a root authenticates identities of its own domain only. A domain may
+/// have several anchors while it rotates its root (the roots of its accepted trust bundle).
 /// Immutable and thread-safe; see docs/crypto.md §3.1 for the exact order of checks.
 /// </summary>
 public sealed class ChainValidator
 {
-    private readonly FrozenDictionary<string, TrustAnchor> _anchors;
+    private static readonly FrozenDictionary<string, FrozenSet<string>> s_noDomainRevocations =
+        new Dictionary<string, FrozenSet<string>>(StringComparer.Ordinal).ToFrozenDictionary(StringComparer.Ordinal);
+
+    private readonly FrozenDictionary<string, TrustAnchor[]> _anchors;
     private readonly FrozenSet<string> _revoked;
+    private readonly FrozenDictionary<string, FrozenSet<string>> _revokedByDomain;
     private readonly TimeProvider _time;
 
-    /// <summary>Creates a validator. At most one anchor per trust domain.</summary>
-    /// <param name="anchors">Pinned roots, one per trust domain.</param>
-    /// <param name="revokedSerials">Revoked serial numbers (hex, any case, separators ignored).</param>
+    /// <summary>Creates a validator with one or more anchors per trust domain (several during a root rotation).</summary>
+    /// <param name="anchors">Pinned roots; a chain of a domain is accepted when it ends at any anchor of that domain.</param>
+    /// <param name="revokedSerials">Revoked serial numbers (hex, any case, separators ignored), applied to every domain.</param>
     /// <param name="time">Clock for validity checks.</param>
     public ChainValidator(IEnumerable<TrustAnchor> anchors, IEnumerable<string>? revokedSerials = null, TimeProvider? time = null)
+        : this(GroupAnchors(anchors), (revokedSerials ?? []).Select(CertificateInspector.NormalizeSerial).ToFrozenSet(StringComparer.Ordinal),
+            s_noDomainRevocations, time ?? TimeProvider.System)
     {
-        ArgumentNullException.ThrowIfNull(anchors);
-        var map = new Dictionary<string, TrustAnchor>(StringComparer.Ordinal);
-        foreach (var anchor in anchors)
-        {
-            ArgumentNullException.ThrowIfNull(anchor, nameof(anchors));
-            if (!map.TryAdd(anchor.TrustDomain, anchor))
-            {
-                throw new ArgumentException($"more than one trust anchor for trust domain '{anchor.TrustDomain}'", nameof(anchors));
-            }
-        }
-
-        _anchors = map.ToFrozenDictionary(StringComparer.Ordinal);
-        _revoked = (revokedSerials ?? []).Select(CertificateInspector.NormalizeSerial).ToFrozenSet(StringComparer.Ordinal);
-        _time = time ?? TimeProvider.System;
     }
 
-    private ChainValidator(FrozenDictionary<string, TrustAnchor> anchors, FrozenSet<string> revoked, TimeProvider time)
+    private ChainValidator(FrozenDictionary<string, TrustAnchor[]> anchors, FrozenSet<string> revoked,
+        FrozenDictionary<string, FrozenSet<string>> revokedByDomain, TimeProvider time)
     {
         _anchors = anchors;
         _revoked = revoked;
+        _revokedByDomain = revokedByDomain;
         _time = time;
     }
 
-    /// <summary>The configured anchors by trust domain.</summary>
-    public IReadOnlyDictionary<string, TrustAnchor> Anchors => _anchors;
+    /// <summary>
+    /// Creates a validator whose revocations are scoped per trust domain: a serial revoked by one domain never
+    /// revokes a certificate of another domain (a domain can only revoke its own certificates).
+    /// </summary>
+    /// <param name="anchors">Pinned roots; several per domain allowed.</param>
+    /// <param name="revokedByDomain">Revoked serials per trust domain.</param>
+    /// <param name="time">Clock for validity checks.</param>
+    public static ChainValidator WithDomainRevocations(IEnumerable<TrustAnchor> anchors, IReadOnlyDictionary<string, IReadOnlyCollection<string>> revokedByDomain, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(revokedByDomain);
+        var byDomain = revokedByDomain.ToFrozenDictionary(
+            p => p.Key,
+            p => p.Value.Select(CertificateInspector.NormalizeSerial).ToFrozenSet(StringComparer.Ordinal),
+            StringComparer.Ordinal);
+        return new ChainValidator(GroupAnchors(anchors), FrozenSet<string>.Empty, byDomain, time ?? TimeProvider.System);
+    }
 
-    /// <summary>A new validator with the same anchors and clock and the given revoked serials (replacing the current list).</summary>
+    /// <summary>The configured anchors by trust domain (one or more roots each).</summary>
+    public IReadOnlyDictionary<string, TrustAnchor[]> Anchors => _anchors;
+
+    /// <summary>A new validator with the same anchors and clock and the given revoked serials (replacing the current lists).</summary>
     public ChainValidator WithRevokedSerials(IEnumerable<string> serials)
     {
         ArgumentNullException.ThrowIfNull(serials);
-        return new ChainValidator(_anchors, serials.Select(CertificateInspector.NormalizeSerial).ToFrozenSet(StringComparer.Ordinal), _time);
+        return new ChainValidator(_anchors, serials.Select(CertificateInspector.NormalizeSerial).ToFrozenSet(StringComparer.Ordinal), s_noDomainRevocations, _time);
+    }
+
+    private static FrozenDictionary<string, TrustAnchor[]> GroupAnchors(IEnumerable<TrustAnchor> anchors)
+    {
+        ArgumentNullException.ThrowIfNull(anchors);
+        var map = new Dictionary<string, List<TrustAnchor>>(StringComparer.Ordinal);
+        foreach (var anchor in anchors)
+        {
+            ArgumentNullException.ThrowIfNull(anchor, nameof(anchors));
+            if (!map.TryGetValue(anchor.TrustDomain, out var list))
+            {
+                map[anchor.TrustDomain] = list = [];
+            }
+
+            if (!list.Exists(a => a.Pin == anchor.Pin))
+            {
+                list.Add(anchor);
+            }
+        }
+
+        return map.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
     }
 
     /// <summary>Validates <paramref name="leaf"/> (with optional intermediates) for <paramref name="purpose"/>.</summary>
@@ -130,16 +163,33 @@ public sealed class ChainValidator
             return ChainValidationResult.Reject(ChainRejection.WrongWorkloadKind, $"'{id}' is a {SpiffeId.KindSegment(id.Kind)}; only gateways may act as TLS servers", id);
         }
 
-        if (IsRevoked(leaf))
+        if (IsRevoked(leaf, id.TrustDomain))
         {
             return ChainValidationResult.Reject(ChainRejection.Revoked, $"certificate for '{id}' (serial {leaf.SerialNumber}) is revoked", id);
         }
 
-        if (!_anchors.TryGetValue(id.TrustDomain, out var anchor))
+        if (!_anchors.TryGetValue(id.TrustDomain, out var anchors))
         {
             return ChainValidationResult.Reject(ChainRejection.UnknownTrustDomain, $"no trust anchor is configured for trust domain '{id.TrustDomain}' (claimed by '{id}')", id);
         }
 
+        ChainValidationResult? firstFailure = null;
+        foreach (var anchor in anchors)
+        {
+            var result = ValidateAgainst(anchor, leaf, intermediates, now, id);
+            if (result.IsValid)
+            {
+                return result;
+            }
+
+            firstFailure ??= result;
+        }
+
+        return firstFailure!;
+    }
+
+    private ChainValidationResult ValidateAgainst(TrustAnchor anchor, X509Certificate2 leaf, X509Certificate2Collection? intermediates, DateTimeOffset now, SpiffeId id)
+    {
         using var chain = BuildChain(anchor.Root, intermediates, now);
         if (!chain.Build(leaf))
         {
@@ -161,7 +211,7 @@ public sealed class ChainValidator
         for (var i = 1; i < elements.Count - 1; i++)
         {
             var intermediate = elements[i].Certificate;
-            if (IsRevoked(intermediate))
+            if (IsRevoked(intermediate, id.TrustDomain))
             {
                 return ChainValidationResult.Reject(ChainRejection.Revoked, $"intermediate '{intermediate.Subject}' (serial {intermediate.SerialNumber}) in the chain of '{id}' is revoked", id);
             }
@@ -199,7 +249,7 @@ public sealed class ChainValidator
     private ChainValidationResult ExplainFailure(X509Chain chain, X509Certificate2 leaf, X509Certificate2Collection? intermediates, DateTimeOffset now, SpiffeId id)
     {
         // A root of another configured domain that would accept this chain: cross-domain impersonation.
-        foreach (var other in _anchors.Values)
+        foreach (var other in _anchors.Values.SelectMany(a => a))
         {
             if (other.TrustDomain == id.TrustDomain)
             {
@@ -250,6 +300,14 @@ public sealed class ChainValidator
         return null;
     }
 
-    private bool IsRevoked(X509Certificate2 cert) =>
-        _revoked.Count > 0 && _revoked.Contains(CertificateInspector.NormalizeSerial(cert.SerialNumber));
+    private bool IsRevoked(X509Certificate2 cert, string trustDomain)
+    {
+        if (_revoked.Count == 0 && _revokedByDomain.Count == 0)
+        {
+            return false;
+        }
+
+        var serial = CertificateInspector.NormalizeSerial(cert.SerialNumber);
+        return _revoked.Contains(serial) || (_revokedByDomain.TryGetValue(trustDomain, out var domain) && domain.Contains(serial));
+    }
 }

@@ -19,6 +19,13 @@ public static class SpkiPin
         return Prefix + Convert.ToHexStringLower(Hash(cert));
     }
 
+    /// <summary>The raw 32-byte SHA-256 of <paramref name="cert"/>'s SubjectPublicKeyInfo (the pin without its text form).</summary>
+    public static byte[] ComputeBytes(X509Certificate2 cert)
+    {
+        ArgumentNullException.ThrowIfNull(cert);
+        return Hash(cert);
+    }
+
     /// <summary>
     /// Normalizes a pin typed by a human: upper or lower case, with or without the <c>sha256:</c> prefix,
     /// with or without ':' separators between bytes.

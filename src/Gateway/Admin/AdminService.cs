@@ -31,9 +31,24 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
             CallsDenied = (ulong)runtime.Metrics.CallsDenied,
             CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
         };
+        if (runtime.Identity.PendingActivation() is { } activation)
+        {
+            status.ContentKeysPendingActivation = Timestamp.FromDateTimeOffset(activation);
+        }
+
         if (certificateNotAfter - now < ExpiryWarning)
         {
             status.Warnings.Add($"the node's TLS certificate expires at {certificateNotAfter:u}; renew it with 'certs renew'");
+        }
+
+        var own = runtime.Trust.OwnBundle;
+        status.TrustBundleSequence = own.Sequence;
+        status.TrustBundleExpiresAt = Timestamp.FromDateTimeOffset(own.ExpiresAt);
+        if (own.ExpiresAt - now < ExpiryWarning)
+        {
+            status.Warnings.Add(own.ExpiresAt <= now
+                ? $"the domain's trust bundle (sequence {own.Sequence}) EXPIRED at {own.ExpiresAt:u}; peers refuse it: re-sign it with 'certs bundle sign' and reload"
+                : $"the domain's trust bundle (sequence {own.Sequence}) expires at {own.ExpiresAt:u}; re-sign it with 'certs bundle sign' and reload");
         }
 
         foreach (var peer in runtime.Trust.Peers.Values)

@@ -76,11 +76,43 @@ internal sealed record NodeConfig
     /// <summary>Maximum relays after the first delivery for content this node originates.</summary>
     public int MaxHops { get; set; } = 2;
 
-    /// <summary>Seconds between trust-bundle refreshes from peers (the hint this node publishes).</summary>
+    /// <summary>
+    /// Seconds between trust-bundle refreshes from peers (used when it is shorter than the refresh hint a peer's
+    /// bundle carries).
+    /// </summary>
     public int TrustBundleRefreshSeconds { get; set; } = 300;
 
-    /// <summary>Serials (hex) of revoked certificates of this node's own domain.</summary>
-    public List<string> RevokedSerials { get; set; } = [];
+    /// <summary>
+    /// The own domain's trust bundle file (binary SignedTrustBundle) signed offline by the domain's root: the roots
+    /// and revoked serials of this domain, served to peers. Written by <c>certs init-domain</c>, <c>certs revoke</c>,
+    /// <c>certs bundle sign</c> and <c>certs rotate-root</c>; a reload picks up a newer one.
+    /// </summary>
+    public string TrustBundle { get; set; } = "trust-bundle.pb";
+
+    /// <summary>
+    /// Optional plain-HTTP endpoint (host:port) serving Prometheus metrics at <c>/metrics</c> and a liveness
+    /// probe at <c>/healthz</c>; nothing else is served there. Null (the default) serves neither.
+    /// </summary>
+    public string? MetricsListen { get; set; }
+
+    /// <summary>How far ahead new content keys are announced and how long retired ones stay usable.</summary>
+    public KeyRotationConfig KeyRotation { get; set; } = new();
+}
+
+/// <summary>Scheduling of content-key rotation (<c>keys rotate</c>).</summary>
+internal sealed record KeyRotationConfig
+{
+    /// <summary>
+    /// New keys are announced this many trust-bundle refresh intervals (<see cref="NodeConfig.TrustBundleRefreshSeconds"/>)
+    /// before this node and its peers start using them (1..100).
+    /// </summary>
+    public int AnnounceAheadIntervals { get; set; } = 3;
+
+    /// <summary>
+    /// Seconds a retired key stays announced and usable for opening and verifying after its successor became active
+    /// (outboxes and in-flight envelopes); afterwards the retired KEM private key is destroyed.
+    /// </summary>
+    public int RetiredGraceSeconds { get; set; } = 7 * 86_400;
 }
 
 /// <summary>TLS material of this node.</summary>
@@ -92,7 +124,10 @@ internal sealed record TlsConfig
     /// <summary>PEM private key of the certificate (mode 0600).</summary>
     public string Key { get; set; } = "";
 
-    /// <summary>PEM root certificate of this node's own trust domain.</summary>
+    /// <summary>
+    /// PEM root certificate of this node's own trust domain: the root the own trust bundle must be signed by.
+    /// The domain's TLS chains are then anchored on the roots that bundle lists (old and new during a rotation).
+    /// </summary>
     public string Root { get; set; } = "";
 }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Trust;
 
 namespace CyberCoop.Gateway.Configuration;
 
@@ -91,9 +92,22 @@ internal static class GatewayConfigValidator
             errors.Add($"node.name: '{node.Name}' must be 1-64 characters of a-z, 0-9, '-', '_' or '.'");
         }
 
-        if (!TryParseListen(node.Listen, out _))
+        var listenValid = TryParseListen(node.Listen, out var listen);
+        if (!listenValid)
         {
             errors.Add($"node.listen: '{node.Listen}' is not host:port with a port 0-65535 (e.g. 127.0.0.1:7400; 0 picks a free port)");
+        }
+
+        if (node.MetricsListen is not null)
+        {
+            if (!TryParseListen(node.MetricsListen, out var metrics))
+            {
+                errors.Add($"node.metricsListen: '{node.MetricsListen}' is not host:port with a port 0-65535 (e.g. 127.0.0.1:9464; 0 picks a free port)");
+            }
+            else if (listenValid && metrics.Port != 0 && metrics.Port == listen.Port)
+            {
+                errors.Add($"node.metricsListen: port {metrics.Port} is already the mTLS port of node.listen; metrics are served in plain HTTP and need a port of their own");
+            }
         }
 
         if (node.Tls is null)
@@ -128,6 +142,7 @@ internal static class GatewayConfigValidator
         Range(node.MaxClockSkewSeconds, 0, 3_600, "node.maxClockSkewSeconds", errors);
         Range(node.MaxHops, 0, 8, "node.maxHops", errors);
         Range(node.TrustBundleRefreshSeconds, 1, 86_400, "node.trustBundleRefreshSeconds", errors);
+        ValidateKeyRotation(node, errors);
         if (node.Bundle is null)
         {
             errors.Add("node.bundle: must not be null");
@@ -138,13 +153,14 @@ internal static class GatewayConfigValidator
             Range(node.Bundle.LingerMilliseconds, 1, 60_000, "node.bundle.lingerMilliseconds", errors);
         }
 
-        for (var i = 0; i < (node.RevokedSerials?.Count ?? 0); i++)
+        if (node.Tls is not null && !string.IsNullOrWhiteSpace(node.Tls.Root) && File.Exists(Path.GetFullPath(node.Tls.Root, baseDirectory))
+            && TrustDomains.IsValid(node.TrustDomain, out _))
         {
-            var serial = node.RevokedSerials![i];
-            if (string.IsNullOrEmpty(serial) || serial.Length > 64 || !serial.All(Uri.IsHexDigit))
-            {
-                errors.Add($"node.revokedSerials[{i}]: '{serial}' is not a hexadecimal serial number");
-            }
+            OwnTrustBundle.Check(node, baseDirectory, TimeProvider.System.GetUtcNow(), errors);
+        }
+        else if (string.IsNullOrWhiteSpace(node.TrustBundle))
+        {
+            errors.Add("node.trustBundle: required");
         }
     }
 
@@ -329,6 +345,34 @@ internal static class GatewayConfigValidator
         if (string.IsNullOrWhiteSpace(path))
         {
             errors.Add($"{at}: required");
+        }
+    }
+
+    /// <summary>
+    /// Key rotation: new keys are announced 1-100 refresh intervals ahead (at most 30 days), and a retired key's grace
+    /// covers at least the replay window and two refresh intervals (a late sender still refreshes in time), at most a year.
+    /// </summary>
+    private static void ValidateKeyRotation(NodeConfig node, List<string> errors)
+    {
+        if (node.KeyRotation is not { } rotation)
+        {
+            errors.Add("node.keyRotation: must not be null");
+            return;
+        }
+
+        Range(rotation.AnnounceAheadIntervals, 1, 100, "node.keyRotation.announceAheadIntervals", errors);
+        Range(rotation.RetiredGraceSeconds, 60, 365 * 86_400, "node.keyRotation.retiredGraceSeconds", errors);
+        if ((long)rotation.AnnounceAheadIntervals * node.TrustBundleRefreshSeconds > 30L * 86_400)
+        {
+            errors.Add($"node.keyRotation.announceAheadIntervals: {rotation.AnnounceAheadIntervals} x node.trustBundleRefreshSeconds " +
+                $"{node.TrustBundleRefreshSeconds} puts new keys more than 30 days ahead");
+        }
+
+        var minimumGrace = Math.Max((long)node.ReplayWindowSeconds, 2L * node.TrustBundleRefreshSeconds);
+        if (rotation.RetiredGraceSeconds >= 60 && rotation.RetiredGraceSeconds < minimumGrace)
+        {
+            errors.Add($"node.keyRotation.retiredGraceSeconds: {rotation.RetiredGraceSeconds} must be at least node.replayWindowSeconds " +
+                $"and twice node.trustBundleRefreshSeconds ({minimumGrace}), or senders that refresh late lose envelopes");
         }
     }
 

@@ -178,7 +178,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
             SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
             Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
         };
-        var kem = SuiteNegotiation.KemKey(keys, suite) ?? throw new InvalidOperationException($"{Code(target)} announced no KEM key for {suite}");
+        var kem = SuiteNegotiation.KemKey(keys, suite, now, SuiteNegotiation.Skew(originNode.Runtime)) ?? throw new InvalidOperationException($"{Code(target)} announced no KEM key for {suite}");
         return new Crafted(origin.Id, target.Id, signed.ToByteArray(), kem, indicator.Id);
     }
 

@@ -8,7 +8,13 @@ namespace CyberCoop.Gateway.Federation;
 internal static class AuditDetails
 {
     /// <summary><c>{"indicators":["id",...]}</c>, properly escaped.</summary>
-    public static string Indicators(IEnumerable<string> ids)
+    public static string Indicators(IEnumerable<string> ids) => Indicators(ids, null, null);
+
+    /// <summary>
+    /// <c>{"indicators":[...],"recipientKeyId":"hex","signerKeyId":"hex"}</c>: a received bundle with the content keys
+    /// it was sealed to and signed with (which key of a rotation was used is provable afterwards).
+    /// </summary>
+    public static string Indicators(IEnumerable<string> ids, string? recipientKeyId, string? signerKeyId)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -21,6 +27,16 @@ internal static class AuditDetails
             }
 
             writer.WriteEndArray();
+            if (recipientKeyId is not null)
+            {
+                writer.WriteString("recipientKeyId", recipientKeyId);
+            }
+
+            if (signerKeyId is not null)
+            {
+                writer.WriteString("signerKeyId", signerKeyId);
+            }
+
             writer.WriteEndObject();
         }
 

@@ -98,6 +98,14 @@ internal sealed class EnvelopeReceiver(
         }
 
         var now = runtime.Time.GetUtcNow();
+        var skew = TimeSpan.FromSeconds(node.MaxClockSkewSeconds);
+        if (key.File.NotAfter is { } keyNotAfter && keyNotAfter + skew < now)
+        {
+            // Pending keys open (early senders), retired ones too within their grace (late senders); past it, never.
+            return ReceiveOutcome.Reject($"key-expired: recipient key {key.PublicKey.KeyIdHex} was retired and usable until {keyNotAfter:O}; " +
+                "fetch this node's trust bundle again and seal to its current key");
+        }
+
         var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
         if (sentAt < now.AddSeconds(-node.ReplayWindowSeconds))
         {
@@ -117,7 +125,7 @@ internal sealed class EnvelopeReceiver(
         byte[] plaintext;
         try
         {
-            plaintext = EnvelopeCrypto.Open(envelope, key).Plaintext;
+            plaintext = EnvelopeCrypto.Open(envelope, key.Kem!).Plaintext;
         }
         catch (Exception ex) when (ex is CryptographicException or CryptoFormatException)
         {
@@ -220,12 +228,19 @@ internal sealed class EnvelopeReceiver(
                 : $"origin-not-pinned: this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified";
         }
 
-        if (SuiteFor(signingKey.Algorithm) != signed.Suite)
+        if (SuiteFor(signingKey.Key.Algorithm) != signed.Suite)
         {
             return "bad-signature: the signature suite does not match the origin's key";
         }
 
-        return ContentSignatures.Verify(SignaturePurpose.Bundle, signed.Bundle.Span, signed.Signature.Span, signingKey)
+        var createdAt = bundle.CreatedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
+        if (!signingKey.ValidAt(createdAt, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds)))
+        {
+            return $"origin-key-not-valid: the origin's signing key {signingKey.Key.KeyIdHex} is announced for {signingKey.NotBefore:O} to " +
+                $"{signingKey.NotAfter:O}, but the bundle was created at {createdAt:O}";
+        }
+
+        return ContentSignatures.Verify(SignaturePurpose.Bundle, signed.Bundle.Span, signed.Signature.Span, signingKey.Key)
             ? null
             : "bad-signature: the origin's signature over the bundle does not verify";
     }
@@ -284,7 +299,7 @@ internal sealed class EnvelopeReceiver(
                 Subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span),
                 Decision = "accepted",
                 Reason = $"origin {bundle.Origin}, hop {header.HopCount}, {accepted.Count} indicators",
-                DetailsJson = AuditDetails.Indicators(accepted.Select(i => i.Id)),
+                DetailsJson = AuditDetails.Indicators(accepted.Select(i => i.Id), Convert.ToHexStringLower(header.RecipientKeyId.Span), Convert.ToHexStringLower(signed.SignerKeyId.Span)),
             });
         }
 

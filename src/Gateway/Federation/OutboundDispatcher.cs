@@ -337,7 +337,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             };
             bundle.Indicators.Add(chunk);
             var bundleBytes = bundle.ToByteArray();
-            var key = runtime.Identity.SigningKey(suite);
+            var key = runtime.Identity.SigningKey(suite, now);
             var signed = new SignedBundle
             {
                 Bundle = ByteString.CopyFrom(bundleBytes),

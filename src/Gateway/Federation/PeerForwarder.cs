@@ -94,6 +94,19 @@ internal sealed class PeerForwarder : IAsyncDisposable
         _metrics.Disconnected("stopped");
     }
 
+    /// <summary>
+    /// How often the peer's trust bundle is fetched again: the refresh hint its accepted bundle carries, or this node's
+    /// node.trustBundleRefreshSeconds when that is shorter (or no bundle is held yet).
+    /// </summary>
+    private TimeSpan RefreshInterval()
+    {
+        var trust = _runtime.Trust;
+        var own = TimeSpan.FromSeconds(Math.Max(1, trust.Config.Config.Node.TrustBundleRefreshSeconds));
+        return trust.PeerBundles.TryGetValue(Peer.Id.TrustDomain, out var held) && held.Bundle.RefreshHint > TimeSpan.Zero && held.Bundle.RefreshHint < own
+            ? held.Bundle.RefreshHint
+            : own;
+    }
+
     /// <summary>Full-jitter exponential backoff: uniform in [min, min(max, min * 2^attempt)].</summary>
     internal static TimeSpan Backoff(int attempt)
     {
@@ -118,7 +131,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
             throw new InvalidOperationException(suiteError);
         }
 
-        var kemKey = SuiteNegotiation.KemKey(keys, suite) ?? throw new InvalidOperationException($"{Peer.IdText} announces no KEM key for suite {SuiteNames.ToName(suite)}");
+        _ = CurrentKemKey(suite);
         _dispatcher.Notify();
 
         using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -134,8 +147,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(StringComparer.Ordinal);
         var acked = new SemaphoreSlim(0);
         var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, sessionCts.Token), sessionCts.Token);
-        var refreshEvery = TimeSpan.FromSeconds(Math.Max(1, _runtime.Trust.Config.Config.Node.TrustBundleRefreshSeconds));
-        var nextRefresh = _runtime.Time.GetUtcNow() + refreshEvery;
+        var nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
         long lastSeq = 0;
         try
         {
@@ -150,7 +162,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 if (_runtime.Time.GetUtcNow() >= nextRefresh)
                 {
                     await _directory.RefreshAsync(Peer, client, sessionCts.Token).ConfigureAwait(false);
-                    nextRefresh = _runtime.Time.GetUtcNow() + refreshEvery;
+                    nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
                 }
 
                 if (inFlight.Count >= Window)
@@ -166,9 +178,12 @@ internal sealed class PeerForwarder : IAsyncDisposable
                     continue;
                 }
 
+                // Chosen by time for every batch: the peer's newly announced key is used from its not-before on.
+                var kemKey = CurrentKemKey(suite);
+                var resignBefore = _runtime.Identity.ResignBefore();
                 foreach (var entry in entries)
                 {
-                    var envelope = Seal(entry, kemKey);
+                    var envelope = Seal(entry, entry.CreatedAt < resignBefore ? Resign(entry) : entry.EnvelopeBytes, kemKey);
                     inFlight[Convert.ToHexStringLower(entry.EnvelopeId)] = entry;
                     await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope }, sessionCts.Token).ConfigureAwait(false);
                     Interlocked.Increment(ref _metrics.EnvelopesSent);
@@ -190,7 +205,61 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
     }
 
-    private Envelope Seal(OutboxEntry entry, ContentPublicKey kemKey)
+    /// <summary>The peer's KEM key to seal to now (its newest announced key in its validity window).</summary>
+    private ContentPublicKey CurrentKemKey(Suite suite)
+    {
+        var keys = _directory.Find(Peer.IdText) ?? throw new InvalidOperationException($"the trust bundle of {Peer.Id.TrustDomain} does not announce keys for {Peer.IdText}");
+        return SuiteNegotiation.KemKey(keys, suite, _runtime.Time.GetUtcNow(), SuiteNegotiation.Skew(_runtime))
+            ?? throw new InvalidOperationException($"{Peer.IdText} announces no KEM key for suite {SuiteNames.ToName(suite)} that is valid now");
+    }
+
+    /// <summary>
+    /// An own bundle signed with a key this node no longer announces (its grace ended while the bundle waited, or it was
+    /// withdrawn by <c>keys rotate --now</c>) is signed again with the current key and a fresh created-at, so the peer can
+    /// verify it; the bundle id stays, so a copy that did arrive earlier is still dropped as a duplicate. Relayed bundles
+    /// are left as they are: only their origin can sign them.
+    /// </summary>
+    private byte[] Resign(OutboxEntry entry)
+    {
+        var identity = _runtime.Identity;
+        SignedBundle signed;
+        Bundle bundle;
+        try
+        {
+            signed = SignedBundle.Parser.ParseFrom(entry.EnvelopeBytes);
+            if (identity.IsAnnouncedSigningKey(signed.SignerKeyId.Span))
+            {
+                return entry.EnvelopeBytes;
+            }
+
+            bundle = Bundle.Parser.ParseFrom(signed.Bundle);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return entry.EnvelopeBytes;
+        }
+
+        if (bundle.Origin != identity.IdText)
+        {
+            return entry.EnvelopeBytes;
+        }
+
+        var now = _runtime.Time.GetUtcNow();
+        bundle.CreatedAt = Timestamp.FromDateTimeOffset(now);
+        var bytes = bundle.ToByteArray();
+        var key = identity.SigningKey(signed.Suite, now);
+        GatewayLog.BundleResigned(_logger, Convert.ToHexStringLower(bundle.BundleId.Span), Peer.IdText, Convert.ToHexStringLower(signed.SignerKeyId.Span));
+        return new SignedBundle
+        {
+            Bundle = ByteString.CopyFrom(bytes),
+            Suite = signed.Suite,
+            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
+            Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
+            OriginAnnouncement = signed.OriginAnnouncement,
+        }.ToByteArray();
+    }
+
+    private Envelope Seal(OutboxEntry entry, byte[] payload, ContentPublicKey kemKey)
     {
         var header = new EnvelopeHeader
         {
@@ -201,7 +270,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
             SentAt = Timestamp.FromDateTimeOffset(_runtime.Time.GetUtcNow()),
             HopCount = (uint)entry.HopCount,
         };
-        return EnvelopeCrypto.Seal(header, entry.EnvelopeBytes, kemKey);
+        return EnvelopeCrypto.Seal(header, payload, kemKey);
     }
 
     private async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked, CancellationToken ct)
@@ -248,7 +317,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
     }
 
     /// <summary>
-    /// Rejections that say nothing about the content itself (clock skew, a key rotated on either side): the
+    /// Rejections that say nothing about the content itself (clock skew, a key rotated on either side, a retired key
+    /// sealed to after its grace): the
     /// envelope stays in the outbox. Every other rejection is final, audited, and the envelope removed.
     /// </summary>
     internal static bool IsRetryable(string reason)
@@ -260,7 +330,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
             code = code[..colon];
         }
 
-        return code is "stale" or "future" or "unknown-key" or "origin-key-unknown";
+        return code is "stale" or "future" or "unknown-key" or "key-expired" or "origin-key-unknown";
     }
 
     private string ReceiptSummary(Receipt? receipt)
@@ -271,7 +341,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         var key = _directory.FindSigningKey(Peer.IdText, receipt.SignerKeyId.Span);
-        var valid = key is not null && ContentSignatures.Verify(SignaturePurpose.Receipt, receipt.Body.Span, receipt.Signature.Span, key);
+        var valid = key is not null && key.ValidAt(_runtime.Time.GetUtcNow(), SuiteNegotiation.Skew(_runtime))
+            && ContentSignatures.Verify(SignaturePurpose.Receipt, receipt.Body.Span, receipt.Signature.Span, key.Key);
         return valid ? "receipt signature verified" : "receipt signature NOT verified";
     }
 

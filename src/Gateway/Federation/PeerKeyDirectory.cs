@@ -5,28 +5,35 @@ using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Storage;
+using CyberCoop.Gateway.Trust;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 
 namespace CyberCoop.Gateway.Federation;
 
 /// <summary>
-/// The content keys of other nodes, learnt from their signed trust bundles. A bundle is accepted
-/// only when its signer chains to the pinned root of the bundle's own trust domain, its sequence is
-/// newer than the one held, and every key announcement in it is signed by a gateway of that domain.
-/// Bundles of different domains are never merged.
+/// The content keys of other nodes and the acceptance of peer domains' root-signed trust bundles. A bundle is
+/// accepted only when it describes the peer's own domain, is signed by a root this node currently trusts for that
+/// domain (the pinned root, then the roots of the newest accepted bundle; a root it introduces must have signed it
+/// too), is newer than the one held and has not expired (see <see cref="TrustBundleVerifier"/>). Key announcements
+/// travel beside the bundle and are kept only when signed by a gateway of that same domain whose certificate chains
+/// to a root of the accepted bundle and is not revoked by it. Bundles of different domains are never merged.
 /// </summary>
 internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDirectory> logger)
 {
     private readonly ConcurrentDictionary<string, DomainKeys> _domains = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, NodeKeys> _relayed = new(StringComparer.Ordinal);
 
-    /// <summary>Keys of one announced node, with the signed announcement they came from.</summary>
-    internal sealed record NodeKeys(string Node, IReadOnlyList<ContentPublicKey> Keys, IReadOnlyList<Suite> Suites, SignedKeyAnnouncement Signed);
+    /// <summary>Keys of one announced node (each with its validity window), with the signed announcement they came from.</summary>
+    internal sealed record NodeKeys(string Node, IReadOnlyList<AnnouncedKey> Keys, IReadOnlyList<Suite> Suites, SignedKeyAnnouncement Signed)
+    {
+        /// <summary>When the announcement was issued (newer announcements replace older ones).</summary>
+        public DateTimeOffset IssuedAt { get; init; }
+    }
 
-    private sealed record DomainKeys(ulong Sequence, DateTimeOffset FetchedAt, IReadOnlyDictionary<string, NodeKeys> Nodes, IReadOnlyList<string> Revoked);
+    private sealed record DomainKeys(DateTimeOffset FetchedAt, IReadOnlyDictionary<string, NodeKeys> Nodes);
 
-    /// <summary>When the domain's bundle was last accepted, or null.</summary>
+    /// <summary>When the domain's bundle was last fetched and verified, or null.</summary>
     public DateTimeOffset? FetchedAt(string trustDomain) => _domains.TryGetValue(trustDomain, out var d) ? d.FetchedAt : null;
 
     /// <summary>The announced keys of a node, or null when unknown.</summary>
@@ -43,7 +50,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
 
     /// <summary>
     /// Accepts an origin's key announcement that a relay attached to a bundle. It must be signed by a
-    /// gateway certificate chaining to a root this node pins for that domain. Returns an error or null.
+    /// gateway certificate chaining to a root this node trusts for that domain. Returns an error or null.
     /// </summary>
     public string? AcceptRelayedAnnouncement(string expectedNode, SignedKeyAnnouncement signed)
     {
@@ -67,8 +74,11 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
         return null;
     }
 
-    /// <summary>Finds a signing key of <paramref name="nodeId"/> by key id.</summary>
-    public ContentPublicKey? FindSigningKey(string nodeId, ReadOnlySpan<byte> keyId)
+    /// <summary>
+    /// Finds an announced signing key of <paramref name="nodeId"/> by key id, whatever its window (the caller checks the
+    /// window against the signed content's time; see <see cref="AnnouncedKey.ValidAt"/>).
+    /// </summary>
+    public AnnouncedKey? FindSigningKey(string nodeId, ReadOnlySpan<byte> keyId)
     {
         var keys = Find(nodeId);
         if (keys is null)
@@ -78,7 +88,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
 
         foreach (var key in keys.Keys)
         {
-            if (key.Algorithm is KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65 && CryptographicOperations.FixedTimeEquals(key.KeyId, keyId))
+            if (key.Key.Algorithm is KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65 && CryptographicOperations.FixedTimeEquals(key.Key.KeyId, keyId))
             {
                 return key;
             }
@@ -87,104 +97,111 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
         return null;
     }
 
-    /// <summary>Fetches and verifies a peer's trust bundle over <paramref name="client"/>.</summary>
+    /// <summary>Fetches and verifies a peer's trust bundle over <paramref name="client"/>; returns an error or null.</summary>
     public async Task<string?> RefreshAsync(PeerSettings peer, Contracts.V1.Federation.FederationClient client, CancellationToken ct)
     {
-        var known = _domains.TryGetValue(peer.Id.TrustDomain, out var held) ? held.Sequence : 0UL;
+        var known = runtime.Trust.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var held) ? held.Bundle.Sequence : 0UL;
         var signed = await client.GetTrustBundleAsync(new GetTrustBundleRequest { KnownSequence = known }, deadline: runtime.Time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
-        return Accept(peer.Id.TrustDomain, signed);
+        return await AcceptAsync(peer.Id.TrustDomain, signed, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Verifies and stores a signed trust bundle of <paramref name="trustDomain"/>; returns an error or null.</summary>
-    public string? Accept(string trustDomain, SignedTrustBundle signed)
+    /// <summary>
+    /// Verifies a signed trust bundle served by a peer of <paramref name="trustDomain"/>, makes it the held bundle when
+    /// it is newer, and takes the key announcements served beside it. Returns an error (the bundle was rejected) or null.
+    /// An equal or older sequence is not an error: the held bundle stays, and the announcements are still checked.
+    /// </summary>
+    public async Task<string?> AcceptAsync(string trustDomain, SignedTrustBundle signed, CancellationToken ct)
     {
-        var error = Verify(trustDomain, signed, out var bundle, out var nodes);
-        if (error is not null)
+        ArgumentNullException.ThrowIfNull(signed);
+        var trust = runtime.Trust;
+        var now = runtime.Time.GetUtcNow();
+        var verified = TrustBundleVerifier.Verify(signed, trustDomain, trust.RootsOf(trustDomain), now, out var error);
+        if (verified is null)
         {
-            GatewayLog.TrustBundleRejected(logger, trustDomain, error);
-            runtime.AuditLater(new Storage.AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "rejected", Reason = error });
+            GatewayLog.TrustBundleRejected(logger, trustDomain, error!);
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "rejected", Reason = error! });
             return error;
         }
 
-        var entry = new DomainKeys(bundle!.Sequence, runtime.Time.GetUtcNow(), nodes!, bundle.RevokedSerials.ToArray());
-        var stored = _domains.AddOrUpdate(trustDomain, entry, (_, old) => old.Sequence >= entry.Sequence ? old with { FetchedAt = entry.FetchedAt } : entry);
-        if (ReferenceEquals(stored, entry))
+        var held = trust.PeerBundles.GetValueOrDefault(trustDomain);
+        if (held is null || verified.Sequence > held.Bundle.Sequence)
         {
-            GatewayLog.TrustBundleAccepted(logger, trustDomain, bundle.Sequence, nodes!.Count, bundle.RevokedSerials.Count);
-            if (bundle.RevokedSerials.Count > 0)
+            var anchorPin = held?.AnchorPin ?? ConfiguredPin(trust, trustDomain);
+            if (await runtime.AcceptPeerBundleAsync(new HeldTrustBundle(anchorPin, verified, now), ct).ConfigureAwait(false))
             {
-                runtime.ApplyRevocations(bundle.RevokedSerials.Select(s => s.ToUpperInvariant()));
+                GatewayLog.TrustBundleAccepted(logger, trustDomain, verified.Sequence, verified.Roots.Count, verified.RevokedSerials.Count, verified.ExpiresAt);
+                runtime.AuditLater(new AuditEntry
+                {
+                    Kind = AuditKinds.Config,
+                    Actor = trustDomain,
+                    Subject = "trust-bundle",
+                    Decision = "accepted",
+                    Reason = $"sequence {verified.Sequence}; roots {string.Join(", ", verified.RootPins)}; {verified.RevokedSerials.Count} revoked; signed by {string.Join(", ", verified.SignerPins)}",
+                });
             }
         }
+        else if (verified.Sequence < held.Bundle.Sequence || !verified.SameSignedPart(held.Bundle))
+        {
+            var reason = verified.Sequence < held.Bundle.Sequence
+                ? $"sequence {verified.Sequence} is older than the held sequence {held.Bundle.Sequence}; keeping the held bundle"
+                : $"sequence {verified.Sequence} equals the held one but the content differs; keeping the held bundle";
+            GatewayLog.TrustBundleIgnored(logger, trustDomain, reason);
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "ignored", Reason = reason });
+        }
 
+        TakeAnnouncements(trustDomain, signed, now);
         return null;
     }
 
-    private string? Verify(string trustDomain, SignedTrustBundle signed, out TrustBundle? bundle, out Dictionary<string, NodeKeys>? nodes)
+    private static string ConfiguredPin(TrustState trust, string trustDomain)
     {
-        bundle = null;
-        nodes = null;
-        X509Certificate2 signer;
-        try
+        foreach (var peer in trust.Peers.Values)
         {
-            signer = X509CertificateLoader.LoadCertificate(signed.SignerCertificate.Span);
-        }
-        catch (CryptographicException ex)
-        {
-            return "signer certificate is not a valid DER certificate: " + ex.Message;
-        }
-
-        using (signer)
-        {
-            var check = runtime.Trust.Validator.Validate(signer, null, CertificatePurpose.Server);
-            if (!check.IsValid || check.Id is not { } signerId)
+            if (peer.Id.TrustDomain == trustDomain)
             {
-                return "signer certificate not trusted: " + check.Reason;
-            }
-
-            if (signerId.TrustDomain != trustDomain)
-            {
-                return $"bundle signed by '{signerId}', not by an identity of {trustDomain}";
-            }
-
-            if (!IdentitySignatures.Verify(SignaturePurpose.TrustBundle, signed.Bundle.Span, signed.Signature.Span, signer))
-            {
-                return "trust bundle signature does not verify";
+                return peer.RootPin;
             }
         }
 
-        try
+        var roots = trust.RootsOf(trustDomain);
+        return roots.Count > 0 ? SpkiPin.Compute(roots[0]) : "";
+    }
+
+    /// <summary>
+    /// Replaces, per node, the keys held for <paramref name="trustDomain"/> with the announcements served (newer issue
+    /// time wins, so one gateway's response does not drop another gateway's keys of the same domain), after dropping
+    /// held keys whose signer is no longer trusted (revoked, or its root left the bundle).
+    /// </summary>
+    private void TakeAnnouncements(string trustDomain, SignedTrustBundle signed, DateTimeOffset now)
+    {
+        var nodes = new Dictionary<string, NodeKeys>(StringComparer.Ordinal);
+        if (_domains.TryGetValue(trustDomain, out var existing))
         {
-            bundle = TrustBundle.Parser.ParseFrom(signed.Bundle);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            return "trust bundle is malformed: " + ex.Message;
+            foreach (var (node, keys) in existing.Nodes)
+            {
+                if (VerifyAnnouncement(trustDomain, keys.Signed, out var still) is null)
+                {
+                    nodes[node] = still! with { IssuedAt = keys.IssuedAt };
+                }
+            }
         }
 
-        if (bundle.TrustDomain != trustDomain)
-        {
-            return $"bundle describes '{bundle.TrustDomain}', expected {trustDomain}";
-        }
-
-        if (bundle.ExpiresAt is not null && bundle.ExpiresAt.ToDateTimeOffset() < runtime.Time.GetUtcNow())
-        {
-            return "trust bundle has expired";
-        }
-
-        nodes = new Dictionary<string, NodeKeys>(StringComparer.Ordinal);
-        foreach (var announcement in bundle.KeyAnnouncements)
+        foreach (var announcement in signed.KeyAnnouncements)
         {
             var error = VerifyAnnouncement(trustDomain, announcement, out var keys);
             if (error is not null)
             {
-                return error;
+                GatewayLog.KeyAnnouncementIgnored(logger, trustDomain, error);
+                continue;
             }
 
-            nodes[keys!.Node] = keys;
+            if (!nodes.TryGetValue(keys!.Node, out var held) || held.IssuedAt <= keys.IssuedAt)
+            {
+                nodes[keys.Node] = keys;
+            }
         }
 
-        return null;
+        _domains[trustDomain] = new DomainKeys(now, nodes);
     }
 
     private string? VerifyAnnouncement(string trustDomain, SignedKeyAnnouncement signed, out NodeKeys? keys)
@@ -195,37 +212,68 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return "key announcement without certificate";
         }
 
-        using var leaf = X509CertificateLoader.LoadCertificate(signed.CertificateChain[0].Span);
-        var check = runtime.Trust.Validator.Validate(leaf, null, CertificatePurpose.Server);
-        if (!check.IsValid || check.Id is not { } id || id.TrustDomain != trustDomain || id.Kind != WorkloadKind.Gateway)
+        X509Certificate2 leaf;
+        try
         {
-            return "key announcement signer not trusted: " + check.Reason;
+            leaf = X509CertificateLoader.LoadCertificate(signed.CertificateChain[0].Span);
+        }
+        catch (CryptographicException ex)
+        {
+            return "key announcement certificate is not a DER certificate: " + ex.Message;
         }
 
-        if (!IdentitySignatures.Verify(SignaturePurpose.KeyAnnouncement, signed.Announcement.Span, signed.Signature.Span, leaf))
+        using (leaf)
         {
-            return $"key announcement of {id} does not verify";
-        }
-
-        var announcement = KeyAnnouncement.Parser.ParseFrom(signed.Announcement);
-        if (announcement.Node != id.ToString())
-        {
-            return $"key announcement for '{announcement.Node}' signed by '{id}'";
-        }
-
-        var list = new List<ContentPublicKey>();
-        var now = runtime.Time.GetUtcNow();
-        foreach (var key in announcement.Keys)
-        {
-            if (key.NotAfter is not null && key.NotAfter.ToDateTimeOffset() < now)
+            var check = runtime.Trust.Validator.Validate(leaf, null, CertificatePurpose.Server);
+            if (!check.IsValid || check.Id is not { } id)
             {
-                continue;
+                return "key announcement signer not trusted: " + check.Reason;
             }
 
-            list.Add(ContentPublicKey.FromProto(key));
-        }
+            if (id.TrustDomain != trustDomain || id.Kind != WorkloadKind.Gateway)
+            {
+                return $"key announcement signed by '{id}', not by a gateway of {trustDomain}; announcements of other domains are never merged";
+            }
 
-        keys = new NodeKeys(announcement.Node, list, announcement.Suites.ToArray(), signed);
-        return null;
+            if (!IdentitySignatures.Verify(SignaturePurpose.KeyAnnouncement, signed.Announcement.Span, signed.Signature.Span, leaf))
+            {
+                return $"key announcement of {id} does not verify";
+            }
+
+            KeyAnnouncement announcement;
+            try
+            {
+                announcement = KeyAnnouncement.Parser.ParseFrom(signed.Announcement);
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                return $"key announcement of {id} is malformed: {ex.Message}";
+            }
+
+            if (announcement.Node != id.ToString())
+            {
+                return $"key announcement for '{announcement.Node}' signed by '{id}'";
+            }
+
+            // Every key with its window, expired ones included: selection by time happens at use (sealing, verifying).
+            var list = new List<AnnouncedKey>();
+            foreach (var key in announcement.Keys)
+            {
+                try
+                {
+                    list.Add(AnnouncedKey.FromProto(key));
+                }
+                catch (CryptoFormatException ex)
+                {
+                    return $"key announcement of {id} holds an unusable key: {ex.Message}";
+                }
+            }
+
+            keys = new NodeKeys(announcement.Node, list, announcement.Suites.ToArray(), signed)
+            {
+                IssuedAt = announcement.IssuedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue,
+            };
+            return null;
+        }
     }
 }

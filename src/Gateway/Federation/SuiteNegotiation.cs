@@ -48,10 +48,26 @@ internal static class SuiteNegotiation
         _ => KeyAlgorithm.Unspecified,
     };
 
-    /// <summary>The peer's KEM key for a suite, or null.</summary>
-    public static ContentPublicKey? KemKey(PeerKeyDirectory.NodeKeys keys, Suite suite)
+    /// <summary>
+    /// The peer's KEM key for a suite to seal to at <paramref name="now"/>: the newest announced key (latest not-before)
+    /// whose not-before has passed (up to <paramref name="skew"/> early) and whose not-after has not; null when none is
+    /// usable now. A key announced ahead of use is therefore ignored until its time.
+    /// </summary>
+    public static ContentPublicKey? KemKey(PeerKeyDirectory.NodeKeys keys, Suite suite, DateTimeOffset now, TimeSpan skew)
     {
         var algorithm = KemAlgorithm(suite);
-        return keys.Keys.LastOrDefault(k => k.Algorithm == algorithm);
+        AnnouncedKey? best = null;
+        foreach (var key in keys.Keys)
+        {
+            if (key.Key.Algorithm == algorithm && key.UsableAt(now, skew) && (best is null || key.NotBefore >= best.NotBefore))
+            {
+                best = key;
+            }
+        }
+
+        return best?.Key;
     }
+
+    /// <summary>The clock skew this node tolerates (node.maxClockSkewSeconds).</summary>
+    public static TimeSpan Skew(GatewayRuntime runtime) => TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds);
 }

@@ -1,14 +1,13 @@
 using CyberCoop.Contracts.V1;
-using CyberCoop.Crypto;
 using CyberCoop.Gateway.Hosting;
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 
 namespace CyberCoop.Gateway.Federation;
 
 /// <summary>
-/// Builds this node's signed trust bundle: its domain root, the serials its domain revoked, and its
-/// key announcement. Rebuilt on every config change so revocations are served at once.
+/// What this node serves on GetTrustBundle: its domain's root-signed bundle (<c>node.trustBundle</c>, exactly as the
+/// root signed it; the gateway holds no root key and cannot change it) plus this gateway's own key announcement,
+/// signed by its TLS identity. Rebuilt whenever the trust snapshot changes (reload: a newer bundle file, a renewed
+/// certificate or rotated content keys).
 /// </summary>
 internal sealed class TrustBundlePublisher
 {
@@ -16,11 +15,12 @@ internal sealed class TrustBundlePublisher
     private readonly Lock _gate = new();
     private SignedTrustBundle _current;
     private ulong _sequence;
+    private DateTimeOffset _expiresAt;
 
     public TrustBundlePublisher(GatewayRuntime runtime)
     {
         _runtime = runtime;
-        _current = Build();
+        (_current, _sequence, _expiresAt) = Build();
         runtime.TrustChanged += (_, _) => Rebuild();
     }
 
@@ -48,43 +48,34 @@ internal sealed class TrustBundlePublisher
         }
     }
 
-    /// <summary>Rebuilds the bundle (after a reload or key rotation).</summary>
+    /// <summary>Expiry of the bundle currently served.</summary>
+    public DateTimeOffset ExpiresAt
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _expiresAt;
+            }
+        }
+    }
+
+    /// <summary>Rebuilds what is served (after a reload or key rotation).</summary>
     public void Rebuild()
     {
         var next = Build();
         lock (_gate)
         {
-            _current = next;
+            (_current, _sequence, _expiresAt) = next;
         }
     }
 
-    private SignedTrustBundle Build()
+    private (SignedTrustBundle Signed, ulong Sequence, DateTimeOffset ExpiresAt) Build()
     {
-        var now = _runtime.Time.GetUtcNow();
-        var node = _runtime.Trust.Config.Config.Node;
-        lock (_gate)
-        {
-            // Strictly increasing across restarts: milliseconds since the epoch, bumped if the clock stalls.
-            _sequence = Math.Max(_sequence + 1, (ulong)now.ToUnixTimeMilliseconds());
-        }
-
-        var bundle = new TrustBundle
-        {
-            TrustDomain = node.TrustDomain,
-            Sequence = _sequence,
-            IssuedAt = Timestamp.FromDateTimeOffset(now),
-            ExpiresAt = Timestamp.FromDateTimeOffset(now.AddDays(1)),
-            RefreshHintSeconds = (uint)node.TrustBundleRefreshSeconds,
-        };
-        bundle.RootCertificates.Add(ByteString.CopyFrom(_runtime.Identity.Root.RawData));
-        bundle.RevokedSerials.Add(node.RevokedSerials.Select(s => s.ToUpperInvariant()));
-        bundle.KeyAnnouncements.Add(_runtime.Identity.CreateAnnouncement(_runtime.Time));
-        var bytes = bundle.ToByteArray();
-        return new SignedTrustBundle
-        {
-            Bundle = ByteString.CopyFrom(bytes),
-            Signature = ByteString.CopyFrom(IdentitySignatures.Sign(SignaturePurpose.TrustBundle, bytes, _runtime.Identity.Certificate)),
-            SignerCertificate = ByteString.CopyFrom(_runtime.Identity.Certificate.RawData),
-        };
+        var own = _runtime.Trust.OwnBundle;
+        var served = new SignedTrustBundle { Bundle = own.Signed.Bundle };
+        served.Signatures.Add(own.Signed.Signatures);
+        served.KeyAnnouncements.Add(_runtime.Identity.CreateAnnouncement(_runtime.Time));
+        return (served, own.Sequence, own.ExpiresAt);
     }
 }

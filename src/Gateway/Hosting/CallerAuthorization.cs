@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using CyberCoop.Crypto;
-using CyberCoop.Gateway.Storage;
 using Grpc.Core;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
@@ -46,7 +45,9 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     public void RequireAdminSocket(ServerCallContext context)
     {
         var http = context.GetHttpContext();
-        if (http.Features.Get<ITlsHandshakeFeature>() is not null || http.Connection.ClientCertificate is not null)
+        // Only the Unix socket: not TLS, and not the plain-HTTP metrics listener either.
+        if (http.Features.Get<ITlsHandshakeFeature>() is not null || http.Connection.ClientCertificate is not null
+            || http.Connection.LocalIpAddress is not null)
         {
             Deny(context, http.Connection.RemoteIpAddress?.ToString() ?? "tcp", "Admin is served only on the Unix admin socket");
         }
@@ -74,16 +75,8 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     [DoesNotReturn]
     private void Deny(ServerCallContext context, string caller, string reason)
     {
-        runtime.Metrics.AddDenied();
         GatewayLog.CallDenied(logger, context.Method, caller, reason);
-        runtime.AuditLater(new Storage.AuditEntry
-        {
-            Kind = AuditKinds.Denied,
-            Actor = caller,
-            Subject = context.Method,
-            Decision = "denied",
-            Reason = reason,
-        });
+        runtime.RecordDenial(caller, context.Method, reason);
         throw new RpcException(new Status(StatusCode.PermissionDenied, reason));
     }
 }

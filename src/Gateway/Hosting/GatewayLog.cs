@@ -8,6 +8,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1000, LogLevel.Information, "Gateway {NodeId} listening on {Endpoint} (admin socket {AdminSocket})")]
     public static partial void Listening(ILogger logger, string nodeId, string endpoint, string adminSocket);
 
+    [LoggerMessage(1090, LogLevel.Information, "Metrics served in plain HTTP on {Endpoint} (/metrics, /healthz)")]
+    public static partial void MetricsListening(ILogger logger, string endpoint);
+
     [LoggerMessage(1001, LogLevel.Warning, "TLS client rejected: {Reason} (claimed {Claimed})")]
     public static partial void TlsClientRejected(ILogger logger, string reason, string claimed);
 
@@ -41,8 +44,17 @@ internal static partial class GatewayLog
     [LoggerMessage(1025, LogLevel.Warning, "Trust bundle of peer {Peer} not usable: {Reason}")]
     public static partial void TrustBundleRejected(ILogger logger, string peer, string reason);
 
-    [LoggerMessage(1026, LogLevel.Information, "Trust bundle of {Domain} accepted (sequence {Sequence}, {Keys} key announcements, {Revoked} revoked serials)")]
-    public static partial void TrustBundleAccepted(ILogger logger, string domain, ulong sequence, int keys, int revoked);
+    [LoggerMessage(1026, LogLevel.Information, "Trust bundle of {Domain} accepted (sequence {Sequence}, {Roots} roots, {Revoked} revoked serials, expires {ExpiresAt})")]
+    public static partial void TrustBundleAccepted(ILogger logger, string domain, ulong sequence, int roots, int revoked, DateTimeOffset expiresAt);
+
+    [LoggerMessage(1027, LogLevel.Warning, "Trust bundle of {Domain} ignored: {Reason}")]
+    public static partial void TrustBundleIgnored(ILogger logger, string domain, string reason);
+
+    [LoggerMessage(1028, LogLevel.Warning, "Key announcement served with the trust bundle of {Domain} ignored: {Reason}")]
+    public static partial void KeyAnnouncementIgnored(ILogger logger, string domain, string reason);
+
+    [LoggerMessage(1029, LogLevel.Warning, "Held trust bundle skipped at start (trust falls back to the pinned root): {Problem}")]
+    public static partial void HeldTrustBundleSkipped(ILogger logger, string problem);
 
     [LoggerMessage(1030, LogLevel.Information, "Bundle for {Peer}: {Shared} shared, {Withheld} withheld")]
     public static partial void BundleCut(ILogger logger, string peer, int shared, int withheld);

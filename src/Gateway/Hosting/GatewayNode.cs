@@ -5,15 +5,18 @@ using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Storage;
+using CyberCoop.Gateway.Trust;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace CyberCoop.Gateway.Hosting;
 
@@ -29,19 +32,24 @@ internal sealed record GatewayNodeOptions
 
 /// <summary>
 /// A running gateway: Kestrel on the mTLS endpoint (HTTP/2, TLS 1.3 only, client certificate
-/// required and validated against the configured roots only) and on the Unix admin socket.
+/// required and validated against the configured roots only), on the Unix admin socket, and, when
+/// configured, on a plain-HTTP metrics endpoint that serves only <c>/metrics</c> and <c>/healthz</c>.
 /// </summary>
 internal sealed class GatewayNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILoggerFactory _loggers;
 
-    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, int port, string adminSocket)
+    /// <summary>Meters exported on the metrics endpoint: the node's own, the runtime's and Kestrel's.</summary>
+    private static readonly string[] s_exportedMeters = [GatewayMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel"];
+
+    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, int port, int? metricsPort, string adminSocket)
     {
         _app = app;
         _loggers = loggers;
         Runtime = runtime;
         Port = port;
+        MetricsPort = metricsPort;
         AdminSocket = adminSocket;
     }
 
@@ -50,6 +58,9 @@ internal sealed class GatewayNode : IAsyncDisposable
 
     /// <summary>The bound mTLS port.</summary>
     public int Port { get; }
+
+    /// <summary>The bound plain-HTTP metrics port, or null when <c>node.metricsListen</c> is not set.</summary>
+    public int? MetricsPort { get; }
 
     /// <summary>Path of the admin socket.</summary>
     public string AdminSocket { get; }
@@ -70,10 +81,12 @@ internal sealed class GatewayNode : IAsyncDisposable
         GatewayStore? store = null;
         try
         {
-            var trust = TrustState.Create(loaded, identity.Root, [], options.Time);
             var adminSocket = loaded.Resolve(node.AdminSocket);
             PrepareAdminSocket(loaded.Path, adminSocket);
             store = await GatewayStore.OpenAsync(loaded.Resolve(node.Storage), options.Time, ct).ConfigureAwait(false);
+            var heldProblems = new List<string>();
+            var held = HeldTrustBundles.Restore(await store.ReadTrustBundlesAsync(ct).ConfigureAwait(false), options.Time.GetUtcNow(), heldProblems);
+            var trust = TrustState.Create(loaded, OwnTrustBundle.Load(loaded, options.Time), held, options.Time);
 
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
             {
@@ -97,9 +110,23 @@ internal sealed class GatewayNode : IAsyncDisposable
 
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
             var runtimeLogger = LoggerFactoryFrom(options);
-            var runtime = new GatewayRuntime(loaded, identity, trust, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
+            var runtime = new GatewayRuntime(loaded, identity, trust, held, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
+            foreach (var problem in heldProblems)
+            {
+                GatewayLog.HeldTrustBundleSkipped(runtimeLogger.CreateLogger<GatewayNode>(), problem);
+            }
+
             builder.Services.AddCyberCoopGateway(runtime);
+            // sd_notify readiness and journald-friendly logs when run as a systemd service; nothing otherwise.
+            builder.Services.AddSystemd();
             GatewayConfigValidator.TryParseListen(node.Listen, out var endpoint);
+            IPEndPoint? metricsEndpoint = null;
+            if (node.MetricsListen is not null && GatewayConfigValidator.TryParseListen(node.MetricsListen, out var parsedMetrics))
+            {
+                metricsEndpoint = parsedMetrics;
+                builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(s_exportedMeters).AddPrometheusExporter());
+            }
+
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
@@ -117,19 +144,34 @@ internal sealed class GatewayNode : IAsyncDisposable
                     });
                 });
                 kestrel.ListenUnixSocket(adminSocket, listen => listen.Protocols = HttpProtocols.Http2);
+                if (metricsEndpoint is not null)
+                {
+                    kestrel.Listen(metricsEndpoint, listen => listen.Protocols = HttpProtocols.Http1);
+                }
             });
 
             var app = builder.Build();
             app.Services.GetRequiredService<GatewayMeter>();
+            if (metricsEndpoint is not null)
+            {
+                MapMetricsEndpoint(app);
+            }
+
             app.MapCyberCoopGateway();
             await app.StartAsync(ct).ConfigureAwait(false);
             if (!OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(adminSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
-            var port = BoundPort(app, endpoint);
+            var port = BoundPort(app, endpoint, "https://");
+            int? metricsPort = metricsEndpoint is null ? null : BoundPort(app, metricsEndpoint, "http://");
             GatewayLog.Listening(runtimeLogger.CreateLogger<GatewayNode>(), identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
-            return new GatewayNode(app, runtimeLogger, runtime, port, adminSocket);
+            if (metricsPort is { } bound)
+            {
+                GatewayLog.MetricsListening(runtimeLogger.CreateLogger<GatewayNode>(), $"{metricsEndpoint!.Address}:{bound}");
+            }
+
+            return new GatewayNode(app, runtimeLogger, runtime, port, metricsPort, adminSocket);
         }
         catch
         {
@@ -165,13 +207,41 @@ internal sealed class GatewayNode : IAsyncDisposable
         }
 
         var claimed = certificate.Subject;
-        runtime.Metrics.AddDenied();
         GatewayLog.TlsClientRejected(loggers.CreateLogger<GatewayNode>(), result.Reason, claimed);
-        runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = claimed, Subject = "tls", Decision = "denied", Reason = $"{result.Rejection}: {result.Reason}" });
+        runtime.RecordDenial(claimed, "tls", $"{result.Rejection}: {result.Reason}");
         return false;
     }
 
-    private static int BoundPort(WebApplication app, IPEndPoint requested)
+    /// <summary>
+    /// The plain-HTTP listener serves the Prometheus scrape at <c>/metrics</c> and a liveness probe at
+    /// <c>/healthz</c>, and nothing else: every other request arriving without TLS gets 404 before any
+    /// gRPC service sees it, and the scrape is never answered on the mTLS or admin listeners.
+    /// </summary>
+    private static void MapMetricsEndpoint(WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            var plain = !context.Request.IsHttps && context.Connection.LocalIpAddress is not null;
+            var path = context.Request.Path;
+            if (plain && path == "/healthz")
+            {
+                context.Response.ContentType = "text/plain";
+                await context.Response.WriteAsync("ok\n", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            if (plain != (path == "/metrics"))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Request.Path == "/metrics" && !context.Request.IsHttps);
+    }
+
+    private static int BoundPort(WebApplication app, IPEndPoint requested, string scheme)
     {
         if (requested.Port != 0)
         {
@@ -181,9 +251,11 @@ internal sealed class GatewayNode : IAsyncDisposable
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         foreach (var address in addresses)
         {
-            if (address.StartsWith("https://", StringComparison.Ordinal) && Uri.TryCreate(address, UriKind.Absolute, out var uri))
+            // The admin socket is listed too ("http://unix:/path"); only TCP bindings carry a port.
+            var binding = BindingAddress.Parse(address);
+            if (address.StartsWith(scheme, StringComparison.Ordinal) && !binding.IsUnixPipe)
             {
-                return uri.Port;
+                return binding.Port;
             }
         }
 

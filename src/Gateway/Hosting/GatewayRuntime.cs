@@ -1,6 +1,9 @@
+using System.Collections.Immutable;
 using System.Threading.Channels;
 using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Storage;
+using CyberCoop.Gateway.Trust;
+using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 
 namespace CyberCoop.Gateway.Hosting;
@@ -16,15 +19,19 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Task _auditWriter;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _trustGate = new();
+    private readonly SemaphoreSlim _acceptGate = new(1, 1);
+    private ImmutableDictionary<string, HeldTrustBundle> _held;
     private volatile TrustState _trust;
     private volatile NodeIdentity _identity;
     private long _auditDropped;
 
-    public GatewayRuntime(LoadedConfig config, NodeIdentity identity, TrustState trust, GatewayStore store,
-        TimeProvider time, ILogger<GatewayRuntime> logger)
+    public GatewayRuntime(LoadedConfig config, NodeIdentity identity, TrustState trust, IReadOnlyDictionary<string, HeldTrustBundle> heldBundles,
+        GatewayStore store, TimeProvider time, ILogger<GatewayRuntime> logger)
     {
         _identity = identity;
         _trust = trust;
+        _held = heldBundles.ToImmutableDictionary(StringComparer.Ordinal);
         Store = store;
         Time = time;
         Metrics = new NodeMetrics(time);
@@ -73,12 +80,24 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// Re-reads the config file and swaps in the new trust snapshot; an invalid file is refused as a
-    /// whole and the running config kept. Returns (applied, messages).
+    /// Counts and audits a refused caller: a TLS client whose chain failed (<paramref name="subject"/>
+    /// "tls") or a call refused by authorization (the gRPC method). The caller logs it with its own message.
     /// </summary>
-    public (bool Applied, IReadOnlyList<string> Messages) Reload(IEnumerable<string>? extraRevoked = null)
+    public void RecordDenial(string caller, string subject, string reason)
+    {
+        Metrics.AddDenied();
+        AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = caller, Subject = subject, Decision = "denied", Reason = reason });
+    }
+
+    /// <summary>
+    /// Re-reads the config file and the own trust bundle and swaps in the new trust snapshot; an invalid file, an
+    /// own bundle older than the one in use, or a change under which the node's own certificate would no longer be
+    /// trusted is refused as a whole and the running config kept. Returns (applied, messages).
+    /// </summary>
+    public (bool Applied, IReadOnlyList<string> Messages) Reload()
     {
         TrustState next;
+        TrustState previous;
         var identityChanged = false;
         try
         {
@@ -91,9 +110,10 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                 fixedFields.Add("node.trustDomain/node.name: the node's identity cannot change while it runs; restart instead");
             }
 
-            if (node.Listen != current.Listen || node.Storage != current.Storage || node.AdminSocket != current.AdminSocket)
+            if (node.Listen != current.Listen || node.Storage != current.Storage || node.AdminSocket != current.AdminSocket
+                || node.MetricsListen != current.MetricsListen)
             {
-                fixedFields.Add("node.listen/node.storage/node.adminSocket: these apply only at start; restart instead");
+                fixedFields.Add("node.listen/node.storage/node.adminSocket/node.metricsListen: these apply only at start; restart instead");
             }
 
             if (fixedFields.Count > 0)
@@ -101,15 +121,43 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                 throw new GatewayConfigException(ConfigPath, fixedFields);
             }
 
-            if (NodeIdentity.ComputeFingerprint(loaded) != _identity.Fingerprint)
+            var own = OwnTrustBundle.Load(loaded, Time);
+            var serving = _trust.OwnBundle;
+            if (own.Sequence < serving.Sequence || (own.Sequence == serving.Sequence && !own.SameSignedPart(serving)))
             {
-                // Renewed TLS certificate or rotated content keys: new connections and envelopes use them at once;
-                // retired KEM keys keep opening envelopes that peers sealed before they refreshed.
-                _identity = NodeIdentity.Load(loaded, Time);
+                throw new GatewayConfigException(ConfigPath,
+                    [$"node.trustBundle: sequence {own.Sequence} is not newer than the bundle in use (sequence {serving.Sequence}); peers would ignore it — re-sign it with 'certs bundle sign'"]);
+            }
+
+            var identity = _identity;
+            if (NodeIdentity.ComputeFingerprint(loaded) != identity.Fingerprint)
+            {
+                // Renewed TLS certificate or rotated content keys: new connections use the certificate at once; content
+                // keys are chosen by time at each use (pending keys from their not-before), and retired KEM keys keep
+                // opening envelopes that peers sealed before they switched, until their grace ends.
+                identity = NodeIdentity.Load(loaded, Time);
                 identityChanged = true;
             }
 
-            next = TrustState.Create(loaded, Identity.Root, extraRevoked ?? _trust.RevokedSerials.Except(current.RevokedSerials, StringComparer.OrdinalIgnoreCase), Time);
+            lock (_trustGate)
+            {
+                next = TrustState.Create(loaded, own, _held, Time);
+                var self = next.Validator.Validate(identity.Certificate, null, CyberCoop.Crypto.CertificatePurpose.Server);
+                if (!self.IsValid)
+                {
+                    if (identityChanged)
+                    {
+                        identity.Dispose();
+                    }
+
+                    throw new GatewayConfigException(ConfigPath,
+                        [$"node.trustBundle: the node's own certificate would no longer be trusted under this bundle ({self.Reason}); issue it from a root the bundle lists first"]);
+                }
+
+                previous = _trust;
+                _identity = identity;
+                _trust = next;
+            }
         }
         catch (Exception ex) when (ex is CyberCoop.Crypto.CryptoFormatException or IOException or System.Security.Cryptography.CryptographicException)
         {
@@ -125,8 +173,6 @@ internal sealed class GatewayRuntime : IAsyncDisposable
             return (false, ex.Errors);
         }
 
-        var previous = _trust;
-        _trust = next;
         var summary = Summarize(previous, next) + (identityChanged ? "; identity reloaded (certificate or content keys changed)" : "");
         GatewayLog.ConfigReloaded(_logger, summary);
         AuditLater(new AuditEntry { Kind = AuditKinds.Config, Actor = "operator", Subject = ConfigPath, Decision = "applied", Reason = summary });
@@ -134,19 +180,45 @@ internal sealed class GatewayRuntime : IAsyncDisposable
         return (true, [summary]);
     }
 
-    /// <summary>Applies serials revoked by a peer domain's trust bundle.</summary>
-    public void ApplyRevocations(IEnumerable<string> serials)
+    /// <summary>
+    /// Makes <paramref name="held"/> the bundle of its domain: persisted first (so a restart after the peer dropped
+    /// an old root still works), then the trust snapshot is rebuilt with its roots and revocations. A bundle not
+    /// newer than the one held under the same chain of trust is ignored; returns whether it was applied.
+    /// </summary>
+    public async Task<bool> AcceptPeerBundleAsync(HeldTrustBundle held, CancellationToken ct)
     {
-        var current = _trust;
-        var merged = current.RevokedSerials.Union(serials, StringComparer.Ordinal).ToArray();
-        if (merged.Length == current.RevokedSerials.Count)
+        ArgumentNullException.ThrowIfNull(held);
+        var domain = held.Bundle.TrustDomain;
+        await _acceptGate.WaitAsync(ct).ConfigureAwait(false);
+        try
         {
-            return;
-        }
+            if (_trust.PeerBundles.TryGetValue(domain, out var current) && current.Bundle.Sequence >= held.Bundle.Sequence)
+            {
+                return false;
+            }
 
-        var next = TrustState.Create(current.Config, Identity.Root, merged.Except(current.Config.Config.Node.RevokedSerials, StringComparer.OrdinalIgnoreCase), Time);
-        _trust = next;
-        TrustChanged?.Invoke(current, next);
+            // Stored without the key announcements served beside it: those are re-fetched and re-verified.
+            var stored = new Contracts.V1.SignedTrustBundle { Bundle = held.Bundle.Signed.Bundle };
+            stored.Signatures.Add(held.Bundle.Signed.Signatures);
+            await Store.SaveTrustBundleAsync(
+                new StoredTrustBundle(domain, held.AnchorPin, held.Bundle.Sequence, stored.ToByteArray(), held.AcceptedAt), ct).ConfigureAwait(false);
+            TrustState previous;
+            TrustState next;
+            lock (_trustGate)
+            {
+                _held = _held.SetItem(domain, held);
+                previous = _trust;
+                next = previous.WithPeerBundles(_held, Time);
+                _trust = next;
+            }
+
+            TrustChanged?.Invoke(previous, next);
+            return true;
+        }
+        finally
+        {
+            _acceptGate.Release();
+        }
     }
 
     private static string Summarize(TrustState previous, TrustState next)
@@ -200,6 +272,7 @@ internal sealed class GatewayRuntime : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _acceptGate.Dispose();
         await Store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();
     }

@@ -7,8 +7,8 @@ namespace CyberCoop.Gateway.Hosting;
 
 /// <summary>
 /// Periodic housekeeping: signs an audit checkpoint (so a later edit of the log is provable even by
-/// someone who rewrites the whole hash chain), and forgets envelope ids, bundle keys and agent batch
-/// ids long after any legitimate re-send could arrive.
+/// someone who rewrites the whole hash chain), forgets envelope ids, bundle keys and agent batch
+/// ids long after any legitimate re-send could arrive, and destroys retired KEM keys past their grace.
 /// </summary>
 internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<MaintenanceService> logger) : BackgroundService
 {
@@ -53,10 +53,30 @@ internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<Mainten
             var cutoff = runtime.Time.GetUtcNow() - KeyRetention;
             await runtime.Store.PurgeSeenEnvelopesAsync(cutoff, ct).ConfigureAwait(false);
             await runtime.Store.PurgeIngestBatchesAsync(cutoff, ct).ConfigureAwait(false);
+            PurgeRetiredKemKeys();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             GatewayLog.MaintenanceFailed(logger, ex);
+        }
+    }
+
+    /// <summary>Destroys retired KEM private keys whose grace period is over (see <see cref="ContentKeyStore.PurgeExpiredKem"/>).</summary>
+    private void PurgeRetiredKemKeys()
+    {
+        var loaded = runtime.Trust.Config;
+        var node = loaded.Config.Node;
+        var keysDirectory = loaded.Resolve(node.KeysDirectory);
+        if (!Directory.Exists(keysDirectory))
+        {
+            return;
+        }
+
+        foreach (var file in ContentKeyStore.PurgeExpiredKem(keysDirectory, runtime.Time.GetUtcNow(),
+            TimeSpan.FromSeconds(node.KeyRotation.RetiredGraceSeconds), TimeSpan.FromSeconds(node.MaxClockSkewSeconds)))
+        {
+            GatewayLog.RetiredKemKeyDestroyed(logger, file);
+            runtime.AuditLater(new Storage.AuditEntry { Kind = Storage.AuditKinds.Config, Actor = runtime.Identity.IdText, Subject = file, Decision = "key-destroyed", Reason = "retired KEM key past its grace period" });
         }
     }
 

@@ -8,32 +8,26 @@ using Google.Protobuf.WellKnownTypes;
 namespace CyberCoop.Gateway.Hosting;
 
 /// <summary>
-/// Who this node is: its SPIFFE id, TLS certificate and content keys (one signing and one KEM key
-/// pair per suite it supports). Content keys are created on first start in the keys folder (0600).
+/// Who this node is: its SPIFFE id, TLS certificate and content keys (signing and KEM key pairs per suite it
+/// supports, each with its schedule: pending, active, retired; see <see cref="ContentKeyStore"/>). Content keys are
+/// created on first start in the keys folder (0600). The key used to sign is chosen by time at each use, so a
+/// scheduled rotation takes effect at its not-before without a restart or timer.
 /// </summary>
 internal sealed class NodeIdentity : IDisposable
 {
-    /// <summary>Sub-folder of the keys directory holding retired content keys.</summary>
-    public const string RetiredFolder = "retired";
+    private readonly IReadOnlyList<NodeContentKey> _keys;
+    private readonly TimeProvider _time;
 
-    private readonly Dictionary<Suite, SigningKeyPair> _signing;
-    private readonly Dictionary<Suite, KemKeyPair> _kem;
-    private readonly List<SigningKeyPair> _retiredSigning;
-    private readonly List<KemKeyPair> _retiredKem;
-
-    private NodeIdentity(SpiffeId id, X509Certificate2 certificate, X509Certificate2 root,
-        Dictionary<Suite, SigningKeyPair> signing, Dictionary<Suite, KemKeyPair> kem, IReadOnlyList<Suite> suites,
-        List<SigningKeyPair> retiredSigning, List<KemKeyPair> retiredKem, string fingerprint)
+    private NodeIdentity(SpiffeId id, X509Certificate2 certificate, X509Certificate2 root, IReadOnlyList<NodeContentKey> keys,
+        IReadOnlyList<Suite> suites, string fingerprint, TimeProvider time)
     {
         Id = id;
         Certificate = certificate;
         Root = root;
-        _signing = signing;
-        _kem = kem;
+        _keys = keys;
         Suites = suites;
-        _retiredSigning = retiredSigning;
-        _retiredKem = retiredKem;
         Fingerprint = fingerprint;
+        _time = time;
     }
 
     /// <summary>Identifies the material loaded (certificate and key files); a reload swaps the identity when it changes.</summary>
@@ -54,17 +48,87 @@ internal sealed class NodeIdentity : IDisposable
     /// <summary>Suites this node supports, strongest first.</summary>
     public IReadOnlyList<Suite> Suites { get; }
 
-    /// <summary>Signing key of a suite.</summary>
-    public SigningKeyPair SigningKey(Suite suite) =>
-        _signing.TryGetValue(suite, out var key) ? key : throw new InvalidOperationException($"no signing key for suite {suite}");
+    /// <summary>Every content key held (pending, active, retired), with its schedule.</summary>
+    public IReadOnlyList<NodeContentKey> ContentKeys => _keys;
 
-    /// <summary>KEM key pair whose key id matches, or null.</summary>
-    public KemKeyPair? FindKemKey(ReadOnlySpan<byte> keyId)
+    /// <summary>
+    /// The signing key of a suite in use now: the newest non-retired key whose not-before has passed. Before a scheduled
+    /// rotation's not-before this is still the old key; from then on the new one.
+    /// </summary>
+    public SigningKeyPair SigningKey(Suite suite) => SigningKey(suite, _time.GetUtcNow());
+
+    /// <summary>
+    /// The signing key of a suite in use at <paramref name="now"/>; content stamped with a created-at signs with the key
+    /// of that instant, so the created-at and the key's window always agree.
+    /// </summary>
+    public SigningKeyPair SigningKey(Suite suite, DateTimeOffset now)
     {
-        // Current keys first, then retired ones: envelopes sealed to a key just rotated out still open.
-        foreach (var key in _kem.Values.Concat(_retiredKem))
+        NodeContentKey? best = null;
+        foreach (var key in _keys)
         {
-            if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key.PublicKey.KeyId, keyId))
+            if (key.Signing is not null && key.Suite == suite && key.File.Folder != ContentKeyState.Retired && key.File.NotBefore <= now
+                && (best is null || key.File.NotBefore >= best.File.NotBefore))
+            {
+                best = key;
+            }
+        }
+
+        return best?.Signing ?? throw new InvalidOperationException($"no signing key for suite {suite}");
+    }
+
+    /// <summary>When the next pending key becomes active, or null when no rotation is scheduled.</summary>
+    public DateTimeOffset? PendingActivation()
+    {
+        var now = _time.GetUtcNow();
+        var next = _keys.Where(k => k.File.Folder == ContentKeyState.Pending && k.File.NotBefore > now).Select(k => (DateTimeOffset?)k.File.NotBefore).Min();
+        return next;
+    }
+
+    /// <summary>
+    /// Own bundles created before this time may be signed with a signing key that is no longer announced (past its
+    /// not-after, or withdrawn): they are re-signed before being sent. <see cref="DateTimeOffset.MinValue"/> when none.
+    /// </summary>
+    public DateTimeOffset ResignBefore()
+    {
+        var now = _time.GetUtcNow();
+        var before = DateTimeOffset.MinValue;
+        foreach (var key in _keys)
+        {
+            if (key.Signing is not null && key.File is { NotAfter: { } notAfter, SupersededAt: { } superseded } && notAfter <= now && superseded > before)
+            {
+                before = superseded;
+            }
+        }
+
+        return before;
+    }
+
+    /// <summary>True when <paramref name="keyId"/> is one of this node's signing keys still announced (not past its not-after).</summary>
+    public bool IsAnnouncedSigningKey(ReadOnlySpan<byte> keyId)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var key in _keys)
+        {
+            if (key.Signing is not null && (key.File.NotAfter is null || key.File.NotAfter > now)
+                && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key.PublicKey.KeyId, keyId))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The KEM key whose key id matches, whatever its state (active, pending, or retired), or null. Pending keys open
+    /// envelopes from senders that switched early, retired ones those from senders that switched late; the caller refuses
+    /// a retired key past its not-after.
+    /// </summary>
+    public NodeContentKey? FindKemKey(ReadOnlySpan<byte> keyId)
+    {
+        foreach (var key in _keys)
+        {
+            if (key.Kem is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key.PublicKey.KeyId, keyId))
             {
                 return key;
             }
@@ -73,7 +137,7 @@ internal sealed class NodeIdentity : IDisposable
         return null;
     }
 
-    /// <summary>Loads the TLS identity and content keys, creating missing content keys.</summary>
+    /// <summary>Loads the TLS identity and content keys, promoting pending keys that are due and creating missing keys.</summary>
     public static NodeIdentity Load(LoadedConfig loaded, TimeProvider time)
     {
         var node = loaded.Config.Node;
@@ -81,7 +145,12 @@ internal sealed class NodeIdentity : IDisposable
         var certificate = PemFiles.LoadCertificateWithKey(loaded.Resolve(node.Tls.Certificate), loaded.Resolve(node.Tls.Key));
         var root = PemFiles.LoadCertificate(loaded.Resolve(node.Tls.Root));
 
-        var validator = new ChainValidator([new TrustAnchor(node.TrustDomain, root, SpkiPin.Compute(root))], node.RevokedSerials, time);
+        // The own domain's roots and revocations come from its root-signed trust bundle (old and new root during a rotation).
+        var own = Trust.OwnTrustBundle.Load(loaded, time);
+        var validator = ChainValidator.WithDomainRevocations(
+            own.Roots.Select(r => new TrustAnchor(node.TrustDomain, r, SpkiPin.Compute(r))),
+            new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal) { [node.TrustDomain] = own.RevokedSerials },
+            time);
         var check = validator.Validate(certificate, null, CertificatePurpose.Server);
         if (!check.IsValid)
         {
@@ -99,35 +168,29 @@ internal sealed class NodeIdentity : IDisposable
             : new[] { Suite.X25519Aes256GcmEd25519 };
         var keysDirectory = loaded.Resolve(node.KeysDirectory);
         Directory.CreateDirectory(keysDirectory);
-        var signing = new Dictionary<Suite, SigningKeyPair>();
-        var kem = new Dictionary<Suite, KemKeyPair>();
+        ContentKeyStore.Promote(keysDirectory, time.GetUtcNow());
         foreach (var suite in suites)
         {
-            var tag = SuiteNames.ToName(suite);
-            signing[suite] = LoadOrCreate(Path.Combine(keysDirectory, $"signing-{tag}.key"), () => SigningKeyPair.Generate(suite), SigningKeyPair.Load, (k, p) => k.Save(p));
-            kem[suite] = LoadOrCreate(Path.Combine(keysDirectory, $"kem-{tag}.key"), () => KemKeyPair.Generate(suite), KemKeyPair.Load, (k, p) => k.Save(p));
+            CreateIfMissing(Path.Combine(keysDirectory, ContentKeyStore.ActiveName(ContentKeyKind.Signing, suite)), () => SigningKeyPair.Generate(suite), (k, p) => k.Save(p));
+            CreateIfMissing(Path.Combine(keysDirectory, ContentKeyStore.ActiveName(ContentKeyKind.Kem, suite)), () => KemKeyPair.Generate(suite), (k, p) => k.Save(p));
         }
 
-        var retiredDirectory = Path.Combine(keysDirectory, RetiredFolder);
-        var retiredSigning = new List<SigningKeyPair>();
-        var retiredKem = new List<KemKeyPair>();
-        if (Directory.Exists(retiredDirectory))
+        var grace = TimeSpan.FromSeconds(node.KeyRotation.RetiredGraceSeconds);
+        var keys = new List<NodeContentKey>();
+        try
         {
-            foreach (var file in Directory.EnumerateFiles(retiredDirectory, "*.key").Order(StringComparer.Ordinal))
+            foreach (var file in ContentKeyStore.Scan(keysDirectory, grace))
             {
-                var name = Path.GetFileName(file);
-                if (name.Contains("-signing-", StringComparison.Ordinal))
-                {
-                    retiredSigning.Add(SigningKeyPair.Load(file));
-                }
-                else if (name.Contains("-kem-", StringComparison.Ordinal))
-                {
-                    retiredKem.Add(KemKeyPair.Load(file));
-                }
+                keys.Add(NodeContentKey.Load(file));
             }
         }
+        catch
+        {
+            keys.ForEach(k => k.Dispose());
+            throw;
+        }
 
-        return new NodeIdentity(id, certificate, root, signing, kem, suites, retiredSigning, retiredKem, ComputeFingerprint(loaded));
+        return new NodeIdentity(id, certificate, root, keys, suites, ComputeFingerprint(loaded), time);
     }
 
     /// <summary>A digest of the TLS files and the key folder listing, to notice rotation on reload.</summary>
@@ -155,66 +218,29 @@ internal sealed class NodeIdentity : IDisposable
     }
 
     /// <summary>
-    /// Rotates the content keys in <paramref name="keysDirectory"/>: the current key files move to
-    /// <c>retired/</c> (still used to open envelopes sealed to them, and announced so old signatures
-    /// verify), fresh keys take their place. Returns the new files.
+    /// Emergency rotation (<c>keys rotate --now</c>): see <see cref="ContentKeyStore.RotateNow"/>. The routine,
+    /// announce-ahead rotation is <see cref="ContentKeyStore.Schedule"/>. Returns the new files.
     /// </summary>
-    public static IReadOnlyList<string> RotateKeys(string keysDirectory, TimeProvider time)
-    {
-        var retired = Path.Combine(keysDirectory, RetiredFolder);
-        Directory.CreateDirectory(retired);
-        var stamp = time.GetUtcNow().ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-        var written = new List<string>();
-        foreach (var suite in new[] { Suite.X25519Aes256GcmEd25519, Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65 })
-        {
-            var tag = SuiteNames.ToName(suite);
-            var signing = Path.Combine(keysDirectory, $"signing-{tag}.key");
-            var kem = Path.Combine(keysDirectory, $"kem-{tag}.key");
-            if (!File.Exists(signing) && !File.Exists(kem))
-            {
-                continue;
-            }
+    public static IReadOnlyList<string> RotateKeys(string keysDirectory, TimeProvider time) =>
+        ContentKeyStore.RotateNow(keysDirectory, time.GetUtcNow());
 
-            if (File.Exists(signing))
-            {
-                File.Move(signing, Path.Combine(retired, $"{stamp}-signing-{tag}.key"));
-            }
-
-            if (File.Exists(kem))
-            {
-                File.Move(kem, Path.Combine(retired, $"{stamp}-kem-{tag}.key"));
-            }
-
-            using (var key = SigningKeyPair.Generate(suite))
-            {
-                key.Save(signing);
-            }
-
-            using (var key = KemKeyPair.Generate(suite))
-            {
-                key.Save(kem);
-            }
-
-            written.Add(signing);
-            written.Add(kem);
-        }
-
-        return written;
-    }
-
-    private static T LoadOrCreate<T>(string path, Func<T> generate, Func<string, T> load, Action<T, string> save)
+    private static void CreateIfMissing<T>(string path, Func<T> generate, Action<T, string> save)
+        where T : IDisposable
     {
         if (File.Exists(path))
         {
-            return load(path);
+            return;
         }
 
-        var key = generate();
+        using var key = generate();
         save(key, path);
-        return key;
     }
 
-    /// <summary>Builds this node's key announcement, signed with its TLS identity.</summary>
+    /// <summary>
+    /// Builds this node's key announcement, signed with its TLS identity: the active and pending keys of every suite
+    /// (pending ones with their future not-before), plus retired signing keys until their not-after so signatures made
+    /// before the rotation still verify. Open-ended not-afters are announced as the certificate's expiry.
+    /// </summary>
     public SignedKeyAnnouncement CreateAnnouncement(TimeProvider time)
     {
         var now = time.GetUtcNow();
@@ -224,21 +250,24 @@ internal sealed class NodeIdentity : IDisposable
             IssuedAt = Timestamp.FromDateTimeOffset(now),
         };
         announcement.Suites.Add(Suites);
-        // Retired keys first, current keys last: senders use the last key of each algorithm.
-        foreach (var key in _retiredSigning)
+        var certificateNotAfter = new DateTimeOffset(Certificate.NotAfter.ToUniversalTime());
+        foreach (var key in _keys.OrderBy(k => k.File.NotBefore))
         {
-            announcement.Keys.Add(ToContentKey(key.PublicKey, now));
-        }
+            if (!Suites.Contains(key.Suite) || (key.File.NotAfter is { } end && end <= now)
+                || (key.Kem is not null && key.File.Folder == ContentKeyState.Retired))
+            {
+                continue;
+            }
 
-        foreach (var key in _retiredKem)
-        {
-            announcement.Keys.Add(ToContentKey(key.PublicKey, now));
-        }
-
-        foreach (var suite in Suites)
-        {
-            announcement.Keys.Add(ToContentKey(_signing[suite].PublicKey, now));
-            announcement.Keys.Add(ToContentKey(_kem[suite].PublicKey, now));
+            var notAfter = key.File.NotAfter is { } na && na < certificateNotAfter ? na : certificateNotAfter;
+            announcement.Keys.Add(new ContentKey
+            {
+                KeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
+                Algorithm = key.PublicKey.Algorithm,
+                PublicKey = ByteString.CopyFrom(key.PublicKey.Key.Span),
+                NotBefore = Timestamp.FromDateTimeOffset(key.File.NotBefore),
+                NotAfter = Timestamp.FromDateTimeOffset(notAfter),
+            });
         }
 
         var bytes = announcement.ToByteArray();
@@ -251,29 +280,12 @@ internal sealed class NodeIdentity : IDisposable
         return signed;
     }
 
-    private ContentKey ToContentKey(ContentPublicKey key, DateTimeOffset now) => new()
-    {
-        KeyId = ByteString.CopyFrom(key.KeyId),
-        Algorithm = key.Algorithm,
-        PublicKey = ByteString.CopyFrom(key.Key.Span),
-        NotBefore = Timestamp.FromDateTimeOffset(now.AddMinutes(-5)),
-        NotAfter = Timestamp.FromDateTimeOffset(Certificate.NotAfter.ToUniversalTime()),
-    };
-
     public void Dispose()
     {
-        foreach (var key in _signing.Values)
+        foreach (var key in _keys)
         {
             key.Dispose();
         }
-
-        foreach (var key in _kem.Values)
-        {
-            key.Dispose();
-        }
-
-        _retiredSigning.ForEach(k => k.Dispose());
-        _retiredKem.ForEach(k => k.Dispose());
 
         Certificate.Dispose();
         Root.Dispose();

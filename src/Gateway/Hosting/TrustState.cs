@@ -1,47 +1,84 @@
 using System.Collections.Frozen;
+using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
-using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Trust;
 
 namespace CyberCoop.Gateway.Hosting;
 
 /// <summary>
-/// An immutable snapshot of everything the node trusts: the anchors (own root and one pinned root
-/// per peer), revoked serials, and the configured peers with their policies. Replaced as a whole on
-/// reload, so a connection always sees one consistent view.
+/// An immutable snapshot of everything the node trusts: per trust domain the roots its chains must end at and the
+/// serials it revoked, and the configured peers with their policies. The own domain's roots and revocations come
+/// from the own root-signed trust bundle; a peer domain's from the newest bundle accepted from it (or its pinned
+/// root until one was accepted). Revocations apply only to certificates of the domain that revoked them. Replaced as
+/// a whole on reload or when a peer's bundle is accepted, so a connection always sees one consistent view.
 /// </summary>
 internal sealed class TrustState
 {
+    private readonly FrozenDictionary<string, X509Certificate2[]> _roots;
+
     private TrustState(LoadedConfig config, ChainValidator validator, FrozenDictionary<string, PeerSettings> peers,
-        FrozenSet<string> revokedSerials, FrozenSet<string> pinnedDomains)
+        FrozenDictionary<string, X509Certificate2[]> roots, FrozenDictionary<string, FrozenSet<string>> revokedByDomain,
+        VerifiedTrustBundle ownBundle, FrozenDictionary<string, HeldTrustBundle> peerBundles)
     {
-        PinnedDomains = pinnedDomains;
         Config = config;
         Validator = validator;
         Peers = peers;
-        RevokedSerials = revokedSerials;
+        _roots = roots;
+        RevokedByDomain = revokedByDomain;
+        RevokedSerials = revokedByDomain.Values.SelectMany(s => s).ToFrozenSet(StringComparer.Ordinal);
+        PinnedDomains = roots.Keys.ToFrozenSet(StringComparer.Ordinal);
+        OwnBundle = ownBundle;
+        PeerBundles = peerBundles;
     }
 
     /// <summary>The config this state was built from.</summary>
     public LoadedConfig Config { get; }
 
-    /// <summary>Validates presented chains against exactly the configured anchors.</summary>
+    /// <summary>Validates presented chains against exactly these anchors and revocations.</summary>
     public ChainValidator Validator { get; }
 
     /// <summary>Configured peers by SPIFFE id text.</summary>
     public FrozenDictionary<string, PeerSettings> Peers { get; }
 
-    /// <summary>Trust domains whose root this node pins (own, peers, trusted origins).</summary>
+    /// <summary>Trust domains this node has roots for (own, peers, trusted origins).</summary>
     public FrozenSet<string> PinnedDomains { get; }
 
-    /// <summary>All revoked serials known (own config and peers' trust bundles).</summary>
+    /// <summary>Revoked serials (upper-case hex) per trust domain.</summary>
+    public FrozenDictionary<string, FrozenSet<string>> RevokedByDomain { get; }
+
+    /// <summary>Every revoked serial known, of any domain (for display; checks use <see cref="RevokedByDomain"/>).</summary>
     public FrozenSet<string> RevokedSerials { get; }
 
-    /// <summary>Builds the trust state from a validated config plus serials revoked by peers' trust bundles.</summary>
-    public static TrustState Create(LoadedConfig loaded, System.Security.Cryptography.X509Certificates.X509Certificate2 ownRoot, IEnumerable<string> extraRevoked, TimeProvider time)
+    /// <summary>The own domain's verified trust bundle, served to peers.</summary>
+    public VerifiedTrustBundle OwnBundle { get; }
+
+    /// <summary>Bundles accepted from peer domains that apply under the current config, by trust domain.</summary>
+    public FrozenDictionary<string, HeldTrustBundle> PeerBundles { get; }
+
+    /// <summary>The roots currently trusted for <paramref name="trustDomain"/> (empty when none).</summary>
+    public IReadOnlyList<X509Certificate2> RootsOf(string trustDomain) => _roots.TryGetValue(trustDomain, out var roots) ? roots : [];
+
+    /// <summary>
+    /// Builds the trust state from a validated config, the own verified bundle and the bundles held for peer domains
+    /// (those that no longer continue the configured pin are left out).
+    /// </summary>
+    public static TrustState Create(LoadedConfig loaded, VerifiedTrustBundle ownBundle, IReadOnlyDictionary<string, HeldTrustBundle> heldBundles, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(loaded);
+        ArgumentNullException.ThrowIfNull(ownBundle);
+        ArgumentNullException.ThrowIfNull(heldBundles);
         var node = loaded.Config.Node;
-        var anchors = new List<TrustAnchor> { new(node.TrustDomain, ownRoot, SpkiPin.Compute(ownRoot)) };
+        var roots = new Dictionary<string, List<X509Certificate2>>(StringComparer.Ordinal)
+        {
+            [node.TrustDomain] = [.. ownBundle.Roots],
+        };
+        var revoked = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal)
+        {
+            [node.TrustDomain] = ownBundle.RevokedSerials,
+        };
+        var configuredPins = new Dictionary<string, string>(StringComparer.Ordinal);
+        var applying = new Dictionary<string, HeldTrustBundle>(StringComparer.Ordinal);
         var peers = new Dictionary<string, PeerSettings>(StringComparer.Ordinal);
         var errors = new List<string>();
         for (var i = 0; i < loaded.Config.Peers.Count; i++)
@@ -58,11 +95,25 @@ internal sealed class TrustState
                 PolicyMapper.ToOutbound(peer.Outbound),
                 PolicyMapper.ToInbound(peer.Inbound));
             peers[settings.IdText] = settings;
-            if (anchors.TrueForAll(a => a.TrustDomain != peer.TrustDomain))
+            if (peer.TrustDomain == node.TrustDomain)
             {
-                anchors.Add(new TrustAnchor(peer.TrustDomain, root, pin));
+                continue; // another gateway of the own domain: anchored on the own bundle's roots
             }
-            else if (!anchors.Exists(a => a.TrustDomain == peer.TrustDomain && a.Pin == pin))
+
+            if (configuredPins.TryAdd(peer.TrustDomain, pin))
+            {
+                if (heldBundles.TryGetValue(peer.TrustDomain, out var held) && held.Continues(pin))
+                {
+                    applying[peer.TrustDomain] = held;
+                    roots[peer.TrustDomain] = [.. held.Bundle.Roots];
+                    revoked[peer.TrustDomain] = held.Bundle.RevokedSerials;
+                }
+                else
+                {
+                    roots[peer.TrustDomain] = [root];
+                }
+            }
+            else if (configuredPins[peer.TrustDomain] != pin)
             {
                 errors.Add($"peers[{i}].rootPin: trust domain '{peer.TrustDomain}' is already pinned to a different root");
             }
@@ -73,11 +124,16 @@ internal sealed class TrustState
             var origin = loaded.Config.TrustedOrigins[i];
             var root = PemFiles.LoadCertificate(loaded.Resolve(origin.Root));
             SpkiPin.TryNormalize(origin.RootPin, out var pin, out _);
-            if (anchors.TrueForAll(a => a.TrustDomain != origin.TrustDomain))
+            if (origin.TrustDomain == node.TrustDomain)
             {
-                anchors.Add(new TrustAnchor(origin.TrustDomain, root, pin));
+                continue;
             }
-            else if (!anchors.Exists(a => a.TrustDomain == origin.TrustDomain && a.Pin == pin))
+
+            if (configuredPins.TryAdd(origin.TrustDomain, pin))
+            {
+                roots[origin.TrustDomain] = [root];
+            }
+            else if (configuredPins[origin.TrustDomain] != pin)
             {
                 errors.Add($"trustedOrigins[{i}].rootPin: trust domain '{origin.TrustDomain}' is already pinned to a different root");
             }
@@ -88,8 +144,19 @@ internal sealed class TrustState
             throw new GatewayConfigException(loaded.Path, errors);
         }
 
-        var revoked = node.RevokedSerials.Select(s => s.ToUpperInvariant()).Concat(extraRevoked).ToFrozenSet(StringComparer.Ordinal);
-        var validator = new ChainValidator(anchors, revoked, time);
-        return new TrustState(loaded, validator, peers.ToFrozenDictionary(StringComparer.Ordinal), revoked, anchors.Select(a => a.TrustDomain).ToFrozenSet(StringComparer.Ordinal));
+        var anchors = roots.SelectMany(p => p.Value.Select(r => new TrustAnchor(p.Key, r, SpkiPin.Compute(r)))).ToList();
+        var validator = ChainValidator.WithDomainRevocations(anchors, revoked, time);
+        return new TrustState(
+            loaded,
+            validator,
+            peers.ToFrozenDictionary(StringComparer.Ordinal),
+            roots.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal),
+            revoked.ToFrozenDictionary(p => p.Key, p => p.Value.ToFrozenSet(StringComparer.Ordinal), StringComparer.Ordinal),
+            ownBundle,
+            applying.ToFrozenDictionary(StringComparer.Ordinal));
     }
+
+    /// <summary>The same config and own bundle with a different set of held peer bundles.</summary>
+    public TrustState WithPeerBundles(IReadOnlyDictionary<string, HeldTrustBundle> heldBundles, TimeProvider time) =>
+        Create(Config, OwnBundle, heldBundles, time);
 }

@@ -123,6 +123,17 @@ internal static class SchemaMigrations
         ALTER TABLE indicators_v4 RENAME TO indicators;
         CREATE INDEX ix_indicators_local_seq ON indicators(local_seq) WHERE local_seq IS NOT NULL;
         """,
+
+        // 5: the newest root-signed trust bundle accepted per peer domain, so root rotations survive a restart.
+        """
+        CREATE TABLE peer_trust_bundles (
+            trust_domain TEXT NOT NULL PRIMARY KEY,
+            anchor_pin TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            signed BLOB NOT NULL,
+            accepted_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

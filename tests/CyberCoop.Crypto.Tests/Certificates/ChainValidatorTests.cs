@@ -286,10 +286,34 @@ public sealed class ChainValidatorTests : IDisposable
     }
 
     [Fact]
-    public void Validator_refuses_two_anchors_for_one_domain()
+    public void Two_anchors_of_one_domain_during_a_root_rotation_each_validate_their_own_leaves_only()
     {
-        using var other = CertificateAuthority.CreateRoot("ee.cybercoop");
+        using var next = CertificateAuthority.CreateRoot("ee.cybercoop");
+        using var stranger = CertificateAuthority.CreateRoot("ee.cybercoop");
+        using var fromOld = _ee.Issue(SpiffeId.Agent("ee.cybercoop", "old"));
+        using var fromNew = next.Issue(SpiffeId.Agent("ee.cybercoop", "new"));
+        using var fromStranger = stranger.Issue(SpiffeId.Agent("ee.cybercoop", "stranger"));
+        var validator = new ChainValidator([TrustAnchor.FromRoot(_ee.Certificate), TrustAnchor.FromRoot(next.Certificate)]);
 
-        Assert.Throws<ArgumentException>(() => new ChainValidator([TrustAnchor.FromRoot(_ee.Certificate), TrustAnchor.FromRoot(other.Certificate)]));
+        Assert.True(validator.Validate(fromOld, null, CertificatePurpose.Client).IsValid);
+        Assert.True(validator.Validate(fromNew, null, CertificatePurpose.Client).IsValid);
+        Assert.Equal(ChainRejection.UntrustedRoot, validator.Validate(fromStranger, null, CertificatePurpose.Client).Rejection);
+        Assert.Equal(2, validator.Anchors["ee.cybercoop"].Length);
+    }
+
+    [Fact]
+    public void Domain_scoped_revocations_do_not_revoke_certificates_of_another_domain()
+    {
+        using var eeLeaf = _ee.Issue(SpiffeId.Agent("ee.cybercoop", "sensor"));
+        using var fiLeaf = _fi.Issue(SpiffeId.Agent("fi.cybercoop", "sensor"));
+        var revoked = new Dictionary<string, IReadOnlyCollection<string>>
+        {
+            // fi "revokes" ee's serial: only fi's own certificates can be revoked by fi.
+            ["fi.cybercoop"] = [eeLeaf.SerialNumber, fiLeaf.SerialNumber],
+        };
+        var validator = ChainValidator.WithDomainRevocations([TrustAnchor.FromRoot(_ee.Certificate), TrustAnchor.FromRoot(_fi.Certificate)], revoked);
+
+        Assert.True(validator.Validate(eeLeaf, null, CertificatePurpose.Client).IsValid);
+        Assert.Equal(ChainRejection.Revoked, validator.Validate(fiLeaf, null, CertificatePurpose.Client).Rejection);
     }
 }

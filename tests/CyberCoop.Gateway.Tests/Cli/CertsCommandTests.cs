@@ -2,6 +2,8 @@ using Xunit;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Cli;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Trust;
+using Google.Protobuf;
 
 namespace CyberCoop.Gateway.Tests.Cli;
 
@@ -273,61 +275,313 @@ public sealed class CertsCommandTests : IDisposable
         Assert.Contains("is not the key", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Revoke_adds_the_serial_to_the_config_and_keeps_a_backup()
-    {
-        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
-        var config = layout.Nodes[0].ConfigPath;
+    private static VerifiedTrustBundle ReadBundle(string path) =>
+        TrustBundleVerifier.VerifySelfSigned(TrustBundleFile.Read(path), DateTimeOffset.UtcNow, out var error, checkExpiry: true)
+            ?? throw new Xunit.Sdk.XunitException("bundle does not verify: " + error);
 
-        var result = await CliRun.RunAsync("certs", "revoke", "--config", config, "--serial", "3f:2a:9c:01");
+    [Fact]
+    public async Task Init_domain_writes_the_first_root_signed_trust_bundle()
+    {
+        var result = await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"), "--bundle-days", "10");
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains("3F2A9C01", GatewayConfigFile.Load(config).Config.Node.RevokedSerials);
-        Assert.True(File.Exists(config + ".bak"));
-        Assert.Contains("next start", result.Output, StringComparison.Ordinal);
+        var bundle = ReadBundle(_temp.Combine("ca", "trust-bundle.pb"));
+        using var root = PemFiles.LoadCertificate(_temp.Combine("ca", "root.crt"));
+        Assert.Equal("ee.cybercoop", bundle.TrustDomain);
+        Assert.Equal(1UL, bundle.Sequence);
+        Assert.Equal([SpkiPin.Compute(root)], bundle.RootPins);
+        Assert.Equal([SpkiPin.Compute(root)], bundle.SignerPins);
+        Assert.Empty(bundle.RevokedSerials);
+        Assert.Equal(300U, bundle.Bundle.RefreshHintSeconds);
+        Assert.InRange(bundle.ExpiresAt, DateTimeOffset.UtcNow.AddDays(9.9), DateTimeOffset.UtcNow.AddDays(10.1));
+        Assert.Contains("trust-bundle.pb", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Revoke_rejects_a_serial_that_is_not_hex_and_leaves_the_config_alone()
+    public async Task Revoke_adds_the_serial_to_the_bundle_re_signed_with_the_next_sequence_and_the_config_stays_valid()
     {
         var layout = DevFederationFixture.Create(_temp.Combine("fed"));
-        var config = layout.Nodes[0].ConfigPath;
-        var before = File.ReadAllText(config);
+        var node = layout.Nodes[0];
+        var before = File.ReadAllText(node.ConfigPath);
 
-        var result = await CliRun.RunAsync("certs", "revoke", "--config", config, "--serial", "xyz");
+        var result = await CliRun.RunAsync("certs", "revoke", "--ca-dir", node.Directory, "--serial", "3f:2a:9c:01", "--config", node.ConfigPath);
+
+        Assert.Equal(0, result.ExitCode);
+        var bundle = ReadBundle(Path.Combine(node.Directory, "trust-bundle.pb"));
+        Assert.Equal(2UL, bundle.Sequence);
+        Assert.Equal(["3F2A9C01"], bundle.RevokedSerials);
+        Assert.Equal([node.RootPin], bundle.SignerPins);
+        Assert.Equal(before, File.ReadAllText(node.ConfigPath));
+        Assert.Equal(2UL, OwnTrustBundle.Load(GatewayConfigFile.Load(node.ConfigPath), TimeProvider.System).Sequence);
+        Assert.Contains("next start", result.Output, StringComparison.Ordinal);
+
+        var again = await CliRun.RunAsync("certs", "revoke", "--ca-dir", node.Directory, "--serial", "3F2A9C01");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("already revoked", again.Output, StringComparison.Ordinal);
+        Assert.Equal(2UL, ReadBundle(Path.Combine(node.Directory, "trust-bundle.pb")).Sequence);
+    }
+
+    [Theory]
+    [InlineData("xyz")]
+    [InlineData("")]
+    [InlineData("12 34")]
+    public async Task Revoke_rejects_a_malformed_serial_and_leaves_the_bundle_alone(string serial)
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        var before = File.ReadAllBytes(_temp.Combine("ca", "trust-bundle.pb"));
+
+        var result = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ca"), "--serial", serial);
 
         Assert.Equal(CliExitCodes.Usage, result.ExitCode);
-        Assert.Equal(before, File.ReadAllText(config));
-        Assert.False(File.Exists(config + ".bak"));
+        Assert.Contains("--serial", result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(_temp.Combine("ca", "trust-bundle.pb")));
     }
 
     [Fact]
-    public async Task Revoke_refuses_to_edit_an_invalid_config()
+    public async Task Revoke_refuses_a_bundle_of_another_domain_or_of_another_root()
     {
-        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
-        var config = layout.Nodes[0].ConfigPath;
-        var broken = (File.ReadAllText(config)).Replace("\"replayWindowSeconds\": 600", "\"replayWindowSeconds\": 1", StringComparison.Ordinal);
-        File.WriteAllText(config, broken);
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ee"));
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "fi.cybercoop", "--out", _temp.Combine("fi"));
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ee-other"));
+        var before = File.ReadAllBytes(_temp.Combine("ee", "trust-bundle.pb"));
 
-        var result = await CliRun.RunAsync("certs", "revoke", "--config", config, "--serial", "01");
+        var otherDomain = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("fi"), "--bundle", _temp.Combine("ee", "trust-bundle.pb"), "--serial", "01");
+        var otherRoot = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ee-other"), "--bundle", _temp.Combine("ee", "trust-bundle.pb"), "--serial", "01");
+
+        Assert.Equal(CliExitCodes.Failure, otherDomain.ExitCode);
+        Assert.Contains("is of ee.cybercoop, but the CA", otherDomain.Error, StringComparison.Ordinal);
+        Assert.Equal(CliExitCodes.Failure, otherRoot.ExitCode);
+        Assert.Contains("wrong root key for this bundle", otherRoot.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(_temp.Combine("ee", "trust-bundle.pb")));
+    }
+
+    [Fact]
+    public async Task Revoke_reports_a_missing_or_malformed_bundle_and_a_missing_root()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        File.WriteAllText(_temp.Combine("garbage.pb"), "this is not protobuf at all \u0000\u0001");
+
+        var missing = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ca"), "--bundle", _temp.Combine("nope.pb"), "--serial", "01");
+        var malformed = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ca"), "--bundle", _temp.Combine("garbage.pb"), "--serial", "01");
+        var noRoot = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("empty"), "--serial", "01");
+
+        Assert.Equal(CliExitCodes.Failure, missing.ExitCode);
+        Assert.Contains("does not exist", missing.Error, StringComparison.Ordinal);
+        Assert.Equal(CliExitCodes.Failure, malformed.ExitCode);
+        Assert.Contains("garbage.pb", malformed.Error, StringComparison.Ordinal);
+        Assert.Equal(CliExitCodes.Failure, noRoot.ExitCode);
+        Assert.Contains("root certificate", noRoot.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Revoke_with_a_tampered_bundle_is_refused()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        var path = _temp.Combine("ca", "trust-bundle.pb");
+        var signed = TrustBundleFile.Read(path);
+        var bytes = signed.Bundle.ToByteArray();
+        bytes[^2] ^= 0x01;
+        signed.Bundle = Google.Protobuf.ByteString.CopyFrom(bytes);
+        TrustBundleFile.Write(path, signed);
+
+        var result = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ca"), "--serial", "01");
 
         Assert.Equal(CliExitCodes.Failure, result.ExitCode);
-        Assert.Contains("node.replayWindowSeconds", result.Error, StringComparison.Ordinal);
-        Assert.Equal(broken, File.ReadAllText(config));
-        Assert.False(File.Exists(config + ".bak"));
+        Assert.Contains("does not verify", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Concurrent_revocations_are_all_kept()
     {
-        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
-        var config = layout.Nodes[0].ConfigPath;
-        var serials = Enumerable.Range(1, 8).Select(i => $"{i:X2}AA").ToList();
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        var serials = Enumerable.Range(1, 6).Select(i => $"{i:X2}AA").ToList();
 
-        var results = await Task.WhenAll(serials.Select(s => Task.Run(() => CliRun.RunAsync("certs", "revoke", "--config", config, "--serial", s))));
+        var results = await Task.WhenAll(serials.Select(s => Task.Run(() => CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ca"), "--serial", s))));
 
         Assert.All(results, r => Assert.Equal(0, r.ExitCode));
-        Assert.Equal(serials.Order(), GatewayConfigFile.Load(config).Config.Node.RevokedSerials.Order());
-        Assert.False(File.Exists(config + ".lock"));
+        var bundle = ReadBundle(_temp.Combine("ca", "trust-bundle.pb"));
+        Assert.Equal(serials.Order(), bundle.RevokedSerials.Order());
+        Assert.Equal(1UL + (ulong)serials.Count, bundle.Sequence);
+        Assert.False(File.Exists(_temp.Combine("ca", "trust-bundle.pb.lock")));
+    }
+
+    [Fact]
+    public async Task Bundle_show_prints_the_bundle_as_text_and_json()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ca"), "--serial", "0ABC");
+        using var root = PemFiles.LoadCertificate(_temp.Combine("ca", "root.crt"));
+
+        var text = await CliRun.RunAsync("certs", "bundle", "show", _temp.Combine("ca", "trust-bundle.pb"));
+        var json = await CliRun.RunAsync("certs", "bundle", "show", _temp.Combine("ca", "trust-bundle.pb"), "--json");
+
+        Assert.Equal(0, text.ExitCode);
+        Assert.Contains("sequence       2", text.Output, StringComparison.Ordinal);
+        Assert.Contains(SpkiPin.Compute(root) + "  verifies", text.Output, StringComparison.Ordinal);
+        Assert.Contains("0ABC", text.Output, StringComparison.Ordinal);
+        Assert.Equal(0, json.ExitCode);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Output);
+        Assert.Equal("ee.cybercoop", document.RootElement.GetProperty("trustDomain").GetString());
+        Assert.Equal(2UL, document.RootElement.GetProperty("sequence").GetUInt64());
+        Assert.Equal("0ABC", document.RootElement.GetProperty("revokedSerials")[0].GetString());
+        Assert.True(document.RootElement.GetProperty("signatures")[0].GetProperty("verified").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Bundle_show_refuses_a_missing_or_malformed_file()
+    {
+        File.WriteAllBytes(_temp.Combine("bad.pb"), [0x0A, 0xFF, 0xFF]);
+
+        var missing = await CliRun.RunAsync("certs", "bundle", "show", _temp.Combine("none.pb"));
+        var malformed = await CliRun.RunAsync("certs", "bundle", "show", _temp.Combine("bad.pb"));
+
+        Assert.Equal(CliExitCodes.Failure, missing.ExitCode);
+        Assert.Contains("does not exist", missing.Error, StringComparison.Ordinal);
+        Assert.Equal(CliExitCodes.Failure, malformed.ExitCode);
+        Assert.Contains("not a signed trust bundle", malformed.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bundle_sign_extends_the_expiry_with_the_next_sequence()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"), "--bundle-days", "2");
+
+        var result = await CliRun.RunAsync("certs", "bundle", "sign", "--ca-dir", _temp.Combine("ca"), "--bundle-days", "60", "--refresh-seconds", "120");
+
+        Assert.Equal(0, result.ExitCode);
+        var bundle = ReadBundle(_temp.Combine("ca", "trust-bundle.pb"));
+        Assert.Equal(2UL, bundle.Sequence);
+        Assert.Equal(120U, bundle.Bundle.RefreshHintSeconds);
+        Assert.InRange(bundle.ExpiresAt, DateTimeOffset.UtcNow.AddDays(59.9), DateTimeOffset.UtcNow.AddDays(60.1));
+    }
+
+    [Theory]
+    [InlineData("--bundle-days", "0")]
+    [InlineData("--bundle-days", "400")]
+    [InlineData("--refresh-seconds", "0")]
+    [InlineData("--drop-root", "sha256:12")]
+    public async Task Bundle_sign_rejects_bad_options_and_writes_nothing(string option, string value)
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        var before = File.ReadAllBytes(_temp.Combine("ca", "trust-bundle.pb"));
+
+        var result = await CliRun.RunAsync("certs", "bundle", "sign", "--ca-dir", _temp.Combine("ca"), option, value);
+
+        Assert.Equal(CliExitCodes.Usage, result.ExitCode);
+        Assert.Contains(option, result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(_temp.Combine("ca", "trust-bundle.pb")));
+    }
+
+    [Fact]
+    public async Task Rotate_root_lists_old_and_new_signed_by_both_then_drop_root_leaves_the_new_one_signed_by_it()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        string oldPin;
+        using (var old = PemFiles.LoadCertificate(_temp.Combine("ca", "root.crt")))
+        {
+            oldPin = SpkiPin.Compute(old);
+        }
+
+        var first = ReadBundle(_temp.Combine("ca", "trust-bundle.pb"));
+
+        var rotate = await CliRun.RunAsync("certs", "rotate-root", "--ca-dir", _temp.Combine("ca"));
+
+        Assert.Equal(0, rotate.ExitCode);
+        string newPin;
+        using (var fresh = PemFiles.LoadCertificate(_temp.Combine("ca", "root.crt")))
+        {
+            newPin = SpkiPin.Compute(fresh);
+        }
+
+        Assert.NotEqual(oldPin, newPin);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(_temp.Combine("ca", "root.key")));
+        var retiredKey = Directory.GetFiles(_temp.Combine("ca", "retired"), "*.key").Single();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(retiredKey));
+        var rotated = ReadBundle(_temp.Combine("ca", "trust-bundle.pb"));
+        Assert.Equal(2UL, rotated.Sequence);
+        Assert.Equal([oldPin, newPin], rotated.RootPins);
+        Assert.Equal(new[] { oldPin, newPin }.Order(StringComparer.Ordinal), rotated.SignerPins.Order(StringComparer.Ordinal));
+        // A receiver holding only the first bundle accepts the rotation (the old root signed it).
+        Assert.NotNull(TrustBundleVerifier.Verify(rotated.Signed, "ee.cybercoop", first.Roots, DateTimeOffset.UtcNow, out var rotationError));
+        Assert.Null(rotationError);
+        Assert.Contains("--drop-root " + oldPin, rotate.Output, StringComparison.Ordinal);
+
+        // While both are listed, other changes are signed by both roots.
+        var revoke = await CliRun.RunAsync("certs", "revoke", "--ca-dir", _temp.Combine("ca"), "--serial", "0F");
+        Assert.Equal(0, revoke.ExitCode);
+        Assert.Equal(2, ReadBundle(_temp.Combine("ca", "trust-bundle.pb")).SignerPins.Count);
+
+        var drop = await CliRun.RunAsync("certs", "bundle", "sign", "--ca-dir", _temp.Combine("ca"), "--drop-root", oldPin);
+
+        Assert.Equal(0, drop.ExitCode);
+        var dropped = ReadBundle(_temp.Combine("ca", "trust-bundle.pb"));
+        Assert.Equal(4UL, dropped.Sequence);
+        Assert.Equal([newPin], dropped.RootPins);
+        Assert.Equal([newPin], dropped.SignerPins);
+        Assert.Equal(["0F"], dropped.RevokedSerials);
+        Assert.Single(dropped.Signed.Signatures);
+        Assert.NotNull(TrustBundleVerifier.Verify(dropped.Signed, "ee.cybercoop", rotated.Roots, DateTimeOffset.UtcNow, out _));
+        Assert.Null(TrustBundleVerifier.Verify(dropped.Signed, "ee.cybercoop", first.Roots, DateTimeOffset.UtcNow, out _));
+    }
+
+    [Fact]
+    public async Task Drop_root_refuses_the_current_root_and_an_unlisted_pin()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("other"));
+        using var current = PemFiles.LoadCertificate(_temp.Combine("ca", "root.crt"));
+        using var other = PemFiles.LoadCertificate(_temp.Combine("other", "root.crt"));
+        var before = File.ReadAllBytes(_temp.Combine("ca", "trust-bundle.pb"));
+
+        var dropCurrent = await CliRun.RunAsync("certs", "bundle", "sign", "--ca-dir", _temp.Combine("ca"), "--drop-root", SpkiPin.Compute(current));
+        var dropUnlisted = await CliRun.RunAsync("certs", "bundle", "sign", "--ca-dir", _temp.Combine("ca"), "--drop-root", SpkiPin.Compute(other));
+
+        Assert.Equal(CliExitCodes.Failure, dropCurrent.ExitCode);
+        Assert.Contains("current root", dropCurrent.Error, StringComparison.Ordinal);
+        Assert.Equal(CliExitCodes.Failure, dropUnlisted.ExitCode);
+        Assert.Contains("is not listed", dropUnlisted.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(_temp.Combine("ca", "trust-bundle.pb")));
+    }
+
+    [Fact]
+    public async Task Rotate_root_with_config_installs_the_bundle_for_the_gateway_and_its_config_stays_valid()
+    {
+        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
+        var node = layout.Nodes[0];
+
+        var result = await CliRun.RunAsync("certs", "rotate-root", "--ca-dir", node.Directory, "--config", node.ConfigPath);
+
+        Assert.Equal(0, result.ExitCode);
+        var own = OwnTrustBundle.Load(GatewayConfigFile.Load(node.ConfigPath), TimeProvider.System);
+        Assert.Equal(2UL, own.Sequence);
+        Assert.Equal(2, own.RootPins.Count);
+        Assert.Contains(node.RootPin, own.RootPins);
+    }
+
+    [Fact]
+    public async Task Bundle_install_for_a_gateway_of_another_domain_is_refused_before_anything_is_written()
+    {
+        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
+        var ee = layout.Nodes[0];
+        var fi = layout.Nodes[1];
+        var before = File.ReadAllBytes(Path.Combine(ee.Directory, "trust-bundle.pb"));
+
+        var result = await CliRun.RunAsync("certs", "revoke", "--ca-dir", ee.Directory, "--serial", "01", "--config", fi.ConfigPath);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("refusing to install another domain's bundle", result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(ee.Directory, "trust-bundle.pb")));
+    }
+
+    [Theory]
+    [InlineData("revoke")]
+    [InlineData("bundle")]
+    [InlineData("rotate-root")]
+    public async Task Trust_bundle_commands_explain_themselves_with_an_example(string command)
+    {
+        var result = await CliRun.RunAsync("certs", command, "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Example: certs", result.Output, StringComparison.Ordinal);
     }
 }

@@ -78,7 +78,7 @@ public sealed class LiveNodeCliTests : IAsyncLifetime
         Assert.Equal(ItemOutcome.Accepted, await IngestAsync(revokedAgent, "before-revocation.example"));
         using var certificate = PemFiles.LoadCertificate(revokedAgent.Certificate);
 
-        var revoke = await CliRun.RunAsync("certs", "revoke", "--config", Tallinn.ConfigPath, "--serial", certificate.SerialNumber);
+        var revoke = await CliRun.RunAsync("certs", "revoke", "--ca-dir", Tallinn.Directory, "--config", Tallinn.ConfigPath, "--serial", certificate.SerialNumber);
 
         Assert.Equal(0, revoke.ExitCode);
         Assert.Contains("the running gateway reloaded its config", revoke.Output, StringComparison.Ordinal);

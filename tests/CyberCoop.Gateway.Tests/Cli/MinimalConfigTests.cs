@@ -16,6 +16,7 @@ public sealed class MinimalConfigTests : IDisposable
         await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
         await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
         File.Copy(_temp.Combine("ca", "root.crt"), _temp.Combine("node", "root.crt"));
+        File.Copy(_temp.Combine("ca", "trust-bundle.pb"), _temp.Combine("node", "trust-bundle.pb"));
         File.WriteAllText(_temp.Combine("node", "gateway.json"), """
             {
               "node": {
@@ -34,6 +35,7 @@ public sealed class MinimalConfigTests : IDisposable
         Assert.Equal(600, loaded.Config.Node.ReplayWindowSeconds);
         Assert.Equal("gateway.db", loaded.Config.Node.Storage);
         Assert.Equal("admin.sock", loaded.Config.Node.AdminSocket);
+        Assert.Equal("trust-bundle.pb", loaded.Config.Node.TrustBundle);
         Assert.Equal(1000, loaded.Config.Node.Bundle.MaxIndicators);
         Assert.Empty(loaded.Config.Peers);
     }

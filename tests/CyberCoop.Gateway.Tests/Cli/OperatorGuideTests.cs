@@ -40,7 +40,8 @@ public sealed class OperatorGuideTests : IDisposable
                 "trustDomain": "{{domain}}",
                 "name": "{{name}}",
                 "listen": "127.0.0.1:{{port}}",
-                "tls": { "certificate": "{{name}}.crt", "key": "{{name}}.key", "root": "root.crt" }
+                "tls": { "certificate": "{{name}}.crt", "key": "{{name}}.key", "root": "root.crt" },
+                "trustBundle": "trust-bundle.pb"
               }
             }
             """);
@@ -56,9 +57,11 @@ public sealed class OperatorGuideTests : IDisposable
         await RunOkAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", Path.Combine(ee, "ca"));
         await RunOkAsync("certs", "issue", "--ca-dir", Path.Combine(ee, "ca"), "--kind", "gateway", "--name", "tallinn", "--out", Path.Combine(ee, "node"));
         File.Copy(Path.Combine(ee, "ca", "root.crt"), Path.Combine(ee, "node", "root.crt"));
+        File.Copy(Path.Combine(ee, "ca", "trust-bundle.pb"), Path.Combine(ee, "node", "trust-bundle.pb"));
         await RunOkAsync("certs", "init-domain", "--domain", "fi.cybercoop", "--out", Path.Combine(fi, "ca"));
         await RunOkAsync("certs", "issue", "--ca-dir", Path.Combine(fi, "ca"), "--kind", "gateway", "--name", "helsinki", "--out", Path.Combine(fi, "node"));
         File.Copy(Path.Combine(fi, "ca", "root.crt"), Path.Combine(fi, "node", "root.crt"));
+        File.Copy(Path.Combine(fi, "ca", "trust-bundle.pb"), Path.Combine(fi, "node", "trust-bundle.pb"));
 
         // 3: minimal gateway.json files.
         var eeConfig = Path.Combine(ee, "node", "gateway.json");
@@ -101,6 +104,19 @@ public sealed class OperatorGuideTests : IDisposable
 
         Assert.Equal("ee.cybercoop", received.OriginDomain);
         Assert.Equal(Tlp.Amber, received.Tlp);
+
+        // 11: revoke the agent: the root re-signs the bundle, the running node reloads it and refuses the agent.
+        string serial;
+        using (var agentCertificate = CyberCoop.Crypto.PemFiles.LoadCertificate(Path.Combine(ee, "agent", "grid-sensor.crt")))
+        {
+            serial = agentCertificate.SerialNumber;
+        }
+
+        var revoke = await RunOkAsync("certs", "revoke", "--ca-dir", Path.Combine(ee, "ca"), "--serial", serial, "--config", eeConfig);
+        Assert.Contains("the running gateway reloaded its config", revoke, StringComparison.Ordinal);
+        Assert.Contains("sequence       2", await RunOkAsync("certs", "bundle", "show", Path.Combine(ee, "node", "trust-bundle.pb")), StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<Exception>(() => AgentClient.IngestAsync($"https://127.0.0.1:{ports[0]}", Path.Combine(ee, "ca", "root.crt"),
+            Path.Combine(ee, "agent", "grid-sensor.crt"), Path.Combine(ee, "agent", "grid-sensor.key"), "after-revocation.example"));
 
         // 12: both audit logs verify.
         Assert.Contains("audit log OK", await RunOkAsync("audit", "verify", "--config", eeConfig), StringComparison.Ordinal);

@@ -151,7 +151,7 @@ public sealed class StatusCommandTests : IDisposable
         await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
         server.State.Reload = new ReloadConfigResponse { Applied = false, Messages = { "peers[0].address: cannot change while connected" } };
 
-        var result = await CliRun.RunAsync("certs", "revoke", "--config", Tallinn.ConfigPath, "--serial", "0A0B");
+        var result = await CliRun.RunAsync("certs", "revoke", "--ca-dir", Tallinn.Directory, "--config", Tallinn.ConfigPath, "--serial", "0A0B");
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("refused to reload", result.Error, StringComparison.Ordinal);

@@ -52,6 +52,29 @@ public sealed class GatewayConfigValidatorTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("nowhere", "is not host:port")]
+    [InlineData("127.0.0.1:70000", "is not host:port")]
+    [InlineData("metrics.example:9464", "is not host:port")]
+    [InlineData("SAME-AS-LISTEN", "already the mTLS port")]
+    public void Invalid_metrics_listen_is_refused_with_the_reason(string metricsListen, string reason)
+    {
+        var bad = _valid with
+        {
+            Node = _valid.Node with
+            {
+                Listen = "127.0.0.1:7400",
+                MetricsListen = metricsListen == "SAME-AS-LISTEN" ? "127.0.0.1:7400" : metricsListen,
+            },
+        };
+
+        var errors = Validate(bad);
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("node.metricsListen:", error, StringComparison.Ordinal);
+        Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Peer_errors_name_the_peer_index_and_field()
     {

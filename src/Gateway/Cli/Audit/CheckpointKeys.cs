@@ -3,8 +3,8 @@ using CyberCoop.Crypto;
 namespace CyberCoop.Gateway.Cli.Audit;
 
 /// <summary>
-/// The node's content signing keys (current ones in <c>keysDirectory</c> and retired ones under
-/// <c>keysDirectory/retired</c>), used to verify the signatures of audit checkpoints. A checkpoint is
+/// The node's content signing keys (current ones in <c>keysDirectory</c>, retired ones under
+/// <c>keysDirectory/retired</c> and scheduled ones under <c>keysDirectory/pending</c>), used to verify the signatures of audit checkpoints. A checkpoint is
 /// valid when any of them verifies it, so checkpoints signed before a key rotation still verify.
 /// </summary>
 internal sealed class CheckpointKeys : IDisposable
@@ -72,6 +72,12 @@ internal sealed class CheckpointKeys : IDisposable
         var retired = System.IO.Directory.Exists(retiredDirectory)
             ? System.IO.Directory.EnumerateFiles(retiredDirectory, "*-signing-*.key")
             : [];
-        return current.Concat(retired).Order(StringComparer.Ordinal).ToList();
+
+        // A scheduled key signs from its not-before on, before it is moved into place at the next start or reload.
+        var pendingDirectory = Path.Combine(keysDirectory, "pending");
+        var pending = System.IO.Directory.Exists(pendingDirectory)
+            ? System.IO.Directory.EnumerateFiles(pendingDirectory, "*-signing-*.key")
+            : [];
+        return current.Concat(retired).Concat(pending).Order(StringComparer.Ordinal).ToList();
     }
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Trust;
 
 namespace CyberCoop.Gateway.Cli.Certs;
 
@@ -17,13 +18,16 @@ internal static class CertsCommand
     {
         var certs = new Command(
             "certs",
-            "Create trust domains, issue, renew, fingerprint and revoke certificates, or make a development federation." +
+            "Create trust domains, issue, renew, fingerprint and revoke certificates, sign the domain's trust bundle, rotate the root, " +
+            "or make a development federation." +
             Environment.NewLine + "Example: certs init-domain --domain ee.cybercoop --out ca");
         certs.Subcommands.Add(InitDomain());
         certs.Subcommands.Add(Issue());
         certs.Subcommands.Add(Renew());
         certs.Subcommands.Add(Fingerprint());
-        certs.Subcommands.Add(Revoke());
+        certs.Subcommands.Add(TrustBundleCommands.Revoke());
+        certs.Subcommands.Add(TrustBundleCommands.Bundle());
+        certs.Subcommands.Add(TrustBundleCommands.RotateRoot());
         certs.Subcommands.Add(Dev());
         return certs;
     }
@@ -31,15 +35,17 @@ internal static class CertsCommand
     private static Command InitDomain()
     {
         var domain = new Option<string>("--domain") { Description = "Trust domain of the nation, e.g. ee.cybercoop (a-z, 0-9, '-', '.', '_').", Required = true };
-        var output = new Option<string>("--out") { Description = "Folder for root.crt and root.key (created when missing).", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for root.crt, root.key and trust-bundle.pb (created when missing).", Required = true };
         var days = new Option<int>("--days") { Description = "Lifetime of the root in days.", DefaultValueFactory = _ => 3650 };
+        var bundleDays = new Option<int>("--bundle-days") { Description = "Days until the first trust bundle expires (re-sign it with 'certs bundle sign').", DefaultValueFactory = _ => TrustBundleEditing.DefaultBundleDays };
         var command = new Command(
             "init-domain",
-            "Create a new trust domain: a root CA certificate (root.crt) and its private key (root.key, mode 0600), " +
-            "and print the root's SPKI pin that peers confirm. Never overwrites existing files." +
+            "Create a new trust domain: a root CA certificate (root.crt), its private key (root.key, mode 0600) and the domain's " +
+            "first trust bundle signed by that root (trust-bundle.pb: sequence 1, no revocations), and print the root's SPKI pin " +
+            "that peers confirm. Never overwrites existing files." +
             Environment.NewLine + "Example: certs init-domain --domain ee.cybercoop --out ca")
         {
-            domain, output, days,
+            domain, output, days, bundleDays,
         };
         CliAction.Set(command, (parse, io, _) =>
         {
@@ -50,19 +56,26 @@ internal static class CertsCommand
             }
 
             var lifetime = CertificateFiles.Days(parse.GetValue(days), MaxRootDays, "--days");
+            var bundleLifetime = TrustBundleEditing.Lifetime(parse.GetValue(bundleDays), "--bundle-days");
             var directory = Path.GetFullPath(parse.GetValue(output)!);
             var certificatePath = Path.Combine(directory, CertificateFiles.RootCertificateName);
             var keyPath = Path.Combine(directory, CertificateFiles.RootKeyName);
-            CertificateFiles.RefuseExisting(certificatePath, keyPath);
+            var bundlePath = DomainCaFolder.BundlePath(directory);
+            CertificateFiles.RefuseExisting(certificatePath, keyPath, bundlePath);
             CertificateFiles.EnsureDirectory(directory);
 
             using var authority = CertificateAuthority.CreateRoot(trustDomain, lifetime: lifetime);
+            var bundle = TrustBundleSigner.Sign(
+                TrustBundleSigner.Create(trustDomain, 1, [authority.Certificate], [], TimeProvider.System.GetUtcNow(), bundleLifetime),
+                [authority]);
             authority.Save(certificatePath, keyPath);
+            TrustBundleFile.Write(bundlePath, bundle);
 
             io.Output.WriteLine($"created trust domain {trustDomain}");
             io.Output.WriteLine($"  root certificate  {certificatePath}");
             io.Output.WriteLine($"  root key          {keyPath} (mode 0600; keep it offline)");
             io.Output.WriteLine($"  valid until       {CertificateFiles.Format(authority.Certificate.NotAfter)}");
+            io.Output.WriteLine($"  trust bundle      {bundlePath} (sequence 1, valid until {CertificateFiles.Format(DateTime.UtcNow + bundleLifetime)}; each gateway serves it)");
             io.Output.WriteLine("root pin (give it to your peers out of band; they confirm it with 'peers add --pin'):");
             io.Output.WriteLine(SpkiPin.Compute(authority.Certificate));
             return Task.FromResult(CliExitCodes.Success);
@@ -208,39 +221,6 @@ internal static class CertsCommand
             using var certificate = CertificateFiles.LoadCertificate(path, "certificate");
             io.Output.WriteLine(SpkiPin.Compute(certificate));
             return Task.FromResult(CliExitCodes.Success);
-        });
-        return command;
-    }
-
-    private static Command Revoke()
-    {
-        var config = new Option<string>("--config") { Description = "The gateway's config file.", Required = true };
-        var serial = new Option<string>("--serial") { Description = "Serial number of the certificate to revoke (hex, as 'certs issue' printed it; ':' allowed).", Required = true };
-        var command = new Command(
-            "revoke",
-            "Revoke a certificate of this node's trust domain by serial: adds it to node.revokedSerials in the config " +
-            "(validated, atomic write, .bak kept) and asks a running node to reload." +
-            Environment.NewLine + "Example: certs revoke --config gateway.json --serial 3F2A9C01D4")
-        {
-            config, serial,
-        };
-        CliAction.Set(command, async (parse, io, cancellationToken) =>
-        {
-            var normalized = NormalizeSerial(parse.GetValue(serial)!);
-            var configPath = parse.GetValue(config)!;
-            var changed = false;
-            await ConfigEdit.ApplyAsync(io, configPath, current =>
-            {
-                if (current.Node.RevokedSerials.Contains(normalized, StringComparer.OrdinalIgnoreCase))
-                {
-                    return null;
-                }
-
-                changed = true;
-                return current with { Node = current.Node with { RevokedSerials = [.. current.Node.RevokedSerials, normalized] } };
-            }, cancellationToken).ConfigureAwait(false);
-            io.Output.WriteLine(changed ? $"revoked serial {normalized}" : $"serial {normalized} was already revoked; nothing changed");
-            return CliExitCodes.Success;
         });
         return command;
     }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Trust;
 
 namespace CyberCoop.Gateway.Cli.Certs;
 
@@ -138,6 +139,9 @@ internal static class DevFederation
         var directory = Path.Combine(staging, nation.TrustDomain);
         Directory.CreateDirectory(directory);
         authority.Save(Path.Combine(directory, CertificateFiles.RootCertificateName), Path.Combine(directory, CertificateFiles.RootKeyName));
+        TrustBundleFile.Write(Path.Combine(directory, TrustBundleFile.DefaultName), TrustBundleSigner.Sign(
+            TrustBundleSigner.Create(nation.TrustDomain, 1, [authority.Certificate], [], TimeProvider.System.GetUtcNow(), TimeSpan.FromDays(TrustBundleEditing.DefaultBundleDays)),
+            [authority]));
 
         var gatewayId = new SpiffeId(nation.TrustDomain, WorkloadKind.Gateway, nation.Gateway);
         using (var gateway = authority.Issue(gatewayId, options.CertificateLifetime))
@@ -177,6 +181,7 @@ internal static class DevFederation
                 Name = nation.Gateway,
                 Listen = $"127.0.0.1:{ports[index]}",
                 Tls = new TlsConfig { Certificate = "gateway.crt", Key = "gateway.key", Root = CertificateFiles.RootCertificateName },
+                TrustBundle = TrustBundleFile.DefaultName,
                 KeysDirectory = "keys",
                 Storage = "gateway.db",
                 AdminSocket = "admin.sock",

@@ -24,7 +24,7 @@ internal static class StatusCommand
             "status",
             "Show a running node's status over its Admin socket: per peer connected or not and since when, last ack, outbox " +
             "depth and oldest age, envelopes and indicators sent/received/withheld/rejected, last error; node totals; " +
-            "certificate expiry warnings. Exit 1 when no node is running." +
+            "certificate expiry warnings; when a content-key rotation is pending, when the new keys become active. Exit 1 when no node is running." +
             Environment.NewLine + "Example: status --config gateway.json --json")
         {
             config, json, watch, interval,
@@ -123,6 +123,18 @@ internal static class StatusCommand
                     ? "warning: the node's TLS certificate has EXPIRED; renew it with 'certs renew'"
                     : $"warning: the node's TLS certificate expires in {Age(left)}; renew it with 'certs renew'");
             }
+        }
+
+        if (status.TrustBundleExpiresAt is not null)
+        {
+            var expires = status.TrustBundleExpiresAt.ToDateTimeOffset();
+            io.Output.WriteLine($"trust bundle        sequence {status.TrustBundleSequence}, until {expires.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture)} ({(expires <= now ? "EXPIRED" : Age(expires - now) + " left")})");
+        }
+
+        if (status.ContentKeysPendingActivation is { } activation)
+        {
+            var at = activation.ToDateTimeOffset();
+            io.Output.WriteLine($"content keys        rotation pending: new keys active at {at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)} (in {Age(at - now)})");
         }
 
         foreach (var warning in status.Warnings)

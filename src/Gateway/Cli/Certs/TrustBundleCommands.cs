@@ -1,0 +1,320 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Trust;
+
+namespace CyberCoop.Gateway.Cli.Certs;
+
+/// <summary>
+/// <c>certs revoke</c>, <c>certs bundle show|sign</c> and <c>certs rotate-root</c>: the domain's root-signed trust
+/// bundle, kept beside the root (<c>trust-bundle.pb</c>), re-signed offline with the root key at every change.
+/// </summary>
+internal static class TrustBundleCommands
+{
+    /// <summary><c>certs revoke</c>.</summary>
+    public static Command Revoke()
+    {
+        var caDirectory = CaDirectoryOption();
+        var serial = new Option<string>("--serial") { Description = "Serial number of the certificate to revoke (hex, as 'certs issue' printed it; ':' and 0x allowed).", Required = true };
+        var bundle = BundleOption();
+        var days = BundleDaysOption();
+        var config = ConfigOption();
+        var command = new Command(
+            "revoke",
+            "Revoke a certificate of the trust domain by serial: adds it to the domain's root-signed trust bundle and re-signs " +
+            "the bundle with the root key (sequence + 1). With --config the bundle is installed for that gateway and a running " +
+            "one reloads: it refuses the certificate at once and its peers within one refresh interval." +
+            Environment.NewLine + "Example: certs revoke --ca-dir ca --serial 3F2A9C01D4 --config node/gateway.json")
+        {
+            caDirectory, serial, bundle, days, config,
+        };
+        CliAction.Set(command, async (parse, io, ct) =>
+        {
+            var normalized = CertsCommand.NormalizeSerial(parse.GetValue(serial)!);
+            var lifetime = TrustBundleEditing.Lifetime(parse.GetValue(days), "--bundle-days");
+            var now = TimeProvider.System.GetUtcNow();
+            using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
+            var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
+            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
+            var previous = TrustBundleEditing.ReadForCa(ca, path, now);
+            if (previous.RevokedSerials.Contains(normalized, StringComparer.Ordinal))
+            {
+                io.Output.WriteLine($"serial {normalized} is already revoked in sequence {previous.Sequence}; nothing changed");
+                return CliExitCodes.Success;
+            }
+
+            var next = TrustBundleEditing.Next(ca, previous, b => b.RevokedSerials.Add(normalized), lifetime, now);
+            var configPath = parse.GetValue(config);
+            var install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, now);
+            io.Output.WriteLine($"revoked serial {normalized}");
+            await TrustBundleEditing.PublishAsync(io, path, next, configPath, install, ct).ConfigureAwait(false);
+            return CliExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary><c>certs rotate-root</c>.</summary>
+    public static Command RotateRoot()
+    {
+        var caDirectory = CaDirectoryOption();
+        var rootDays = new Option<int>("--days") { Description = "Lifetime of the new root in days.", DefaultValueFactory = _ => 3650 };
+        var bundle = BundleOption();
+        var days = BundleDaysOption();
+        var config = ConfigOption();
+        var command = new Command(
+            "rotate-root",
+            "Replace the domain's root without new pins at the peers (TUF-style): creates a new root (root.crt, root.key mode 0600; " +
+            "the old pair moves to retired/), and signs a trust bundle listing the old and the new root with BOTH keys (sequence + 1). " +
+            "Peers that trusted the old root accept the new one from it. Then issue certificates from the new root, and once every " +
+            "peer has fetched the bundle drop the old root with 'certs bundle sign --drop-root <old pin>'." +
+            Environment.NewLine + "Example: certs rotate-root --ca-dir ca --config node/gateway.json")
+        {
+            caDirectory, rootDays, bundle, days, config,
+        };
+        CliAction.Set(command, async (parse, io, ct) =>
+        {
+            var rootLifetime = CertificateFiles.Days(parse.GetValue(rootDays), 20 * 365, "--days");
+            var lifetime = TrustBundleEditing.Lifetime(parse.GetValue(days), "--bundle-days");
+            var now = TimeProvider.System.GetUtcNow();
+            using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
+            var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
+            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
+            var previous = TrustBundleEditing.ReadForCa(ca, path, now);
+            if (previous.Roots.Count >= TrustBundleVerifier.MaxRoots)
+            {
+                throw new CliException($"the bundle already lists {previous.Roots.Count} roots; drop old ones first ('certs bundle sign --drop-root')");
+            }
+
+            var (retiredCertificate, retiredKey) = DomainCaFolder.RetiredPaths(ca.Directory, ca.Current.Pin);
+            CertificateFiles.RefuseExisting(retiredCertificate, retiredKey);
+            using var fresh = CertificateAuthority.CreateRoot(ca.TrustDomain, lifetime: rootLifetime);
+            var next = TrustBundleEditing.Next(ca, previous, b => b.RootCertificates.Add(Google.Protobuf.ByteString.CopyFrom(fresh.Certificate.RawData)), lifetime, now, [fresh]);
+            var configPath = parse.GetValue(config);
+            var install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, now);
+
+            // Order matters for recovery: keep the old pair, then replace the current pair, then publish the bundle.
+            CertificateFiles.EnsureDirectory(Path.GetDirectoryName(retiredKey)!);
+            ca.Current.Save(retiredCertificate, retiredKey);
+            fresh.Save(Path.Combine(ca.Directory, CertificateFiles.RootCertificateName), Path.Combine(ca.Directory, CertificateFiles.RootKeyName));
+            io.Output.WriteLine($"rotated the root of {ca.TrustDomain}");
+            io.Output.WriteLine($"  new root      {Path.Combine(ca.Directory, CertificateFiles.RootCertificateName)} ({fresh.Pin})");
+            io.Output.WriteLine($"  new key       {Path.Combine(ca.Directory, CertificateFiles.RootKeyName)} (mode 0600; keep it offline)");
+            io.Output.WriteLine($"  old root      {retiredCertificate} ({ca.Current.Pin}; key {retiredKey})");
+            await TrustBundleEditing.PublishAsync(io, path, next, configPath, install, ct).ConfigureAwait(false);
+            io.Output.WriteLine("next: issue gateway and agent certificates from the new root ('certs issue|renew --ca-dir'), give agents the new root.crt and pin,");
+            io.Output.WriteLine($"then, once every peer has fetched this bundle: certs bundle sign --ca-dir {parse.GetValue(caDirectory)} --drop-root {ca.Current.Pin}");
+            return CliExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary><c>certs bundle</c>.</summary>
+    public static Command Bundle()
+    {
+        var group = new Command(
+            "bundle",
+            "Inspect and re-sign the domain's root-signed trust bundle (roots, revoked serials, sequence, expiry) that gateways serve to peers." +
+            Environment.NewLine + "Example: certs bundle show ca/trust-bundle.pb");
+        group.Subcommands.Add(Show());
+        group.Subcommands.Add(Sign());
+        return group;
+    }
+
+    private static Command Show()
+    {
+        var file = new Argument<string>("file") { Description = "A trust bundle file (binary SignedTrustBundle, e.g. ca/trust-bundle.pb)." };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
+        var command = new Command(
+            "show",
+            "Print a trust bundle: domain, sequence, validity, refresh hint, roots with their pins, signatures and whether each " +
+            "verifies, revoked serials. Exit 1 when it is malformed or not signed by a root it lists." +
+            Environment.NewLine + "Example: certs bundle show ca/trust-bundle.pb --json")
+        {
+            file, json,
+        };
+        CliAction.Set(command, (parse, io, _) =>
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var bundle = TrustBundleEditing.ReadVerified(parse.GetValue(file)!, now);
+            var view = TrustBundleView.From(bundle, now);
+            if (parse.GetValue(json))
+            {
+                io.Output.WriteLine(JsonSerializer.Serialize(view, TrustBundleViewJsonContext.Default.TrustBundleView));
+                return Task.FromResult(CliExitCodes.Success);
+            }
+
+            io.Output.WriteLine($"trust domain   {view.TrustDomain}");
+            io.Output.WriteLine($"sequence       {view.Sequence}");
+            io.Output.WriteLine($"issued         {view.IssuedAt}");
+            io.Output.WriteLine($"expires        {view.ExpiresAt}{(view.Expired ? " (EXPIRED: re-sign it with 'certs bundle sign')" : "")}");
+            io.Output.WriteLine($"refresh hint   {view.RefreshHintSeconds} s");
+            io.Output.WriteLine("roots:");
+            foreach (var root in view.Roots)
+            {
+                io.Output.WriteLine($"  {root.Pin}  {root.Subject}  valid until {root.NotAfter}");
+            }
+
+            io.Output.WriteLine("signatures:");
+            foreach (var signature in view.Signatures)
+            {
+                io.Output.WriteLine($"  {signature.RootPin}  {(signature.Verified ? "verifies" : "NOT verified (root not listed)")}");
+            }
+
+            io.Output.WriteLine($"revoked serials ({view.RevokedSerials.Count}):");
+            foreach (var serial in view.RevokedSerials)
+            {
+                io.Output.WriteLine($"  {serial}");
+            }
+
+            if (view.Expired)
+            {
+                io.Error.WriteLine($"warning: this bundle expired at {view.ExpiresAt}; peers refuse it");
+            }
+
+            return Task.FromResult(CliExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static Command Sign()
+    {
+        var caDirectory = CaDirectoryOption();
+        var bundle = BundleOption();
+        var days = BundleDaysOption();
+        var dropRoot = new Option<string?>("--drop-root") { Description = "Pin of a root to remove from the bundle after a rotation (the old root; never the CA's current root)." };
+        var refresh = new Option<int?>("--refresh-seconds") { Description = "Refresh hint for peers in seconds (1-86400; default: keep the bundle's)." };
+        var config = ConfigOption();
+        var command = new Command(
+            "sign",
+            "Re-sign the domain's trust bundle with the root key: sequence + 1, a fresh expiry (extend it before it runs out), " +
+            "optionally without an old root after a rotation (--drop-root) or with another refresh hint. With --config the bundle " +
+            "is installed for that gateway and a running one reloads." +
+            Environment.NewLine + "Example: certs bundle sign --ca-dir ca --drop-root sha256:9654ba64... --config node/gateway.json")
+        {
+            caDirectory, bundle, days, dropRoot, refresh, config,
+        };
+        CliAction.Set(command, async (parse, io, ct) =>
+        {
+            var lifetime = TrustBundleEditing.Lifetime(parse.GetValue(days), "--bundle-days");
+            string? drop = null;
+            if (parse.GetValue(dropRoot) is { } dropText)
+            {
+                if (!SpkiPin.TryNormalize(dropText, out var normalized, out var pinError))
+                {
+                    throw CliException.Usage($"--drop-root: {pinError}");
+                }
+
+                drop = normalized;
+            }
+
+            var hint = parse.GetValue(refresh);
+            if (hint is < 1 or > 86_400)
+            {
+                throw CliException.Usage($"--refresh-seconds {hint} must be between 1 and 86400");
+            }
+
+            var now = TimeProvider.System.GetUtcNow();
+            using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
+            var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
+            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
+            var previous = TrustBundleEditing.ReadForCa(ca, path, now);
+            var index = -1;
+            if (drop is not null)
+            {
+                index = previous.RootPins.ToList().IndexOf(drop);
+                if (index < 0)
+                {
+                    throw new CliException($"--drop-root {drop} is not listed in the bundle (it lists {string.Join(", ", previous.RootPins)})");
+                }
+
+                if (drop == ca.Current.Pin)
+                {
+                    throw new CliException($"--drop-root {drop} is the CA's current root, which signs the bundle; rotate first ('certs rotate-root')");
+                }
+            }
+
+            var next = TrustBundleEditing.Next(ca, previous, b =>
+            {
+                if (index >= 0)
+                {
+                    b.RootCertificates.RemoveAt(index);
+                }
+
+                if (hint is { } seconds)
+                {
+                    b.RefreshHintSeconds = (uint)seconds;
+                }
+            }, lifetime, now);
+            var configPath = parse.GetValue(config);
+            var install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, now);
+            if (drop is not null)
+            {
+                io.Output.WriteLine($"dropped root {drop}");
+            }
+
+            await TrustBundleEditing.PublishAsync(io, path, next, configPath, install, ct).ConfigureAwait(false);
+            return CliExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Option<string> CaDirectoryOption() =>
+        new("--ca-dir") { Description = "Folder of the trust domain's root (root.crt, root.key) made by 'certs init-domain'.", Required = true };
+
+    private static Option<string?> BundleOption() =>
+        new("--bundle") { Description = "The trust bundle file (default: trust-bundle.pb in --ca-dir)." };
+
+    private static Option<int> BundleDaysOption() =>
+        new("--bundle-days") { Description = "Days until the new bundle expires (peers refuse an expired one).", DefaultValueFactory = _ => TrustBundleEditing.DefaultBundleDays };
+
+    private static Option<string?> ConfigOption() =>
+        new("--config") { Description = "A gateway of the domain: install the new bundle at its node.trustBundle (checked first) and ask a running node to reload." };
+}
+
+/// <summary>A trust bundle as <c>certs bundle show</c> prints it.</summary>
+internal sealed record TrustBundleView(
+    string TrustDomain,
+    ulong Sequence,
+    string IssuedAt,
+    string ExpiresAt,
+    bool Expired,
+    uint RefreshHintSeconds,
+    IReadOnlyList<TrustBundleRootView> Roots,
+    IReadOnlyList<TrustBundleSignatureView> Signatures,
+    IReadOnlyList<string> RevokedSerials,
+    int KeyAnnouncements)
+{
+    /// <summary>Builds the view of a verified bundle.</summary>
+    public static TrustBundleView From(VerifiedTrustBundle bundle, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        var roots = bundle.Roots.Select((r, i) => new TrustBundleRootView(bundle.RootPins[i], r.Subject, CertificateFiles.Format(r.NotAfter))).ToList();
+        var signatures = bundle.Signed.Signatures
+            .Select(s => SpkiPin.Prefix + Convert.ToHexStringLower(s.RootSpkiSha256.Span))
+            .Select(pin => new TrustBundleSignatureView(pin, bundle.SignerPins.Contains(pin, StringComparer.Ordinal)))
+            .ToList();
+        return new TrustBundleView(
+            bundle.TrustDomain,
+            bundle.Sequence,
+            CertificateFiles.Format(bundle.IssuedAt.UtcDateTime),
+            CertificateFiles.Format(bundle.ExpiresAt.UtcDateTime),
+            bundle.ExpiresAt <= now,
+            bundle.Bundle.RefreshHintSeconds == 0 ? TrustBundleVerifier.DefaultRefreshSeconds : bundle.Bundle.RefreshHintSeconds,
+            roots,
+            signatures,
+            bundle.RevokedSerials,
+            bundle.Signed.KeyAnnouncements.Count);
+    }
+}
+
+/// <summary>One root of a bundle.</summary>
+internal sealed record TrustBundleRootView(string Pin, string Subject, string NotAfter);
+
+/// <summary>One signature of a bundle.</summary>
+internal sealed record TrustBundleSignatureView(string RootPin, bool Verified);
+
+/// <summary>Source-generated JSON for <see cref="TrustBundleView"/>.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(TrustBundleView))]
+internal sealed partial class TrustBundleViewJsonContext : JsonSerializerContext;

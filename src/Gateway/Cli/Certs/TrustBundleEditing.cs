@@ -1,0 +1,201 @@
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Trust;
+using Google.Protobuf.WellKnownTypes;
+
+namespace CyberCoop.Gateway.Cli.Certs;
+
+/// <summary>
+/// The operator side of root-signed trust bundles: read and check the CA folder's bundle, issue the next one
+/// (sequence + 1, signed by every listed root whose key is at hand, the current root always), and publish it to the
+/// CA folder and, with <c>--config</c>, to a gateway (checked first, so nothing is written when it would be refused).
+/// </summary>
+internal static class TrustBundleEditing
+{
+    /// <summary>Default lifetime of a bundle in days.</summary>
+    public const int DefaultBundleDays = 30;
+
+    /// <summary>Longest lifetime of a bundle in days.</summary>
+    public const int MaxBundleDays = 366;
+
+    /// <summary>
+    /// Holds <c>&lt;bundle&gt;.lock</c> exclusively so two operators (or scripts) changing the same bundle at once cannot
+    /// lose each other's change (two revocations both signing sequence N + 1).
+    /// </summary>
+    public static async Task<IDisposable> LockAsync(string bundlePath, CancellationToken ct)
+    {
+        var lockPath = Path.GetFullPath(bundlePath) + ".lock";
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                throw new CliException($"folder of trust bundle '{Path.GetFullPath(bundlePath)}' does not exist");
+            }
+            catch (IOException) when (TimeProvider.System.GetUtcNow() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), ct).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new CliException($"trust bundle '{Path.GetFullPath(bundlePath)}' is being changed by another command (lock '{lockPath}'): {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>Reads a bundle file and checks that it is well formed and signed by a root it lists.</summary>
+    public static VerifiedTrustBundle ReadVerified(string path, DateTimeOffset now)
+    {
+        var full = Path.GetFullPath(path);
+        SignedTrustBundle signed;
+        try
+        {
+            signed = TrustBundleFile.Read(full);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new CliException($"trust bundle '{full}' does not exist (certs init-domain writes it beside the root)");
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new CliException(ex.Message);
+        }
+
+        return TrustBundleVerifier.VerifySelfSigned(signed, now, out var error)
+            ?? throw new CliException($"trust bundle '{full}' does not verify: {error}");
+    }
+
+    /// <summary>Reads the bundle of <paramref name="ca"/>: same domain, and listing the CA's current root.</summary>
+    public static VerifiedTrustBundle ReadForCa(DomainCaFolder ca, string path, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        var bundle = ReadVerified(path, now);
+        if (bundle.TrustDomain != ca.TrustDomain)
+        {
+            throw new CliException($"trust bundle '{Path.GetFullPath(path)}' is of {bundle.TrustDomain}, but the CA in '{ca.Directory}' is of {ca.TrustDomain}");
+        }
+
+        if (!bundle.RootPins.Contains(ca.Current.Pin, StringComparer.Ordinal))
+        {
+            throw new CliException($"the root in '{ca.Directory}' ({ca.Current.Pin}) is not listed in trust bundle '{Path.GetFullPath(path)}' " +
+                $"(it lists {string.Join(", ", bundle.RootPins)}): wrong root key for this bundle");
+        }
+
+        return bundle;
+    }
+
+    /// <summary>
+    /// The next bundle after <paramref name="previous"/>: <paramref name="change"/> applied to a copy, sequence + 1,
+    /// issued now and valid for <paramref name="lifetime"/>, signed by every listed root of <paramref name="ca"/> plus
+    /// <paramref name="extraSigners"/>. Checked to be acceptable to a receiver that holds <paramref name="previous"/>.
+    /// </summary>
+    public static VerifiedTrustBundle Next(DomainCaFolder ca, VerifiedTrustBundle previous, Action<TrustBundle> change, TimeSpan lifetime, DateTimeOffset now,
+        IReadOnlyList<CertificateAuthority>? extraSigners = null)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(change);
+        var bundle = previous.Bundle.Clone();
+        change(bundle);
+        bundle.Sequence = previous.Sequence + 1;
+        bundle.IssuedAt = Timestamp.FromDateTimeOffset(now);
+        bundle.ExpiresAt = Timestamp.FromDateTimeOffset(now + lifetime);
+        if (bundle.RefreshHintSeconds == 0)
+        {
+            bundle.RefreshHintSeconds = TrustBundleVerifier.DefaultRefreshSeconds;
+        }
+
+        var listed = bundle.RootCertificates.Select(r => SpkiPin.Compute(X509CertificateLoader.LoadCertificate(r.Span))).ToList();
+        if (!listed.Contains(ca.Current.Pin, StringComparer.Ordinal))
+        {
+            throw new CliException($"the bundle would no longer list the CA's current root {ca.Current.Pin}, which must sign it");
+        }
+
+        var signers = ca.SignersFor(listed).Concat(extraSigners ?? []).DistinctBy(a => a.Pin).ToList();
+        var signed = TrustBundleSigner.Sign(bundle, signers);
+        return TrustBundleVerifier.Verify(signed, previous.TrustDomain, previous.Roots, now, out var error)
+            ?? throw new CliException($"the new bundle would not be accepted by peers holding sequence {previous.Sequence}: {error}");
+    }
+
+    /// <summary>
+    /// Checks that the gateway of <paramref name="configPath"/> would accept <paramref name="bundle"/> as its own
+    /// (same domain, signed by its node.tls.root) and returns where it installs it. Writes nothing.
+    /// </summary>
+    public static string CheckInstall(string configPath, VerifiedTrustBundle bundle, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        var full = Path.GetFullPath(configPath);
+        GatewayConfig config;
+        try
+        {
+            config = GatewayConfigFile.Parse(full);
+        }
+        catch (GatewayConfigException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+
+        if (config.Node?.TrustDomain != bundle.TrustDomain)
+        {
+            throw new CliException($"'{full}' is a gateway of {config.Node?.TrustDomain}, not of {bundle.TrustDomain}; refusing to install another domain's bundle");
+        }
+
+        var directory = Path.GetDirectoryName(full)!;
+        var root = CertificateFiles.LoadCertificate(Path.GetFullPath(config.Node.Tls?.Root ?? "", directory), "node.tls.root of the gateway");
+        using (root)
+        {
+            if (TrustBundleVerifier.Verify(bundle.Signed, bundle.TrustDomain, [root], now, out var error) is null)
+            {
+                throw new CliException($"the gateway '{full}' would refuse this bundle: {error}. Copy the new root.crt to its node.tls.root first " +
+                    "(after a rotation, once the old root is dropped), then retry with --config");
+            }
+        }
+
+        return Path.GetFullPath(string.IsNullOrWhiteSpace(config.Node.TrustBundle) ? TrustBundleFile.DefaultName : config.Node.TrustBundle, directory);
+    }
+
+    /// <summary>Writes the bundle to the CA folder and, when given, installs it for the gateway and asks a running one to reload.</summary>
+    public static async Task PublishAsync(CliIo io, string bundlePath, VerifiedTrustBundle bundle, string? configPath, string? installPath, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(io);
+        ArgumentNullException.ThrowIfNull(bundle);
+        var full = Path.GetFullPath(bundlePath);
+        TrustBundleFile.Write(full, bundle.Signed);
+        Describe(io, bundle, full);
+        if (configPath is not null && installPath is not null)
+        {
+            if (!string.Equals(installPath, full, StringComparison.Ordinal))
+            {
+                TrustBundleFile.Write(installPath, bundle.Signed);
+                io.Output.WriteLine($"installed for the gateway at {installPath}");
+            }
+
+            await ConfigEdit.ReloadAsync(io, configPath, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            io.Output.WriteLine("copy it to each gateway of the domain (node.trustBundle) and reload them, or pass --config");
+        }
+    }
+
+    /// <summary>One-paragraph summary of a bundle just written.</summary>
+    public static void Describe(CliIo io, VerifiedTrustBundle bundle, string path)
+    {
+        ArgumentNullException.ThrowIfNull(io);
+        ArgumentNullException.ThrowIfNull(bundle);
+        io.Output.WriteLine($"signed trust bundle of {bundle.TrustDomain}: sequence {bundle.Sequence}, valid until {CertificateFiles.Format(bundle.ExpiresAt.UtcDateTime)}");
+        io.Output.WriteLine($"  file          {path}");
+        io.Output.WriteLine($"  roots         {string.Join(", ", bundle.RootPins)}");
+        io.Output.WriteLine($"  signed by     {string.Join(", ", bundle.SignerPins)}");
+        io.Output.WriteLine($"  revoked       {bundle.RevokedSerials.Count} serial(s)");
+    }
+
+    /// <summary>Parses a bundle lifetime in days.</summary>
+    public static TimeSpan Lifetime(int days, string option) => CertificateFiles.Days(days, MaxBundleDays, option);
+}

@@ -1,0 +1,352 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Federation;
+using CyberCoop.Gateway.Hosting;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.DependencyInjection;
+using static CyberCoop.Federation.Tests.TestFederation;
+
+namespace CyberCoop.Federation.Tests;
+
+/// <summary>
+/// Rotation of TLS certificates and content keys across real nodes: keys announced ahead of use (the default
+/// <c>keys rotate</c>), used by both sides only from their not-before, kept for late senders until the grace ends;
+/// the emergency path (<c>--now</c>). Time is moved with a shared <see cref="OffsetTimeProvider"/>, never slept.
+/// </summary>
+public sealed class RotationTests : IAsyncLifetime
+{
+    private const Suite Hybrid = Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65;
+    private static readonly TimeSpan AnnounceAhead = TimeSpan.FromSeconds(3 * 300);
+    private readonly OffsetTimeProvider _clock = new();
+    private TestFederation _f = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        _f = TestFederation.Create("ee", "fi");
+        _f.PeerBoth("ee", "fi");
+        _f["ee"].Time = _clock;
+        _f["fi"].Time = _clock;
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await _f.DisposeAsync();
+
+    [Fact]
+    public async Task Scheduled_rotation_is_announced_ahead_and_both_sides_switch_only_at_its_not_before()
+    {
+        await _f.StartAsync();
+        await DeliverAsync("warm-up.example");
+        var oldKem = ActiveKeyId("fi", ContentKeyKind.Kem);
+        var oldSigning = ActiveKeyId("ee", ContentKeyKind.Signing);
+
+        var notBefore = ScheduleRotation("ee", "fi");
+
+        // The peer's fetched bundle announces the new key with a not-before in the future.
+        var newKem = PendingKeyId("fi", ContentKeyKind.Kem);
+        var newSigning = PendingKeyId("ee", ContentKeyKind.Signing);
+        _clock.Offset += TimeSpan.FromSeconds(301);
+        var announced = await WaitForAnnouncedAsync("ee", "fi", newKem);
+        Assert.Equal(notBefore.ToUnixTimeMilliseconds(), announced.NotBefore.ToUnixTimeMilliseconds());
+        Assert.True(announced.NotBefore > _clock.GetUtcNow() + TimeSpan.FromMinutes(5));
+
+        // Before the not-before: the peer seals to the old key and the node signs with the old key.
+        var before = await DeliverAsync("before-not-before.example");
+        Assert.Equal(oldKem, before.RecipientKeyId);
+        Assert.Equal(oldSigning, before.SignerKeyId);
+
+        // From the not-before on: both use the new keys, without restart or reload.
+        _clock.Offset = notBefore - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+        var after = await DeliverAsync("after-not-before.example");
+        Assert.Equal(newKem, after.RecipientKeyId);
+        Assert.Equal(newSigning, after.SignerKeyId);
+        Assert.Equal(newSigning, Convert.ToHexStringLower(_f["ee"].Node!.Runtime.Identity.SigningKey(Hybrid).PublicKey.KeyId));
+        Assert.Equal(0, Interlocked.Read(ref _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId).EnvelopesRejected));
+    }
+
+    [Fact]
+    public async Task A_sender_that_uses_the_new_key_early_is_still_opened()
+    {
+        await _f.StartAsync();
+        await DeliverAsync("warm-up.example");
+        var notBefore = ScheduleRotation("fi");
+        var newKem = PendingKeyId("fi", ContentKeyKind.Kem);
+
+        // Within the clock-skew tolerance before the not-before, the sender already seals to the new key; the
+        // receiver still counts it as pending, and opens with it.
+        _clock.Offset = notBefore - DateTimeOffset.UtcNow - TimeSpan.FromSeconds(60);
+        await WaitForAnnouncedAsync("ee", "fi", newKem);
+        var early = await DeliverAsync("early.example");
+
+        Assert.Equal(newKem, early.RecipientKeyId);
+        Assert.NotNull(_f["fi"].Node!.Runtime.Identity.PendingActivation());
+    }
+
+    [Fact]
+    public async Task A_restart_between_rotate_and_activation_keeps_the_pending_keys_and_their_schedule()
+    {
+        await _f.StartAsync();
+        await DeliverAsync("warm-up.example");
+        var notBefore = ScheduleRotation("fi");
+        var pendingKem = PendingKeyId("fi", ContentKeyKind.Kem);
+        var pendingSigning = PendingKeyId("fi", ContentKeyKind.Signing);
+
+        await _f.StopAsync("fi");
+        await _f.StartAsync("fi");
+
+        var identity = _f["fi"].Node!.Runtime.Identity;
+        Assert.Equal(notBefore.ToUnixTimeMilliseconds(), identity.PendingActivation()!.Value.ToUnixTimeMilliseconds());
+        Assert.Equal(pendingKem, PendingKeyId("fi", ContentKeyKind.Kem));
+        Assert.Equal(pendingSigning, PendingKeyId("fi", ContentKeyKind.Signing));
+
+        _clock.Offset = notBefore - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+        await WaitForAnnouncedAsync("ee", "fi", pendingKem);
+        var after = await DeliverAsync("after-restart.example");
+        Assert.Equal(pendingKem, after.RecipientKeyId);
+        Assert.Null(_f["fi"].Node!.Runtime.Identity.PendingActivation());
+    }
+
+    [Fact]
+    public async Task A_late_sender_is_opened_within_the_grace_and_refused_with_the_reason_after_it()
+    {
+        _f["fi"].Config.Node.KeyRotation.RetiredGraceSeconds = 600;
+        await _f.StartAsync();
+        await DeliverAsync("warm-up.example");
+        var oldKem = _f["fi"].Node!.Runtime.Identity.ContentKeys.Single(k => k.Kem is not null && k.Suite == Hybrid && k.File.Folder == ContentKeyState.Active).PublicKey;
+        var notBefore = ScheduleRotation("fi");
+
+        _clock.Offset = notBefore - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
+        var late = await SendAsync(CraftEnvelope(oldKem, "late-within-grace.example"));
+        Assert.Equal(AckStatus.Accepted, late.Status);
+
+        _clock.Offset = notBefore - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(600 + 120 + 10);
+        var tooLate = await SendAsync(CraftEnvelope(oldKem, "late-after-grace.example"));
+        Assert.Equal(AckStatus.Rejected, tooLate.Status);
+        Assert.StartsWith("key-expired: recipient key " + oldKem.KeyIdHex, tooLate.Reason, StringComparison.Ordinal);
+        Assert.True(PeerForwarder.IsRetryable(tooLate.Reason), "a sender with a stale bundle refreshes and re-seals, losing nothing");
+        Assert.Null(await _f.GetAsync("fi", IndicatorType.Domain, "late-after-grace.example"));
+    }
+
+    [Fact]
+    public async Task Scheduled_rotation_while_indicators_flow_loses_nothing_and_duplicates_nothing()
+    {
+        await _f.StartAsync();
+        var sent = new List<string>();
+        var notBefore = DateTimeOffset.MaxValue;
+        for (var round = 0; round < 10; round++)
+        {
+            var values = Enumerable.Range(0, 40).Select(i => $"flow-{round}-{i}.example").ToArray();
+            await _f.IngestAsync("ee", [.. values.Select(v => Sighting(IndicatorType.Domain, v))]);
+            sent.AddRange(values);
+            if (round == 3)
+            {
+                notBefore = ScheduleRotation("ee", "fi");
+            }
+
+            if (round == 6)
+            {
+                // Everything so far went out before the not-before; the rest goes after it.
+                var sofar = sent.ToList();
+                await WaitUntilAsync(async () => (await Task.WhenAll(sofar.Select(v => _f.GetAsync("fi", IndicatorType.Domain, v)))).All(i => i is not null), "fi has the first rounds");
+                _clock.Offset = notBefore - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+            }
+        }
+
+        await WaitUntilAsync(async () => (await Task.WhenAll(sent.Select(v => _f.GetAsync("fi", IndicatorType.Domain, v)))).All(i => i is not null),
+            "every indicator sent across the rotation reached fi", TimeSpan.FromSeconds(30));
+        Assert.Equal(sent.Count, Interlocked.Read(ref _f["fi"].Node!.Runtime.Metrics.Peer(_f["ee"].GatewayId).IndicatorsReceived));
+        Assert.Equal(0, Interlocked.Read(ref _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId).EnvelopesRejected));
+        var received = await ReceivedAsync("fi");
+        Assert.Equal(sent.Count, received.Sum(r => r.Indicators));
+        Assert.Equal(2, received.Select(r => r.RecipientKeyId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Emergency_rotation_of_certificates_and_content_keys_while_indicators_flow_loses_nothing()
+    {
+        await _f.StartAsync();
+        var sent = new List<string>();
+        var oldSerial = _f["ee"].Node!.Runtime.Identity.Certificate.SerialNumber;
+        var oldKeyIds = _f["fi"].Node!.Runtime.Identity.SigningKey(Suite.X25519Aes256GcmEd25519).PublicKey.KeyId;
+        for (var round = 0; round < 12; round++)
+        {
+            var values = Enumerable.Range(0, 50).Select(i => $"rot-{round}-{i}.example").ToArray();
+            await _f.IngestAsync("ee", [.. values.Select(v => Sighting(IndicatorType.Domain, v))]);
+            sent.AddRange(values);
+            if (round == 4)
+            {
+                // ee renews its TLS certificate and rotates its content keys; fi rotates its content keys.
+                using (var renewed = _f["ee"].Ca.Issue(SpiffeId.Gateway("ee.cybercoop", _f["ee"].GatewayName)))
+                {
+                    PemFiles.WriteCertificate(Path.Combine(_f["ee"].Directory, "gateway.crt"), renewed);
+                    PemFiles.WritePrivateKey(Path.Combine(_f["ee"].Directory, "gateway.key"), renewed);
+                }
+
+                NodeIdentity.RotateKeys(KeysDirectory("ee"), _clock);
+                NodeIdentity.RotateKeys(KeysDirectory("fi"), _clock);
+                Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
+                Assert.True(_f["fi"].Node!.Runtime.Reload().Applied);
+            }
+
+            await Task.Delay(50);
+        }
+
+        await WaitUntilAsync(async () => (await Task.WhenAll(sent.Select(v => _f.GetAsync("fi", IndicatorType.Domain, v)))).All(i => i is not null),
+            "every indicator sent across the rotation reached fi", TimeSpan.FromSeconds(30));
+        Assert.NotEqual(oldSerial, _f["ee"].Node!.Runtime.Identity.Certificate.SerialNumber);
+        Assert.NotEqual(oldKeyIds, _f["fi"].Node!.Runtime.Identity.SigningKey(Suite.X25519Aes256GcmEd25519).PublicKey.KeyId);
+        Assert.Equal(0, Interlocked.Read(ref _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId).EnvelopesRejected));
+    }
+
+    [Fact]
+    public async Task Bundles_queued_for_an_offline_peer_are_re_signed_after_an_emergency_rotation_and_delivered()
+    {
+        await _f.StartAsync();
+        await DeliverAsync("warm-up.example");
+        var withdrawn = ActiveKeyId("ee", ContentKeyKind.Signing);
+        await _f.StopAsync("fi");
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "queued.example"));
+        var ee = _f["ee"].Node!.Runtime;
+        await WaitUntilAsync(async () => (await ee.Store.GetOutboxStatsAsync(_f["fi"].GatewayId, CancellationToken.None)).Depth > 0, "the bundle waits in ee's outbox");
+
+        NodeIdentity.RotateKeys(KeysDirectory("ee"), _clock);
+        Assert.True(ee.Reload().Applied);
+        Assert.False(ee.Identity.IsAnnouncedSigningKey(Convert.FromHexString(withdrawn)));
+        await _f.StartAsync("fi");
+
+        await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "queued.example") is not null, "fi receives the queued bundle");
+        var received = (await ReceivedAsync("fi")).Single(r => r.IndicatorIds.Contains(IdOf(IndicatorType.Domain, "queued.example")));
+        Assert.Equal(ActiveKeyId("ee", ContentKeyKind.Signing), received.SignerKeyId);
+        Assert.NotEqual(withdrawn, received.SignerKeyId);
+        Assert.Equal(0, Interlocked.Read(ref ee.Metrics.Peer(_f["fi"].GatewayId).EnvelopesRejected));
+    }
+
+    private string KeysDirectory(string code) => Path.Combine(_f[code].Directory, "keys");
+
+    /// <summary>Schedules a rotation on the nodes as <c>keys rotate</c> does and reloads them; returns the not-before.</summary>
+    private DateTimeOffset ScheduleRotation(params string[] codes)
+    {
+        var now = _clock.GetUtcNow();
+        var notBefore = now + AnnounceAhead;
+        foreach (var code in codes)
+        {
+            Assert.NotEmpty(ContentKeyStore.Schedule(KeysDirectory(code), now, notBefore));
+            Assert.True(_f[code].Node!.Runtime.Reload().Applied);
+        }
+
+        return DateTimeOffset.FromUnixTimeMilliseconds(notBefore.ToUnixTimeMilliseconds());
+    }
+
+    private string ActiveKeyId(string code, ContentKeyKind kind) => KeyId(code, kind, ContentKeyState.Active);
+
+    private string PendingKeyId(string code, ContentKeyKind kind) => KeyId(code, kind, ContentKeyState.Pending);
+
+    private string KeyId(string code, ContentKeyKind kind, ContentKeyState state) => _f[code].Node!.Runtime.Identity.ContentKeys
+        .Single(k => k.File.Kind == kind && k.Suite == Hybrid && k.File.Folder == state).PublicKey.KeyIdHex;
+
+    /// <summary>Waits until <paramref name="at"/> has fetched <paramref name="of"/>'s announcement of the key.</summary>
+    private async Task<AnnouncedKey> WaitForAnnouncedAsync(string at, string of, string keyIdHex)
+    {
+        var directory = _f[at].Node!.Services.GetRequiredService<PeerKeyDirectory>();
+        AnnouncedKey? found = null;
+        await WaitUntilAsync(() =>
+        {
+            found = directory.Find(_f[of].GatewayId)?.Keys.FirstOrDefault(k => k.Key.KeyIdHex == keyIdHex);
+            return Task.FromResult(found is not null);
+        }, $"{at} fetched {of}'s announcement of key {keyIdHex}");
+        return found!;
+    }
+
+    /// <summary>Ingests one indicator at ee, waits until fi stored it, and returns how its bundle was sealed and signed.</summary>
+    private async Task<Received> DeliverAsync(string value)
+    {
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, value));
+        await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, value) is not null, $"fi has {value}");
+        return (await ReceivedAsync("fi")).Single(r => r.IndicatorIds.Contains(IdOf(IndicatorType.Domain, value)));
+    }
+
+    private sealed record Received(IReadOnlyList<string> IndicatorIds, string RecipientKeyId, string SignerKeyId)
+    {
+        public int Indicators => IndicatorIds.Count;
+    }
+
+    /// <summary>Every bundle <paramref name="code"/> accepted, from its audit log (the keys used are in the details).</summary>
+    private async Task<List<Received>> ReceivedAsync(string code)
+    {
+        var result = new List<Received>();
+        await foreach (var entry in _f[code].Node!.Runtime.Store.Audit.TailAsync(100_000, CancellationToken.None))
+        {
+            if (entry.Kind != "received" || entry.Decision != "accepted")
+            {
+                continue;
+            }
+
+            using var details = JsonDocument.Parse(entry.DetailsJson);
+            var root = details.RootElement;
+            result.Add(new Received(
+                [.. root.GetProperty("indicators").EnumerateArray().Select(e => e.GetString()!)],
+                root.GetProperty("recipientKeyId").GetString()!,
+                root.GetProperty("signerKeyId").GetString()!));
+        }
+
+        return result;
+    }
+
+    /// <summary>A valid bundle from ee to fi (signed with ee's current key), sealed to <paramref name="kemKey"/>.</summary>
+    private Envelope CraftEnvelope(ContentPublicKey kemKey, string value)
+    {
+        var now = _clock.GetUtcNow();
+        var indicator = new Indicator
+        {
+            Id = IdOf(IndicatorType.Domain, value),
+            Type = IndicatorType.Domain,
+            Value = value,
+            Tlp = Tlp.Amber,
+            Confidence = 70,
+            FirstSeen = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
+            LastSeen = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
+            OriginDomain = "ee.cybercoop",
+        };
+        indicator.Observations.Add(new Observation { Node = _f["ee"].GatewayId, Count = 1, Confidence = 70, FirstSeen = indicator.FirstSeen, LastSeen = indicator.LastSeen });
+        var bundle = new Bundle
+        {
+            BundleId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
+            Origin = _f["ee"].GatewayId,
+            FirstRecipient = _f["fi"].GatewayId,
+            CreatedAt = Timestamp.FromDateTimeOffset(now),
+        };
+        bundle.Indicators.Add(indicator);
+        var bytes = bundle.ToByteArray();
+        var key = _f["ee"].Node!.Runtime.Identity.SigningKey(Hybrid);
+        var signed = new SignedBundle
+        {
+            Bundle = ByteString.CopyFrom(bytes),
+            Suite = Hybrid,
+            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
+            Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
+        };
+        var header = new EnvelopeHeader
+        {
+            Version = 1,
+            EnvelopeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
+            Sender = _f["ee"].GatewayId,
+            Recipient = _f["fi"].GatewayId,
+            SentAt = Timestamp.FromDateTimeOffset(now),
+            HopCount = 0,
+        };
+        return EnvelopeCrypto.Seal(header, signed.ToByteArray(), kemKey);
+    }
+
+    private async Task<Ack> SendAsync(Envelope envelope)
+    {
+        using var ee = _f.LoadCertificate("ee", "gateway");
+        using var call = _f.FederationClient("fi", ee).Exchange();
+        await call.RequestStream.WriteAsync(new ExchangeRequest { Hello = new ExchangeHello { Sender = _f["ee"].GatewayId } });
+        await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        await call.RequestStream.CompleteAsync();
+        return call.ResponseStream.Current.Ack;
+    }
+}
