@@ -168,10 +168,19 @@ public sealed class TrustLifecycleTests : IAsyncLifetime
         var before = await _f.FederationClient("fi", stolen).GetTrustBundleAsync(new GetTrustBundleRequest());
         Assert.NotNull(before);
 
-        _f["ee"].Revoked.Add(stolen.SerialNumber);
-        _f["ee"].WriteBundle();
-        Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
+        // The operator revokes with the root key ('certs revoke --ca-dir'): the bundle is re-signed and the running node reloads.
+        _f["ee"].Ca.Save(_f["ee"].RootPath, Path.Combine(_f["ee"].Directory, "root.key"));
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        var exit = await CyberCoop.Gateway.Cli.CliInvocation.InvokeAsync(
+            CyberCoop.Gateway.Cli.GatewayCommandLine.Build(),
+            ["certs", "revoke", "--ca-dir", _f["ee"].Directory, "--serial", stolen.SerialNumber, "--config", _f["ee"].ConfigPath],
+            new System.CommandLine.InvocationConfiguration { Output = output, Error = errors });
+        Assert.True(exit == 0, errors.ToString());
+        Assert.Contains("the running gateway reloaded its config", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2UL, _f["ee"].Node!.Runtime.Trust.OwnBundle.Sequence);
 
+        // fi refreshes every second: it refuses the certificate within one refresh interval (bounded generously here).
         await WaitUntilAsync(() => Task.FromResult(_f["fi"].Node!.Runtime.Trust.RevokedSerials.Contains(stolen.SerialNumber.ToUpperInvariant())), "fi learns the revocation from ee's trust bundle", TimeSpan.FromSeconds(15));
         var error = await Assert.ThrowsAnyAsync<Exception>(() => _f.FederationClient("fi", stolen).GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
         Assert.True(error is Grpc.Core.RpcException or IOException, error.ToString());

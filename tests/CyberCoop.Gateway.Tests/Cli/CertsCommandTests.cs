@@ -573,6 +573,33 @@ public sealed class CertsCommandTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(ee.Directory, "trust-bundle.pb")));
     }
 
+    [Fact]
+    public async Task Bundle_install_puts_a_newer_offline_bundle_in_place_and_refuses_an_older_or_foreign_one()
+    {
+        var layout = DevFederationFixture.Create(_temp.Combine("fed"));
+        var ee = layout.Nodes[0];
+        var fi = layout.Nodes[1];
+        var installed = Path.Combine(ee.Directory, "trust-bundle.pb");
+        File.Copy(installed, _temp.Combine("seq1.pb"));
+        File.Copy(installed, _temp.Combine("offline.pb"));
+        Assert.Equal(0, (await CliRun.RunAsync("certs", "revoke", "--ca-dir", ee.Directory, "--bundle", _temp.Combine("offline.pb"), "--serial", "0BAD")).ExitCode);
+
+        var install = await CliRun.RunAsync("certs", "bundle", "install", _temp.Combine("offline.pb"), "--config", ee.ConfigPath);
+        var older = await CliRun.RunAsync("certs", "bundle", "install", _temp.Combine("seq1.pb"), "--config", ee.ConfigPath);
+        var foreign = await CliRun.RunAsync("certs", "bundle", "install", Path.Combine(fi.Directory, "trust-bundle.pb"), "--config", ee.ConfigPath);
+
+        Assert.Equal(0, install.ExitCode);
+        Assert.Contains("next start", install.Output, StringComparison.Ordinal);
+        var own = OwnTrustBundle.Load(GatewayConfigFile.Load(ee.ConfigPath), TimeProvider.System);
+        Assert.Equal(2UL, own.Sequence);
+        Assert.Equal(["0BAD"], own.RevokedSerials);
+        Assert.Equal(CliExitCodes.Failure, older.ExitCode);
+        Assert.Contains("older sequence 1", older.Error, StringComparison.Ordinal);
+        Assert.Equal(CliExitCodes.Failure, foreign.ExitCode);
+        Assert.Contains("another domain's bundle", foreign.Error, StringComparison.Ordinal);
+        Assert.Equal(2UL, ReadBundle(installed).Sequence);
+    }
+
     [Theory]
     [InlineData("revoke")]
     [InlineData("bundle")]

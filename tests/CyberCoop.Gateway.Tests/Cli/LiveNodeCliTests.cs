@@ -71,6 +71,26 @@ public sealed class LiveNodeCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Status_shows_the_served_trust_bundle_and_warns_when_it_expires_within_a_week()
+    {
+        var fresh = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+        Assert.Equal(0, fresh.ExitCode);
+        Assert.Contains("trust bundle        sequence 1, until", fresh.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("trust bundle", fresh.Error, StringComparison.Ordinal);
+
+        var sign = await CliRun.RunAsync("certs", "bundle", "sign", "--ca-dir", Tallinn.Directory, "--bundle-days", "3", "--config", Tallinn.ConfigPath);
+        Assert.Equal(0, sign.ExitCode);
+        Assert.Contains("the running gateway reloaded its config", sign.Output, StringComparison.Ordinal);
+
+        var soon = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+        var json = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath, "--json");
+        Assert.Contains("trust bundle        sequence 2, until", soon.Output, StringComparison.Ordinal);
+        Assert.Contains("warning: the domain's trust bundle (sequence 2) expires at", soon.Error, StringComparison.Ordinal);
+        using var status = JsonDocument.Parse(json.Output);
+        Assert.Equal("2", status.RootElement.GetProperty("trustBundleSequence").GetString());
+    }
+
+    [Fact]
     public async Task An_agent_revoked_with_the_cli_is_refused_by_the_running_node_and_the_other_agent_is_not()
     {
         var revokedAgent = Tallinn.Agents[0];

@@ -234,7 +234,8 @@ internal static class CertsCommand
             "dev",
             "Create a complete development federation: three trust domains (ee.cybercoop tallinn, fi.cybercoop helsinki, " +
             "lv.cybercoop riga), each with a root, a gateway and two agents, fully meshed gateway.json files with pinned " +
-            "roots and differing policies, and agent.json files. For development only: the roots' keys sit beside them." +
+            "roots and differing policies, each domain's root-signed trust-bundle.pb, and agent.json files. For development only: " +
+            "the roots' keys sit beside them." +
             Environment.NewLine + "Example: certs dev --out certs-dev")
         {
             output, basePort, force,
@@ -257,6 +258,8 @@ internal static class CertsCommand
                 ["agent", "config"],
                 result.Nodes.SelectMany(n => n.Agents).Select(a => (IReadOnlyList<string>)[a.Id, Path.GetRelativePath(result.Directory, a.ConfigPath)]));
             io.Output.WriteLine();
+            io.Output.WriteLine($"each nation's root signed its trust bundle (<domain>/{TrustBundleFile.DefaultName}: sequence 1, valid {TrustBundleEditing.DefaultBundleDays} days; " +
+                "'certs bundle show' prints it, 'certs revoke|bundle sign|rotate-root --ca-dir <domain>' change it)");
             io.Output.WriteLine($"start a node: serve --config {Path.GetRelativePath(Environment.CurrentDirectory, result.Nodes[0].ConfigPath)}");
             return Task.FromResult(CliExitCodes.Success);
         });

@@ -114,11 +114,56 @@ internal static class TrustBundleCommands
     {
         var group = new Command(
             "bundle",
-            "Inspect and re-sign the domain's root-signed trust bundle (roots, revoked serials, sequence, expiry) that gateways serve to peers." +
+            "Inspect, re-sign and install the domain's root-signed trust bundle (roots, revoked serials, sequence, expiry) that gateways serve to peers." +
             Environment.NewLine + "Example: certs bundle show ca/trust-bundle.pb");
         group.Subcommands.Add(Show());
         group.Subcommands.Add(Sign());
+        group.Subcommands.Add(Install());
         return group;
+    }
+
+    private static Command Install()
+    {
+        var file = new Argument<string>("file") { Description = "The domain's signed trust bundle, as 'certs revoke|bundle sign|rotate-root' wrote it on the CA machine." };
+        var config = new Option<string>("--config") { Description = "The gateway's config file.", Required = true };
+        var command = new Command(
+            "install",
+            "Install a trust bundle made offline on a gateway: checks that the gateway accepts it (its domain, signed by its " +
+            "node.tls.root, not expired, newer than the one installed), writes it atomically to node.trustBundle and asks a " +
+            "running gateway to reload." +
+            Environment.NewLine + "Example: certs bundle install trust-bundle.pb --config node/gateway.json")
+        {
+            file, config,
+        };
+        CliAction.Set(command, async (parse, io, ct) =>
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var bundle = TrustBundleEditing.ReadVerified(parse.GetValue(file)!, now);
+            var configPath = parse.GetValue(config)!;
+            var install = TrustBundleEditing.CheckInstall(configPath, bundle, now);
+            if (File.Exists(install))
+            {
+                try
+                {
+                    var current = TrustBundleFile.Read(install);
+                    var installed = TrustBundleVerifier.VerifySelfSigned(current, now, out _);
+                    if (installed is not null && installed.Sequence >= bundle.Sequence && !installed.SameSignedPart(bundle))
+                    {
+                        throw new CliException($"the gateway already has sequence {installed.Sequence}; refusing to install the older sequence {bundle.Sequence}");
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or InvalidDataException)
+                {
+                    // An unreadable installed bundle is replaced.
+                }
+            }
+
+            TrustBundleFile.Write(install, bundle.Signed);
+            TrustBundleEditing.Describe(io, bundle, install);
+            await ConfigEdit.ReloadAsync(io, configPath, ct).ConfigureAwait(false);
+            return CliExitCodes.Success;
+        });
+        return command;
     }
 
     private static Command Show()

@@ -180,7 +180,7 @@ internal static class TrustBundleEditing
         }
         else
         {
-            io.Output.WriteLine("copy it to each gateway of the domain (node.trustBundle) and reload them, or pass --config");
+            io.Output.WriteLine("install it on each gateway of the domain: certs bundle install <file> --config <gateway.json>");
         }
     }
 
