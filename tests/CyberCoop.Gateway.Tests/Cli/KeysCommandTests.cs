@@ -41,7 +41,7 @@ public sealed class KeysCommandTests : IDisposable
 
         Assert.Equal(0, rotate.ExitCode);
         Assert.Contains("scheduled: new keys are announced now and become active at ", rotate.Output, StringComparison.Ordinal);
-        Assert.Contains("(3 x 300 s trust-bundle refresh)", rotate.Output, StringComparison.Ordinal);
+        Assert.Contains("(3 x the trust bundle's 300 s refresh hint)", rotate.Output, StringComparison.Ordinal);
         Assert.Contains("no gateway is running: the new keys are announced at its next start", rotate.Output, StringComparison.Ordinal);
         var pending = Directory.GetFiles(Path.Combine(KeysDirectory, "pending"));
         Assert.Equal(4, pending.Length);
@@ -98,6 +98,23 @@ public sealed class KeysCommandTests : IDisposable
         var list = await CliRun.RunAsync("keys", "show", "--config", _node.ConfigPath);
         Assert.Equal(4, list.Output.Split('\n').Count(l => l.Contains("retired (withdrawn)", StringComparison.Ordinal)));
         Assert.DoesNotContain(" pending ", list.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_activation_is_three_refresh_hints_of_the_domains_signed_trust_bundle_ahead()
+    {
+        CreateKeys();
+        var sign = await CliRun.RunAsync("certs", "bundle", "sign", "--ca-dir", Path.GetDirectoryName(_node.RootKey)!, "--refresh-seconds", "60", "--config", _node.ConfigPath);
+        Assert.True(sign.ExitCode == 0, sign.ToString());
+        var before = DateTimeOffset.UtcNow;
+
+        var rotate = await CliRun.RunAsync("keys", "rotate", "--config", _node.ConfigPath);
+
+        Assert.True(rotate.ExitCode == 0, rotate.ToString());
+        Assert.Contains("(3 x the trust bundle's 60 s refresh hint)", rotate.Output, StringComparison.Ordinal);
+        var pending = ContentKeyStore.Scan(KeysDirectory, TimeSpan.FromDays(7)).Where(k => k.Folder == ContentKeyState.Pending).ToList();
+        Assert.NotEmpty(pending);
+        Assert.All(pending, k => Assert.InRange(k.NotBefore, before.AddSeconds(179), DateTimeOffset.UtcNow.AddSeconds(181)));
     }
 
     [Theory]

@@ -32,9 +32,9 @@ internal static class KeysCommand
         var rotate = new Command(
             "rotate",
             "Schedule a rotation of the node's content keys (signing and KEM, every suite). New key pairs are written to " +
-            "<keys>/pending/ and announced in the trust bundle at once, with a not-before of now + " +
-            "node.keyRotation.announceAheadIntervals x node.trustBundleRefreshSeconds (default 3 x 300 s), so every peer " +
-            "has fetched them before anyone uses them. At that time this node starts signing with the new keys and peers " +
+            "<keys>/pending/ and announced with the trust bundle at once, with a not-before of now + " +
+            "node.keyRotation.announceAheadIntervals x the refresh hint of the domain's trust bundle (default 3 x 300 s), " +
+            "so every peer has fetched them before anyone uses them. At that time this node starts signing with the new keys and peers " +
             "start sealing to them; the old keys move to <keys>/retired/ and keep opening and verifying for " +
             "node.keyRotation.retiredGraceSeconds (default 7 days). The schedule survives restarts. A running node is " +
             "asked to reload; otherwise the new keys are announced at its next start. Refused while a rotation is " +
@@ -63,7 +63,9 @@ internal static class KeysCommand
             }
             else
             {
-                var activation = at + (node.KeyRotation.AnnounceAheadIntervals * TimeSpan.FromSeconds(node.TrustBundleRefreshSeconds));
+                // Peers fetch this domain's bundle at least every refresh hint it carries (and every time they reconnect).
+                var hint = RefreshHint(loaded, clock);
+                var activation = at + (node.KeyRotation.AnnounceAheadIntervals * hint);
                 try
                 {
                     written = ContentKeyStore.Schedule(keysDirectory, at, activation);
@@ -81,7 +83,7 @@ internal static class KeysCommand
                 var grace = TimeSpan.FromSeconds(node.KeyRotation.RetiredGraceSeconds);
                 await io.Output.WriteLineAsync(
                     $"scheduled: new keys are announced now and become active at {Time(activation)} " +
-                    $"({node.KeyRotation.AnnounceAheadIntervals} x {node.TrustBundleRefreshSeconds} s trust-bundle refresh); " +
+                    $"({node.KeyRotation.AnnounceAheadIntervals} x the trust bundle's {(int)hint.TotalSeconds} s refresh hint); " +
                     $"the current keys retire then and stay usable until {Time(activation + grace)}").ConfigureAwait(false);
             }
 
@@ -162,6 +164,13 @@ internal static class KeysCommand
             return Task.FromResult(CliExitCodes.Success);
         });
         return list;
+    }
+
+    /// <summary>The refresh hint of the domain's own trust bundle (node.trustBundle), the default when it carries none.</summary>
+    private static TimeSpan RefreshHint(LoadedConfig loaded, TimeProvider clock)
+    {
+        var hint = CyberCoop.Gateway.Trust.OwnTrustBundle.Load(loaded, clock).RefreshHint;
+        return hint > TimeSpan.Zero ? hint : TimeSpan.FromSeconds(CyberCoop.Gateway.Trust.TrustBundleVerifier.DefaultRefreshSeconds);
     }
 
     private static string KeysDirectory(LoadedConfig loaded)
