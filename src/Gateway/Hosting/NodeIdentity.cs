@@ -254,7 +254,7 @@ internal sealed class NodeIdentity : IDisposable
         foreach (var key in _keys.OrderBy(k => k.File.NotBefore))
         {
             if (!Suites.Contains(key.Suite) || (key.File.NotAfter is { } end && end <= now)
-                || (key.Kem is not null && key.File.Folder == ContentKeyState.Retired))
+                || (key.Kem is not null && key.File.StateAt(now) == ContentKeyState.Retired))
             {
                 continue;
             }

@@ -72,6 +72,13 @@ public sealed class NodeIdentityKeysTests : IDisposable
         Assert.Equal(2, announced.Count);
         Assert.Contains(announced, k => k.NotBefore.ToDateTimeOffset() == DateTimeOffset.FromUnixTimeMilliseconds(activation.ToUnixTimeMilliseconds()));
         Assert.Contains(announced, k => k.NotAfter.ToDateTimeOffset() == DateTimeOffset.FromUnixTimeMilliseconds(activation.ToUnixTimeMilliseconds()) + TimeSpan.FromDays(7));
+
+        // Once the new KEM key is active the old one is no longer announced (it still opens, within its grace).
+        _time.SetUtcNow(activation);
+        var later = KeyAnnouncement.Parser.ParseFrom(identity.CreateAnnouncement(_time).Announcement);
+        Assert.Single(later.Keys, k => k.Algorithm == KeyAlgorithm.X25519Mlkem768);
+        Assert.Equal(2, later.Keys.Count(k => k.Algorithm == KeyAlgorithm.Ed25519Mldsa65));
+        Assert.All(kems, k => Assert.Same(k, identity.FindKemKey(k.PublicKey.KeyId)));
     }
 
     [Fact]
