@@ -86,10 +86,79 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Gateway_that_is_not_a_configured_peer_is_denied_federation()
     {
-        // lv and ee are not peers; ee's root is not even pinned at lv, so the handshake fails.
+        // fi's root is pinned at ee (they are peers), but this fi gateway is not one of ee's configured peers.
+        using var other = _f["fi"].Ca.Issue(SpiffeId.Gateway("fi.cybercoop", "not-a-peer"));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => ExchangeHelloAsync("ee", other));
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        await AssertDeniedAuditedAsync("ee", "/cybercoop.v1.Federation/Exchange");
+    }
+
+    [Fact]
+    public async Task Gateway_of_an_unpinned_domain_may_read_only_the_public_trust_bundle()
+    {
+        // lv and ee are not peers; ee's root is not pinned at lv: first contact, as when lv's operator runs 'peers add --fetch'.
         using var ee = _f.LoadCertificate("ee", "gateway");
 
-        await AssertHandshakeRefusedAsync(() => _f.FederationClient("lv", ee).GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+        var bundle = await _f.FederationClient("lv", ee).GetTrustBundleAsync(new GetTrustBundleRequest());
+        var error = await Assert.ThrowsAsync<RpcException>(() => ExchangeHelloAsync("lv", ee));
+
+        Assert.Equal("lv.cybercoop", TrustBundle.Parser.ParseFrom(bundle.Bundle).TrustDomain);
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        await AssertDeniedAuditedAsync("lv", "/cybercoop.v1.Federation/Exchange");
+        await WaitUntilAsync(async () =>
+        {
+            await foreach (var entry in _f["lv"].Node!.Runtime.Store.Audit.TailAsync(1000, CancellationToken.None))
+            {
+                if (entry.Kind == "first-contact" && entry.Actor == _f["ee"].GatewayId && entry.Decision == "served")
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }, "lv audits the bundle it served on first contact");
+    }
+
+    [Fact]
+    public async Task Agent_of_an_unpinned_domain_is_refused_at_the_handshake()
+    {
+        using var agent = _f.LoadCertificate("ee", "agent");
+
+        await AssertHandshakeRefusedAsync(() => _f.FederationClient("lv", agent).GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task Only_a_few_first_contact_connections_are_served_at_once()
+    {
+        var rogues = Enumerable.Range(0, Gateway.Hosting.FirstContact.MaxConnections + 1)
+            .Select(i => CertificateAuthority.CreateRoot($"rogue{i}.cybercoop")).ToList();
+        try
+        {
+            var held = new List<Contracts.V1.Federation.FederationClient>();
+            for (var i = 0; i < Gateway.Hosting.FirstContact.MaxConnections; i++)
+            {
+                using var certificate = rogues[i].Issue(SpiffeId.Gateway($"rogue{i}.cybercoop", "probe"));
+                var client = _f.FederationClient("lv", certificate);
+                await client.GetTrustBundleAsync(new GetTrustBundleRequest());
+                held.Add(client);
+            }
+
+            using var extra = rogues[^1].Issue(SpiffeId.Gateway("rogue8.cybercoop", "probe"));
+            await AssertHandshakeRefusedAsync(() => _f.FederationClient("lv", extra).GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+        }
+        finally
+        {
+            rogues.ForEach(r => r.Dispose());
+        }
+    }
+
+    private async Task ExchangeHelloAsync(string target, X509Certificate2 certificate)
+    {
+        using var call = _f.FederationClient(target, certificate).Exchange(deadline: DateTime.UtcNow.AddSeconds(10));
+        await call.RequestStream.WriteAsync(new ExchangeRequest { Hello = new ExchangeHello { Sender = "spiffe://fi.cybercoop/gateway/not-a-peer" } });
+        await call.ResponseStream.MoveNext(CancellationToken.None);
     }
 
     [Fact]

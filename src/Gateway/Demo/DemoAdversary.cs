@@ -85,7 +85,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
             "rewrite the header of a valid envelope in transit (hop count, sent-at)", envelope, crafted.IndicatorId, ct).ConfigureAwait(false);
     }
 
-    /// <summary>A gateway whose root nobody pinned tries to open a Federation call.</summary>
+    /// <summary>A gateway whose root nobody pinned tries to open a Federation exchange.</summary>
     private async Task<DemoHostileSummary> UnpinnedNodeAsync(CancellationToken ct)
     {
         var since = time.GetUtcNow().AddSeconds(-1);
@@ -95,10 +95,17 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         var refused = false;
         try
         {
+            // First contact lets it read Finland's public trust bundle, nothing else (docs/threat-model.md).
             using var channel = Channel(rogue);
-            await new Contracts.V1.Federation.FederationClient(channel)
-                .GetTrustBundleAsync(new GetTrustBundleRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            using var call = new Contracts.V1.Federation.FederationClient(channel).Exchange(deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct);
+            await call.RequestStream.WriteAsync(new ExchangeRequest { Hello = new ExchangeHello { Sender = "spiffe://rogue.cybercoop/gateway/shadow" } }, ct).ConfigureAwait(false);
+            await call.ResponseStream.MoveNext(ct).ConfigureAwait(false);
             outcome = "ANSWERED: the unpinned node was served";
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+        {
+            outcome = "refused with PermissionDenied (its trust domain is not pinned; an unpinned gateway may only read the public trust bundle)";
+            refused = true;
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown)
         {
@@ -106,11 +113,11 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
             refused = true;
         }
 
-        var audited = await WaitForAuditAsync(e => e.Kind == AuditKinds.Denied && e.Subject == "tls" && e.At >= since, ct).ConfigureAwait(false);
+        var audited = await WaitForAuditAsync(e => e.Kind == AuditKinds.Denied && e.Subject is "tls" or "/cybercoop.v1.Federation/Exchange" && e.At >= since, ct).ConfigureAwait(false);
         return new DemoHostileSummary
         {
             Attempt = "unpinned-node",
-            Description = "a gateway of spiffe://rogue.cybercoop (root pinned by nobody) connects to Federation",
+            Description = "a gateway of spiffe://rogue.cybercoop (root pinned by nobody) opens a Federation exchange",
             Target = Code(target),
             Outcome = outcome + (audited ? "; audited as denied" : ""),
             Refused = refused,

@@ -14,6 +14,7 @@ namespace CyberCoop.Gateway.Federation;
 internal sealed class FederationService(
     GatewayRuntime runtime,
     CallerAuthorization authorization,
+    LiveStreamRegistry streams,
     EnvelopeReceiver receiver,
     TrustBundlePublisher publisher,
     IHostApplicationLifetime lifetime) : Contracts.V1.Federation.FederationBase
@@ -21,12 +22,14 @@ internal sealed class FederationService(
     public override async Task Exchange(IAsyncStreamReader<ExchangeRequest> requestStream, IServerStreamWriter<ExchangeResponse> responseStream, ServerCallContext context)
     {
         var peer = authorization.RequirePeer(context);
+        // Cut with PermissionDenied, between envelopes, if the peer is removed or its certificate revoked while the stream is open.
+        using var live = streams.Register(context, peer.Id, LiveCallerKind.Peer);
         // End the stream when the node shuts down: every envelope already answered was committed first.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
         try
         {
-            await ServeExchangeAsync(peer, requestStream, responseStream, ct).ConfigureAwait(false);
+            await ServeExchangeAsync(peer, live.Guard(requestStream), responseStream, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -73,7 +76,7 @@ internal sealed class FederationService(
 
     public override Task<SignedTrustBundle> GetTrustBundle(GetTrustBundleRequest request, ServerCallContext context)
     {
-        authorization.RequirePeer(context);
+        authorization.RequireBundleReader(context);
         return Task.FromResult(publisher.Current);
     }
 }

@@ -55,6 +55,7 @@ internal sealed class ForwarderManager(
     private void OnTrustChanged(TrustState previous, TrustState next)
     {
         var stopping = new List<PeerForwarder>();
+        PeerForwarder[] kept;
         lock (_gate)
         {
             foreach (var (id, forwarder) in _forwarders.ToArray())
@@ -73,6 +74,14 @@ internal sealed class ForwarderManager(
                     StartLocked(peer);
                 }
             }
+
+            kept = [.. _forwarders.Values];
+        }
+
+        // Kept peers whose server certificate is now revoked lose their open stream at once.
+        foreach (var forwarder in kept)
+        {
+            forwarder.CheckServerCertificate(next);
         }
 
         foreach (var forwarder in stopping)

@@ -17,8 +17,11 @@ internal static class PeerChannelFactory
     /// <summary>Largest message accepted from a peer.</summary>
     public const int MaxMessageBytes = 16 * 1024 * 1024;
 
-    /// <summary>Creates a channel to <paramref name="peer"/>; the caller disposes it.</summary>
-    public static GrpcChannel Create(GatewayRuntime runtime, PeerSettings peer)
+    /// <summary>
+    /// Creates a channel to <paramref name="peer"/>; the caller disposes it. <paramref name="accepted"/> receives each
+    /// server certificate accepted in a handshake (so a later revocation can close the connection).
+    /// </summary>
+    public static GrpcChannel Create(GatewayRuntime runtime, PeerSettings peer, Action<X509Certificate2>? accepted = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -32,7 +35,17 @@ internal static class PeerChannelFactory
                 EnabledSslProtocols = SslProtocols.Tls13,
                 ClientCertificates = [runtime.Identity.Certificate],
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => IsExpectedPeer(runtime, peer, certificate as X509Certificate2),
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    var server = certificate as X509Certificate2;
+                    if (!IsExpectedPeer(runtime, peer, server))
+                    {
+                        return false;
+                    }
+
+                    accepted?.Invoke(server!);
+                    return true;
+                },
             },
         };
         return GrpcChannel.ForAddress(peer.Address, new GrpcChannelOptions

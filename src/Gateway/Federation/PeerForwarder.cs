@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Hosting;
@@ -31,6 +32,9 @@ internal sealed class PeerForwarder : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly PeerMetrics _metrics;
     private Task? _loop;
+    private X509Certificate2? _serverCertificate;
+    private CancellationTokenSource? _session;
+    private string? _cutReason;
 
     public PeerForwarder(GatewayRuntime runtime, PeerKeyDirectory directory, OutboundDispatcher dispatcher, PeerSettings peer, ILogger logger)
     {
@@ -72,7 +76,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                var message = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
+                var message = Interlocked.Exchange(ref _cutReason, null)
+                    ?? (ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message);
                 _metrics.Disconnected(message);
                 var delay = Backoff(attempt++);
                 GatewayLog.PeerDeliveryFailed(_logger, Peer.IdText, (long)delay.TotalMilliseconds, message);
@@ -92,6 +97,42 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         _metrics.Disconnected("stopped");
+    }
+
+    /// <summary>
+    /// Called after a trust change: when the certificate the peer's server presented is no longer accepted (revoked
+    /// by its domain's bundle, its domain un-pinned), the open Exchange stream is closed at once. Unacknowledged
+    /// envelopes stay in the outbox; the reconnect is refused at the handshake until the peer presents a valid certificate.
+    /// </summary>
+    public void CheckServerCertificate(TrustState trust)
+    {
+        ArgumentNullException.ThrowIfNull(trust);
+        var certificate = Volatile.Read(ref _serverCertificate);
+        if (certificate is null)
+        {
+            return;
+        }
+
+        var result = trust.Validator.Validate(certificate, null, CertificatePurpose.Server);
+        if (result.IsValid && result.Id == Peer.Id)
+        {
+            return;
+        }
+
+        var reason = result.Rejection == ChainRejection.Revoked ? $"peer certificate revoked: {result.Reason}" : $"peer certificate no longer accepted: {result.Reason}";
+        Volatile.Write(ref _serverCertificate, null);
+        Interlocked.Exchange(ref _cutReason, reason);
+        _metrics.Error(reason);
+        LiveStreamLog.OutboundStreamCut(_logger, Peer.IdText, reason);
+        _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = Peer.IdText, Subject = "outbound-exchange", Decision = "stream-cut", Reason = reason });
+        try
+        {
+            Volatile.Read(ref _session)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended meanwhile.
+        }
     }
 
     /// <summary>
@@ -116,7 +157,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
     private async Task SessionAsync(CancellationToken ct, Action connected)
     {
-        using var channel = PeerChannelFactory.Create(_runtime, Peer);
+        using var channel = PeerChannelFactory.Create(_runtime, Peer, certificate => Volatile.Write(ref _serverCertificate, X509CertificateLoader.LoadCertificate(certificate.RawData)));
         var client = new Contracts.V1.Federation.FederationClient(channel);
         var error = await _directory.RefreshAsync(Peer, client, ct).ConfigureAwait(false);
         if (error is not null)
@@ -135,6 +176,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         _dispatcher.Notify();
 
         using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Volatile.Write(ref _session, sessionCts);
         using var call = client.Exchange(cancellationToken: sessionCts.Token);
         await call.RequestStream.WriteAsync(new ExchangeRequest
         {
@@ -193,6 +235,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
         finally
         {
+            Volatile.Write(ref _session, null);
             await sessionCts.CancelAsync().ConfigureAwait(false);
             try
             {

@@ -41,6 +41,45 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
         return null!;
     }
 
+    /// <summary>
+    /// Returns a caller allowed to read this node's trust bundle, or throws PermissionDenied: any gateway whose
+    /// certificate is valid under a pinned root, or, on first contact, a well-formed gateway certificate of a trust
+    /// domain not pinned here (the bundle is public and self-authenticating; see <see cref="FirstContact"/>).
+    /// </summary>
+    public SpiffeId RequireBundleReader(ServerCallContext context)
+    {
+        var http = context.GetHttpContext();
+        var certificate = http.Connection.ClientCertificate;
+        if (http.Features.Get<ITlsHandshakeFeature>() is null || certificate is null)
+        {
+            Deny(context, "unix-socket", "this service requires a mutual-TLS connection");
+        }
+
+        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        if (result.IsValid && result.Id is { Kind: WorkloadKind.Gateway } gateway)
+        {
+            return gateway;
+        }
+
+        if (FirstContact.Admits(result))
+        {
+            var caller = result.Id!.Value;
+            LiveStreamLog.FirstContactServed(logger, caller.ToString());
+            runtime.AuditLater(new Storage.AuditEntry
+            {
+                Kind = Storage.AuditKinds.FirstContact,
+                Actor = caller.ToString(),
+                Subject = context.Method,
+                Decision = "served",
+                Reason = $"trust domain {caller.TrustDomain} is not pinned here; the public trust bundle was served",
+            });
+            return caller;
+        }
+
+        Deny(context, result.Id?.ToString() ?? certificate.Subject, result.IsValid ? "only gateways may read the trust bundle" : result.Reason);
+        return default;
+    }
+
     /// <summary>Throws PermissionDenied unless the call arrived on the Unix admin socket.</summary>
     public void RequireAdminSocket(ServerCallContext context)
     {

@@ -39,13 +39,15 @@ internal sealed class GatewayNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILoggerFactory _loggers;
+    private readonly LiveStreamRegistry _streams;
 
     /// <summary>Meters exported on the metrics endpoint: the node's own, the runtime's and Kestrel's.</summary>
     private static readonly string[] s_exportedMeters = [GatewayMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel"];
 
-    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, int port, int? metricsPort, string adminSocket)
+    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, LiveStreamRegistry streams, int port, int? metricsPort, string adminSocket)
     {
         _app = app;
+        _streams = streams;
         _loggers = loggers;
         Runtime = runtime;
         Port = port;
@@ -55,6 +57,9 @@ internal sealed class GatewayNode : IAsyncDisposable
 
     /// <summary>The node's runtime state.</summary>
     public GatewayRuntime Runtime { get; }
+
+    /// <summary>Open inbound streams and mutual-TLS connections, cut when their caller loses its admission.</summary>
+    public LiveStreamRegistry Streams => _streams;
 
     /// <summary>The bound mTLS port.</summary>
     public int Port { get; }
@@ -79,6 +84,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         var node = loaded.Config.Node;
         var identity = NodeIdentity.Load(loaded, options.Time);
         GatewayStore? store = null;
+        LiveStreamRegistry? streams = null;
         try
         {
             var adminSocket = loaded.Resolve(node.AdminSocket);
@@ -109,6 +115,9 @@ internal sealed class GatewayNode : IAsyncDisposable
                 GatewayLog.HeldTrustBundleSkipped(runtimeLogger.CreateLogger<GatewayNode>(), problem);
             }
 
+            var registry = new LiveStreamRegistry(runtime, runtimeLogger.CreateLogger<LiveStreamRegistry>());
+            streams = registry;
+            builder.Services.AddSingleton(registry);
             builder.Services.AddCyberCoopGateway(runtime);
             // sd_notify readiness and journald-friendly logs when run as a systemd service; nothing otherwise.
             builder.Services.AddSystemd();
@@ -135,6 +144,8 @@ internal sealed class GatewayNode : IAsyncDisposable
                         https.CheckCertificateRevocation = false;
                         https.ClientCertificateValidation = (certificate, _, _) => ValidateClient(runtime, certificate, runtimeLogger);
                     });
+                    // After TLS: every authenticated connection is tracked so a revocation can close it.
+                    listen.Use(next => connection => registry.TrackConnectionAsync(connection, next));
                 });
                 kestrel.ListenUnixSocket(adminSocket, listen => listen.Protocols = HttpProtocols.Http2);
                 if (metricsEndpoint is not null)
@@ -164,10 +175,11 @@ internal sealed class GatewayNode : IAsyncDisposable
                 GatewayLog.MetricsListening(runtimeLogger.CreateLogger<GatewayNode>(), $"{metricsEndpoint!.Address}:{bound}");
             }
 
-            return new GatewayNode(app, runtimeLogger, runtime, port, metricsPort, adminSocket);
+            return new GatewayNode(app, runtimeLogger, runtime, registry, port, metricsPort, adminSocket);
         }
         catch
         {
+            streams?.Dispose();
             if (store is not null)
             {
                 await store.DisposeAsync().ConfigureAwait(false);
@@ -196,6 +208,13 @@ internal sealed class GatewayNode : IAsyncDisposable
         var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
         if (result.IsValid)
         {
+            return true;
+        }
+
+        if (FirstContact.Admits(result))
+        {
+            // A gateway of a domain not pinned here: admitted to read the public trust bundle only (see FirstContact).
+            LiveStreamLog.FirstContactAccepted(loggers.CreateLogger<GatewayNode>(), result.Id!.Value.ToString());
             return true;
         }
 
@@ -293,6 +312,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
+            _streams.Dispose();
             await Runtime.DisposeAsync().ConfigureAwait(false);
             _loggers.Dispose();
             try

@@ -17,6 +17,7 @@ namespace CyberCoop.Gateway.Ingest;
 internal sealed class IngestService(
     GatewayRuntime runtime,
     CallerAuthorization authorization,
+    LiveStreamRegistry streams,
     OutboundDispatcher dispatcher,
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Contracts.V1.Ingest.IngestBase
@@ -30,12 +31,14 @@ internal sealed class IngestService(
     public override async Task Submit(IAsyncStreamReader<IngestBatch> requestStream, IServerStreamWriter<IngestResult> responseStream, ServerCallContext context)
     {
         var agent = authorization.RequireAgent(context);
+        // Cut with PermissionDenied, between batches, if the agent's certificate is revoked while the stream is open.
+        using var live = streams.Register(context, agent, LiveCallerKind.Agent);
         // End the stream when the node shuts down: every batch already answered was committed first.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
         try
         {
-            await ServeAsync(agent, requestStream, responseStream, ct).ConfigureAwait(false);
+            await ServeAsync(agent, live.Guard(requestStream), responseStream, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {

@@ -19,6 +19,9 @@ internal static class AuditKinds
     /// <summary>A peer acknowledged (and signed a receipt for) an envelope this node sent.</summary>
     public const string Delivered = "delivered";
 
+    /// <summary>This node's public trust bundle was served to a gateway of a domain it does not pin (peering set-up).</summary>
+    public const string FirstContact = "first-contact";
+
     public static FrozenSet<string> All { get; } = FrozenSet.Create(
-        StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint, Delivered);
+        StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint, Delivered, FirstContact);
 }

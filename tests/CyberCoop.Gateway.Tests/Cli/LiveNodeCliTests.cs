@@ -111,7 +111,7 @@ public sealed class LiveNodeCliTests : IAsyncLifetime
     [Fact]
     public async Task Renewing_the_gateway_certificate_with_config_swaps_it_in_the_running_node()
     {
-        using (var old = await PeerRootFetcher.FetchAsync(new Uri(Tallinn.Address), TestContext.Current.CancellationToken))
+        using (var old = await FetchAsTallinnAsync())
         {
             using var onDisk = PemFiles.LoadCertificate(Tallinn.Certificate);
             Assert.Equal(onDisk.SerialNumber, old.Leaf.SerialNumber);
@@ -122,9 +122,16 @@ public sealed class LiveNodeCliTests : IAsyncLifetime
         Assert.Equal(0, renew.ExitCode);
         Assert.Contains("the running gateway reloaded its config", renew.Output, StringComparison.Ordinal);
         using var renewed = PemFiles.LoadCertificate(Tallinn.Certificate);
-        using var presented = await PeerRootFetcher.FetchAsync(new Uri(Tallinn.Address), TestContext.Current.CancellationToken);
+        using var presented = await FetchAsTallinnAsync();
         Assert.Equal(renewed.SerialNumber, presented.Leaf.SerialNumber);
         Assert.Equal(ItemOutcome.Accepted, await IngestAsync(Tallinn.Agents[0], "after-renewal.example"));
+    }
+
+    /// <summary>What the running node presents in a fresh handshake (and its trust bundle), read as its own gateway.</summary>
+    private async Task<PeerOffer> FetchAsTallinnAsync()
+    {
+        using var own = PemFiles.LoadCertificateWithKey(Tallinn.Certificate, Tallinn.Key);
+        return await PeerRootFetcher.FetchAsync(new Uri(Tallinn.Address), own, TestContext.Current.CancellationToken);
     }
 
     private Task<ItemOutcome> IngestAsync(DevAgent agent, string domain) =>

@@ -69,20 +69,20 @@ public sealed class OperatorGuideTests : IDisposable
         WriteMinimalConfig(eeConfig, "ee.cybercoop", "tallinn", ports[0]);
         WriteMinimalConfig(fiConfig, "fi.cybercoop", "helsinki", ports[1]);
 
-        // 4: exchange roots, read pins, pin each other.
+        // 4: read pins to each other; Estonia pins Finland from the root file Finland sent.
         var fiPin = (await RunOkAsync("certs", "fingerprint", Path.Combine(fi, "ca", "root.crt"))).Trim();
         var eePin = (await RunOkAsync("certs", "fingerprint", Path.Combine(ee, "ca", "root.crt"))).Trim();
         await RunOkAsync("peers", "add", "--config", eeConfig, "--id", "spiffe://fi.cybercoop/gateway/helsinki",
             "--address", $"https://127.0.0.1:{ports[1]}", "--root", Path.Combine(fi, "ca", "root.crt"), "--pin", fiPin, "--tlp-ceiling", "AMBER");
-        await RunOkAsync("peers", "add", "--config", fiConfig, "--id", "spiffe://ee.cybercoop/gateway/tallinn",
-            "--address", $"https://127.0.0.1:{ports[0]}", "--root", Path.Combine(ee, "ca", "root.crt"), "--pin", eePin);
 
         // 7: an agent certificate.
         await RunOkAsync("certs", "issue", "--ca-dir", Path.Combine(ee, "ca"), "--kind", "agent", "--name", "grid-sensor", "--out", Path.Combine(ee, "agent"));
 
-        // 5: serve (in-process here).
+        // 5: serve (in-process here); 4: Finland pins Estonia from the running gateway, with only the pin.
         var quiet = new GatewayNodeOptions { ConfigureLogging = logging => logging.ClearProviders() };
         await using var tallinn = await GatewayNode.StartAsync(eeConfig, quiet, TestContext.Current.CancellationToken);
+        await RunOkAsync("peers", "add", "--config", fiConfig, "--id", "spiffe://ee.cybercoop/gateway/tallinn",
+            "--address", $"https://127.0.0.1:{ports[0]}", "--fetch", "--pin", eePin);
         await using var helsinki = await GatewayNode.StartAsync(fiConfig, quiet, TestContext.Current.CancellationToken);
 
         // 6: status answers.

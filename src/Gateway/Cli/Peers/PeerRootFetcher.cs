@@ -1,105 +1,97 @@
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Contracts.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace CyberCoop.Gateway.Cli.Peers;
 
 /// <summary>
-/// Connects to a peer's TLS endpoint and records the certificates it presents. Nothing is trusted
-/// here: the caller pins the root the operator confirmed, then checks the leaf against it.
+/// Connects to a peer gateway over mutual TLS (presenting this node's own gateway certificate) and reads its
+/// signed trust bundle with GetTrustBundle, recording the certificate the peer presented in the handshake.
+/// The root cannot come from the TLS chain itself: .NET TLS servers leave the self-signed root out of it.
+/// Nothing is trusted here: <see cref="PeerRootSelection"/> pins the root the operator confirmed and checks the
+/// peer's certificate against it.
 /// </summary>
 internal static class PeerRootFetcher
 {
-    /// <summary>How long connecting and the handshake may take.</summary>
+    /// <summary>How long connecting, the handshake and the call may take.</summary>
     public static TimeSpan Timeout { get; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The peer's leaf certificate and every other certificate it sent in its chain.</summary>
-    public static async Task<PresentedChain> FetchAsync(Uri address, CancellationToken cancellationToken)
+    /// <summary>Largest trust bundle accepted.</summary>
+    public const int MaxBundleBytes = 4 * 1024 * 1024;
+
+    /// <summary>The peer's TLS certificate and its trust bundle.</summary>
+    public static async Task<PeerOffer> FetchAsync(Uri address, X509Certificate2 clientCertificate, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(address);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
-        using var client = new TcpClient();
-        try
-        {
-            await client.ConnectAsync(address.IdnHost, address.Port, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new CliException($"cannot connect to {address.GetLeftPart(UriPartial.Authority)}: {ex.Message}");
-        }
-
+        ArgumentNullException.ThrowIfNull(clientCertificate);
+        var authority = address.GetLeftPart(UriPartial.Authority);
         X509Certificate2? leaf = null;
-        var others = new List<X509Certificate2>();
-        var options = new SslClientAuthenticationOptions
+        var handler = new SocketsHttpHandler
         {
-            TargetHost = address.IdnHost,
-            EnabledSslProtocols = SslProtocols.Tls13,
-            ApplicationProtocols = [SslApplicationProtocol.Http2],
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+            ConnectTimeout = Timeout,
+            SslOptions = new SslClientAuthenticationOptions
             {
-                if (certificate is not null)
+                EnabledSslProtocols = SslProtocols.Tls13,
+                ClientCertificates = [clientCertificate],
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
-                    leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                }
-
-                if (chain is not null)
-                {
-                    foreach (var extra in chain.ChainPolicy.ExtraStore)
+                    // Only recorded: the request carries nothing secret, and the certificate is checked afterwards
+                    // against the root the operator pins.
+                    if (certificate is not null && leaf is null)
                     {
-                        others.Add(X509CertificateLoader.LoadCertificate(extra.RawData));
+                        leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
                     }
-                }
 
-                // Only looking: the handshake is abandoned right after, whatever the peer thinks of us.
-                return true;
+                    return certificate is not null;
+                },
             },
         };
 
-        var stream = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
-        await using (stream.ConfigureAwait(false))
+        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            try
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = MaxBundleBytes,
+        });
+        var client = new Contracts.V1.Federation.FederationClient(channel);
+        SignedTrustBundle signed;
+        try
+        {
+            signed = await client.GetTrustBundleAsync(new GetTrustBundleRequest(), deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var presented = leaf is not null;
+            leaf?.Dispose();
+            throw ex.StatusCode switch
             {
-                await stream.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                if (leaf is null)
-                {
-                    throw new CliException($"TLS handshake with {address.GetLeftPart(UriPartial.Authority)} failed before it presented a certificate: {ex.Message}");
-                }
-            }
+                StatusCode.PermissionDenied => new CliException($"{authority} refused to serve its trust bundle to this node's certificate: {ex.Status.Detail}"),
+                StatusCode.DeadlineExceeded => new CliException($"{authority} did not answer within {Timeout.TotalSeconds:0} s"),
+                _ when !presented => new CliException($"cannot connect to {authority}: {ex.Status.Detail}"),
+                StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown => new CliException(
+                    $"{authority} ended the connection after presenting its certificate (it may refuse this node's certificate, or not be a CyberCoop gateway): {ex.Status.Detail}"),
+                _ => new CliException($"could not read the trust bundle of {authority} ({ex.StatusCode}): {ex.Status.Detail}"),
+            };
         }
 
         if (leaf is null)
         {
-            throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} presented no certificate");
+            throw new CliException($"{authority} presented no certificate");
         }
 
-        return new PresentedChain(leaf, others);
+        return new PeerOffer(leaf, signed);
     }
 }
 
-/// <summary>What a peer presented in its TLS handshake.</summary>
-/// <param name="Leaf">Its own certificate.</param>
-/// <param name="Others">Intermediates and (when sent) its root.</param>
-internal sealed record PresentedChain(X509Certificate2 Leaf, IReadOnlyList<X509Certificate2> Others) : IDisposable
+/// <summary>What a peer offered: its TLS certificate and its signed trust bundle.</summary>
+/// <param name="Leaf">The certificate it presented in the TLS handshake.</param>
+/// <param name="Bundle">Its signed trust bundle as served by GetTrustBundle.</param>
+internal sealed record PeerOffer(X509Certificate2 Leaf, SignedTrustBundle Bundle) : IDisposable
 {
-    /// <summary>The self-signed CA certificate in the chain, if the peer sent one.</summary>
-    public X509Certificate2? FindRoot() =>
-        Others.FirstOrDefault(c => c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData)
-            && c.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority));
-
     /// <inheritdoc />
-    public void Dispose()
-    {
-        Leaf.Dispose();
-        foreach (var certificate in Others)
-        {
-            certificate.Dispose();
-        }
-    }
+    public void Dispose() => Leaf.Dispose();
 }

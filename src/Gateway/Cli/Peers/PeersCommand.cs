@@ -33,16 +33,19 @@ internal static class PeersCommand
         var config = ConfigOption();
         var id = new Option<string>("--id") { Description = "SPIFFE id of the peer gateway, e.g. spiffe://fi.cybercoop/gateway/helsinki.", Required = true };
         var address = new Option<string>("--address") { Description = "Where to dial it, https://host:port.", Required = true };
-        var root = new Option<string?>("--root") { Description = "PEM file of the peer domain's root certificate (received out of band)." };
+        var root = new Option<string?>("--root") { Description = "PEM file of the peer domain's root certificate (received out of band); not needed with --fetch." };
         var pin = new Option<string?>("--pin") { Description = "The root's SPKI pin (sha256:<hex>) as the peer's operator read it to you; the root must match it." };
-        var fetch = new Option<bool>("--fetch") { Description = "Connect to --address and check that the live peer presents a certificate for --id valid under the root. The root is taken from the peer's chain only when it sends one (.NET peers, including CyberCoop gateways, do not: pass --root)." };
+        var fetch = new Option<bool>("--fetch") { Description = "Connect to the running peer at --address (presenting this node's gateway certificate), read its root from its signed trust bundle, and check that the certificate it presents is --id and chains to that root. The root must still match --pin (or --root), or be confirmed at a terminal." };
         var ceiling = new Option<string>("--tlp-ceiling") { Description = "Highest TLP shared with the peer: CLEAR, GREEN, AMBER or AMBER+STRICT.", DefaultValueFactory = _ => "AMBER" };
         var minConfidence = new Option<int>("--min-confidence") { Description = "Share nothing below this confidence (0-100)." };
         var allowRelay = new Option<bool>("--allow-relay") { Description = "Let the peer relay CLEAR/GREEN content to its own peers." };
         var command = new Command(
             "add",
-            "Add an allied gateway: its root is pinned only when it matches the pin you were given (or, at a terminal " +
-            "without --pin, after you compare the fingerprint shown and type yes). The root is copied next to the config." +
+            "Add an allied gateway: its root (from --root, or read from the running peer with --fetch) is pinned only when it " +
+            "matches the pin you were given (or, at a terminal without --pin, after you compare the fingerprint shown and type yes). " +
+            "The root is written next to the config." +
+            Environment.NewLine + "Example: peers add --config gateway.json --id spiffe://fi.cybercoop/gateway/helsinki " +
+            "--address https://127.0.0.1:7402 --fetch --pin sha256:3b1f..." +
             Environment.NewLine + "Example: peers add --config gateway.json --id spiffe://fi.cybercoop/gateway/helsinki " +
             "--address https://127.0.0.1:7402 --root fi-root.crt --pin sha256:3b1f...")
         {
@@ -97,7 +100,7 @@ internal static class PeersCommand
         var fetch = parse.GetValue(o.Fetch);
         if (rootPath is null && !fetch)
         {
-            throw CliException.Usage("give the peer's root with --root <file>, or --fetch to take it from the peer's TLS chain");
+            throw CliException.Usage("give the peer's root with --root <file>, or --fetch to read it from the running peer's trust bundle");
         }
 
         var current = ConfigEdit.Load(parse.GetValue(o.Config)!);
@@ -106,7 +109,7 @@ internal static class PeersCommand
             throw new CliException($"peer {peerId} is already configured in {current.Path}; remove it first to replace it");
         }
 
-        using var root = await ObtainRootAsync(io, peerId, address, rootPath, fetch, cancellationToken).ConfigureAwait(false);
+        using var root = await ObtainRootAsync(io, current, peerId, address, rootPath, fetch, expectedPin, cancellationToken).ConfigureAwait(false);
         var actualPin = SpkiPin.Compute(root);
         RootPinning.Confirm(io, peerId.TrustDomain, $"peer      {peerId}", root, actualPin, expectedPin);
 
@@ -145,7 +148,7 @@ internal static class PeersCommand
         return CliExitCodes.Success;
     }
 
-    private static async Task<X509Certificate2> ObtainRootAsync(CliIo io, SpiffeId peerId, Uri address, string? rootPath, bool fetch, CancellationToken cancellationToken)
+    private static async Task<X509Certificate2> ObtainRootAsync(CliIo io, LoadedConfig config, SpiffeId peerId, Uri address, string? rootPath, bool fetch, string? expectedPin, CancellationToken cancellationToken)
     {
         var given = rootPath is null ? null : CertificateFiles.LoadCertificate(rootPath, "root certificate");
         if (!fetch)
@@ -153,42 +156,30 @@ internal static class PeersCommand
             return given!;
         }
 
-        try
+        using (given)
         {
-            using var presented = await PeerRootFetcher.FetchAsync(address, cancellationToken).ConfigureAwait(false);
-            var offered = presented.FindRoot();
-            if (offered is null && given is null)
-            {
-                throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} did not include its root in its TLS chain; get the root certificate from the peer's operator and pass it with --root");
-            }
-
-            var root = given ?? X509CertificateLoader.LoadCertificate(offered!.RawData);
-            if (given is not null && offered is not null && SpkiPin.Compute(offered) != SpkiPin.Compute(given))
-            {
-                root.Dispose();
-                throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} presented a root ({SpkiPin.Compute(offered)}) that is not the one in --root ({SpkiPin.Compute(given)})");
-            }
-
-            var validation = new ChainValidator([RootPinning.Anchor(peerId.TrustDomain, root)]).Validate(presented.Leaf, [.. presented.Others], CertificatePurpose.Server);
-            if (!validation.IsValid)
-            {
-                root.Dispose();
-                throw new CliException($"the certificate presented by {address.GetLeftPart(UriPartial.Authority)} does not validate against that root: {validation.Reason}");
-            }
-
-            if (validation.Id is not { } presentedId || presentedId != peerId)
-            {
-                root.Dispose();
-                throw new CliException($"{address.GetLeftPart(UriPartial.Authority)} is {validation.Id}, not {peerId}");
-            }
-
-            io.Error.WriteLine($"{address.GetLeftPart(UriPartial.Authority)} presented {validation.Id}, valid under the root {SpkiPin.Compute(root)}");
+            var authority = address.GetLeftPart(UriPartial.Authority);
+            using var own = LoadOwnCertificate(config);
+            using var offer = await PeerRootFetcher.FetchAsync(address, own, cancellationToken).ConfigureAwait(false);
+            var root = PeerRootSelection.Select(offer, peerId, authority, given, expectedPin);
+            io.Error.WriteLine($"{authority} presented {peerId}, valid under the root {SpkiPin.Compute(root)} from its trust bundle");
             return root;
         }
-        catch
+    }
+
+    /// <summary>This node's gateway certificate and key, presented to the peer by <c>--fetch</c>.</summary>
+    private static X509Certificate2 LoadOwnCertificate(LoadedConfig config)
+    {
+        var tls = config.Config.Node.Tls;
+        var certificate = config.Resolve(tls.Certificate);
+        var key = config.Resolve(tls.Key);
+        try
         {
-            given?.Dispose();
-            throw;
+            return PemFiles.LoadCertificateWithKey(certificate, key);
+        }
+        catch (Exception ex) when (ex is CryptoFileException or System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--fetch connects with this node's gateway certificate (node.tls: '{certificate}', '{key}'), which cannot be loaded: {ex.Message}");
         }
     }
 
