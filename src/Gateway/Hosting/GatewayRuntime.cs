@@ -207,9 +207,10 @@ internal sealed class GatewayRuntime : IAsyncDisposable
             TrustState next;
             lock (_trustGate)
             {
-                _held = _held.SetItem(domain, held);
+                var all = _held.SetItem(domain, held);
                 previous = _trust;
-                next = previous.WithPeerBundles(_held, Time);
+                next = previous.WithPeerBundles(all, Time);
+                _held = all;
                 _trust = next;
             }
 
