@@ -18,7 +18,9 @@ namespace CyberCoop.Gateway.Hosting;
 /// no longer pinned) and, for expiry, at a fixed interval (certificates expire while streams stay open), each stream whose
 /// caller is no longer admitted is cut with PermissionDenied, counted and audited, and its connection is
 /// closed: HTTP/2 would otherwise let the client open new streams on the already authenticated connection
-/// (each new call is also re-validated by <see cref="CallerAuthorization"/>).
+/// (each new call is also re-validated by <see cref="CallerAuthorization"/>). <c>HttpContext.Abort()</c> is not
+/// enough for that: on HTTP/2 Kestrel resets only the stream (RST_STREAM); the connection is closed through its
+/// <see cref="ConnectionContext"/> instead (GOAWAY via RequestClose, then Abort after a grace period).
 /// </summary>
 internal sealed partial class LiveStreamRegistry : IDisposable
 {
