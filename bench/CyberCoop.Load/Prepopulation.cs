@@ -24,10 +24,10 @@ internal static class Prepopulation
         {
             var validator = new SightingValidator(TimeProvider.System);
             var observedAt = DateTimeOffset.UtcNow.AddMinutes(-30);
-            Task<List<IngestItem>> Validate(long first, int n) => Task.Run(() =>
+            Task<List<ValidationOutcome>> Validate(long first, int n) => Task.Run(() =>
             {
                 var batch = LoadData.Batch("stored", first, n, observedAt);
-                return batch.Sightings.Select(s => IngestItem.From(validator.Validate(s, a.GatewayId, "sensor-1"))).ToList();
+                return batch.Sightings.Select(s => validator.Validate(s, a.GatewayId, "sensor-1")).ToList();
             }, ct);
 
             // Validate the next batch while the current one commits.

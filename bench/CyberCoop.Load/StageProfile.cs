@@ -73,7 +73,7 @@ internal static class StageProfile
 
                 var batch = LoadData.Batch("stages-" + suite, (round + (long)warmup) * bundleSize, bundleSize, observedAt);
                 var items = await Time("A", "validate + normalize sightings", () => Task.FromResult(
-                    batch.Sightings.Select(s => IngestItem.From(validator.Validate(s, a, "sensor-1"))).ToList()));
+                    batch.Sightings.Select(s => validator.Validate(s, a, "sensor-1")).ToList()));
                 await Time("A", "commit agent batch (SQLite)", () => storeA.CommitIngestAsync(agent, batch.BatchId.Memory, items, ct));
                 var changes = await Time("A", "read change feed", () => storeA.ReadLocalChangesAsync(cursor, bundleSize * 4, ct));
                 cursor = changes[^1].Seq;

@@ -24,7 +24,7 @@ public class IngestCommitBenchmarks
     private readonly SightingValidator _validator = new(TimeProvider.System);
     private string _directory = string.Empty;
     private GatewayStore? _store;
-    private IngestItem[] _items = [];
+    private ValidationOutcome[] _items = [];
     private Sighting[] _sightings = [];
     private int _batch;
 
@@ -89,28 +89,28 @@ public class IngestCommitBenchmarks
     [Benchmark(OperationsPerInvoke = BatchSize)]
     public int ValidateAndCommit()
     {
-        var items = new IngestItem[_sightings.Length];
+        var items = new ValidationOutcome[_sightings.Length];
         for (var i = 0; i < items.Length; i++)
         {
-            items[i] = IngestItem.From(_validator.Validate(_sightings[i], Node, "agent-1"));
+            items[i] = _validator.Validate(_sightings[i], Node, "agent-1");
         }
 
         return Commit(items);
     }
 
-    private int Commit(IngestItem[] items) =>
+    private int Commit(ValidationOutcome[] items) =>
         _store!.CommitIngestAsync("agent-1", BitConverter.GetBytes(_batch), items, CancellationToken.None).GetAwaiter().GetResult().Results.Count;
 
-    private static IngestItem[] MakeItems(int batch)
+    private static ValidationOutcome[] MakeItems(int batch)
     {
         var offset = batch * BatchSize;
         var seen = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1));
-        var items = new IngestItem[BatchSize];
+        var items = new ValidationOutcome[BatchSize];
         for (var i = 0; i < BatchSize; i++)
         {
             var n = offset + i;
             var value = $"{(n >> 24) & 255}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}";
-            items[i] = IngestItem.Valid(new Indicator
+            items[i] = ValidationOutcome.Valid(new Indicator
             {
                 Id = IndicatorIds.Compute(IndicatorType.Ipv4, value),
                 Type = IndicatorType.Ipv4,

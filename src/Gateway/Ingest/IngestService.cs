@@ -62,10 +62,10 @@ internal sealed class IngestService(
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"sightings: at most {MaxBatchItems} per batch (was {batch.Sightings.Count}); split the batch"));
             }
 
-            var items = new List<IngestItem>(batch.Sightings.Count);
-            foreach (var sighting in batch.Sightings)
+            var items = new ValidationOutcome[batch.Sightings.Count];
+            for (var i = 0; i < items.Length; i++)
             {
-                items.Add(IngestItem.From(validator.Validate(sighting, runtime.Identity.IdText, agent.Name)));
+                items[i] = validator.Validate(batch.Sightings[i], runtime.Identity.IdText, agent.Name);
             }
 
             var commit = await runtime.Store.CommitIngestAsync(agentId, batch.BatchId.Memory, items, ct).ConfigureAwait(false);

@@ -4,8 +4,9 @@ using CyberCoop.Contracts.V1;
 namespace CyberCoop.Gateway.Pipeline;
 
 /// <summary>
-/// Result of validating one sighting: a normalized <see cref="Indicator"/> or a rejection
-/// reason that names the field ("confidence: 150 is above 100").
+/// Result of validating one sighting: a normalized <see cref="Indicator"/> (with its id) or a rejection
+/// reason that names the field ("confidence: 150 is above 100"). The store commits agent batches as lists of these
+/// (<see cref="Storage.GatewayStore.CommitIngestAsync"/>): one result per item, bad items never failing their batch.
 /// </summary>
 internal sealed record ValidationOutcome
 {
@@ -26,7 +27,18 @@ internal sealed record ValidationOutcome
     [MemberNotNullWhen(false, nameof(Error))]
     public bool IsValid => Indicator is not null;
 
-    public static ValidationOutcome Valid(Indicator indicator) => new(indicator, null);
+    /// <summary>A valid, normalized indicator; it must carry its id.</summary>
+    public static ValidationOutcome Valid(Indicator indicator)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        ArgumentException.ThrowIfNullOrEmpty(indicator.Id, nameof(indicator));
+        return new(indicator, null);
+    }
 
-    public static ValidationOutcome Rejected(string error) => new(null, error);
+    /// <summary>A rejection; <paramref name="error"/> names the field.</summary>
+    public static ValidationOutcome Rejected(string error)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(error);
+        return new(null, error);
+    }
 }

@@ -39,21 +39,11 @@ internal sealed class AuditLog
             return;
         }
 
-        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            using var transaction = _db.Writer.BeginTransaction();
-            AppendInTransaction(_db.Writer, transaction, entries);
-            transaction.Commit();
-        }
-        finally
-        {
-            _db.WriteLock.Release();
-        }
+        await _db.WriteAsync((connection, transaction) => AppendInTransaction(connection, transaction, entries), ct).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Appends inside the caller's write transaction (the caller holds the write lock), so decisions commit together
+    /// Appends inside the caller's write transaction (on the writer, see <see cref="SqliteDatabase.WriteAsync{T}"/>), so decisions commit together
     /// with the data they are about. Returns the last seq written.
     /// </summary>
     internal long AppendInTransaction(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AuditEntry> entries)
@@ -110,36 +100,31 @@ internal sealed class AuditLog
     public async Task<AuditCheckpoint> WriteCheckpointAsync(Func<byte[], byte[]> sign, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(sign);
-        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            using var transaction = _db.Writer.BeginTransaction();
-            var (seq, hash) = ReadHead(_db.Writer, transaction);
-            var signature = sign(AuditHasher.CheckpointMessage(seq, hash));
-            if (signature is null || signature.Length == 0)
+        return await _db.WriteAsync(
+            (connection, transaction) =>
             {
-                throw new InvalidOperationException("the checkpoint signer returned no signature");
-            }
-
-            var details = JsonSerializer.Serialize(new CheckpointDetails(seq, Convert.ToHexStringLower(hash), Convert.ToBase64String(signature)), AuditJsonContext.Default.CheckpointDetails);
-            var entrySeq = AppendInTransaction(_db.Writer, transaction,
-            [
-                new AuditEntry
+                var (seq, hash) = ReadHead(connection, transaction);
+                var signature = sign(AuditHasher.CheckpointMessage(seq, hash));
+                if (signature is null || signature.Length == 0)
                 {
-                    Kind = AuditKinds.Checkpoint,
-                    Actor = "node",
-                    Subject = "seq:" + seq.ToString(CultureInfo.InvariantCulture),
-                    Decision = "signed",
-                    DetailsJson = details,
-                },
-            ]);
-            transaction.Commit();
-            return new AuditCheckpoint(entrySeq, seq, hash, signature);
-        }
-        finally
-        {
-            _db.WriteLock.Release();
-        }
+                    throw new InvalidOperationException("the checkpoint signer returned no signature");
+                }
+
+                var details = JsonSerializer.Serialize(new CheckpointDetails(seq, Convert.ToHexStringLower(hash), Convert.ToBase64String(signature)), AuditJsonContext.Default.CheckpointDetails);
+                var entrySeq = AppendInTransaction(connection, transaction,
+                [
+                    new AuditEntry
+                    {
+                        Kind = AuditKinds.Checkpoint,
+                        Actor = "node",
+                        Subject = "seq:" + seq.ToString(CultureInfo.InvariantCulture),
+                        Decision = "signed",
+                        DetailsJson = details,
+                    },
+                ]);
+                return new AuditCheckpoint(entrySeq, seq, hash, signature);
+            },
+            ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -67,101 +67,127 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Commits one agent batch, idempotently: if (<paramref name="agentId"/>, <paramref name="batchId"/>) was committed
-    /// before, returns the stored results with Duplicate = true and changes nothing. Otherwise, in one transaction,
-    /// merges each valid item into the store (accumulating counts), records per-item results, audits every rejected
-    /// item ("ingest-rejected"), and records the batch id.
+    /// Raised on the writer right after an agent batch that created or changed indicators committed, with those
+    /// indicators in change-feed order (their local_seq), strictly in commit order. For the outbound dispatcher's
+    /// in-memory hand-off; the change feed in the database stays the source of truth. Handlers must be quick and must
+    /// not throw.
     /// </summary>
-    public async Task<IngestCommit> CommitIngestAsync(string agentId, ReadOnlyMemory<byte> batchId, IReadOnlyList<IngestItem> items, CancellationToken ct)
+    public event Action<LocalChangeBatch>? LocalChangesCommitted;
+
+    /// <summary>
+    /// Commits one agent batch, idempotently: if (<paramref name="agentId"/>, <paramref name="batchId"/>) was committed
+    /// before, returns the stored results with Duplicate = true and changes nothing. Otherwise, in one transaction
+    /// (possibly shared with other writes: group commit), merges each valid item into the store (accumulating counts),
+    /// records per-item results, audits every rejected item ("ingest-rejected"), and records the batch id. Completes
+    /// only after the commit.
+    /// </summary>
+    public Task<IngestCommit> CommitIngestAsync(string agentId, ReadOnlyMemory<byte> batchId, IReadOnlyList<ValidationOutcome> items, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(agentId);
         CheckId(batchId, nameof(batchId));
         ArgumentNullException.ThrowIfNull(items);
-
-        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
-        try
+        for (var i = 0; i < items.Count; i++)
         {
-            var connection = _db.Writer;
-            var batchKey = batchId.ToArray();
-            using var transaction = connection.BeginTransaction();
-
-            using (var find = connection.CreateCommand())
+            if (items[i] is null)
             {
-                find.Transaction = transaction;
-                find.CommandText = "SELECT results FROM ingest_batches WHERE agent = $agent AND batch_id = $batch";
-                find.Parameters.AddWithValue("$agent", agentId);
-                find.Parameters.AddWithValue("$batch", batchKey);
-                if (find.ExecuteScalar() is byte[] stored)
-                {
-                    return new IngestCommit { Duplicate = true, Results = IngestResult.Parser.ParseFrom(stored).Items, Changed = [] };
-                }
+                throw new ArgumentException($"item {i} is null", nameof(items));
             }
-
-            var now = _time.GetUtcNow();
-            var results = new IngestResult { BatchId = ByteString.CopyFrom(batchKey) };
-            var changed = new Dictionary<string, StoredIndicator>(StringComparer.Ordinal);
-            var audit = new List<AuditEntry>();
-            using (var indicators = new IndicatorCommands(connection, transaction))
-            {
-                for (var i = 0; i < items.Count; i++)
-                {
-                    var item = items[i] ?? throw new ArgumentException($"item {i} is null", nameof(items));
-                    if (!item.IsValid)
-                    {
-                        results.Items.Add(new ItemResult { Index = (uint)i, Outcome = ItemOutcome.Rejected, Reason = item.Rejection });
-                        audit.Add(new AuditEntry
-                        {
-                            At = now,
-                            Kind = AuditKinds.IngestRejected,
-                            Actor = agentId,
-                            Subject = "batch:" + Convert.ToHexStringLower(batchKey) + "#" + i.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                            Decision = "rejected",
-                            Reason = item.Rejection,
-                        });
-                        continue;
-                    }
-
-                    var incoming = item.Indicator;
-                    ItemOutcome outcome;
-                    if (changed.TryGetValue(incoming.Id, out var earlier) || indicators.TryGet(incoming.Id, out earlier))
-                    {
-                        changed[incoming.Id] = earlier with { Indicator = IndicatorMerger.Merge(earlier.Indicator, incoming) };
-                        outcome = ItemOutcome.Merged;
-                    }
-                    else
-                    {
-                        changed[incoming.Id] = new StoredIndicator(0, incoming);
-                        outcome = ItemOutcome.Accepted;
-                    }
-
-                    results.Items.Add(new ItemResult { Index = (uint)i, Outcome = outcome, IndicatorId = incoming.Id });
-                }
-
-                var localSeq = NextLocalSeq(connection, transaction);
-                foreach (var stored in changed.Values)
-                {
-                    indicators.Write(stored, now, localSeq++);
-                }
-            }
-
-            using (var record = connection.CreateCommand())
-            {
-                record.Transaction = transaction;
-                record.CommandText = "INSERT INTO ingest_batches (agent, batch_id, committed_at, results) VALUES ($agent, $batch, $now, $results)";
-                record.Parameters.AddWithValue("$agent", agentId);
-                record.Parameters.AddWithValue("$batch", batchKey);
-                record.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
-                record.Parameters.AddWithValue("$results", results.ToByteArray());
-                record.ExecuteNonQuery();
-            }
-
-            Audit.AppendInTransaction(connection, transaction, audit);
-            transaction.Commit();
-            return new IngestCommit { Duplicate = false, Results = results.Items, Changed = [.. changed.Values.Select(c => c.Indicator)] };
         }
-        finally
+
+        var batchKey = batchId.ToArray();
+        return _db.WriteAsync((connection, transaction) => CommitIngest(connection, transaction, agentId, batchKey, items), ct, PublishLocalChanges);
+    }
+
+    private IngestCommit CommitIngest(SqliteConnection connection, SqliteTransaction transaction, string agentId, byte[] batchKey, IReadOnlyList<ValidationOutcome> items)
+    {
+        using (var find = connection.CreateCommand())
         {
-            _db.WriteLock.Release();
+            find.Transaction = transaction;
+            find.CommandText = "SELECT results FROM ingest_batches WHERE agent = $agent AND batch_id = $batch";
+            find.Parameters.AddWithValue("$agent", agentId);
+            find.Parameters.AddWithValue("$batch", batchKey);
+            if (find.ExecuteScalar() is byte[] stored)
+            {
+                return new IngestCommit { Duplicate = true, Results = IngestResult.Parser.ParseFrom(stored).Items, Changed = [] };
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        var results = new IngestResult { BatchId = ByteString.CopyFrom(batchKey) };
+        var changed = new Dictionary<string, StoredIndicator>(items.Count, StringComparer.Ordinal);
+        var audit = new List<AuditEntry>();
+        long firstSeq;
+        using (var indicators = new IndicatorCommands(connection, transaction))
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                var item = items[i];
+                if (!item.IsValid)
+                {
+                    results.Items.Add(new ItemResult { Index = (uint)i, Outcome = ItemOutcome.Rejected, Reason = item.Error });
+                    audit.Add(new AuditEntry
+                    {
+                        At = now,
+                        Kind = AuditKinds.IngestRejected,
+                        Actor = agentId,
+                        Subject = "batch:" + Convert.ToHexStringLower(batchKey) + "#" + i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        Decision = "rejected",
+                        Reason = item.Error,
+                    });
+                    continue;
+                }
+
+                var incoming = item.Indicator;
+                ItemOutcome outcome;
+                if (changed.TryGetValue(incoming.Id, out var earlier) || indicators.TryGet(incoming.Id, out earlier))
+                {
+                    changed[incoming.Id] = earlier with { Indicator = IndicatorMerger.Merge(earlier.Indicator, incoming) };
+                    outcome = ItemOutcome.Merged;
+                }
+                else
+                {
+                    changed[incoming.Id] = new StoredIndicator(0, incoming);
+                    outcome = ItemOutcome.Accepted;
+                }
+
+                results.Items.Add(new ItemResult { Index = (uint)i, Outcome = outcome, IndicatorId = incoming.Id });
+            }
+
+            firstSeq = NextLocalSeq(connection, transaction);
+            var localSeq = firstSeq;
+            foreach (var stored in changed.Values)
+            {
+                indicators.Write(stored, now, localSeq++);
+            }
+        }
+
+        using (var record = connection.CreateCommand())
+        {
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO ingest_batches (agent, batch_id, committed_at, results) VALUES ($agent, $batch, $now, $results)";
+            record.Parameters.AddWithValue("$agent", agentId);
+            record.Parameters.AddWithValue("$batch", batchKey);
+            record.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
+            record.Parameters.AddWithValue("$results", results.ToByteArray());
+            record.ExecuteNonQuery();
+        }
+
+        Audit.AppendInTransaction(connection, transaction, audit);
+        var changedIndicators = new Indicator[changed.Count];
+        var n = 0;
+        foreach (var stored in changed.Values)
+        {
+            changedIndicators[n++] = stored.Indicator;
+        }
+
+        return new IngestCommit { Duplicate = false, Results = results.Items, Changed = changedIndicators, FirstLocalSeq = firstSeq };
+    }
+
+    private void PublishLocalChanges(IngestCommit commit)
+    {
+        if (!commit.Duplicate && commit.Changed.Count > 0)
+        {
+            LocalChangesCommitted?.Invoke(new LocalChangeBatch(commit.FirstLocalSeq, commit.Changed));
         }
     }
 
@@ -172,7 +198,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     /// quarantined ones and appends the caller's audit entries. A bundle that arrives a second time by another route
     /// is audited as dropped and reported with BundleAlreadySeen = true.
     /// </summary>
-    public async Task<ReceiveCommit> CommitReceivedAsync(ReceivedEnvelope envelope, CancellationToken ct)
+    public Task<ReceiveCommit> CommitReceivedAsync(ReceivedEnvelope envelope, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         CheckId(envelope.EnvelopeId, nameof(envelope));
@@ -183,116 +209,109 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(envelope.Quarantined, nameof(envelope));
         ArgumentNullException.ThrowIfNull(envelope.Audit, nameof(envelope));
 
-        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
-        try
+        return _db.WriteAsync((connection, transaction) => CommitReceived(connection, transaction, envelope), ct);
+    }
+
+    private ReceiveCommit CommitReceived(SqliteConnection connection, SqliteTransaction transaction, ReceivedEnvelope envelope)
+    {
+        var now = _time.GetUtcNow();
+        var nowMs = UnixTime.ToMs(now);
+        var envelopeId = envelope.EnvelopeId.ToArray();
+
+        using (var seen = connection.CreateCommand())
         {
-            var connection = _db.Writer;
-            var now = _time.GetUtcNow();
-            var nowMs = UnixTime.ToMs(now);
-            var envelopeId = envelope.EnvelopeId.ToArray();
-            using var transaction = connection.BeginTransaction();
-
-            using (var seen = connection.CreateCommand())
+            seen.Transaction = transaction;
+            seen.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, $sender, $now) ON CONFLICT (envelope_id) DO NOTHING";
+            seen.Parameters.AddWithValue("$id", envelopeId);
+            seen.Parameters.AddWithValue("$sender", envelope.Sender);
+            seen.Parameters.AddWithValue("$now", nowMs);
+            if (seen.ExecuteNonQuery() == 0)
             {
-                seen.Transaction = transaction;
-                seen.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, $sender, $now) ON CONFLICT (envelope_id) DO NOTHING";
-                seen.Parameters.AddWithValue("$id", envelopeId);
-                seen.Parameters.AddWithValue("$sender", envelope.Sender);
-                seen.Parameters.AddWithValue("$now", nowMs);
-                if (seen.ExecuteNonQuery() == 0)
-                {
-                    return new ReceiveCommit { Duplicate = true, BundleAlreadySeen = false, Changed = [] };
-                }
+                return new ReceiveCommit { Duplicate = true, BundleAlreadySeen = false, Changed = [] };
             }
-
-            bool bundleSeen;
-            using (var bundle = connection.CreateCommand())
-            {
-                bundle.Transaction = transaction;
-                bundle.CommandText = "INSERT INTO seen_bundles (origin, bundle_id, received_at) VALUES ($origin, $bundle, $now) ON CONFLICT (origin, bundle_id) DO NOTHING";
-                bundle.Parameters.AddWithValue("$origin", envelope.Origin);
-                bundle.Parameters.AddWithValue("$bundle", envelope.BundleId.ToArray());
-                bundle.Parameters.AddWithValue("$now", nowMs);
-                bundleSeen = bundle.ExecuteNonQuery() == 0;
-            }
-
-            if (bundleSeen)
-            {
-                Audit.AppendInTransaction(connection, transaction,
-                [
-                    new AuditEntry
-                    {
-                        At = now,
-                        Kind = AuditKinds.Received,
-                        Actor = envelope.Sender,
-                        Subject = "bundle:" + Convert.ToHexStringLower(envelope.BundleId.Span),
-                        Decision = "dropped",
-                        Reason = "bundle-already-seen",
-                        DetailsJson = "{\"origin\":" + System.Text.Json.JsonSerializer.Serialize(envelope.Origin, StorageJsonContext.Default.String) + "}",
-                    },
-                ]);
-                transaction.Commit();
-                return new ReceiveCommit { Duplicate = false, BundleAlreadySeen = true, Changed = [] };
-            }
-
-            var changed = new Dictionary<string, StoredIndicator>(StringComparer.Ordinal);
-            using (var indicators = new IndicatorCommands(connection, transaction))
-            {
-                foreach (var incoming in envelope.Accepted)
-                {
-                    ArgumentNullException.ThrowIfNull(incoming, nameof(envelope));
-                    ArgumentException.ThrowIfNullOrEmpty(incoming.Id, nameof(envelope));
-                    changed[incoming.Id] = changed.TryGetValue(incoming.Id, out var earlier) || indicators.TryGet(incoming.Id, out earlier)
-                        ? earlier with { Indicator = IndicatorMerger.Merge(earlier.Indicator, incoming, 1.0, ObservationMerge.LatestState) }
-                        : new StoredIndicator(0, incoming.Clone());
-                }
-
-                foreach (var stored in changed.Values)
-                {
-                    indicators.Write(stored, now, localSeq: null);
-                }
-            }
-
-            if (envelope.Quarantined.Count > 0)
-            {
-                using var quarantine = connection.CreateCommand();
-                quarantine.Transaction = transaction;
-                quarantine.CommandText =
-                    "INSERT INTO quarantine (indicator_id, sender, origin, envelope_id, received_at, reason, blob) " +
-                    "VALUES ($id, $sender, $origin, $envelope, $now, $reason, $blob)";
-                var pId = quarantine.Parameters.Add("$id", SqliteType.Text);
-                quarantine.Parameters.AddWithValue("$sender", envelope.Sender);
-                quarantine.Parameters.AddWithValue("$origin", envelope.Origin);
-                quarantine.Parameters.AddWithValue("$envelope", envelopeId);
-                quarantine.Parameters.AddWithValue("$now", nowMs);
-                var pReason = quarantine.Parameters.Add("$reason", SqliteType.Text);
-                var pBlob = quarantine.Parameters.Add("$blob", SqliteType.Blob);
-                quarantine.Prepare();
-                foreach (var item in envelope.Quarantined)
-                {
-                    ArgumentNullException.ThrowIfNull(item, nameof(envelope));
-                    pId.Value = item.Indicator.Id;
-                    pReason.Value = item.Reason;
-                    pBlob.Value = item.Indicator.ToByteArray();
-                    quarantine.ExecuteNonQuery();
-                }
-            }
-
-            InsertOutbox(connection, transaction, envelope.Relays);
-            Audit.AppendInTransaction(connection, transaction, envelope.Audit);
-            transaction.Commit();
-            return new ReceiveCommit
-            {
-                Duplicate = false,
-                BundleAlreadySeen = false,
-                Changed = [.. changed.Values.Select(c => c.Indicator)],
-                QuarantinedCount = envelope.Quarantined.Count,
-            };
         }
-        finally
+
+        bool bundleSeen;
+        using (var bundle = connection.CreateCommand())
         {
-            _db.WriteLock.Release();
+            bundle.Transaction = transaction;
+            bundle.CommandText = "INSERT INTO seen_bundles (origin, bundle_id, received_at) VALUES ($origin, $bundle, $now) ON CONFLICT (origin, bundle_id) DO NOTHING";
+            bundle.Parameters.AddWithValue("$origin", envelope.Origin);
+            bundle.Parameters.AddWithValue("$bundle", envelope.BundleId.ToArray());
+            bundle.Parameters.AddWithValue("$now", nowMs);
+            bundleSeen = bundle.ExecuteNonQuery() == 0;
         }
+
+        if (bundleSeen)
+        {
+            Audit.AppendInTransaction(connection, transaction,
+            [
+                new AuditEntry
+                {
+                    At = now,
+                    Kind = AuditKinds.Received,
+                    Actor = envelope.Sender,
+                    Subject = "bundle:" + Convert.ToHexStringLower(envelope.BundleId.Span),
+                    Decision = "dropped",
+                    Reason = "bundle-already-seen",
+                    DetailsJson = "{\"origin\":" + System.Text.Json.JsonSerializer.Serialize(envelope.Origin, StorageJsonContext.Default.String) + "}",
+                },
+            ]);
+            return new ReceiveCommit { Duplicate = false, BundleAlreadySeen = true, Changed = [] };
+        }
+
+        var changed = new Dictionary<string, StoredIndicator>(StringComparer.Ordinal);
+        using (var indicators = new IndicatorCommands(connection, transaction))
+        {
+            foreach (var incoming in envelope.Accepted)
+            {
+                ArgumentNullException.ThrowIfNull(incoming, nameof(envelope));
+                ArgumentException.ThrowIfNullOrEmpty(incoming.Id, nameof(envelope));
+                changed[incoming.Id] = changed.TryGetValue(incoming.Id, out var earlier) || indicators.TryGet(incoming.Id, out earlier)
+                    ? earlier with { Indicator = IndicatorMerger.Merge(earlier.Indicator, incoming, 1.0, ObservationMerge.LatestState) }
+                    : new StoredIndicator(0, incoming); // never mutated here: only serialized
+            }
+
+            foreach (var stored in changed.Values)
+            {
+                indicators.Write(stored, now, localSeq: null);
+            }
+        }
+
+        if (envelope.Quarantined.Count > 0)
+        {
+            using var quarantine = connection.CreateCommand();
+            quarantine.Transaction = transaction;
+            quarantine.CommandText =
+                "INSERT INTO quarantine (indicator_id, sender, origin, envelope_id, received_at, reason, blob) " +
+                "VALUES ($id, $sender, $origin, $envelope, $now, $reason, $blob)";
+            var pId = quarantine.Parameters.Add("$id", SqliteType.Text);
+            quarantine.Parameters.AddWithValue("$sender", envelope.Sender);
+            quarantine.Parameters.AddWithValue("$origin", envelope.Origin);
+            quarantine.Parameters.AddWithValue("$envelope", envelopeId);
+            quarantine.Parameters.AddWithValue("$now", nowMs);
+            var pReason = quarantine.Parameters.Add("$reason", SqliteType.Text);
+            var pBlob = quarantine.Parameters.Add("$blob", SqliteType.Blob);
+            quarantine.Prepare();
+            foreach (var item in envelope.Quarantined)
+            {
+                ArgumentNullException.ThrowIfNull(item, nameof(envelope));
+                pId.Value = item.Indicator.Id;
+                pReason.Value = item.Reason;
+                pBlob.Value = item.Indicator.ToByteArray();
+                quarantine.ExecuteNonQuery();
+            }
+        }
+
+        InsertOutbox(connection, transaction, envelope.Relays);
+        Audit.AppendInTransaction(connection, transaction, envelope.Audit);
+        return new ReceiveCommit
+        {
+            Duplicate = false,
+            BundleAlreadySeen = false,
+            Changed = [.. changed.Values.Select(c => c.Indicator)],
+            QuarantinedCount = envelope.Quarantined.Count,
+        };
     }
 
     /// <summary>True when an envelope with this id has been committed (replay check before opening it).</summary>
@@ -497,21 +516,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
-    {
-        await _db.WriteLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            using var transaction = _db.Writer.BeginTransaction();
-            var result = work(_db.Writer, transaction);
-            transaction.Commit();
-            return result;
-        }
-        finally
-        {
-            _db.WriteLock.Release();
-        }
-    }
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct) => _db.WriteAsync(work, ct);
 
     private static int Execute(SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {

@@ -23,7 +23,7 @@ public sealed class IndicatorsCommandTests : IDisposable
         await using (var store = await GatewayStore.OpenAsync(loaded.Resolve(loaded.Config.Node.Storage), TimeProvider.System, CancellationToken.None))
         {
             var validator = new SightingValidator(TimeProvider.System);
-            var items = new[] { "evil.example", "bad.example" }.Select(v => IngestItem.From(validator.Validate(new Sighting
+            var items = new[] { "evil.example", "bad.example" }.Select(v => validator.Validate(new Sighting
             {
                 Type = IndicatorType.Domain,
                 Value = v,
@@ -31,7 +31,7 @@ public sealed class IndicatorsCommandTests : IDisposable
                 Confidence = 60,
                 ObservedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
                 Sensor = "zeek",
-            }, node.Id, "agent-1"))).ToList();
+            }, node.Id, "agent-1")).ToList();
             await store.CommitIngestAsync("agent-1", new byte[] { 1 }, items, CancellationToken.None);
         }
 

@@ -45,7 +45,7 @@ public sealed class IngestFlowTests : IDisposable
         ];
 
         var commit = await store.CommitIngestAsync("agent-1", StoreFixtures.Id(1),
-            [.. batch.Select(s => IngestItem.From(validator.Validate(s, Tallinn, "agent-1")))], Ct);
+            [.. batch.Select(s => validator.Validate(s, Tallinn, "agent-1"))], Ct);
 
         Assert.Equal([ItemOutcome.Accepted, ItemOutcome.Merged, ItemOutcome.Rejected], commit.Results.Select(r => r.Outcome));
         Assert.StartsWith("value: 'not a domain' is not a valid domain name", commit.Results[2].Reason, StringComparison.Ordinal);

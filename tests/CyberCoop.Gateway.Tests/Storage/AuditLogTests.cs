@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
@@ -251,7 +252,7 @@ public sealed class AuditLogTests : IDisposable
     {
         await using var store = await GatewayStore.OpenAsync(DbPath, _time, Ct);
 
-        await store.CommitIngestAsync("agent-a", Id(1), [IngestItem.Rejected("value: 'x' is not a valid IPv4 address")], Ct);
+        await store.CommitIngestAsync("agent-a", Id(1), [ValidationOutcome.Rejected("value: 'x' is not a valid IPv4 address")], Ct);
 
         var entry = await store.Audit.TailAsync(1, Ct).SingleAsync(Ct);
         Assert.Equal(AuditKinds.IngestRejected, entry.Kind);

@@ -1,4 +1,5 @@
 using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
@@ -21,7 +22,7 @@ public sealed class GatewayStoreTests : IDisposable
     public async Task Ingest_reports_accepted_merged_and_rejected_per_item_in_order()
     {
         await using var store = await Open();
-        IngestItem[] items = [IngestItem.Valid(Ipv4(1)), IngestItem.Rejected("value: bad"), IngestItem.Valid(Ipv4(1, count: 2)), IngestItem.Valid(Ipv4(2))];
+        ValidationOutcome[] items = [ValidationOutcome.Valid(Ipv4(1)), ValidationOutcome.Rejected("value: bad"), ValidationOutcome.Valid(Ipv4(1, count: 2)), ValidationOutcome.Valid(Ipv4(2))];
 
         var commit = await store.CommitIngestAsync("spiffe://ee.cybercoop/agent/a1", Id(1), items, Ct);
 
@@ -41,7 +42,7 @@ public sealed class GatewayStoreTests : IDisposable
     public async Task Resent_batch_is_answered_from_the_first_commit_and_stored_once()
     {
         await using var store = await Open();
-        IngestItem[] items = [IngestItem.Valid(Ipv4(1, count: 5)), IngestItem.Rejected("tlp: unknown TLP value 9")];
+        ValidationOutcome[] items = [ValidationOutcome.Valid(Ipv4(1, count: 5)), ValidationOutcome.Rejected("tlp: unknown TLP value 9")];
         var first = await store.CommitIngestAsync("agent-a", Id(7), items, Ct);
 
         var again = await store.CommitIngestAsync("agent-a", Id(7), items, Ct);
@@ -57,9 +58,9 @@ public sealed class GatewayStoreTests : IDisposable
     public async Task Same_batch_id_from_another_agent_is_a_different_batch()
     {
         await using var store = await Open();
-        await store.CommitIngestAsync("agent-a", Id(7), [IngestItem.Valid(Ipv4(1))], Ct);
+        await store.CommitIngestAsync("agent-a", Id(7), [ValidationOutcome.Valid(Ipv4(1))], Ct);
 
-        var other = await store.CommitIngestAsync("agent-b", Id(7), [IngestItem.Valid(Ipv4(1))], Ct);
+        var other = await store.CommitIngestAsync("agent-b", Id(7), [ValidationOutcome.Valid(Ipv4(1))], Ct);
 
         Assert.False(other.Duplicate);
         Assert.Equal(ItemOutcome.Merged, other.Results[0].Outcome);
@@ -69,9 +70,9 @@ public sealed class GatewayStoreTests : IDisposable
     public async Task Merge_in_store_never_lowers_tlp()
     {
         await using var store = await Open();
-        await store.CommitIngestAsync("agent-a", Id(1), [IngestItem.Valid(Ipv4(1, Tlp.Red))], Ct);
+        await store.CommitIngestAsync("agent-a", Id(1), [ValidationOutcome.Valid(Ipv4(1, Tlp.Red))], Ct);
 
-        await store.CommitIngestAsync("agent-a", Id(2), [IngestItem.Valid(Ipv4(1, Tlp.Clear, sensor: "agent-1/other"))], Ct);
+        await store.CommitIngestAsync("agent-a", Id(2), [ValidationOutcome.Valid(Ipv4(1, Tlp.Clear, sensor: "agent-1/other"))], Ct);
 
         var stored = await store.GetIndicatorAsync(Ipv4(1).Id, Ct);
         Assert.Equal(Tlp.Red, stored!.Tlp);
@@ -89,7 +90,7 @@ public sealed class GatewayStoreTests : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", new byte[65], [], Ct));
         await Assert.ThrowsAsync<ArgumentNullException>(() => store.CommitIngestAsync("a", Id(1), null!, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", Id(1), [null!], Ct));
-        Assert.Throws<ArgumentException>(() => IngestItem.Rejected(""));
+        Assert.Throws<ArgumentException>(() => ValidationOutcome.Rejected(""));
     }
 
     [Fact]
@@ -97,10 +98,10 @@ public sealed class GatewayStoreTests : IDisposable
     {
         await using var store = await Open();
 
-        await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1)), null!], Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CommitIngestAsync("a", Id(1), [ValidationOutcome.Valid(Ipv4(1)), null!], Ct));
 
         Assert.Equal(0L, await store.CountIndicatorsAsync(Ct));
-        var retry = await store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1))], Ct);
+        var retry = await store.CommitIngestAsync("a", Id(1), [ValidationOutcome.Valid(Ipv4(1))], Ct);
         Assert.False(retry.Duplicate);
     }
 
@@ -260,7 +261,7 @@ public sealed class GatewayStoreTests : IDisposable
     {
         await using (var store = await Open())
         {
-            await store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1)), IngestItem.Valid(Ipv4(2))], Ct);
+            await store.CommitIngestAsync("a", Id(1), [ValidationOutcome.Valid(Ipv4(1)), ValidationOutcome.Valid(Ipv4(2))], Ct);
             await store.EnqueueOutboxAsync([new OutboxItem("p", Id(1), [1, 2, 3], 2, Now)], Ct);
         }
 
@@ -295,7 +296,7 @@ public sealed class GatewayStoreTests : IDisposable
         await using var store = await Open();
 
         await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(
-            () => store.CommitIngestAsync("agent-" + w, Id((byte)w), Enumerable.Range(w * 100, 100).Select(i => IngestItem.Valid(Ipv4(i))).ToList(), Ct), Ct)));
+            () => store.CommitIngestAsync("agent-" + w, Id((byte)w), Enumerable.Range(w * 100, 100).Select(i => ValidationOutcome.Valid(Ipv4(i))).ToList(), Ct), Ct)));
 
         Assert.Equal(800L, await store.CountIndicatorsAsync(Ct));
     }
@@ -308,7 +309,7 @@ public sealed class GatewayStoreTests : IDisposable
         {
             for (var b = 0; b < 20; b++)
             {
-                await store.CommitIngestAsync("a", Id((byte)(b + 1)), Enumerable.Range(b * 50, 50).Select(i => IngestItem.Valid(Ipv4(i))).ToList(), Ct);
+                await store.CommitIngestAsync("a", Id((byte)(b + 1)), Enumerable.Range(b * 50, 50).Select(i => ValidationOutcome.Valid(Ipv4(i))).ToList(), Ct);
             }
         }, Ct);
 
@@ -330,10 +331,10 @@ public sealed class GatewayStoreTests : IDisposable
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1))], cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.CommitIngestAsync("a", Id(1), [ValidationOutcome.Valid(Ipv4(1))], cancelled.Token));
 
         Assert.Equal(0L, await store.CountIndicatorsAsync(Ct));
-        Assert.False((await store.CommitIngestAsync("a", Id(1), [IngestItem.Valid(Ipv4(1))], Ct)).Duplicate);
+        Assert.False((await store.CommitIngestAsync("a", Id(1), [ValidationOutcome.Valid(Ipv4(1))], Ct)).Duplicate);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
@@ -43,7 +44,7 @@ public sealed class SchemaMigrationsTests : IDisposable
             Assert.Equal(1L, (await store.GetOutboxStatsAsync("p", Ct)).Depth);
             await store.ScheduleEmbargoedAsync("p", "id", Now, Ct); // table added by version 2
             Assert.Equal(2u, (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations[0].Count);
-            var merged = await store.CommitIngestAsync("agent", Id(1), [IngestItem.Valid(Ipv4(1, count: 3))], Ct);
+            var merged = await store.CommitIngestAsync("agent", Id(1), [ValidationOutcome.Valid(Ipv4(1, count: 3))], Ct);
             Assert.Equal(Contracts.V1.ItemOutcome.Merged, merged.Results[0].Outcome);
             Assert.Equal(5u, (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations[0].Count);
         }
