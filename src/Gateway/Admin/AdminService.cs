@@ -82,12 +82,23 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
                 item.LastAck = Timestamp.FromDateTimeOffset(ack);
             }
 
-            if (peer.Root.NotAfter.ToUniversalTime() - now.UtcDateTime < ExpiryWarning)
+            status.Peers.Add(item);
+        }
+
+        foreach (var domain in runtime.Trust.Peers.Values.Select(p => p.Id.TrustDomain).Distinct(StringComparer.Ordinal))
+        {
+            // The roots trusted now: the pinned one, or those of the peer's accepted trust bundle after a rotation.
+            var roots = runtime.Trust.RootsOf(domain);
+            var lastRoot = roots.Count == 0 ? DateTime.MaxValue : roots.Max(r => r.NotAfter.ToUniversalTime());
+            if (lastRoot - now.UtcDateTime < ExpiryWarning)
             {
-                status.Warnings.Add($"the pinned root of {peer.Id.TrustDomain} expires at {peer.Root.NotAfter.ToUniversalTime():u}");
+                status.Warnings.Add($"the root of {domain} expires at {lastRoot:u}");
             }
 
-            status.Peers.Add(item);
+            if (runtime.Trust.PeerBundles.TryGetValue(domain, out var held) && held.Bundle.ExpiresAt - now < ExpiryWarning)
+            {
+                status.Warnings.Add($"the trust bundle of {domain} (sequence {held.Bundle.Sequence}) expires at {held.Bundle.ExpiresAt:u}; its operator must re-sign it");
+            }
         }
 
         runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = "admin-socket", Subject = "GetStatus", Decision = "served", Reason = "" });

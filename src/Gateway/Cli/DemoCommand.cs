@@ -38,7 +38,7 @@ internal static class DemoCommand
             "Show CyberCoop at work on one machine: three nations (Estonia, Finland, Latvia) with their own roots, " +
             "three gateways as real mTLS servers on loopback with differing per-peer policies, six sensor agents " +
             "replaying a built-in sample of detections, a live feed of every sharing decision from the audit logs, " +
-            "and a hostile moment (replayed and forged envelopes, an unpinned node) being refused. Cleans up after itself.\n\n" +
+            "and a hostile moment (replayed and forged envelopes, an unpinned node, a trust bundle forged with a stolen gateway key) being refused. Cleans up after itself.\n\n" +
             "Example:\n  dotnet run --project src/Gateway -- demo")
         {
             duration,

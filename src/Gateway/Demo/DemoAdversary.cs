@@ -33,7 +33,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
     public async Task<IReadOnlyList<DemoHostileSummary>> RunAsync(Action<DemoHostileSummary> report, CancellationToken ct)
     {
         var results = new List<DemoHostileSummary>();
-        foreach (var attempt in new Func<CancellationToken, Task<DemoHostileSummary>>[] { ReplayAsync, ForgedSignatureAsync, TamperedHeaderAsync, UnpinnedNodeAsync })
+        foreach (var attempt in new Func<CancellationToken, Task<DemoHostileSummary>>[] { ReplayAsync, ForgedSignatureAsync, TamperedHeaderAsync, UnpinnedNodeAsync, ForgedTrustBundleAsync })
         {
             var result = await attempt(ct).ConfigureAwait(false);
             results.Add(result);
@@ -121,6 +121,43 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
             Target = Code(target),
             Outcome = outcome + (audited ? "; audited as denied" : ""),
             Refused = refused,
+            Audited = audited,
+        };
+    }
+
+    /// <summary>
+    /// A stolen gateway key tries to rewrite its domain's trust bundle (slip in the attacker's own root and wipe the
+    /// revocations). It is handed to Finland's bundle verifier exactly as a fetch from that gateway would deliver it.
+    /// </summary>
+    private async Task<DemoHostileSummary> ForgedTrustBundleAsync(CancellationToken ct)
+    {
+        var since = time.GetUtcNow().AddSeconds(-1);
+        using var stolen = PemFiles.LoadCertificateWithKey(origin.Certificate, origin.Key);
+        using var attackerRoot = CertificateAuthority.CreateRoot(origin.TrustDomain, time);
+        var held = targetNode.Runtime.Trust.PeerBundles.TryGetValue(origin.TrustDomain, out var h) ? h.Bundle.Sequence : 0UL;
+        var rootsBefore = targetNode.Runtime.Trust.RootsOf(origin.TrustDomain).Select(SpkiPin.Compute).ToArray();
+        using var originRoot = PemFiles.LoadCertificate(origin.RootCertificate);
+        var bundle = Trust.TrustBundleSigner.Create(origin.TrustDomain, held + 1_000, [originRoot, attackerRoot.Certificate], [], time.GetUtcNow(), TimeSpan.FromDays(30));
+        var forged = Trust.TrustBundleSigner.Sign(bundle, [attackerRoot]);
+        forged.Signatures.Add(new RootSignature
+        {
+            // The stolen gateway key signs, claiming to be the domain's root.
+            RootSpkiSha256 = ByteString.CopyFrom(SpkiPin.ComputeBytes(originRoot)),
+            Signature = ByteString.CopyFrom(IdentitySignatures.Sign(SignaturePurpose.TrustBundle, forged.Bundle.Span, stolen)),
+        });
+        forged.KeyAnnouncements.Add(originNode.Runtime.Identity.CreateAnnouncement(time));
+
+        var error = await targetNode.Services.GetRequiredService<PeerKeyDirectory>().AcceptAsync(origin.TrustDomain, forged, ct).ConfigureAwait(false);
+        var rootsAfter = targetNode.Runtime.Trust.RootsOf(origin.TrustDomain).Select(SpkiPin.Compute).ToArray();
+        var unchanged = rootsBefore.SequenceEqual(rootsAfter);
+        var audited = await WaitForAuditAsync(e => e.Kind == AuditKinds.Rejected && e.Subject == "trust-bundle" && e.At >= since, ct).ConfigureAwait(false);
+        return new DemoHostileSummary
+        {
+            Attempt = "forged-trust-bundle",
+            Description = $"a stolen {Code(origin)} gateway key signs a trust bundle adding the attacker's root and dropping the revocations",
+            Target = Code(target),
+            Outcome = (error is null ? "ACCEPTED" : "REJECTED " + error) + (unchanged ? $"; {Code(target)} still trusts only {Code(origin)}'s real root" : "; ROOTS CHANGED"),
+            Refused = error is not null && unchanged,
             Audited = audited,
         };
     }

@@ -28,6 +28,20 @@ public sealed class GatewayConfigValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Own_trust_bundle_problems_are_reported_under_node_trust_bundle()
+    {
+        var directory = Path.GetDirectoryName(_node.ConfigPath)!;
+        File.WriteAllBytes(Path.Combine(directory, "garbage.pb"), [0x0A, 0xFF, 0xFF]);
+        File.Copy(Path.Combine(_dir.Path, "fi.cybercoop", "trust-bundle.pb"), Path.Combine(directory, "foreign.pb"));
+        string Only(string file) => Assert.Single(Validate(_valid with { Node = _valid.Node with { TrustBundle = file } }));
+
+        Assert.StartsWith("node.trustBundle: file", Only("missing.pb"), StringComparison.Ordinal);
+        Assert.Contains("is not a signed trust bundle", Only("garbage.pb"), StringComparison.Ordinal);
+        Assert.Contains("not signed by a root trusted for ee.cybercoop", Only("foreign.pb"), StringComparison.Ordinal);
+        Assert.StartsWith("node.trustBundle: required", Only(""), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_error_is_reported_at_once_each_naming_its_field()
     {
         var bad = _valid with

@@ -85,7 +85,7 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
     public async Task Every_hostile_attempt_was_refused_nothing_forged_was_stored_and_refusals_are_in_the_audit_log()
     {
         var hostile = run.Summary.Hostile;
-        Assert.Equal(["replay", "forged-signature", "tampered-header", "unpinned-node"], hostile.Select(h => h.Attempt));
+        Assert.Equal(["replay", "forged-signature", "tampered-header", "unpinned-node", "forged-trust-bundle"], hostile.Select(h => h.Attempt));
         Assert.All(hostile, h => Assert.True(h.Refused, $"{h.Attempt}: {h.Outcome}"));
         Assert.All(hostile.Where(h => h.Attempt != "replay"), h => Assert.True(h.Audited, $"{h.Attempt} not audited"));
         Assert.Contains("DUPLICATE", hostile[0].Outcome, StringComparison.Ordinal);
