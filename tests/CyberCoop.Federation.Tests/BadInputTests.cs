@@ -2,6 +2,7 @@ using CyberCoop.Contracts.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using static CyberCoop.Federation.Tests.TestFederation;
 
 namespace CyberCoop.Federation.Tests;
@@ -67,10 +68,12 @@ public sealed class BadInputTests : IAsyncLifetime
     {
         await _f.IngestAsync("ee", Sighting(IndicatorType.Ipv4, "203.0.113.10"), Sighting(IndicatorType.Ipv4, "not-an-ip"));
         var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        // Other test classes run nodes with the same id in this process at the same time: listen to this node's meter instance only.
+        var meter = _f["ee"].Node!.Services.GetRequiredService<Gateway.Hosting.GatewayMeter>().Meter;
         using var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == Gateway.Hosting.GatewayMeter.Name)
+            if (ReferenceEquals(instrument.Meter, meter))
             {
                 l.EnableMeasurementEvents(instrument);
             }

@@ -223,6 +223,56 @@ public sealed class RotationTests : IAsyncLifetime
         Assert.Equal(0, Interlocked.Read(ref ee.Metrics.Peer(_f["fi"].GatewayId).EnvelopesRejected));
     }
 
+    [Fact]
+    public async Task Content_relayed_across_the_origins_rotation_verifies_at_the_third_nation_with_the_carried_announcement()
+    {
+        // ee -> fi -> lv; lv does not peer with ee and learns ee's keys only from the announcement fi attaches.
+        await using var f = TestFederation.Create("ee", "fi", "lv");
+        f.Peer("ee", "fi", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
+        f.Peer("fi", "ee");
+        f.PeerBoth("fi", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN" });
+        f.TrustOrigin("lv", "ee");
+        foreach (var nation in f.Nations.Values)
+        {
+            nation.Time = _clock;
+        }
+
+        await f.StartAsync();
+        var ee = f["ee"].Node!.Runtime;
+        var oldKey = ee.Identity.SigningKey(Hybrid).PublicKey.KeyIdHex;
+        var before = await RelayAsync(f, "192.0.2.10");
+
+        var now = _clock.GetUtcNow();
+        ContentKeyStore.Schedule(Path.Combine(f["ee"].Directory, "keys"), now, now + AnnounceAhead);
+        Assert.True(ee.Reload().Applied);
+        _clock.Offset += AnnounceAhead + TimeSpan.FromSeconds(1);
+        var newKey = ee.Identity.SigningKey(Hybrid).PublicKey.KeyIdHex;
+        var after = await RelayAsync(f, "192.0.2.11");
+
+        Assert.Equal(oldKey, before);
+        Assert.Equal(newKey, after);
+        Assert.NotEqual(oldKey, newKey);
+    }
+
+    /// <summary>Ingests a GREEN indicator at ee, waits until lv stored it (relayed by fi), and returns the signer key lv verified.</summary>
+    private static async Task<string> RelayAsync(TestFederation f, string ip)
+    {
+        await f.IngestAsync("ee", Sighting(IndicatorType.Ipv4, ip, Tlp.Green));
+        await WaitUntilAsync(async () => await f.GetAsync("lv", IndicatorType.Ipv4, ip) is not null, $"lv has {ip} relayed by fi", TimeSpan.FromSeconds(30));
+        var id = IdOf(IndicatorType.Ipv4, ip);
+        await foreach (var entry in f["lv"].Node!.Runtime.Store.Audit.TailAsync(10_000, CancellationToken.None))
+        {
+            if (entry.Kind == "received" && entry.Decision == "accepted" && entry.DetailsJson.Contains(id, StringComparison.Ordinal))
+            {
+                using var details = JsonDocument.Parse(entry.DetailsJson);
+                return details.RootElement.GetProperty("signerKeyId").GetString()!;
+            }
+        }
+
+        Assert.Fail($"lv has no received entry for {ip}");
+        return "";
+    }
+
     private string KeysDirectory(string code) => Path.Combine(_f[code].Directory, "keys");
 
     /// <summary>Schedules a rotation on the nodes as <c>keys rotate</c> does and reloads them; returns the not-before.</summary>

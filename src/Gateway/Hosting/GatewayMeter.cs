@@ -31,6 +31,12 @@ internal sealed class GatewayMeter : IDisposable
         _meter.CreateObservableGauge("cybercoop.peer.connected", () => PerPeer(metrics, node, static m => m.Snapshot().ConnectedSince is null ? 0L : 1L), "{connection}", "1 while the outbound stream to the peer is up");
     }
 
+    /// <summary>
+    /// This node's meter instance. Several nodes in one process (the demo, tests) each have a meter of the same
+    /// name; a listener that must see one node's values compares instances.
+    /// </summary>
+    public Meter Meter => _meter;
+
     private static IEnumerable<Measurement<long>> PerPeer(NodeMetrics metrics, KeyValuePair<string, object?> node, Func<PeerMetrics, long> read)
     {
         foreach (var (peer, peerMetrics) in metrics.Peers)

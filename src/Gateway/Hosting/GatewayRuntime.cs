@@ -173,7 +173,8 @@ internal sealed class GatewayRuntime : IAsyncDisposable
             return (false, ex.Errors);
         }
 
-        var summary = Summarize(previous, next) + (identityChanged ? "; identity reloaded (certificate or content keys changed)" : "");
+        var summary = Summarize(previous, next) + (identityChanged ? "; identity reloaded (certificate or content keys changed)" : "")
+            + (identityChanged && _identity.PendingActivation() is { } activation ? $"; new content keys announced, active at {activation:u}" : "");
         GatewayLog.ConfigReloaded(_logger, summary);
         AuditLater(new AuditEntry { Kind = AuditKinds.Config, Actor = "operator", Subject = ConfigPath, Decision = "applied", Reason = summary });
         TrustChanged?.Invoke(previous, next);

@@ -75,6 +75,7 @@ public sealed class KeysCommandTests : IDisposable
         Assert.Contains("reloaded: ", rotate.Output, StringComparison.Ordinal);
         var activation = node.Runtime.Identity.PendingActivation();
         Assert.NotNull(activation);
+        Assert.Contains($"new content keys announced, active at {activation.Value:u}", rotate.Output, StringComparison.Ordinal);
         Assert.Equal(oldSigning, node.Runtime.Identity.SigningKey(Contracts.V1.Suite.X25519Aes256GcmEd25519).PublicKey.KeyIdHex);
         var status = await CliRun.RunAsync("status", "--config", _node.ConfigPath, "--json");
         using (var json = JsonDocument.Parse(status.Output))
