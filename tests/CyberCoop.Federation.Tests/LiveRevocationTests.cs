@@ -42,7 +42,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<RpcException>(() => NextResponseAsync(call));
         clock.Stop();
 
-        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.ToString());
         Assert.Contains("certificate revoked", error.Status.Detail, StringComparison.Ordinal);
         Assert.True(clock.Elapsed < s_prompt, $"the stream ended {clock.Elapsed.TotalMilliseconds:F0} ms after the revocation");
         Assert.NotNull(await _f.GetAsync("ee", IndicatorType.Domain, "acked-before-revocation.example"));
@@ -72,14 +72,14 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         {
             await call.RequestStream.WriteAsync(Batch("after-revocation.example"));
         }
-        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException)
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException or OperationCanceledException)
         {
             // The server may already have ended the call.
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(() => NextResponseAsync(call));
 
-        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.ToString());
         Assert.NotNull(await _f.GetAsync("ee", IndicatorType.Domain, "first.example"));
         Assert.Null(await _f.GetAsync("ee", IndicatorType.Domain, "after-revocation.example"));
     }
@@ -103,7 +103,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<RpcException>(() => IngestOnceAsync(client, "same-connection.example"));
 
         // A status from the handler (not a failed handshake) proves the call travelled on the old connection.
-        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.ToString());
         Assert.Contains("revoked", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(connections, node.Streams.ConnectionCount);
         Assert.Null(await _f.GetAsync("ee", IndicatorType.Domain, "same-connection.example"));
@@ -124,7 +124,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         node.Streams.SweepExpired();
         var error = await Assert.ThrowsAsync<RpcException>(() => NextResponseAsync(call));
 
-        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.ToString());
         Assert.Contains("certificate expired", error.Status.Detail, StringComparison.Ordinal);
         Assert.NotNull(await _f.GetAsync("ee", IndicatorType.Domain, "before-expiry.example"));
     }
@@ -197,7 +197,7 @@ public sealed class LiveRevocationTests : IAsyncLifetime
             await rogue.ResponseStream.MoveNext(timeout.Token);
         });
 
-        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.ToString());
         Assert.Contains("certificate revoked", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(1, fi.Streams.StreamsOf(eeId));
         await AssertAuditedCutAsync("fi", eeId, "/cybercoop.v1.Federation/Exchange", "certificate revoked");

@@ -18,7 +18,9 @@ namespace CyberCoop.Gateway.Hosting;
 /// no longer pinned) and, for expiry, at a fixed interval (certificates expire while streams stay open), each stream whose
 /// caller is no longer admitted is cut with PermissionDenied, counted and audited, and its connection is
 /// closed: HTTP/2 would otherwise let the client open new streams on the already authenticated connection
-/// (each new call is also re-validated by <see cref="CallerAuthorization"/>).
+/// (each new call is also re-validated by <see cref="CallerAuthorization"/>). <c>HttpContext.Abort()</c> is not
+/// enough for that: on HTTP/2 Kestrel resets only the stream (RST_STREAM); the connection is closed through its
+/// <see cref="ConnectionContext"/> instead (GOAWAY via RequestClose, then Abort after a grace period).
 /// </summary>
 internal sealed partial class LiveStreamRegistry : IDisposable
 {
@@ -40,7 +42,10 @@ internal sealed partial class LiveStreamRegistry : IDisposable
         _sweep = runtime.Time.CreateTimer(_ => SweepExpired(), null, SweepInterval, SweepInterval);
     }
 
-    /// <summary>How long a connection whose caller lost its admission may take to close gracefully (GOAWAY) before it is aborted.</summary>
+    /// <summary>How long after its streams were cut a connection gets GOAWAY.</summary>
+    public TimeSpan GoAwayDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a connection whose caller lost its admission may take to close gracefully (after GOAWAY) before it is aborted.</summary>
     public TimeSpan ConnectionCloseGrace { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Whether connections of callers no longer admitted are closed (tests turn it off to exercise the per-call check alone).</summary>
@@ -261,17 +266,22 @@ internal sealed partial class LiveStreamRegistry : IDisposable
 
         Interlocked.Increment(ref _connectionsClosed);
         LiveStreamLog.ConnectionClosed(_logger, connectionId, connection.Certificate.Subject, reason);
-        // GOAWAY first: the client opens no new stream here and the cut streams can still deliver their status;
-        // then abort whatever is left after the grace period.
-        connection.Connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
-        _ = AbortLaterAsync(connection, reason);
+        _ = CloseLaterAsync(connection, reason);
     }
 
-    private async Task AbortLaterAsync(LiveConnection connection, string reason)
+    /// <summary>
+    /// Lets the cut streams' status reach the client first (a socket closed while the client still sends can reset
+    /// the connection before the client read it), then GOAWAY: no new stream here, the connection ends when its
+    /// streams have; whatever is left is aborted after the grace period. New calls meanwhile are refused per call.
+    /// </summary>
+    private async Task CloseLaterAsync(LiveConnection connection, string reason)
     {
+        var closed = connection.Connection.ConnectionClosed;
         try
         {
-            await Task.Delay(ConnectionCloseGrace, _runtime.Time, connection.Connection.ConnectionClosed).ConfigureAwait(false);
+            await Task.Delay(GoAwayDelay, _runtime.Time, closed).ConfigureAwait(false);
+            connection.Connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+            await Task.Delay(ConnectionCloseGrace, _runtime.Time, closed).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -14,7 +14,18 @@ internal static class AgentClient
 {
     public static async Task<ItemOutcome> IngestAsync(string address, string rootPath, string certificatePath, string keyPath, string domain)
     {
-        using var client = PemFiles.LoadCertificateWithKey(certificatePath, keyPath);
+        using var channel = Connect(address, rootPath, certificatePath, keyPath);
+        using var call = new CyberCoop.Contracts.V1.Ingest.IngestClient(channel).Submit(deadline: DateTime.UtcNow.AddSeconds(20), cancellationToken: TestContext.Current.CancellationToken);
+        await call.RequestStream.WriteAsync(Batch(domain), TestContext.Current.CancellationToken);
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        return call.ResponseStream.Current.Items.Single().Outcome;
+    }
+
+    /// <summary>A channel to the gateway with the agent's certificate, trusting only the domain root (the caller disposes it).</summary>
+    public static GrpcChannel Connect(string address, string rootPath, string certificatePath, string keyPath)
+    {
+        var client = PemFiles.LoadCertificateWithKey(certificatePath, keyPath);
         using var root = PemFiles.LoadCertificate(rootPath);
         var anchor = TrustAnchor.FromRoot(root);
         var handler = new SocketsHttpHandler
@@ -27,13 +38,14 @@ internal static class AgentClient
                     new ChainValidator([anchor]).Validate(presented as X509Certificate2, null, CertificatePurpose.Server).IsValid,
             },
         };
-        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-        using var call = new CyberCoop.Contracts.V1.Ingest.IngestClient(channel).Submit(deadline: DateTime.UtcNow.AddSeconds(20), cancellationToken: TestContext.Current.CancellationToken);
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+    }
+
+    /// <summary>One AMBER domain sighting in a batch with a fresh id.</summary>
+    public static IngestBatch Batch(string domain)
+    {
         var batch = new IngestBatch { BatchId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
         batch.Sightings.Add(new Sighting { Type = IndicatorType.Domain, Value = domain, Tlp = Tlp.Amber, Confidence = 80 });
-        await call.RequestStream.WriteAsync(batch, TestContext.Current.CancellationToken);
-        await call.RequestStream.CompleteAsync();
-        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
-        return call.ResponseStream.Current.Items.Single().Outcome;
+        return batch;
     }
 }

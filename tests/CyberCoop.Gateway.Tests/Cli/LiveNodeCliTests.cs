@@ -109,6 +109,28 @@ public sealed class LiveNodeCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Certs_revoke_on_a_running_node_ends_the_agents_open_stream_with_permission_denied()
+    {
+        var agent = Tallinn.Agents[0];
+        using var channel = AgentClient.Connect(Tallinn.Address, Tallinn.RootCertificate, agent.Certificate, agent.Key);
+        using var call = new CyberCoop.Contracts.V1.Ingest.IngestClient(channel).Submit(cancellationToken: TestContext.Current.CancellationToken);
+        await call.RequestStream.WriteAsync(AgentClient.Batch("streamed-before-revocation.example"), TestContext.Current.CancellationToken);
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        using var certificate = PemFiles.LoadCertificate(agent.Certificate);
+
+        var revoke = await CliRun.RunAsync("certs", "revoke", "--ca-dir", Tallinn.Directory, "--config", Tallinn.ConfigPath, "--serial", certificate.SerialNumber);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(timeout.Token));
+
+        Assert.Equal(0, revoke.ExitCode);
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("certificate revoked", error.Status.Detail, StringComparison.Ordinal);
+        Assert.NotNull(await _node.Runtime.Store.GetIndicatorAsync(
+            CyberCoop.Gateway.Pipeline.IndicatorIds.Compute(IndicatorType.Domain, "streamed-before-revocation.example"), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Renewing_the_gateway_certificate_with_config_swaps_it_in_the_running_node()
     {
         using (var old = await FetchAsTallinnAsync())
