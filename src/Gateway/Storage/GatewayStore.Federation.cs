@@ -31,16 +31,6 @@ internal sealed partial class GatewayStore
         return changes;
     }
 
-    /// <summary>The change feed's last position (0 when empty).</summary>
-    public async Task<long> MaxLocalSeqAsync(CancellationToken ct)
-    {
-        await using var connection = _db.OpenReader();
-        await using var command = connection.CreateCommand();
-        // WHERE lets SQLite answer from the partial index ix_indicators_local_seq (see NextLocalSeq).
-        command.CommandText = "SELECT COALESCE(MAX(local_seq), 0) FROM indicators WHERE local_seq IS NOT NULL";
-        return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-    }
-
     /// <summary>How far the change feed has been dispatched to <paramref name="peer"/> (0 for a new peer: it gets history).</summary>
     public async Task<long> GetPeerCursorAsync(string peer, CancellationToken ct)
     {

@@ -67,14 +67,6 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Raised on the writer right after an agent batch that created or changed indicators committed, with those
-    /// indicators in change-feed order (their local_seq), strictly in commit order. For the outbound dispatcher's
-    /// in-memory hand-off; the change feed in the database stays the source of truth. Handlers must be quick and must
-    /// not throw.
-    /// </summary>
-    public event Action<LocalChangeBatch>? LocalChangesCommitted;
-
-    /// <summary>
     /// Commits one agent batch, idempotently: if (<paramref name="agentId"/>, <paramref name="batchId"/>) was committed
     /// before, returns the stored results with Duplicate = true and changes nothing. Otherwise, in one transaction
     /// (possibly shared with other writes: group commit), merges each valid item into the store (accumulating counts),
@@ -95,7 +87,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         }
 
         var batchKey = batchId.ToArray();
-        return _db.WriteAsync((connection, transaction) => CommitIngest(connection, transaction, agentId, batchKey, items), ct, PublishLocalChanges);
+        return _db.WriteAsync((connection, transaction) => CommitIngest(connection, transaction, agentId, batchKey, items), ct);
     }
 
     private IngestCommit CommitIngest(SqliteConnection connection, SqliteTransaction transaction, string agentId, byte[] batchKey, IReadOnlyList<ValidationOutcome> items)
@@ -116,7 +108,6 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         var results = new IngestResult { BatchId = ByteString.CopyFrom(batchKey) };
         var changed = new Dictionary<string, StoredIndicator>(items.Count, StringComparer.Ordinal);
         var audit = new List<AuditEntry>();
-        long firstSeq;
         using (var indicators = new IndicatorCommands(connection, transaction))
         {
             for (var i = 0; i < items.Count; i++)
@@ -153,8 +144,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
                 results.Items.Add(new ItemResult { Index = (uint)i, Outcome = outcome, IndicatorId = incoming.Id });
             }
 
-            firstSeq = NextLocalSeq(connection, transaction);
-            var localSeq = firstSeq;
+            var localSeq = NextLocalSeq(connection, transaction);
             foreach (var stored in changed.Values)
             {
                 indicators.Write(stored, now, localSeq++);
@@ -180,15 +170,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             changedIndicators[n++] = stored.Indicator;
         }
 
-        return new IngestCommit { Duplicate = false, Results = results.Items, Changed = changedIndicators, FirstLocalSeq = firstSeq };
-    }
-
-    private void PublishLocalChanges(IngestCommit commit)
-    {
-        if (!commit.Duplicate && commit.Changed.Count > 0)
-        {
-            LocalChangesCommitted?.Invoke(new LocalChangeBatch(commit.FirstLocalSeq, commit.Changed));
-        }
+        return new IngestCommit { Duplicate = false, Results = results.Items, Changed = changedIndicators };
     }
 
     /// <summary>

@@ -13,7 +13,4 @@ internal sealed record IngestCommit
 
     /// <summary>Merged state of every indicator the batch created or changed (empty for a duplicate), for the outbound pipeline.</summary>
     public required IReadOnlyList<Indicator> Changed { get; init; }
-
-    /// <summary>Change-feed position (local_seq) of <c>Changed[0]</c>; <c>Changed[i]</c> has <c>FirstLocalSeq + i</c>. 0 when nothing changed.</summary>
-    public long FirstLocalSeq { get; init; }
 }

@@ -24,7 +24,7 @@ internal abstract class PendingWrite
     /// <summary>Runs the work inside the group's transaction (on the writer).</summary>
     public abstract void Run(SqliteConnection connection, SqliteTransaction transaction);
 
-    /// <summary>The group committed: runs the after-commit hook (in commit order, on the writer) and completes the caller.</summary>
+    /// <summary>The group committed: completes the caller with the work's result.</summary>
     public abstract void Committed();
 
     /// <summary>The work or the group's commit failed: nothing of this write is in the database.</summary>
@@ -36,14 +36,12 @@ internal sealed class PendingWrite<T> : PendingWrite
 {
     private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Func<SqliteConnection, SqliteTransaction, T> _work;
-    private readonly Action<T>? _afterCommit;
     private readonly CancellationTokenRegistration _registration;
     private T? _result;
 
-    public PendingWrite(Func<SqliteConnection, SqliteTransaction, T> work, Action<T>? afterCommit, CancellationToken ct)
+    public PendingWrite(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
     {
         _work = work;
-        _afterCommit = afterCommit;
         if (ct.CanBeCanceled)
         {
             _registration = ct.UnsafeRegister(static (state, token) =>
@@ -65,14 +63,7 @@ internal sealed class PendingWrite<T> : PendingWrite
     public override void Committed()
     {
         _registration.Dispose();
-        try
-        {
-            _afterCommit?.Invoke(_result!);
-        }
-        finally
-        {
-            _completion.TrySetResult(_result!);
-        }
+        _completion.TrySetResult(_result!);
     }
 
     public override void Fail(Exception error)

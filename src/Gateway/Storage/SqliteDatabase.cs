@@ -31,7 +31,6 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private int _disposed;
     private long _groupsCommitted;
     private long _writesCommitted;
-    private long _hookFailures;
 
     private SqliteDatabase(string path, SqliteConnection writer, string readConnectionString)
     {
@@ -49,18 +48,13 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// <summary>Writes committed (for the ratio writes per transaction).</summary>
     public long WritesCommitted => Interlocked.Read(ref _writesCommitted);
 
-    /// <summary>After-commit hooks that threw (their writes committed and were answered all the same).</summary>
-    public long HookFailures => Interlocked.Read(ref _hookFailures);
-
     /// <summary>
     /// Queues <paramref name="work"/> to run on the writer connection inside a write transaction (possibly shared with
     /// other writes, each in its own savepoint). The task completes after that transaction committed, with the work's
     /// result; faulted with the work's exception (its changes rolled back) or the commit's; cancelled only when
     /// <paramref name="ct"/> fired before the writer started the work (then nothing of it was written).
-    /// <paramref name="afterCommit"/> runs on the writer right after the commit, in commit order, before the task
-    /// completes; it must be quick and must not throw.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct, Action<T>? afterCommit = null)
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(work);
         if (ct.IsCancellationRequested)
@@ -68,7 +62,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             return Task.FromCanceled<T>(ct);
         }
 
-        var write = new PendingWrite<T>(work, afterCommit, ct);
+        var write = new PendingWrite<T>(work, ct);
         if (!_writes.Writer.TryWrite(write))
         {
             throw new ObjectDisposedException(nameof(SqliteDatabase), "the database is closed");
@@ -150,16 +144,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         {
             if (!failed[i])
             {
-                try
-                {
-                    group[i].Committed();
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // The write committed and its caller was answered (the hook runs before, the answer in a finally);
-                    // a hook is an optimisation whose consumer falls back to the database. Counted, never fatal.
-                    Interlocked.Increment(ref _hookFailures);
-                }
+                group[i].Committed();
             }
         }
     }

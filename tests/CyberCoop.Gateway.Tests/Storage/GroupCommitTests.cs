@@ -91,38 +91,6 @@ public sealed class GroupCommitTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task After_commit_hooks_run_in_commit_order_before_each_caller_resumes()
-    {
-        await CreateTableAsync();
-        var (blocker, started) = BlockWriter();
-        await started.WaitAsync(Timeout, Ct);
-        var hooks = new List<int>();
-
-        var writes = Enumerable.Range(1, 4)
-            .Select(i => _db.WriteAsync((connection, transaction) => Insert(connection, transaction, i), Ct, afterCommit: row =>
-            {
-                lock (hooks)
-                {
-                    hooks.Add(row);
-                }
-            }))
-            .Select(async task =>
-            {
-                var row = await task;
-                lock (hooks)
-                {
-                    Assert.Contains(row, hooks);
-                }
-            })
-            .ToList();
-        _gate.Set();
-        await blocker.WaitAsync(Timeout, Ct);
-        await Task.WhenAll(writes).WaitAsync(Timeout, Ct);
-
-        Assert.Equal([1, 2, 3, 4], hooks);
-    }
-
-    [Fact]
     public async Task Closing_commits_what_was_queued_and_refuses_later_writes()
     {
         await CreateTableAsync();
