@@ -95,6 +95,13 @@ internal sealed record NodeConfig
     /// </summary>
     public string? MetricsListen { get; set; }
 
+    /// <summary>
+    /// Whether gateways of trust domains this node does not pin may read its public trust bundle (first contact,
+    /// what <c>peers add --fetch</c> on their side needs), and nothing else. False refuses them at the TLS handshake,
+    /// as any unknown certificate; applies on reload.
+    /// </summary>
+    public bool FirstContact { get; set; } = true;
+
     /// <summary>How far ahead new content keys are announced and how long retired ones stay usable.</summary>
     public KeyRotationConfig KeyRotation { get; set; } = new();
 }

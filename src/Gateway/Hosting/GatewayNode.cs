@@ -218,7 +218,7 @@ internal sealed class GatewayNode : IAsyncDisposable
             return true;
         }
 
-        if (FirstContact.Admits(result))
+        if (runtime.Trust.Config.Config.Node.FirstContact && FirstContact.Admits(result))
         {
             // A gateway of a domain not pinned here: admitted to read the public trust bundle only (see FirstContact).
             LiveStreamLog.FirstContactAccepted(loggers.CreateLogger<GatewayNode>(), result.Id!.Value.ToString());

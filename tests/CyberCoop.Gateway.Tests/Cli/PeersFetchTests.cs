@@ -124,6 +124,27 @@ public sealed class PeersFetchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fetch_from_a_peer_that_turned_first_contact_off_is_refused_at_the_handshake_and_changes_nothing()
+    {
+        var finland = GatewayConfigFile.Load(Finland.ConfigPath).Config;
+        finland.Node.FirstContact = false;
+        GatewayConfigFile.Save(Finland.ConfigPath, finland);
+        var (applied, messages) = _helsinki.Runtime.Reload();
+        Assert.True(applied, string.Join("; ", messages));
+        var before = File.ReadAllText(_config);
+        var files = PeersFolder();
+
+        var result = await CliRun.RunAsync("peers", "add", "--config", _config, "--id", Helsinki, "--address", Finland.Address,
+            "--fetch", "--pin", Finland.RootPin);
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Equal(before, File.ReadAllText(_config));
+        Assert.Equal(files, PeersFolder());
+        Assert.True(_helsinki.Runtime.Metrics.CallsDenied > 0);
+        Assert.Contains("refuse this node's certificate", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Fetch_from_a_gateway_of_another_trust_domain_than_stated_is_refused()
     {
         var before = File.ReadAllText(_config);
