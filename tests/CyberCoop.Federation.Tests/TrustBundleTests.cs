@@ -146,6 +146,22 @@ public sealed class TrustBundleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_peer_serving_a_bundle_that_has_expired_is_disconnected_at_the_next_refresh()
+    {
+        var metrics = _f["fi"].Node!.Runtime.Metrics.Peer(_f["ee"].GatewayId);
+        await WaitUntilAsync(() => Task.FromResult(metrics.Snapshot().ConnectedSince is not null), "fi is connected to ee");
+
+        // ee installs a bundle that expires a few seconds from now and is not re-signed in time.
+        _f["ee"].WriteBundle(lifetime: TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(4));
+        Assert.True(_f["ee"].Node!.Runtime.Reload().Applied);
+        await WaitUntilAsync(() => Task.FromResult(HeldSequence("fi", Ee) == 2), "fi accepted the short-lived bundle");
+
+        await WaitUntilAsync(() => Task.FromResult(metrics.Snapshot().LastError.Contains("expired", StringComparison.Ordinal) && metrics.Snapshot().ConnectedSince is null),
+            "fi drops the stream to ee once ee's bundle has expired", TimeSpan.FromSeconds(30));
+        await AssertAuditedAsync("fi", "rejected");
+    }
+
+    [Fact]
     public async Task Tampered_bundle_bytes_are_rejected()
     {
         var genuine = Bundle(Ee, 30, [_f["ee"].Ca], [_f["ee"].Ca]);

@@ -203,7 +203,14 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
                 if (_runtime.Time.GetUtcNow() >= nextRefresh)
                 {
-                    await _directory.RefreshAsync(Peer, client, sessionCts.Token).ConfigureAwait(false);
+                    // A bundle the peer now serves that is not acceptable (expired, not root-signed, ...) ends the session
+                    // as it would refuse a new one: unacked envelopes stay in the outbox and are re-sent after a fix.
+                    var refreshError = await _directory.RefreshAsync(Peer, client, sessionCts.Token).ConfigureAwait(false);
+                    if (refreshError is not null)
+                    {
+                        throw new InvalidOperationException("trust bundle not accepted: " + refreshError);
+                    }
+
                     nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
                 }
 

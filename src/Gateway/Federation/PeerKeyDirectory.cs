@@ -88,7 +88,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
 
         foreach (var key in keys.Keys)
         {
-            if (key.Key.Algorithm is KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65 && CryptographicOperations.FixedTimeEquals(key.Key.KeyId, keyId))
+            if (key.Key.Algorithm is KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65 && key.Key.HasKeyId(keyId))
             {
                 return key;
             }

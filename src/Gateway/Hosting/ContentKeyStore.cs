@@ -59,8 +59,8 @@ internal sealed record ContentKeyFile(string Path, ContentKeyKind Kind, Suite Su
 /// <item><c>retired/&lt;superseded-at&gt;-signing-&lt;suite&gt;[-withdrawn].key</c>: keys replaced at that time; usable for
 /// opening and verifying until superseded-at + the grace period (no grace when withdrawn by <c>keys rotate --now</c>).</item>
 /// </list>
-/// A pending key whose time has come is moved into place by <see cref="Promote"/> (at start, reload and rotation); until
-/// then the node already selects it by time. Retired signing keys are kept for good (audit checkpoints they signed
+/// A pending key whose time has come is moved into place by <see cref="Promote"/> (at start, at a reload that finds
+/// changed key files, and by <c>keys rotate</c>); until then the running node already selects it by time. Retired signing keys are kept for good (audit checkpoints they signed
 /// must still verify); retired KEM private keys are destroyed by <see cref="PurgeExpiredKem"/> after their grace.
 /// </summary>
 internal static partial class ContentKeyStore

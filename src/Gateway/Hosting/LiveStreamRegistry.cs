@@ -22,7 +22,7 @@ namespace CyberCoop.Gateway.Hosting;
 /// enough for that: on HTTP/2 Kestrel resets only the stream (RST_STREAM); the connection is closed through its
 /// <see cref="ConnectionContext"/> instead (GOAWAY via RequestClose, then Abort after a grace period).
 /// </summary>
-internal sealed partial class LiveStreamRegistry : IDisposable
+internal sealed class LiveStreamRegistry : IDisposable
 {
     /// <summary>How often open streams are checked for certificates that expired meanwhile.</summary>
     public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
@@ -32,6 +32,9 @@ internal sealed partial class LiveStreamRegistry : IDisposable
     private readonly ConcurrentDictionary<LiveStream, byte> _streams = new();
     private readonly ConcurrentDictionary<string, LiveConnection> _connections = new(StringComparer.Ordinal);
     private readonly ITimer _sweep;
+    private long _streamsCut;
+    private long _connectionsClosed;
+    private int _firstContacts;
 
     public LiveStreamRegistry(GatewayRuntime runtime, ILogger<LiveStreamRegistry> logger)
     {
@@ -67,10 +70,6 @@ internal sealed partial class LiveStreamRegistry : IDisposable
     public long ConnectionsClosed => Interlocked.Read(ref _connectionsClosed);
 
     internal TrustState CurrentTrust => _runtime.Trust;
-
-    private long _streamsCut;
-    private long _connectionsClosed;
-    private int _firstContacts;
 
     /// <summary>
     /// Registers an authorized stream; dispose the result when the stream ends. The caller is checked again

@@ -110,7 +110,7 @@ internal sealed class NodeIdentity : IDisposable
         foreach (var key in _keys)
         {
             if (key.Signing is not null && (key.File.NotAfter is null || key.File.NotAfter > now)
-                && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key.PublicKey.KeyId, keyId))
+                && key.PublicKey.HasKeyId(keyId))
             {
                 return true;
             }
@@ -128,7 +128,7 @@ internal sealed class NodeIdentity : IDisposable
     {
         foreach (var key in _keys)
         {
-            if (key.Kem is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key.PublicKey.KeyId, keyId))
+            if (key.Kem is not null && key.PublicKey.HasKeyId(keyId))
             {
                 return key;
             }

@@ -58,6 +58,18 @@ public sealed class KeysCommandTests : IDisposable
         var notBefore = scheduled[0].NotBefore.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         Assert.All(lines.Where(l => l.Contains(" pending ", StringComparison.Ordinal)), l => Assert.Contains(notBefore, l, StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("hybrid", StringComparison.Ordinal) && l.Contains("kem", StringComparison.Ordinal) && l.Contains("pending", StringComparison.Ordinal));
+
+        var asJson = await CliRun.RunAsync("keys", "list", "--config", _node.ConfigPath, "--json");
+        Assert.Equal(0, asJson.ExitCode);
+        using var document = JsonDocument.Parse(asJson.Output);
+        var keys = document.RootElement.EnumerateArray().ToList();
+        Assert.Equal(8, keys.Count);
+        var pendingKem = keys.Single(k => k.GetProperty("state").GetString() == "pending" && k.GetProperty("kind").GetString() == "kem" && k.GetProperty("suite").GetString() == "hybrid");
+        Assert.Equal(scheduled[0].NotBefore, pendingKem.GetProperty("notBefore").GetDateTimeOffset());
+        Assert.Equal(JsonValueKind.Null, pendingKem.GetProperty("notAfter").ValueKind);
+        Assert.Equal(32, pendingKem.GetProperty("keyId").GetString()!.Length);
+        var activeKem = keys.Single(k => k.GetProperty("state").GetString() == "active" && k.GetProperty("kind").GetString() == "kem" && k.GetProperty("suite").GetString() == "hybrid");
+        Assert.Equal(scheduled[0].NotBefore + TimeSpan.FromDays(7), activeKem.GetProperty("notAfter").GetDateTimeOffset());
     }
 
     [Fact]

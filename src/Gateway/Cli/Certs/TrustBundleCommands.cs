@@ -93,10 +93,29 @@ internal static class TrustBundleCommands
             var configPath = parse.GetValue(config);
             var install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, now);
 
-            // Order matters for recovery: keep the old pair, then replace the current pair, then publish the bundle.
-            CertificateFiles.EnsureDirectory(Path.GetDirectoryName(retiredKey)!);
-            ca.Current.Save(retiredCertificate, retiredKey);
-            fresh.Save(Path.Combine(ca.Directory, CertificateFiles.RootCertificateName), Path.Combine(ca.Directory, CertificateFiles.RootKeyName));
+            // Order keeps the folder usable if interrupted: the new pair is staged, the old pair kept in retired/, the
+            // bundle (which lists both, so the old root.crt still matches it) written, and only then the pair swapped.
+            var staging = Path.Combine(ca.Directory, ".rotate-" + Guid.NewGuid().ToString("N")[..12]);
+            Directory.CreateDirectory(staging);
+            try
+            {
+                var stagedCertificate = Path.Combine(staging, CertificateFiles.RootCertificateName);
+                var stagedKey = Path.Combine(staging, CertificateFiles.RootKeyName);
+                fresh.Save(stagedCertificate, stagedKey);
+                CertificateFiles.EnsureDirectory(Path.GetDirectoryName(retiredKey)!);
+                ca.Current.Save(retiredCertificate, retiredKey);
+                TrustBundleFile.Write(path, next.Signed);
+                File.Move(stagedKey, Path.Combine(ca.Directory, CertificateFiles.RootKeyName), overwrite: true);
+                File.Move(stagedCertificate, Path.Combine(ca.Directory, CertificateFiles.RootCertificateName), overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptoFormatException)
+            {
+                throw new CliException($"rotate-root was interrupted ({ex.Message}); nothing was deleted: the new root pair is in '{staging}', " +
+                    $"the old pair in '{Path.GetDirectoryName(retiredKey)}', the bundle at '{path}' (check it with 'certs bundle show')");
+            }
+
+            Directory.Delete(staging, recursive: true);
+
             io.Output.WriteLine($"rotated the root of {ca.TrustDomain}");
             io.Output.WriteLine($"  new root      {Path.Combine(ca.Directory, CertificateFiles.RootCertificateName)} ({fresh.Pin})");
             io.Output.WriteLine($"  new key       {Path.Combine(ca.Directory, CertificateFiles.RootKeyName)} (mode 0600; keep it offline)");

@@ -111,7 +111,7 @@ internal static class TrustBundleEditing
             bundle.RefreshHintSeconds = TrustBundleVerifier.DefaultRefreshSeconds;
         }
 
-        var listed = bundle.RootCertificates.Select(r => SpkiPin.Compute(X509CertificateLoader.LoadCertificate(r.Span))).ToList();
+        var listed = bundle.RootCertificates.Select(PinOf).ToList();
         if (!listed.Contains(ca.Current.Pin, StringComparer.Ordinal))
         {
             throw new CliException($"the bundle would no longer list the CA's current root {ca.Current.Pin}, which must sign it");
@@ -121,6 +121,12 @@ internal static class TrustBundleEditing
         var signed = TrustBundleSigner.Sign(bundle, signers);
         return TrustBundleVerifier.Verify(signed, previous.TrustDomain, previous.Roots, now, out var error)
             ?? throw new CliException($"the new bundle would not be accepted by peers holding sequence {previous.Sequence}: {error}");
+    }
+
+    private static string PinOf(Google.Protobuf.ByteString der)
+    {
+        using var root = X509CertificateLoader.LoadCertificate(der.Span);
+        return SpkiPin.Compute(root);
     }
 
     /// <summary>

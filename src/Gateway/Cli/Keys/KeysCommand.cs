@@ -112,14 +112,15 @@ internal static class KeysCommand
     private static Command List(TimeProvider clock)
     {
         var config = new Option<string>("--config") { Description = "The gateway's config file.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print the keys as a JSON array (suite, kind, keyId, state, withdrawn, notBefore, notAfter, file)." };
         var list = new Command(
             "list",
             "List the node's content keys from its keys folder (no running node needed): suite, kind (signing or kem), " +
             "key id, state (pending, active, retired) at this moment, not-before and not-after (open-ended keys show '-'; " +
             "a retired key's not-after ends its grace period), and the file." +
-            Environment.NewLine + "Example: keys list --config gateway.json")
+            Environment.NewLine + "Example: keys list --config gateway.json --json")
         {
-            config,
+            config, json,
         };
         list.Aliases.Add("show");
         CliAction.Set(list, (parse, io, _) =>
@@ -128,6 +129,9 @@ internal static class KeysCommand
             var keysDirectory = KeysDirectory(loaded);
             var now = clock.GetUtcNow();
             var rows = new List<IReadOnlyList<string>>();
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using var writer = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true });
+            writer.WriteStartArray();
             foreach (var file in ContentKeyStore.Scan(keysDirectory, TimeSpan.FromSeconds(loaded.Config.Node.KeyRotation.RetiredGraceSeconds))
                 .OrderBy(f => f.Suite).ThenBy(f => f.Kind).ThenBy(f => f.NotBefore))
             {
@@ -143,6 +147,32 @@ internal static class KeysCommand
                 }
 
                 var state = file.StateAt(now);
+                writer.WriteStartObject();
+                writer.WriteString("suite", SuiteNames.ToName(file.Suite));
+                writer.WriteString("kind", file.Kind == ContentKeyKind.Signing ? "signing" : "kem");
+                writer.WriteString("keyId", keyId);
+                writer.WriteString("state", state.ToString().ToLowerInvariant());
+                writer.WriteBoolean("withdrawn", file.Withdrawn);
+                if (file.NotBefore == DateTimeOffset.UnixEpoch)
+                {
+                    writer.WriteNull("notBefore");
+                }
+                else
+                {
+                    writer.WriteString("notBefore", file.NotBefore);
+                }
+
+                if (file.NotAfter is { } end)
+                {
+                    writer.WriteString("notAfter", end);
+                }
+                else
+                {
+                    writer.WriteNull("notAfter");
+                }
+
+                writer.WriteString("file", Path.GetRelativePath(keysDirectory, file.Path));
+                writer.WriteEndObject();
                 rows.Add(
                 [
                     SuiteNames.ToName(file.Suite),
@@ -160,7 +190,17 @@ internal static class KeysCommand
                 throw new CliException($"no content keys in '{keysDirectory}': start the node once to create them");
             }
 
-            io.WriteTable(["suite", "kind", "key id", "state", "not before", "not after", "file"], rows);
+            writer.WriteEndArray();
+            writer.Flush();
+            if (parse.GetValue(json))
+            {
+                io.Output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+            }
+            else
+            {
+                io.WriteTable(["suite", "kind", "key id", "state", "not before", "not after", "file"], rows);
+            }
+
             return Task.FromResult(CliExitCodes.Success);
         });
         return list;

@@ -269,7 +269,7 @@ internal static class PeersCommand
         var id = new Argument<string>("id") { Description = "SPIFFE id of the peer." };
         var command = new Command(
             "remove",
-            "Remove a peer from gateway.json (validated, atomic write, .bak kept); a running node drops its stream on reload." +
+            "Remove a peer from gateway.json (validated, atomic write, .bak kept); a running node reloads, closes its stream to the peer and ends the peer's open streams with PermissionDenied (peer removed)." +
             Environment.NewLine + "Example: peers remove --config gateway.json spiffe://fi.cybercoop/gateway/helsinki")
         {
             config, id,
