@@ -12,11 +12,12 @@ namespace CyberCoop.Gateway.Storage;
 /// and the audit log.
 /// </summary>
 /// <remarks>
-/// Concurrency: one writer connection behind a semaphore, one transaction per call (a whole agent batch or a whole
-/// envelope), prepared statements reused for every row of that transaction; readers use pooled connections and run
-/// concurrently with the writer (WAL). Durability: see <see cref="StoreOptions.DurableAgainstPowerLoss"/>; every
-/// method returns only after its transaction committed, so a caller may ack once the task completes.
-/// All methods are thread-safe.
+/// Concurrency: one writer connection owned by the database's writer loop; every write method queues its work there
+/// and writes that arrive together share one transaction (group commit, see <see cref="SqliteDatabase"/>), each
+/// inside its own savepoint, so one failing write never takes the others down; prepared statements are reused for
+/// every row of a write. Readers use pooled connections and run concurrently with the writer (WAL). Durability: see
+/// <see cref="StoreOptions.DurableAgainstPowerLoss"/>; every method returns only after the transaction holding its
+/// write committed, so a caller may ack once the task completes. All methods are thread-safe.
 /// </remarks>
 internal sealed partial class GatewayStore : IAsyncDisposable
 {
