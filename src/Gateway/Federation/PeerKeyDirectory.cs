@@ -285,7 +285,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
                 return $"key announcement for '{announcement.Node}' signed by '{id}'";
             }
 
-            if (!IsValidTimestamp(announcement.IssuedAt) || announcement.Keys.Any(k => !IsValidTimestamp(k.NotBefore) || !IsValidTimestamp(k.NotAfter)))
+            if (!TrustBundleVerifier.IsValidTimestamp(announcement.IssuedAt) || announcement.Keys.Any(k => !TrustBundleVerifier.IsValidTimestamp(k.NotBefore) || !TrustBundleVerifier.IsValidTimestamp(k.NotAfter)))
             {
                 return $"key announcement of {id} holds a timestamp out of range";
             }
@@ -311,11 +311,4 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return null;
         }
     }
-
-    /// <summary>
-    /// Whether <paramref name="time"/> is absent or a timestamp protobuf can convert (nanos 0-999999999, years 1-9999);
-    /// anything else would throw when read.
-    /// </summary>
-    private static bool IsValidTimestamp(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
-        time is null || (time.Nanos is >= 0 and <= 999_999_999 && time.Seconds is >= -62_135_596_800L and <= 253_402_300_799L);
 }
