@@ -22,7 +22,7 @@ namespace CyberCoop.Gateway.Federation;
 internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDirectory> logger)
 {
     private readonly ConcurrentDictionary<string, DomainKeys> _domains = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, NodeKeys> _relayed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RelayedKeys> _relayed = new(StringComparer.Ordinal);
 
     /// <summary>Keys of one announced node (each with its validity window), with the signed announcement they came from.</summary>
     internal sealed record NodeKeys(string Node, IReadOnlyList<AnnouncedKey> Keys, IReadOnlyList<Suite> Suites, SignedKeyAnnouncement Signed)
@@ -32,6 +32,9 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
     }
 
     private sealed record DomainKeys(DateTimeOffset FetchedAt, IReadOnlyDictionary<string, NodeKeys> Nodes);
+
+    /// <summary>A relayed announcement and the trust snapshot it was last verified under (re-verified when that changes).</summary>
+    private sealed record RelayedKeys(NodeKeys Keys, TrustState VerifiedUnder);
 
     /// <summary>When the domain's bundle was last fetched and verified, or null.</summary>
     public DateTimeOffset? FetchedAt(string trustDomain) => _domains.TryGetValue(trustDomain, out var d) ? d.FetchedAt : null;
@@ -45,7 +48,34 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return keys;
         }
 
-        return _relayed.GetValueOrDefault(nodeId);
+        return FindRelayed(nodeId);
+    }
+
+    /// <summary>
+    /// A relayed announcement, checked again whenever the trust snapshot changed since it was last verified: its
+    /// signer may have been revoked, or its root dropped, meanwhile; it is then forgotten.
+    /// </summary>
+    private NodeKeys? FindRelayed(string nodeId)
+    {
+        if (!_relayed.TryGetValue(nodeId, out var relayed))
+        {
+            return null;
+        }
+
+        var trust = runtime.Trust;
+        if (ReferenceEquals(relayed.VerifiedUnder, trust))
+        {
+            return relayed.Keys;
+        }
+
+        if (SpiffeId.TryParse(nodeId, out var id, out _) && VerifyAnnouncement(id.TrustDomain, relayed.Keys.Signed, out _) is null)
+        {
+            _relayed.TryUpdate(nodeId, relayed with { VerifiedUnder = trust }, relayed);
+            return relayed.Keys;
+        }
+
+        _relayed.TryRemove(new KeyValuePair<string, RelayedKeys>(nodeId, relayed));
+        return null;
     }
 
     /// <summary>
@@ -70,7 +100,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return $"announcement is for '{keys.Node}', not the origin '{expectedNode}'";
         }
 
-        _relayed[expectedNode] = keys;
+        _relayed[expectedNode] = new RelayedKeys(keys, runtime.Trust);
         return null;
     }
 
@@ -255,6 +285,11 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
                 return $"key announcement for '{announcement.Node}' signed by '{id}'";
             }
 
+            if (!IsValidTimestamp(announcement.IssuedAt) || announcement.Keys.Any(k => !IsValidTimestamp(k.NotBefore) || !IsValidTimestamp(k.NotAfter)))
+            {
+                return $"key announcement of {id} holds a timestamp out of range";
+            }
+
             // Every key with its window, expired ones included: selection by time happens at use (sealing, verifying).
             var list = new List<AnnouncedKey>();
             foreach (var key in announcement.Keys)
@@ -276,4 +311,11 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return null;
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="time"/> is absent or a timestamp protobuf can convert (nanos 0-999999999, years 1-9999);
+    /// anything else would throw when read.
+    /// </summary>
+    private static bool IsValidTimestamp(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is null || (time.Nanos is >= 0 and <= 999_999_999 && time.Seconds is >= -62_135_596_800L and <= 253_402_300_799L);
 }

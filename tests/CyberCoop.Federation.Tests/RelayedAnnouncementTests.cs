@@ -1,0 +1,76 @@
+using System.Security.Cryptography.X509Certificates;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Federation;
+using CyberCoop.Gateway.Trust;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.DependencyInjection;
+using static CyberCoop.Federation.Tests.TestFederation;
+
+namespace CyberCoop.Federation.Tests;
+
+/// <summary>
+/// Key announcements a relay carries for an origin that is not this node's peer: kept only while the origin's
+/// certificate is still trusted, and refused (not thrown) when their times are not valid timestamps.
+/// </summary>
+public sealed class RelayedAnnouncementTests : IAsyncLifetime
+{
+    private const string Ee = "ee.cybercoop";
+    private TestFederation _f = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _f = TestFederation.Create("ee", "fi");
+        _f.PeerBoth("ee", "fi");
+        await _f.StartAsync();
+        await WaitUntilAsync(() => Task.FromResult(_f["fi"].Node!.Runtime.Trust.PeerBundles.ContainsKey(Ee)), "fi accepted ee's first bundle");
+    }
+
+    public async ValueTask DisposeAsync() => await _f.DisposeAsync();
+
+    private PeerKeyDirectory Directory => _f["fi"].Node!.Services.GetRequiredService<PeerKeyDirectory>();
+
+    private static SignedKeyAnnouncement Announce(X509Certificate2 gateway, string node, Timestamp issuedAt)
+    {
+        var bytes = new KeyAnnouncement { Node = node, IssuedAt = issuedAt }.ToByteArray();
+        var signed = new SignedKeyAnnouncement
+        {
+            Announcement = ByteString.CopyFrom(bytes),
+            Signature = ByteString.CopyFrom(IdentitySignatures.Sign(SignaturePurpose.KeyAnnouncement, bytes, gateway)),
+        };
+        signed.CertificateChain.Add(ByteString.CopyFrom(gateway.RawData));
+        return signed;
+    }
+
+    [Fact]
+    public async Task Relayed_announcement_of_a_gateway_revoked_afterwards_is_no_longer_used()
+    {
+        var id = SpiffeId.Parse($"spiffe://{Ee}/gateway/gw-ee-other");
+        using var other = _f["ee"].Ca.Issue(id);
+        Assert.Null(Directory.AcceptRelayedAnnouncement(id.ToString(), Announce(other, id.ToString(), Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow))));
+        Assert.NotNull(Directory.Find(id.ToString()));
+        var revoking = TrustBundleSigner.Sign(
+            TrustBundleSigner.Create(Ee, 50, [_f["ee"].Ca.Certificate], [other.SerialNumber.ToUpperInvariant()], DateTimeOffset.UtcNow.AddMinutes(-1), TimeSpan.FromDays(30)),
+            [_f["ee"].Ca]);
+
+        var accepted = await Directory.AcceptAsync(Ee, revoking, CancellationToken.None);
+
+        Assert.Null(accepted);
+        Assert.Equal(50UL, _f["fi"].Node!.Runtime.Trust.PeerBundles[Ee].Bundle.Sequence);
+        Assert.Null(Directory.Find(id.ToString()));
+    }
+
+    [Fact]
+    public void Relayed_announcement_with_an_out_of_range_timestamp_is_refused_with_a_reason()
+    {
+        var id = SpiffeId.Parse($"spiffe://{Ee}/gateway/gw-ee-odd");
+        using var odd = _f["ee"].Ca.Issue(id);
+
+        var error = Directory.AcceptRelayedAnnouncement(id.ToString(), Announce(odd, id.ToString(), new Timestamp { Seconds = 1, Nanos = -1 }));
+
+        Assert.NotNull(error);
+        Assert.Contains("timestamp", error, StringComparison.Ordinal);
+        Assert.Null(Directory.Find(id.ToString()));
+    }
+}
