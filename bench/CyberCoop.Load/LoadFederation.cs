@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
@@ -91,12 +89,8 @@ internal sealed class LoadFederation : IDisposable
     public static X509Certificate2 Certificate(LoadNation nation, string which) =>
         PemFiles.LoadCertificateWithKey(nation.File(which + ".crt"), nation.File(which + ".key"));
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free loopback TCP port (outside the ephemeral range, see LoopbackPorts).</summary>
+    public static int FreePort() => Gateway.Hosting.LoopbackPorts.Reserve();
 
     private static LoadNation CreateNation(string root, string code, int bundleSize)
     {

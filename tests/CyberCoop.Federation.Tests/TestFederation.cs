@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
@@ -291,13 +289,8 @@ internal sealed class TestFederation : IAsyncDisposable
         Assert.Fail($"timed out waiting until {what}");
     }
 
-    /// <summary>A free loopback TCP port.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free loopback TCP port (outside the ephemeral range, see LoopbackPorts).</summary>
+    public static int FreePort() => Gateway.Hosting.LoopbackPorts.Reserve();
 
     public async ValueTask DisposeAsync()
     {

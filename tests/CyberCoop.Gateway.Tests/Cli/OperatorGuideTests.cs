@@ -24,15 +24,6 @@ public sealed class OperatorGuideTests : IDisposable
         return result.Output;
     }
 
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Dispose());
-        return ports;
-    }
-
     private static void WriteMinimalConfig(string path, string domain, string name, int port) =>
         File.WriteAllText(path, $$"""
             {
@@ -51,7 +42,7 @@ public sealed class OperatorGuideTests : IDisposable
     {
         var ee = _temp.Combine("ee");
         var fi = _temp.Combine("fi");
-        var ports = FreePorts(2);
+        var ports = CyberCoop.Gateway.Hosting.LoopbackPorts.Reserve(2);
 
         // 1-2: trust domains and gateway certificates.
         await RunOkAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", Path.Combine(ee, "ca"));

@@ -1,8 +1,7 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Trust;
 
 namespace CyberCoop.Gateway.Cli.Certs;
@@ -108,27 +107,7 @@ internal static class DevFederation
             return Enumerable.Range(basePort, count).ToArray();
         }
 
-        // Hold all listeners open until every port is chosen so the same port is not handed out twice.
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-                listener.Dispose();
-            }
-        }
+        return LoopbackPorts.Reserve(count);
     }
 
     private static DevNode WriteNation(
