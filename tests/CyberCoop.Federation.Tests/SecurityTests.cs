@@ -122,6 +122,23 @@ public sealed class SecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task First_contact_turned_off_by_a_reload_refuses_the_next_call_on_an_open_connection()
+    {
+        using var ee = _f.LoadCertificate("ee", "gateway");
+        var client = _f.FederationClient("lv", ee);
+        await client.GetTrustBundleAsync(new GetTrustBundleRequest());
+        var config = Gateway.Configuration.GatewayConfigFile.Load(_f["lv"].ConfigPath).Config;
+        config.Node.FirstContact = false;
+        Gateway.Configuration.GatewayConfigFile.Save(_f["lv"].ConfigPath, config);
+        var (applied, messages) = _f["lv"].Node!.Runtime.Reload();
+        Assert.True(applied, string.Join("; ", messages));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Agent_of_an_unpinned_domain_is_refused_at_the_handshake()
     {
         using var agent = _f.LoadCertificate("ee", "agent");
