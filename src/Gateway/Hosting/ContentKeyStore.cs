@@ -190,18 +190,7 @@ internal static partial class ContentKeyStore
             var tag = SuiteNames.ToName(suite);
             var signing = Path.Combine(pendingDirectory, $"{Stamp(activation)}-signing-{tag}.key");
             var kem = Path.Combine(pendingDirectory, $"{Stamp(activation)}-kem-{tag}.key");
-            using (var key = SigningKeyPair.Generate(suite))
-            {
-                key.Save(signing);
-            }
-
-            using (var key = KemKeyPair.Generate(suite))
-            {
-                key.Save(kem);
-            }
-
-            written.Add(signing);
-            written.Add(kem);
+            WriteFreshPair(suite, signing, kem, written);
         }
 
         return written;
@@ -243,21 +232,27 @@ internal static partial class ContentKeyStore
                 File.Move(kem, FreeName(Path.Combine(retired, $"{Stamp(now)}-kem-{tag}-withdrawn.key")));
             }
 
-            using (var key = SigningKeyPair.Generate(suite))
-            {
-                key.Save(signing);
-            }
-
-            using (var key = KemKeyPair.Generate(suite))
-            {
-                key.Save(kem);
-            }
-
-            written.Add(signing);
-            written.Add(kem);
+            WriteFreshPair(suite, signing, kem, written);
         }
 
         return written;
+    }
+
+    /// <summary>Generates a signing and a KEM key pair of <paramref name="suite"/>, writes them (0600, atomic) and records the paths.</summary>
+    private static void WriteFreshPair(Suite suite, string signingPath, string kemPath, List<string> written)
+    {
+        using (var key = SigningKeyPair.Generate(suite))
+        {
+            key.Save(signingPath);
+        }
+
+        using (var key = KemKeyPair.Generate(suite))
+        {
+            key.Save(kemPath);
+        }
+
+        written.Add(signingPath);
+        written.Add(kemPath);
     }
 
     /// <summary>
