@@ -139,24 +139,28 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                 identityChanged = true;
             }
 
-            lock (_trustGate)
+            try
             {
-                next = TrustState.Create(loaded, own, _held, Time);
-                var self = next.Validator.Validate(identity.Certificate, null, CyberCoop.Crypto.CertificatePurpose.Server);
-                if (!self.IsValid)
+                lock (_trustGate)
                 {
-                    if (identityChanged)
+                    next = TrustState.Create(loaded, own, _held, Time);
+                    var self = next.Validator.Validate(identity.Certificate, null, CyberCoop.Crypto.CertificatePurpose.Server);
+                    if (!self.IsValid)
                     {
-                        identity.Dispose();
+                        throw new GatewayConfigException(ConfigPath,
+                            [$"node.trustBundle: the node's own certificate would no longer be trusted under this bundle ({self.Reason}); issue it from a root the bundle lists first"]);
                     }
 
-                    throw new GatewayConfigException(ConfigPath,
-                        [$"node.trustBundle: the node's own certificate would no longer be trusted under this bundle ({self.Reason}); issue it from a root the bundle lists first"]);
+                    previous = _trust;
+                    _identity = identity;
+                    _trust = next;
                 }
-
-                previous = _trust;
-                _identity = identity;
-                _trust = next;
+            }
+            catch when (identityChanged)
+            {
+                // The reload is refused as a whole: the identity loaded for it is not used, so its keys are cleared now.
+                identity.Dispose();
+                throw;
             }
         }
         catch (Exception ex) when (ex is CyberCoop.Crypto.CryptoFormatException or IOException or System.Security.Cryptography.CryptographicException)
