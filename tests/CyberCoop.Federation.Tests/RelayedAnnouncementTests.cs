@@ -62,6 +62,20 @@ public sealed class RelayedAnnouncementTests : IAsyncLifetime
     }
 
     [Fact]
+    public void An_older_relayed_announcement_does_not_replace_a_newer_one()
+    {
+        var id = SpiffeId.Parse($"spiffe://{Ee}/gateway/gw-ee-relayed");
+        using var gateway = _f["ee"].Ca.Issue(id);
+        var newer = DateTimeOffset.UtcNow;
+        Assert.Null(Directory.AcceptRelayedAnnouncement(id.ToString(), Announce(gateway, id.ToString(), Timestamp.FromDateTimeOffset(newer))));
+
+        var older = Directory.AcceptRelayedAnnouncement(id.ToString(), Announce(gateway, id.ToString(), Timestamp.FromDateTimeOffset(newer.AddHours(-1))));
+
+        Assert.Null(older);
+        Assert.Equal(Timestamp.FromDateTimeOffset(newer).ToDateTimeOffset(), Directory.Find(id.ToString())!.IssuedAt);
+    }
+
+    [Fact]
     public void Relayed_announcement_with_an_out_of_range_timestamp_is_refused_with_a_reason()
     {
         var id = SpiffeId.Parse($"spiffe://{Ee}/gateway/gw-ee-odd");

@@ -122,6 +122,23 @@ public sealed class SecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task First_contact_turned_off_by_a_reload_refuses_the_next_call_on_an_open_connection()
+    {
+        using var ee = _f.LoadCertificate("ee", "gateway");
+        var client = _f.FederationClient("lv", ee);
+        await client.GetTrustBundleAsync(new GetTrustBundleRequest());
+        var config = Gateway.Configuration.GatewayConfigFile.Load(_f["lv"].ConfigPath).Config;
+        config.Node.FirstContact = false;
+        Gateway.Configuration.GatewayConfigFile.Save(_f["lv"].ConfigPath, config);
+        var (applied, messages) = _f["lv"].Node!.Runtime.Reload();
+        Assert.True(applied, string.Join("; ", messages));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.GetTrustBundleAsync(new GetTrustBundleRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Agent_of_an_unpinned_domain_is_refused_at_the_handshake()
     {
         using var agent = _f.LoadCertificate("ee", "agent");
@@ -213,6 +230,34 @@ public sealed class SecurityTests : IAsyncLifetime
         await AssertNothingStoredAsync(crafted);
     }
 
+    [Fact]
+    public async Task Bundle_whose_creation_time_is_not_a_valid_timestamp_is_rejected_not_thrown()
+    {
+        var crafted = await CraftAsync(createdAt: new Timestamp { Seconds = 1, Nanos = -1 });
+
+        var ack = await SendAsync(crafted.Seal());
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("malformed-bundle", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Fact]
+    public async Task Envelope_whose_sending_time_is_not_a_valid_timestamp_is_rejected_not_thrown()
+    {
+        var crafted = await CraftAsync();
+        var envelope = crafted.Seal();
+        var header = EnvelopeHeader.Parser.ParseFrom(envelope.Header);
+        header.SentAt = new Timestamp { Seconds = long.MaxValue };
+        envelope.Header = header.ToByteString();
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("malformed-header", ack.Reason, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(crafted);
+    }
+
     private static Envelope FlipCiphertextBit(Envelope envelope)
     {
         var bytes = envelope.Ciphertext.ToByteArray();
@@ -248,7 +293,7 @@ public sealed class SecurityTests : IAsyncLifetime
     }
 
     /// <summary>A valid signed bundle from ee to fi, with one fresh indicator, as ee's gateway would make it.</summary>
-    private async Task<Crafted> CraftAsync(SigningKeyPair? signingKey = null)
+    private async Task<Crafted> CraftAsync(SigningKeyPair? signingKey = null, Timestamp? createdAt = null)
     {
         var ee = _f["ee"].Node!;
         var directory = ee.Services.GetRequiredService<PeerKeyDirectory>();
@@ -273,7 +318,7 @@ public sealed class SecurityTests : IAsyncLifetime
             BundleId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
             Origin = _f["ee"].GatewayId,
             FirstRecipient = _f["fi"].GatewayId,
-            CreatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            CreatedAt = createdAt ?? Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
         };
         bundle.Indicators.Add(indicator);
         var bytes = bundle.ToByteArray();

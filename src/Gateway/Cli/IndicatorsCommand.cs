@@ -19,7 +19,7 @@ internal static class IndicatorsCommand
         var export = new Command("export",
             "Print every indicator the node holds as JSON lines: type, value, TLP, confidence, times, tags, sectors, " +
             "origin and every observation (which node and sensor saw it, how often). Safe while the node runs.\n\n" +
-            "Example:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi/gateway.json > fi.jsonl")
+            "Example:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl")
         {
             config,
             format,

@@ -15,8 +15,9 @@ internal static class ServeCommand
         };
         var command = new Command("serve",
             "Run this national gateway: mutual-TLS gRPC (TLS 1.3) for agents (Ingest) and allied gateways " +
-            "(Federation), and the Admin API on the Unix socket. Stops gracefully on SIGTERM or Ctrl-C.\n\n" +
-            "Example:\n  dotnet run --project src/Gateway -- serve --config certs-dev/ee/gateway.json")
+            "(Federation), the Admin API on the Unix socket, and with node.metricsListen set Prometheus /metrics and /healthz " +
+            "on a plain-HTTP port. Stops gracefully on SIGTERM or Ctrl-C.\n\n" +
+            "Example:\n  dotnet run --project src/Gateway -- serve --config certs-dev/ee.cybercoop/gateway.json")
         {
             config,
         };

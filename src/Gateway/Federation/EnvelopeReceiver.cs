@@ -106,6 +106,11 @@ internal sealed class EnvelopeReceiver(
                 "fetch this node's trust bundle again and seal to its current key");
         }
 
+        if (!Trust.TrustBundleVerifier.IsValidTimestamp(header.SentAt))
+        {
+            return ReceiveOutcome.Reject("malformed-header: sent_at is not a valid timestamp");
+        }
+
         var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
         if (sentAt < now.AddSeconds(-node.ReplayWindowSeconds))
         {
@@ -142,6 +147,11 @@ internal sealed class EnvelopeReceiver(
         catch (InvalidProtocolBufferException ex)
         {
             return ReceiveOutcome.Reject("malformed-bundle: " + ex.Message);
+        }
+
+        if (!Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt))
+        {
+            return ReceiveOutcome.Reject("malformed-bundle: created_at is not a valid timestamp");
         }
 
         var originError = await VerifyOriginAsync(sender, header, signed, bundle, ct).ConfigureAwait(false);

@@ -80,7 +80,8 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
 
     /// <summary>
     /// Accepts an origin's key announcement that a relay attached to a bundle. It must be signed by a
-    /// gateway certificate chaining to a root this node trusts for that domain. Returns an error or null.
+    /// gateway certificate chaining to a root this node trusts for that domain; one older than the announcement
+    /// held for that origin is verified but not kept. Returns an error or null.
     /// </summary>
     public string? AcceptRelayedAnnouncement(string expectedNode, SignedKeyAnnouncement signed)
     {
@@ -100,7 +101,14 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return $"announcement is for '{keys.Node}', not the origin '{expectedNode}'";
         }
 
-        _relayed[expectedNode] = new RelayedKeys(keys, runtime.Trust);
+        // Newer issue time wins, as for announcements served beside a bundle: a relay cannot bring back an older
+        // announcement that still lists a key the origin has since withdrawn.
+        var held = FindRelayed(expectedNode);
+        if (held is null || held.IssuedAt <= keys.IssuedAt)
+        {
+            _relayed[expectedNode] = new RelayedKeys(keys, runtime.Trust);
+        }
+
         return null;
     }
 
@@ -285,7 +293,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
                 return $"key announcement for '{announcement.Node}' signed by '{id}'";
             }
 
-            if (!IsValidTimestamp(announcement.IssuedAt) || announcement.Keys.Any(k => !IsValidTimestamp(k.NotBefore) || !IsValidTimestamp(k.NotAfter)))
+            if (!TrustBundleVerifier.IsValidTimestamp(announcement.IssuedAt) || announcement.Keys.Any(k => !TrustBundleVerifier.IsValidTimestamp(k.NotBefore) || !TrustBundleVerifier.IsValidTimestamp(k.NotAfter)))
             {
                 return $"key announcement of {id} holds a timestamp out of range";
             }
@@ -311,11 +319,4 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return null;
         }
     }
-
-    /// <summary>
-    /// Whether <paramref name="time"/> is absent or a timestamp protobuf can convert (nanos 0-999999999, years 1-9999);
-    /// anything else would throw when read.
-    /// </summary>
-    private static bool IsValidTimestamp(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
-        time is null || (time.Nanos is >= 0 and <= 999_999_999 && time.Seconds is >= -62_135_596_800L and <= 253_402_300_799L);
 }

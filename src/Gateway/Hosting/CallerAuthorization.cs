@@ -61,7 +61,9 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
             return gateway;
         }
 
-        if (FirstContact.Admits(result))
+        // node.firstContact is read from the current trust state: a reload that turns it off also refuses the next call on a
+        // first-contact connection opened before (the handshake check alone would let it read until its lifetime ends).
+        if (runtime.Trust.Config.Config.Node.FirstContact && FirstContact.Admits(result))
         {
             var caller = result.Id!.Value;
             LiveStreamLog.FirstContactServed(logger, caller.ToString());

@@ -5,10 +5,10 @@ namespace CyberCoop.Gateway.Hosting;
 /// <summary>Log messages of content-key rotation (event ids 1100-1119).</summary>
 internal static partial class GatewayLog
 {
-    [LoggerMessage(1101, LogLevel.Information, "Retired KEM key destroyed after its grace period: {File}")]
+    [LoggerMessage(1110, LogLevel.Information, "Retired KEM key destroyed after its grace period: {File}")]
     public static partial void RetiredKemKeyDestroyed(ILogger logger, string file);
 
-    [LoggerMessage(1102, LogLevel.Information, "Bundle {BundleId} for {Peer} re-signed: its signing key {KeyId} is no longer announced")]
+    [LoggerMessage(1111, LogLevel.Information, "Bundle {BundleId} for {Peer} re-signed: its signing key {KeyId} is no longer announced")]
     public static partial void BundleResigned(ILogger logger, string bundleId, string peer, string keyId);
 
     [LoggerMessage(1110, LogLevel.Warning, "Relayed bundle {BundleId} for {Peer} dropped: its origin no longer announces the key that signed it")]

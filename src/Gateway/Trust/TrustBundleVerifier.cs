@@ -211,6 +211,12 @@ internal static class TrustBundleVerifier
             return null;
         }
 
+        if (!IsValidTimestamp(bundle.IssuedAt) || !IsValidTimestamp(bundle.ExpiresAt))
+        {
+            error = "trust bundle issued_at or expires_at is not a valid timestamp";
+            return null;
+        }
+
         if (bundle.ExpiresAt.ToDateTimeOffset() <= bundle.IssuedAt.ToDateTimeOffset())
         {
             error = "trust bundle expires_at is not after issued_at";
@@ -255,6 +261,15 @@ internal static class TrustBundleVerifier
                 return null;
             }
 
+            using (var key = root.GetECDsaPublicKey())
+            {
+                if (key is null)
+                {
+                    error = "trust bundle lists an unusable root: its key is not ECDSA (roots sign bundles with ECDSA P-256)";
+                    return null;
+                }
+            }
+
             var pin = SpkiPin.Compute(root);
             if (pins.Contains(pin, StringComparer.Ordinal))
             {
@@ -287,6 +302,13 @@ internal static class TrustBundleVerifier
         error = null;
         return (bundle, roots, pins, revoked);
     }
+
+    /// <summary>
+    /// Whether <paramref name="time"/> is absent or a timestamp protobuf can convert (nanos 0-999999999, years 1-9999);
+    /// anything else would throw when read.
+    /// </summary>
+    public static bool IsValidTimestamp(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is null || (time.Nanos is >= 0 and <= 999_999_999 && time.Seconds is >= -62_135_596_800L and <= 253_402_300_799L);
 
     /// <summary>True for a serial as bundles carry it: 1-64 upper-case hex digits.</summary>
     public static bool IsSerial(string serial) =>

@@ -46,6 +46,35 @@ public sealed class TrustBundleVerifierTests : IDisposable
     }
 
     [Fact]
+    public void Bundle_whose_expiry_is_not_a_valid_timestamp_is_refused_not_thrown()
+    {
+        var bundle = Good();
+        bundle.ExpiresAt = new Timestamp { Seconds = bundle.ExpiresAt.Seconds, Nanos = -1 };
+        var signed = TrustBundleSigner.Sign(bundle, [_root]);
+
+        Assert.Contains("not a valid timestamp", Verify(signed), StringComparison.Ordinal);
+        Assert.Null(TrustBundleVerifier.VerifySelfSigned(signed, Now, out var selfError));
+        Assert.Contains("not a valid timestamp", selfError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bundle_listing_a_root_without_an_ecdsa_key_is_refused_not_thrown()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=rsa root", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        using var rsaRoot = request.CreateSelfSigned(Now.AddDays(-1), Now.AddDays(30));
+        var bundle = TrustBundleSigner.Create(Ee, 3, [_root.Certificate, rsaRoot], [], Now.AddMinutes(-1), TimeSpan.FromDays(30));
+        var signed = TrustBundleSigner.Sign(bundle, [_root]);
+        signed.Signatures.Add(new RootSignature { RootSpkiSha256 = ByteString.CopyFrom(SpkiPin.ComputeBytes(rsaRoot)), Signature = ByteString.CopyFrom([0x30, 0x00]) });
+
+        Assert.Contains("unusable root", Verify(signed), StringComparison.Ordinal);
+        Assert.Null(TrustBundleVerifier.VerifySelfSigned(signed, Now, out var selfError));
+        Assert.Contains("unusable root", selfError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Malformed_bundle_bytes_are_refused_even_when_signed()
     {
         var signed = new SignedTrustBundle { Bundle = ByteString.CopyFrom([0x0A, 0xFF, 0xFF, 0xFF]) };
