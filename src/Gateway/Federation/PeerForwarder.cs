@@ -396,7 +396,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         bundleId = Convert.ToHexStringLower(bundle.BundleId.Span);
-        if (bundle.Origin == _runtime.Identity.IdText || _directory.Find(bundle.Origin) is not { } announced)
+        if (bundle.Origin == _runtime.Identity.IdText || !Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
+            || _directory.Find(bundle.Origin) is not { } announced)
         {
             return null;
         }
