@@ -254,6 +254,118 @@ public sealed class RotationTests : IAsyncLifetime
         Assert.NotEqual(oldKey, newKey);
     }
 
+    [Fact]
+    public async Task Relayed_bundles_signed_with_a_key_the_origin_withdrew_are_dropped_at_the_relay_and_the_link_keeps_flowing()
+    {
+        // ee -> fi -> lv; lv is down while fi queues ee's GREEN bundle for it, then ee withdraws its signing key (--now).
+        await using var f = TestFederation.Create("ee", "fi", "lv");
+        f.Peer("ee", "fi", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
+        f.Peer("fi", "ee");
+        f.PeerBoth("fi", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN" });
+        f.TrustOrigin("lv", "ee");
+        foreach (var nation in f.Nations.Values)
+        {
+            nation.Time = _clock;
+        }
+
+        await f.StartAsync();
+        var ee = f["ee"].Node!.Runtime;
+        var fi = f["fi"].Node!.Runtime;
+        var withdrawn = await RelayAsync(f, "192.0.2.20");
+        await f.StopAsync("lv");
+        await f.IngestAsync("ee", Sighting(IndicatorType.Ipv4, "192.0.2.21", Tlp.Green));
+        await WaitUntilAsync(async () => (await fi.Store.GetOutboxStatsAsync(f["lv"].GatewayId, CancellationToken.None)).Depth > 0,
+            "fi queues ee's bundle for lv", TimeSpan.FromSeconds(30));
+
+        NodeIdentity.RotateKeys(Path.Combine(f["ee"].Directory, "keys"), _clock);
+        Assert.True(ee.Reload().Applied);
+        Assert.False(ee.Identity.IsAnnouncedSigningKey(Convert.FromHexString(withdrawn)));
+        _clock.Offset += TimeSpan.FromSeconds(fi.Trust.Config.Config.Node.TrustBundleRefreshSeconds + 1);
+        var directory = f["fi"].Node!.Services.GetRequiredService<PeerKeyDirectory>();
+        await WaitUntilAsync(() => Task.FromResult(directory.FindSigningKey(f["ee"].GatewayId, Convert.FromHexString(withdrawn)) is null),
+            "fi refreshed ee's bundle, which no longer announces the withdrawn key", TimeSpan.FromSeconds(30));
+        await f.StartAsync("lv");
+        var fresh = await RelayAsync(f, "192.0.2.22");
+
+        Assert.NotEqual(withdrawn, fresh);
+        Assert.Null(await f.GetAsync("lv", IndicatorType.Ipv4, "192.0.2.21"));
+        await WaitUntilAsync(async () => (await fi.Store.GetOutboxStatsAsync(f["lv"].GatewayId, CancellationToken.None)).Depth == 0,
+            "fi's outbox for lv is empty", TimeSpan.FromSeconds(30));
+        var dropped = new List<string>();
+        await foreach (var entry in fi.Store.Audit.TailAsync(10_000, CancellationToken.None))
+        {
+            if (entry.Kind == "withheld" && entry.Reason.Contains("origin-key-withdrawn", StringComparison.Ordinal))
+            {
+                dropped.Add(entry.Reason);
+            }
+        }
+
+        Assert.Single(dropped);
+        Assert.Contains(f["lv"].GatewayId, dropped[0], StringComparison.Ordinal);
+        Assert.Equal(1, Interlocked.Read(ref fi.Metrics.Peer(f["lv"].GatewayId).EnvelopesDropped));
+        var signers = new List<string>();
+        await foreach (var entry in f["lv"].Node!.Runtime.Store.Audit.TailAsync(10_000, CancellationToken.None))
+        {
+            if (entry.Kind == "received" && entry.Decision == "accepted")
+            {
+                using var details = JsonDocument.Parse(entry.DetailsJson);
+                signers.Add(details.RootElement.GetProperty("signerKeyId").GetString()!);
+            }
+        }
+
+        Assert.Equal(1, signers.Count(s => s == withdrawn));
+    }
+
+    [Fact]
+    public async Task A_relayed_bundle_refused_for_a_withdrawn_origin_key_is_dropped_at_the_relay_whichever_side_learns_of_the_withdrawal_first()
+    {
+        // lv peers ee directly (ee shares only CLEAR with it) and so learns of the withdrawal itself; fi, restarted, may
+        // send the stale bundle before it has fetched ee's new announcement (lv then refuses it as origin-key-unknown and
+        // fi checks again) or after (fi drops it before sending). Either way it is dropped once and the link flows.
+        await using var f = TestFederation.Create("ee", "fi", "lv");
+        f.Peer("ee", "fi", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
+        f.Peer("fi", "ee");
+        f.PeerBoth("fi", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN" });
+        f.PeerBoth("ee", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "CLEAR" });
+        foreach (var nation in f.Nations.Values)
+        {
+            nation.Time = _clock;
+        }
+
+        await f.StartAsync();
+        var ee = f["ee"].Node!.Runtime;
+        var withdrawn = await RelayAsync(f, "192.0.2.30");
+        await f.StopAsync("lv");
+        await f.IngestAsync("ee", Sighting(IndicatorType.Ipv4, "192.0.2.31", Tlp.Green));
+        await WaitUntilAsync(async () => (await f["fi"].Node!.Runtime.Store.GetOutboxStatsAsync(f["lv"].GatewayId, CancellationToken.None)).Depth > 0,
+            "fi queues ee's bundle for lv", TimeSpan.FromSeconds(30));
+        await f.StopAsync("fi");
+
+        NodeIdentity.RotateKeys(Path.Combine(f["ee"].Directory, "keys"), _clock);
+        Assert.True(ee.Reload().Applied);
+        await f.StartAsync("lv");
+        var lvDirectory = f["lv"].Node!.Services.GetRequiredService<PeerKeyDirectory>();
+        await WaitUntilAsync(() => Task.FromResult(lvDirectory.Find(f["ee"].GatewayId) is { } keys && !keys.Keys.Any(k => k.Key.KeyIdHex == withdrawn)),
+            "lv fetched ee's announcement without the withdrawn key", TimeSpan.FromSeconds(30));
+        await f.StartAsync("fi");
+        var fresh = await RelayAsync(f, "192.0.2.32");
+
+        var fi = f["fi"].Node!.Runtime;
+        Assert.NotEqual(withdrawn, fresh);
+        Assert.Null(await f.GetAsync("lv", IndicatorType.Ipv4, "192.0.2.31"));
+        await WaitUntilAsync(async () => (await fi.Store.GetOutboxStatsAsync(f["lv"].GatewayId, CancellationToken.None)).Depth == 0,
+            "fi's outbox for lv is empty", TimeSpan.FromSeconds(30));
+        var dropped = 0;
+        await foreach (var entry in fi.Store.Audit.TailAsync(10_000, CancellationToken.None))
+        {
+            dropped += entry.Kind == "withheld" && entry.Reason.Contains("origin-key-withdrawn", StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        Assert.Equal(1, dropped);
+        Assert.Equal(1, Interlocked.Read(ref fi.Metrics.Peer(f["lv"].GatewayId).EnvelopesDropped));
+        Assert.Equal(0, Interlocked.Read(ref fi.Metrics.Peer(f["lv"].GatewayId).EnvelopesRejected));
+    }
+
     /// <summary>Ingests a GREEN indicator at ee, waits until lv stored it (relayed by fi), and returns the signer key lv verified.</summary>
     private static async Task<string> RelayAsync(TestFederation f, string ip)
     {

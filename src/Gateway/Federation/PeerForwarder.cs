@@ -232,6 +232,12 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 var resignBefore = _runtime.Identity.ResignBefore();
                 foreach (var entry in entries)
                 {
+                    if (entry.HopCount > 0 && await DropIfOriginKeyWithdrawnAsync(entry, sessionCts.Token).ConfigureAwait(false))
+                    {
+                        lastSeq = entry.Seq;
+                        continue;
+                    }
+
                     var envelope = Seal(entry, entry.CreatedAt < resignBefore ? Resign(entry) : entry.EnvelopeBytes, kemKey);
                     inFlight[Convert.ToHexStringLower(entry.EnvelopeId)] = entry;
                     await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope }, sessionCts.Token).ConfigureAwait(false);
@@ -309,6 +315,106 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }.ToByteArray();
     }
 
+    /// <summary>
+    /// A relayed bundle signed with a key its origin no longer announces (withdrawn by <c>keys rotate --now</c>, or its
+    /// grace ended while the bundle waited here) can never be verified by the next hop, and only the origin could sign
+    /// it again: it is dropped from this peer's outbox, audited and counted, instead of blocking the link behind it.
+    /// Decided only on an announcement the origin issued after the bundle was created; with no such knowledge the
+    /// envelope is sent and the next hop decides. Returns true when the envelope was dropped.
+    /// </summary>
+    private async Task<bool> DropIfOriginKeyWithdrawnAsync(OutboxEntry entry, CancellationToken ct)
+    {
+        var withdrawn = OriginKeyWithdrawn(entry, out var bundleId);
+        if (withdrawn is null)
+        {
+            return false;
+        }
+
+        await _runtime.Store.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
+        Interlocked.Increment(ref _metrics.EnvelopesDropped);
+        GatewayLog.RelayedBundleDropped(_logger, bundleId, Peer.IdText);
+        _runtime.AuditLater(new AuditEntry
+        {
+            Kind = AuditKinds.Withheld,
+            Actor = _runtime.Identity.IdText,
+            Subject = "bundle:" + bundleId,
+            Decision = "relay-withheld",
+            Reason = $"to {Peer.IdText}: {withdrawn}",
+        });
+        return true;
+    }
+
+    /// <summary>
+    /// The next hop refused a relayed envelope with <c>origin-key-unknown</c>: the origin's announcement is fetched again
+    /// when the origin is a peer (otherwise the relayed announcement held here is used) and the envelope dropped if the
+    /// key is indeed no longer announced. Returns false to keep the retry.
+    /// </summary>
+    private async Task<bool> RecheckRefusedRelayAsync(OutboxEntry entry, CancellationToken ct)
+    {
+        if (OriginOf(entry) is { } origin && _runtime.Trust.Peers.TryGetValue(origin, out var originPeer))
+        {
+            using var channel = PeerChannelFactory.Create(_runtime, originPeer);
+            try
+            {
+                _ = await _directory.RefreshAsync(originPeer, new Contracts.V1.Federation.FederationClient(channel), ct).ConfigureAwait(false);
+            }
+            catch (RpcException)
+            {
+                // The origin is unreachable: decide on what is held.
+            }
+        }
+
+        return await DropIfOriginKeyWithdrawnAsync(entry, ct).ConfigureAwait(false);
+    }
+
+    private static string? OriginOf(OutboxEntry entry)
+    {
+        try
+        {
+            return Bundle.Parser.ParseFrom(SignedBundle.Parser.ParseFrom(entry.EnvelopeBytes).Bundle).Origin;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Why a relayed bundle's signing key is known to be withdrawn by its origin, or null when it is not.</summary>
+    private string? OriginKeyWithdrawn(OutboxEntry entry, out string bundleId)
+    {
+        bundleId = "";
+        SignedBundle signed;
+        Bundle bundle;
+        try
+        {
+            signed = SignedBundle.Parser.ParseFrom(entry.EnvelopeBytes);
+            bundle = Bundle.Parser.ParseFrom(signed.Bundle);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+
+        bundleId = Convert.ToHexStringLower(bundle.BundleId.Span);
+        if (bundle.Origin == _runtime.Identity.IdText || !Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
+            || _directory.Find(bundle.Origin) is not { } announced)
+        {
+            return null;
+        }
+
+        var createdAt = bundle.CreatedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
+        if (announced.IssuedAt <= createdAt)
+        {
+            return null;
+        }
+
+        var key = _directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
+        return key is not null && key.ValidAt(createdAt, SuiteNegotiation.Skew(_runtime))
+            ? null
+            : $"origin-key-withdrawn: {bundle.Origin} no longer announces signing key {Convert.ToHexStringLower(signed.SignerKeyId.Span)} " +
+              $"for a bundle created at {createdAt:O} (announcement issued at {announced.IssuedAt:O}); only the origin can sign it again";
+    }
+
     private Envelope Seal(OutboxEntry entry, byte[] payload, ContentPublicKey kemKey)
     {
         var header = new EnvelopeHeader
@@ -336,6 +442,15 @@ internal sealed class PeerForwarder : IAsyncDisposable
             var id = Convert.ToHexStringLower(ack.EnvelopeId.Span);
             if (ack.Status == AckStatus.Rejected && IsRetryable(ack.Reason))
             {
+                if (ack.Reason.StartsWith("origin-key-unknown", StringComparison.Ordinal) && inFlight.TryGetValue(id, out var refused) && refused.HopCount > 0
+                    && await RecheckRefusedRelayAsync(refused, ct).ConfigureAwait(false))
+                {
+                    // The origin withdrew the key: the envelope was dropped and audited; the session goes on.
+                    inFlight.TryRemove(id, out _);
+                    acked.Release();
+                    continue;
+                }
+
                 // Clock skew or keys that changed under us: keep the envelope, reconnect (which refreshes the
                 // peer's keys) and re-send after the backoff instead of losing it.
                 _metrics.Error($"envelope {id} refused for now: {ack.Reason}");

@@ -10,4 +10,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(1111, LogLevel.Information, "Bundle {BundleId} for {Peer} re-signed: its signing key {KeyId} is no longer announced")]
     public static partial void BundleResigned(ILogger logger, string bundleId, string peer, string keyId);
+
+    [LoggerMessage(1112, LogLevel.Warning, "Relayed bundle {BundleId} for {Peer} dropped: its origin no longer announces the key that signed it")]
+    public static partial void RelayedBundleDropped(ILogger logger, string bundleId, string peer);
 }

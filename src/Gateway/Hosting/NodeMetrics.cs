@@ -40,6 +40,9 @@ internal sealed class PeerMetrics
     public long EnvelopesSent;
     public long EnvelopesReceived;
     public long EnvelopesRejected;
+
+    /// <summary>Relayed envelopes dropped from the outbox because the origin no longer announces their signing key.</summary>
+    public long EnvelopesDropped;
     public long IndicatorsSent;
     public long IndicatorsReceived;
     public long IndicatorsWithheld;
