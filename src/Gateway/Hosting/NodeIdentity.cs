@@ -201,7 +201,10 @@ internal sealed class NodeIdentity : IDisposable
         foreach (var file in new[] { node.Tls.Certificate, node.Tls.Key, node.Tls.Root })
         {
             var path = loaded.Resolve(file);
-            hash.AppendData(File.Exists(path) ? File.ReadAllBytes(path) : []);
+            if (File.Exists(path))
+            {
+                AppendFileAndWipe(hash, path);
+            }
         }
 
         var keysDirectory = loaded.Resolve(node.KeysDirectory);
@@ -210,11 +213,25 @@ internal sealed class NodeIdentity : IDisposable
             foreach (var file in Directory.EnumerateFiles(keysDirectory, "*.key", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             {
                 hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(keysDirectory, file)));
-                hash.AppendData(File.ReadAllBytes(file));
+                AppendFileAndWipe(hash, file);
             }
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>Hashes a file's bytes and clears the copy: the TLS key and content-key files are private keys.</summary>
+    private static void AppendFileAndWipe(System.Security.Cryptography.IncrementalHash hash, string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        try
+        {
+            hash.AppendData(bytes);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+        }
     }
 
     /// <summary>
