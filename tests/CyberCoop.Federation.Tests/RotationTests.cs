@@ -227,16 +227,7 @@ public sealed class RotationTests : IAsyncLifetime
     public async Task Content_relayed_across_the_origins_rotation_verifies_at_the_third_nation_with_the_carried_announcement()
     {
         // ee -> fi -> lv; lv does not peer with ee and learns ee's keys only from the announcement fi attaches.
-        await using var f = TestFederation.Create("ee", "fi", "lv");
-        f.Peer("ee", "fi", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
-        f.Peer("fi", "ee");
-        f.PeerBoth("fi", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN" });
-        f.TrustOrigin("lv", "ee");
-        foreach (var nation in f.Nations.Values)
-        {
-            nation.Time = _clock;
-        }
-
+        await using var f = RelayFederation(lvPeersWithEe: false);
         await f.StartAsync();
         var ee = f["ee"].Node!.Runtime;
         var oldKey = ee.Identity.SigningKey(Hybrid).PublicKey.KeyIdHex;
@@ -258,16 +249,7 @@ public sealed class RotationTests : IAsyncLifetime
     public async Task Relayed_bundles_signed_with_a_key_the_origin_withdrew_are_dropped_at_the_relay_and_the_link_keeps_flowing()
     {
         // ee -> fi -> lv; lv is down while fi queues ee's GREEN bundle for it, then ee withdraws its signing key (--now).
-        await using var f = TestFederation.Create("ee", "fi", "lv");
-        f.Peer("ee", "fi", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
-        f.Peer("fi", "ee");
-        f.PeerBoth("fi", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN" });
-        f.TrustOrigin("lv", "ee");
-        foreach (var nation in f.Nations.Values)
-        {
-            nation.Time = _clock;
-        }
-
+        await using var f = RelayFederation(lvPeersWithEe: false);
         await f.StartAsync();
         var ee = f["ee"].Node!.Runtime;
         var fi = f["fi"].Node!.Runtime;
@@ -322,16 +304,7 @@ public sealed class RotationTests : IAsyncLifetime
         // lv peers ee directly (ee shares only CLEAR with it) and so learns of the withdrawal itself; fi, restarted, may
         // send the stale bundle before it has fetched ee's new announcement (lv then refuses it as origin-key-unknown and
         // fi checks again) or after (fi drops it before sending). Either way it is dropped once and the link flows.
-        await using var f = TestFederation.Create("ee", "fi", "lv");
-        f.Peer("ee", "fi", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
-        f.Peer("fi", "ee");
-        f.PeerBoth("fi", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN" });
-        f.PeerBoth("ee", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "CLEAR" });
-        foreach (var nation in f.Nations.Values)
-        {
-            nation.Time = _clock;
-        }
-
+        await using var f = RelayFederation(lvPeersWithEe: true);
         await f.StartAsync();
         var ee = f["ee"].Node!.Runtime;
         var withdrawn = await RelayAsync(f, "192.0.2.30");
@@ -367,6 +340,33 @@ public sealed class RotationTests : IAsyncLifetime
     }
 
     /// <summary>Ingests a GREEN indicator at ee, waits until lv stored it (relayed by fi), and returns the signer key lv verified.</summary>
+    /// <summary>
+    /// ee -> fi -> lv on the shared clock: ee shares up to GREEN with fi and lets it relay, fi shares GREEN with lv.
+    /// lv either knows ee only as a trusted origin (keys from the announcement fi carries) or also peers with it.
+    /// </summary>
+    private TestFederation RelayFederation(bool lvPeersWithEe)
+    {
+        var f = TestFederation.Create("ee", "fi", "lv");
+        f.Peer("ee", "fi", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true });
+        f.Peer("fi", "ee");
+        f.PeerBoth("fi", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "GREEN" });
+        if (lvPeersWithEe)
+        {
+            f.PeerBoth("ee", "lv", new Gateway.Configuration.OutboundPolicyConfig { TlpCeiling = "CLEAR" });
+        }
+        else
+        {
+            f.TrustOrigin("lv", "ee");
+        }
+
+        foreach (var nation in f.Nations.Values)
+        {
+            nation.Time = _clock;
+        }
+
+        return f;
+    }
+
     private static async Task<string> RelayAsync(TestFederation f, string ip)
     {
         await f.IngestAsync("ee", Sighting(IndicatorType.Ipv4, ip, Tlp.Green));
