@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
 using Grpc.Core;
 using Microsoft.AspNetCore.Connections.Features;
@@ -48,13 +49,7 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     /// </summary>
     public SpiffeId RequireBundleReader(ServerCallContext context)
     {
-        var http = context.GetHttpContext();
-        var certificate = http.Connection.ClientCertificate;
-        if (http.Features.Get<ITlsHandshakeFeature>() is null || certificate is null)
-        {
-            Deny(context, "unix-socket", "this service requires a mutual-TLS connection");
-        }
-
+        var certificate = RequireClientCertificate(context);
         var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
         if (result.IsValid && result.Id is { Kind: WorkloadKind.Gateway } gateway)
         {
@@ -94,7 +89,8 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
         }
     }
 
-    private SpiffeId RequireTlsIdentity(ServerCallContext context)
+    /// <summary>The client certificate of a mutual-TLS call, or PermissionDenied (the admin socket has none).</summary>
+    private X509Certificate2 RequireClientCertificate(ServerCallContext context)
     {
         var http = context.GetHttpContext();
         var certificate = http.Connection.ClientCertificate;
@@ -103,6 +99,12 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
             Deny(context, "unix-socket", "this service requires a mutual-TLS connection");
         }
 
+        return certificate;
+    }
+
+    private SpiffeId RequireTlsIdentity(ServerCallContext context)
+    {
+        var certificate = RequireClientCertificate(context);
         var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
         if (result.IsValid && result.Id is { } id)
         {
