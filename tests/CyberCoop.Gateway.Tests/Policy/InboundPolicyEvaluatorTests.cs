@@ -160,4 +160,48 @@ public sealed class InboundPolicyEvaluatorTests
         Assert.Equal("invalid-indicator", decision.Reason);
         Assert.Contains(fragment, decision.Detail, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Full_trust_at_or_above_the_floor_accepts_the_received_instance_unchanged()
+    {
+        var original = Received(Tlp.Amber, confidence: 80);
+        var before = original.Clone();
+
+        var decision = _evaluator.Evaluate(original, new InboundPolicy { TrustWeight = 1.0, TlpFloor = Tlp.Green }, Direct);
+
+        Assert.Equal(InboundAction.Accept, decision.Action);
+        Assert.Same(original, decision.Indicator);
+        Assert.Equal(before, original);
+    }
+
+    [Fact]
+    public void Partial_trust_or_a_raised_floor_accepts_an_adjusted_copy_and_leaves_the_received_one_untouched()
+    {
+        var original = Received(Tlp.Clear, confidence: 80);
+        var before = original.Clone();
+
+        var weighted = _evaluator.Evaluate(original, new InboundPolicy { TrustWeight = 0.9 }, Direct);
+        var floored = _evaluator.Evaluate(original, new InboundPolicy { TlpFloor = Tlp.Green }, Direct);
+
+        Assert.NotSame(original, weighted.Indicator);
+        Assert.Equal(72u, weighted.Indicator!.Confidence);
+        Assert.Equal(72u, weighted.Indicator.Observations[0].Confidence);
+        Assert.NotSame(original, floored.Indicator);
+        Assert.Equal(Tlp.Green, floored.Indicator!.Tlp);
+        Assert.Equal(80u, floored.Indicator.Confidence);
+        Assert.Equal(before, original);
+    }
+
+    [Fact]
+    public void An_observation_whose_confidence_the_weight_changes_gets_a_copy_even_when_the_indicator_confidence_does_not()
+    {
+        var original = Received(confidence: 0);
+        original.Observations[0].Confidence = 50;
+
+        var decision = _evaluator.Evaluate(original, new InboundPolicy { TrustWeight = 0.5 }, Direct);
+
+        Assert.NotSame(original, decision.Indicator);
+        Assert.Equal(25u, decision.Indicator!.Observations[0].Confidence);
+        Assert.Equal(50u, original.Observations[0].Confidence);
+    }
 }
