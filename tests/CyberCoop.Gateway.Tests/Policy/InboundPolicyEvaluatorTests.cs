@@ -144,6 +144,10 @@ public sealed class InboundPolicyEvaluatorTests
         { "last_seen: ", i => i.LastSeen = Timestamp.FromDateTimeOffset(Now.AddDays(3)) },
         { "tags[0]: must be lower case", i => i.Tags.Add("UPPER") },
         { "observations[0].confidence: 300 is above 100", i => i.Observations[0].Confidence = 300 },
+        { "observations[1].sensor: contains a control character", i => i.Observations.Add(new Observation { Node = "spiffe://lv.cybercoop/gateway/b", Sensor = "agent\u0007" }) },
+        { "observations[1].node: is longer than 256 characters", i => i.Observations.Add(new Observation { Node = new string('n', 300) }) },
+        { "observations[1].context: has an empty key", i => i.Observations.Add(new Observation { Node = "n", Context = { [""] = "v" } }) },
+        { "observations[1].last_seen: ", i => i.Observations.Add(new Observation { Node = "n", LastSeen = Timestamp.FromDateTimeOffset(Now.AddDays(3)) }) },
         { "description: is longer than 1024 bytes", i => i.Description = new string('x', 2000) },
     };
 
