@@ -16,6 +16,10 @@ internal static class AuditDetails
 {
     private const string Prefix = "{\"indicators\":[";
 
+    /// <summary>Characters that <see cref="Utf8JsonWriter"/>'s default encoder writes unescaped and that need none.</summary>
+    private static readonly SearchValues<char> s_plain =
+        SearchValues.Create("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-.:_");
+
     /// <summary><c>{"indicators":["id",...]}</c>, properly escaped.</summary>
     public static string Indicators(IEnumerable<string> ids) => Indicators(ids, null, null);
 
@@ -100,19 +104,8 @@ internal static class AuditDetails
         return at + text.Length;
     }
 
-    /// <summary>Characters that <see cref="Utf8JsonWriter"/>'s default encoder writes unescaped and that need none.</summary>
-    private static bool IsPlain(string value)
-    {
-        foreach (var c in value)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or ':' or '_'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>True when <paramref name="value"/> is written unchanged by JSON (see <see cref="s_plain"/>).</summary>
+    private static bool IsPlain(string value) => !value.AsSpan().ContainsAnyExcept(s_plain);
 
     private static string Escaped(IReadOnlyList<string> ids, string? recipientKeyId, string? signerKeyId)
     {
