@@ -38,6 +38,7 @@ internal static class SqliteBaseline
             """);
 
         var cpu = ProcStat.Self();
+        var io = ProcStat.Io("self");
         var stopwatch = Stopwatch.StartNew();
         long seq = 0;
         for (var start = 0; start < rows.Count; start += batchSize)
@@ -75,7 +76,7 @@ internal static class SqliteBaseline
         }
 
         stopwatch.Stop();
-        return new Rate(rows.Count, stopwatch.Elapsed, ProcStat.Self() - cpu);
+        return new Rate(rows.Count, stopwatch.Elapsed, ProcStat.Self() - cpu, ProcStat.Io("self") - io);
     }
 
     private static void Execute(SqliteConnection connection, string sql)
@@ -87,7 +88,7 @@ internal static class SqliteBaseline
 }
 
 /// <summary>Items moved in a time.</summary>
-internal readonly record struct Rate(long Items, TimeSpan Elapsed, TimeSpan Cpu = default)
+internal readonly record struct Rate(long Items, TimeSpan Elapsed, TimeSpan Cpu = default, IoCounters Io = default)
 {
     public double PerSecond => Elapsed > TimeSpan.Zero ? Items / Elapsed.TotalSeconds : 0;
 
