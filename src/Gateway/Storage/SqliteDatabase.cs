@@ -70,6 +70,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// <summary>Background checkpoints completed (each followed by the writer's catch-up of the frames committed meanwhile).</summary>
     public long CheckpointsCompleted => Interlocked.Read(ref _checkpointsCompleted);
 
+    /// <summary>True while a background checkpoint runs.</summary>
+    public bool CheckpointRunning => Volatile.Read(ref _backgroundCheckpoint) is { IsCompleted: false };
+
     /// <summary>Background checkpoints that failed (the next round retries; the writer's own catch-up surfaces a lasting error).</summary>
     public long CheckpointFailures => Interlocked.Read(ref _checkpointFailures);
 
