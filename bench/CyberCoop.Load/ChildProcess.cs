@@ -137,6 +137,9 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Bytes the process has written so far (/proc/&lt;pid&gt;/io); zeros off Linux.</summary>
+    public IoCounters Io() => ProcStat.Io(Id.ToString(CultureInfo.InvariantCulture));
+
     private static long KiB(string line)
     {
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);

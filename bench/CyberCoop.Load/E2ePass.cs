@@ -22,6 +22,11 @@ internal sealed record PassResult
     /// <summary>CPU time A and B spent per indicator in the throughput phase (microseconds).</summary>
     public required double CpuPerIndicatorA { get; init; }
     public required double CpuPerIndicatorB { get; init; }
+
+    /// <summary>What A and B wrote (/proc/&lt;pid&gt;/io) during the throughput phase, over the indicators of that phase.</summary>
+    public required IoCounters WrittenA { get; init; }
+    public required IoCounters WrittenB { get; init; }
+    public required long ThroughputIndicators { get; init; }
 }
 
 /// <summary>
@@ -50,10 +55,13 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
         await log.WriteLineAsync($"  [{label}] gateways up and peered (A pid {a.Id}, B pid {b.Id}; {prestored:N0} indicators stored before start); warm-up of {options.WarmupIndicators:N0} took {warm.Elapsed.TotalSeconds:F1} s");
 
         var (cpuA0, cpuB0) = (a.CpuTime(), b.CpuTime());
+        var (ioA0, ioB0) = (a.Io(), b.Io());
         var (ingest, endToEnd) = await ThroughputAsync(client, label + "-tput", options.ThroughputIndicators, watch, Diagnostics, ct);
         var cpuA = (a.CpuTime() - cpuA0).TotalMicroseconds / options.ThroughputIndicators;
         var cpuB = (b.CpuTime() - cpuB0).TotalMicroseconds / options.ThroughputIndicators;
-        await log.WriteLineAsync($"  [{label}] throughput: {options.ThroughputIndicators:N0} indicators, ingest {ingest.PerSecond:N0}/s, end to end {endToEnd.PerSecond:N0}/s; CPU per indicator A {cpuA:F1} us, B {cpuB:F1} us");
+        var (ioA, ioB) = (a.Io() - ioA0, b.Io() - ioB0);
+        var n = options.ThroughputIndicators;
+        await log.WriteLineAsync($"  [{label}] throughput: {n:N0} indicators, ingest {ingest.PerSecond:N0}/s, end to end {endToEnd.PerSecond:N0}/s; CPU per indicator A {cpuA:F1} us, B {cpuB:F1} us; written per indicator A {ioA.WrittenKbPer(n):F2} KB ({ioA.ToStorageKbPer(n):F2} KB dirtied), B {ioB.WrittenKbPer(n):F2} KB ({ioB.ToStorageKbPer(n):F2} KB dirtied)");
 
         var (latency, ack) = await LatencyAsync(client, label + "-lat", watch, Diagnostics, ct);
         await log.WriteLineAsync($"  [{label}] latency at {options.OfferedRate:N0}/s: p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms, p99 {latency.P99:F0} ms (max {latency.Max:F0} ms)");
@@ -77,6 +85,9 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             PeakB = peakB,
             CpuPerIndicatorA = cpuA,
             CpuPerIndicatorB = cpuB,
+            WrittenA = ioA,
+            WrittenB = ioB,
+            ThroughputIndicators = n,
         };
     }
 

@@ -47,7 +47,7 @@ internal static class E2eRun
             {
                 var indicators = LoadData.Indicators("baseline", 0, options.BaselineIndicators, federation.A.GatewayId);
                 sqlite = SqliteBaseline.Run(Path.Combine(root, "baseline"), indicators, options.BundleSize);
-                await log.WriteLineAsync($"  baseline SQLite: {sqlite.PerSecond:N0} rows/s ({sqlite.Items:N0} rows, batches of {options.BundleSize:N0})");
+                await log.WriteLineAsync($"  baseline SQLite: {sqlite.PerSecond:N0} rows/s ({sqlite.Items:N0} rows, batches of {options.BundleSize:N0}); CPU {sqlite.CpuPerItem:F1} us/row; written {sqlite.Io.WrittenKbPer(sqlite.Items):F2} KB/row ({sqlite.Io.ToStorageKbPer(sqlite.Items):F2} KB dirtied)");
                 (grpc, grpcBytes) = await GrpcBaseline.RunAsync(federation, indicators, options.BundleSize, ct);
                 await log.WriteLineAsync($"  baseline gRPC: {grpc.PerSecond:N0} indicators/s ({grpcBytes / grpc.Elapsed.TotalSeconds / 1e6:N0} MB/s)");
                 empty = await new E2ePass(federation, options, log).RunAsync(0, "empty", ct);

@@ -6,12 +6,18 @@ internal static class LoadCommand
     private const string Usage =
         """
         usage: CyberCoop.Load e2e [--quick] [--no-doc] [--doc <performance.md>]
+               CyberCoop.Load stages
+               CyberCoop.Load writes [--stored <n>]
 
           e2e       start two real gateways (separate processes, real certificates and SQLite files in a temp
                     directory), drive them over mTLS Ingest, and measure throughput, propagation latency and RSS,
                     with and without a large store, against raw SQLite and raw gRPC baselines run in the same run.
           --quick   about one minute (smaller counts; 100,000 stored instead of 1,000,000).
           --no-doc  print the table only; by default it is also written into docs/performance.md.
+          stages    CPU and wall time of every stage from A's Ingest to B's commit, one after another.
+          writes    WAL pages per indicator by stage and table/index (A's and B's SQLite writes through the
+                    gateway's store, <n> indicators stored first), and the database-file writes of checkpoint
+                    policies computed from the same WAL frames.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -32,6 +38,13 @@ internal static class LoadCommand
                 Console.WriteLine(StageProfile.Markdown(stages, bundles * size));
             }
 
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "writes")
+        {
+            var stored = args.Length > 2 && args[1] == "--stored" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
+            Console.WriteLine(await WriteProfile.RunAsync(stored, bundles: 20, bundleSize: 1_000, CancellationToken.None));
             return 0;
         }
 

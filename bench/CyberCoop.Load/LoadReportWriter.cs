@@ -25,7 +25,7 @@ internal static class LoadReportWriter
         s.AppendLine();
         s.AppendLine("| Figure | Measured | Ratio | Target | Met |");
         s.AppendLine("|---|---|---|---|---|");
-        s.AppendLine(Inv($"| Baseline 1: raw batched SQLite inserts of the same rows (WAL, synchronous=FULL, {o.BundleSize:N0} rows/txn) | {r.SqliteBaseline.PerSecond:N0} rows/s; CPU {r.SqliteBaseline.CpuPerItem:F1} µs/row | 1.00x | | |"));
+        s.AppendLine(Inv($"| Baseline 1: raw batched SQLite inserts of the same rows (WAL, synchronous=FULL, {o.BundleSize:N0} rows/txn) | {r.SqliteBaseline.PerSecond:N0} rows/s; CPU {r.SqliteBaseline.CpuPerItem:F1} µs/row; written {r.SqliteBaseline.Io.WrittenKbPer(r.SqliteBaseline.Items):F2} KB/row | 1.00x | | |"));
         s.AppendLine(Inv($"| Baseline 2: raw gRPC streaming of the same bundles over mTLS (TLS 1.3, window 32) | {r.GrpcBaseline.PerSecond:N0} indicators/s ({r.GrpcBytes / r.GrpcBaseline.Elapsed.TotalSeconds / 1e6:N0} MB/s); CPU {r.GrpcBaseline.CpuPerItem:F2} µs/indicator (both ends) | {r.GrpcBaseline.PerSecond / r.SqliteBaseline.PerSecond:F2}x SQLite | | |"));
         AppendPass(s, r, r.Empty, "empty stores", slower);
         if (r.Prestored is { } stored)
@@ -50,6 +50,11 @@ internal static class LoadReportWriter
         s.AppendLine(Inv($"| End to end, ingest at A to committed at B ({label}) | {e2e:N0} indicators/s | {e2e / r.SqliteBaseline.PerSecond:F2}x SQLite, {e2e / r.GrpcBaseline.PerSecond:F2}x gRPC | ≥ 50,000/s and ≥ 0.5x slower baseline | {YesNo(tputMet)} |"));
         var cpu = p.CpuPerIndicatorA + p.CpuPerIndicatorB;
         s.AppendLine(Inv($"| CPU per indicator in that phase, A + B ({label}) | {p.CpuPerIndicatorA:F1} + {p.CpuPerIndicatorB:F1} = {cpu:F1} µs | {cpu / r.SqliteBaseline.CpuPerItem:F1}x SQLite's CPU per row | | |"));
+        var writtenA = p.WrittenA.WrittenKbPer(p.ThroughputIndicators);
+        var writtenB = p.WrittenB.WrittenKbPer(p.ThroughputIndicators);
+        var sqliteWritten = r.SqliteBaseline.Io.WrittenKbPer(r.SqliteBaseline.Items);
+        var writtenRatio = sqliteWritten > 0 ? Inv($"{(writtenA + writtenB) / sqliteWritten:F1}x SQLite's bytes per row") : "";
+        s.AppendLine(Inv($"| Bytes written per indicator in that phase, A + B ({label}; write calls, /proc/<pid>/io wchar) | {writtenA:F2} + {writtenB:F2} = {writtenA + writtenB:F2} KB | {writtenRatio} | | |"));
         s.AppendLine(Inv($"| Ingest at A, acked to the agent ({label}) | {p.IngestRate.PerSecond:N0} indicators/s | {p.IngestRate.PerSecond / r.SqliteBaseline.PerSecond:F2}x SQLite | | |"));
         s.AppendLine(Inv($"| Propagation latency at {p.OfferedRate:N0}/s offered ({label}): p50 / p95 / p99 (max) | {p.Latency.P50:F0} / {p.Latency.P95:F0} / {p.Latency.P99:F0} ms ({p.Latency.Max:F0}) | {p.Latency.P99 / P99TargetMs:F2}x of target | p99 < 250 ms | {YesNo(p.Latency.P99 < P99TargetMs)} |"));
         s.AppendLine(Inv($"| Agent ack latency at A at {p.OfferedRate:N0}/s ({label}): p50 / p99 | {p.IngestAck.P50:F0} / {p.IngestAck.P99:F0} ms | | | |"));

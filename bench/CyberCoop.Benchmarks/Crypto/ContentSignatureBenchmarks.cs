@@ -5,7 +5,7 @@ using CyberCoop.Crypto;
 
 namespace CyberCoop.Benchmarks.Crypto;
 
-/// <summary>Bundle signing and verification (context framing included) per suite and body size.</summary>
+/// <summary>Bundle signing and verification (the SHA-512 pre-hash of the body included) per suite and body size.</summary>
 [MemoryDiagnoser]
 public class ContentSignatureBenchmarks
 {

@@ -19,6 +19,12 @@ namespace CyberCoop.Gateway.Federation;
 /// policy per indicator; then commit (exactly once by envelope id and by origin bundle id); then
 /// relay CLEAR/GREEN content the origin allowed to relay. Every rejection is audited with its reason.
 /// </summary>
+/// <remarks>
+/// Several envelopes of one stream may be in these checks at once (<see cref="OrderedStreamPipeline"/>); each enqueues
+/// its commit only on its <see cref="CommitTurn"/>, so commits reach the store in arrival order. The replay check may
+/// pass for a copy whose earlier twin is still committing: the commit itself inserts the envelope id with
+/// ON CONFLICT DO NOTHING, so the second copy is answered DUPLICATE and changes nothing.
+/// </remarks>
 internal sealed class EnvelopeReceiver(
     GatewayRuntime runtime,
     PeerKeyDirectory directory,
@@ -29,11 +35,15 @@ internal sealed class EnvelopeReceiver(
 
     private readonly InboundPolicyEvaluator _inbound = new(runtime.Time);
 
-    /// <summary>Receives one envelope from <paramref name="sender"/> (already authorized by mTLS).</summary>
-    public async Task<(ReceiveOutcome Outcome, Receipt? Receipt, byte[] EnvelopeId)> ReceiveAsync(PeerSettings sender, Envelope envelope, CancellationToken ct)
+    /// <summary>
+    /// Receives one envelope from <paramref name="sender"/> (already authorized by mTLS); its commit is enqueued on
+    /// <paramref name="turn"/>. Completes after the commit or the final rejection.
+    /// </summary>
+    public async Task<(ReceiveOutcome Outcome, Receipt? Receipt, byte[] EnvelopeId)> ReceiveAsync(PeerSettings sender, Envelope envelope, CommitTurn turn, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(turn);
         var envelopeId = Array.Empty<byte>();
-        var outcome = await CheckAndCommitAsync(sender, envelope, id => envelopeId = id, ct).ConfigureAwait(false);
+        var outcome = await CheckAndCommitAsync(sender, envelope, turn, id => envelopeId = id, ct).ConfigureAwait(false);
         var idText = Convert.ToHexStringLower(envelopeId);
         var peerMetrics = runtime.Metrics.Peer(sender.IdText);
         if (outcome.Status == AckStatus.Rejected)
@@ -55,7 +65,7 @@ internal sealed class EnvelopeReceiver(
         return (outcome, CreateReceipt(sender, envelope, envelopeId, outcome), envelopeId);
     }
 
-    private async Task<ReceiveOutcome> CheckAndCommitAsync(PeerSettings sender, Envelope envelope, Action<byte[]> reportId, CancellationToken ct)
+    private async Task<ReceiveOutcome> CheckAndCommitAsync(PeerSettings sender, Envelope envelope, CommitTurn turn, Action<byte[]> reportId, CancellationToken ct)
     {
         var self = runtime.Identity;
         var node = runtime.Trust.Config.Config.Node;
@@ -160,7 +170,7 @@ internal sealed class EnvelopeReceiver(
             return ReceiveOutcome.Reject(originError);
         }
 
-        return await ApplyAndCommitAsync(sender, header, signed, bundle, ct).ConfigureAwait(false);
+        return await ApplyAndCommitAsync(sender, header, signed, bundle, turn, ct).ConfigureAwait(false);
     }
 
     private async Task<string?> VerifyOriginAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CancellationToken ct)
@@ -262,7 +272,7 @@ internal sealed class EnvelopeReceiver(
         _ => Suite.Unspecified,
     };
 
-    private async Task<ReceiveOutcome> ApplyAndCommitAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CancellationToken ct)
+    private async Task<ReceiveOutcome> ApplyAndCommitAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CommitTurn turn, CancellationToken ct)
     {
         var relay = new RelayContext
         {
@@ -314,17 +324,29 @@ internal sealed class EnvelopeReceiver(
         }
 
         var relays = Relaying.Plan(runtime, directory, sender, header, signed, bundle, accepted.Count, audit);
-        var commit = await runtime.Store.CommitReceivedAsync(new ReceivedEnvelope
+        // Enqueue in arrival order: never before an earlier envelope of this stream (see the remarks).
+        await turn.WaitAsync().ConfigureAwait(false);
+        Task<ReceiveCommit> pending;
+        try
         {
-            EnvelopeId = header.EnvelopeId.ToByteArray(),
-            Sender = sender.IdText,
-            Origin = bundle.Origin,
-            BundleId = bundle.BundleId.ToByteArray(),
-            Accepted = accepted,
-            Quarantined = quarantined,
-            Audit = audit,
-            Relays = relays,
-        }, ct).ConfigureAwait(false);
+            pending = runtime.Store.CommitReceivedAsync(new ReceivedEnvelope
+            {
+                EnvelopeId = header.EnvelopeId.ToByteArray(),
+                Sender = sender.IdText,
+                Origin = bundle.Origin,
+                BundleId = bundle.BundleId.ToByteArray(),
+                Accepted = accepted,
+                Quarantined = quarantined,
+                Audit = audit,
+                Relays = relays,
+            }, ct);
+        }
+        finally
+        {
+            turn.Pass();
+        }
+
+        var commit = await pending.ConfigureAwait(false);
 
         if (commit.Duplicate)
         {

@@ -116,6 +116,12 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             Interlocked.Add(ref metrics.IndicatorsWithheld, plan.Withheld);
             GatewayLog.BundleCut(logger, peer.IdText, plan.Shared, plan.Withheld);
             total += plan.Outbox.Count;
+            if (plan.Outbox.Count > 0)
+            {
+                // Wake the forwarders after each page, not only at the end of the pass: a backlog is sent while the rest is planned.
+                runtime.NotifyOutbox();
+            }
+
             cursor = newCursor;
             due = [];
             if (changes.Count < pageSize)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
@@ -187,8 +188,9 @@ internal sealed class PeerForwarder : IAsyncDisposable
         connected();
 
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(StringComparer.Ordinal);
-        var acked = new SemaphoreSlim(0);
-        var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, sessionCts.Token), sessionCts.Token);
+        using var acked = new SemaphoreSlim(0);
+        var refusal = new StrongBox<string?>();
+        var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, refusal, sessionCts.Token), sessionCts.Token);
         var nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
         long lastSeq = 0;
         try
@@ -214,8 +216,10 @@ internal sealed class PeerForwarder : IAsyncDisposable
                     nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
                 }
 
-                if (inFlight.Count >= Window)
+                if (inFlight.Count >= Window || Volatile.Read(ref refusal.Value) is not null)
                 {
+                    // Window full, or the peer refused an envelope for now: no new envelopes until the acks of those in
+                    // flight are in (the ack reader then ends the session, and the refused ones are re-sent after it).
                     await acked.WaitAsync(TimeSpan.FromSeconds(1), sessionCts.Token).ConfigureAwait(false);
                     continue;
                 }
@@ -429,55 +433,108 @@ internal sealed class PeerForwarder : IAsyncDisposable
         return EnvelopeCrypto.Seal(header, payload, kemKey);
     }
 
-    private async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked, CancellationToken ct)
+    /// <summary>
+    /// Reads the peer's acks. An acked envelope leaves the window at once; its outbox deletion is enqueued without
+    /// waiting for it (deletions of consecutive acks share one group commit; an entry whose deletion did not commit is
+    /// re-sent after a reconnect and answered DUPLICATE). A retryable refusal keeps its envelope in the outbox and stops
+    /// new sends; the acks of the envelopes still in flight are taken as they come, then the session ends.
+    /// </summary>
+    private async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked,
+        StrongBox<string?> refusal, CancellationToken ct)
     {
-        await foreach (var response in responses.ReadAllAsync(ct).ConfigureAwait(false))
+        var deletions = new List<Task>();
+        try
         {
-            if (response.KindCase != ExchangeResponse.KindOneofCase.Ack)
+            await foreach (var response in responses.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                continue;
-            }
-
-            var ack = response.Ack;
-            var id = Convert.ToHexStringLower(ack.EnvelopeId.Span);
-            if (ack.Status == AckStatus.Rejected && IsRetryable(ack.Reason))
-            {
-                if (ack.Reason.StartsWith("origin-key-unknown", StringComparison.Ordinal) && inFlight.TryGetValue(id, out var refused) && refused.HopCount > 0
-                    && await RecheckRefusedRelayAsync(refused, ct).ConfigureAwait(false))
+                await TakeAckAsync(response, inFlight, acked, refusal, deletions, ct).ConfigureAwait(false);
+                for (var i = deletions.Count - 1; i >= 0; i--)
                 {
-                    // The origin withdrew the key: the envelope was dropped and audited; the session goes on.
-                    inFlight.TryRemove(id, out _);
-                    acked.Release();
-                    continue;
+                    if (deletions[i].IsCompleted)
+                    {
+                        // Throws if the deletion failed: the session ends as when it was awaited inline.
+                        await deletions[i].ConfigureAwait(false);
+                        deletions.RemoveAt(i);
+                    }
                 }
 
-                // Clock skew or keys that changed under us: keep the envelope, reconnect (which refreshes the
-                // peer's keys) and re-send after the backoff instead of losing it.
-                _metrics.Error($"envelope {id} refused for now: {ack.Reason}");
-                throw new InvalidOperationException($"peer refused envelope {id} for a reason that may pass: {ack.Reason}");
+                if (Volatile.Read(ref refusal.Value) is { } refused && inFlight.IsEmpty)
+                {
+                    throw new InvalidOperationException(refused);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var deletion in deletions)
+            {
+                try
+                {
+                    await deletion.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Not deleted: re-sent after reconnecting and answered DUPLICATE.
+                }
+            }
+        }
+    }
+
+    private async Task TakeAckAsync(ExchangeResponse response, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked,
+        StrongBox<string?> refusal, List<Task> deletions, CancellationToken ct)
+    {
+        if (response.KindCase != ExchangeResponse.KindOneofCase.Ack)
+        {
+            return;
+        }
+
+        var ack = response.Ack;
+        var id = Convert.ToHexStringLower(ack.EnvelopeId.Span);
+        if (ack.Status == AckStatus.Rejected && IsRetryable(ack.Reason))
+        {
+            if (ack.Reason.StartsWith("origin-key-unknown", StringComparison.Ordinal) && inFlight.TryGetValue(id, out var refused) && refused.HopCount > 0
+                && await RecheckRefusedRelayAsync(refused, ct).ConfigureAwait(false))
+            {
+                // The origin withdrew the key: the envelope was dropped and audited; the session goes on.
+                inFlight.TryRemove(id, out _);
+                acked.Release();
+                return;
             }
 
-            if (!inFlight.TryRemove(id, out var entry))
-            {
-                continue;
-            }
-
-            await _runtime.Store.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
-            _metrics.Acked(_runtime.Time.GetUtcNow());
-            if (ack.Status == AckStatus.Rejected)
-            {
-                Interlocked.Increment(ref _metrics.EnvelopesRejected);
-                _metrics.Error($"envelope {id} rejected: {ack.Reason}");
-                GatewayLog.PeerRejectedEnvelope(_logger, Peer.IdText, id, ack.Reason);
-                _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = "rejected-by-peer", Reason = ack.Reason });
-            }
-            else
-            {
-                Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
-                _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Delivered, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
-            }
-
+            // Clock skew or keys that changed under us: keep the envelope, reconnect (which refreshes the
+            // peer's keys) and re-send after the backoff instead of losing it. The acks behind it are still taken.
+            _metrics.Error($"envelope {id} refused for now: {ack.Reason}");
+            Interlocked.CompareExchange(ref refusal.Value, $"peer refused envelope {id} for a reason that may pass: {ack.Reason}", null);
+            inFlight.TryRemove(id, out _);
             acked.Release();
+            return;
+        }
+
+        if (!inFlight.TryRemove(id, out var entry))
+        {
+            return;
+        }
+
+        acked.Release();
+        deletions.Add(CompleteAckAsync(entry, ack, id, ct));
+    }
+
+    /// <summary>Deletes an acknowledged envelope from the outbox (after that commit: counted and audited).</summary>
+    private async Task CompleteAckAsync(OutboxEntry entry, Ack ack, string id, CancellationToken ct)
+    {
+        await _runtime.Store.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
+        _metrics.Acked(_runtime.Time.GetUtcNow());
+        if (ack.Status == AckStatus.Rejected)
+        {
+            Interlocked.Increment(ref _metrics.EnvelopesRejected);
+            _metrics.Error($"envelope {id} rejected: {ack.Reason}");
+            GatewayLog.PeerRejectedEnvelope(_logger, Peer.IdText, id, ack.Reason);
+            _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = "rejected-by-peer", Reason = ack.Reason });
+        }
+        else
+        {
+            Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
+            _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Delivered, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
         }
     }
 

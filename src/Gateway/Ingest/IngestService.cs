@@ -12,7 +12,9 @@ namespace CyberCoop.Gateway.Ingest;
 /// <summary>
 /// The agents' entry point. Each batch is validated item by item (one bad item never fails its
 /// batch), committed in one transaction, and answered only after the commit; a batch re-sent with
-/// the same id is answered from its first commit and stored once.
+/// the same id is answered from its first commit and stored once. Several batches of one stream are in flight at once
+/// (<see cref="OrderedStreamPipeline"/>): batch n+1 is validated while batch n commits, commits are enqueued and results
+/// written in batch order, each result only after its own commit.
 /// </summary>
 internal sealed class IngestService(
     GatewayRuntime runtime,
@@ -28,17 +30,26 @@ internal sealed class IngestService(
     /// <summary>Longest batch id accepted.</summary>
     public const int MaxBatchIdBytes = 64;
 
+    /// <summary>
+    /// Batches of one stream in flight at once: while one waits for its commit, the next are read and validated.
+    /// </summary>
+    internal const int PipelineDepth = 8;
+
     public override async Task Submit(IAsyncStreamReader<IngestBatch> requestStream, IServerStreamWriter<IngestResult> responseStream, ServerCallContext context)
     {
         var agent = authorization.RequireAgent(context);
-        // Cut with PermissionDenied, between batches, if the agent's certificate is revoked while the stream is open.
+        // Cut with PermissionDenied if the agent's certificate is revoked while the stream is open: nothing is answered
+        // after the cut (batches already enqueued may still commit; their re-send is answered from that commit).
         using var live = streams.Register(context, agent, LiveCallerKind.Agent);
         // End the stream when the node shuts down: every batch already answered was committed first.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
+        var agentId = agent.ToString();
+        var validator = new SightingValidator(runtime.Time);
         try
         {
-            await ServeAsync(agent, live.Guard(requestStream), responseStream, ct).ConfigureAwait(false);
+            await OrderedStreamPipeline.RunAsync(live.Guard(requestStream), responseStream, live, PipelineDepth,
+                (batch, turn, token) => Start(agent, agentId, validator, batch, turn, token), ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -46,50 +57,66 @@ internal sealed class IngestService(
         }
     }
 
-    private async Task ServeAsync(Crypto.SpiffeId agent, IAsyncStreamReader<IngestBatch> requestStream, IServerStreamWriter<IngestResult> responseStream, CancellationToken ct)
+    /// <summary>
+    /// Called in arrival order on the reading thread: a malformed batch ends the stream (after the batches before it
+    /// were answered); a well-formed one is validated and committed on the thread pool.
+    /// </summary>
+    private Task<IngestResult?> Start(Crypto.SpiffeId agent, string agentId, SightingValidator validator, IngestBatch batch, CommitTurn turn, CancellationToken ct)
     {
-        var agentId = agent.ToString();
-        var validator = new SightingValidator(runtime.Time);
-        await foreach (var batch in requestStream.ReadAllAsync(ct).ConfigureAwait(false))
+        if (batch.BatchId.Length is 0 or > MaxBatchIdBytes)
         {
-            if (batch.BatchId.Length is 0 or > MaxBatchIdBytes)
-            {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch_id: must be 1-{MaxBatchIdBytes} bytes (was {batch.BatchId.Length})"));
-            }
-
-            if (batch.Sightings.Count > MaxBatchItems)
-            {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"sightings: at most {MaxBatchItems} per batch (was {batch.Sightings.Count}); split the batch"));
-            }
-
-            var items = new ValidationOutcome[batch.Sightings.Count];
-            for (var i = 0; i < items.Length; i++)
-            {
-                items[i] = validator.Validate(batch.Sightings[i], runtime.Identity.IdText, agent.Name);
-            }
-
-            var commit = await runtime.Store.CommitIngestAsync(agentId, batch.BatchId.Memory, items, ct).ConfigureAwait(false);
-            var result = new IngestResult { BatchId = batch.BatchId, Duplicate = commit.Duplicate };
-            result.Items.Add(commit.Results);
-            int accepted = 0, merged = 0, rejected = 0;
-            foreach (var item in commit.Results)
-            {
-                switch (item.Outcome)
-                {
-                    case ItemOutcome.Accepted: accepted++; break;
-                    case ItemOutcome.Merged: merged++; break;
-                    default: rejected++; break;
-                }
-            }
-
-            if (!commit.Duplicate)
-            {
-                runtime.Metrics.AddIngested(accepted + merged, rejected);
-                dispatcher.Notify();
-            }
-
-            GatewayLog.IngestBatch(logger, agentId, accepted, merged, rejected, commit.Duplicate ? " (re-sent batch, answered from first commit)" : "");
-            await responseStream.WriteAsync(result, ct).ConfigureAwait(false);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch_id: must be 1-{MaxBatchIdBytes} bytes (was {batch.BatchId.Length})"));
         }
+
+        if (batch.Sightings.Count > MaxBatchItems)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"sightings: at most {MaxBatchItems} per batch (was {batch.Sightings.Count}); split the batch"));
+        }
+
+        return Task.Run(() => CommitAsync(agent, agentId, validator, batch, turn, ct), ct);
+    }
+
+    private async Task<IngestResult?> CommitAsync(Crypto.SpiffeId agent, string agentId, SightingValidator validator, IngestBatch batch, CommitTurn turn, CancellationToken ct)
+    {
+        var items = new ValidationOutcome[batch.Sightings.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = validator.Validate(batch.Sightings[i], runtime.Identity.IdText, agent.Name);
+        }
+
+        // Enqueue in arrival order: a re-sent batch id is then always answered from its first commit.
+        await turn.WaitAsync().ConfigureAwait(false);
+        Task<IngestCommit> pending;
+        try
+        {
+            pending = runtime.Store.CommitIngestAsync(agentId, batch.BatchId.Memory, items, ct);
+        }
+        finally
+        {
+            turn.Pass();
+        }
+
+        var commit = await pending.ConfigureAwait(false);
+        var result = new IngestResult { BatchId = batch.BatchId, Duplicate = commit.Duplicate };
+        result.Items.Add(commit.Results);
+        int accepted = 0, merged = 0, rejected = 0;
+        foreach (var item in commit.Results)
+        {
+            switch (item.Outcome)
+            {
+                case ItemOutcome.Accepted: accepted++; break;
+                case ItemOutcome.Merged: merged++; break;
+                default: rejected++; break;
+            }
+        }
+
+        if (!commit.Duplicate)
+        {
+            runtime.Metrics.AddIngested(accepted + merged, rejected);
+            dispatcher.Notify();
+        }
+
+        GatewayLog.IngestBatch(logger, agentId, accepted, merged, rejected, commit.Duplicate ? " (re-sent batch, answered from first commit)" : "");
+        return result;
     }
 }

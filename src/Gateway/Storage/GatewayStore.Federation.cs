@@ -49,7 +49,7 @@ internal sealed partial class GatewayStore
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT i.blob FROM embargo e JOIN indicators i ON i.id = e.indicator_id " +
+            $"SELECT i.blob FROM embargo e JOIN indicators i ON i.id_key = {IndicatorKey.Sql("e.indicator_id")} " +
             "WHERE e.peer = $peer AND e.until <= $now ORDER BY e.until LIMIT $limit";
         command.Parameters.AddWithValue("$peer", peer);
         command.Parameters.AddWithValue("$now", UnixTime.ToMs(now));

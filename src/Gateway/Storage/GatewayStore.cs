@@ -24,14 +24,15 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     /// <summary>Largest batch or envelope id accepted (the protocol recommends 16 bytes).</summary>
     public const int MaxIdBytes = 64;
 
-    private const string SelectBlobSql = "SELECT blob FROM indicators WHERE id = $id";
+    // Lookups by id go through the unique index on its binary form (IndicatorKey, schema version 6).
+    private const string SelectBlobSql = "SELECT blob FROM indicators WHERE id_key = $key";
 
-    private const string SelectRowSql = "SELECT rid, blob FROM indicators WHERE id = $id";
+    private const string SelectRowSql = "SELECT rid, blob FROM indicators WHERE id_key = $key";
 
     // local_seq moves only when this node's own agents change an indicator (the outbound change feed);
     // content received from peers keeps the indicator's local_seq as it was.
     private const string InsertSql =
-        "INSERT INTO indicators (id, type, value, tlp, confidence, updated_at, blob, local_seq) VALUES ($id, $type, $value, $tlp, $confidence, $now, $blob, $seq)";
+        "INSERT INTO indicators (id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq) VALUES ($key, $id, $type, $value, $tlp, $confidence, $now, $blob, $seq)";
 
     private const string UpdateSql =
         "UPDATE indicators SET tlp = $tlp, confidence = $confidence, updated_at = $now, blob = $blob, local_seq = COALESCE($seq, local_seq) WHERE rid = $rid";
@@ -48,6 +49,9 @@ internal sealed partial class GatewayStore : IAsyncDisposable
 
     /// <summary>The audit log kept in the same database.</summary>
     public AuditLog Audit { get; }
+
+    /// <summary>The database (write and checkpoint counters for diagnostics and tests).</summary>
+    internal SqliteDatabase Database => _db;
 
     /// <summary>Full path of the database file.</summary>
     public string Path => _db.Path;
@@ -466,16 +470,19 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = SelectBlobSql;
-        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$key", IndicatorKey.Of(id));
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] blob ? Indicator.Parser.ParseFrom(blob) : null;
     }
 
-    /// <summary>Every stored indicator in id order, streamed (for `indicators export`).</summary>
+    /// <summary>
+    /// Every stored indicator in id order, streamed (for `indicators export`). The order is that of the binary key,
+    /// which for canonical UUID ids (all that validation admits) is the order of the id text.
+    /// </summary>
     public async IAsyncEnumerable<Indicator> ReadAllIndicatorsAsync([EnumeratorCancellation] CancellationToken ct)
     {
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT blob FROM indicators ORDER BY id";
+        command.CommandText = "SELECT blob FROM indicators ORDER BY id_key";
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -534,8 +541,9 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     private sealed class IndicatorCommands : IDisposable
     {
         private readonly SqliteCommand _select;
-        private readonly SqliteParameter _selectId;
+        private readonly SqliteParameter _selectKey;
         private readonly SqliteCommand _insert;
+        private readonly SqliteParameter _key;
         private readonly SqliteParameter _id;
         private readonly SqliteParameter _type;
         private readonly SqliteParameter _value;
@@ -557,12 +565,14 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             _select = connection.CreateCommand();
             _select.Transaction = transaction;
             _select.CommandText = SelectRowSql;
-            _selectId = _select.Parameters.Add("$id", SqliteType.Text);
+            // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
+            _selectKey = _select.Parameters.Add(new SqliteParameter("$key", DBNull.Value));
             _select.Prepare();
 
             _insert = connection.CreateCommand();
             _insert.Transaction = transaction;
             _insert.CommandText = InsertSql;
+            _key = _insert.Parameters.Add(new SqliteParameter("$key", DBNull.Value));
             _id = _insert.Parameters.Add("$id", SqliteType.Text);
             _type = _insert.Parameters.Add("$type", SqliteType.Integer);
             _value = _insert.Parameters.Add("$value", SqliteType.Text);
@@ -587,7 +597,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
 
         public bool TryGet(string id, out StoredIndicator stored)
         {
-            _selectId.Value = id;
+            _selectKey.Value = IndicatorKey.Of(id);
             using var reader = _select.ExecuteReader();
             if (!reader.Read())
             {
@@ -609,6 +619,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             object seq = localSeq is { } s ? s : DBNull.Value;
             if (stored.RowId == 0)
             {
+                _key.Value = IndicatorKey.Of(indicator.Id);
                 _id.Value = indicator.Id;
                 _type.Value = (int)indicator.Type;
                 _value.Value = indicator.Value;

@@ -18,6 +18,13 @@ namespace CyberCoop.Gateway.Storage;
 /// <para>
 /// SQLite allows one writer; queuing writes here instead of in SQLite's busy loop keeps commits in order and cheap.
 /// </para>
+/// <para>
+/// Checkpoints run off the writer's path (<see cref="StoreOptions.CheckpointPages"/>): SQLite's auto-checkpoint is off
+/// on the writer connection; once the writer has appended that many WAL pages, a PASSIVE checkpoint on a connection of
+/// its own copies them into the database file while the writer goes on committing; before its next group the writer
+/// copies the few frames committed meanwhile (a PASSIVE checkpoint on its own connection, where no other writer can
+/// be in the way), so the WAL restarts from its beginning at the next write. Close ends with a TRUNCATE checkpoint.
+/// </para>
 /// </remarks>
 internal sealed class SqliteDatabase : IAsyncDisposable
 {
@@ -28,15 +35,24 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private readonly SqliteConnection _writer;
     private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writerLoop;
+    private readonly SqliteConnection _checkpointer;
+    private readonly int _checkpointPages;
+    private Task? _backgroundCheckpoint;
+    private long _walPagesSinceCheckpoint;
     private int _disposed;
     private long _groupsCommitted;
     private long _writesCommitted;
+    private long _walPagesWritten;
+    private long _checkpointsCompleted;
+    private long _checkpointFailures;
 
-    private SqliteDatabase(string path, SqliteConnection writer, string readConnectionString)
+    private SqliteDatabase(string path, SqliteConnection writer, SqliteConnection checkpointer, string readConnectionString, int checkpointPages)
     {
         Path = path;
         _writer = writer;
+        _checkpointer = checkpointer;
         _readConnectionString = readConnectionString;
+        _checkpointPages = checkpointPages;
         _writerLoop = Task.Run(WriteLoopAsync);
     }
 
@@ -47,6 +63,18 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     /// <summary>Writes committed (for the ratio writes per transaction).</summary>
     public long WritesCommitted => Interlocked.Read(ref _writesCommitted);
+
+    /// <summary>Pages the writer has appended to the WAL (each one page plus a 24-byte frame header).</summary>
+    public long WalPagesWritten => Interlocked.Read(ref _walPagesWritten);
+
+    /// <summary>Background checkpoints completed (each followed by the writer's catch-up of the frames committed meanwhile).</summary>
+    public long CheckpointsCompleted => Interlocked.Read(ref _checkpointsCompleted);
+
+    /// <summary>True while a background checkpoint runs.</summary>
+    public bool CheckpointRunning => Volatile.Read(ref _backgroundCheckpoint) is { IsCompleted: false };
+
+    /// <summary>Background checkpoints that failed (the next round retries; the writer's own catch-up surfaces a lasting error).</summary>
+    public long CheckpointFailures => Interlocked.Read(ref _checkpointFailures);
 
     /// <summary>
     /// Queues <paramref name="work"/> to run on the writer connection inside a write transaction (possibly shared with
@@ -86,9 +114,67 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
             if (group.Count > 0)
             {
+                CatchUpCheckpoint();
                 CommitGroup(group);
                 group.Clear();
+                CountWalPages();
             }
+        }
+    }
+
+    /// <summary>Adds the WAL pages of the last commit to the counters; starts a background checkpoint when due.</summary>
+    private void CountWalPages()
+    {
+        // SQLITE_DBSTATUS_CACHE_WRITE counts the pages this connection's pager wrote, i.e. the WAL frames of its commits
+        // (checkpoints write through the WAL module and are not counted); reset on read.
+        SQLitePCL.raw.sqlite3_db_status(_writer.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_WRITE, out var pages, out _, 1);
+        Interlocked.Add(ref _walPagesWritten, pages);
+        _walPagesSinceCheckpoint += pages;
+        if (_backgroundCheckpoint is null && _walPagesSinceCheckpoint >= _checkpointPages)
+        {
+            _walPagesSinceCheckpoint = 0;
+            _backgroundCheckpoint = Task.Run(BackgroundCheckpoint);
+        }
+    }
+
+    /// <summary>
+    /// PASSIVE checkpoint on the checkpointer's own connection: copies every frame committed so far into the database
+    /// file and fsyncs it, without taking the write lock, so the writer keeps committing meanwhile.
+    /// </summary>
+    private void BackgroundCheckpoint()
+    {
+        try
+        {
+            Execute(_checkpointer, "PRAGMA wal_checkpoint(PASSIVE);");
+            Interlocked.Increment(ref _checkpointsCompleted);
+        }
+        catch (SqliteException)
+        {
+            Interlocked.Increment(ref _checkpointFailures);
+        }
+    }
+
+    /// <summary>
+    /// After a background checkpoint, on the writer: copies the frames committed while it ran (PASSIVE on the writer
+    /// connection; no other writer exists, so nothing waits), so the WAL is fully checkpointed and the next write
+    /// transaction restarts it from its beginning instead of growing it.
+    /// </summary>
+    private void CatchUpCheckpoint()
+    {
+        if (_backgroundCheckpoint is not { IsCompleted: true })
+        {
+            return;
+        }
+
+        _backgroundCheckpoint = null;
+        try
+        {
+            Execute(_writer, "PRAGMA wal_checkpoint(PASSIVE);");
+        }
+        catch (SqliteException)
+        {
+            // The WAL keeps its frames and grows until the next round succeeds; the commits themselves are unaffected.
+            Interlocked.Increment(ref _checkpointFailures);
         }
     }
 
@@ -186,22 +272,33 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             Pooling = true,
         }.ToString();
 
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.CheckpointPages);
+        var synchronous = options.DurableAgainstPowerLoss ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
         var writer = new SqliteConnection(writerCs);
+        var checkpointer = new SqliteConnection(writerCs);
         try
         {
             writer.Open();
             Execute(writer, "PRAGMA journal_mode = WAL;");
-            Execute(writer, options.DurableAgainstPowerLoss ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
+            Execute(writer, synchronous);
             Execute(writer, $"PRAGMA cache_size = -{options.CacheSizeKiB}; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 10000;");
+            // Checkpoints are the database's job (see the class remarks), not SQLite's auto-checkpoint on commit. After
+            // the WAL restarts, a file grown past twice the checkpoint size is truncated back to it.
+            Execute(writer, "PRAGMA wal_autocheckpoint = 0;");
+            Execute(writer, $"PRAGMA journal_size_limit = {2L * options.CheckpointPages * 4096};");
             SchemaMigrations.Migrate(writer);
+            checkpointer.Open();
+            Execute(checkpointer, synchronous);
+            Execute(checkpointer, "PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = 10000;");
         }
         catch
         {
+            checkpointer.Dispose();
             writer.Dispose();
             throw;
         }
 
-        return new SqliteDatabase(fullPath, writer, readerCs);
+        return new SqliteDatabase(fullPath, writer, checkpointer, readerCs, options.CheckpointPages);
     }
 
     /// <summary>Opens a pooled read connection (query_only, so a bug cannot write through it).</summary>
@@ -232,6 +329,12 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         // Commit what is queued, then close: never under an in-flight commit.
         _writes.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
+        if (_backgroundCheckpoint is { } background)
+        {
+            await background.ConfigureAwait(false);
+        }
+
+        _checkpointer.Dispose();
         Execute(_writer, "PRAGMA wal_checkpoint(TRUNCATE);");
         _writer.Dispose();
         using var probe = new SqliteConnection(_readConnectionString);
