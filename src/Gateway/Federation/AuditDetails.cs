@@ -43,8 +43,31 @@ internal static class AuditDetails
     public static string Indicators(IEnumerable<string> ids, string? recipientKeyId, string? signerKeyId)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var list = ids as IReadOnlyList<string> ?? [.. ids];
+        var list = ids as IReadOnlyList<string> ?? Materialize(ids);
         return Plain(list, recipientKeyId, signerKeyId) ?? Escaped(list, recipientKeyId, signerKeyId);
+    }
+
+    /// <summary>The ids in one exactly sized array when their count is known up front (a Select over a list), else a list.</summary>
+    private static IReadOnlyList<string> Materialize(IEnumerable<string> ids)
+    {
+        if (!ids.TryGetNonEnumeratedCount(out var count))
+        {
+            return [.. ids];
+        }
+
+        var array = new string[count];
+        var i = 0;
+        foreach (var id in ids)
+        {
+            if (i == array.Length)
+            {
+                return [.. ids]; // The source grew while read: take it as it is now.
+            }
+
+            array[i++] = id;
+        }
+
+        return i == array.Length ? array : array[..i];
     }
 
     /// <summary>The text built directly, or null when some value needs JSON escaping.</summary>

@@ -54,6 +54,8 @@ public sealed class AuditDetailsTests
         Assert.Equal(Reference(ids, "00ff", "a1b2"), AuditDetails.Indicators(ids, "00ff", "a1b2"));
         Assert.Equal(Reference(ids, null, "a1b2"), AuditDetails.Indicators(ids, null, "a1b2"));
         Assert.Equal(Reference(ids.Where(_ => true)), AuditDetails.Indicators(ids.Where(_ => true)));
+        var indicators = ids.Select(id => new Indicator { Id = id }).ToList();
+        Assert.Equal(Reference(ids, "00ff", "a1b2"), AuditDetails.Indicators(indicators.Select(i => i.Id), "00ff", "a1b2"));
     }
 
     [Fact]
