@@ -47,12 +47,12 @@ internal static class CpuTimeComparison
             var key = SigningKeyPair.Generate(suite);
             var kem = KemKeyPair.Generate(suite);
             var header = new EnvelopeHeader { Sender = "spiffe://ee.cybercoop/gateway/a", Recipient = "spiffe://fi.cybercoop/gateway/b", SentAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch) };
-            foreach (var size in new[] { 1024, 65536 })
+            foreach (var size in new[] { 1024, 65536, 300 * 1024 })
             {
                 var body = RandomNumberGenerator.GetBytes(size);
                 var sig = ContentSignatures.Sign(SignaturePurpose.Bundle, body, key);
                 var envelope = EnvelopeCrypto.Seal(header, body, kem.PublicKey);
-                var label = size == 1024 ? "1 KiB" : "64 KiB";
+                var label = size / 1024 + " KiB";
                 rows.Add(($"{name} sign {label}", () => ContentSignatures.Sign(SignaturePurpose.Bundle, body, key)));
                 rows.Add(($"{name} verify {label}", () => ContentSignatures.Verify(SignaturePurpose.Bundle, body, sig, key.PublicKey)));
                 rows.Add(($"{name} seal {label}", () => EnvelopeCrypto.Seal(header, body, kem.PublicKey)));

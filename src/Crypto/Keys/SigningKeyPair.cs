@@ -76,17 +76,21 @@ public sealed class SigningKeyPair : IDisposable
         KeyFile.Write(path, KeyFile.SigningLabel, Algorithm, _secret);
     }
 
-    internal byte[] SignFramed(ReadOnlySpan<byte> framed)
+    /// <summary>
+    /// Signs the SHA-512 <paramref name="digest"/> of a message under <paramref name="context"/>: Ed25519ph, then for
+    /// the hybrid suite ML-DSA-65 with that context (<see cref="ContentSignatures"/>).
+    /// </summary>
+    internal byte[] SignDigest(byte[] context, ReadOnlySpan<byte> digest)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var classical = Ed25519.Sign(_ed25519, framed);
-        if (_mlDsa is null)
+        var signature = new byte[ContentSignatures.SignatureLength(Algorithm)];
+        Ed25519.SignPrehash(_ed25519, context, digest, signature.AsSpan(0, Ed25519.SignatureSize));
+        if (_mlDsa is not null)
         {
-            return classical;
+            MlDsa65.Sign(_mlDsa, context, digest).CopyTo(signature.AsSpan(Ed25519.SignatureSize));
         }
 
-        var pq = MlDsa65.Sign(_mlDsa, framed);
-        return [.. classical, .. pq];
+        return signature;
     }
 
     /// <inheritdoc />

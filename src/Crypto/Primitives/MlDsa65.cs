@@ -3,7 +3,10 @@ using Org.BouncyCastle.Crypto.Signers;
 
 namespace CyberCoop.Crypto;
 
-/// <summary>Stateless ML-DSA-65 (FIPS 204, pure, hedged signing, empty context) over BouncyCastle.</summary>
+/// <summary>
+/// Stateless ML-DSA-65 (FIPS 204 <c>ML-DSA.Sign</c>/<c>ML-DSA.Verify</c>, pure mode, hedged signing) over
+/// BouncyCastle, with the FIPS 204 context string <c>ctx</c> (0-255 bytes; empty in the v1 construction).
+/// </summary>
 internal static class MlDsa65
 {
     public const int PublicKeySize = 1952;
@@ -41,24 +44,38 @@ internal static class MlDsa65
         }
     }
 
-    public static byte[] Sign(MLDsaPrivateKeyParameters key, ReadOnlySpan<byte> message)
+    /// <summary>Largest FIPS 204 context string.</summary>
+    public const int MaxContextSize = 255;
+
+    public static byte[] Sign(MLDsaPrivateKeyParameters key, byte[] context, ReadOnlySpan<byte> message)
     {
+        RequireContext(context);
         var signer = new MLDsaSigner(Parameters, deterministic: false);
-        signer.Init(true, new ParametersWithRandom(key, BcRandom.Instance));
+        signer.Init(true, new ParametersWithContext(new ParametersWithRandom(key, BcRandom.Instance), context));
         signer.BlockUpdate(message);
         return signer.GenerateSignature();
     }
 
-    public static bool Verify(MLDsaPublicKeyParameters key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    public static bool Verify(MLDsaPublicKeyParameters key, byte[] context, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
+        RequireContext(context);
         if (signature.Length != SignatureSize)
         {
             return false;
         }
 
         var verifier = new MLDsaSigner(Parameters, deterministic: false);
-        verifier.Init(false, key);
+        verifier.Init(false, new ParametersWithContext(key, context));
         verifier.BlockUpdate(message);
         return verifier.VerifySignature(signature.ToArray());
+    }
+
+    private static void RequireContext(byte[] context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Length > MaxContextSize)
+        {
+            throw new ArgumentException($"ML-DSA context must be at most {MaxContextSize} bytes, got {context.Length}", nameof(context));
+        }
     }
 }

@@ -3,25 +3,35 @@ using System.Text;
 namespace CyberCoop.Crypto;
 
 /// <summary>
-/// Domain-separation context strings. Every signature in CyberCoop is over
-/// <c>context (ASCII) || 0x00 || message</c>, so a signature made for one purpose never verifies for another.
+/// Domain-separation context strings, one per purpose, never empty and never containing 0x00, so a signature
+/// made for one purpose never verifies for another. Content signatures (<see cref="ContentSignatures"/>: bundles,
+/// receipts, audit checkpoints) pass the context to Ed25519ph and ML-DSA-65 as their context parameter and sign a
+/// SHA-512 digest of the message (protocol v2 construction, <c>cybercoop/v2/...</c>); identity signatures
+/// (<see cref="IdentitySignatures"/>: key announcements, trust bundles) sign <c>context || 0x00 || message</c>
+/// with ECDSA P-256 (<c>cybercoop/v1/...</c>, unchanged).
 /// </summary>
 public static class SignatureContexts
 {
-    /// <summary>Context for <see cref="SignaturePurpose.Bundle"/>.</summary>
-    public const string Bundle = "cybercoop/v1/bundle-signature";
+    /// <summary>Context for <see cref="SignaturePurpose.Bundle"/> (content signature, v2 construction).</summary>
+    public const string Bundle = "cybercoop/v2/bundle-signature";
 
-    /// <summary>Context for <see cref="SignaturePurpose.Receipt"/>.</summary>
-    public const string Receipt = "cybercoop/v1/receipt";
+    /// <summary>Context for <see cref="SignaturePurpose.Receipt"/> (content signature, v2 construction).</summary>
+    public const string Receipt = "cybercoop/v2/receipt";
 
-    /// <summary>Context for <see cref="SignaturePurpose.KeyAnnouncement"/>.</summary>
+    /// <summary>Context for <see cref="SignaturePurpose.KeyAnnouncement"/> (identity signature).</summary>
     public const string KeyAnnouncement = "cybercoop/v1/key-announcement";
 
-    /// <summary>Context for <see cref="SignaturePurpose.TrustBundle"/>.</summary>
+    /// <summary>Context for <see cref="SignaturePurpose.TrustBundle"/> (identity signature).</summary>
     public const string TrustBundle = "cybercoop/v1/trust-bundle";
 
-    /// <summary>Context for <see cref="SignaturePurpose.AuditCheckpoint"/>.</summary>
-    public const string AuditCheckpoint = "cybercoop/v1/audit-checkpoint";
+    /// <summary>Context for <see cref="SignaturePurpose.AuditCheckpoint"/> (content signature, v2 construction).</summary>
+    public const string AuditCheckpoint = "cybercoop/v2/audit-checkpoint";
+
+    /// <summary>
+    /// Context of audit checkpoints signed with the v1 construction (pure Ed25519 over
+    /// <c>context || 0x00 || message</c>); only <see cref="ContentSignatures.VerifyLegacyAuditCheckpoint"/> uses it.
+    /// </summary>
+    internal const string AuditCheckpointV1 = "cybercoop/v1/audit-checkpoint";
 
     private static readonly byte[] s_bundle = Encoding.ASCII.GetBytes(Bundle);
     private static readonly byte[] s_receipt = Encoding.ASCII.GetBytes(Receipt);
@@ -41,20 +51,20 @@ public static class SignatureContexts
     };
 
     /// <summary>The ASCII bytes of a purpose's context string.</summary>
-    public static ReadOnlySpan<byte> BytesFor(SignaturePurpose purpose) => purpose switch
+    public static ReadOnlySpan<byte> BytesFor(SignaturePurpose purpose) => ArrayFor(purpose);
+
+    /// <summary>True for the purposes signed with content keys (<see cref="ContentSignatures"/>).</summary>
+    public static bool IsContentPurpose(SignaturePurpose purpose) => purpose switch
     {
-        SignaturePurpose.Bundle => s_bundle,
-        SignaturePurpose.Receipt => s_receipt,
-        SignaturePurpose.KeyAnnouncement => s_keyAnnouncement,
-        SignaturePurpose.TrustBundle => s_trustBundle,
-        SignaturePurpose.AuditCheckpoint => s_auditCheckpoint,
+        SignaturePurpose.Bundle or SignaturePurpose.Receipt or SignaturePurpose.AuditCheckpoint => true,
+        SignaturePurpose.KeyAnnouncement or SignaturePurpose.TrustBundle => false,
         _ => throw new ArgumentOutOfRangeException(nameof(purpose), purpose, "unknown signature purpose"),
     };
 
-    /// <summary>The exact bytes that are signed: <c>context || 0x00 || message</c>.</summary>
+    /// <summary>The exact bytes an identity signature signs: <c>context || 0x00 || message</c>.</summary>
     public static byte[] Frame(SignaturePurpose purpose, ReadOnlySpan<byte> message) => Frame(BytesFor(purpose), message);
 
-    /// <summary>The exact bytes that are signed: <c>context || 0x00 || message</c>.</summary>
+    /// <summary>The exact bytes an identity signature signs: <c>context || 0x00 || message</c>.</summary>
     public static byte[] Frame(ReadOnlySpan<byte> context, ReadOnlySpan<byte> message)
     {
         if (context.IsEmpty)
@@ -72,4 +82,15 @@ public static class SignatureContexts
         message.CopyTo(framed.AsSpan(context.Length + 1));
         return framed;
     }
+
+    /// <summary>The shared (never modified) array of a purpose's context, for APIs that take <c>byte[]</c>.</summary>
+    internal static byte[] ArrayFor(SignaturePurpose purpose) => purpose switch
+    {
+        SignaturePurpose.Bundle => s_bundle,
+        SignaturePurpose.Receipt => s_receipt,
+        SignaturePurpose.KeyAnnouncement => s_keyAnnouncement,
+        SignaturePurpose.TrustBundle => s_trustBundle,
+        SignaturePurpose.AuditCheckpoint => s_auditCheckpoint,
+        _ => throw new ArgumentOutOfRangeException(nameof(purpose), purpose, "unknown signature purpose"),
+    };
 }

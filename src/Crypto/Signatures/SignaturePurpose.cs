@@ -3,18 +3,18 @@ namespace CyberCoop.Crypto;
 /// <summary>What a signature is for; each purpose signs under its own context string (<see cref="SignatureContexts"/>).</summary>
 public enum SignaturePurpose
 {
-    /// <summary>Origin signature over a serialized Bundle (<c>cybercoop/v1/bundle-signature</c>).</summary>
+    /// <summary>Origin signature over a serialized Bundle (<c>cybercoop/v2/bundle-signature</c>, content key).</summary>
     Bundle,
 
-    /// <summary>Receiver's receipt over a ReceiptBody (<c>cybercoop/v1/receipt</c>).</summary>
+    /// <summary>Receiver's receipt over a ReceiptBody (<c>cybercoop/v2/receipt</c>, content key).</summary>
     Receipt,
 
-    /// <summary>A node's key announcement, signed by its TLS identity (<c>cybercoop/v1/key-announcement</c>).</summary>
+    /// <summary>A node's key announcement, signed by its TLS identity (<c>cybercoop/v1/key-announcement</c>, identity key).</summary>
     KeyAnnouncement,
 
-    /// <summary>A trust bundle, signed by a domain root (<c>cybercoop/v1/trust-bundle</c>).</summary>
+    /// <summary>A trust bundle, signed by a domain root (<c>cybercoop/v1/trust-bundle</c>, identity key).</summary>
     TrustBundle,
 
-    /// <summary>An audit log checkpoint (<c>cybercoop/v1/audit-checkpoint</c>).</summary>
+    /// <summary>An audit log checkpoint (<c>cybercoop/v2/audit-checkpoint</c>, content key).</summary>
     AuditCheckpoint,
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
@@ -23,7 +24,6 @@ namespace CyberCoop.Gateway.Federation;
 internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<OutboundDispatcher> logger) : BackgroundService
 {
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly OutboundPolicyEvaluator _policy = new();
 
     /// <summary>Wakes the dispatcher (new local indicators, a peer's keys arrived, config changed).</summary>
     public void Notify() => _signal.Writer.TryWrite(true);
@@ -109,9 +109,8 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             }
 
             var newCursor = changes.Count > 0 ? changes[^1].Seq : cursor;
-            var work = changes.Select(c => c.Indicator).Concat(due).DistinctBy(i => i.Id, StringComparer.Ordinal);
-            var plan = Plan(peer, suite, work, maxIndicators);
-            var released = due.Select(i => i.Id).Except(plan.Embargoed.Select(e => e.IndicatorId), StringComparer.Ordinal).ToList();
+            var plan = Plan(peer, suite, Work(changes, due), maxIndicators);
+            var released = Released(due, plan.Embargoed);
             await runtime.Store.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, released, plan.Embargoed, plan.Audit, ct).ConfigureAwait(false);
             var metrics = runtime.Metrics.Peer(peer.IdText);
             Interlocked.Add(ref metrics.IndicatorsWithheld, plan.Withheld);
@@ -135,44 +134,47 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
     /// <summary>What a peer gets from a set of indicators, and the bundles, embargoes and audit to commit.</summary>
     internal sealed record DispatchPlan(List<OutboxItem> Outbox, List<EmbargoItem> Embargoed, List<AuditEntry> Audit, int Shared, int Withheld);
 
-    internal DispatchPlan Plan(PeerSettings peer, Suite suite, IEnumerable<Indicator> indicators, int maxIndicators)
+    internal DispatchPlan Plan(PeerSettings peer, Suite suite, IReadOnlyList<Indicator> indicators, int maxIndicators)
     {
         var now = runtime.Time.GetUtcNow();
         var self = runtime.Identity.IdText;
-        var shared = new List<Indicator>();
+        var policy = peer.Outbound;
+        var redaction = OutboundPolicyEvaluator.MaskOf(policy.Redact);
+        var shared = new List<Indicator>(indicators.Count);
         var withheld = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var embargoed = new List<EmbargoItem>();
         var withheldCount = 0;
-        foreach (var indicator in indicators)
+        for (var i = 0; i < indicators.Count; i++)
         {
+            var indicator = indicators[i];
             var own = OwnView(indicator, self);
             if (own is null)
             {
                 continue;
             }
 
-            var decision = _policy.Evaluate(own, peer.Outbound, now);
-            if (decision.Shared)
+            var reason = OutboundPolicyEvaluator.Decide(own, policy, now, out var embargoUntil);
+            if (reason == OutboundDecision.SharedReason)
             {
-                shared.Add(decision.Redacted!);
+                shared.Add(OutboundPolicyEvaluator.Redact(own, redaction));
                 continue;
             }
 
             withheldCount++;
-            if (decision.EmbargoUntil is { } until)
+            if (embargoUntil is { } until)
             {
                 embargoed.Add(new EmbargoItem(peer.IdText, indicator.Id, until));
             }
 
-            if (!withheld.TryGetValue(decision.Reason, out var ids))
+            if (!withheld.TryGetValue(reason, out var ids))
             {
-                withheld[decision.Reason] = ids = [];
+                withheld[reason] = ids = [];
             }
 
             ids.Add(indicator.Id);
         }
 
-        var audit = new List<AuditEntry>();
+        var audit = new List<AuditEntry>(withheld.Count + (shared.Count / Math.Max(1, maxIndicators)) + 1);
         foreach (var (reason, ids) in withheld)
         {
             audit.Add(new AuditEntry
@@ -187,44 +189,207 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
         }
 
         var outbox = new List<OutboxItem>();
-        foreach (var chunk in shared.Chunk(maxIndicators))
+        var redactedNote = policy.Redact.Count > 0 ? " redacted " + string.Join(",", policy.Redact) : "";
+        for (var first = 0; first < shared.Count; first += maxIndicators)
         {
+            var count = Math.Min(maxIndicators, shared.Count - first);
+            var chunk = shared.GetRange(first, count);
             var bundle = new Bundle
             {
-                BundleId = ByteString.CopyFrom(Relaying.RandomId()),
+                BundleId = UnsafeByteOperations.UnsafeWrap(Relaying.RandomId()),
                 Origin = self,
                 CreatedAt = Timestamp.FromDateTimeOffset(now),
-                RelayAllowed = peer.Outbound.AllowRelay,
-                MaxHops = peer.Outbound.AllowRelay ? (uint)runtime.Trust.Config.Config.Node.MaxHops : 0,
+                RelayAllowed = policy.AllowRelay,
+                MaxHops = policy.AllowRelay ? (uint)runtime.Trust.Config.Config.Node.MaxHops : 0,
                 FirstRecipient = peer.IdText,
             };
+            var bundleBytes = SerializeBundle(bundle, chunk);
             bundle.Indicators.Add(chunk);
-            var bundleBytes = bundle.ToByteArray();
             var key = runtime.Identity.SigningKey(suite, now);
+            // The wrapped arrays are fresh and owned here, and nothing writes to them after this point: no copies of the
+            // ~300 KB bundle before the signed envelope is serialized.
             var signed = new SignedBundle
             {
-                Bundle = ByteString.CopyFrom(bundleBytes),
+                Bundle = UnsafeByteOperations.UnsafeWrap(bundleBytes),
                 Suite = suite,
                 SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
-                Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bundleBytes, key)),
+                Signature = UnsafeByteOperations.UnsafeWrap(ContentSignatures.Sign(SignaturePurpose.Bundle, bundleBytes, key)),
             };
-            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), chunk.Length, now));
+            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now));
             audit.Add(new AuditEntry
             {
                 Kind = AuditKinds.Shared,
                 Actor = self,
                 Subject = peer.IdText,
                 Decision = "shared",
-                Reason = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span) + (peer.Outbound.Redact.Count > 0 ? " redacted " + string.Join(",", peer.Outbound.Redact) : ""),
-                DetailsJson = AuditDetails.Indicators(chunk.Select(i => i.Id)),
+                Reason = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span) + redactedNote,
+                DetailsJson = AuditDetails.Indicators(chunk),
             });
         }
 
         return new DispatchPlan(outbox, embargoed, audit, shared.Count, withheldCount);
     }
 
+    /// <summary>
+    /// The bytes of <paramref name="bundle"/> with <paramref name="indicators"/> as its indicators, exactly as
+    /// <c>ToByteArray()</c> writes them, with each indicator's size computed once: the generated code computes the
+    /// whole bundle's size and then every indicator's size again for its length prefix. The bundle itself must have
+    /// no indicators; it is not modified.
+    /// </summary>
+    internal static byte[] SerializeBundle(Bundle bundle, IReadOnlyList<Indicator> indicators)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        ArgumentNullException.ThrowIfNull(indicators);
+        if (bundle.Indicators.Count > 0)
+        {
+            throw new ArgumentException("the bundle must not carry indicators already", nameof(bundle));
+        }
+
+        // Fields are written in field-number order: the other fields split around the indicators (field 4).
+        var others = bundle.ToByteArray();
+        var split = others.Length;
+        var input = new CodedInputStream(others);
+        while (!input.IsAtEnd)
+        {
+            var at = (int)input.Position;
+            if (WireFormat.GetTagFieldNumber(input.ReadTag()) > Bundle.IndicatorsFieldNumber)
+            {
+                split = at;
+                break;
+            }
+
+            input.SkipLastField();
+        }
+
+        var tagSize = CodedOutputStream.ComputeTagSize(Bundle.IndicatorsFieldNumber);
+        var sizes = new int[indicators.Count];
+        var total = others.Length;
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            sizes[i] = indicators[i].CalculateSize();
+            total += tagSize + CodedOutputStream.ComputeLengthSize(sizes[i]) + sizes[i];
+        }
+
+        var output = new byte[total];
+        others.AsSpan(0, split).CopyTo(output);
+        var writer = new FixedBufferWriter(output, split);
+        var tag = WireFormat.MakeTag(Bundle.IndicatorsFieldNumber, WireFormat.WireType.LengthDelimited);
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            writer.WriteVarint(tag);
+            writer.WriteVarint((uint)sizes[i]);
+            var before = writer.Position;
+            indicators[i].WriteTo(writer);
+            if (writer.Position - before != sizes[i])
+            {
+                throw new InvalidOperationException($"indicator {indicators[i].Id} changed while it was serialized");
+            }
+        }
+
+        others.AsSpan(split).CopyTo(output.AsSpan(writer.Position));
+        if (writer.Position + others.Length - split != total)
+        {
+            throw new InvalidOperationException("bundle size mismatch");
+        }
+
+        return output;
+    }
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> over one exactly sized array (never grows).</summary>
+    private sealed class FixedBufferWriter(byte[] buffer, int position) : IBufferWriter<byte>
+    {
+        public int Position { get; private set; } = position;
+
+        public void Advance(int count)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
+            if (Position + count > buffer.Length)
+            {
+                throw new InvalidOperationException("write past the end of the bundle buffer");
+            }
+
+            Position += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => Remaining(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => Remaining(sizeHint).Span;
+
+        public void WriteVarint(uint value)
+        {
+            while (value > 0x7F)
+            {
+                buffer[Position++] = (byte)((value & 0x7F) | 0x80);
+                value >>= 7;
+            }
+
+            buffer[Position++] = (byte)value;
+        }
+
+        private Memory<byte> Remaining(int sizeHint)
+        {
+            if (buffer.Length - Position < Math.Max(sizeHint, 1))
+            {
+                throw new InvalidOperationException("write past the end of the bundle buffer");
+            }
+
+            return buffer.AsMemory(Position);
+        }
+    }
+
+    /// <summary>The page of the change feed followed by the due embargoed indicators, each id once (first occurrence kept).</summary>
+    private static List<Indicator> Work(IReadOnlyList<LocalChange> changes, IReadOnlyList<Indicator> due)
+    {
+        var work = new List<Indicator>(changes.Count + due.Count);
+        var seen = new HashSet<string>(changes.Count + due.Count, StringComparer.Ordinal);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (seen.Add(changes[i].Indicator.Id))
+            {
+                work.Add(changes[i].Indicator);
+            }
+        }
+
+        for (var i = 0; i < due.Count; i++)
+        {
+            if (seen.Add(due[i].Id))
+            {
+                work.Add(due[i]);
+            }
+        }
+
+        return work;
+    }
+
+    /// <summary>Ids of the due embargoed indicators that this pass did not embargo again, each once.</summary>
+    private static List<string> Released(IReadOnlyList<Indicator> due, List<EmbargoItem> embargoed)
+    {
+        var released = new List<string>();
+        if (due.Count == 0)
+        {
+            return released;
+        }
+
+        var excluded = new HashSet<string>(embargoed.Count, StringComparer.Ordinal);
+        foreach (var item in embargoed)
+        {
+            excluded.Add(item.IndicatorId);
+        }
+
+        foreach (var indicator in due)
+        {
+            // Except() semantics: set difference, so an id appears once.
+            if (excluded.Add(indicator.Id))
+            {
+                released.Add(indicator.Id);
+            }
+        }
+
+        return released;
+    }
+
     /// <summary>The indicator as this node may originate it: only its own observations; null when it has none.</summary>
-    private static Indicator? OwnView(Indicator indicator, string self)
+    internal static Indicator? OwnView(Indicator indicator, string self)
     {
         var mine = 0;
         foreach (var observation in indicator.Observations)
@@ -247,7 +412,14 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
 
         var copy = indicator.Clone();
         copy.Observations.Clear();
-        copy.Observations.Add(indicator.Observations.Where(o => o.Node == self));
+        foreach (var observation in indicator.Observations)
+        {
+            if (observation.Node == self)
+            {
+                copy.Observations.Add(observation.Clone());
+            }
+        }
+
         return copy;
     }
 }

@@ -15,8 +15,6 @@ namespace CyberCoop.Gateway.Federation;
 /// </summary>
 internal static class Relaying
 {
-    private static readonly OutboundPolicyEvaluator s_outbound = new();
-
     /// <summary>Plans relays of a received bundle; records every decision in <paramref name="audit"/>.</summary>
     public static List<OutboxItem> Plan(GatewayRuntime runtime, PeerKeyDirectory directory, PeerSettings sender, EnvelopeHeader header, SignedBundle signed,
         Bundle bundle, int acceptedCount, List<AuditEntry> audit)
@@ -64,6 +62,8 @@ internal static class Relaying
             return "not-all-accepted: only content accepted here in full is relayed";
         }
 
+        // The next peer's outbound policy without its embargo (the origin's embargo already applied), built once per peer.
+        var policy = peer.Outbound with { Embargo = TimeSpan.Zero };
         foreach (var indicator in bundle.Indicators)
         {
             if (indicator.Tlp > Tlp.Green)
@@ -71,10 +71,10 @@ internal static class Relaying
                 return $"tlp-too-high: {TlpNames.ToName(indicator.Tlp)} content stops at the first recipient";
             }
 
-            var decision = s_outbound.Evaluate(indicator, peer.Outbound with { Embargo = TimeSpan.Zero }, now);
-            if (!decision.Shared)
+            var reason = OutboundPolicyEvaluator.Decide(indicator, policy, now, out _);
+            if (reason != OutboundDecision.SharedReason)
             {
-                return "relay-policy: " + decision.Reason;
+                return "relay-policy: " + reason;
             }
         }
 

@@ -74,7 +74,8 @@ internal static class IndicatorLimits
                 }
             }
 
-            var label = trimmed.ToString().ToLowerInvariant();
+            // ToLowerInvariant returns the string itself when it is already lower case: no copy for a clean label.
+            var label = (trimmed.Length == raw.Length ? raw : trimmed.ToString()).ToLowerInvariant();
             if (!target.Contains(label))
             {
                 if (target.Count == maxCount)

@@ -69,17 +69,17 @@ internal static class IndicatorNormalizer
 
         return type switch
         {
-            IndicatorType.Ipv4 => NormalizeIPv4(value),
+            IndicatorType.Ipv4 => NormalizeIPv4(raw, value),
             IndicatorType.Ipv6 => NormalizeIPv6(value),
             IndicatorType.Cidr => NormalizeCidr(value),
             IndicatorType.Domain => NormalizeDomain(value, "value"),
             IndicatorType.Url => NormalizeUrl(value),
             IndicatorType.Email => NormalizeEmail(value),
-            IndicatorType.Md5 => NormalizeHex(value, 32, "md5"),
-            IndicatorType.Sha1 => NormalizeHex(value, 40, "sha1"),
-            IndicatorType.Sha256 => NormalizeHex(value, 64, "sha256"),
-            IndicatorType.Sha512 => NormalizeHex(value, 128, "sha512"),
-            IndicatorType.Ja3 => NormalizeHex(value, 32, "ja3"),
+            IndicatorType.Md5 => NormalizeHex(raw, value, 32, "md5"),
+            IndicatorType.Sha1 => NormalizeHex(raw, value, 40, "sha1"),
+            IndicatorType.Sha256 => NormalizeHex(raw, value, 64, "sha256"),
+            IndicatorType.Sha512 => NormalizeHex(raw, value, 128, "sha512"),
+            IndicatorType.Ja3 => NormalizeHex(raw, value, 32, "ja3"),
             IndicatorType.Ja4 => NormalizeJa4(value),
             IndicatorType.Asn => NormalizeAsn(value),
             IndicatorType.Cve => NormalizeCve(value),
@@ -88,9 +88,9 @@ internal static class IndicatorNormalizer
         };
     }
 
-    private static NormalizeResult NormalizeIPv4(ReadOnlySpan<char> value) =>
+    private static NormalizeResult NormalizeIPv4(string raw, ReadOnlySpan<char> value) =>
         TryParseStrictIPv4(value, out _)
-            ? NormalizeResult.Success(value.ToString())
+            ? NormalizeResult.Success(value.Length == raw.Length ? raw : value.ToString())
             : NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid IPv4 address (dotted quad, no leading zeros)");
 
     /// <summary>Strict dotted quad: exactly four decimal parts 0-255, no leading zeros, nothing else.</summary>
@@ -232,7 +232,9 @@ internal static class IndicatorNormalizer
         string ascii;
         try
         {
-            ascii = Idn.GetAscii(value.ToString());
+            // IDNA maps a name that is already lower-case ASCII letters, digits, '-' and '_' in well-formed labels to
+            // itself; only other names need the (ICU) conversion, which is most of this method's cost.
+            ascii = IsPlainAsciiName(value) ? value.ToString() : Idn.GetAscii(value.ToString());
         }
         catch (ArgumentException)
         {
@@ -279,6 +281,35 @@ internal static class IndicatorNormalizer
         }
 
         return NormalizeResult.Success(ascii);
+    }
+
+    /// <summary>
+    /// True for names that <see cref="IdnMapping.GetAscii(string)"/> returns unchanged without error: every label 1-63
+    /// characters of lower-case ASCII letters, digits, '-' and '_', not starting or ending with '-', and not an
+    /// A-label ("xn--", which IDNA decodes and checks). IndicatorNormalizerTests holds this to GetAscii.
+    /// </summary>
+    internal static bool IsPlainAsciiName(ReadOnlySpan<char> name)
+    {
+        var start = 0;
+        for (var i = 0; i <= name.Length; i++)
+        {
+            if (i == name.Length || name[i] == '.')
+            {
+                var label = name[start..i];
+                if (label.IsEmpty || label.Length > MaxLabelLength || label[0] == '-' || label[^1] == '-' || label.StartsWith("xn--", StringComparison.Ordinal))
+                {
+                    return false;
+                }
+
+                start = i + 1;
+            }
+            else if (!(char.IsAsciiLetterLower(name[i]) || char.IsAsciiDigit(name[i]) || name[i] is '-' or '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string? CheckLabel(ReadOnlySpan<char> label)
@@ -462,7 +493,7 @@ internal static class IndicatorNormalizer
             : NormalizeResult.Success(canonical);
     }
 
-    private static NormalizeResult NormalizeHex(ReadOnlySpan<char> value, int length, string name)
+    private static NormalizeResult NormalizeHex(string raw, ReadOnlySpan<char> value, int length, string name)
     {
         if (value.Length != length)
         {
@@ -475,7 +506,8 @@ internal static class IndicatorNormalizer
             return NormalizeResult.Failure($"value: {name} contains non-hex character '{Escape(value[bad])}' at position {bad}");
         }
 
-        return NormalizeResult.Success(value.ToString().ToLowerInvariant());
+        // Already canonical (untrimmed, lower case): the input itself, no copy.
+        return NormalizeResult.Success(value.Length == raw.Length && !value.ContainsAnyInRange('A', 'F') ? raw : value.ToString().ToLowerInvariant());
     }
 
     private static NormalizeResult NormalizeJa4(ReadOnlySpan<char> value)

@@ -77,22 +77,25 @@ internal static class ReceivedIndicatorValidator
 
         for (var i = 0; i < indicator.Observations.Count; i++)
         {
+            // The field name ("observations[3]") is only built for the message of a bad observation: checking with an
+            // empty prefix first keeps the valid case free of string building (the checks are deterministic).
             var o = indicator.Observations[i];
-            var field = $"observations[{i}]";
-            problem = IndicatorLimits.CheckName(o.Node, field + ".node", IndicatorLimits.MaxSensorLength)
-                ?? IndicatorLimits.CheckName(o.Sensor, field + ".sensor", IndicatorLimits.MaxSensorLength)
-                ?? IndicatorLimits.CheckContext(o.Context, field + ".context")
-                ?? (o.Confidence > 100 ? $"{field}.confidence: {o.Confidence} is above 100" : null)
-                ?? (o.FirstSeen is not null ? IndicatorLimits.CheckTimestamp(o.FirstSeen, field + ".first_seen", latest, out _) : null)
-                ?? (o.LastSeen is not null ? IndicatorLimits.CheckTimestamp(o.LastSeen, field + ".last_seen", latest, out _) : null);
-            if (problem is not null)
+            if (CheckObservation(o, string.Empty, latest) is not null)
             {
-                return problem;
+                return CheckObservation(o, $"observations[{i}]", latest);
             }
         }
 
         return null;
     }
+
+    private static string? CheckObservation(Observation o, string field, DateTimeOffset latest) =>
+        IndicatorLimits.CheckName(o.Node, field + ".node", IndicatorLimits.MaxSensorLength)
+            ?? IndicatorLimits.CheckName(o.Sensor, field + ".sensor", IndicatorLimits.MaxSensorLength)
+            ?? IndicatorLimits.CheckContext(o.Context, field + ".context")
+            ?? (o.Confidence > 100 ? $"{field}.confidence: {o.Confidence} is above 100" : null)
+            ?? (o.FirstSeen is not null ? IndicatorLimits.CheckTimestamp(o.FirstSeen, field + ".first_seen", latest, out _) : null)
+            ?? (o.LastSeen is not null ? IndicatorLimits.CheckTimestamp(o.LastSeen, field + ".last_seen", latest, out _) : null);
 
     private static string? CheckLabels(IReadOnlyList<string> labels, string field, int max)
     {

@@ -20,6 +20,12 @@ internal sealed class SightingValidator
 {
     private readonly TimeProvider _time;
 
+    // One Ingest stream is one agent, usually with a handful of sensors, at one node: the last sensor name and trust
+    // domain built are reused instead of allocating them again for every sighting. Each cache is one immutable object,
+    // swapped whole, so a validator shared between threads stays correct.
+    private SensorName? _lastSensor;
+    private NodeDomain? _lastDomain;
+
     public SightingValidator(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
@@ -93,7 +99,7 @@ internal sealed class SightingValidator
             validUntil = until;
         }
 
-        var sensor = s.Sensor.Length == 0 ? agentName : agentName + "/" + s.Sensor;
+        var sensor = SensorOf(agentName, s.Sensor);
         var problem = IndicatorLimits.CheckName(sensor, "sensor", IndicatorLimits.MaxSensorLength)
             ?? IndicatorLimits.CheckDescription(s.Description)
             ?? IndicatorLimits.CheckContext(s.Context, "context");
@@ -114,7 +120,7 @@ internal sealed class SightingValidator
             LastSeen = observedTs,
             ValidUntil = validUntil is { } v ? Timestamp.FromDateTimeOffset(v) : null,
             Description = s.Description,
-            OriginDomain = TrustDomainOf(nodeId),
+            OriginDomain = DomainOf(nodeId),
         };
 
         problem = IndicatorLimits.NormalizeLabels(s.Tags, indicator.Tags, "tags", IndicatorLimits.MaxTags)
@@ -137,6 +143,42 @@ internal sealed class SightingValidator
         indicator.Observations.Add(observation);
         return ValidationOutcome.Valid(indicator);
     }
+
+    /// <summary>"agent" or "agent/sensor", as recorded in the observation.</summary>
+    private string SensorOf(string agentName, string sensor)
+    {
+        if (sensor.Length == 0)
+        {
+            return agentName;
+        }
+
+        var last = _lastSensor;
+        if (last is not null && string.Equals(last.Agent, agentName, StringComparison.Ordinal) && string.Equals(last.Sensor, sensor, StringComparison.Ordinal))
+        {
+            return last.Combined;
+        }
+
+        var combined = agentName + "/" + sensor;
+        _lastSensor = new SensorName(agentName, sensor, combined);
+        return combined;
+    }
+
+    private string DomainOf(string nodeId)
+    {
+        var last = _lastDomain;
+        if (last is not null && string.Equals(last.NodeId, nodeId, StringComparison.Ordinal))
+        {
+            return last.Domain;
+        }
+
+        var domain = TrustDomainOf(nodeId);
+        _lastDomain = new NodeDomain(nodeId, domain);
+        return domain;
+    }
+
+    private sealed record SensorName(string Agent, string Sensor, string Combined);
+
+    private sealed record NodeDomain(string NodeId, string Domain);
 
     /// <summary>"spiffe://ee.cybercoop/gateway/tallinn" -> "ee.cybercoop"; anything else is returned unchanged.</summary>
     internal static string TrustDomainOf(string spiffeId)

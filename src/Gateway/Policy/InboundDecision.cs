@@ -8,7 +8,10 @@ internal sealed record InboundDecision
     /// <summary>Accept, quarantine or reject.</summary>
     public required InboundAction Action { get; init; }
 
-    /// <summary>When not rejected: the adjusted copy (confidence scaled by trust weight, TLP raised to the floor).</summary>
+    /// <summary>
+    /// When not rejected: the indicator as accepted, confidence scaled by trust weight and TLP raised to the floor; a copy
+    /// when that changes anything, else the evaluated instance itself (callers must not modify it).
+    /// </summary>
     public Indicator? Indicator { get; init; }
 
     /// <summary>"accepted", "quarantined", or the rejection code: "invalid-indicator", "type-not-allowed", "relay-not-entitled".</summary>

@@ -14,7 +14,8 @@ namespace CyberCoop.Gateway.Policy;
 /// <item>then accept or quarantine (policy mode) a copy whose confidence (and each observation's) is scaled by the trust
 ///   weight and whose TLP is raised to the floor.</item>
 /// </list>
-/// The evaluated indicator is never modified.
+/// The evaluated indicator is never modified: when the weight and the floor change nothing (full trust, TLP at or above
+/// the floor, the common case) the decision carries the same instance instead of a copy.
 /// </summary>
 internal sealed class InboundPolicyEvaluator
 {
@@ -73,14 +74,9 @@ internal sealed class InboundPolicyEvaluator
         }
 
         var weight = double.IsNaN(policy.TrustWeight) ? 0 : Math.Clamp(policy.TrustWeight, 0, 1);
-        var adjusted = indicator.Clone();
-        adjusted.Confidence = IndicatorMerger.Scale(adjusted.Confidence, weight);
-        foreach (var observation in adjusted.Observations)
-        {
-            observation.Confidence = IndicatorMerger.Scale(observation.Confidence, weight);
-        }
-
-        if (adjusted.Tlp < policy.TlpFloor && IndicatorLimits.IsKnownTlp(policy.TlpFloor))
+        var raiseTlp = indicator.Tlp < policy.TlpFloor && IndicatorLimits.IsKnownTlp(policy.TlpFloor);
+        var adjusted = raiseTlp || ScalingChanges(indicator, weight) ? Adjust(indicator, weight) : indicator;
+        if (raiseTlp)
         {
             adjusted.Tlp = policy.TlpFloor;
         }
@@ -88,6 +84,37 @@ internal sealed class InboundPolicyEvaluator
         return policy.Mode == InboundMode.Accept
             ? new InboundDecision { Action = InboundAction.Accept, Indicator = adjusted, Reason = "accepted" }
             : new InboundDecision { Action = InboundAction.Quarantine, Indicator = adjusted, Reason = "quarantined", Detail = $"inbound policy for {relay.Sender} quarantines" };
+    }
+
+    /// <summary>True when the trust weight changes the indicator's or any observation's confidence.</summary>
+    private static bool ScalingChanges(Indicator indicator, double weight)
+    {
+        if (IndicatorMerger.Scale(indicator.Confidence, weight) != indicator.Confidence)
+        {
+            return true;
+        }
+
+        foreach (var observation in indicator.Observations)
+        {
+            if (IndicatorMerger.Scale(observation.Confidence, weight) != observation.Confidence)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Indicator Adjust(Indicator indicator, double weight)
+    {
+        var adjusted = indicator.Clone();
+        adjusted.Confidence = IndicatorMerger.Scale(adjusted.Confidence, weight);
+        foreach (var observation in adjusted.Observations)
+        {
+            observation.Confidence = IndicatorMerger.Scale(observation.Confidence, weight);
+        }
+
+        return adjusted;
     }
 
     private static InboundDecision Reject(string code, string detail) =>

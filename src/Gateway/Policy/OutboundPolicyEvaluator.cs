@@ -26,51 +26,116 @@ internal sealed class OutboundPolicyEvaluator
         ArgumentNullException.ThrowIfNull(indicator);
         ArgumentNullException.ThrowIfNull(policy);
 
+        var c = Check(indicator, policy, now);
         var rules = new List<PolicyRuleResult>(RuleCodes.Count);
 
+        var tlpName = IndicatorLimits.IsKnownTlp(indicator.Tlp) ? TlpNames.ToName(indicator.Tlp) : "unspecified (treated as RED)";
+        rules.Add(new("tlp-above-ceiling", c.TlpOk, $"TLP {tlpName} {(c.TlpOk ? "within" : "above")} ceiling {TlpNames.ToName(c.Ceiling)}"));
+
+        rules.Add(new("red-not-allowed", c.RedOk, c.Tlp != Tlp.Red
+            ? "not RED"
+            : c.RedOk ? "RED and the peer is named for RED" : "RED leaves only to a peer with allowRed and ceiling RED"));
+
+        rules.Add(new("type-not-allowed", c.TypeOk, policy.AllowedTypes.Count == 0
+            ? "all types allowed"
+            : $"type {TypeName(indicator.Type)} {(c.TypeOk ? "is" : "is not")} in the allowed types"));
+
+        rules.Add(new("below-min-confidence", c.ConfidenceOk, $"confidence {indicator.Confidence} {(c.ConfidenceOk ? ">=" : "<")} minimum {policy.MinConfidence}"));
+
+        rules.Add(new("expired", !c.Expired, indicator.ValidUntil is null
+            ? "no expiry"
+            : $"valid until {indicator.ValidUntil.ToDateTimeOffset():O}{(c.Expired ? ", already passed" : string.Empty)}"));
+
+        rules.Add(new("sector-mismatch", c.SectorOk, policy.Sectors.Count == 0
+            ? "all sectors"
+            : c.SectorOk ? "shares a sector with the peer's sectors" : $"none of the indicator's sectors ({string.Join(", ", indicator.Sectors)}) is in {string.Join(", ", policy.Sectors)}"));
+
+        rules.Add(new("blocked-tag", c.BlockedTag is null, c.BlockedTag is not null ? $"carries blocked tag '{c.BlockedTag}'" : "no blocked tag"));
+
+        rules.Add(new("missing-required-tag", c.MissingTag is null, c.MissingTag is null ? "carries every required tag" : $"lacks required tag '{c.MissingTag}'"));
+
+        rules.Add(new("embargoed", c.EmbargoUntil is null, c.EmbargoUntil is null
+            ? policy.Embargo > TimeSpan.Zero ? "embargo elapsed" : "no embargo"
+            : $"embargoed until {c.EmbargoUntil:O}"));
+
+        var reason = c.FirstFailure();
+        if (reason is not null)
+        {
+            return new OutboundDecision
+            {
+                Shared = false,
+                Rules = rules,
+                Reason = reason,
+                EmbargoUntil = reason == EmbargoedCode ? c.EmbargoUntil : null,
+            };
+        }
+
+        return new OutboundDecision
+        {
+            Shared = true,
+            Redacted = Redact(indicator, policy.Redact),
+            Rules = rules,
+            Reason = OutboundDecision.SharedReason,
+        };
+    }
+
+    /// <summary>
+    /// The same decision as <see cref="Evaluate"/> without the per-rule details and without redacting: the dispatcher's
+    /// path, run for every (indicator, peer) pair. Returns <see cref="OutboundDecision.SharedReason"/> or the code of the
+    /// first failing rule; <paramref name="embargoUntil"/> is set when that code is "embargoed".
+    /// </summary>
+    public static string Decide(Indicator indicator, OutboundPolicy policy, DateTimeOffset now, out DateTimeOffset? embargoUntil)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        ArgumentNullException.ThrowIfNull(policy);
+        var c = Check(indicator, policy, now);
+        var reason = c.FirstFailure();
+        embargoUntil = reason == EmbargoedCode ? c.EmbargoUntil : null;
+        return reason ?? OutboundDecision.SharedReason;
+    }
+
+    private const string EmbargoedCode = "embargoed";
+
+    /// <summary>Every rule's outcome; <see cref="Evaluate"/> and <see cref="Decide"/> both read this, so they cannot disagree.</summary>
+    private readonly record struct Checks(
+        Tlp Tlp, Tlp Ceiling, bool TlpOk, bool RedOk, bool TypeOk, bool ConfidenceOk, bool Expired, bool SectorOk,
+        string? BlockedTag, string? MissingTag, DateTimeOffset? EmbargoUntil)
+    {
+        /// <summary>The code of the first failing rule in <see cref="RuleCodes"/> order, or null when every rule passes.</summary>
+        public string? FirstFailure() =>
+            !TlpOk ? "tlp-above-ceiling"
+            : !RedOk ? "red-not-allowed"
+            : !TypeOk ? "type-not-allowed"
+            : !ConfidenceOk ? "below-min-confidence"
+            : Expired ? "expired"
+            : !SectorOk ? "sector-mismatch"
+            : BlockedTag is not null ? "blocked-tag"
+            : MissingTag is not null ? "missing-required-tag"
+            : EmbargoUntil is not null ? EmbargoedCode
+            : null;
+    }
+
+    private static Checks Check(Indicator indicator, OutboundPolicy policy, DateTimeOffset now)
+    {
         // An unknown or missing marking is handled as RED: the most restrictive reading.
         var tlp = IndicatorLimits.IsKnownTlp(indicator.Tlp) ? indicator.Tlp : Tlp.Red;
-        var tlpName = IndicatorLimits.IsKnownTlp(indicator.Tlp) ? TlpNames.ToName(indicator.Tlp) : "unspecified (treated as RED)";
         var ceiling = IndicatorLimits.IsKnownTlp(policy.TlpCeiling) ? policy.TlpCeiling : Tlp.Clear;
-        rules.Add(new("tlp-above-ceiling", tlp <= ceiling, $"TLP {tlpName} {(tlp <= ceiling ? "within" : "above")} ceiling {TlpNames.ToName(ceiling)}"));
-
         var redOk = tlp != Tlp.Red || (policy.AllowRed && ceiling == Tlp.Red);
-        rules.Add(new("red-not-allowed", redOk, tlp != Tlp.Red
-            ? "not RED"
-            : redOk ? "RED and the peer is named for RED" : "RED leaves only to a peer with allowRed and ceiling RED"));
-
-        var typeOk = policy.AllowedTypes.Count == 0 || policy.AllowedTypes.Contains(indicator.Type);
-        rules.Add(new("type-not-allowed", typeOk, policy.AllowedTypes.Count == 0
-            ? "all types allowed"
-            : $"type {TypeName(indicator.Type)} {(typeOk ? "is" : "is not")} in the allowed types"));
-
+        var typeOk = policy.AllowedTypes.Count == 0 || Contains(policy.AllowedTypes, indicator.Type);
         var confidenceOk = indicator.Confidence >= policy.MinConfidence;
-        rules.Add(new("below-min-confidence", confidenceOk, $"confidence {indicator.Confidence} {(confidenceOk ? ">=" : "<")} minimum {policy.MinConfidence}"));
-
         var expired = indicator.ValidUntil is not null && indicator.ValidUntil.ToDateTimeOffset() <= now;
-        rules.Add(new("expired", !expired, indicator.ValidUntil is null
-            ? "no expiry"
-            : $"valid until {indicator.ValidUntil.ToDateTimeOffset():O}{(expired ? ", already passed" : string.Empty)}"));
-
         var sectorOk = policy.Sectors.Count == 0 || ContainsAny(indicator.Sectors, policy.Sectors, out _);
-        rules.Add(new("sector-mismatch", sectorOk, policy.Sectors.Count == 0
-            ? "all sectors"
-            : sectorOk ? "shares a sector with the peer's sectors" : $"none of the indicator's sectors ({string.Join(", ", indicator.Sectors)}) is in {string.Join(", ", policy.Sectors)}"));
-
-        var blocked = ContainsAny(indicator.Tags, policy.BlockedTags, out var blockedTag);
-        rules.Add(new("blocked-tag", !blocked, blocked ? $"carries blocked tag '{blockedTag}'" : "no blocked tag"));
+        ContainsAny(indicator.Tags, policy.BlockedTags, out var blockedTag);
 
         string? missing = null;
-        foreach (var required in policy.RequiredTags)
+        for (var i = 0; i < policy.RequiredTags.Count; i++)
         {
-            if (!ContainsIgnoreCase(indicator.Tags, required))
+            if (!ContainsIgnoreCase(indicator.Tags, policy.RequiredTags[i]))
             {
-                missing = required;
+                missing = policy.RequiredTags[i];
                 break;
             }
         }
-
-        rules.Add(new("missing-required-tag", missing is null, missing is null ? "carries every required tag" : $"lacks required tag '{missing}'"));
 
         DateTimeOffset? embargoUntil = null;
         if (policy.Embargo > TimeSpan.Zero)
@@ -83,96 +148,143 @@ internal sealed class OutboundPolicyEvaluator
             }
         }
 
-        rules.Add(new("embargoed", embargoUntil is null, embargoUntil is null
-            ? policy.Embargo > TimeSpan.Zero ? "embargo elapsed" : "no embargo"
-            : $"embargoed until {embargoUntil:O}"));
-
-        foreach (var rule in rules)
-        {
-            if (!rule.Passed)
-            {
-                return new OutboundDecision
-                {
-                    Shared = false,
-                    Rules = rules,
-                    Reason = rule.Code,
-                    EmbargoUntil = rule.Code == "embargoed" ? embargoUntil : null,
-                };
-            }
-        }
-
-        return new OutboundDecision
-        {
-            Shared = true,
-            Redacted = Redact(indicator, policy.Redact),
-            Rules = rules,
-            Reason = OutboundDecision.SharedReason,
-        };
+        return new Checks(tlp, ceiling, tlp <= ceiling, redOk, typeOk, confidenceOk, expired, sectorOk, blockedTag, missing, embargoUntil);
     }
 
-    /// <summary>Returns a copy of <paramref name="indicator"/> with the named fields removed.</summary>
-    public static Indicator Redact(Indicator indicator, IReadOnlyList<string> fields)
+    /// <summary>Compiles a policy's redaction list; throws for a name that is not redactable (fail closed).</summary>
+    public static RedactionMask MaskOf(IReadOnlyList<string> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        var mask = RedactionMask.None;
+        for (var i = 0; i < fields.Count; i++)
+        {
+            var field = fields[i];
+            mask |= field switch
+            {
+                _ when string.Equals(field, RedactableFields.Description, StringComparison.OrdinalIgnoreCase) => RedactionMask.Description,
+                _ when string.Equals(field, RedactableFields.Tags, StringComparison.OrdinalIgnoreCase) => RedactionMask.Tags,
+                _ when string.Equals(field, RedactableFields.Sensor, StringComparison.OrdinalIgnoreCase) => RedactionMask.Sensor,
+                _ when string.Equals(field, RedactableFields.Context, StringComparison.OrdinalIgnoreCase) => RedactionMask.Context,
+                _ when string.Equals(field, RedactableFields.Count, StringComparison.OrdinalIgnoreCase) => RedactionMask.Count,
+                _ when string.Equals(field, RedactableFields.Node, StringComparison.OrdinalIgnoreCase) => RedactionMask.Node,
+                // Config validation refuses unknown names; failing closed here keeps a bad policy from leaking.
+                _ => throw new ArgumentException($"'{field}' is not a redactable field", nameof(fields)),
+            };
+        }
+
+        return mask;
+    }
+
+    /// <summary>
+    /// Returns <paramref name="indicator"/> with the named fields removed: a copy when the redaction removes something,
+    /// else the same instance (nothing to remove, so nothing to copy). The argument is never modified.
+    /// </summary>
+    public static Indicator Redact(Indicator indicator, IReadOnlyList<string> fields) => Redact(indicator, MaskOf(fields));
+
+    /// <inheritdoc cref="Redact(Indicator, IReadOnlyList{string})"/>
+    public static Indicator Redact(Indicator indicator, RedactionMask mask)
     {
         ArgumentNullException.ThrowIfNull(indicator);
-        ArgumentNullException.ThrowIfNull(fields);
-        var copy = indicator.Clone();
-        foreach (var field in fields)
+        if (!RemovesAnything(indicator, mask))
         {
-            if (string.Equals(field, RedactableFields.Description, StringComparison.OrdinalIgnoreCase))
+            return indicator;
+        }
+
+        // Built field by field rather than Clone() then cleared: a clone deep-copies every observation's context map
+        // only for the redaction to clear it again. RedactionTests checks that every field of Indicator and Observation
+        // is handled here, so a field added to the proto cannot be dropped silently.
+        var copy = new Indicator
+        {
+            Id = indicator.Id,
+            Type = indicator.Type,
+            Value = indicator.Value,
+            Tlp = indicator.Tlp,
+            Confidence = indicator.Confidence,
+            FirstSeen = indicator.FirstSeen?.Clone(),
+            LastSeen = indicator.LastSeen?.Clone(),
+            ValidUntil = indicator.ValidUntil?.Clone(),
+            Description = (mask & RedactionMask.Description) != 0 ? string.Empty : indicator.Description,
+            OriginDomain = indicator.OriginDomain,
+        };
+        if ((mask & RedactionMask.Tags) == 0)
+        {
+            copy.Tags.Add(indicator.Tags);
+        }
+
+        copy.Sectors.Add(indicator.Sectors);
+        foreach (var observation in indicator.Observations)
+        {
+            var o = new Observation
             {
-                copy.Description = string.Empty;
-            }
-            else if (string.Equals(field, RedactableFields.Tags, StringComparison.OrdinalIgnoreCase))
+                Node = (mask & RedactionMask.Node) != 0 ? string.Empty : observation.Node,
+                Sensor = (mask & RedactionMask.Sensor) != 0 ? string.Empty : observation.Sensor,
+                Count = (mask & RedactionMask.Count) != 0 ? 0 : observation.Count,
+                FirstSeen = observation.FirstSeen?.Clone(),
+                LastSeen = observation.LastSeen?.Clone(),
+                Confidence = observation.Confidence,
+            };
+            if ((mask & RedactionMask.Context) == 0)
             {
-                copy.Tags.Clear();
+                o.Context.Add(observation.Context);
             }
-            else if (RedactableFields.All.Contains(field))
-            {
-                foreach (var observation in copy.Observations)
-                {
-                    RedactObservation(observation, field);
-                }
-            }
-            else
-            {
-                // Config validation refuses unknown names; failing closed here keeps a bad policy from leaking.
-                throw new ArgumentException($"'{field}' is not a redactable field", nameof(fields));
-            }
+
+            copy.Observations.Add(o);
         }
 
         return copy;
     }
 
-    private static void RedactObservation(Observation observation, string field)
+    /// <summary>True when redacting <paramref name="mask"/> from <paramref name="indicator"/> changes it.</summary>
+    private static bool RemovesAnything(Indicator indicator, RedactionMask mask)
     {
-        if (string.Equals(field, RedactableFields.Sensor, StringComparison.OrdinalIgnoreCase))
+        if (((mask & RedactionMask.Description) != 0 && indicator.Description.Length > 0) ||
+            ((mask & RedactionMask.Tags) != 0 && indicator.Tags.Count > 0))
         {
-            observation.Sensor = string.Empty;
+            return true;
         }
-        else if (string.Equals(field, RedactableFields.Context, StringComparison.OrdinalIgnoreCase))
+
+        if ((mask & RedactionMask.ObservationFields) == 0)
         {
-            observation.Context.Clear();
+            return false;
         }
-        else if (string.Equals(field, RedactableFields.Count, StringComparison.OrdinalIgnoreCase))
+
+        foreach (var o in indicator.Observations)
         {
-            observation.Count = 0;
+            if (((mask & RedactionMask.Sensor) != 0 && o.Sensor.Length > 0) ||
+                ((mask & RedactionMask.Context) != 0 && o.Context.Count > 0) ||
+                ((mask & RedactionMask.Count) != 0 && o.Count != 0) ||
+                ((mask & RedactionMask.Node) != 0 && o.Node.Length > 0))
+            {
+                return true;
+            }
         }
-        else if (string.Equals(field, RedactableFields.Node, StringComparison.OrdinalIgnoreCase))
-        {
-            observation.Node = string.Empty;
-        }
+
+        return false;
     }
 
     private static string TypeName(IndicatorType type) =>
         IndicatorTypeNames.IsKnown(type) ? IndicatorTypeNames.ToName(type) : $"unknown({(int)type})";
 
+    private static bool Contains(IReadOnlyList<IndicatorType> types, IndicatorType type)
+    {
+        for (var i = 0; i < types.Count; i++)
+        {
+            if (types[i] == type)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool ContainsAny(IReadOnlyList<string> values, IReadOnlyList<string> candidates, out string? found)
     {
-        foreach (var candidate in candidates)
+        for (var i = 0; i < candidates.Count; i++)
         {
-            if (ContainsIgnoreCase(values, candidate))
+            if (ContainsIgnoreCase(values, candidates[i]))
             {
-                found = candidate;
+                found = candidates[i];
                 return true;
             }
         }
@@ -183,9 +295,10 @@ internal sealed class OutboundPolicyEvaluator
 
     private static bool ContainsIgnoreCase(IReadOnlyList<string> values, string candidate)
     {
-        foreach (var value in values)
+        var wanted = candidate.AsSpan().Trim();
+        for (var i = 0; i < values.Count; i++)
         {
-            if (string.Equals(value, candidate.Trim(), StringComparison.OrdinalIgnoreCase))
+            if (values[i].AsSpan().Equals(wanted, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }

@@ -99,6 +99,46 @@ public sealed class Ed25519Tests
         }
     }
 
+    // RFC 8032 §7.3: Ed25519ph, empty context, message "abc".
+    private const string Rfc8032PhSecret = "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42";
+    private const string Rfc8032PhPublic = "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf";
+    private const string Rfc8032PhSignature = "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae4131f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406";
+
+    [Fact]
+    public void Rfc8032_section_7_3_ed25519ph_vector_signs_and_verifies()
+    {
+        var signature = Ed25519.SignPh(Convert.FromHexString(Rfc8032PhSecret), [], "abc"u8);
+        var key = Ed25519.ParsePublicKey(Convert.FromHexString(Rfc8032PhPublic));
+
+        Assert.Equal(Convert.FromHexString(Rfc8032PhSignature), signature);
+        Assert.True(Ed25519.VerifyPrehash(key, [], System.Security.Cryptography.SHA512.HashData("abc"u8), signature));
+    }
+
+    [Fact]
+    public void Ed25519ph_signature_is_not_a_pure_ed25519_signature_and_needs_its_context()
+    {
+        var secret = Convert.FromHexString(Rfc8032PhSecret);
+        var key = Ed25519.ParsePublicKey(Convert.FromHexString(Rfc8032PhPublic));
+        var prehash = System.Security.Cryptography.SHA512.HashData("abc"u8);
+        var signature = Ed25519.SignPh(secret, "ctx"u8, "abc"u8);
+
+        Assert.True(Ed25519.VerifyPrehash(key, "ctx"u8.ToArray(), prehash, signature));
+        Assert.False(Ed25519.VerifyPrehash(key, [], prehash, signature));
+        Assert.False(Ed25519.VerifyPrehash(key, "ctX"u8.ToArray(), prehash, signature));
+        Assert.False(Ed25519.Verify(key, "abc"u8, signature));
+        Assert.False(Ed25519.Verify(key, prehash, signature));
+    }
+
+    [Fact]
+    public void Ed25519ph_refuses_a_prehash_that_is_not_64_bytes_or_a_context_over_255_bytes()
+    {
+        var key = Ed25519.ParsePublicKey(Convert.FromHexString(Rfc8032PhPublic));
+
+        Assert.Throws<ArgumentException>(() => Ed25519.VerifyPrehash(key, [], new byte[32], new byte[64]));
+        Assert.Throws<ArgumentException>(() => Ed25519.SignPh(Convert.FromHexString(Rfc8032PhSecret), new byte[256], "abc"u8));
+        Assert.False(Ed25519.VerifyPrehash(key, [], new byte[64], new byte[63]));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(63)]

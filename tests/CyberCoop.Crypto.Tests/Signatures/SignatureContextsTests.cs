@@ -3,15 +3,24 @@ namespace CyberCoop.Crypto.Tests;
 public sealed class SignatureContextsTests
 {
     [Theory]
-    [InlineData(SignaturePurpose.Bundle, "cybercoop/v1/bundle-signature")]
-    [InlineData(SignaturePurpose.Receipt, "cybercoop/v1/receipt")]
-    [InlineData(SignaturePurpose.KeyAnnouncement, "cybercoop/v1/key-announcement")]
-    [InlineData(SignaturePurpose.TrustBundle, "cybercoop/v1/trust-bundle")]
-    [InlineData(SignaturePurpose.AuditCheckpoint, "cybercoop/v1/audit-checkpoint")]
-    public void Each_purpose_has_the_documented_context(SignaturePurpose purpose, string context)
+    [InlineData(SignaturePurpose.Bundle, "cybercoop/v2/bundle-signature", true)]
+    [InlineData(SignaturePurpose.Receipt, "cybercoop/v2/receipt", true)]
+    [InlineData(SignaturePurpose.KeyAnnouncement, "cybercoop/v1/key-announcement", false)]
+    [InlineData(SignaturePurpose.TrustBundle, "cybercoop/v1/trust-bundle", false)]
+    [InlineData(SignaturePurpose.AuditCheckpoint, "cybercoop/v2/audit-checkpoint", true)]
+    public void Each_purpose_has_the_documented_context(SignaturePurpose purpose, string context, bool content)
     {
         Assert.Equal(context, SignatureContexts.For(purpose));
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(context), SignatureContexts.BytesFor(purpose).ToArray());
+        Assert.Equal(content, SignatureContexts.IsContentPurpose(purpose));
         Assert.Equal([.. System.Text.Encoding.ASCII.GetBytes(context), 0, 7], SignatureContexts.Frame(purpose, [7]));
+    }
+
+    [Fact]
+    public void Unknown_purpose_has_no_context()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => SignatureContexts.For((SignaturePurpose)42));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SignatureContexts.IsContentPurpose((SignaturePurpose)42));
     }
 
     [Fact]

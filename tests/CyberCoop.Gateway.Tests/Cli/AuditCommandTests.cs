@@ -115,6 +115,43 @@ public sealed class AuditCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_accepts_checkpoints_signed_before_protocol_v2_next_to_v2_ones()
+    {
+        // A log written before protocol v2 (pure Ed25519 over "cybercoop/v1/audit-checkpoint" || 0x00 || message),
+        // continued by the upgraded node with v2 checkpoints under the same key.
+        var seed = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var loaded = GatewayConfigFile.Load(_config);
+        using var nodeKey = SigningKeyPair.FromEd25519Seed(seed);
+        var keysDirectory = loaded.Resolve(loaded.Config.Node.KeysDirectory);
+        Directory.CreateDirectory(keysDirectory);
+        nodeKey.Save(Path.Combine(keysDirectory, "signing-classic.key"));
+        await WriteEntriesAsync(3);
+        var store = await GatewayStore.OpenAsync(_database, TimeProvider.System, TestContext.Current.CancellationToken);
+        await using (store)
+        {
+            await store.Audit.WriteCheckpointAsync(m => SignV1(seed, [.. "cybercoop/v1/audit-checkpoint"u8, 0, .. m]), TestContext.Current.CancellationToken);
+        }
+
+        SqliteConnection.ClearAllPools();
+        await WriteEntriesAsync(2);
+        await CheckpointAsync(nodeKey);
+
+        var result = await CliRun.RunAsync("audit", "verify", "--config", _config);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("audit log OK: 7 entries, hash chain intact, 2 checkpoints", result.Output, StringComparison.Ordinal);
+        Assert.Contains("signatures verified", result.Output, StringComparison.Ordinal);
+    }
+
+    private static byte[] SignV1(byte[] seed, byte[] framed)
+    {
+        var signature = new byte[64];
+        new Org.BouncyCastle.Crypto.Parameters.Ed25519PrivateKeyParameters(seed)
+            .Sign(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Algorithm.Ed25519, null, framed, signature);
+        return signature;
+    }
+
+    [Fact]
     public async Task Verify_rejects_a_checkpoint_signed_by_a_key_that_is_not_the_nodes()
     {
         using var node = NodeKey("signing-classic.key");

@@ -187,4 +187,84 @@ public sealed class IndicatorNormalizerTests
     {
         Assert.Equal(IndicatorNormalizer.Normalize(type, a).Value, IndicatorNormalizer.Normalize(type, b).Value);
     }
+
+    [Theory]
+    [InlineData("c2-1.bench.example", true)]
+    [InlineData("_dmarc.example.com", true)]
+    [InlineData("ab--cd.example", true)]
+    [InlineData("xn--bcher-kva.example", false)]
+    [InlineData("xn--abc.example", false)]
+    [InlineData("-abc.example", false)]
+    [InlineData("abc-.example", false)]
+    [InlineData("a..example", false)]
+    [InlineData("Upper.example", false)]
+    [InlineData("bücher.example", false)]
+    public void Plain_ascii_names_skip_idna_only_when_idna_returns_them_unchanged(string name, bool plain)
+    {
+        var idna = new System.Globalization.IdnMapping { AllowUnassigned = false, UseStd3AsciiRules = false };
+
+        Assert.Equal(plain, IndicatorNormalizer.IsPlainAsciiName(name));
+        if (plain)
+        {
+            Assert.Equal(name, idna.GetAscii(name));
+        }
+    }
+
+    [Fact]
+    public void Every_name_taken_as_plain_ascii_is_one_idna_maps_to_itself()
+    {
+        // Random names over the characters that matter at label edges (seeded: the same names every run).
+        var idna = new System.Globalization.IdnMapping { AllowUnassigned = false, UseStd3AsciiRules = false };
+        var random = new Random(20261123);
+        const string Alphabet = "ax0-_.nX";
+        var plain = 0;
+        for (var n = 0; n < 20_000; n++)
+        {
+            var chars = new char[random.Next(1, 14)];
+            for (var i = 0; i < chars.Length; i++)
+            {
+                chars[i] = Alphabet[random.Next(Alphabet.Length)];
+            }
+
+            var name = new string(chars);
+            if (IndicatorNormalizer.IsPlainAsciiName(name))
+            {
+                plain++;
+                Assert.Equal(name, idna.GetAscii(name));
+            }
+        }
+
+        Assert.True(plain > 1_000, $"only {plain} plain names generated");
+    }
+
+    [Theory]
+    [InlineData(IndicatorType.Sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]
+    [InlineData(IndicatorType.Md5, "d41d8cd98f00b204e9800998ecf8427e")]
+    [InlineData(IndicatorType.Ipv4, "192.0.2.1")]
+    public void Canonical_hashes_and_addresses_are_returned_as_given(IndicatorType type, string value)
+    {
+        Assert.Same(value, IndicatorNormalizer.Normalize(type, value).Value);
+    }
+
+    [Theory]
+    [InlineData(IndicatorType.Sha256, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]
+    [InlineData(IndicatorType.Sha256, " e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 ", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]
+    [InlineData(IndicatorType.Ipv4, " 192.0.2.1", "192.0.2.1")]
+    [InlineData(IndicatorType.Domain, "c2-1.bench.example", "c2-1.bench.example")]
+    [InlineData(IndicatorType.Domain, "C2-1.Bench.Example.", "c2-1.bench.example")]
+    [InlineData(IndicatorType.Domain, "_dmarc.example.com", "_dmarc.example.com")]
+    public void Values_needing_normalization_still_normalize(IndicatorType type, string value, string expected)
+    {
+        Assert.Equal(expected, IndicatorNormalizer.Normalize(type, value).Value);
+    }
+
+    [Theory]
+    [InlineData("-bad.example")]
+    [InlineData("bad-.example")]
+    [InlineData("a..example")]
+    [InlineData("x.123")]
+    public void Names_outside_the_plain_path_are_still_rejected(string value)
+    {
+        Assert.False(IndicatorNormalizer.Normalize(IndicatorType.Domain, value).Ok);
+    }
 }

@@ -144,6 +144,10 @@ public sealed class InboundPolicyEvaluatorTests
         { "last_seen: ", i => i.LastSeen = Timestamp.FromDateTimeOffset(Now.AddDays(3)) },
         { "tags[0]: must be lower case", i => i.Tags.Add("UPPER") },
         { "observations[0].confidence: 300 is above 100", i => i.Observations[0].Confidence = 300 },
+        { "observations[1].sensor: contains a control character", i => i.Observations.Add(new Observation { Node = "spiffe://lv.cybercoop/gateway/b", Sensor = "agent\u0007" }) },
+        { "observations[1].node: is longer than 256 characters", i => i.Observations.Add(new Observation { Node = new string('n', 300) }) },
+        { "observations[1].context: has an empty key", i => i.Observations.Add(new Observation { Node = "n", Context = { [""] = "v" } }) },
+        { "observations[1].last_seen: ", i => i.Observations.Add(new Observation { Node = "n", LastSeen = Timestamp.FromDateTimeOffset(Now.AddDays(3)) }) },
         { "description: is longer than 1024 bytes", i => i.Description = new string('x', 2000) },
     };
 
@@ -159,5 +163,49 @@ public sealed class InboundPolicyEvaluatorTests
         Assert.Equal(InboundAction.Reject, decision.Action);
         Assert.Equal("invalid-indicator", decision.Reason);
         Assert.Contains(fragment, decision.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Full_trust_at_or_above_the_floor_accepts_the_received_instance_unchanged()
+    {
+        var original = Received(Tlp.Amber, confidence: 80);
+        var before = original.Clone();
+
+        var decision = _evaluator.Evaluate(original, new InboundPolicy { TrustWeight = 1.0, TlpFloor = Tlp.Green }, Direct);
+
+        Assert.Equal(InboundAction.Accept, decision.Action);
+        Assert.Same(original, decision.Indicator);
+        Assert.Equal(before, original);
+    }
+
+    [Fact]
+    public void Partial_trust_or_a_raised_floor_accepts_an_adjusted_copy_and_leaves_the_received_one_untouched()
+    {
+        var original = Received(Tlp.Clear, confidence: 80);
+        var before = original.Clone();
+
+        var weighted = _evaluator.Evaluate(original, new InboundPolicy { TrustWeight = 0.9 }, Direct);
+        var floored = _evaluator.Evaluate(original, new InboundPolicy { TlpFloor = Tlp.Green }, Direct);
+
+        Assert.NotSame(original, weighted.Indicator);
+        Assert.Equal(72u, weighted.Indicator!.Confidence);
+        Assert.Equal(72u, weighted.Indicator.Observations[0].Confidence);
+        Assert.NotSame(original, floored.Indicator);
+        Assert.Equal(Tlp.Green, floored.Indicator!.Tlp);
+        Assert.Equal(80u, floored.Indicator.Confidence);
+        Assert.Equal(before, original);
+    }
+
+    [Fact]
+    public void An_observation_whose_confidence_the_weight_changes_gets_a_copy_even_when_the_indicator_confidence_does_not()
+    {
+        var original = Received(confidence: 0);
+        original.Observations[0].Confidence = 50;
+
+        var decision = _evaluator.Evaluate(original, new InboundPolicy { TrustWeight = 0.5 }, Direct);
+
+        Assert.NotSame(original, decision.Indicator);
+        Assert.Equal(25u, decision.Indicator!.Observations[0].Confidence);
+        Assert.Equal(50u, original.Observations[0].Confidence);
     }
 }

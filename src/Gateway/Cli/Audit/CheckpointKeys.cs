@@ -47,9 +47,13 @@ internal sealed class CheckpointKeys : IDisposable
         return new CheckpointKeys(keysDirectory, keys);
     }
 
-    /// <summary>True when any key verifies <paramref name="signature"/> over <paramref name="message"/> as an audit checkpoint.</summary>
+    /// <summary>
+    /// True when any key verifies <paramref name="signature"/> over <paramref name="message"/> as an audit checkpoint,
+    /// with the current construction or, for checkpoints written before protocol v2, the v1 one.
+    /// </summary>
     public bool Verify(byte[] message, byte[] signature) =>
-        _keys.Any(k => ContentSignatures.Verify(SignaturePurpose.AuditCheckpoint, message, signature, k.PublicKey));
+        _keys.Any(k => ContentSignatures.Verify(SignaturePurpose.AuditCheckpoint, message, signature, k.PublicKey)
+            || ContentSignatures.VerifyLegacyAuditCheckpoint(message, signature, k.PublicKey));
 
     /// <inheritdoc />
     public void Dispose()
