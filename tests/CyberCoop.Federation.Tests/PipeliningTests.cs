@@ -130,6 +130,52 @@ public sealed class PipeliningTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Envelopes_in_flight_when_the_stream_breaks_are_stored_once_and_their_resend_is_answered_from_the_first_commit()
+    {
+        var crafted = new List<CraftedEnvelopes.Crafted>();
+        for (var i = 0; i < 16; i++)
+        {
+            crafted.Add(await _ee.CraftAsync(indicators: 50));
+        }
+
+        var envelopes = crafted.Select(c => _ee.Seal(c)).ToList();
+        var acked = new List<Ack>();
+        using (var certificate = _f.LoadCertificate("ee", "gateway"))
+        using (var call = _f.FederationClient("fi", certificate).Exchange(deadline: DateTime.UtcNow.AddSeconds(60)))
+        {
+            await call.RequestStream.WriteAsync(new ExchangeRequest { Hello = new ExchangeHello { Sender = _f["ee"].GatewayId } });
+            foreach (var envelope in envelopes)
+            {
+                await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope });
+            }
+
+            // The sender goes away after three acks, with the rest in flight (read, checking or committing).
+            while (acked.Count < 3 && await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                acked.Add(call.ResponseStream.Current.Ack);
+            }
+        }
+
+        // Re-sent as the forwarder does after reconnecting: same envelope ids, fresh sealing.
+        var resent = await _ee.ExchangeAsync(crafted.Select((c, i) => Reseal(envelopes[i], c)).ToList());
+
+        Assert.Equal(envelopes.Take(3).Select(CraftedEnvelopes.EnvelopeIdOf), acked.Select(a => Convert.ToHexStringLower(a.EnvelopeId.Span)));
+        Assert.All(acked, a => Assert.Equal(AckStatus.Accepted, a.Status));
+        Assert.Equal(envelopes.Select(CraftedEnvelopes.EnvelopeIdOf), resent.Select(a => Convert.ToHexStringLower(a.EnvelopeId.Span)));
+        Assert.All(resent.Take(3), a => Assert.Equal(AckStatus.Duplicate, a.Status));
+        Assert.All(resent, a => Assert.NotEqual(AckStatus.Rejected, a.Status));
+        await AssertStoredAsync(crafted);
+        Assert.Equal(crafted.Select(BundleSubject), await ReceivedBundlesInCommitOrderAsync());
+    }
+
+    private static Envelope Reseal(Envelope original, CraftedEnvelopes.Crafted crafted)
+    {
+        var header = EnvelopeCrypto.ParseHeader(original);
+        header.SentAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
+        return EnvelopeCrypto.Seal(header, crafted.SignedBundle, crafted.RecipientKey);
+    }
+
+    [Fact]
     public async Task Ingest_stream_with_many_batches_in_flight_is_answered_in_order_and_a_resent_batch_from_its_first_commit()
     {
         var batches = Enumerable.Range(0, 20).Select(b => Batch($"pipelined-{b}", 50)).ToList();

@@ -16,7 +16,7 @@ public class ContentSignatureBenchmarks
     [Params(Suite.X25519Aes256GcmEd25519, Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65)]
     public Suite Suite { get; set; }
 
-    [Params(1024, 64 * 1024)]
+    [Params(1024, 64 * 1024, 300 * 1024)]
     public int Size { get; set; }
 
     [GlobalSetup]

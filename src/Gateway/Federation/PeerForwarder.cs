@@ -439,7 +439,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// re-sent after a reconnect and answered DUPLICATE). A retryable refusal keeps its envelope in the outbox and stops
     /// new sends; the acks of the envelopes still in flight are taken as they come, then the session ends.
     /// </summary>
-    private async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked,
+    internal async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked,
         StrongBox<string?> refusal, CancellationToken ct)
     {
         var deletions = new List<Task>();

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace CyberCoop.Gateway.Storage;
 
 /// <summary>
@@ -19,41 +21,30 @@ internal static class IndicatorKey
     private static readonly string CanonicalGlob = string.Concat(
         Enumerable.Range(0, 36).Select(i => i is 8 or 13 or 18 or 23 ? "-" : "[0-9a-f]"));
 
+    /// <summary>Lower-case hex digits, the only characters of a canonical id besides its four dashes.</summary>
+    private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
+
     /// <summary>The key of <paramref name="id"/>: a 16-byte array for a canonical UUID, else the id string.</summary>
     public static object Of(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
-        if (!IsCanonical(id))
+        if (id.Length != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-')
         {
             return id;
         }
 
-        Span<char> hex = stackalloc char[32];
-        id.AsSpan(0, 8).CopyTo(hex);
-        id.AsSpan(9, 4).CopyTo(hex[8..]);
-        id.AsSpan(14, 4).CopyTo(hex[12..]);
-        id.AsSpan(19, 4).CopyTo(hex[16..]);
-        id.AsSpan(24, 12).CopyTo(hex[20..]);
-        return Convert.FromHexString(hex);
+        var key = new byte[16];
+        return Hex(id.AsSpan(0, 8), key.AsSpan(0, 4))
+            && Hex(id.AsSpan(9, 4), key.AsSpan(4, 2))
+            && Hex(id.AsSpan(14, 4), key.AsSpan(6, 2))
+            && Hex(id.AsSpan(19, 4), key.AsSpan(8, 2))
+            && Hex(id.AsSpan(24, 12), key.AsSpan(10, 6))
+            ? key
+            : id;
     }
 
-    private static bool IsCanonical(string id)
-    {
-        if (id.Length != 36)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < 36; i++)
-        {
-            var c = id[i];
-            var ok = i is 8 or 13 or 18 or 23 ? c == '-' : char.IsAsciiDigit(c) || c is >= 'a' and <= 'f';
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool Hex(ReadOnlySpan<char> digits, Span<byte> destination) =>
+        !digits.ContainsAnyExcept(LowerHex)
+        && Convert.FromHexString(digits, destination, out _, out var written) == System.Buffers.OperationStatus.Done
+        && written == destination.Length;
 }
