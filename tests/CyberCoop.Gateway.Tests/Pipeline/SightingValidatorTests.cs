@@ -123,4 +123,33 @@ public sealed class SightingValidatorTests
         Assert.Throws<ArgumentException>(() => _validator.Validate(Valid(), string.Empty, "a"));
         Assert.Throws<ArgumentException>(() => _validator.Validate(Valid(), Node, string.Empty));
     }
+
+    [Fact]
+    public void Sensor_names_and_origin_domains_stay_right_when_one_validator_serves_concurrent_batches()
+    {
+        // Ingest validates the batches of one stream concurrently with one validator, which reuses the last sensor
+        // name and trust domain it built.
+        string[] nodes = [Node, "spiffe://lv.cybercoop/gateway/riga"];
+        string[] sensors = ["suricata-dmz", "zeek", string.Empty];
+        var failures = 0;
+
+        Parallel.For(0, 20_000, i =>
+        {
+            var sighting = Valid();
+            sighting.Sensor = sensors[i % 3];
+            var node = nodes[(i / 3) % 2];
+            var agent = (i % 7 == 0) ? "agent-2" : "agent-1";
+
+            var indicator = _validator.Validate(sighting, node, agent).Indicator!;
+
+            var expectedSensor = sighting.Sensor.Length == 0 ? agent : agent + "/" + sighting.Sensor;
+            var expectedDomain = node == Node ? "ee.cybercoop" : "lv.cybercoop";
+            if (indicator.Observations[0].Sensor != expectedSensor || indicator.OriginDomain != expectedDomain || indicator.Observations[0].Node != node)
+            {
+                Interlocked.Increment(ref failures);
+            }
+        });
+
+        Assert.Equal(0, failures);
+    }
 }
