@@ -25,6 +25,11 @@ public sealed class LoadToolSmokeTests
         var report = await E2eRun.RunAsync(s_tiny, TextWriter.Null, cts.Token);
 
         Assert.True(report.SqliteBaseline.PerSecond > 0);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.InRange(report.SqliteBaseline.Io.WrittenKbPer(report.SqliteBaseline.Items), 0.1, 1_000);
+        }
+
         Assert.True(report.GrpcBaseline.PerSecond > 0);
         Assert.True(report.GrpcBytes > 1_000 * 50, "a bundle of indicators is tens of bytes per indicator at least");
         foreach (var pass in new[] { report.Empty, report.Prestored! })
@@ -40,6 +45,9 @@ public sealed class LoadToolSmokeTests
             {
                 Assert.InRange(pass.RssA, 10L << 20, 4L << 30);
                 Assert.InRange(pass.RssB, 10L << 20, 4L << 30);
+                // Every indicator is committed at A and at B: at least its row's worth of bytes written at each.
+                Assert.InRange(pass.WrittenA.WrittenKbPer(pass.ThroughputIndicators), 0.1, 1_000);
+                Assert.InRange(pass.WrittenB.WrittenKbPer(pass.ThroughputIndicators), 0.1, 1_000);
             }
         }
 

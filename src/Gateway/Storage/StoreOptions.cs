@@ -19,7 +19,7 @@ internal sealed record StoreOptions
 
     /// <summary>
     /// WAL pages (4 KiB each) the writer appends before a background checkpoint copies them into the database file
-    /// (default 16,384 pages, 64 MiB). SQLite's own auto-checkpoint (every 1,000 pages, on the committing thread) is
+    /// (default 65,536 pages, 256 MiB). SQLite's own auto-checkpoint (every 1,000 pages, on the committing thread) is
     /// off: with it, nearly every group commit was followed by a checkpoint that wrote each page it had dirtied a
     /// second time, into the database file, and fsynced it, before the next group could start. Checkpointing less
     /// often writes a page dirtied by many transactions (the random leaf pages of the id index) to the database file
@@ -29,5 +29,5 @@ internal sealed record StoreOptions
     /// every commit is in the WAL (fsynced with synchronous=FULL) before its caller is answered; a crash leaves at most
     /// about this much WAL to recover on the next open.
     /// </summary>
-    public int CheckpointPages { get; init; } = 16 * 1024;
+    public int CheckpointPages { get; init; } = 64 * 1024;
 }
