@@ -53,6 +53,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         _checkpointer = checkpointer;
         _readConnectionString = readConnectionString;
         _checkpointPages = checkpointPages;
+        // After a crash the WAL still holds frames (recovered on open): count them towards the first checkpoint round
+        // (an over-estimate when the file also holds stale frames past a restart; that only brings the round forward).
+        var wal = new FileInfo(path + "-wal");
+        _walPagesSinceCheckpoint = wal.Exists ? wal.Length / (4096 + 24) : 0;
         _writerLoop = Task.Run(WriteLoopAsync);
     }
 
@@ -286,7 +290,15 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             // the WAL restarts, a file grown past twice the checkpoint size is truncated back to it.
             Execute(writer, "PRAGMA wal_autocheckpoint = 0;");
             Execute(writer, $"PRAGMA journal_size_limit = {2L * options.CheckpointPages * 4096};");
+            var versionBefore = SchemaMigrations.ReadVersion(writer);
             SchemaMigrations.Migrate(writer);
+            if (versionBefore != SchemaMigrations.ReadVersion(writer) && versionBefore > 0)
+            {
+                // A migration that rebuilt a table put all of it into the WAL: into the database file with it now, before
+                // the first checkpoint round would come due.
+                Execute(writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+
             checkpointer.Open();
             Execute(checkpointer, synchronous);
             Execute(checkpointer, "PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = 10000;");

@@ -89,6 +89,7 @@ public sealed class SchemaMigrationsTests : IDisposable
 
         await using (var store = await GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct))
         {
+            Assert.Equal(0L, new FileInfo(path + "-wal").Length); // the rebuilt table was checkpointed at open
             Assert.Equal(2u, (await store.GetIndicatorAsync(ids[0], Ct))!.Observations[0].Count);
             Assert.Equal(2u, (await store.GetIndicatorAsync("legacy-" + Ipv4(4).Id.ToUpperInvariant(), Ct))!.Observations[0].Count);
             Assert.Null(await store.GetIndicatorAsync(Ipv4(4).Id, Ct));
