@@ -1,9 +1,7 @@
-using System.Globalization;
 using BenchmarkDotNet.Attributes;
+using CyberCoop.Benchmarks.Shared;
 using CyberCoop.Contracts.V1;
-using CyberCoop.Gateway.Pipeline;
 using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 
 namespace CyberCoop.Benchmarks.Serialization;
 
@@ -15,7 +13,6 @@ namespace CyberCoop.Benchmarks.Serialization;
 [MemoryDiagnoser]
 public class BundleSerializationBenchmarks
 {
-    private const string Node = "spiffe://ee.cybercoop/gateway/tallinn";
     private Bundle _bundle = new();
     private byte[] _bytes = [];
 
@@ -25,33 +22,7 @@ public class BundleSerializationBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var validator = new SightingValidator(TimeProvider.System);
-        var observed = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1));
-        _bundle = new Bundle
-        {
-            BundleId = ByteString.CopyFrom(new byte[16]),
-            Origin = Node,
-            CreatedAt = observed,
-            FirstRecipient = "spiffe://fi.cybercoop/gateway/helsinki",
-        };
-        for (var i = 0; i < Indicators; i++)
-        {
-            var n = i.ToString(CultureInfo.InvariantCulture);
-            var sighting = new Sighting
-            {
-                Type = IndicatorType.Domain,
-                Value = "c2-" + n + ".bench.example",
-                Tlp = Tlp.Green,
-                Confidence = 70,
-                ObservedAt = observed,
-                Sensor = "suricata-dmz",
-                Count = 1,
-                Tags = { "c2" },
-                Context = { ["signature"] = "ET MALWARE bench", ["internal_host"] = "ws-" + n + ".internal" },
-            };
-            _bundle.Indicators.Add(validator.Validate(sighting, Node, "agent-1").Indicator!);
-        }
-
+        _bundle = BenchBundles.Create(Indicators);
         _bytes = _bundle.ToByteArray();
     }
 
