@@ -204,7 +204,6 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 FirstRecipient = peer.IdText,
             };
             var bundleBytes = SerializeBundle(bundle, chunk);
-            bundle.Indicators.Add(chunk);
             var key = runtime.Identity.SigningKey(suite, now);
             // The wrapped arrays are fresh and owned here, and nothing writes to them after this point: no copies of the
             // ~300 KB bundle before the signed envelope is serialized.
