@@ -130,7 +130,11 @@ internal static class AuditDetails
     /// <summary>True when <paramref name="value"/> is written unchanged by JSON (see <see cref="s_plain"/>).</summary>
     private static bool IsPlain(string value) => !value.AsSpan().ContainsAnyExcept(s_plain);
 
-    private static string Escaped(IReadOnlyList<string> ids, string? recipientKeyId, string? signerKeyId)
+    /// <summary>
+    /// The general path: every id through <see cref="Utf8JsonWriter"/> with its default encoder. The fast path above must
+    /// produce exactly this text (tested against it).
+    /// </summary>
+    internal static string Escaped(IReadOnlyList<string> ids, string? recipientKeyId, string? signerKeyId)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + (ids.Count * 40));
         using (var writer = new Utf8JsonWriter(buffer))

