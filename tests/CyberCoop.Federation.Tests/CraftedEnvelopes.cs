@@ -11,32 +11,53 @@ namespace CyberCoop.Federation.Tests;
 
 /// <summary>
 /// Envelopes made by hand as a sender gateway would make them (its real signing key, the recipient's announced KEM
-/// key), so a test can put many on one Exchange stream, in any order, with chosen faults.
+/// key), so a test can put many on one Exchange stream, in any order, with chosen faults. "Now" (bundle creation,
+/// first/last seen, sending time, choice of the announced KEM key) comes from <paramref name="time"/>, the system
+/// clock unless a test moves time with its own provider.
 /// </summary>
-internal sealed class CraftedEnvelopes(TestFederation f, string sender, string recipient)
+internal sealed class CraftedEnvelopes(TestFederation f, string sender, string recipient, TimeProvider? time = null)
 {
-    /// <summary>A signed bundle from the sender, addressed to the recipient, and the ids of its fresh indicators.</summary>
+    /// <summary>The suite crafted bundles use unless a test names another.</summary>
+    public const Suite DefaultSuite = Suite.X25519Aes256GcmEd25519;
+
+    private TimeProvider Time => time ?? TimeProvider.System;
+
+    /// <summary>A signed bundle from the sender, addressed to the recipient, and the ids of its indicators.</summary>
     internal sealed record Crafted(byte[] SignedBundle, byte[] BundleId, ContentPublicKey RecipientKey, IReadOnlyList<string> IndicatorIds);
 
-    /// <summary>Makes a valid bundle of <paramref name="indicators"/> fresh domains; optionally signed with a key that is not the sender's.</summary>
-    public async Task<Crafted> CraftAsync(int indicators = 1, SigningKeyPair? signingKey = null)
+    /// <summary>
+    /// Makes a valid bundle of <paramref name="indicators"/> fresh domains, sealed later to the recipient's KEM key as
+    /// the sender's directory announces it now; optionally signed with a key that is not the sender's, or with a chosen
+    /// (possibly invalid) creation time.
+    /// </summary>
+    public async Task<Crafted> CraftAsync(int indicators = 1, SigningKeyPair? signingKey = null, Timestamp? createdAt = null)
     {
-        var node = f[sender].Node!;
-        var directory = node.Services.GetRequiredService<PeerKeyDirectory>();
+        var directory = f[sender].Node!.Services.GetRequiredService<PeerKeyDirectory>();
         await WaitUntilAsync(() => Task.FromResult(directory.Find(f[recipient].GatewayId) is not null), $"{sender} knows {recipient}'s keys");
-        var suite = Suite.X25519Aes256GcmEd25519;
+        var kem = SuiteNegotiation.KemKey(directory.Find(f[recipient].GatewayId)!, DefaultSuite, Time.GetUtcNow(), TimeSpan.Zero)!;
+        var values = Enumerable.Range(0, indicators).Select(_ => $"crafted-{Guid.NewGuid():n}.example").ToList();
+        return Craft(kem, values, DefaultSuite, signingKey, createdAt);
+    }
+
+    /// <summary>
+    /// Makes a valid bundle of one domain indicator per entry of <paramref name="values"/> in <paramref name="suite"/>,
+    /// signed with the sender's current key of that suite (or <paramref name="signingKey"/>), to be sealed to
+    /// <paramref name="recipientKey"/>.
+    /// </summary>
+    public Crafted Craft(ContentPublicKey recipientKey, IReadOnlyList<string> values, Suite suite = DefaultSuite, SigningKeyPair? signingKey = null, Timestamp? createdAt = null)
+    {
+        var now = Time.GetUtcNow();
         var bundle = new Bundle
         {
             BundleId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
             Origin = f[sender].GatewayId,
             FirstRecipient = f[recipient].GatewayId,
-            CreatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            CreatedAt = createdAt ?? Timestamp.FromDateTimeOffset(now),
         };
-        var seen = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1));
+        var seen = Timestamp.FromDateTimeOffset(now.AddMinutes(-1));
         var ids = new List<string>();
-        for (var i = 0; i < indicators; i++)
+        foreach (var value in values)
         {
-            var value = $"crafted-{Guid.NewGuid():n}.example";
             var indicator = new Indicator
             {
                 Id = IdOf(IndicatorType.Domain, value),
@@ -54,7 +75,7 @@ internal sealed class CraftedEnvelopes(TestFederation f, string sender, string r
         }
 
         var bytes = bundle.ToByteArray();
-        var key = signingKey ?? node.Runtime.Identity.SigningKey(suite);
+        var key = signingKey ?? f[sender].Node!.Runtime.Identity.SigningKey(suite);
         var signed = new SignedBundle
         {
             Bundle = ByteString.CopyFrom(bytes),
@@ -62,23 +83,25 @@ internal sealed class CraftedEnvelopes(TestFederation f, string sender, string r
             SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
             Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
         };
-        var kem = SuiteNegotiation.KemKey(directory.Find(f[recipient].GatewayId)!, suite, DateTimeOffset.UtcNow, TimeSpan.Zero)!;
-        return new Crafted(signed.ToByteArray(), bundle.BundleId.ToByteArray(), kem, ids);
+        return new Crafted(signed.ToByteArray(), bundle.BundleId.ToByteArray(), recipientKey, ids);
     }
 
-    /// <summary>Seals <paramref name="crafted"/> in a fresh envelope (new envelope id) sent now, or at <paramref name="sentAt"/>.</summary>
-    public Envelope Seal(Crafted crafted, DateTimeOffset? sentAt = null)
+    /// <summary>
+    /// Seals <paramref name="crafted"/> in a fresh envelope (new envelope id) sent now, or at <paramref name="sentAt"/>;
+    /// a test may put another sender or recipient in the header, or seal to another key than the crafted one.
+    /// </summary>
+    public Envelope Seal(Crafted crafted, DateTimeOffset? sentAt = null, string? headerSender = null, string? headerRecipient = null, ContentPublicKey? recipientKey = null)
     {
         var header = new EnvelopeHeader
         {
             Version = 1,
             EnvelopeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
-            Sender = f[sender].GatewayId,
-            Recipient = f[recipient].GatewayId,
-            SentAt = Timestamp.FromDateTimeOffset(sentAt ?? DateTimeOffset.UtcNow),
+            Sender = headerSender ?? f[sender].GatewayId,
+            Recipient = headerRecipient ?? f[recipient].GatewayId,
+            SentAt = Timestamp.FromDateTimeOffset(sentAt ?? Time.GetUtcNow()),
             HopCount = 0,
         };
-        return EnvelopeCrypto.Seal(header, crafted.SignedBundle, crafted.RecipientKey);
+        return EnvelopeCrypto.Seal(header, crafted.SignedBundle, recipientKey ?? crafted.RecipientKey);
     }
 
     /// <summary>The envelope id of a sealed envelope (from its header).</summary>

@@ -1,11 +1,8 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Federation;
 using CyberCoop.Gateway.Hosting;
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.DependencyInjection;
 using static CyberCoop.Federation.Tests.TestFederation;
 
@@ -22,6 +19,7 @@ public sealed class RotationTests : IAsyncLifetime
     private static readonly TimeSpan AnnounceAhead = TimeSpan.FromSeconds(3 * 300);
     private readonly OffsetTimeProvider _clock = new();
     private TestFederation _f = null!;
+    private CraftedEnvelopes _ee = null!;
 
     public ValueTask InitializeAsync()
     {
@@ -29,6 +27,7 @@ public sealed class RotationTests : IAsyncLifetime
         _f.PeerBoth("ee", "fi");
         _f["ee"].Time = _clock;
         _f["fi"].Time = _clock;
+        _ee = new CraftedEnvelopes(_f, "ee", "fi", _clock);
         return ValueTask.CompletedTask;
     }
 
@@ -456,50 +455,8 @@ public sealed class RotationTests : IAsyncLifetime
         return result;
     }
 
-    /// <summary>A valid bundle from ee to fi (signed with ee's current key), sealed to <paramref name="kemKey"/>.</summary>
-    private Envelope CraftEnvelope(ContentPublicKey kemKey, string value)
-    {
-        var now = _clock.GetUtcNow();
-        var indicator = new Indicator
-        {
-            Id = IdOf(IndicatorType.Domain, value),
-            Type = IndicatorType.Domain,
-            Value = value,
-            Tlp = Tlp.Amber,
-            Confidence = 70,
-            FirstSeen = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
-            LastSeen = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
-            OriginDomain = "ee.cybercoop",
-        };
-        indicator.Observations.Add(new Observation { Node = _f["ee"].GatewayId, Count = 1, Confidence = 70, FirstSeen = indicator.FirstSeen, LastSeen = indicator.LastSeen });
-        var bundle = new Bundle
-        {
-            BundleId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
-            Origin = _f["ee"].GatewayId,
-            FirstRecipient = _f["fi"].GatewayId,
-            CreatedAt = Timestamp.FromDateTimeOffset(now),
-        };
-        bundle.Indicators.Add(indicator);
-        var bytes = bundle.ToByteArray();
-        var key = _f["ee"].Node!.Runtime.Identity.SigningKey(Hybrid);
-        var signed = new SignedBundle
-        {
-            Bundle = ByteString.CopyFrom(bytes),
-            Suite = Hybrid,
-            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
-            Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
-        };
-        var header = new EnvelopeHeader
-        {
-            Version = 1,
-            EnvelopeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
-            Sender = _f["ee"].GatewayId,
-            Recipient = _f["fi"].GatewayId,
-            SentAt = Timestamp.FromDateTimeOffset(now),
-            HopCount = 0,
-        };
-        return EnvelopeCrypto.Seal(header, signed.ToByteArray(), kemKey);
-    }
+    /// <summary>A valid bundle from ee to fi (signed with ee's current key), sealed to <paramref name="kemKey"/>, at the test clock's now.</summary>
+    private Envelope CraftEnvelope(ContentPublicKey kemKey, string value) => _ee.Seal(_ee.Craft(kemKey, [value], Hybrid));
 
     private async Task<Ack> SendAsync(Envelope envelope)
     {

@@ -7,7 +7,6 @@ using CyberCoop.Gateway.Pipeline;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
 using static CyberCoop.Federation.Tests.TestFederation;
 
 namespace CyberCoop.Federation.Tests;
@@ -16,12 +15,14 @@ namespace CyberCoop.Federation.Tests;
 public sealed class SecurityTests : IAsyncLifetime
 {
     private TestFederation _f = null!;
+    private CraftedEnvelopes _ee = null!;
 
     public async ValueTask InitializeAsync()
     {
         _f = TestFederation.Create("ee", "fi", "lv");
         _f.PeerBoth("ee", "fi");
         _f.PeerBoth("fi", "lv");
+        _ee = new CraftedEnvelopes(_f, "ee", "fi");
         await _f.StartAsync();
     }
 
@@ -181,15 +182,15 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Valid_envelope_is_accepted_once_and_its_replay_is_answered_as_duplicate_without_storing_again()
     {
-        var crafted = await CraftAsync();
-        var envelope = crafted.Seal();
+        var crafted = await _ee.CraftAsync();
+        var envelope = _ee.Seal(crafted);
 
         var first = await SendAsync(envelope);
         var second = await SendAsync(envelope);
 
         Assert.Equal(AckStatus.Accepted, first.Status);
         Assert.Equal(AckStatus.Duplicate, second.Status);
-        var stored = await _f["fi"].Node!.Runtime.Store.GetIndicatorAsync(crafted.IndicatorId, CancellationToken.None);
+        var stored = await _f["fi"].Node!.Runtime.Store.GetIndicatorAsync(crafted.IndicatorIds.Single(), CancellationToken.None);
         Assert.NotNull(stored);
         Assert.Equal(1u, Assert.Single(stored.Observations).Count);
     }
@@ -210,16 +211,16 @@ public sealed class SecurityTests : IAsyncLifetime
     {
         using var impostorKey = SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
         using var strangerKem = KemKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
-        var crafted = await CraftAsync(signingKey: attack == "bundle signed by a key that is not the origin's" ? impostorKey : null);
+        var crafted = await _ee.CraftAsync(signingKey: attack == "bundle signed by a key that is not the origin's" ? impostorKey : null);
         var envelope = attack switch
         {
-            "sent two hours ago" => crafted.Seal(sentAt: DateTimeOffset.UtcNow.AddHours(-2)),
-            "one ciphertext bit flipped" => FlipCiphertextBit(crafted.Seal()),
-            "header rewritten after sealing" => RewriteHeader(crafted.Seal()),
-            "addressed to another recipient" => crafted.Seal(recipient: _f["lv"].GatewayId),
-            "sealed to a key the recipient does not hold" => crafted.Seal(recipientKey: strangerKem.PublicKey),
-            "header sender differs from the mTLS identity" => crafted.Seal(sender: _f["lv"].GatewayId),
-            "bundle signed by a key that is not the origin's" => crafted.Seal(),
+            "sent two hours ago" => _ee.Seal(crafted, sentAt: DateTimeOffset.UtcNow.AddHours(-2)),
+            "one ciphertext bit flipped" => FlipCiphertextBit(_ee.Seal(crafted)),
+            "header rewritten after sealing" => RewriteHeader(_ee.Seal(crafted)),
+            "addressed to another recipient" => _ee.Seal(crafted, headerRecipient: _f["lv"].GatewayId),
+            "sealed to a key the recipient does not hold" => _ee.Seal(crafted, recipientKey: strangerKem.PublicKey),
+            "header sender differs from the mTLS identity" => _ee.Seal(crafted, headerSender: _f["lv"].GatewayId),
+            "bundle signed by a key that is not the origin's" => _ee.Seal(crafted),
             _ => throw new ArgumentOutOfRangeException(nameof(attack), attack, "unknown attack"),
         };
 
@@ -233,9 +234,9 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Bundle_whose_creation_time_is_not_a_valid_timestamp_is_rejected_not_thrown()
     {
-        var crafted = await CraftAsync(createdAt: new Timestamp { Seconds = 1, Nanos = -1 });
+        var crafted = await _ee.CraftAsync(createdAt: new Timestamp { Seconds = 1, Nanos = -1 });
 
-        var ack = await SendAsync(crafted.Seal());
+        var ack = await SendAsync(_ee.Seal(crafted));
 
         Assert.Equal(AckStatus.Rejected, ack.Status);
         Assert.StartsWith("malformed-bundle", ack.Reason, StringComparison.Ordinal);
@@ -245,8 +246,8 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Envelope_whose_sending_time_is_not_a_valid_timestamp_is_rejected_not_thrown()
     {
-        var crafted = await CraftAsync();
-        var envelope = crafted.Seal();
+        var crafted = await _ee.CraftAsync();
+        var envelope = _ee.Seal(crafted);
         var header = EnvelopeHeader.Parser.ParseFrom(envelope.Header);
         header.SentAt = new Timestamp { Seconds = long.MaxValue };
         envelope.Header = header.ToByteString();
@@ -275,65 +276,6 @@ public sealed class SecurityTests : IAsyncLifetime
         return envelope;
     }
 
-    private sealed record Crafted(TestFederation F, byte[] SignedBundle, ContentPublicKey RecipientKey, string IndicatorId)
-    {
-        public Envelope Seal(DateTimeOffset? sentAt = null, string? recipient = null, string? sender = null, ContentPublicKey? recipientKey = null)
-        {
-            var header = new EnvelopeHeader
-            {
-                Version = 1,
-                EnvelopeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
-                Sender = sender ?? F["ee"].GatewayId,
-                Recipient = recipient ?? F["fi"].GatewayId,
-                SentAt = Timestamp.FromDateTimeOffset(sentAt ?? DateTimeOffset.UtcNow),
-                HopCount = 0,
-            };
-            return EnvelopeCrypto.Seal(header, SignedBundle, recipientKey ?? RecipientKey);
-        }
-    }
-
-    /// <summary>A valid signed bundle from ee to fi, with one fresh indicator, as ee's gateway would make it.</summary>
-    private async Task<Crafted> CraftAsync(SigningKeyPair? signingKey = null, Timestamp? createdAt = null)
-    {
-        var ee = _f["ee"].Node!;
-        var directory = ee.Services.GetRequiredService<PeerKeyDirectory>();
-        await WaitUntilAsync(() => Task.FromResult(directory.Find(_f["fi"].GatewayId) is not null), "ee knows fi's keys");
-        var fiKeys = directory.Find(_f["fi"].GatewayId)!;
-        var suite = Suite.X25519Aes256GcmEd25519;
-        var value = $"crafted-{Guid.NewGuid():n}.example";
-        var indicator = new Indicator
-        {
-            Id = IdOf(IndicatorType.Domain, value),
-            Type = IndicatorType.Domain,
-            Value = value,
-            Tlp = Tlp.Amber,
-            Confidence = 70,
-            FirstSeen = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
-            LastSeen = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
-            OriginDomain = "ee.cybercoop",
-        };
-        indicator.Observations.Add(new Observation { Node = _f["ee"].GatewayId, Count = 1, Confidence = 70, FirstSeen = indicator.FirstSeen, LastSeen = indicator.LastSeen });
-        var bundle = new Bundle
-        {
-            BundleId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
-            Origin = _f["ee"].GatewayId,
-            FirstRecipient = _f["fi"].GatewayId,
-            CreatedAt = createdAt ?? Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-        };
-        bundle.Indicators.Add(indicator);
-        var bytes = bundle.ToByteArray();
-        var key = signingKey ?? ee.Runtime.Identity.SigningKey(suite);
-        var signed = new SignedBundle
-        {
-            Bundle = ByteString.CopyFrom(bytes),
-            Suite = suite,
-            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
-            Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
-        };
-        var kem = SuiteNegotiation.KemKey(fiKeys, suite, DateTimeOffset.UtcNow, TimeSpan.Zero)!;
-        return new Crafted(_f, signed.ToByteArray(), kem, indicator.Id);
-    }
-
     private async Task<Ack> SendAsync(Envelope envelope)
     {
         using var ee = _f.LoadCertificate("ee", "gateway");
@@ -345,9 +287,9 @@ public sealed class SecurityTests : IAsyncLifetime
         return call.ResponseStream.Current.Ack;
     }
 
-    private async Task AssertNothingStoredAsync(Crafted crafted)
+    private async Task AssertNothingStoredAsync(CraftedEnvelopes.Crafted crafted)
     {
-        Assert.Null(await _f["fi"].Node!.Runtime.Store.GetIndicatorAsync(crafted.IndicatorId, CancellationToken.None));
+        Assert.Null(await _f["fi"].Node!.Runtime.Store.GetIndicatorAsync(crafted.IndicatorIds.Single(), CancellationToken.None));
         await WaitUntilAsync(async () =>
         {
             await foreach (var entry in _f["fi"].Node!.Runtime.Store.Audit.TailAsync(1000, CancellationToken.None))
