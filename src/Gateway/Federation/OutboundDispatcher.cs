@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Threading.Channels;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
@@ -203,7 +202,8 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 MaxHops = policy.AllowRelay ? (uint)runtime.Trust.Config.Config.Node.MaxHops : 0,
                 FirstRecipient = peer.IdText,
             };
-            var bundleBytes = SerializeBundle(bundle, chunk);
+            bundle.Indicators.Add(chunk);
+            var bundleBytes = bundle.ToByteArray();
             var key = runtime.Identity.SigningKey(suite, now);
             // The wrapped arrays are fresh and owned here, and nothing writes to them after this point: no copies of the
             // ~300 KB bundle before the signed envelope is serialized.
@@ -227,113 +227,6 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
         }
 
         return new DispatchPlan(outbox, embargoed, audit, shared.Count, withheldCount);
-    }
-
-    /// <summary>
-    /// The bytes of <paramref name="bundle"/> with <paramref name="indicators"/> as its indicators, exactly as
-    /// <c>ToByteArray()</c> writes them, with each indicator's size computed once: the generated code computes the
-    /// whole bundle's size and then every indicator's size again for its length prefix. The bundle itself must have
-    /// no indicators; it is not modified.
-    /// </summary>
-    internal static byte[] SerializeBundle(Bundle bundle, IReadOnlyList<Indicator> indicators)
-    {
-        ArgumentNullException.ThrowIfNull(bundle);
-        ArgumentNullException.ThrowIfNull(indicators);
-        if (bundle.Indicators.Count > 0)
-        {
-            throw new ArgumentException("the bundle must not carry indicators already", nameof(bundle));
-        }
-
-        // Fields are written in field-number order: the other fields split around the indicators (field 4).
-        var others = bundle.ToByteArray();
-        var split = others.Length;
-        var input = new CodedInputStream(others);
-        while (!input.IsAtEnd)
-        {
-            var at = (int)input.Position;
-            if (WireFormat.GetTagFieldNumber(input.ReadTag()) > Bundle.IndicatorsFieldNumber)
-            {
-                split = at;
-                break;
-            }
-
-            input.SkipLastField();
-        }
-
-        var tagSize = CodedOutputStream.ComputeTagSize(Bundle.IndicatorsFieldNumber);
-        var sizes = new int[indicators.Count];
-        var total = others.Length;
-        for (var i = 0; i < sizes.Length; i++)
-        {
-            sizes[i] = indicators[i].CalculateSize();
-            total += tagSize + CodedOutputStream.ComputeLengthSize(sizes[i]) + sizes[i];
-        }
-
-        var output = new byte[total];
-        others.AsSpan(0, split).CopyTo(output);
-        var writer = new FixedBufferWriter(output, split);
-        var tag = WireFormat.MakeTag(Bundle.IndicatorsFieldNumber, WireFormat.WireType.LengthDelimited);
-        for (var i = 0; i < sizes.Length; i++)
-        {
-            writer.WriteVarint(tag);
-            writer.WriteVarint((uint)sizes[i]);
-            var before = writer.Position;
-            indicators[i].WriteTo(writer);
-            if (writer.Position - before != sizes[i])
-            {
-                throw new InvalidOperationException($"indicator {indicators[i].Id} changed while it was serialized");
-            }
-        }
-
-        others.AsSpan(split).CopyTo(output.AsSpan(writer.Position));
-        if (writer.Position + others.Length - split != total)
-        {
-            throw new InvalidOperationException("bundle size mismatch");
-        }
-
-        return output;
-    }
-
-    /// <summary>An <see cref="IBufferWriter{T}"/> over one exactly sized array (never grows).</summary>
-    private sealed class FixedBufferWriter(byte[] buffer, int position) : IBufferWriter<byte>
-    {
-        public int Position { get; private set; } = position;
-
-        public void Advance(int count)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(count);
-            if (Position + count > buffer.Length)
-            {
-                throw new InvalidOperationException("write past the end of the bundle buffer");
-            }
-
-            Position += count;
-        }
-
-        public Memory<byte> GetMemory(int sizeHint = 0) => Remaining(sizeHint);
-
-        public Span<byte> GetSpan(int sizeHint = 0) => Remaining(sizeHint).Span;
-
-        public void WriteVarint(uint value)
-        {
-            while (value > 0x7F)
-            {
-                buffer[Position++] = (byte)((value & 0x7F) | 0x80);
-                value >>= 7;
-            }
-
-            buffer[Position++] = (byte)value;
-        }
-
-        private Memory<byte> Remaining(int sizeHint)
-        {
-            if (buffer.Length - Position < Math.Max(sizeHint, 1))
-            {
-                throw new InvalidOperationException("write past the end of the bundle buffer");
-            }
-
-            return buffer.AsMemory(Position);
-        }
     }
 
     /// <summary>The page of the change feed followed by the due embargoed indicators, each id once (first occurrence kept).</summary>
