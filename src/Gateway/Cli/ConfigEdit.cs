@@ -42,30 +42,11 @@ internal static class ConfigEdit
     /// Holds <c>&lt;config&gt;.lock</c> exclusively so two operators (or scripts) editing the same file at once
     /// cannot lose each other's change between load and save.
     /// </summary>
-    private static async Task<FileStream> LockAsync(string path, CancellationToken cancellationToken)
-    {
-        var lockPath = Path.GetFullPath(path) + ".lock";
-        var deadline = TimeProvider.System.GetUtcNow() + s_lockTimeout;
-        while (true)
-        {
-            try
-            {
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (DirectoryNotFoundException)
-            {
-                throw new CliException($"config file '{Path.GetFullPath(path)}' does not exist");
-            }
-            catch (IOException) when (TimeProvider.System.GetUtcNow() < deadline)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException ex)
-            {
-                throw new CliException($"another edit of '{Path.GetFullPath(path)}' is in progress (lock '{lockPath}' held for over {s_lockTimeout.TotalSeconds:0} s): {ex.Message}");
-            }
-        }
-    }
+    private static Task<FileStream> LockAsync(string path, CancellationToken cancellationToken) =>
+        EditLock.AcquireAsync(path, s_lockTimeout, TimeSpan.FromMilliseconds(100),
+            full => new CliException($"config file '{full}' does not exist"),
+            (full, lockPath, ex) => new CliException($"another edit of '{full}' is in progress (lock '{lockPath}' held for over {s_lockTimeout.TotalSeconds:0} s): {ex.Message}"),
+            cancellationToken);
 
     private static async Task<bool> ApplyLockedAsync(CliIo io, string path, Func<GatewayConfig, GatewayConfig?> edit, CancellationToken cancellationToken)
     {

@@ -325,27 +325,18 @@ internal sealed class EnvelopeReceiver(
 
         var relays = Relaying.Plan(runtime, directory, sender, header, signed, bundle, accepted.Count, audit);
         // Enqueue in arrival order: never before an earlier envelope of this stream (see the remarks).
-        await turn.WaitAsync().ConfigureAwait(false);
-        Task<ReceiveCommit> pending;
-        try
+        var received = new ReceivedEnvelope
         {
-            pending = runtime.Store.CommitReceivedAsync(new ReceivedEnvelope
-            {
-                EnvelopeId = header.EnvelopeId.ToByteArray(),
-                Sender = sender.IdText,
-                Origin = bundle.Origin,
-                BundleId = bundle.BundleId.ToByteArray(),
-                Accepted = accepted,
-                Quarantined = quarantined,
-                Audit = audit,
-                Relays = relays,
-            }, ct);
-        }
-        finally
-        {
-            turn.Pass();
-        }
-
+            EnvelopeId = header.EnvelopeId.ToByteArray(),
+            Sender = sender.IdText,
+            Origin = bundle.Origin,
+            BundleId = bundle.BundleId.ToByteArray(),
+            Accepted = accepted,
+            Quarantined = quarantined,
+            Audit = audit,
+            Relays = relays,
+        };
+        var pending = await turn.EnqueueAsync(() => runtime.Store.CommitReceivedAsync(received, ct)).ConfigureAwait(false);
         var commit = await pending.ConfigureAwait(false);
 
         if (commit.Duplicate)

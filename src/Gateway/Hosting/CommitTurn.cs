@@ -23,6 +23,25 @@ internal sealed class CommitTurn
     public Task WaitAsync() => _previous;
 
     /// <summary>
+    /// Waits for this request's turn, enqueues its commit with <paramref name="enqueue"/> (which returns as soon as the
+    /// store queued the write) and passes the turn at once, also when <paramref name="enqueue"/> throws. Returns the
+    /// commit's own task, to be awaited outside the turn so that later requests can enqueue meanwhile.
+    /// </summary>
+    public async Task<Task<T>> EnqueueAsync<T>(Func<Task<T>> enqueue)
+    {
+        ArgumentNullException.ThrowIfNull(enqueue);
+        await WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return enqueue();
+        }
+        finally
+        {
+            Pass();
+        }
+    }
+
+    /// <summary>
     /// Marks this request's commit as enqueued (call right after the store call returned its task, in a finally), or
     /// this request as done without a commit: the next request may enqueue its own once every earlier one has passed
     /// too. Idempotent; the pipeline also passes the turn when the request ends.

@@ -85,17 +85,7 @@ internal sealed class IngestService(
         }
 
         // Enqueue in arrival order: a re-sent batch id is then always answered from its first commit.
-        await turn.WaitAsync().ConfigureAwait(false);
-        Task<IngestCommit> pending;
-        try
-        {
-            pending = runtime.Store.CommitIngestAsync(agentId, batch.BatchId.Memory, items, ct);
-        }
-        finally
-        {
-            turn.Pass();
-        }
-
+        var pending = await turn.EnqueueAsync(() => runtime.Store.CommitIngestAsync(agentId, batch.BatchId.Memory, items, ct)).ConfigureAwait(false);
         var commit = await pending.ConfigureAwait(false);
         var result = new IngestResult { BatchId = batch.BatchId, Duplicate = commit.Duplicate };
         result.Items.Add(commit.Results);

@@ -33,22 +33,16 @@ internal static class TrustBundleCommands
         {
             var normalized = CertsCommand.NormalizeSerial(parse.GetValue(serial)!);
             var lifetime = TrustBundleEditing.Lifetime(parse.GetValue(days), "--bundle-days");
-            var now = TimeProvider.System.GetUtcNow();
-            using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
-            var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
-            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
-            var previous = TrustBundleEditing.ReadForCa(ca, path, now);
-            if (previous.RevokedSerials.Contains(normalized, StringComparer.Ordinal))
+            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, ct).ConfigureAwait(false);
+            if (edit.Previous.RevokedSerials.Contains(normalized, StringComparer.Ordinal))
             {
-                io.Output.WriteLine($"serial {normalized} is already revoked in sequence {previous.Sequence}; nothing changed");
+                io.Output.WriteLine($"serial {normalized} is already revoked in sequence {edit.Previous.Sequence}; nothing changed");
                 return CliExitCodes.Success;
             }
 
-            var next = TrustBundleEditing.Next(ca, previous, b => b.RevokedSerials.Add(normalized), lifetime, now);
-            var configPath = parse.GetValue(config);
-            var install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, now);
+            edit.Next(b => b.RevokedSerials.Add(normalized), parse.GetValue(config));
             io.Output.WriteLine($"revoked serial {normalized}");
-            await TrustBundleEditing.PublishAsync(io, path, next, configPath, install, ct).ConfigureAwait(false);
+            await edit.PublishAsync(io, ct).ConfigureAwait(false);
             return CliExitCodes.Success;
         });
         return command;
@@ -76,22 +70,17 @@ internal static class TrustBundleCommands
         {
             var rootLifetime = CertificateFiles.Days(parse.GetValue(rootDays), 20 * 365, "--days");
             var lifetime = TrustBundleEditing.Lifetime(parse.GetValue(days), "--bundle-days");
-            var now = TimeProvider.System.GetUtcNow();
-            using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
-            var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
-            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
-            var previous = TrustBundleEditing.ReadForCa(ca, path, now);
-            if (previous.Roots.Count >= TrustBundleVerifier.MaxRoots)
+            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, ct).ConfigureAwait(false);
+            var (ca, path) = (edit.Ca, edit.Path);
+            if (edit.Previous.Roots.Count >= TrustBundleVerifier.MaxRoots)
             {
-                throw new CliException($"the bundle already lists {previous.Roots.Count} roots; drop old ones first ('certs bundle sign --drop-root')");
+                throw new CliException($"the bundle already lists {edit.Previous.Roots.Count} roots; drop old ones first ('certs bundle sign --drop-root')");
             }
 
             var (retiredCertificate, retiredKey) = DomainCaFolder.RetiredPaths(ca.Directory, ca.Current.Pin);
             CertificateFiles.RefuseExisting(retiredCertificate, retiredKey);
             using var fresh = CertificateAuthority.CreateRoot(ca.TrustDomain, lifetime: rootLifetime);
-            var next = TrustBundleEditing.Next(ca, previous, b => b.RootCertificates.Add(Google.Protobuf.ByteString.CopyFrom(fresh.Certificate.RawData)), lifetime, now, [fresh]);
-            var configPath = parse.GetValue(config);
-            var install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, now);
+            var next = edit.Next(b => b.RootCertificates.Add(Google.Protobuf.ByteString.CopyFrom(fresh.Certificate.RawData)), parse.GetValue(config), [fresh]);
 
             // Order keeps the folder usable if interrupted: the new pair is staged, the old pair kept in retired/, the
             // bundle (which lists both, so the old root.crt still matches it) written, and only then the pair swapped.
@@ -120,7 +109,7 @@ internal static class TrustBundleCommands
             io.Output.WriteLine($"  new root      {Path.Combine(ca.Directory, CertificateFiles.RootCertificateName)} ({fresh.Pin})");
             io.Output.WriteLine($"  new key       {Path.Combine(ca.Directory, CertificateFiles.RootKeyName)} (mode 0600; keep it offline)");
             io.Output.WriteLine($"  old root      {retiredCertificate} ({ca.Current.Pin}; key {retiredKey})");
-            await TrustBundleEditing.PublishAsync(io, path, next, configPath, install, ct).ConfigureAwait(false);
+            await edit.PublishAsync(io, ct).ConfigureAwait(false);
             io.Output.WriteLine("next: issue gateway and agent certificates from the new root ('certs issue|renew --ca-dir'), give agents the new root.crt and pin,");
             io.Output.WriteLine($"then, once every peer has fetched this bundle: certs bundle sign --ca-dir {parse.GetValue(caDirectory)} --drop-root {ca.Current.Pin}");
             return CliExitCodes.Success;
@@ -278,11 +267,8 @@ internal static class TrustBundleCommands
                 throw CliException.Usage($"--refresh-seconds {hint} must be between 1 and 86400");
             }
 
-            var now = TimeProvider.System.GetUtcNow();
-            using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
-            var path = parse.GetValue(bundle) ?? DomainCaFolder.BundlePath(ca.Directory);
-            using var held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
-            var previous = TrustBundleEditing.ReadForCa(ca, path, now);
+            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, ct).ConfigureAwait(false);
+            var previous = edit.Previous;
             var index = -1;
             if (drop is not null)
             {
@@ -292,13 +278,13 @@ internal static class TrustBundleCommands
                     throw new CliException($"--drop-root {drop} is not listed in the bundle (it lists {string.Join(", ", previous.RootPins)})");
                 }
 
-                if (drop == ca.Current.Pin)
+                if (drop == edit.Ca.Current.Pin)
                 {
                     throw new CliException($"--drop-root {drop} is the CA's current root, which signs the bundle; rotate first ('certs rotate-root')");
                 }
             }
 
-            var next = TrustBundleEditing.Next(ca, previous, b =>
+            edit.Next(b =>
             {
                 if (index >= 0)
                 {
@@ -309,15 +295,13 @@ internal static class TrustBundleCommands
                 {
                     b.RefreshHintSeconds = (uint)seconds;
                 }
-            }, lifetime, now);
-            var configPath = parse.GetValue(config);
-            var install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, now);
+            }, parse.GetValue(config));
             if (drop is not null)
             {
                 io.Output.WriteLine($"dropped root {drop}");
             }
 
-            await TrustBundleEditing.PublishAsync(io, path, next, configPath, install, ct).ConfigureAwait(false);
+            await edit.PublishAsync(io, ct).ConfigureAwait(false);
             return CliExitCodes.Success;
         });
         return command;

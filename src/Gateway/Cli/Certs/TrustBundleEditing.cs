@@ -24,30 +24,11 @@ internal static class TrustBundleEditing
     /// Holds <c>&lt;bundle&gt;.lock</c> exclusively so two operators (or scripts) changing the same bundle at once cannot
     /// lose each other's change (two revocations both signing sequence N + 1).
     /// </summary>
-    public static async Task<IDisposable> LockAsync(string bundlePath, CancellationToken ct)
-    {
-        var lockPath = Path.GetFullPath(bundlePath) + ".lock";
-        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            try
-            {
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (DirectoryNotFoundException)
-            {
-                throw new CliException($"folder of trust bundle '{Path.GetFullPath(bundlePath)}' does not exist");
-            }
-            catch (IOException) when (TimeProvider.System.GetUtcNow() < deadline)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), ct).ConfigureAwait(false);
-            }
-            catch (IOException ex)
-            {
-                throw new CliException($"trust bundle '{Path.GetFullPath(bundlePath)}' is being changed by another command (lock '{lockPath}'): {ex.Message}");
-            }
-        }
-    }
+    public static async Task<IDisposable> LockAsync(string bundlePath, CancellationToken ct) =>
+        await EditLock.AcquireAsync(bundlePath, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50),
+            full => new CliException($"folder of trust bundle '{full}' does not exist"),
+            (full, lockPath, ex) => new CliException($"trust bundle '{full}' is being changed by another command (lock '{lockPath}'): {ex.Message}"),
+            ct).ConfigureAwait(false);
 
     /// <summary>Reads a bundle file and checks that it is well formed and signed by a root it lists.</summary>
     public static VerifiedTrustBundle ReadVerified(string path, DateTimeOffset now)
@@ -204,4 +185,89 @@ internal static class TrustBundleEditing
 
     /// <summary>Parses a bundle lifetime in days.</summary>
     public static TimeSpan Lifetime(int days, string option) => CertificateFiles.Days(days, MaxBundleDays, option);
+}
+
+/// <summary>
+/// One change of the CA folder's trust bundle, as <c>certs revoke</c>, <c>certs rotate-root</c> and <c>certs bundle sign</c>
+/// make it: the CA loaded, the bundle locked and its current version read (all at one <see cref="Now"/>); then
+/// <see cref="Next"/> signs the next bundle and checks the optional gateway install, and <see cref="PublishAsync"/>
+/// writes and installs it. Disposing releases the lock, then the CA.
+/// </summary>
+internal sealed class TrustBundleEdit : IDisposable
+{
+    private readonly IDisposable _lock;
+    private readonly TimeSpan _lifetime;
+    private VerifiedTrustBundle? _next;
+    private string? _configPath;
+    private string? _install;
+
+    private TrustBundleEdit(DomainCaFolder ca, string path, IDisposable held, VerifiedTrustBundle previous, TimeSpan lifetime, DateTimeOffset now)
+    {
+        Ca = ca;
+        Path = path;
+        _lock = held;
+        Previous = previous;
+        _lifetime = lifetime;
+        Now = now;
+    }
+
+    /// <summary>The domain's CA folder.</summary>
+    public DomainCaFolder Ca { get; }
+
+    /// <summary>The bundle file (<c>--bundle</c>, or the one in the CA folder).</summary>
+    public string Path { get; }
+
+    /// <summary>The bundle as it was when the lock was taken, checked against the CA.</summary>
+    public VerifiedTrustBundle Previous { get; }
+
+    /// <summary>The time the whole change is made at.</summary>
+    public DateTimeOffset Now { get; }
+
+    /// <summary>
+    /// Takes the time, loads the CA in <paramref name="caDirectory"/>, locks the bundle (<paramref name="bundlePath"/>
+    /// or the CA folder's) and reads it. Whatever was taken is released if a step fails.
+    /// </summary>
+    public static async Task<TrustBundleEdit> OpenAsync(string caDirectory, string? bundlePath, TimeSpan lifetime, CancellationToken ct)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        var ca = DomainCaFolder.Load(caDirectory);
+        IDisposable? held = null;
+        try
+        {
+            var path = bundlePath ?? DomainCaFolder.BundlePath(ca.Directory);
+            held = await TrustBundleEditing.LockAsync(path, ct).ConfigureAwait(false);
+            var previous = TrustBundleEditing.ReadForCa(ca, path, now);
+            return new TrustBundleEdit(ca, path, held, previous, lifetime, now);
+        }
+        catch
+        {
+            held?.Dispose();
+            ca.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Signs the next bundle (<see cref="TrustBundleEditing.Next"/>) and, with <paramref name="configPath"/>, checks
+    /// that gateway would accept it (<see cref="TrustBundleEditing.CheckInstall"/>); writes nothing. Kept for <see cref="PublishAsync"/>.
+    /// </summary>
+    public VerifiedTrustBundle Next(Action<TrustBundle> change, string? configPath, IReadOnlyList<CertificateAuthority>? extraSigners = null)
+    {
+        var next = TrustBundleEditing.Next(Ca, Previous, change, _lifetime, Now, extraSigners);
+        _install = configPath is null ? null : TrustBundleEditing.CheckInstall(configPath, next, Now);
+        _configPath = configPath;
+        _next = next;
+        return next;
+    }
+
+    /// <summary>Publishes the bundle of <see cref="Next"/> (<see cref="TrustBundleEditing.PublishAsync"/>).</summary>
+    public Task PublishAsync(CliIo io, CancellationToken ct) =>
+        TrustBundleEditing.PublishAsync(io, Path, _next ?? throw new InvalidOperationException("Next must be called before PublishAsync"), _configPath, _install, ct);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _lock.Dispose();
+        Ca.Dispose();
+    }
 }
