@@ -43,7 +43,14 @@ internal static class LoadCommand
 
         if (args.Length > 0 && args[0] == "writes")
         {
-            var stored = args.Length > 2 && args[1] == "--stored" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
+            var stored = 0;
+            if (args.Length > 1 && (args.Length != 3 || args[1] != "--stored"
+                || !int.TryParse(args[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out stored)))
+            {
+                await Console.Error.WriteLineAsync("writes: expected '--stored <n>' with n a whole number of indicators, got '" + string.Join(' ', args[1..]) + "'\n" + Usage);
+                return 2;
+            }
+
             Console.WriteLine(await WriteProfile.RunAsync(stored, bundles: 20, bundleSize: 1_000, CancellationToken.None));
             return 0;
         }

@@ -77,4 +77,29 @@ public sealed class LoadToolSmokeTests
             File.Delete(path);
         }
     }
+
+    [Theory]
+    [InlineData("writes", "--stored", "abc")]
+    [InlineData("writes", "--stored")]
+    [InlineData("writes", "--foo")]
+    [InlineData("writes", "--stored", "-5")]
+    public async Task Writes_with_a_bad_stored_count_is_refused_with_usage_before_any_work(params string[] args)
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        int code;
+        try
+        {
+            code = await LoadCommand.RunAsync(args);
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        Assert.Equal(2, code);
+        Assert.Contains("expected '--stored <n>'", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("usage: CyberCoop.Load", error.ToString(), StringComparison.Ordinal);
+    }
 }
