@@ -116,7 +116,7 @@ internal sealed class EnvelopeReceiver(
                 "fetch this node's trust bundle again and seal to its current key");
         }
 
-        if (!Trust.TrustBundleVerifier.IsValidTimestamp(header.SentAt))
+        if (!TrustBundleVerifier.IsValidTimestamp(header.SentAt))
         {
             return ReceiveOutcome.Reject("malformed-header: sent_at is not a valid timestamp");
         }
@@ -159,7 +159,7 @@ internal sealed class EnvelopeReceiver(
             return ReceiveOutcome.Reject("malformed-bundle: " + ex.Message);
         }
 
-        if (!Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt))
+        if (!TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt))
         {
             return ReceiveOutcome.Reject("malformed-bundle: created_at is not a valid timestamp");
         }
