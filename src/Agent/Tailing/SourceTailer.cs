@@ -34,6 +34,7 @@ internal sealed class SourceTailer : IDisposable
     private readonly HashSet<string> _warnedPaths = new(StringComparer.Ordinal);
     private readonly SightingEmitter _emitter;
     private bool _initialScanDone;
+    private bool _missingReported;
     private long _skipsLogged;
 
     /// <summary>Creates a tailer.</summary>
@@ -85,7 +86,9 @@ internal sealed class SourceTailer : IDisposable
 
     private void Discover()
     {
-        foreach (var path in ResolvePaths())
+        var paths = ResolvePaths();
+        ReportMissing(paths.Count == 0);
+        foreach (var path in paths)
         {
             var pathId = NativeFile.Identify(path);
             var existing = _files.Find(f => pathId.IsKnown ? f.Identity == pathId : f.Path == path);
@@ -262,7 +265,25 @@ internal sealed class SourceTailer : IDisposable
         }
     }
 
-    private IEnumerable<string> ResolvePaths()
+    /// <summary>
+    /// Says once that the configured path matches no file (a typo or a sensor not started yet would otherwise go
+    /// unnoticed while it is quiet), and once when it appears; it is polled all along.
+    /// </summary>
+    private void ReportMissing(bool missing)
+    {
+        if (missing && _files.Count == 0 && !_missingReported)
+        {
+            _missingReported = true;
+            AgentLog.SourceMissing(_logger, _source.Name, _source.Path);
+        }
+        else if (!missing && _missingReported)
+        {
+            _missingReported = false;
+            AgentLog.SourceAppeared(_logger, _source.Name, _source.Path);
+        }
+    }
+
+    private IReadOnlyList<string> ResolvePaths()
     {
         var path = _source.Path;
         var name = Path.GetFileName(path);

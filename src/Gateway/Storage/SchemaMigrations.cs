@@ -160,6 +160,25 @@ internal static class SchemaMigrations
         CREATE UNIQUE INDEX ux_indicators_id_key ON indicators(id_key);
         CREATE INDEX ix_indicators_local_seq ON indicators(local_seq) WHERE local_seq IS NOT NULL;
         """,
+
+        // 7: per caller (own agents, peer gateways) when it was last seen, what it sent, its last error and which
+        // sequence of this node's trust bundle it holds, so `status` shows a dead sensor and a peer that has not
+        // followed a rotation, with counters that survive a restart (agent counters move in the ingest transaction).
+        """
+        CREATE TABLE caller_activity (
+            caller TEXT NOT NULL PRIMARY KEY,
+            kind TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            batches INTEGER NOT NULL DEFAULT 0,
+            sightings_stored INTEGER NOT NULL DEFAULT 0,
+            sightings_rejected INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            last_error_at INTEGER,
+            bundle_sequence INTEGER,
+            bundle_fetched_at INTEGER
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>
