@@ -171,6 +171,9 @@ internal sealed class GatewayDelivery(
     {
         var text = ex switch
         {
+            // "Error connecting to subchannel." alone does not say why: name the socket's own reason (connection refused,
+            // no route, name not resolved).
+            RpcException { Status.DebugException: { } debug } rpc => $"{rpc.StatusCode}: {rpc.Status.Detail.TrimEnd('.')} ({Innermost(debug).Message})",
             RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
             _ => ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message,
         };
@@ -180,6 +183,16 @@ internal sealed class GatewayDelivery(
         }
 
         return text;
+    }
+
+    private static Exception Innermost(Exception ex)
+    {
+        while (ex.InnerException is { } inner)
+        {
+            ex = inner;
+        }
+
+        return ex;
     }
 
     private static bool HasAuthenticationFailure(Exception? ex)

@@ -39,6 +39,7 @@ internal sealed class SourceTailer : IDisposable
     private readonly TimeSpan _rotationGrace;
     private bool _initialScanDone;
     private bool _missingReported;
+    private readonly int _maxSightingsPerChunk;
     private long _skipsLogged;
 
     /// <summary>Creates a tailer.</summary>
@@ -53,9 +54,12 @@ internal sealed class SourceTailer : IDisposable
         ChannelWriter<ReadChunk> output,
         ILogger logger,
         TimeProvider time,
-        TimeSpan rotationGrace)
+        TimeSpan rotationGrace,
+        int maxSightingsPerChunk = MaxSightingsPerChunk)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSightingsPerChunk, 1);
+        _maxSightingsPerChunk = Math.Min(maxSightingsPerChunk, MaxSightingsPerChunk);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentOutOfRangeException.ThrowIfLessThan(rotationGrace, TimeSpan.Zero);
         _time = time;
@@ -198,7 +202,7 @@ internal sealed class SourceTailer : IDisposable
         if (file.Lines is { } lines)
         {
             var read = 0;
-            while (read < MaxLinesPerRead && _emitter.Output.Count < MaxSightingsPerChunk)
+            while (read < MaxLinesPerRead && _emitter.Output.Count < _maxSightingsPerChunk)
             {
                 // Only a file that is let go is complete: then a last line without '\n' counts.
                 var step = lines.ReadLines(LinesPerStep, final: done);

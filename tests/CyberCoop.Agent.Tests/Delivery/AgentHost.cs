@@ -37,6 +37,18 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public static AgentHost Start(string configPath) => new(Process.Start(AgentProcess.StartInfo("run", "--config", configPath))!);
 
+    /// <summary>SIGTERM, as systemd stops a service: the agent flushes what it read into its spool and exits.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await term.WaitForExitAsync();
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>SIGKILL: no shutdown, no flush.</summary>
     public async Task KillAsync()
     {
@@ -111,4 +123,85 @@ internal static class Eventually
             await Task.Delay(50);
         }
     }
+}
+
+/// <summary>
+/// One nation laid out as docs/operator-guide.md §1-3 and §7 do it, with the CLI: ca/ (init-domain), node/ (the gateway's
+/// certificate, root and bundle beside a minimal gateway.json on a free loopback port) and agents/&lt;name&gt;/.
+/// </summary>
+internal sealed class GuideDomain(string trustDomain, string gatewayName) : IDisposable
+{
+    private readonly string _trustDomain = trustDomain;
+    private readonly string _gatewayName = gatewayName;
+    private readonly TempDir _dir = new();
+
+    /// <summary>Loopback port of the gateway.</summary>
+    public int Port { get; } = CyberCoop.Gateway.Hosting.LoopbackPorts.Reserve();
+
+    public string P(params string[] parts) => Path.Combine([_dir.Path, .. parts]);
+
+    /// <summary>§2-3 of the guide: the gateway's certificate, root and bundle copied beside a minimal gateway.json.</summary>
+    public async Task SetUpGatewayAsync(string caDir)
+    {
+        await GatewayCli.MustAsync("certs", "issue", "--ca-dir", P(caDir), "--kind", "gateway", "--name", _gatewayName, "--out", P("node"));
+        File.Copy(P(caDir, "root.crt"), P("node", "root.crt"));
+        File.Copy(P(caDir, "trust-bundle.pb"), P("node", "trust-bundle.pb"));
+        File.WriteAllText(P("node", "gateway.json"), $$"""
+            {
+              "node": {
+                "trustDomain": "{{_trustDomain}}",
+                "name": "{{_gatewayName}}",
+                "listen": "127.0.0.1:{{Port}}",
+                "tls": { "certificate": "{{_gatewayName}}.crt", "key": "{{_gatewayName}}.key", "root": "root.crt" },
+                "trustBundle": "trust-bundle.pb"
+              }
+            }
+            """);
+    }
+
+    /// <summary>§7 of the guide: an agent certificate, the own root and its pin, agent.json reading feeds/eve.json.</summary>
+    public async Task<string> SetUpAgentAsync(string name, string caDir = "ca", string? pinnedCa = null)
+    {
+        var folder = P("agents", name);
+        await GatewayCli.MustAsync("certs", "issue", "--ca-dir", P(caDir), "--kind", "agent", "--name", name, "--out", folder);
+        File.Copy(P(pinnedCa ?? caDir, "root.crt"), Path.Combine(folder, "root.crt"));
+        var pin = (await GatewayCli.MustAsync("certs", "fingerprint", Path.Combine(folder, "root.crt"))).Trim();
+        File.WriteAllText(Path.Combine(folder, "agent.json"), $$"""
+            {
+              "name": "{{name}}",
+              "trustDomain": "{{_trustDomain}}",
+              "gateway": { "address": "https://127.0.0.1:{{Port}}", "expectedId": "spiffe://{{_trustDomain}}/gateway/{{_gatewayName}}" },
+              "tls": { "certificate": "{{name}}.crt", "key": "{{name}}.key", "root": "root.crt", "rootPin": "{{pin}}" },
+              "homeNet": ["10.0.0.0/8"],
+              "allowlist": [],
+              "sources": [
+                { "name": "suricata", "path": "feeds/eve.json", "format": "eve", "tlp": "AMBER", "confidence": 70, "tags": ["ids"], "sectors": ["energy"] }
+              ],
+              "spool": { "directory": "spool", "maxBytes": 67108864 },
+              "batch": { "maxItems": 100, "lingerMilliseconds": 50 },
+              "stateFile": "agent-state.json",
+              "pollMilliseconds": 50
+            }
+            """);
+        Directory.CreateDirectory(Path.Combine(folder, "feeds"));
+        return folder;
+    }
+
+    public static string Address(int agent, int n) => $"45.{agent + 1}.{(n >> 8) & 255}.{n & 255}";
+
+    public static void WriteEve(string agentFolder, int agent, int from, int count)
+    {
+        var sb = new StringBuilder();
+        for (var n = from; n < from + count; n++)
+        {
+            sb.Append("{\"timestamp\":\"2024-05-01T10:00:00.000000+0000\",\"event_type\":\"alert\",\"src_ip\":\"10.1.1.1\",\"dest_ip\":\"")
+              .Append(Address(agent, n))
+              .Append("\",\"alert\":{\"signature_id\":2000001,\"signature\":\"ET TEST rotation\",\"category\":\"test\",\"severity\":2}}\n");
+        }
+
+        using var stream = new FileStream(Path.Combine(agentFolder, "feeds", "eve.json"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        stream.Write(Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
+    public void Dispose() => _dir.Dispose();
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Hosting;
 
@@ -15,14 +14,21 @@ public sealed class RootRotationTests : IDisposable
     private const string GatewayId = "spiffe://ee.cybercoop/gateway/tallinn";
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
 
-    private readonly TempDir _dir = new();
-    private readonly int _port = LoopbackPorts.Reserve();
+    private readonly GuideDomain _domain = new(Domain, "tallinn");
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose() => _domain.Dispose();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private string P(params string[] parts) => Path.Combine([_dir.Path, .. parts]);
+    private string P(params string[] parts) => _domain.P(parts);
+
+    private Task SetUpGatewayAsync(string caDir) => _domain.SetUpGatewayAsync(caDir);
+
+    private Task<string> SetUpAgentAsync(string name, string caDir = "ca", string? pinnedCa = null) => _domain.SetUpAgentAsync(name, caDir, pinnedCa);
+
+    private static string Address(int agent, int n) => GuideDomain.Address(agent, n);
+
+    private static void WriteEve(string agentFolder, int agent, int from, int count) => GuideDomain.WriteEve(agentFolder, agent, from, count);
 
     [Fact]
     public async Task Agent_refuses_a_trust_bundle_signed_by_a_root_it_does_not_hold_and_sends_nothing()
@@ -63,10 +69,10 @@ public sealed class RootRotationTests : IDisposable
         var written = new int[agents.Length];
         var writers = agents.Select((a, i) => Task.Run(async () =>
         {
-            while (!stopWriting.IsCancellationRequested && written[i] < 60_000)
+            while (!stopWriting.IsCancellationRequested && written[i] < 30_000)
             {
-                WriteEve(a, i, written[i], 40);
-                written[i] += 40;
+                WriteEve(a, i, written[i], 20);
+                written[i] += 20;
                 await Task.Delay(20, CancellationToken.None);
             }
         })).ToArray();
@@ -77,7 +83,7 @@ public sealed class RootRotationTests : IDisposable
             await Eventually.TrueAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) >= 300, s_timeout);
 
             // a2 is down during the rotation: it still holds sequence 2 (old root only) when it comes back.
-            await hosts[2].KillAsync();
+            await hosts[2].StopAsync();
 
             // §10 step 1: rotate the root; the gateway serves the bundle listing both roots, signed by both.
             await GatewayCli.MustAsync("certs", "rotate-root", "--ca-dir", P("ca"), "--config", P("node", "gateway.json"));
@@ -89,7 +95,7 @@ public sealed class RootRotationTests : IDisposable
             Assert.False(new ChainValidator([TrustAnchor.FromRoot(oldRoot)]).Validate(gateway.Runtime.Identity.Certificate, null, CertificatePurpose.Server).IsValid);
 
             // a1 reconnects from scratch and meets the new-root certificate; a2 comes back holding only the old root.
-            await hosts[1].KillAsync();
+            await hosts[1].StopAsync();
             hosts[1] = AgentHost.Start(Path.Combine(agents[1], "agent.json"));
             hosts[2] = AgentHost.Start(Path.Combine(agents[2], "agent.json"));
             await Eventually.TrueAsync(() => Holds(activity, "a2", 3), s_timeout, () => Logs(hosts));
@@ -102,7 +108,7 @@ public sealed class RootRotationTests : IDisposable
             foreach (var (agent, i) in agents.Select((a, i) => (a, i)))
             {
                 await GatewayCli.MustAsync("certs", "renew", "--ca-dir", P("ca"), "--cert", Path.Combine(agent, $"a{i}.crt"), "--new-key");
-                await hosts[i].KillAsync();
+                await hosts[i].StopAsync();
                 hosts[i] = AgentHost.Start(Path.Combine(agent, "agent.json"));
             }
 
@@ -113,7 +119,7 @@ public sealed class RootRotationTests : IDisposable
             await Eventually.TrueAsync(() => AllHold(activity, 4), s_timeout, () => Logs(hosts));
 
             // An agent restarted after the drop trusts the new root only, from its state folder.
-            await hosts[0].KillAsync();
+            await hosts[0].StopAsync();
             hosts[0] = AgentHost.Start(Path.Combine(agents[0], "agent.json"));
             await Eventually.TrueAsync(() => hosts[0].Log.Contains("Trust bundle sequence 4 restored", StringComparison.Ordinal), s_timeout, () => hosts[0].Log);
 
@@ -157,69 +163,6 @@ public sealed class RootRotationTests : IDisposable
         Holds(activity, "a0", sequence) && Holds(activity, "a1", sequence) && Holds(activity, "a2", sequence);
 
     private static string Logs(IEnumerable<AgentHost> hosts) => string.Join("\n-----\n", hosts.Select(h => h.Log));
-
-    /// <summary>§2-3 of the guide: the gateway's certificate, root and bundle copied beside a minimal gateway.json.</summary>
-    private async Task SetUpGatewayAsync(string caDir)
-    {
-        await GatewayCli.MustAsync("certs", "issue", "--ca-dir", P(caDir), "--kind", "gateway", "--name", "tallinn", "--out", P("node"));
-        File.Copy(P(caDir, "root.crt"), P("node", "root.crt"));
-        File.Copy(P(caDir, "trust-bundle.pb"), P("node", "trust-bundle.pb"));
-        File.WriteAllText(P("node", "gateway.json"), $$"""
-            {
-              "node": {
-                "trustDomain": "{{Domain}}",
-                "name": "tallinn",
-                "listen": "127.0.0.1:{{_port}}",
-                "tls": { "certificate": "tallinn.crt", "key": "tallinn.key", "root": "root.crt" },
-                "trustBundle": "trust-bundle.pb"
-              }
-            }
-            """);
-    }
-
-    /// <summary>§7 of the guide: an agent certificate, the own root and its pin, agent.json reading feeds/eve.json.</summary>
-    private async Task<string> SetUpAgentAsync(string name, string caDir = "ca", string? pinnedCa = null)
-    {
-        var folder = P("agents", name);
-        await GatewayCli.MustAsync("certs", "issue", "--ca-dir", P(caDir), "--kind", "agent", "--name", name, "--out", folder);
-        File.Copy(P(pinnedCa ?? caDir, "root.crt"), Path.Combine(folder, "root.crt"));
-        var pin = (await GatewayCli.MustAsync("certs", "fingerprint", Path.Combine(folder, "root.crt"))).Trim();
-        File.WriteAllText(Path.Combine(folder, "agent.json"), $$"""
-            {
-              "name": "{{name}}",
-              "trustDomain": "{{Domain}}",
-              "gateway": { "address": "https://127.0.0.1:{{_port}}", "expectedId": "{{GatewayId}}" },
-              "tls": { "certificate": "{{name}}.crt", "key": "{{name}}.key", "root": "root.crt", "rootPin": "{{pin}}" },
-              "homeNet": ["10.0.0.0/8"],
-              "allowlist": [],
-              "sources": [
-                { "name": "suricata", "path": "feeds/eve.json", "format": "eve", "tlp": "AMBER", "confidence": 70, "tags": ["ids"], "sectors": ["energy"] }
-              ],
-              "spool": { "directory": "spool", "maxBytes": 67108864 },
-              "batch": { "maxItems": 100, "lingerMilliseconds": 50 },
-              "stateFile": "agent-state.json",
-              "pollMilliseconds": 50
-            }
-            """);
-        Directory.CreateDirectory(Path.Combine(folder, "feeds"));
-        return folder;
-    }
-
-    private static string Address(int agent, int n) => $"45.{agent + 1}.{(n >> 8) & 255}.{n & 255}";
-
-    private static void WriteEve(string agentFolder, int agent, int from, int count)
-    {
-        var sb = new StringBuilder();
-        for (var n = from; n < from + count; n++)
-        {
-            sb.Append("{\"timestamp\":\"2024-05-01T10:00:00.000000+0000\",\"event_type\":\"alert\",\"src_ip\":\"10.1.1.1\",\"dest_ip\":\"")
-              .Append(Address(agent, n))
-              .Append("\",\"alert\":{\"signature_id\":2000001,\"signature\":\"ET TEST rotation\",\"category\":\"test\",\"severity\":2}}\n");
-        }
-
-        using var stream = new FileStream(Path.Combine(agentFolder, "feeds", "eve.json"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-        stream.Write(Encoding.UTF8.GetBytes(sb.ToString()));
-    }
 
     private static async Task AssertStoredExactlyOnceAsync(GatewayNode gateway, int[] written)
     {
