@@ -84,22 +84,15 @@ internal sealed partial class GatewayStore
     }
 
     /// <summary>Records that <paramref name="caller"/> fetched the trust bundle, holding <paramref name="knownSequence"/> before.</summary>
-    public Task RecordBundleFetchAsync(string caller, string kind, ulong knownSequence, DateTimeOffset at, CancellationToken ct)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(caller);
-        var ms = UnixTime.ToMs(at);
-        return WriteAsync(
-            (connection, transaction) =>
-            {
-                Execute(connection, transaction, UpsertSeen, ("$c", caller), ("$k", kind), ("$t", ms));
-                return Execute(connection, transaction, "UPDATE caller_activity SET bundle_sequence = $s, bundle_fetched_at = $t WHERE caller = $c",
-                    ("$c", caller), ("$s", checked((long)knownSequence)), ("$t", ms));
-            },
-            ct);
-    }
+    public Task RecordBundleFetchAsync(string caller, string kind, ulong knownSequence, DateTimeOffset at, CancellationToken ct) =>
+        TouchAsync(caller, kind, at, "UPDATE caller_activity SET bundle_sequence = $v, bundle_fetched_at = $t WHERE caller = $c", checked((long)knownSequence), ct);
 
     /// <summary>Records an error of <paramref name="caller"/> (a refused call or batch).</summary>
-    public Task RecordCallerErrorAsync(string caller, string kind, string error, DateTimeOffset at, CancellationToken ct)
+    public Task RecordCallerErrorAsync(string caller, string kind, string error, DateTimeOffset at, CancellationToken ct) =>
+        TouchAsync(caller, kind, at, "UPDATE caller_activity SET last_error = $v, last_error_at = $t WHERE caller = $c", error, ct);
+
+    /// <summary>Marks <paramref name="caller"/> seen at <paramref name="at"/> and runs <paramref name="update"/> ($c caller, $t time, $v value).</summary>
+    private Task TouchAsync(string caller, string kind, DateTimeOffset at, string update, object value, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(caller);
         var ms = UnixTime.ToMs(at);
@@ -107,8 +100,7 @@ internal sealed partial class GatewayStore
             (connection, transaction) =>
             {
                 Execute(connection, transaction, UpsertSeen, ("$c", caller), ("$k", kind), ("$t", ms));
-                return Execute(connection, transaction, "UPDATE caller_activity SET last_error = $e, last_error_at = $t WHERE caller = $c",
-                    ("$c", caller), ("$e", error), ("$t", ms));
+                return Execute(connection, transaction, update, ("$c", caller), ("$v", value), ("$t", ms));
             },
             ct);
     }
