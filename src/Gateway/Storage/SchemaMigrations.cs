@@ -160,6 +160,14 @@ internal static class SchemaMigrations
         CREATE UNIQUE INDEX ux_indicators_id_key ON indicators(id_key);
         CREATE INDEX ix_indicators_local_seq ON indicators(local_seq) WHERE local_seq IS NOT NULL;
         """,
+
+        // 7: the replay store remembers which bundle (origin, bundle id) each envelope id carried, so a re-sent copy is
+        // answered DUPLICATE only when it carries that same bundle (docs/protocol.md §5 step 7). Rows committed before
+        // this migration have NULLs there and match any copy that opens and verifies.
+        """
+        ALTER TABLE seen_envelopes ADD COLUMN origin TEXT;
+        ALTER TABLE seen_envelopes ADD COLUMN bundle_id BLOB;
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>
