@@ -111,7 +111,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         }
 
         using var check = Connect(path);
-        Assert.Equal(6L, SchemaMigrations.ReadVersion(check));
+        Assert.Equal(SchemaMigrations.LatestVersion, SchemaMigrations.ReadVersion(check));
         using var keys = check.CreateCommand();
         keys.CommandText = "SELECT id, typeof(id_key), hex(id_key) FROM indicators ORDER BY rid";
         using var reader = keys.ExecuteReader();
@@ -128,6 +128,32 @@ public sealed class SchemaMigrationsTests : IDisposable
             Assert.Equal(r.Id.Replace("-", "", StringComparison.Ordinal).ToUpperInvariant(), r.Hex);
         });
         Assert.Equal("text", rows.Single(r => r.Id.StartsWith("legacy-", StringComparison.Ordinal)).Type);
+    }
+
+    [Fact]
+    public async Task Envelope_ids_seen_by_a_version_6_database_stay_duplicates_for_any_bundle_after_migration()
+    {
+        var path = _dir.File("v6.db");
+        using (var connection = Connect(path))
+        {
+            SchemaMigrations.Migrate(connection, targetVersion: 6);
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, 'spiffe://lv.cybercoop/gateway/riga', 0)";
+            insert.Parameters.AddWithValue("$id", Id(1));
+            insert.ExecuteNonQuery();
+        }
+
+        await using (var store = await GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct))
+        {
+            var seen = await store.FindSeenEnvelopeAsync(Id(1), Ct);
+
+            Assert.NotNull(seen);
+            Assert.Null(seen.Origin);
+            Assert.True(seen.Carries("spiffe://lv.cybercoop/gateway/riga", Id(9)), "a row without its bundle matches any verified copy");
+        }
+
+        using var check = Connect(path);
+        Assert.Equal(7L, SchemaMigrations.ReadVersion(check));
     }
 
     [Fact]
