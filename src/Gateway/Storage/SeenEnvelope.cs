@@ -2,7 +2,7 @@ namespace CyberCoop.Gateway.Storage;
 
 /// <summary>
 /// A committed envelope id in the replay store and the bundle it carried; both null for rows committed before the
-/// store recorded them (schema version 7).
+/// store recorded them (schema version 8).
 /// </summary>
 internal sealed record SeenEnvelope(string? Origin, byte[]? BundleId)
 {
