@@ -32,6 +32,7 @@ internal static class GatewayServiceCollectionExtensions
                 options.MaxReceiveMessageSize = PeerChannelFactory.MaxMessageBytes;
                 options.MaxSendMessageSize = PeerChannelFactory.MaxMessageBytes;
                 options.EnableDetailedErrors = false;
+                options.Interceptors.Add<DamagedDatabaseInterceptor>();
             })
             .AddServiceOptions<IngestService>(options => options.MaxReceiveMessageSize = 4 * 1024 * 1024);
         services.AddGrpcHealthChecks();
