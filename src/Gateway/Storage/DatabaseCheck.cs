@@ -164,7 +164,7 @@ internal static class DatabaseCheck
             (docs/operator-guide.md, 'Backup and restore'). Delete this file only to start the node over with no history.
 
             """;
-        var temporary = marker + ".tmp";
+        var temporary = marker + "." + Guid.NewGuid().ToString("N") + ".tmp";
         File.WriteAllText(temporary, text);
         File.Move(temporary, marker, overwrite: true);
     }

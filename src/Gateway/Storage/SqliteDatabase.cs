@@ -329,13 +329,14 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     }
 
     /// <summary>
-    /// Creates a new database whole: the file is built under a temporary name (owner-only), its schema committed, and
+    /// Creates a new database whole: the file is built under a temporary name (<c>.new-&lt;pid&gt;</c>, owner-only), its schema committed, and
     /// only then renamed to <paramref name="fullPath"/>. A crash midway leaves the temporary file (rebuilt on the next
     /// start), never an empty or half-made file at the database's own path.
     /// </summary>
     private static void CreateWhole(string fullPath)
     {
-        var temporary = fullPath + ".new";
+        // Per process: two processes opening a database that does not exist yet never write the same file.
+        var temporary = fullPath + ".new-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var leftover in new[] { temporary, temporary + "-wal", temporary + "-shm", temporary + "-journal" })
         {
             File.Delete(leftover);
@@ -367,7 +368,16 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             file.Flush(flushToDisk: true);
         }
 
-        File.Move(temporary, fullPath);
+        try
+        {
+            File.Move(temporary, fullPath);
+        }
+        catch (IOException) when (File.Exists(fullPath))
+        {
+            // Another process created it meanwhile: use theirs.
+            File.Delete(temporary);
+        }
+
         File.Delete(temporary + "-wal");
         File.Delete(temporary + "-shm");
     }

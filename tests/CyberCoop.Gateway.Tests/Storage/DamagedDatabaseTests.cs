@@ -155,12 +155,13 @@ public sealed class DamagedDatabaseTests : IAsyncLifetime
         var path = Path.Combine(_temp.Path, "fresh", "gateway.db");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // A crash during an earlier creation left a temporary file: it is rebuilt, not used.
-        await File.WriteAllBytesAsync(path + ".new", [1, 2, 3], TestContext.Current.CancellationToken);
+        var leftover = path + ".new-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await File.WriteAllBytesAsync(leftover, [1, 2, 3], TestContext.Current.CancellationToken);
 
         var store = await GatewayStore.OpenAsync(path, TimeProvider.System, TestContext.Current.CancellationToken);
         await store.DisposeAsync();
 
-        Assert.False(File.Exists(path + ".new"));
+        Assert.False(File.Exists(leftover));
         Assert.True(File.Exists(path + ".history"));
         using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         connection.Open();
