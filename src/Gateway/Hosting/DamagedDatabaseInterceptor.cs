@@ -11,7 +11,7 @@ namespace CyberCoop.Gateway.Hosting;
 /// (the file damaged under it), into <see cref="StatusCode.DataLoss"/> with the same one-line diagnosis the node gives
 /// at start (file, problem, restore from backup), logged as an error, instead of "Exception was thrown by handler".
 /// </summary>
-internal sealed class DamagedDatabaseInterceptor(GatewayRuntime runtime, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
+internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -67,7 +67,7 @@ internal sealed class DamagedDatabaseInterceptor(GatewayRuntime runtime, ILogger
 
     private RpcException Diagnose(SqliteException ex)
     {
-        var damaged = DatabaseCheck.Damaged(runtime.Store.Path, ex);
+        var damaged = DatabaseCheck.Damaged(store.Path, ex);
         GatewayLog.DatabaseDamaged(logger, damaged.Message);
         return new RpcException(new Status(StatusCode.DataLoss, damaged.Message));
     }

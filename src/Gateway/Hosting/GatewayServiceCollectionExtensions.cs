@@ -16,6 +16,7 @@ internal static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(runtime);
         services.TryAddSingleton(runtime);
         services.TryAddSingleton(runtime.Time);
+        services.TryAddSingleton(runtime.Store);
         services.TryAddSingleton<CallerAuthorization>();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
