@@ -170,7 +170,15 @@ internal static class SchemaMigrations
         ALTER TABLE indicators ADD COLUMN own_blob BLOB;
         """,
 
-        // 8: per caller (own agents, peer gateways) when it was last seen, what it sent, its last error and which
+        // 8: the replay store remembers which bundle (origin, bundle id) each envelope id carried, so a re-sent copy is
+        // answered DUPLICATE only when it carries that same bundle (docs/protocol.md §5 step 7). Rows committed before
+        // this migration have NULLs there and match any copy that opens and verifies.
+        """
+        ALTER TABLE seen_envelopes ADD COLUMN origin TEXT;
+        ALTER TABLE seen_envelopes ADD COLUMN bundle_id BLOB;
+        """,
+
+        // 9: per caller (own agents, peer gateways) when it was last seen, what it sent, its last error and which
         // sequence of this node's trust bundle it holds, so `status` shows a dead sensor and a peer that has not
         // followed a rotation, with counters that survive a restart (agent counters move in the ingest transaction).
         """
