@@ -24,6 +24,19 @@ public sealed class KnownAnswerEnvelopeTests
         return Vectors.ReadRecords(KnownAnswerEnvelopes.FilePath).Single(r => r["suite"] == ((int)suite).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>The recipient's KEM key from the published secret (X25519 scalar, then ML-KEM-768 d || z).</summary>
+    private static KemKeyPair RecipientKey(Dictionary<string, string> v, bool hybrid)
+    {
+        var secret = Vectors.Hex(v["recipient_kem_secret"]);
+        return hybrid ? KemKeyPair.FromHybridPrivateKey(secret.AsSpan(0, 32), secret.AsSpan(32)) : KemKeyPair.FromX25519PrivateKey(secret);
+    }
+
+    private static Envelope EnvelopeOf(byte[] header, Dictionary<string, string> v) => new()
+    {
+        Header = Google.Protobuf.ByteString.CopyFrom(header),
+        Ciphertext = Google.Protobuf.ByteString.CopyFrom(Vectors.Hex(v["ciphertext"])),
+    };
+
     [Theory]
     [InlineData(Suite.X25519Aes256GcmEd25519)]
     [InlineData(Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65)]
@@ -44,13 +57,8 @@ public sealed class KnownAnswerEnvelopeTests
     {
         var v = Published(suite);
         var hybrid = suite == Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65;
-        var kemSecret = Vectors.Hex(v["recipient_kem_secret"]);
-        using var kem = hybrid ? KemKeyPair.FromHybridPrivateKey(kemSecret.AsSpan(0, 32), kemSecret.AsSpan(32)) : KemKeyPair.FromX25519PrivateKey(kemSecret);
-        var envelope = new Envelope
-        {
-            Header = Google.Protobuf.ByteString.CopyFrom(Vectors.Hex(v["header"])),
-            Ciphertext = Google.Protobuf.ByteString.CopyFrom(Vectors.Hex(v["ciphertext"])),
-        };
+        using var kem = RecipientKey(v, hybrid);
+        var envelope = EnvelopeOf(Vectors.Hex(v["header"]), v);
 
         var header = EnvelopeCrypto.ParseHeader(envelope);
         var opened = EnvelopeCrypto.Open(envelope, kem).Plaintext;
@@ -83,11 +91,10 @@ public sealed class KnownAnswerEnvelopeTests
     {
         var v = Published(suite);
         var hybrid = suite == Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65;
-        var kemSecret = Vectors.Hex(v["recipient_kem_secret"]);
-        using var kem = hybrid ? KemKeyPair.FromHybridPrivateKey(kemSecret.AsSpan(0, 32), kemSecret.AsSpan(32)) : KemKeyPair.FromX25519PrivateKey(kemSecret);
+        using var kem = RecipientKey(v, hybrid);
         var header = Vectors.Hex(v["header"]);
         header[^1] ^= 0x01; // last byte of hop count / sent_at: still parses, no longer the AAD
-        var tampered = new Envelope { Header = Google.Protobuf.ByteString.CopyFrom(header), Ciphertext = Google.Protobuf.ByteString.CopyFrom(Vectors.Hex(v["ciphertext"])) };
+        var tampered = EnvelopeOf(header, v);
         var signature = Vectors.Hex(v["signature_ed25519ph"] + (hybrid ? v["signature_mldsa65"] : ""));
         signature[^1] ^= 0x01;
         var originKey = new ContentPublicKey(hybrid ? KeyAlgorithm.Ed25519Mldsa65 : KeyAlgorithm.Ed25519, Vectors.Hex(v["origin_signing_public_key"]));
