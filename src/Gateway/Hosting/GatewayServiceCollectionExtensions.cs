@@ -17,6 +17,7 @@ internal static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(runtime);
         services.TryAddSingleton(runtime.Time);
         services.TryAddSingleton<CallerAuthorization>();
+        services.TryAddSingleton<CallerLimits>();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
         services.TryAddSingleton<TrustBundlePublisher>();
