@@ -34,6 +34,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
     private X509Certificate2? _serverCertificate;
     private CancellationTokenSource? _session;
     private string? _cutReason;
+    private long _streamOpenedAt;
 
     public PeerForwarder(GatewayRuntime runtime, PeerKeyDirectory directory, OutboundDispatcher dispatcher, PeerSettings peer, ILogger logger)
     {
@@ -71,7 +72,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         string? loggedClass = null;
         while (!ct.IsCancellationRequested)
         {
-            var started = _runtime.Time.GetTimestamp();
+            Volatile.Write(ref _streamOpenedAt, 0);
             try
             {
                 await SessionAsync(ct, () =>
@@ -89,7 +90,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 var denied = IsRefusal(ex);
                 var max = TimeSpan.FromSeconds(denied ? reconnect.DeniedMaxBackoffSeconds : reconnect.MaxBackoffSeconds);
                 var min = TimeSpan.FromMilliseconds(reconnect.MinBackoffMilliseconds);
-                if (_runtime.Time.GetElapsedTime(started) >= TimeSpan.FromSeconds(reconnect.MaxBackoffSeconds))
+                var opened = Volatile.Read(ref _streamOpenedAt);
+                if (opened != 0 && _runtime.Time.GetElapsedTime(opened) >= TimeSpan.FromSeconds(reconnect.MaxBackoffSeconds))
                 {
                     // A session that stayed up this long was accepted, even if nothing was acknowledged on it.
                     Volatile.Write(ref attempt, 0);
@@ -251,6 +253,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         {
             Hello = new ExchangeHello { Sender = _runtime.Identity.IdText },
         }, sessionCts.Token).ConfigureAwait(false);
+        Volatile.Write(ref _streamOpenedAt, _runtime.Time.GetTimestamp());
         _metrics.Connected(_runtime.Time.GetUtcNow(), SuiteNames.ToName(suite));
         GatewayLog.PeerConnected(_logger, Peer.IdText, SuiteNames.ToName(suite));
 

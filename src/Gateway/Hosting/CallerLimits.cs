@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Threading.RateLimiting;
 using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Storage;
@@ -21,8 +22,9 @@ namespace CyberCoop.Gateway.Hosting;
 /// aggregate: one <c>rate-limited</c> entry at the first refusal of an identity and limit, then at most one summary
 /// per <see cref="AuditWindow"/> with the number refused meanwhile, so a flood cannot flood the audit log.</item>
 /// </list>
-/// Buckets are <see cref="TokenBucketRateLimiter"/>s replenished from one <see cref="TimeProvider"/> timer, stream
-/// quotas <see cref="ConcurrencyLimiter"/>s. A config reload with other limits applies to new streams and messages.
+/// Buckets are <see cref="TokenBucketRateLimiter"/>s (<see cref="IdentityBucket"/>) refilled from one
+/// <see cref="TimeProvider"/> timer, stream quotas <see cref="ConcurrencyLimiter"/>s. A config reload with other limits
+/// applies to new streams and messages; messages already waiting are served by their old bucket.
 /// </summary>
 internal sealed class CallerLimits : IDisposable
 {
@@ -49,13 +51,14 @@ internal sealed class CallerLimits : IDisposable
     private readonly ConcurrentDictionary<(string Limit, string Caller), long> _refused = new();
     private long _delayed;
     private volatile LimitState _state;
+    private ImmutableList<LimitState> _retired = [];
 
     public CallerLimits(GatewayRuntime runtime, ILogger<CallerLimits> logger)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         _runtime = runtime;
         _logger = logger;
-        _state = new LimitState(runtime.Trust.Config.Config.Node.Limits, runtime.Time);
+        _state = new LimitState(runtime.Trust.Config.Config.Node.Limits);
         runtime.TrustChanged += OnTrustChanged;
         _timer = runtime.Time.CreateTimer(_ => Tick(), null, s_tick, s_tick);
     }
@@ -191,6 +194,15 @@ internal sealed class CallerLimits : IDisposable
     private void Tick()
     {
         _state.Replenish();
+        foreach (var retired in _retired)
+        {
+            retired.Replenish();
+            if (retired.Waiting == 0)
+            {
+                ImmutableInterlocked.Update(ref _retired, static (list, r) => list.Remove(r), retired);
+            }
+        }
+
         List<((string Limit, string Caller, string Decision) Key, long Count, DateTimeOffset Since)>? ended = null;
         var now = _runtime.Time.GetUtcNow();
         lock (_auditGate)
@@ -231,9 +243,9 @@ internal sealed class CallerLimits : IDisposable
             return;
         }
 
-        _state = new LimitState(options, _runtime.Time);
-        // Messages waiting in the old buckets are let through: the new limits apply from the next message on.
-        old.Drain();
+        _state = new LimitState(options);
+        // Messages already waiting are served by their old bucket (refilled until none waits); the next ones by the new.
+        ImmutableInterlocked.Update(ref _retired, static (list, r) => list.Add(r), old);
     }
 
     public void Dispose()
@@ -250,7 +262,7 @@ internal sealed class CallerLimits : IDisposable
     }
 
     /// <summary>The limiters of one set of limits (replaced as a whole when a reload changes the limits).</summary>
-    private sealed class LimitState(LimitsConfig options, TimeProvider time)
+    private sealed class LimitState(LimitsConfig options)
     {
         private readonly ConcurrentDictionary<string, IdentityBucket> _agentBuckets = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, IdentityBucket> _peerBuckets = new(StringComparer.Ordinal);
@@ -261,11 +273,12 @@ internal sealed class CallerLimits : IDisposable
 
         public ConcurrentDictionary<string, ConcurrencyLimiter> PeerStreams { get; } = new(StringComparer.Ordinal);
 
-        public IdentityBucket Bucket(string caller, LiveCallerKind kind) => kind == LiveCallerKind.Agent
-            ? _agentBuckets.GetOrAdd(caller, static (_, s) => new IdentityBucket(s.Options.AgentSightingsPerSecond, s.Options.AgentSightingsBurst, s.Time), this)
-            : _peerBuckets.GetOrAdd(caller, static (_, s) => new IdentityBucket(s.Options.PeerEnvelopesPerSecond, s.Options.PeerEnvelopesBurst, s.Time), this);
+        /// <summary>Tokens awaited in any bucket.</summary>
+        public long Waiting => _agentBuckets.Values.Sum(b => b.Waiting) + _peerBuckets.Values.Sum(b => b.Waiting);
 
-        private TimeProvider Time { get; } = time;
+        public IdentityBucket Bucket(string caller, LiveCallerKind kind) => kind == LiveCallerKind.Agent
+            ? _agentBuckets.GetOrAdd(caller, static (_, o) => new IdentityBucket(o.AgentSightingsPerSecond, o.AgentSightingsBurst), Options)
+            : _peerBuckets.GetOrAdd(caller, static (_, o) => new IdentityBucket(o.PeerEnvelopesPerSecond, o.PeerEnvelopesBurst), Options);
 
         public void Replenish()
         {
@@ -277,14 +290,6 @@ internal sealed class CallerLimits : IDisposable
             foreach (var bucket in _peerBuckets.Values)
             {
                 bucket.Replenish();
-            }
-        }
-
-        public void Drain()
-        {
-            foreach (var bucket in _agentBuckets.Values.Concat(_peerBuckets.Values))
-            {
-                bucket.Drain();
             }
         }
     }
