@@ -41,6 +41,9 @@ public sealed class PeerBackoffTests : IAsyncLifetime
 
         // Delays are at least half of 200 ms * 2^n: 0.1 + 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s leave room for at most 7 attempts in 8 s.
         Assert.InRange(attempts, 1, 7);
+        var grown = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId).Backoff;
+        Assert.True(grown.Attempt >= 2, $"attempt {grown.Attempt}");
+        Assert.True(grown.Delay >= TimeSpan.FromMilliseconds(100 << grown.Attempt), $"attempt {grown.Attempt} waited {grown.Delay}");
         await WaitUntilAsync(async () =>
         {
             await foreach (var entry in fi.Runtime.Store.Audit.TailAsync(1000, CancellationToken.None))
@@ -63,12 +66,14 @@ public sealed class PeerBackoffTests : IAsyncLifetime
         await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "after-pinning.example") is not null,
             "ee delivers to fi once pinned", TimeSpan.FromSeconds(90));
 
-        // Accepted: the backoff starts over. fi removes ee again, and ee's next refusals come quickly (not after minutes).
+        // Accepted: the backoff starts over. fi removes ee again, and ee's next refusals come quickly (from the first step, not after minutes).
         _f["fi"].Config.Peers.Clear();
         _f.WriteConfigs();
         var removed = fi.Runtime.Metrics.CallsDenied;
         Assert.True(fi.Runtime.Reload().Applied);
-        await WaitUntilAsync(() => Task.FromResult(fi.Runtime.Metrics.CallsDenied - removed >= 3),
-            "ee retries from the shortest delay after having been accepted", TimeSpan.FromSeconds(15));
+        var metrics = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId);
+        await WaitUntilAsync(() => Task.FromResult(fi.Runtime.Metrics.CallsDenied > removed && metrics.Backoff.Attempt == 0),
+            "ee retries after the cut from the first step", TimeSpan.FromSeconds(30));
+        Assert.InRange(metrics.Backoff.Delay, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
     }
 }

@@ -101,6 +101,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 var step = BackoffStep(current, min, max);
                 var delay = Backoff(current, min, max, Random.Shared.NextDouble());
                 Volatile.Write(ref attempt, current + 1);
+                _metrics.Retrying(current, delay);
                 var failureClass = denied ? "refused" : "failed";
                 if (step != loggedStep || failureClass != loggedClass || current == 0)
                 {

@@ -53,6 +53,7 @@ internal sealed class PeerMetrics
     private DateTimeOffset? _lastAck;
     private string _lastError = "";
     private string _suite = "";
+    private (int Attempt, TimeSpan Delay) _backoff;
 
     public void Connected(DateTimeOffset at, string suite)
     {
@@ -70,6 +71,27 @@ internal sealed class PeerMetrics
         {
             _connectedSince = null;
             _lastError = error;
+        }
+    }
+
+    /// <summary>The forwarder failed its <paramref name="attempt"/>-th attempt in a row (0 = first since the peer last accepted it) and waits <paramref name="delay"/>.</summary>
+    public void Retrying(int attempt, TimeSpan delay)
+    {
+        lock (_gate)
+        {
+            _backoff = (attempt, delay);
+        }
+    }
+
+    /// <summary>The last retry: its attempt number since the peer last accepted the stream, and the delay before it.</summary>
+    public (int Attempt, TimeSpan Delay) Backoff
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _backoff;
+            }
         }
     }
 
