@@ -80,6 +80,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1051, LogLevel.Warning, "Limit: {Count} more streams or messages of {Caller} {Decision} under {Limit} in the last window")]
     public static partial void RateLimitSummary(ILogger logger, string caller, long count, string decision, string limit);
 
+    [LoggerMessage(1060, LogLevel.Critical, "{Diagnosis}")]
+    public static partial void DatabaseDamaged(ILogger logger, string diagnosis);
+
     [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
     public static partial void ShuttingDown(ILogger logger);
 }
