@@ -14,8 +14,9 @@ internal sealed class GatewayMeter : IDisposable
 
     private readonly Meter _meter;
 
-    public GatewayMeter(GatewayRuntime runtime)
+    public GatewayMeter(GatewayRuntime runtime, CallerLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(runtime);
         _meter = new Meter(Name);
         var node = new KeyValuePair<string, object?>("node", runtime.Identity.IdText);
@@ -35,6 +36,8 @@ internal sealed class GatewayMeter : IDisposable
         _meter.CreateObservableGauge("cybercoop.agent.errors.last", () => PerAgent(activity, node, static a => a.LastErrorAt?.ToUnixTimeSeconds() ?? 0), "s", "Unix time of the agent's last error (0: none)");
         _meter.CreateObservableGauge("cybercoop.agent.bundle.sequence", () => PerAgent(activity, node, static a => (long)(a.BundleSequence ?? 0)), "{sequence}", "Sequence of this node's trust bundle the agent holds");
         _meter.CreateObservableGauge("cybercoop.peer.bundle.sequence", () => PerCaller(activity, Storage.CallerKinds.Peer, "peer", node, static a => (long)(a.BundleSequence ?? 0)), "{sequence}", "Sequence of this node's trust bundle the peer holds");
+        _meter.CreateObservableCounter("cybercoop.limits.refused", () => Refused(limits, node), "{call}", "Streams and messages refused with RESOURCE_EXHAUSTED by a per-identity limit (node.limits), by limit and caller");
+        _meter.CreateObservableCounter("cybercoop.limits.delayed", () => new Measurement<long>(limits.Delayed, node), "{message}", "Messages that waited for their identity's rate limit");
         _meter.CreateObservableGauge("cybercoop.peer.connected", () => PerPeer(metrics, node, static m => m.Snapshot().ConnectedSince is null ? 0L : 1L), "{connection}", "1 while the outbound stream to the peer is up");
     }
 
@@ -63,6 +66,14 @@ internal sealed class GatewayMeter : IDisposable
             {
                 yield return new Measurement<long>(read(row), node, new KeyValuePair<string, object?>(tag, row.Caller));
             }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Refused(CallerLimits limits, KeyValuePair<string, object?> node)
+    {
+        foreach (var ((limit, caller), count) in limits.Refused)
+        {
+            yield return new Measurement<long>(count, node, new KeyValuePair<string, object?>("limit", limit), new KeyValuePair<string, object?>("caller", caller));
         }
     }
 
