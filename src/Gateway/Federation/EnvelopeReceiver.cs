@@ -51,7 +51,6 @@ internal sealed class EnvelopeReceiver(
             return (outcome, null, envelopeId);
         }
 
-        Interlocked.Increment(ref runtime.Metrics.Peer(sender.IdText).EnvelopesReceived);
         return (outcome, CreateReceipt(sender, envelope, envelopeId, outcome), envelopeId);
     }
 
@@ -387,7 +386,9 @@ internal sealed class EnvelopeReceiver(
             return new ReceiveOutcome(AckStatus.Duplicate, "duplicate: bundle already received by another path");
         }
 
+        // Counted in the commit's transaction too (peer_counters), so these survive a restart.
         var peerMetrics = runtime.Metrics.Peer(sender.IdText);
+        Interlocked.Increment(ref peerMetrics.EnvelopesReceived);
         Interlocked.Add(ref peerMetrics.IndicatorsReceived, accepted.Count);
         Interlocked.Add(ref peerMetrics.IndicatorsQuarantined, quarantined.Count);
         GatewayLog.EnvelopeAccepted(logger, Convert.ToHexStringLower(header.EnvelopeId.Span), sender.IdText, bundle.Origin, header.HopCount, accepted.Count, quarantined.Count, rejected);

@@ -317,7 +317,6 @@ internal sealed class PeerForwarder : IAsyncDisposable
                     var envelope = Seal(entry, entry.CreatedAt < resignBefore ? Resign(entry) : entry.EnvelopeBytes, kemKey);
                     inFlight[Convert.ToHexStringLower(entry.EnvelopeId)] = entry;
                     await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope }, sessionCts.Token).ConfigureAwait(false);
-                    Interlocked.Increment(ref _metrics.EnvelopesSent);
                     lastSeq = entry.Seq;
                 }
             }
@@ -593,10 +592,14 @@ internal sealed class PeerForwarder : IAsyncDisposable
         deletions.Add(CompleteAckAsync(entry, ack, id, ct));
     }
 
-    /// <summary>Deletes an acknowledged envelope from the outbox (after that commit: counted and audited).</summary>
+    /// <summary>
+    /// Deletes an acknowledged envelope from the outbox; a delivered one is counted as sent in that same transaction
+    /// (the counter survives a restart), then audited.
+    /// </summary>
     private async Task CompleteAckAsync(OutboxEntry entry, Ack ack, string id, CancellationToken ct)
     {
-        await _runtime.Store.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
+        var delivered = ack.Status != AckStatus.Rejected;
+        var removed = await _runtime.Store.CompleteDeliveryAsync(Peer.IdText, entry.EnvelopeId, entry.IndicatorCount, delivered, ct).ConfigureAwait(false);
         _metrics.Acked(_runtime.Time.GetUtcNow());
         if (ack.Status == AckStatus.Rejected)
         {
@@ -607,7 +610,12 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
         else
         {
-            Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
+            if (removed)
+            {
+                Interlocked.Increment(ref _metrics.EnvelopesSent);
+                Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
+            }
+
             _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Delivered, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
         }
     }

@@ -123,6 +123,10 @@ internal sealed class GatewayNode : IAsyncDisposable
             var activity = await store.ReadCallerActivityAsync(ct).ConfigureAwait(false);
             runtime.Activity.Restore(activity);
             runtime.Metrics.RestoreIngested(activity.Sum(a => a.SightingsStored), activity.Sum(a => a.SightingsRejected));
+            foreach (var counters in await store.ReadPeerCountersAsync(ct).ConfigureAwait(false))
+            {
+                runtime.Metrics.RestorePeer(counters);
+            }
             foreach (var problem in heldProblems)
             {
                 GatewayLog.HeldTrustBundleSkipped(runtimeLogger.CreateLogger<GatewayNode>(), problem);

@@ -32,6 +32,18 @@ internal sealed class NodeMetrics(TimeProvider time)
         Interlocked.Add(ref _sightingsRejected, rejected);
     }
 
+    /// <summary>Starts a peer's counters from what the store counted before this start (<c>peer_counters</c>).</summary>
+    public void RestorePeer(Storage.PeerCountersRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var peer = Peer(row.Peer);
+        Interlocked.Add(ref peer.EnvelopesSent, row.EnvelopesSent);
+        Interlocked.Add(ref peer.IndicatorsSent, row.IndicatorsSent);
+        Interlocked.Add(ref peer.EnvelopesReceived, row.EnvelopesReceived);
+        Interlocked.Add(ref peer.IndicatorsReceived, row.IndicatorsReceived);
+        Interlocked.Add(ref peer.IndicatorsWithheld, row.IndicatorsWithheld);
+    }
+
     public void AddDenied() => Interlocked.Increment(ref _callsDenied);
 
     /// <summary>The counters of one peer (created on first use).</summary>
@@ -44,14 +56,24 @@ internal sealed class NodeMetrics(TimeProvider time)
 /// <summary>Counters and connection state of one peer. Fields are updated with Interlocked.</summary>
 internal sealed class PeerMetrics
 {
+    /// <summary>Envelopes the peer acknowledged as accepted or duplicate (persisted: survives a restart).</summary>
     public long EnvelopesSent;
+
+    /// <summary>Envelopes from the peer committed as new (persisted).</summary>
     public long EnvelopesReceived;
+
+    /// <summary>Envelopes refused, by us or by the peer (since this start only).</summary>
     public long EnvelopesRejected;
 
     /// <summary>Relayed envelopes dropped from the outbox because the origin no longer announces their signing key.</summary>
     public long EnvelopesDropped;
+    /// <summary>Indicators in the envelopes counted by <see cref="EnvelopesSent"/> (persisted).</summary>
     public long IndicatorsSent;
+
+    /// <summary>Indicators accepted from the peer (persisted).</summary>
     public long IndicatorsReceived;
+
+    /// <summary>Indicators withheld from the peer by outbound policy (persisted).</summary>
     public long IndicatorsWithheld;
     public long IndicatorsQuarantined;
 

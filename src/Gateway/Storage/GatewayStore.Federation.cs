@@ -94,10 +94,11 @@ internal sealed partial class GatewayStore
 
     /// <summary>
     /// Commits one dispatch pass for a peer in one transaction: the bundles into its outbox, the advanced cursor,
-    /// released and new embargoes, and the audit of every decision. Either all of it happens or none.
+    /// released and new embargoes, the audit of every decision and the peer's withheld counter
+    /// (<paramref name="withheld"/> more). Either all of it happens or none.
     /// </summary>
     public Task CommitDispatchAsync(string peer, long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<string> released,
-        IReadOnlyList<EmbargoItem> embargoed, IReadOnlyList<AuditEntry> audit, CancellationToken ct)
+        IReadOnlyList<EmbargoItem> embargoed, IReadOnlyList<AuditEntry> audit, int withheld, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         ArgumentNullException.ThrowIfNull(outbox);
@@ -124,6 +125,11 @@ internal sealed partial class GatewayStore
                 }
 
                 Audit.AppendInTransaction(connection, transaction, audit);
+                if (withheld > 0)
+                {
+                    CountPeer(connection, transaction, peer, indicatorsWithheld: withheld);
+                }
+
                 return 0;
             },
             ct);

@@ -288,6 +288,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
 
         InsertOutbox(connection, transaction, envelope.Relays);
         Audit.AppendInTransaction(connection, transaction, envelope.Audit);
+        CountPeer(connection, transaction, envelope.Sender, envelopesReceived: 1, indicatorsReceived: envelope.Accepted.Count);
         return new ReceiveCommit
         {
             Duplicate = false,

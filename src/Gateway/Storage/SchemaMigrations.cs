@@ -196,6 +196,20 @@ internal static class SchemaMigrations
             bundle_fetched_at INTEGER
         ) WITHOUT ROWID;
         """,
+
+        // 10: per peer the counters `status` shows, so they survive a restart. Each moves inside the transaction of
+        // what it counts: received with the receive commit, sent when the peer's ack deletes the outbox row, withheld
+        // with the dispatch commit.
+        """
+        CREATE TABLE peer_counters (
+            peer TEXT NOT NULL PRIMARY KEY,
+            envelopes_sent INTEGER NOT NULL DEFAULT 0,
+            indicators_sent INTEGER NOT NULL DEFAULT 0,
+            envelopes_received INTEGER NOT NULL DEFAULT 0,
+            indicators_received INTEGER NOT NULL DEFAULT 0,
+            indicators_withheld INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>Code run after a version's script, in the same transaction; by version.</summary>
