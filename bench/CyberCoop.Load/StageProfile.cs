@@ -104,7 +104,7 @@ internal static class StageProfile
                 {
                     var details = "{\"indicators\":[\"" + string.Join("\",\"", shared.Select(i => i.Id)) + "\"]}";
                     await storeA.CommitDispatchAsync(b, cursor, [new OutboxItem(b, envelopeId, signedBytes, shared.Count, now)], [], [],
-                        [new AuditEntry { Kind = "shared", Actor = a, Subject = b, Decision = "shared", Reason = "bundle", DetailsJson = details }], ct);
+                        [new AuditEntry { Kind = "shared", Actor = a, Subject = b, Decision = "shared", Reason = "bundle", DetailsJson = details }], withheld: 0, ct);
                     return 0;
                 });
                 var entry = (await Time("A", "read outbox", () => storeA.ReadOutboxAsync(b, 0, 1, ct)))[0];
@@ -167,7 +167,7 @@ internal static class StageProfile
                     Audit = audit,
                 }, ct));
                 await Time("B", "sign receipt", () => Task.FromResult(ContentSignatures.Sign(SignaturePurpose.Receipt, RandomNumberGenerator.GetBytes(150), receiptKey)));
-                await Time("A", "delete acked outbox entry (SQLite)", () => storeA.DeleteOutboxAsync(b, entry.EnvelopeId, ct));
+                await Time("A", "delete acked outbox entry (SQLite)", () => storeA.CompleteDeliveryAsync(b, entry.EnvelopeId, entry.IndicatorCount, delivered: true, ct));
             }
 
             return [.. order.Select(s => (s, stages[s].Side, stages[s].Cpu, stages[s].Wall))];

@@ -83,7 +83,7 @@ internal static class WriteProfile
                 var envelopeId = RandomNumberGenerator.GetBytes(16);
                 var ids = "{\"indicators\":[\"" + string.Join("\",\"", shared.Select(i => i.Id)) + "\"]}";
                 await storeA.CommitDispatchAsync(b, cursor, [new OutboxItem(b, envelopeId, signed, shared.Count, now)], [], [],
-                    [new AuditEntry { Kind = "shared", Actor = a, Subject = b, Decision = "shared", Reason = "bundle", DetailsJson = ids }], ct);
+                    [new AuditEntry { Kind = "shared", Actor = a, Subject = b, Decision = "shared", Reason = "bundle", DetailsJson = ids }], withheld: 0, ct);
                 Collect(round, "A", "commit outbox + cursor + audit", walA);
 
                 await storeB.CommitReceivedAsync(new ReceivedEnvelope
@@ -97,7 +97,7 @@ internal static class WriteProfile
                 }, ct);
                 Collect(round, "B", "commit received + audit", walB);
 
-                await storeA.DeleteOutboxAsync(b, envelopeId, ct);
+                await storeA.CompleteDeliveryAsync(b, envelopeId, shared.Count, delivered: true, ct);
                 Collect(round, "A", "delete acked outbox entry", walA);
             }
 
