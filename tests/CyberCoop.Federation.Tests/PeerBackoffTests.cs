@@ -69,11 +69,16 @@ public sealed class PeerBackoffTests : IAsyncLifetime
         // Accepted: the backoff starts over. fi removes ee again, and ee's next refusals come quickly (from the first step, not after minutes).
         _f["fi"].Config.Peers.Clear();
         _f.WriteConfigs();
-        var removed = fi.Runtime.Metrics.CallsDenied;
-        Assert.True(fi.Runtime.Reload().Applied);
         var metrics = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId);
-        await WaitUntilAsync(() => Task.FromResult(fi.Runtime.Metrics.CallsDenied > removed && metrics.Backoff.Attempt == 0),
-            "ee retries after the cut from the first step", TimeSpan.FromSeconds(30));
-        Assert.InRange(metrics.Backoff.Delay, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
+        var lastRetry = metrics.Backoff;
+        Assert.True(lastRetry.Attempt >= 2, $"ee reached attempt {lastRetry.Attempt} before fi pinned it");
+        Assert.True(fi.Runtime.Reload().Applied);
+
+        // The retries after the cut count from 0 again (without the reset they would go on from the attempt above).
+        await WaitUntilAsync(() => Task.FromResult(metrics.Backoff.Retries > lastRetry.Retries), "ee retries after the cut", TimeSpan.FromSeconds(30));
+        var afterCut = metrics.Backoff;
+        // Without the reset it would go on from the last attempt before pinning, plus one.
+        Assert.True(afterCut.Attempt <= 1, $"attempt {afterCut.Attempt} after the cut (the last before pinning was {lastRetry.Attempt})");
+        Assert.InRange(afterCut.Delay, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100 << (afterCut.Attempt + 1)));
     }
 }

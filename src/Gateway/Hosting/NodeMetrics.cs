@@ -25,6 +25,13 @@ internal sealed class NodeMetrics(TimeProvider time)
         Interlocked.Add(ref _sightingsRejected, rejected);
     }
 
+    /// <summary>Starts the ingest totals from what the store counted before this start (they survive a restart).</summary>
+    public void RestoreIngested(long ingested, long rejected)
+    {
+        Interlocked.Add(ref _sightingsIngested, ingested);
+        Interlocked.Add(ref _sightingsRejected, rejected);
+    }
+
     public void AddDenied() => Interlocked.Increment(ref _callsDenied);
 
     /// <summary>The counters of one peer (created on first use).</summary>
@@ -56,7 +63,7 @@ internal sealed class PeerMetrics
     private DateTimeOffset? _lastAck;
     private string _lastError = "";
     private string _suite = "";
-    private (int Attempt, TimeSpan Delay) _backoff;
+    private (int Attempt, TimeSpan Delay, long Retries) _backoff;
 
     public void Connected(DateTimeOffset at, string suite)
     {
@@ -82,12 +89,15 @@ internal sealed class PeerMetrics
     {
         lock (_gate)
         {
-            _backoff = (attempt, delay);
+            _backoff = (attempt, delay, _backoff.Retries + 1);
         }
     }
 
-    /// <summary>The last retry: its attempt number since the peer last accepted the stream, and the delay before it.</summary>
-    public (int Attempt, TimeSpan Delay) Backoff
+    /// <summary>
+    /// The last retry: its attempt number since the peer last accepted the stream, the delay before it, and how many
+    /// retries there were in all.
+    /// </summary>
+    public (int Attempt, TimeSpan Delay, long Retries) Backoff
     {
         get
         {
