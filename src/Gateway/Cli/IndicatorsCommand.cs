@@ -16,13 +16,20 @@ internal static class IndicatorsCommand
         var config = new Option<FileInfo>("--config", "-c") { Description = "The node's gateway.json.", Required = true };
         var format = new Option<string>("--format") { Description = "Output format (jsonl).", DefaultValueFactory = _ => "jsonl" };
         format.AcceptOnlyFromAmong("jsonl");
+        var inactive = new Option<bool>("--include-inactive")
+        {
+            Description = "Also print suppressed and expired indicators, each with a \"status\" field (withdrawn ones are always printed, as revoked).",
+        };
         var export = new Command("export",
-            "Print every indicator the node holds as JSON lines: type, value, TLP, confidence, times, tags, sectors, " +
-            "origin and every observation (which node and sensor saw it, how often). Safe while the node runs.\n\n" +
+            "Print the indicators the node holds as JSON lines: type, value, TLP, confidence, times, tags, sectors, " +
+            "origin and every observation (which node and sensor saw it, how often). Active indicators only, plus withdrawn " +
+            "ones marked \"revoked\": true with \"status\": \"withdrawn\" (withdrawn by every origin that published them); " +
+            "locally suppressed and expired ones are left out unless --include-inactive. Safe while the node runs.\n\n" +
             "Example:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl")
         {
             config,
             format,
+            inactive,
         };
         CliAction.Set(export, async (parse, io, ct) =>
         {
@@ -36,9 +43,19 @@ internal static class IndicatorsCommand
             await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
             using var buffer = new MemoryStream();
             await using var writer = new Utf8JsonWriter(buffer);
+            var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
+            var suppressions = await store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+            var includeInactive = parse.GetValue(inactive);
+            var now = TimeProvider.System.GetUtcNow();
             await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
             {
-                Write(writer, indicator);
+                var status = Lifecycle.IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now);
+                if (status.Status is Lifecycle.IndicatorStatus.Suppressed or Lifecycle.IndicatorStatus.Expired && !includeInactive)
+                {
+                    continue;
+                }
+
+                Write(writer, indicator, status.Status);
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length)).ConfigureAwait(false);
                 buffer.SetLength(0);
@@ -47,13 +64,31 @@ internal static class IndicatorsCommand
 
             return CliExitCodes.Success;
         });
-        return new Command("indicators", "Inspect the indicators a node holds.") { export };
+        return new Command("indicators", "Inspect the indicators a node holds, withdraw the ones it originated, suppress others locally.")
+        {
+            export,
+            IndicatorLifecycleCommands.Show(),
+            IndicatorLifecycleCommands.Withdraw(),
+            IndicatorLifecycleCommands.Suppress(),
+        };
     }
 
-    /// <summary>Writes one indicator as a JSON object.</summary>
-    internal static void Write(Utf8JsonWriter writer, Indicator indicator)
+    /// <summary>
+    /// Writes one indicator as a JSON object; one that is not active gets a <c>status</c> field, and a withdrawn one
+    /// <c>"revoked": true</c> too.
+    /// </summary>
+    internal static void Write(Utf8JsonWriter writer, Indicator indicator, string status = Lifecycle.IndicatorStatus.Active)
     {
         writer.WriteStartObject();
+        if (status != Lifecycle.IndicatorStatus.Active)
+        {
+            writer.WriteString("status", status);
+            if (status == Lifecycle.IndicatorStatus.Withdrawn)
+            {
+                writer.WriteBoolean("revoked", true);
+            }
+        }
+
         writer.WriteString("id", indicator.Id);
         writer.WriteString("type", IndicatorTypeNames.ToName(indicator.Type));
         writer.WriteString("value", indicator.Value);

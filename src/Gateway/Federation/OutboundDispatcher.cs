@@ -22,6 +22,8 @@ namespace CyberCoop.Gateway.Federation;
 /// </summary>
 internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<OutboundDispatcher> logger) : BackgroundService
 {
+    private IReadOnlySet<string> _ownWithdrawn = new HashSet<string>();
+
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>Wakes the dispatcher (new local indicators, a peer's keys arrived, config changed).</summary>
@@ -64,6 +66,8 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
     /// <summary>One pass over every peer; returns the number of bundles written.</summary>
     public async Task<int> DispatchAllAsync(CancellationToken ct)
     {
+        // Indicators this node withdrew are never originated again (Lifecycle/WithdrawalService).
+        _ownWithdrawn = await runtime.Store.ReadWithdrawnByAsync(runtime.Identity.IdText, ct).ConfigureAwait(false);
         var bundles = 0;
         foreach (var peer in runtime.Trust.Peers.Values)
         {
@@ -147,7 +151,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
         {
             var indicator = indicators[i];
             var own = OwnView(indicator, self);
-            if (own is null)
+            if (own is null || _ownWithdrawn.Contains(indicator.Id))
             {
                 continue;
             }
@@ -214,7 +218,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
                 Signature = UnsafeByteOperations.UnsafeWrap(ContentSignatures.Sign(SignaturePurpose.Bundle, bundleBytes, key)),
             };
-            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now));
+            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now, Origin: self, IndicatorIds: chunk.ConvertAll(i => i.Id)));
             audit.Add(new AuditEntry
             {
                 Kind = AuditKinds.Shared,
