@@ -89,7 +89,7 @@ internal static class IndicatorLifecycleCommands
         var indicator = new Argument<string>("indicator") { Description = "Indicator id (UUID) or type:value, e.g. ipv4:203.0.113.7." };
         var command = new Command("show",
             "Show one indicator as JSON: the stored record, its lifecycle status (active, expired, withdrawn, suppressed), " +
-            "every withdrawal recorded for it, and the sightings peers reported back per nation. Safe while the node runs.\n\n" +
+            "every withdrawal recorded for it, and the sightings peers reported back (which nations saw it, how often, when). Safe while the node runs.\n\n" +
             "Example:\n  indicators show ipv4:203.0.113.7 --config gateway.json")
         {
             config, indicator,
@@ -115,6 +115,7 @@ internal static class IndicatorLifecycleCommands
                 writer.WritePropertyName("indicator");
                 IndicatorsCommand.Write(writer, stored);
                 lifecycle.Write(writer);
+                WriteSightings(writer, await store.ReadReceivedSightingsAsync(stored.Id, ct).ConfigureAwait(false));
                 writer.WriteEndObject();
             }
 
@@ -122,6 +123,32 @@ internal static class IndicatorLifecycleCommands
             return CliExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>The sightings peers reported back, one object per reporting node with its nation (trust domain).</summary>
+    private static void WriteSightings(Utf8JsonWriter writer, IReadOnlyList<ReceivedSightings> sightings)
+    {
+        writer.WriteStartArray("sightings");
+        foreach (var s in sightings)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("nation", Crypto.SpiffeId.TryParse(s.Reporter, out var id, out _) ? id.TrustDomain : s.Reporter);
+            writer.WriteString("reporter", s.Reporter);
+            writer.WriteNumber("count", s.Count);
+            writer.WriteString("first_seen", s.FirstSeen);
+            writer.WriteString("last_seen", s.LastSeen);
+            writer.WriteStartArray("sectors");
+            foreach (var sector in s.Sectors)
+            {
+                writer.WriteStringValue(sector);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("reports", s.Reports);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
     }
 
     /// <summary>

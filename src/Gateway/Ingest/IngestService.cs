@@ -45,7 +45,7 @@ internal sealed class IngestService(
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
         var agentId = agent.ToString();
-        var validator = new SightingValidator(runtime.Time);
+        var validator = new SightingValidator(runtime.Time, Lifecycle.ExpiryPolicy.DefaultLifetimes(runtime.Trust.Config.Config.Node.Expiry));
         try
         {
             await OrderedStreamPipeline.RunAsync(live.Guard(requestStream), responseStream, live, PipelineDepth,

@@ -16,9 +16,9 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// (from the origin itself at hop 0; relayed by someone else after), and the origin is one this node got the
 /// indicator from. It is recorded once per (origin, indicator) — a second copy by another path or a replay changes
 /// nothing and is audited — and relayed, in the same transaction, to every peer this node had given that origin's
-/// indicator.
+/// indicator. Sighting reports are handled by <see cref="SightingsReceiver"/>.
 /// </summary>
-internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<LifecycleReceiver> logger)
+internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory directory, SightingsReceiver sightings, ILogger<LifecycleReceiver> logger)
 {
     /// <summary>Longest relay path of a withdrawal (the hop count of the last envelope), whatever the nodes' own hop limits.</summary>
     public const int MaxWithdrawalHops = 8;
@@ -37,6 +37,7 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
         return header.PayloadKind switch
         {
             PayloadKind.Withdrawal => ReceiveWithdrawalAsync(sender, header, plaintext, turn, ct),
+            PayloadKind.SightingReport => sightings.ReceiveAsync(sender, header, plaintext, turn, ct),
             _ => Task.FromResult(ReceiveOutcome.Reject($"unknown-payload-kind: payload kind {(int)header.PayloadKind} is not one this node knows")),
         };
     }

@@ -11,6 +11,12 @@ internal sealed record SuppressionRecord(string IndicatorId, string Reason, Date
 /// <summary>Aggregated sightings of one indicator reported by one peer (sum over its reports).</summary>
 internal sealed record ReceivedSightings(string Reporter, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, IReadOnlyList<string> Sectors, int Reports);
 
+/// <summary>A total of own sightings reported to an origin.</summary>
+internal sealed record ReportedSightings(string IndicatorId, string Origin, long Total);
+
+/// <summary>One entry of a sighting report as received.</summary>
+internal sealed record ReceivedSightingEntry(string IndicatorId, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, IReadOnlyList<string> Sectors);
+
 /// <summary>Result of committing a received withdrawal.</summary>
 internal enum WithdrawalCommit
 {
@@ -244,6 +250,202 @@ internal sealed partial class GatewayStore
         {
             var id = reader.GetString(0);
             all[id] = new SuppressionRecord(id, reader.GetString(1), UnixTime.FromMs(reader.GetInt64(2)));
+        }
+
+        return all;
+    }
+
+    /// <summary>
+    /// Deletes every indicator whose valid_until is before <paramref name="cutoff"/> (expired longer than the
+    /// retention), with its delivery records, embargoes, suppression and received sightings; withdrawals stay (they
+    /// are small and keep a withdrawn indicator from being taken for new). Scans the table in pages of
+    /// <paramref name="pageSize"/> rows (valid_until lives in the record), deleting each page's expired rows in one
+    /// transaction that checks the row again, so an indicator refreshed meanwhile is kept. The caller audits the result.
+    /// Returns the ids deleted.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PruneExpiredAsync(DateTimeOffset cutoff, CancellationToken ct, int pageSize = 5000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageSize);
+        var pruned = new List<string>();
+        long after = 0;
+        while (true)
+        {
+            var candidates = new List<long>();
+            var scanned = 0;
+            await using (var connection = _db.OpenReader())
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT rid, blob FROM indicators WHERE rid > $after ORDER BY rid LIMIT $limit";
+                command.Parameters.AddWithValue("$after", after);
+                command.Parameters.AddWithValue("$limit", pageSize);
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    scanned++;
+                    after = reader.GetInt64(0);
+                    if (ExpiredBefore(reader.GetFieldValue<byte[]>(1), cutoff))
+                    {
+                        candidates.Add(after);
+                    }
+                }
+            }
+
+            if (candidates.Count > 0)
+            {
+                pruned.AddRange(await WriteAsync((connection, transaction) => DeleteExpired(connection, transaction, candidates, cutoff), ct).ConfigureAwait(false));
+            }
+
+            if (scanned < pageSize)
+            {
+                return pruned;
+            }
+        }
+    }
+
+    private static bool ExpiredBefore(byte[] blob, DateTimeOffset cutoff)
+    {
+        var indicator = Contracts.V1.Indicator.Parser.ParseFrom(blob);
+        return indicator.ValidUntil is { } until && until.ToDateTimeOffset() < cutoff;
+    }
+
+    private static List<string> DeleteExpired(SqliteConnection connection, SqliteTransaction transaction, List<long> rowIds, DateTimeOffset cutoff)
+    {
+        var deleted = new List<string>();
+        using var select = connection.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = "SELECT id, blob FROM indicators WHERE rid = $rid";
+        var pRid = select.Parameters.Add("$rid", SqliteType.Integer);
+        foreach (var rid in rowIds)
+        {
+            pRid.Value = rid;
+            string id;
+            using (var reader = select.ExecuteReader())
+            {
+                if (!reader.Read() || !ExpiredBefore(reader.GetFieldValue<byte[]>(1), cutoff))
+                {
+                    continue;
+                }
+
+                id = reader.GetString(0);
+            }
+
+            Execute(connection, transaction, "DELETE FROM indicators WHERE rid = $rid", ("$rid", rid));
+            Execute(connection, transaction, "DELETE FROM deliveries WHERE id_key = $key", ("$key", IndicatorKey.Of(id)));
+            Execute(connection, transaction, "DELETE FROM embargo WHERE indicator_id = $id", ("$id", id));
+            Execute(connection, transaction, "DELETE FROM suppressions WHERE indicator_id = $id", ("$id", id));
+            Execute(connection, transaction, "DELETE FROM sightings_received WHERE indicator_id = $id", ("$id", id));
+            Execute(connection, transaction, "DELETE FROM sightings_reported WHERE indicator_id = $id", ("$id", id));
+            deleted.Add(id);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>The change-feed cursor of the sightings reporter (a row of peer_cursors under a name no peer id can have).</summary>
+    public const string SightingsCursor = "lifecycle:sightings-back";
+
+    /// <summary>Own sightings of <paramref name="indicatorId"/> already reported, per origin.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> ReadReportedSightingsAsync(string indicatorId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT origin, count FROM sightings_reported WHERE indicator_id = $id";
+        command.Parameters.AddWithValue("$id", indicatorId);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var reported = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            reported[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return reported;
+    }
+
+    /// <summary>
+    /// Commits one reporting pass in one transaction: the reports into the origins' outboxes, the totals now reported,
+    /// the advanced cursor and the audit. A crash neither loses nor repeats a report.
+    /// </summary>
+    public Task CommitSightingsReportsAsync(long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<ReportedSightings> reported,
+        IReadOnlyList<AuditEntry> audit, DateTimeOffset now, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(outbox);
+        ArgumentNullException.ThrowIfNull(reported);
+        ArgumentNullException.ThrowIfNull(audit);
+        return WriteAsync(
+            (connection, transaction) =>
+            {
+                InsertOutbox(connection, transaction, outbox);
+                foreach (var item in reported)
+                {
+                    Execute(connection, transaction,
+                        "INSERT INTO sightings_reported (indicator_id, origin, count, reported_at) VALUES ($id, $origin, $count, $now) " +
+                        "ON CONFLICT (indicator_id, origin) DO UPDATE SET count = excluded.count, reported_at = excluded.reported_at",
+                        ("$id", item.IndicatorId), ("$origin", item.Origin), ("$count", item.Total), ("$now", UnixTime.ToMs(now)));
+                }
+
+                Execute(connection, transaction,
+                    "INSERT INTO peer_cursors (peer, seq) VALUES ($peer, $seq) ON CONFLICT (peer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    ("$peer", SightingsCursor), ("$seq", cursor));
+                Audit.AppendInTransaction(connection, transaction, audit);
+                return 0;
+            },
+            ct);
+    }
+
+    /// <summary>
+    /// Commits a received sighting report: the envelope id (false when it was committed before: nothing changes), one
+    /// row per entry (a report id seen before adds nothing again) and the audit.
+    /// </summary>
+    public Task<bool> CommitReceivedSightingsAsync(ReadOnlyMemory<byte> envelopeId, string reporter, byte[] reportId, IReadOnlyList<ReceivedSightingEntry> entries,
+        IReadOnlyList<AuditEntry> audit, DateTimeOffset now, CancellationToken ct)
+    {
+        CheckId(envelopeId, nameof(envelopeId));
+        ArgumentException.ThrowIfNullOrEmpty(reporter);
+        ArgumentNullException.ThrowIfNull(reportId);
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(audit);
+        var id = envelopeId.ToArray();
+        return WriteAsync(
+            (connection, transaction) =>
+            {
+                if (!InsertSeenEnvelope(connection, transaction, id, reporter, now))
+                {
+                    return false;
+                }
+
+                foreach (var entry in entries)
+                {
+                    Execute(connection, transaction,
+                        "INSERT INTO sightings_received (indicator_id, reporter, report_id, count, first_seen, last_seen, sectors, received_at) " +
+                        "VALUES ($id, $reporter, $report, $count, $first, $last, $sectors, $now) ON CONFLICT DO NOTHING",
+                        ("$id", entry.IndicatorId), ("$reporter", reporter), ("$report", reportId), ("$count", entry.Count),
+                        ("$first", UnixTime.ToMs(entry.FirstSeen)), ("$last", UnixTime.ToMs(entry.LastSeen)), ("$sectors", string.Join(",", entry.Sectors)),
+                        ("$now", UnixTime.ToMs(now)));
+                }
+
+                Audit.AppendInTransaction(connection, transaction, audit);
+                return true;
+            },
+            ct);
+    }
+
+    /// <summary>The sightings peers reported for <paramref name="indicatorId"/>, summed per reporter, by reporter.</summary>
+    public async Task<IReadOnlyList<ReceivedSightings>> ReadReceivedSightingsAsync(string indicatorId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT reporter, SUM(count), MIN(first_seen), MAX(last_seen), group_concat(sectors, ','), COUNT(*) FROM sightings_received " +
+            "WHERE indicator_id = $id GROUP BY reporter ORDER BY reporter";
+        command.Parameters.AddWithValue("$id", indicatorId);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var all = new List<ReceivedSightings>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var sectors = reader.IsDBNull(4) ? [] : reader.GetString(4).Split(',', StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            all.Add(new ReceivedSightings(reader.GetString(0), reader.GetInt64(1), UnixTime.FromMs(reader.GetInt64(2)), UnixTime.FromMs(reader.GetInt64(3)), sectors, reader.GetInt32(5)));
         }
 
         return all;

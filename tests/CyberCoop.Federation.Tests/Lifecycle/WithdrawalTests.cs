@@ -103,6 +103,20 @@ public sealed class WithdrawalTests : IAsyncLifetime
         Assert.Equal(0, (await Store("fi").GetOutboxStatsAsync(_f["lv"].GatewayId, CancellationToken.None)).Depth);
     }
 
+    [Fact]
+    public async Task Withdraw_over_the_federation_port_is_denied_even_to_a_pinned_peer_gateway()
+    {
+        await PublishAsync();
+        using var fiGateway = _f.LoadCertificate("fi", "gateway");
+
+        var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+            await _f.IndicatorAdminOverTcp("ee", fiGateway).WithdrawAsync(new WithdrawRequest { IndicatorId = Id, Reason = "remote attempt" }));
+
+        Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
+        Assert.Empty(await WithdrawalsAsync("ee"));
+        Assert.Empty(await WithdrawalsAsync("fi"));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   ")]
