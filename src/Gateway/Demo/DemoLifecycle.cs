@@ -8,7 +8,7 @@ namespace CyberCoop.Gateway.Demo;
 /// <summary>What the lifecycle step of the demo showed.</summary>
 internal sealed record DemoLifecycleSummary
 {
-    /// <summary>The false positive ("ipv4 203.0.113.250").</summary>
+    /// <summary>The false positive ("ipv4 203.0.113.199").</summary>
     public required string Indicator { get; init; }
 
     /// <summary>Nation that published and withdrew it.</summary>
@@ -30,7 +30,7 @@ internal sealed record DemoLifecycleSummary
 internal static class DemoLifecycle
 {
     /// <summary>The false positive.</summary>
-    public static readonly DemoDetection FalsePositive = new(IndicatorType.Ipv4, "203.0.113.250", Tlp.Green, 60, "suricata-edge", "ET INFO CDN edge address (false positive)");
+    public static readonly DemoDetection FalsePositive = new(IndicatorType.Ipv4, "203.0.113.199", Tlp.Green, 60, "suricata-edge", "ET INFO CDN edge address (false positive)");
 
     /// <summary>Sightings each nation's agents send in this step (EE publishes, FI sees it), for the ingest count check.</summary>
     public static readonly IReadOnlyDictionary<int, int> SightingsSent = new Dictionary<int, int> { [0] = 1, [1] = 1 };

@@ -79,6 +79,17 @@ public sealed class SightingsReportTests
             {
                 var alreadyReported = new Random(seed).Next(0, (int)Math.Max(1, ownTotal));
                 var (entry, total) = SightingsReport.Entry(indicator, Self, alreadyReported, level);
+                if (ownTotal == 0)
+                {
+                    // Only the origin saw it: there is nothing to report.
+                    if (entry is not null)
+                    {
+                        return false;
+                    }
+
+                    continue;
+                }
+
                 if (entry is null || total != ownTotal || entry.Count != ownTotal - alreadyReported)
                 {
                     return false;
