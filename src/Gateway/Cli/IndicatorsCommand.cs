@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Interop.Stix;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
 using CyberCoop.Gateway.Storage;
@@ -14,21 +15,33 @@ internal static class IndicatorsCommand
     public static Command Create()
     {
         var config = new Option<FileInfo>("--config", "-c") { Description = "The node's gateway.json.", Required = true };
-        var format = new Option<string>("--format") { Description = "Output format (jsonl).", DefaultValueFactory = _ => "jsonl" };
-        format.AcceptOnlyFromAmong("jsonl");
+        var format = new Option<string>("--format")
+        {
+            Description = "Output format: jsonl (one indicator per line, with observations), stix (one STIX 2.1 bundle), " +
+                "misp-feed (a MISP feed folder: manifest.json, hashes.csv and one event per origin; needs --out).",
+            DefaultValueFactory = _ => "jsonl",
+        };
+        format.AcceptOnlyFromAmong("jsonl", "stix", "misp-feed");
+        var origin = new Option<string?>("--origin") { Description = "stix and misp-feed: only content originated by this trust domain (e.g. ee.cybercoop)." };
+        var output = new Option<string?>("--out") { Description = "Write to this file (jsonl, stix) or folder (misp-feed) instead of stdout." };
         var inactive = new Option<bool>("--include-inactive")
         {
-            Description = "Also print suppressed and expired indicators, each with a \"status\" field (withdrawn ones are always printed, as revoked).",
+            Description = "jsonl: also print suppressed and expired indicators, each with a \"status\" field (withdrawn ones are always printed, as revoked).",
         };
         var export = new Command("export",
-            "Print the indicators the node holds as JSON lines: type, value, TLP, confidence, times, tags, sectors, " +
-            "origin and every observation (which node and sensor saw it, how often). Active indicators only, plus withdrawn " +
-            "ones marked \"revoked\": true with \"status\": \"withdrawn\" (withdrawn by every origin that published them); " +
-            "locally suppressed and expired ones are left out unless --include-inactive. Safe while the node runs.\n\n" +
-            "Example:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl")
+            "Print every indicator the node holds. jsonl: type, value, TLP, confidence, times, tags, sectors, " +
+            "origin and every observation (which node and sensor saw it, how often). stix: a STIX 2.1 bundle with one indicator " +
+            "per (indicator, origin trust domain), TLP 2.0 marking definitions and the origins as identities (never sensor names); " +
+            "see docs/interoperability.md. Active indicators only, plus withdrawn ones (withdrawn by every origin that " +
+            "published them) marked revoked (jsonl: \"revoked\": true, \"status\": \"withdrawn\"; stix: revoked: true); locally " +
+            "suppressed and expired ones are left out unless --include-inactive (jsonl). Safe while the node runs.\n\n" +
+            "Examples:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl\n" +
+            "  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json --format stix --out fi-stix.json")
         {
             config,
             format,
+            origin,
+            output,
             inactive,
         };
         CliAction.Set(export, async (parse, io, ct) =>
@@ -41,6 +54,32 @@ internal static class IndicatorsCommand
             }
 
             await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
+            var chosen = parse.GetValue(format)!;
+            var onlyOrigin = parse.GetValue(origin);
+            var outPath = parse.GetValue(output);
+            if (chosen == "stix")
+            {
+                await ExportStixAsync(store, onlyOrigin, outPath, io, ct).ConfigureAwait(false);
+                return CliExitCodes.Success;
+            }
+
+            if (chosen == "misp-feed")
+            {
+                if (string.IsNullOrEmpty(outPath))
+                {
+                    throw new CliException("--format misp-feed writes a folder: name it with --out DIR", CliExitCodes.Usage);
+                }
+
+                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
+                await io.Output.WriteLineAsync($"wrote MISP feed to {Path.GetFullPath(outPath)}: {written.Events} event(s), {written.Attributes} attribute(s)").ConfigureAwait(false);
+                return CliExitCodes.Success;
+            }
+
+            if (!string.IsNullOrEmpty(outPath))
+            {
+                throw new CliException("--out is for --format stix and misp-feed; jsonl goes to stdout", CliExitCodes.Usage);
+            }
+
             using var buffer = new MemoryStream();
             await using var writer = new Utf8JsonWriter(buffer);
             var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
@@ -71,6 +110,35 @@ internal static class IndicatorsCommand
             IndicatorLifecycleCommands.Withdraw(),
             IndicatorLifecycleCommands.Suppress(),
         };
+    }
+
+    private static async Task ExportStixAsync(GatewayStore store, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
+    {
+        var stream = string.IsNullOrEmpty(outPath) ? new MemoryStream() : (Stream)new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.None);
+        await using (stream.ConfigureAwait(false))
+        {
+            await using (var bundle = new StixBundleWriter(stream))
+            {
+                var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
+                var suppressions = await store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+                var now = TimeProvider.System.GetUtcNow();
+                await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+                {
+                    var status = Lifecycle.IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now);
+                    if (status.Status is Lifecycle.IndicatorStatus.Active or Lifecycle.IndicatorStatus.Withdrawn)
+                    {
+                        await bundle.AddAsync(indicator, onlyOrigin, ct, revoked: status.Status == Lifecycle.IndicatorStatus.Withdrawn).ConfigureAwait(false);
+                    }
+                }
+
+                await bundle.FinishAsync(ct).ConfigureAwait(false);
+            }
+
+            if (stream is MemoryStream memory)
+            {
+                await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(memory.GetBuffer(), 0, (int)memory.Length)).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>

@@ -17,6 +17,7 @@ internal static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(runtime);
         services.TryAddSingleton(runtime);
         services.TryAddSingleton(runtime.Time);
+        services.TryAddSingleton(runtime.Store);
         services.TryAddSingleton<CallerAuthorization>();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
@@ -34,6 +35,7 @@ internal static class GatewayServiceCollectionExtensions
                 options.MaxReceiveMessageSize = PeerChannelFactory.MaxMessageBytes;
                 options.MaxSendMessageSize = PeerChannelFactory.MaxMessageBytes;
                 options.EnableDetailedErrors = false;
+                options.Interceptors.Add<DamagedDatabaseInterceptor>();
             })
             .AddServiceOptions<IngestService>(options => options.MaxReceiveMessageSize = 4 * 1024 * 1024);
         services.AddGrpcHealthChecks();

@@ -66,8 +66,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
         var ignored = 0;
         foreach (var sighting in report.Sightings)
         {
-            var indicator = await runtime.Store.GetIndicatorAsync(sighting.IndicatorId, ct).ConfigureAwait(false);
-            if (indicator is null || !indicator.Observations.Any(o => o.Node == self))
+            if (await runtime.Store.GetOwnViewAsync(sighting.IndicatorId, ct).ConfigureAwait(false) is null)
             {
                 ignored++;
                 continue;

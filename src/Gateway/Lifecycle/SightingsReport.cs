@@ -6,7 +6,8 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// <summary>
 /// What one indicator contributes to a sighting report for one origin. Built only from numbers and times of this
 /// node's own observations (their sensor, context and every other field are never read) and, for
-/// <see cref="SightingsBackLevel.CountsAndSector"/>, the indicator's sector labels.
+/// <see cref="SightingsBackLevel.CountsAndSector"/>, the sector labels of the indicator as given (the reporter passes its
+/// origin view, so these are its own sensors' sectors).
 /// </summary>
 internal static class SightingsReport
 {

@@ -13,8 +13,8 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// Reports this node's sightings of peers' indicators back to their origins, every <c>node.sightingsReportSeconds</c>.
 /// It reads the change feed of the node's own agents from its durable cursor; for each indicator its sensors saw that
 /// carries the observation of a configured peer whose <c>sightingsBack</c> is not <c>off</c>, it reports to that peer
-/// the sightings new since the last report (<see cref="SightingsReport"/>: numbers and times only, sectors only for
-/// <c>counts+sector</c>). Indicators suppressed here or withdrawn by that origin are not reported. One signed report per
+/// the sightings new since the last report (<see cref="SightingsReport"/>, from the origin view: numbers and times of
+/// its own sightings only, and its own sightings' sectors only for <c>counts+sector</c>). Indicators suppressed here or withdrawn by that origin are not reported. One signed report per
 /// origin and pass, committed to the outbox with the totals reported and the advanced cursor in one transaction.
 /// Only direct peers get reports: sightings of relayed indicators do not travel back along the relay path.
 /// </summary>
@@ -75,13 +75,16 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
             var reported = new List<ReportedSightings>();
             foreach (var change in changes)
             {
+                // The change feed holds the origin view (own sightings only): counts and sectors come from it; which peers
+                // published the indicator comes from the merged record.
                 var indicator = change.Indicator;
-                if (levels.Count == 0 || suppressed.ContainsKey(indicator.Id))
+                if (levels.Count == 0 || suppressed.ContainsKey(indicator.Id)
+                    || await runtime.Store.GetIndicatorAsync(indicator.Id, ct).ConfigureAwait(false) is not { } merged)
                 {
                     continue;
                 }
 
-                var origins = indicator.Observations.Select(o => o.Node).Where(n => n != self && levels.ContainsKey(n)).Distinct(StringComparer.Ordinal).ToList();
+                var origins = merged.Observations.Select(o => o.Node).Where(n => n != self && levels.ContainsKey(n)).Distinct(StringComparer.Ordinal).ToList();
                 if (origins.Count == 0)
                 {
                     continue;

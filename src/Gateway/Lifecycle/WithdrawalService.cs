@@ -31,7 +31,7 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
         var self = runtime.Identity.IdText;
         var indicator = await runtime.Store.GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false)
             ?? throw new LifecycleRefusedException(Grpc.Core.StatusCode.NotFound, $"this node holds no indicator {indicatorId}");
-        if (!indicator.Observations.Any(o => o.Node == self))
+        if (await runtime.Store.GetOwnViewAsync(indicator.Id, ct).ConfigureAwait(false) is null)
         {
             var origins = string.Join(", ", indicator.Observations.Select(o => o.Node).Distinct(StringComparer.Ordinal));
             throw new LifecycleRefusedException(Grpc.Core.StatusCode.FailedPrecondition,

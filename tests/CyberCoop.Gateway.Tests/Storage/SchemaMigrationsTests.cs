@@ -131,7 +131,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         }
 
         using var check = Connect(path);
-        Assert.Equal((long)SchemaMigrations.LatestVersion, SchemaMigrations.ReadVersion(check));
+        Assert.Equal(SchemaMigrations.LatestVersion, SchemaMigrations.ReadVersion(check));
         using var keys = check.CreateCommand();
         keys.CommandText = "SELECT id, typeof(id_key), hex(id_key) FROM indicators ORDER BY rid";
         using var reader = keys.ExecuteReader();
@@ -199,7 +199,10 @@ public sealed class SchemaMigrationsTests : IDisposable
         var path = _dir.File("garbage.db");
         await File.WriteAllTextAsync(path, new string('x', 4096), Ct);
 
-        await Assert.ThrowsAsync<SqliteException>(() => GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct));
+        var error = await Assert.ThrowsAsync<DamagedDatabaseException>(() => GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct));
+
+        Assert.Contains("does not start with the SQLite header", error.Message, StringComparison.Ordinal);
+        Assert.Equal(new string('x', 4096), await File.ReadAllTextAsync(path, Ct));
     }
 
     [Fact]
