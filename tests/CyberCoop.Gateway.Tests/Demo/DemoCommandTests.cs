@@ -73,7 +73,7 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
         var fromFinland = Assert.Single(await origin.ReadReceivedSightingsAsync(id, TestContext.Current.CancellationToken));
         Assert.Equal("spiffe://fi.cybercoop/gateway/helsinki", fromFinland.Reporter);
         Assert.True(fromFinland.Count >= 1);
-        Assert.Contains("Intelligence lifecycle", run.Result.Output, StringComparison.Ordinal);
+        Assert.Contains("\"lifecycle\"", run.Result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
