@@ -11,8 +11,8 @@ namespace CyberCoop.Gateway.Federation;
 /// </summary>
 internal static class OriginKeyResolver
 {
-    /// <summary>The key, or null with the reason code and text (<c>origin-key-unknown</c> or <c>origin-not-pinned</c>).</summary>
-    public static async Task<(AnnouncedKey? Key, string? Error)> ResolveAsync(GatewayRuntime runtime, PeerKeyDirectory directory, SpiffeId origin,
+    /// <summary>The key, or null with the rejection (<c>origin-key-unknown</c>, retry later, or <c>origin-not-pinned</c>).</summary>
+    public static async Task<(AnnouncedKey? Key, ReceiveOutcome? Error)> ResolveAsync(GatewayRuntime runtime, PeerKeyDirectory directory, SpiffeId origin,
         ReadOnlyMemory<byte> signerKeyId, uint hopCount, SignedKeyAnnouncement? carried, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(runtime);
@@ -50,8 +50,8 @@ internal static class OriginKeyResolver
 
         var pinned = runtime.Trust.PinnedDomains.Contains(origin.TrustDomain);
         return (null, pinned
-            ? $"origin-key-unknown: no verifiable signing key of '{originText}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}"
-            : $"origin-not-pinned: this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified");
+            ? ReceiveOutcome.Reject(RejectReason.OriginKeyUnknown, $"no verifiable signing key of '{originText}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}")
+            : ReceiveOutcome.Reject(RejectReason.OriginNotPinned, $"this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified"));
     }
 
     /// <summary>The suite whose signature algorithm a signing key uses (Unspecified for a KEM key).</summary>

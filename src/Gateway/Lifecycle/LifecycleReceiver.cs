@@ -38,7 +38,7 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
         {
             PayloadKind.Withdrawal => ReceiveWithdrawalAsync(sender, header, plaintext, turn, ct),
             PayloadKind.SightingReport => sightings.ReceiveAsync(sender, header, plaintext, turn, ct),
-            _ => Task.FromResult(ReceiveOutcome.Reject($"unknown-payload-kind: payload kind {(int)header.PayloadKind} is not one this node knows")),
+            _ => Task.FromResult(ReceiveOutcome.Reject(RejectReason.UnknownPayloadKind, $"payload kind {(int)header.PayloadKind} is not one this node knows")),
         };
     }
 
@@ -53,37 +53,37 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
         }
         catch (InvalidProtocolBufferException ex)
         {
-            return ReceiveOutcome.Reject("malformed-withdrawal: " + ex.Message);
+            return ReceiveOutcome.Reject(RejectReason.MalformedWithdrawal, ex.Message);
         }
 
         var formError = CheckForm(withdrawal, runtime.Time.GetUtcNow() + TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds));
         if (formError is not null)
         {
-            return ReceiveOutcome.Reject("malformed-withdrawal: " + formError);
+            return ReceiveOutcome.Reject(RejectReason.MalformedWithdrawal, formError);
         }
 
         var origin = SpiffeId.Parse(withdrawal.Origin);
         var self = runtime.Identity.IdText;
         if (header.HopCount == 0 && withdrawal.Origin != sender.IdText)
         {
-            return ReceiveOutcome.Reject($"origin-mismatch: hop 0 but the withdrawal's origin is '{withdrawal.Origin}', not the sender");
+            return ReceiveOutcome.Reject(RejectReason.OriginMismatch, $"hop 0 but the withdrawal's origin is '{withdrawal.Origin}', not the sender");
         }
 
         if (header.HopCount > 0)
         {
             if (withdrawal.Origin == sender.IdText)
             {
-                return ReceiveOutcome.Reject("relay-not-entitled: a relayed withdrawal cannot come from its own origin");
+                return ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "a relayed withdrawal cannot come from its own origin");
             }
 
             if (withdrawal.Origin == self)
             {
-                return ReceiveOutcome.Reject("loop: this node is the withdrawal's origin");
+                return ReceiveOutcome.Reject(RejectReason.Loop, "this node is the withdrawal's origin");
             }
 
             if (header.HopCount > MaxWithdrawalHops)
             {
-                return ReceiveOutcome.Reject($"hop-limit: hop {header.HopCount} exceeds the {MaxWithdrawalHops} hops a withdrawal may travel");
+                return ReceiveOutcome.Reject(RejectReason.HopLimit, $"hop {header.HopCount} exceeds the {MaxWithdrawalHops} hops a withdrawal may travel");
             }
         }
 
@@ -91,29 +91,29 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
             .ConfigureAwait(false);
         if (key is null)
         {
-            return ReceiveOutcome.Reject(keyError!);
+            return keyError!;
         }
 
         if (OriginKeyResolver.SuiteFor(key.Key.Algorithm) != signed.Suite)
         {
-            return ReceiveOutcome.Reject("bad-signature: the signature suite does not match the origin's key");
+            return ReceiveOutcome.Reject(RejectReason.BadSignature, "the signature suite does not match the origin's key");
         }
 
         var withdrawnAt = withdrawal.WithdrawnAt.ToDateTimeOffset();
         if (!key.ValidAt(withdrawnAt, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds)))
         {
-            return ReceiveOutcome.Reject($"origin-key-not-valid: the origin's signing key {key.Key.KeyIdHex} is announced for {key.NotBefore:O} to " +
+            return ReceiveOutcome.Reject(RejectReason.OriginKeyNotValid, $"the origin's signing key {key.Key.KeyIdHex} is announced for {key.NotBefore:O} to " +
                 $"{key.NotAfter:O}, but the withdrawal was made at {withdrawnAt:O}");
         }
 
         if (!ContentSignatures.Verify(SignaturePurpose.Withdrawal, signed.Withdrawal.Span, signed.Signature.Span, key.Key))
         {
-            return ReceiveOutcome.Reject("bad-signature: the origin's signature over the withdrawal does not verify");
+            return ReceiveOutcome.Reject(RejectReason.BadSignature, "the origin's signature over the withdrawal does not verify");
         }
 
         if (!await IsFromOriginAsync(withdrawal, ct).ConfigureAwait(false))
         {
-            return ReceiveOutcome.Reject($"not-origin: this node holds no indicator {withdrawal.IndicatorId} published by '{withdrawal.Origin}', " +
+            return ReceiveOutcome.Reject(RejectReason.NotOrigin, $"this node holds no indicator {withdrawal.IndicatorId} published by '{withdrawal.Origin}', " +
                 "so that node cannot withdraw it here");
         }
 

@@ -32,12 +32,12 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
         }
         catch (InvalidProtocolBufferException ex)
         {
-            return ReceiveOutcome.Reject("malformed-sighting-report: " + ex.Message);
+            return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, ex.Message);
         }
 
         if (header.HopCount != 0)
         {
-            return ReceiveOutcome.Reject("relay-not-entitled: sighting reports are not relayed; only the reporter may send one");
+            return ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "sighting reports are not relayed; only the reporter may send one");
         }
 
         var self = runtime.Identity.IdText;
@@ -45,13 +45,13 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
         var formError = CheckForm(report, sender.IdText, self, latest);
         if (formError is not null)
         {
-            return ReceiveOutcome.Reject("malformed-sighting-report: " + formError);
+            return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, formError);
         }
 
         var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, sender.Id, signed.SignerKeyId.Memory, 0, null, ct).ConfigureAwait(false);
         if (key is null)
         {
-            return ReceiveOutcome.Reject(keyError!);
+            return keyError!;
         }
 
         var periodEnd = report.PeriodEnd.ToDateTimeOffset();
@@ -59,7 +59,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             || !key.ValidAt(periodEnd, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds))
             || !ContentSignatures.Verify(SignaturePurpose.SightingReport, signed.Report.Span, signed.Signature.Span, key.Key))
         {
-            return ReceiveOutcome.Reject("bad-signature: the reporter's signature over the sighting report does not verify");
+            return ReceiveOutcome.Reject(RejectReason.BadSignature, "the reporter's signature over the sighting report does not verify");
         }
 
         var entries = new List<ReceivedSightingEntry>(report.Sightings.Count);

@@ -170,7 +170,15 @@ internal static class SchemaMigrations
         ALTER TABLE indicators ADD COLUMN own_blob BLOB;
         """,
 
-        // 8: intelligence lifecycle. The kind of each outbox payload; which peer got which indicator of which origin from
+        // 8: the replay store remembers which bundle (origin, bundle id) each envelope id carried, so a re-sent copy is
+        // answered DUPLICATE only when it carries that same bundle (docs/protocol.md §5 step 7). Rows committed before
+        // this migration have NULLs there and match any copy that opens and verifies.
+        """
+        ALTER TABLE seen_envelopes ADD COLUMN origin TEXT;
+        ALTER TABLE seen_envelopes ADD COLUMN bundle_id BLOB;
+        """,
+
+        // 9: intelligence lifecycle. The kind of each outbox payload; which peer got which indicator of which origin from
         // this node (so a withdrawal follows exactly the paths the indicator took); withdrawals by origins; local
         // suppressions; sightings reported back to origins (what was reported, per origin) and received from peers.
         """
