@@ -28,9 +28,9 @@ internal static class FileParser
         ArgumentNullException.ThrowIfNull(onSightings);
         emitter.Diagnostics.File = path;
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        if (format == SourceFormat.Stix)
+        if (SourceFormats.IsWholeFile(format))
         {
-            ParseStix(handle, emitter);
+            ParseWhole(handle, format, emitter);
             Flush(emitter, onSightings);
             return;
         }
@@ -45,17 +45,43 @@ internal static class FileParser
         Flush(emitter, onSightings);
     }
 
+    /// <summary>Reads a whole STIX bundle or MISP feed file (up to 64 MiB) and parses it.</summary>
+    public static void ParseWhole(SafeFileHandle handle, SourceFormat format, SightingEmitter emitter)
+    {
+        if (format == SourceFormat.MispFeed)
+        {
+            ArgumentNullException.ThrowIfNull(emitter);
+            if (Read(handle, emitter, Misp.MispFeedParser.MaxBytes, "MISP feed") is { } misp)
+            {
+                Misp.MispFeedParser.Parse(misp, emitter);
+            }
+
+            return;
+        }
+
+        ParseStix(handle, emitter);
+    }
+
     /// <summary>Reads a whole STIX file (up to <see cref="StixBundleParser.MaxBytes"/>) and parses it.</summary>
     public static void ParseStix(SafeFileHandle handle, SightingEmitter emitter)
+    {
+        ArgumentNullException.ThrowIfNull(emitter);
+        if (Read(handle, emitter, StixBundleParser.MaxBytes, "STIX") is { } stix)
+        {
+            StixBundleParser.Parse(stix, emitter);
+        }
+    }
+
+    private static ReadOnlyMemory<byte>? Read(SafeFileHandle handle, SightingEmitter emitter, int maxBytes, string what)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(emitter);
         var length = RandomAccess.GetLength(handle);
-        if (length > StixBundleParser.MaxBytes)
+        if (length > maxBytes)
         {
             emitter.Diagnostics.Lines++;
-            emitter.Diagnostics.Skip(0, $"STIX file larger than {StixBundleParser.MaxBytes} bytes");
-            return;
+            emitter.Diagnostics.Skip(0, $"{what} file larger than {maxBytes} bytes");
+            return null;
         }
 
         var bytes = new byte[length];
@@ -71,7 +97,7 @@ internal static class FileParser
             read += n;
         }
 
-        StixBundleParser.Parse(bytes.AsMemory(0, read), emitter);
+        return bytes.AsMemory(0, read);
     }
 
     private static void Flush(SightingEmitter emitter, Action<List<Sighting>> onSightings)
