@@ -19,6 +19,7 @@ internal static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(runtime.Time);
         services.TryAddSingleton(runtime.Store);
         services.TryAddSingleton<CallerAuthorization>();
+        services.TryAddSingleton<CallerLimits>();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
         services.TryAddSingleton<TrustBundlePublisher>();

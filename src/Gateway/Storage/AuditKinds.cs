@@ -31,7 +31,13 @@ internal static class AuditKinds
     /// <summary>A sighting report was sent back to an origin, or received from a peer.</summary>
     public const string Sighting = "sighting";
 
+    /// <summary>
+    /// An agent or peer hit a per-identity limit (node.limits): the first refusal, then one summary per window with the
+    /// number refused meanwhile (never one entry per refused message).
+    /// </summary>
+    public const string RateLimited = "rate-limited";
+
     public static FrozenSet<string> All { get; } = FrozenSet.Create(
         StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint, Delivered, FirstContact,
-        Withdrawn, Suppressed, Sighting);
+        RateLimited, Withdrawn, Suppressed, Sighting);
 }
