@@ -194,6 +194,7 @@ internal static class SchemaMigrations
             last_error_at INTEGER,
             bundle_sequence INTEGER,
             bundle_fetched_at INTEGER
+        ) WITHOUT ROWID;
         """,
 
         // 10: intelligence lifecycle. The kind of each outbox payload; which peer got which indicator of which origin from
