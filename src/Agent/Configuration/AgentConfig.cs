@@ -41,6 +41,12 @@ internal sealed record AgentConfig
 
     /// <summary>How often files are checked for new data (default 250 ms).</summary>
     public int? PollMilliseconds { get; init; }
+
+    /// <summary>
+    /// How long a file renamed away must stay unchanged, once a new file exists at its path, before the agent stops
+    /// reading it (default 30 s; the sensor writes to the old file until it reopens its log).
+    /// </summary>
+    public int? RotationGraceSeconds { get; init; }
 }
 
 /// <summary>The gateway to deliver to.</summary>

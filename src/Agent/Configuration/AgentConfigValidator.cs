@@ -163,6 +163,12 @@ internal static partial class AgentConfigValidator
             errors.Add($"pollMilliseconds: {poll} must be between 10 and 60000");
         }
 
+        var grace = config.RotationGraceSeconds ?? (int)AgentSettings.DefaultRotationGrace.TotalSeconds;
+        if (grace is < 0 or > 3600)
+        {
+            errors.Add($"rotationGraceSeconds: {grace} must be between 0 and 3600");
+        }
+
         if (errors.Count > 0)
         {
             return errors;
@@ -187,6 +193,7 @@ internal static partial class AgentConfigValidator
             StateFile = Path.GetFullPath(config.StateFile ?? "agent-state.json", baseDirectory),
             MaxLineBytes = maxLine,
             PollInterval = TimeSpan.FromMilliseconds(poll),
+            RotationGrace = TimeSpan.FromSeconds(grace),
         };
         return errors;
     }

@@ -58,6 +58,12 @@ internal sealed record AgentSettings
 
     /// <summary>File poll interval.</summary>
     public required TimeSpan PollInterval { get; init; }
+
+    /// <summary>How long a rotated-away file must be idle (with a new file at its path) before it is let go.</summary>
+    public TimeSpan RotationGrace { get; init; } = DefaultRotationGrace;
+
+    /// <summary>Default of <see cref="RotationGrace"/>: 30 s.</summary>
+    public static TimeSpan DefaultRotationGrace { get; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>A validated source.</summary>

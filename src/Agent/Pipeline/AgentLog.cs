@@ -17,6 +17,9 @@ internal static partial class AgentLog
     [LoggerMessage(2011, LogLevel.Information, "Source {Source}: {Path} was rotated away; finished it at offset {Offset}")]
     public static partial void FileFinished(ILogger logger, string source, string path, long offset);
 
+    [LoggerMessage(2019, LogLevel.Information, "Source {Source}: {Path} was rotated away; still reading the old file until a new one exists and the old one has been idle for {GraceSeconds} s")]
+    public static partial void FileRotated(ILogger logger, string source, string path, double graceSeconds);
+
     [LoggerMessage(2012, LogLevel.Warning, "Source {Source}: {Path} was truncated or replaced (copy-truncate); reading it again from the start")]
     public static partial void FileTruncated(ILogger logger, string source, string path);
 

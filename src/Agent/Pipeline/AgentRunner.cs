@@ -52,7 +52,7 @@ internal sealed class AgentRunner : IAsyncDisposable
         var known = new Dictionary<string, FileCheckpoint>(_state.Entries, StringComparer.Ordinal);
         foreach (var source in settings.Sources)
         {
-            _tailers.Add(new SourceTailer(source, settings.Filter, settings.MaxLineBytes, known, _channel.Writer, _logger));
+            _tailers.Add(new SourceTailer(source, settings.Filter, settings.MaxLineBytes, known, _channel.Writer, _logger, time, settings.RotationGrace));
         }
 
         _batcher = new Batcher(_channel.Reader, _spool, _state, settings.BatchMaxItems, settings.BatchLinger, time);

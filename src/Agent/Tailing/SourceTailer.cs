@@ -11,10 +11,12 @@ namespace CyberCoop.Agent.Tailing;
 /// Follows the files of one source: finds them (wildcards in the file name), resumes each at its
 /// checkpoint when identity and fingerprint match, reads new complete lines, and hands the
 /// sightings with the checkpoint after them to the batcher (a bounded channel: when the batcher
-/// or the spool is slow, this reader waits). Rename rotation: the old file is read to its end
-/// (after one quiet poll) before it is let go, while the new file at the path is followed from
-/// its start. Copy-truncate: a file shorter than what was read, or whose first bytes changed, is
-/// read again from the start.
+/// or the spool is slow, this reader waits). Rename rotation: the old file stays open and is
+/// drained through its handle, because the sensor keeps writing to it until it reopens its log
+/// (Suricata on its postrotate SIGHUP); it is let go only once a new file exists at the path AND
+/// the old one has not grown for the rotation grace, while the new file is followed from its
+/// start meanwhile. Copy-truncate: a file shorter than what was read, or whose first bytes changed,
+/// is read again from the start.
 /// </summary>
 internal sealed class SourceTailer : IDisposable
 {
@@ -33,19 +35,30 @@ internal sealed class SourceTailer : IDisposable
     private readonly List<TrackedFile> _files = [];
     private readonly HashSet<string> _warnedPaths = new(StringComparer.Ordinal);
     private readonly SightingEmitter _emitter;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _rotationGrace;
     private bool _initialScanDone;
     private long _skipsLogged;
 
     /// <summary>Creates a tailer.</summary>
+    /// <param name="rotationGrace">
+    /// How long a file renamed away must stay unchanged (once a new file exists at the path) before it is let go.
+    /// </param>
     public SourceTailer(
         SourceSettings source,
         SightingFilter filter,
         int maxLineBytes,
         IReadOnlyDictionary<string, FileCheckpoint> known,
         ChannelWriter<ReadChunk> output,
-        ILogger logger)
+        ILogger logger,
+        TimeProvider time,
+        TimeSpan rotationGrace)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rotationGrace, TimeSpan.Zero);
+        _time = time;
+        _rotationGrace = rotationGrace;
         _source = source;
         _maxLineBytes = maxLineBytes;
         _known = known;
@@ -125,7 +138,7 @@ internal sealed class SourceTailer : IDisposable
                 offset = length;
             }
 
-            var file = new TrackedFile(path, handle, identity, key);
+            var file = new TrackedFile(path, handle, identity, key) { LastChangeAt = _time.GetUtcNow() };
             Open(file, offset, line);
             _files.Add(file);
             AgentLog.FileOpened(_logger, _source.Name, path, offset, line);
@@ -155,8 +168,21 @@ internal sealed class SourceTailer : IDisposable
 
     private async Task<bool> ReadAsync(TrackedFile file, CancellationToken cancellationToken)
     {
-        var rotated = file.Identity.IsKnown ? NativeFile.Identify(file.Path) != file.Identity : !File.Exists(file.Path);
+        var atPath = NativeFile.Identify(file.Path);
+        var rotated = file.Identity.IsKnown ? atPath != file.Identity : !File.Exists(file.Path);
         var length = RandomAccess.GetLength(file.Handle);
+        var now = _time.GetUtcNow();
+        var unchanged = length == file.LastLength;
+        if (!unchanged)
+        {
+            file.LastLength = length;
+            file.LastChangeAt = now;
+        }
+
+        // A rotated-away file is let go once its successor exists at the path and the sensor has stopped writing to it
+        // (unchanged for the grace); until then it is drained like any other file.
+        var successorExists = file.Identity.IsKnown ? atPath.IsKnown : File.Exists(file.Path);
+        var done = rotated && successorExists && now - file.LastChangeAt >= _rotationGrace;
         var readTo = file.Lines?.ReadPosition ?? Math.Max(file.ParsedLength, 0);
         if (length < readTo || (file.FingerprintLength > 0 && !SameContent(file)))
         {
@@ -171,7 +197,8 @@ internal sealed class SourceTailer : IDisposable
             var read = 0;
             while (read < MaxLinesPerRead && _emitter.Output.Count < MaxSightingsPerChunk)
             {
-                var step = lines.ReadLines(LinesPerStep, final: rotated && file.RotationSeen);
+                // Only a file that is let go is complete: then a last line without '\n' counts.
+                var step = lines.ReadLines(LinesPerStep, final: done);
                 read += step;
                 if (step < LinesPerStep)
                 {
@@ -186,22 +213,20 @@ internal sealed class SourceTailer : IDisposable
                 progressed = true;
             }
 
-            if (rotated)
+            if (done && read == 0)
             {
-                if (read == 0 && file.RotationSeen)
-                {
-                    await FinishAsync(file, lines.Offset, lines.LineNumber, cancellationToken).ConfigureAwait(false);
-                }
-
+                await FinishAsync(file, lines.Offset, lines.LineNumber, cancellationToken).ConfigureAwait(false);
+            }
+            else if (rotated && !file.RotationSeen)
+            {
                 file.RotationSeen = true;
+                AgentLog.FileRotated(_logger, _source.Name, file.Path, _rotationGrace.TotalSeconds);
             }
         }
         else
         {
             // STIX: parse a whole file once its length has been stable for one poll.
-            var stable = length == file.LastLength;
-            file.LastLength = length;
-            if (stable && length != file.ParsedLength && length > 0)
+            if (unchanged && length != file.ParsedLength && length > 0)
             {
                 RefreshFingerprint(file);
                 FileParser.ParseStix(file.Handle, _emitter);
@@ -210,7 +235,7 @@ internal sealed class SourceTailer : IDisposable
                 progressed = true;
             }
 
-            if (rotated && file.RotationSeen)
+            if (done && file.ParsedLength == length)
             {
                 await FinishAsync(file, Math.Max(file.ParsedLength, 0), 0, cancellationToken).ConfigureAwait(false);
             }
@@ -338,6 +363,9 @@ internal sealed class SourceTailer : IDisposable
         public long ParsedLength { get; set; } = -1;
 
         public long LastLength { get; set; } = -1;
+
+        /// <summary>When the file's length was last seen to change (or the file was opened).</summary>
+        public DateTimeOffset LastChangeAt { get; set; }
 
         public void Dispose()
         {

@@ -61,6 +61,41 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
         Assert.Equal(expectedFields.Length, ex.Errors.Count);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(3601)]
+    public void Rotation_grace_outside_0_to_3600_seconds_is_refused_naming_the_field(int seconds)
+    {
+        using var dir = new TempDir();
+        var path = WithField(dir, "rotationGraceSeconds", seconds);
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        Assert.Equal($"rotationGraceSeconds: {seconds} must be between 0 and 3600", Assert.Single(ex.Errors));
+    }
+
+    [Fact]
+    public void Rotation_grace_defaults_to_30_seconds_and_can_be_set()
+    {
+        using var dir = new TempDir();
+        var agent = federation.Layout.Nodes.SelectMany(n => n.Agents).First();
+
+        Assert.Equal(TimeSpan.FromSeconds(30), AgentConfigLoader.Load(agent.ConfigPath).RotationGrace);
+        Assert.Equal(TimeSpan.FromSeconds(120), AgentConfigLoader.Load(WithField(dir, "rotationGraceSeconds", 120)).RotationGrace);
+        Assert.Equal(TimeSpan.Zero, AgentConfigLoader.Load(WithField(dir, "rotationGraceSeconds", 0)).RotationGrace);
+    }
+
+    /// <summary>A copy of a working agent.json (beside the original, so its relative paths resolve) with one field set.</summary>
+    private string WithField(TempDir dir, string field, int value)
+    {
+        var agent = federation.Layout.Nodes.SelectMany(n => n.Agents).First();
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(agent.ConfigPath))!.AsObject();
+        json[field] = value;
+        var path = Path.Combine(agent.Directory, $"agent-{field}-{value}-{Path.GetFileName(dir.Path)}.json");
+        File.WriteAllText(path, json.ToJsonString());
+        return path;
+    }
+
     [Fact]
     public void Unknown_field_is_an_error_naming_its_path()
     {

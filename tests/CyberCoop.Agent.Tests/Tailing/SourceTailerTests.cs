@@ -48,7 +48,7 @@ public sealed class SourceTailerTests
     }
 
     [Fact]
-    public async Task Rename_rotation_finishes_the_old_file_then_reads_the_new_one()
+    public async Task Rename_rotation_finishes_the_old_file_after_the_grace_then_reads_the_new_one()
     {
         using var dir = new TempDir();
         var path = dir.File("eve.jsonl");
@@ -60,12 +60,112 @@ public sealed class SourceTailerTests
         TailHarness.Append(path + ".1", TailHarness.Lines(4, 5)); // the writer had not reopened yet
         File.WriteAllText(path, TailHarness.Lines(6, 8));
         await tail.PollAsync(3);
+        Assert.Empty(tail.Finished);
+        tail.Time.Advance(TimeSpan.FromSeconds(30));
+        await tail.PollAsync(2);
 
         Assert.Equal(TailHarness.Range(1, 8).Order(), tail.Values.Order());
         Assert.Equal(8, tail.Values.Count);
         var finished = Assert.Single(tail.Finished);
         Assert.Equal(new FileInfo(path + ".1").Length, finished.Offset);
         Assert.Single(tail.Checkpoints);
+    }
+
+    [Fact]
+    public async Task Lines_the_sensor_writes_to_its_old_handle_after_a_rename_are_read_once_and_the_new_file_too()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("eve.json");
+        // The sensor's own handle, opened before the rotation and kept until its postrotate SIGHUP.
+        using var sensor = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        Write(sensor, TailHarness.Lines(1, 3));
+        using var tail = new TailHarness(path);
+        await tail.PollAsync();
+
+        File.Move(path, path + ".2"); // logrotate: mv eve.json eve.json.2
+        await tail.PollAsync();
+        Write(sensor, TailHarness.Lines(4, 5)); // Suricata has not reopened yet
+        tail.Time.Advance(TimeSpan.FromSeconds(20));
+        await tail.PollAsync();
+        File.WriteAllText(path, TailHarness.Lines(101, 102)); // a new eve.json appears (another writer, or `create`)
+        tail.Time.Advance(TimeSpan.FromSeconds(25));
+        Write(sensor, TailHarness.Lines(6, 7)); // 45 s after the rename, still to the old file
+        await tail.PollAsync();
+        tail.Time.Advance(TimeSpan.FromSeconds(29));
+        Write(sensor, "{\"v\":\"198.51.0.9\"}"); // a last line without '\n' when the sensor closes (SIGHUP)
+        await tail.PollAsync(2);
+        Assert.Empty(tail.Finished);
+        tail.Time.Advance(TimeSpan.FromSeconds(30));
+        await tail.PollAsync(2);
+
+        Assert.Equal(TailHarness.Range(1, 8), tail.Values.Where(v => Order(v) <= 9)); // the old file, in order, once each
+        Assert.Equal([.. TailHarness.Range(1, 8), .. TailHarness.Range(101, 102)], tail.Values.OrderBy(Order));
+        Assert.Equal(10, tail.Values.Count);
+        var finished = Assert.Single(tail.Finished);
+        Assert.Equal(new FileInfo(path + ".2").Length, finished.Offset);
+
+        // Lines the new file gets later are still followed.
+        TailHarness.Append(path, TailHarness.Lines(103, 103));
+        await tail.PollAsync();
+        Assert.Equal(11, tail.Values.Count);
+        Assert.Equal(TailHarness.Value(103), tail.Values[^1]);
+    }
+
+    [Fact]
+    public async Task Rotated_file_is_kept_open_while_no_new_file_exists_however_long_it_is_idle()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("eve.json");
+        using var sensor = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        Write(sensor, TailHarness.Lines(1, 2));
+        using var tail = new TailHarness(path);
+        await tail.PollAsync();
+
+        File.Move(path, path + ".1");
+        tail.Time.Advance(TimeSpan.FromHours(1));
+        await tail.PollAsync(2);
+        Assert.Empty(tail.Finished);
+        Write(sensor, TailHarness.Lines(3, 4));
+        await tail.PollAsync();
+        File.WriteAllText(path, TailHarness.Lines(5, 5));
+        await tail.PollAsync();
+        Assert.Empty(tail.Finished); // the old file changed just now: the grace starts again
+        tail.Time.Advance(TimeSpan.FromSeconds(30));
+        await tail.PollAsync(2);
+
+        Assert.Single(tail.Finished);
+        Assert.Equal(TailHarness.Range(1, 5), tail.Values.OrderBy(Order));
+        Assert.Equal(5, tail.Values.Count);
+    }
+
+    [Fact]
+    public async Task Zero_grace_lets_a_rotated_file_go_once_it_is_read_and_a_new_file_exists()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("eve.json");
+        File.WriteAllText(path, TailHarness.Lines(1, 2));
+        using var tail = new TailHarness(path, rotationGrace: TimeSpan.Zero);
+        await tail.PollAsync();
+
+        File.Move(path, path + ".1");
+        TailHarness.Append(path + ".1", TailHarness.Lines(3, 3));
+        File.WriteAllText(path, TailHarness.Lines(4, 4));
+        await tail.PollAsync(3);
+
+        Assert.Single(tail.Finished);
+        Assert.Equal(TailHarness.Range(1, 4), tail.Values.OrderBy(Order));
+    }
+
+    private static int Order(string value)
+    {
+        var parts = value.Split('.');
+        return (int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) * 250) + int.Parse(parts[3], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Write(FileStream sensor, string text)
+    {
+        sensor.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        sensor.Flush();
     }
 
     [Fact]

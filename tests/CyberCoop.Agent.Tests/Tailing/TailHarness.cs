@@ -5,6 +5,7 @@ using CyberCoop.Agent.Pipeline;
 using CyberCoop.Agent.Tailing;
 using CyberCoop.Contracts.V1;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CyberCoop.Agent.Tests.Tailing;
 
@@ -13,7 +14,7 @@ internal sealed class TailHarness : IDisposable
 {
     private readonly Channel<ReadChunk> _channel = Channel.CreateUnbounded<ReadChunk>();
 
-    public TailHarness(string path, SourceFormat format = SourceFormat.Jsonl, IReadOnlyDictionary<string, FileCheckpoint>? known = null, int maxLineBytes = 4096, bool startAtEnd = false, string sourceName = "test")
+    public TailHarness(string path, SourceFormat format = SourceFormat.Jsonl, IReadOnlyDictionary<string, FileCheckpoint>? known = null, int maxLineBytes = 4096, bool startAtEnd = false, string sourceName = "test", TimeSpan? rotationGrace = null)
     {
         var source = new SourceSettings
         {
@@ -24,10 +25,13 @@ internal sealed class TailHarness : IDisposable
             Profile = new SourceProfile { Sensor = "test" },
             StartAtEnd = startAtEnd,
         };
-        Tailer = new SourceTailer(source, SightingFilter.Default, maxLineBytes, known ?? new Dictionary<string, FileCheckpoint>(), _channel.Writer, NullLogger.Instance);
+        Tailer = new SourceTailer(source, SightingFilter.Default, maxLineBytes, known ?? new Dictionary<string, FileCheckpoint>(), _channel.Writer, NullLogger.Instance, Time, rotationGrace ?? TimeSpan.FromSeconds(30));
     }
 
     public SourceTailer Tailer { get; }
+
+    /// <summary>The tailer's clock: the rotation grace passes only when a test advances it.</summary>
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public List<string> Values { get; } = [];
 
