@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Interop.Stix;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
 using CyberCoop.Gateway.Storage;
@@ -14,15 +15,27 @@ internal static class IndicatorsCommand
     public static Command Create()
     {
         var config = new Option<FileInfo>("--config", "-c") { Description = "The node's gateway.json.", Required = true };
-        var format = new Option<string>("--format") { Description = "Output format (jsonl).", DefaultValueFactory = _ => "jsonl" };
-        format.AcceptOnlyFromAmong("jsonl");
+        var format = new Option<string>("--format")
+        {
+            Description = "Output format: jsonl (one indicator per line, with observations), stix (one STIX 2.1 bundle), " +
+                "misp-feed (a MISP feed folder: manifest.json, hashes.csv and one event per origin; needs --out).",
+            DefaultValueFactory = _ => "jsonl",
+        };
+        format.AcceptOnlyFromAmong("jsonl", "stix", "misp-feed");
+        var origin = new Option<string?>("--origin") { Description = "stix and misp-feed: only content originated by this trust domain (e.g. ee.cybercoop)." };
+        var output = new Option<string?>("--out") { Description = "Write to this file (jsonl, stix) or folder (misp-feed) instead of stdout." };
         var export = new Command("export",
-            "Print every indicator the node holds as JSON lines: type, value, TLP, confidence, times, tags, sectors, " +
-            "origin and every observation (which node and sensor saw it, how often). Safe while the node runs.\n\n" +
-            "Example:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl")
+            "Print every indicator the node holds. jsonl: type, value, TLP, confidence, times, tags, sectors, " +
+            "origin and every observation (which node and sensor saw it, how often). stix: a STIX 2.1 bundle with one indicator " +
+            "per (indicator, origin trust domain), TLP 2.0 marking definitions and the origins as identities (never sensor names); " +
+            "see docs/interoperability.md. Safe while the node runs.\n\n" +
+            "Examples:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl\n" +
+            "  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json --format stix --out fi-stix.json")
         {
             config,
             format,
+            origin,
+            output,
         };
         CliAction.Set(export, async (parse, io, ct) =>
         {
@@ -34,6 +47,32 @@ internal static class IndicatorsCommand
             }
 
             await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
+            var chosen = parse.GetValue(format)!;
+            var onlyOrigin = parse.GetValue(origin);
+            var outPath = parse.GetValue(output);
+            if (chosen == "stix")
+            {
+                await ExportStixAsync(store, onlyOrigin, outPath, io, ct).ConfigureAwait(false);
+                return CliExitCodes.Success;
+            }
+
+            if (chosen == "misp-feed")
+            {
+                if (string.IsNullOrEmpty(outPath))
+                {
+                    throw new CliException("--format misp-feed writes a folder: name it with --out DIR", CliExitCodes.Usage);
+                }
+
+                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
+                await io.Output.WriteLineAsync($"wrote MISP feed to {Path.GetFullPath(outPath)}: {written.Events} event(s), {written.Attributes} attribute(s)").ConfigureAwait(false);
+                return CliExitCodes.Success;
+            }
+
+            if (!string.IsNullOrEmpty(outPath))
+            {
+                throw new CliException("--out is for --format stix and misp-feed; jsonl goes to stdout", CliExitCodes.Usage);
+            }
+
             using var buffer = new MemoryStream();
             await using var writer = new Utf8JsonWriter(buffer);
             await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
@@ -48,6 +87,28 @@ internal static class IndicatorsCommand
             return CliExitCodes.Success;
         });
         return new Command("indicators", "Inspect the indicators a node holds.") { export };
+    }
+
+    private static async Task ExportStixAsync(GatewayStore store, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
+    {
+        var stream = string.IsNullOrEmpty(outPath) ? new MemoryStream() : (Stream)new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.None);
+        await using (stream.ConfigureAwait(false))
+        {
+            await using (var bundle = new StixBundleWriter(stream))
+            {
+                await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+                {
+                    await bundle.AddAsync(indicator, onlyOrigin, ct).ConfigureAwait(false);
+                }
+
+                await bundle.FinishAsync(ct).ConfigureAwait(false);
+            }
+
+            if (stream is MemoryStream memory)
+            {
+                await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(memory.GetBuffer(), 0, (int)memory.Length)).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Writes one indicator as a JSON object.</summary>

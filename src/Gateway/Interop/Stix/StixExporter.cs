@@ -1,0 +1,238 @@
+using System.Text.Json.Nodes;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Pipeline;
+using CyberCoop.Gateway.Policy;
+using Google.Protobuf.WellKnownTypes;
+
+namespace CyberCoop.Gateway.Interop.Stix;
+
+/// <summary>
+/// Maps stored indicators to STIX 2.1 objects. One object per (indicator, origin trust domain): the origin's view
+/// (its own observations' first/last seen and confidence) created by that origin's <c>identity</c>, which names the
+/// trust domain only — never a gateway, agent or sensor name. Sensor names, observation counts and observation context
+/// (which may hold internal host names) are never exported. Ids are deterministic (<see cref="StixIds"/>).
+/// </summary>
+internal static class StixExporter
+{
+    /// <summary>The <c>created</c>/<c>modified</c> of every origin identity (fixed so re-exports are identical).</summary>
+    public static readonly DateTimeOffset IdentityCreated = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// The STIX objects for one indicator: an <c>indicator</c> (or a <c>vulnerability</c> for a CVE) per origin domain
+    /// among its observations, or only for <paramref name="onlyOrigin"/> when given (none when that origin did not
+    /// observe it). <paramref name="revoked"/> is the seam for withdrawal: a withdrawn indicator is exported with
+    /// <c>revoked: true</c> (the node has no withdrawal yet, so callers pass false).
+    /// </summary>
+    public static IEnumerable<StixObject> Objects(Indicator indicator, string? onlyOrigin = null, bool revoked = false)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        foreach (var origin in OriginsOf(indicator))
+        {
+            if (onlyOrigin is not null && !string.Equals(origin, onlyOrigin, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            yield return ObjectFor(indicator, origin, revoked);
+        }
+    }
+
+    /// <summary>The trust domains whose observations an indicator holds, in order (the recorded origin when none name a node).</summary>
+    public static IReadOnlyList<string> OriginsOf(Indicator indicator)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        var domains = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var observation in indicator.Observations)
+        {
+            if (observation.Node.Length > 0)
+            {
+                domains.Add(SightingValidator.TrustDomainOf(observation.Node));
+            }
+        }
+
+        if (domains.Count == 0 && indicator.OriginDomain.Length > 0)
+        {
+            domains.Add(indicator.OriginDomain);
+        }
+
+        return [.. domains];
+    }
+
+    /// <summary>The identity object of an origin trust domain.</summary>
+    public static StixObject Identity(string originDomain)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(originDomain);
+        var id = StixIds.Identity(originDomain);
+        var json = new JsonObject
+        {
+            ["type"] = "identity",
+            ["spec_version"] = "2.1",
+            ["id"] = id,
+            ["created"] = StixTime.Format(IdentityCreated),
+            ["modified"] = StixTime.Format(IdentityCreated),
+            ["name"] = originDomain,
+            ["description"] = "CyberCoop trust domain " + originDomain + " (the national node that originated the content).",
+            ["identity_class"] = "organization",
+        };
+        return new StixObject(id, "identity", IdentityCreated, json);
+    }
+
+    /// <summary>The official OASIS TLP 2.0 marking-definition object of a level.</summary>
+    public static StixObject Marking(Tlp tlp)
+    {
+        var id = StixMarkings.IdOf(tlp);
+        var json = new JsonObject
+        {
+            ["type"] = "marking-definition",
+            ["spec_version"] = "2.1",
+            ["id"] = id,
+            ["created"] = StixMarkings.Tlp2Created,
+            ["name"] = "TLP:" + TlpNames.ToName(tlp),
+            ["extensions"] = new JsonObject
+            {
+                [StixMarkings.Tlp2ExtensionId] = new JsonObject
+                {
+                    ["extension_type"] = "property-extension",
+                    ["tlp_2_0"] = StixMarkings.LevelOf(tlp),
+                },
+            },
+        };
+        return new StixObject(id, "marking-definition", new DateTimeOffset(2022, 10, 1, 0, 0, 0, TimeSpan.Zero), json);
+    }
+
+    private static StixObject ObjectFor(Indicator indicator, string origin, bool revoked)
+    {
+        var (firstSeen, lastSeen, confidence) = OriginView(indicator, origin);
+        var created = StixTime.Truncate(firstSeen);
+        var modified = StixTime.Truncate(lastSeen < firstSeen ? firstSeen : lastSeen);
+        var isCve = indicator.Type == IndicatorType.Cve;
+        var pattern = isCve ? null : StixPatterns.For(indicator.Type, indicator.Value);
+        if (!isCve && pattern is null)
+        {
+            throw new ArgumentException($"indicator {indicator.Id} of type {indicator.Type} has no STIX pattern", nameof(indicator));
+        }
+
+        var type = isCve ? "vulnerability" : "indicator";
+        var id = isCve ? StixIds.Vulnerability(origin, indicator.Value) : StixIds.Indicator(origin, indicator.Id);
+        var json = new JsonObject
+        {
+            ["type"] = type,
+            ["spec_version"] = "2.1",
+            ["id"] = id,
+            ["created_by_ref"] = StixIds.Identity(origin),
+            ["created"] = StixTime.Format(created),
+            ["modified"] = StixTime.Format(modified),
+            ["name"] = indicator.Value,
+        };
+        if (indicator.Description.Length > 0)
+        {
+            json["description"] = indicator.Description;
+        }
+
+        if (!isCve)
+        {
+            json["pattern"] = pattern;
+            json["pattern_type"] = "stix";
+            json["pattern_version"] = "2.1";
+            var validFrom = created;
+            if (indicator.ValidUntil is not null)
+            {
+                var until = StixTime.Truncate(indicator.ValidUntil.ToDateTimeOffset());
+                if (until <= validFrom)
+                {
+                    // STIX requires valid_until > valid_from; an indicator that expired before it was first seen
+                    // is still exported as expired rather than as valid forever.
+                    validFrom = until.AddMilliseconds(-1);
+                }
+
+                json["valid_from"] = StixTime.Format(validFrom);
+                json["valid_until"] = StixTime.Format(until);
+            }
+            else
+            {
+                json["valid_from"] = StixTime.Format(validFrom);
+            }
+        }
+
+        if (revoked)
+        {
+            json["revoked"] = true;
+        }
+
+        json["confidence"] = (int)Math.Min(100u, confidence);
+        if (indicator.Tags.Count > 0)
+        {
+            json["labels"] = new JsonArray([.. indicator.Tags.Select(t => (JsonNode)JsonValue.Create(t)!)]);
+        }
+
+        var references = new JsonArray();
+        if (isCve)
+        {
+            references.Add(CveReference(indicator.Value));
+        }
+
+        foreach (var tag in indicator.Tags)
+        {
+            if (CveTag.TryNormalize(tag, out var cve))
+            {
+                references.Add(CveReference(cve));
+            }
+        }
+
+        if (references.Count > 0)
+        {
+            json["external_references"] = references;
+        }
+
+        json["object_marking_refs"] = new JsonArray(StixMarkings.IdOf(indicator.Tlp));
+        json["x_cybercoop_indicator_id"] = indicator.Id;
+        json["x_cybercoop_type"] = IndicatorTypeNames.ToName(indicator.Type);
+        if (indicator.Sectors.Count > 0)
+        {
+            json["x_cybercoop_sectors"] = new JsonArray([.. indicator.Sectors.Select(s => (JsonNode)JsonValue.Create(s)!)]);
+        }
+
+        return new StixObject(id, type, modified, json, origin);
+    }
+
+    private static JsonObject CveReference(string cve) => new()
+    {
+        ["source_name"] = "cve",
+        ["external_id"] = cve,
+        ["url"] = "https://www.cve.org/CVERecord?id=" + cve,
+    };
+
+    private static (DateTimeOffset First, DateTimeOffset Last, uint Confidence) OriginView(Indicator indicator, string origin)
+    {
+        DateTimeOffset? first = null, last = null;
+        uint confidence = 0;
+        var any = false;
+        foreach (var observation in indicator.Observations)
+        {
+            if (observation.Node.Length == 0 || !string.Equals(SightingValidator.TrustDomainOf(observation.Node), origin, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            any = true;
+            confidence = Math.Max(confidence, observation.Confidence);
+            first = Min(first, observation.FirstSeen);
+            last = Max(last, observation.LastSeen ?? observation.FirstSeen);
+        }
+
+        if (!any)
+        {
+            confidence = indicator.Confidence;
+        }
+
+        var f = first ?? indicator.FirstSeen?.ToDateTimeOffset() ?? indicator.LastSeen?.ToDateTimeOffset() ?? IdentityCreated;
+        var l = last ?? indicator.LastSeen?.ToDateTimeOffset() ?? f;
+        return (f, l, confidence);
+    }
+
+    private static DateTimeOffset? Min(DateTimeOffset? current, Timestamp? candidate) =>
+        candidate is null ? current : current is null || candidate.ToDateTimeOffset() < current ? candidate.ToDateTimeOffset() : current;
+
+    private static DateTimeOffset? Max(DateTimeOffset? current, Timestamp? candidate) =>
+        candidate is null ? current : current is null || candidate.ToDateTimeOffset() > current ? candidate.ToDateTimeOffset() : current;
+}
