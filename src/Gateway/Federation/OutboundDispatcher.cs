@@ -17,8 +17,10 @@ namespace CyberCoop.Gateway.Federation;
 /// types, confidence, sectors, tags, embargo, redaction), cuts bundles by size, signs each as the
 /// origin, and commits the bundles to the peer's outbox together with the advanced cursor and the
 /// audit of every decision, in one transaction. A crash therefore neither loses nor repeats work.
-/// Only this node's own observations are ever originated: what peers sent is shared onwards only
-/// by the relay rules.
+/// Origin view: the change feed carries each indicator as this node's own agents reported it (every
+/// field: confidence, first/last seen, valid-until, TLP, tags, sectors, description, context), never
+/// the record merged with what peers sent; the policy decides on that view and the bundle carries it.
+/// What peers sent is shared onwards only by the relay rules, under the original origin's signature.
 /// </summary>
 internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<OutboundDispatcher> logger) : BackgroundService
 {
@@ -133,25 +135,20 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
     /// <summary>What a peer gets from a set of indicators, and the bundles, embargoes and audit to commit.</summary>
     internal sealed record DispatchPlan(List<OutboxItem> Outbox, List<EmbargoItem> Embargoed, List<AuditEntry> Audit, int Shared, int Withheld);
 
-    internal DispatchPlan Plan(PeerSettings peer, Suite suite, IReadOnlyList<Indicator> indicators, int maxIndicators)
+    /// <param name="ownViews">Origin views (<see cref="GatewayStore.ReadLocalChangesAsync"/>): own sightings only.</param>
+    internal DispatchPlan Plan(PeerSettings peer, Suite suite, IReadOnlyList<Indicator> ownViews, int maxIndicators)
     {
         var now = runtime.Time.GetUtcNow();
         var self = runtime.Identity.IdText;
         var policy = peer.Outbound;
         var redaction = OutboundPolicyEvaluator.MaskOf(policy.Redact);
-        var shared = new List<Indicator>(indicators.Count);
+        var shared = new List<Indicator>(ownViews.Count);
         var withheld = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var embargoed = new List<EmbargoItem>();
         var withheldCount = 0;
-        for (var i = 0; i < indicators.Count; i++)
+        for (var i = 0; i < ownViews.Count; i++)
         {
-            var indicator = indicators[i];
-            var own = OwnView(indicator, self);
-            if (own is null)
-            {
-                continue;
-            }
-
+            var own = ownViews[i];
             var reason = OutboundPolicyEvaluator.Decide(own, policy, now, out var embargoUntil);
             if (reason == OutboundDecision.SharedReason)
             {
@@ -162,7 +159,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             withheldCount++;
             if (embargoUntil is { } until)
             {
-                embargoed.Add(new EmbargoItem(peer.IdText, indicator.Id, until));
+                embargoed.Add(new EmbargoItem(peer.IdText, own.Id, until));
             }
 
             if (!withheld.TryGetValue(reason, out var ids))
@@ -170,7 +167,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 withheld[reason] = ids = [];
             }
 
-            ids.Add(indicator.Id);
+            ids.Add(own.Id);
         }
 
         var audit = new List<AuditEntry>(withheld.Count + (shared.Count / Math.Max(1, maxIndicators)) + 1);
@@ -278,40 +275,5 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
         }
 
         return released;
-    }
-
-    /// <summary>The indicator as this node may originate it: only its own observations; null when it has none.</summary>
-    internal static Indicator? OwnView(Indicator indicator, string self)
-    {
-        var mine = 0;
-        foreach (var observation in indicator.Observations)
-        {
-            if (observation.Node == self)
-            {
-                mine++;
-            }
-        }
-
-        if (mine == indicator.Observations.Count)
-        {
-            return mine == 0 ? null : indicator;
-        }
-
-        if (mine == 0)
-        {
-            return null;
-        }
-
-        var copy = indicator.Clone();
-        copy.Observations.Clear();
-        foreach (var observation in indicator.Observations)
-        {
-            if (observation.Node == self)
-            {
-                copy.Observations.Add(observation.Clone());
-            }
-        }
-
-        return copy;
     }
 }

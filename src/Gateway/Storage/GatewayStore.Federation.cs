@@ -3,7 +3,10 @@ using Microsoft.Data.Sqlite;
 
 namespace CyberCoop.Gateway.Storage;
 
-/// <summary>A locally changed indicator on the outbound change feed.</summary>
+/// <summary>
+/// A locally changed indicator on the outbound change feed: its origin view (this node's own agents' sightings only,
+/// see <see cref="OwnState"/>), never the record merged with peers' content.
+/// </summary>
 internal readonly record struct LocalChange(long Seq, Indicator Indicator);
 
 /// <summary>An indicator withheld from a peer until a time (embargo).</summary>
@@ -12,13 +15,17 @@ internal readonly record struct EmbargoItem(string Peer, string IndicatorId, Dat
 /// <summary>The outbound side of the store: the change feed, per-peer cursors and the dispatch commit.</summary>
 internal sealed partial class GatewayStore
 {
-    /// <summary>Indicators changed by this node's own agents after <paramref name="afterSeq"/>, in feed order.</summary>
+    /// <summary>
+    /// Indicators changed by this node's own agents after <paramref name="afterSeq"/>, in feed order, each as its origin
+    /// view: built from own sightings only, whatever peers sent about the same value. Rows without an own view (an
+    /// older schema's mixed rows, see SchemaMigrations version 7) are skipped.
+    /// </summary>
     public async Task<IReadOnlyList<LocalChange>> ReadLocalChangesAsync(long afterSeq, int limit, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT local_seq, blob FROM indicators WHERE local_seq > $after ORDER BY local_seq LIMIT $limit";
+        command.CommandText = $"SELECT local_seq, {OwnViewColumn} FROM indicators WHERE local_seq > $after AND own_state <> 0 ORDER BY local_seq LIMIT $limit";
         command.Parameters.AddWithValue("$after", afterSeq);
         command.Parameters.AddWithValue("$limit", limit);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -31,6 +38,23 @@ internal sealed partial class GatewayStore
         return changes;
     }
 
+    /// <summary>
+    /// The origin view of a stored indicator: what this node would originate, built from its own agents' sightings only;
+    /// null when it has no own sighting (received only: this node is not an origin for it) or is not stored.
+    /// </summary>
+    public async Task<Indicator?> GetOwnViewAsync(string id, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {OwnViewColumn} FROM indicators WHERE id_key = $key AND own_state <> 0";
+        command.Parameters.AddWithValue("$key", IndicatorKey.Of(id));
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] blob ? Indicator.Parser.ParseFrom(blob) : null;
+    }
+
+    /// <summary>The own view's bytes of an indicators row with own_state &lt;&gt; 0 (see <see cref="OwnState"/>).</summary>
+    private const string OwnViewColumn = "CASE own_state WHEN 2 THEN own_blob ELSE blob END";
+
     /// <summary>How far the change feed has been dispatched to <paramref name="peer"/> (0 for a new peer: it gets history).</summary>
     public async Task<long> GetPeerCursorAsync(string peer, CancellationToken ct)
     {
@@ -42,15 +66,19 @@ internal sealed partial class GatewayStore
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long seq ? seq : 0;
     }
 
-    /// <summary>Embargoed indicators of <paramref name="peer"/> due at <paramref name="now"/> (not removed: the dispatch commit removes them).</summary>
+    /// <summary>
+    /// Embargoed indicators of <paramref name="peer"/> due at <paramref name="now"/>, as origin views (not removed: the
+    /// dispatch commit removes them; one without an own view is not returned and stays until released).
+    /// </summary>
     public async Task<IReadOnlyList<Indicator>> ReadDueEmbargoedAsync(string peer, DateTimeOffset now, int limit, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            $"SELECT i.blob FROM embargo e JOIN indicators i ON i.id_key = {IndicatorKey.Sql("e.indicator_id")} " +
-            "WHERE e.peer = $peer AND e.until <= $now ORDER BY e.until LIMIT $limit";
+            $"SELECT {OwnViewColumn} FROM embargo e " + // the embargo table has no column of these names
+            $"JOIN indicators i ON i.id_key = {IndicatorKey.Sql("e.indicator_id")} " +
+            "WHERE e.peer = $peer AND e.until <= $now AND i.own_state <> 0 ORDER BY e.until LIMIT $limit";
         command.Parameters.AddWithValue("$peer", peer);
         command.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
         command.Parameters.AddWithValue("$limit", limit);

@@ -27,15 +27,16 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     // Lookups by id go through the unique index on its binary form (IndicatorKey, schema version 6).
     private const string SelectBlobSql = "SELECT blob FROM indicators WHERE id_key = $key";
 
-    private const string SelectRowSql = "SELECT rid, blob FROM indicators WHERE id_key = $key";
+    private const string SelectRowSql = "SELECT rid, blob, own_state, own_blob FROM indicators WHERE id_key = $key";
 
     // local_seq moves only when this node's own agents change an indicator (the outbound change feed);
-    // content received from peers keeps the indicator's local_seq as it was.
+    // content received from peers keeps the indicator's local_seq as it was. own_state and own_blob: see OwnState.
     private const string InsertSql =
-        "INSERT INTO indicators (id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq) VALUES ($key, $id, $type, $value, $tlp, $confidence, $now, $blob, $seq)";
+        "INSERT INTO indicators (id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq, own_state) VALUES ($key, $id, $type, $value, $tlp, $confidence, $now, $blob, $seq, $own)";
 
     private const string UpdateSql =
-        "UPDATE indicators SET tlp = $tlp, confidence = $confidence, updated_at = $now, blob = $blob, local_seq = COALESCE($seq, local_seq) WHERE rid = $rid";
+        "UPDATE indicators SET tlp = $tlp, confidence = $confidence, updated_at = $now, blob = $blob, local_seq = COALESCE($seq, local_seq), " +
+        "own_state = $own, own_blob = $ownBlob WHERE rid = $rid";
 
     private readonly SqliteDatabase _db;
     private readonly TimeProvider _time;
@@ -518,21 +519,24 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     /// (one statement: the insert's own unique-key check is the lookup); else merged with the stored record, which is
     /// rewritten by <see cref="IndicatorCommands.UpdateMerged"/>. <paramref name="localSeq"/>: the next change-feed
     /// number, taken by each indicator at its first appearance (own agents' changes), or null (received content).
+    /// The own view (<see cref="OwnState"/>) is advanced beside the merged record: own sightings go into both, received
+    /// content into the merged record only.
     /// </summary>
     private static ItemOutcome Apply(IndicatorCommands indicators, Dictionary<string, StoredIndicator> changed, Indicator incoming, bool received,
         DateTimeOffset now, ref long? localSeq)
     {
         if (changed.TryGetValue(incoming.Id, out var earlier))
         {
-            changed[incoming.Id] = earlier with { Indicator = Merge(earlier.Indicator, incoming, received), Dirty = true };
+            changed[incoming.Id] = Merged(earlier, incoming, received) with { Dirty = true };
             return ItemOutcome.Merged;
         }
 
         var seq = localSeq;
         localSeq = localSeq + 1;
-        if (indicators.TryInsert(incoming, now, seq, out var rowId))
+        var own = received ? OwnState.None : OwnState.Whole;
+        if (indicators.TryInsert(incoming, now, seq, own, out var rowId))
         {
-            changed[incoming.Id] = new StoredIndicator(rowId, incoming, seq, Dirty: false);
+            changed[incoming.Id] = new StoredIndicator(rowId, incoming, own, null, seq, Dirty: false);
             return ItemOutcome.Accepted;
         }
 
@@ -541,18 +545,40 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             throw new InvalidOperationException($"indicator {incoming.Id} conflicted with a stored one that cannot be read");
         }
 
-        changed[incoming.Id] = stored with { Indicator = Merge(stored.Indicator, incoming, received), Seq = seq, Dirty = true };
+        changed[incoming.Id] = Merged(stored, incoming, received) with { Seq = seq, Dirty = true };
         return ItemOutcome.Merged;
     }
 
-    private static Indicator Merge(Indicator existing, Indicator incoming, bool received) =>
-        received ? IndicatorMerger.Merge(existing, incoming, 1.0, ObservationMerge.LatestState) : IndicatorMerger.Merge(existing, incoming);
+    /// <summary><paramref name="stored"/> with <paramref name="incoming"/> merged into the record and, for own sightings, into the own view.</summary>
+    private static StoredIndicator Merged(StoredIndicator stored, Indicator incoming, bool received)
+    {
+        if (received)
+        {
+            var merged = IndicatorMerger.Merge(stored.Indicator, incoming, 1.0, ObservationMerge.LatestState);
+            return stored.Own switch
+            {
+                // The record was the own view until now: keep that view apart from the peer's content.
+                OwnState.Whole => stored with { Indicator = merged, Own = OwnState.Separate, OwnView = stored.Indicator },
+                _ => stored with { Indicator = merged },
+            };
+        }
+
+        var record = IndicatorMerger.Merge(stored.Indicator, incoming);
+        return stored.Own switch
+        {
+            OwnState.Whole => stored with { Indicator = record },
+            // The first own sighting of an indicator received before (or of a row whose own view an older schema lost).
+            OwnState.None => stored with { Indicator = record, Own = OwnState.Separate, OwnView = incoming },
+            _ => stored with { Indicator = record, OwnView = IndicatorMerger.Merge(stored.OwnView!, incoming) },
+        };
+    }
 
     /// <summary>
-    /// An indicator of a write with its table row id, the change-feed number it takes (null: keep the stored one) and
+    /// An indicator of a write with its table row id, where its own view is (<paramref name="OwnView"/>: set for
+    /// <see cref="OwnState.Separate"/> only), the change-feed number it takes (null: keep the stored one) and
     /// whether its row still has to be rewritten (merged after it was read or inserted).
     /// </summary>
-    private readonly record struct StoredIndicator(long RowId, Indicator Indicator, long? Seq, bool Dirty);
+    private readonly record struct StoredIndicator(long RowId, Indicator Indicator, OwnState Own, Indicator? OwnView, long? Seq, bool Dirty);
 
     /// <summary>
     /// The prepared statements of the indicator write path, reused for every row of one transaction. A new id is
@@ -576,6 +602,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         private readonly SqliteParameter _now;
         private readonly SqliteParameter _blob;
         private readonly SqliteParameter _seq;
+        private readonly SqliteParameter _own;
         private readonly SqliteCommand _update;
         private readonly SqliteParameter _uRowId;
         private readonly SqliteParameter _uTlp;
@@ -583,6 +610,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         private readonly SqliteParameter _uNow;
         private readonly SqliteParameter _uBlob;
         private readonly SqliteParameter _uSeq;
+        private readonly SqliteParameter _uOwn;
+        private readonly SqliteParameter _uOwnBlob;
 
         public IndicatorCommands(SqliteConnection connection, SqliteTransaction transaction)
         {
@@ -609,6 +638,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             _now = _insert.Parameters.Add("$now", SqliteType.Integer);
             _blob = _insert.Parameters.Add("$blob", SqliteType.Blob);
             _seq = _insert.Parameters.Add("$seq", SqliteType.Integer);
+            _own = _insert.Parameters.Add("$own", SqliteType.Integer);
             _insert.Prepare();
 
             _update = connection.CreateCommand();
@@ -620,6 +650,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             _uNow = _update.Parameters.Add("$now", SqliteType.Integer);
             _uBlob = _update.Parameters.Add("$blob", SqliteType.Blob);
             _uSeq = _update.Parameters.Add("$seq", SqliteType.Integer);
+            _uOwn = _update.Parameters.Add("$own", SqliteType.Integer);
+            _uOwnBlob = _update.Parameters.Add("$ownBlob", SqliteType.Blob);
             _update.Prepare();
         }
 
@@ -633,15 +665,18 @@ internal sealed partial class GatewayStore : IAsyncDisposable
                 return false;
             }
 
-            stored = new StoredIndicator(reader.GetInt64(0), Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1)), null, false);
+            var own = (OwnState)reader.GetInt64(2);
+            var ownView = own == OwnState.Separate ? Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(3)) : null;
+            stored = new StoredIndicator(reader.GetInt64(0), Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1)), own, ownView, null, false);
             return true;
         }
 
         /// <summary>
         /// Inserts <paramref name="indicator"/> unless its id is stored; true with its row id when it was inserted.
-        /// <paramref name="localSeq"/> (own agents' changes only) feeds the outbound change feed.
+        /// <paramref name="localSeq"/> (own agents' changes only) feeds the outbound change feed; <paramref name="own"/>
+        /// is <see cref="OwnState.Whole"/> for an own sighting, <see cref="OwnState.None"/> for received content.
         /// </summary>
-        public bool TryInsert(Indicator indicator, DateTimeOffset now, long? localSeq, out long rowId)
+        public bool TryInsert(Indicator indicator, DateTimeOffset now, long? localSeq, OwnState own, out long rowId)
         {
             _key.Value = IndicatorKey.Of(indicator.Id);
             _id.Value = indicator.Id;
@@ -652,6 +687,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             _now.Value = UnixTime.ToMs(now);
             _blob.Value = indicator.ToByteArray();
             _seq.Value = localSeq is { } s ? s : DBNull.Value;
+            _own.Value = (int)own;
             if (_insert.ExecuteNonQuery() == 1)
             {
                 rowId = SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
@@ -679,6 +715,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
                 _uNow.Value = UnixTime.ToMs(now);
                 _uBlob.Value = indicator.ToByteArray();
                 _uSeq.Value = stored.Seq is { } s ? s : DBNull.Value;
+                _uOwn.Value = (int)stored.Own;
+                _uOwnBlob.Value = stored.Own == OwnState.Separate ? stored.OwnView!.ToByteArray() : DBNull.Value;
                 _update.ExecuteNonQuery();
             }
         }

@@ -11,6 +11,6 @@ internal sealed record IngestCommit
     /// <summary>One result per item, in batch order.</summary>
     public required IReadOnlyList<ItemResult> Results { get; init; }
 
-    /// <summary>Merged state of every indicator the batch created or changed (empty for a duplicate), for the outbound pipeline.</summary>
+    /// <summary>Merged state of every indicator the batch created or changed (empty for a duplicate); local use only: the outbound pipeline reads origin views from the change feed.</summary>
     public required IReadOnlyList<Indicator> Changed { get; init; }
 }

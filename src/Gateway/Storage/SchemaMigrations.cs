@@ -160,7 +160,22 @@ internal static class SchemaMigrations
         CREATE UNIQUE INDEX ux_indicators_id_key ON indicators(id_key);
         CREATE INDEX ix_indicators_local_seq ON indicators(local_seq) WHERE local_seq IS NOT NULL;
         """,
+
+        // 7: the origin view. The merged record (blob) mixes peers' content into this node's own; what this node
+        // originates must come from its own agents' sightings only (OwnState). own_state 0: no own view (received
+        // only); 1: the merged record is the own view (no peer content merged into it); 2: the own view is kept apart in
+        // own_blob. Rows of an older database are classified by BackfillOwnState.
+        """
+        ALTER TABLE indicators ADD COLUMN own_state INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE indicators ADD COLUMN own_blob BLOB;
+        """,
     ];
+
+    /// <summary>Code run after a version's script, in the same transaction; by version.</summary>
+    private static readonly Dictionary<int, Action<SqliteConnection, SqliteTransaction>> CodeSteps = new()
+    {
+        [7] = BackfillOwnState,
+    };
 
     /// <summary>The schema version this build writes.</summary>
     public static int LatestVersion => Scripts.Length;
@@ -200,7 +215,69 @@ internal static class SchemaMigrations
             command.Transaction = transaction;
             command.CommandText = Scripts[version - 1] + $"\nPRAGMA user_version = {version};";
             command.ExecuteNonQuery();
+            if (CodeSteps.TryGetValue(version, out var step))
+            {
+                step(connection, transaction);
+            }
+
             transaction.Commit();
         }
+    }
+
+    /// <summary>
+    /// Version 7: which stored rows of an older build are this node's own view. Before version 7 only the merged record
+    /// was kept, and its indicator-level fields cannot be split back into sources. A row is taken as the own view only
+    /// when it is certainly one: own agents changed it (local_seq set), every observation is of one node, and the
+    /// record's origin domain is that node's trust domain. Every other row (received only, or own and peers' content
+    /// mixed) gets no own view and is not originated until an own agent reports it again (fail closed: a mixed row may
+    /// carry a peer's confidence, first_seen, tags or marking).
+    /// </summary>
+    private static void BackfillOwnState(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        var own = new List<long>();
+        using (var select = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT rid, blob FROM indicators WHERE local_seq IS NOT NULL";
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                var indicator = Contracts.V1.Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1));
+                if (IsOnlyOneNodes(indicator))
+                {
+                    own.Add(reader.GetInt64(0));
+                }
+            }
+        }
+
+        using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = "UPDATE indicators SET own_state = 1 WHERE rid = $rid";
+        var rid = update.Parameters.Add("$rid", SqliteType.Integer);
+        update.Prepare();
+        foreach (var id in own)
+        {
+            rid.Value = id;
+            update.ExecuteNonQuery();
+        }
+    }
+
+    private static bool IsOnlyOneNodes(Contracts.V1.Indicator indicator)
+    {
+        if (indicator.Observations.Count == 0)
+        {
+            return false;
+        }
+
+        var node = indicator.Observations[0].Node;
+        foreach (var observation in indicator.Observations)
+        {
+            if (node.Length == 0 || !string.Equals(observation.Node, node, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return string.Equals(indicator.OriginDomain, Pipeline.SightingValidator.TrustDomainOf(node), StringComparison.Ordinal);
     }
 }

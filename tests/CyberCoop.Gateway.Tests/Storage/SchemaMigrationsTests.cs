@@ -111,7 +111,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         }
 
         using var check = Connect(path);
-        Assert.Equal(6L, SchemaMigrations.ReadVersion(check));
+        Assert.Equal(SchemaMigrations.LatestVersion, SchemaMigrations.ReadVersion(check));
         using var keys = check.CreateCommand();
         keys.CommandText = "SELECT id, typeof(id_key), hex(id_key) FROM indicators ORDER BY rid";
         using var reader = keys.ExecuteReader();
