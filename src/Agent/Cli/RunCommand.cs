@@ -1,6 +1,7 @@
 using System.CommandLine;
 using CyberCoop.Agent.Configuration;
 using CyberCoop.Agent.Pipeline;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace CyberCoop.Agent.Cli;
@@ -38,18 +39,33 @@ internal static class RunCommand
             return 2;
         }
 
-        using var loggers = LoggerFactory.Create(b => b
-            .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information)
-            .AddSimpleConsole(o =>
+        using var loggers = LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+            if (SystemdHelpers.IsSystemdService())
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
-                o.UseUtcTimestamp = true;
-            }));
+                // journald adds its own timestamps; the systemd formatter adds syslog priorities.
+                b.AddSystemdConsole(o => o.UseUtcTimestamp = true);
+            }
+            else
+            {
+                b.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+                    o.UseUtcTimestamp = true;
+                });
+            }
+        });
         try
         {
             await using var runner = new AgentRunner(settings, loggers, TimeProvider.System);
+            // Type=notify (deploy/systemd/cybercoop-agent.service): ready once the config is valid and the spool and
+            // offsets are open. A no-op unless the service manager set NOTIFY_SOCKET.
+            var notifier = new SystemdNotifier();
+            notifier.Notify(ServiceState.Ready);
             await runner.RunAsync(cancellationToken).ConfigureAwait(false);
+            notifier.Notify(ServiceState.Stopping);
             return 0;
         }
         catch (AgentConfigException ex)

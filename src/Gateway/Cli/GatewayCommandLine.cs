@@ -21,6 +21,7 @@ internal static class GatewayCommandLine
         root.Subcommands.Add(Audit.AuditCommand.Create());
         root.Subcommands.Add(Policy.PolicyCommand.Create());
         root.Subcommands.Add(Status.StatusCommand.Create());
+        root.Subcommands.Add(BackupCommand.Create());
         root.Subcommands.Add(Peers.OriginsCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         return root;

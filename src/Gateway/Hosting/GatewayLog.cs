@@ -68,6 +68,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1006, LogLevel.Error, "Maintenance round failed; retrying at the next interval")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1060, LogLevel.Critical, "{Diagnosis}")]
+    public static partial void DatabaseDamaged(ILogger logger, string diagnosis);
+
     [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
     public static partial void ShuttingDown(ILogger logger);
 }

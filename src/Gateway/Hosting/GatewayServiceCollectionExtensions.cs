@@ -16,6 +16,7 @@ internal static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(runtime);
         services.TryAddSingleton(runtime);
         services.TryAddSingleton(runtime.Time);
+        services.TryAddSingleton(runtime.Store);
         services.TryAddSingleton<CallerAuthorization>();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
@@ -32,6 +33,7 @@ internal static class GatewayServiceCollectionExtensions
                 options.MaxReceiveMessageSize = PeerChannelFactory.MaxMessageBytes;
                 options.MaxSendMessageSize = PeerChannelFactory.MaxMessageBytes;
                 options.EnableDetailedErrors = false;
+                options.Interceptors.Add<DamagedDatabaseInterceptor>();
             })
             .AddServiceOptions<IngestService>(options => options.MaxReceiveMessageSize = 4 * 1024 * 1024);
         services.AddGrpcHealthChecks();

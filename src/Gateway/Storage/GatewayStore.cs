@@ -474,6 +474,17 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs SQLite's full <c>PRAGMA integrity_check</c> (every page, every index against its table) on a read connection,
+    /// i.e. on a consistent snapshot while the writer goes on; throws <see cref="DamagedDatabaseException"/> on a finding.
+    /// </summary>
+    public async Task CheckIntegrityAsync(CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        await using var connection = _db.OpenReader();
+        DatabaseCheck.CheckIntegrity(connection, Path, full: true);
+    }
+
     /// <summary>Number of stored indicators.</summary>
     public Task<long> CountIndicatorsAsync(CancellationToken ct) => CountAsync("indicators", ct);
 

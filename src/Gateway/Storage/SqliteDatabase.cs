@@ -250,15 +250,16 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             Directory.CreateDirectory(directory);
         }
 
-        if (!File.Exists(fullPath) && !OperatingSystem.IsWindows())
+        // A damaged, emptied or vanished database is refused here with one clear message (see DatabaseCheck), never
+        // initialised as a new node and never served from.
+        if (File.Exists(fullPath))
         {
-            // Create the file owner-only before SQLite does; SQLite gives the -wal and -shm files the same mode.
-            using var created = new FileStream(fullPath, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
+            DatabaseCheck.CheckFile(fullPath);
+        }
+        else
+        {
+            DatabaseCheck.ThrowIfHistoryWithoutDatabase(fullPath);
+            CreateWhole(fullPath);
         }
 
         var writerCs = new SqliteConnectionStringBuilder
@@ -283,6 +284,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         try
         {
             writer.Open();
+            // Before anything writes to it: a damaged file, or one without our schema (databases are created whole, see
+            // CreateWhole), is refused untouched.
+            DatabaseCheck.CheckIntegrity(writer, fullPath, full: false);
+            DatabaseCheck.RequireSchema(writer, fullPath);
             Execute(writer, "PRAGMA journal_mode = WAL;");
             Execute(writer, synchronous);
             Execute(writer, $"PRAGMA cache_size = -{options.CacheSizeKiB}; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 10000;");
@@ -291,6 +296,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             Execute(writer, "PRAGMA wal_autocheckpoint = 0;");
             Execute(writer, $"PRAGMA journal_size_limit = {2L * options.CheckpointPages * 4096};");
             var versionBefore = SchemaMigrations.ReadVersion(writer);
+
             SchemaMigrations.Migrate(writer);
             if (versionBefore != SchemaMigrations.ReadVersion(writer) && versionBefore > 0)
             {
@@ -303,14 +309,77 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             Execute(checkpointer, synchronous);
             Execute(checkpointer, "PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = 10000;");
         }
+        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        {
+            checkpointer.Dispose();
+            writer.Dispose();
+            SqliteConnection.ClearPool(writer);
+            throw DatabaseCheck.Damaged(fullPath, ex);
+        }
         catch
         {
             checkpointer.Dispose();
             writer.Dispose();
+            SqliteConnection.ClearPool(writer);
             throw;
         }
 
+        DatabaseCheck.EnsureHistoryMarker(fullPath);
         return new SqliteDatabase(fullPath, writer, checkpointer, readerCs, options.CheckpointPages);
+    }
+
+    /// <summary>
+    /// Creates a new database whole: the file is built under a temporary name (<c>.new-&lt;pid&gt;</c>, owner-only), its schema committed, and
+    /// only then renamed to <paramref name="fullPath"/>. A crash midway leaves the temporary file (rebuilt on the next
+    /// start), never an empty or half-made file at the database's own path.
+    /// </summary>
+    private static void CreateWhole(string fullPath)
+    {
+        // Per process: two processes opening a database that does not exist yet never write the same file.
+        var temporary = fullPath + ".new-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var leftover in new[] { temporary, temporary + "-wal", temporary + "-shm", temporary + "-journal" })
+        {
+            File.Delete(leftover);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            // Owner-only before SQLite writes a byte; SQLite gives the -wal and -shm files the same mode.
+            using var created = new FileStream(temporary, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+
+        var cs = new SqliteConnectionStringBuilder { DataSource = temporary, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        using (var connection = new SqliteConnection(cs))
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+            SchemaMigrations.Migrate(connection);
+            Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+
+        // Closing the last connection checkpointed and removed the WAL: the file alone holds the schema.
+        using (var file = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Flush(flushToDisk: true);
+        }
+
+        try
+        {
+            File.Move(temporary, fullPath);
+        }
+        catch (IOException) when (File.Exists(fullPath))
+        {
+            // Another process created it meanwhile: use theirs.
+            File.Delete(temporary);
+        }
+
+        File.Delete(temporary + "-wal");
+        File.Delete(temporary + "-shm");
     }
 
     /// <summary>Opens a pooled read connection (query_only, so a bug cannot write through it).</summary>

@@ -179,7 +179,10 @@ public sealed class SchemaMigrationsTests : IDisposable
         var path = _dir.File("garbage.db");
         await File.WriteAllTextAsync(path, new string('x', 4096), Ct);
 
-        await Assert.ThrowsAsync<SqliteException>(() => GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct));
+        var error = await Assert.ThrowsAsync<DamagedDatabaseException>(() => GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct));
+
+        Assert.Contains("does not start with the SQLite header", error.Message, StringComparison.Ordinal);
+        Assert.Equal(new string('x', 4096), await File.ReadAllTextAsync(path, Ct));
     }
 
     [Fact]

@@ -31,7 +31,8 @@ internal static class AuditCommand
         var config = ConfigOption();
         var command = new Command(
             "verify",
-            "Check the whole audit chain: finds any modified, deleted, reordered or inserted entry and names the first one; exit 1 when broken." +
+            "Check the database with SQLite's full integrity_check (every page and index; exit 1 and the file named when damaged), " +
+            "then the whole audit chain: finds any modified, deleted, reordered or inserted entry and names the first one; exit 1 when broken." +
             Environment.NewLine + "Example: audit verify --config gateway.json")
         {
             config,
@@ -43,6 +44,8 @@ internal static class AuditCommand
             var store = await OpenAsync(loaded, cancellationToken).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
+                await store.CheckIntegrityAsync(cancellationToken).ConfigureAwait(false);
+                await io.Output.WriteLineAsync($"database OK: {store.Path} passes SQLite's integrity_check").ConfigureAwait(false);
                 var result = await store.Audit.VerifyAsync(keys.Count == 0 ? null : keys.Verify, cancellationToken).ConfigureAwait(false);
                 if (!result.Ok)
                 {

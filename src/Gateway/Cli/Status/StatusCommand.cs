@@ -42,7 +42,16 @@ internal static class StatusCommand
             var asJson = parse.GetValue(json);
             if (!parse.GetValue(watch))
             {
-                await ShowAsync(io, socket, asJson, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await ShowAsync(io, socket, asJson, cancellationToken).ConfigureAwait(false);
+                }
+                catch (CliException ex) when (ex.Message.StartsWith("no gateway is running", StringComparison.Ordinal) && Storage.DatabaseCheck.Diagnose(loaded.Resolve(loaded.Config.Node.Storage)) is { } damaged)
+                {
+                    // No node answers: say why it cannot run when its database is the reason.
+                    throw new CliException($"{ex.Message}; it cannot start: {damaged.Message}");
+                }
+
                 return CliExitCodes.Success;
             }
 

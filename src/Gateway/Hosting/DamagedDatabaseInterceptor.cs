@@ -1,0 +1,74 @@
+using CyberCoop.Gateway.Storage;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>
+/// Turns SQLite's "database disk image is malformed" / "file is not a database", met by any call while the node runs
+/// (the file damaged under it), into <see cref="StatusCode.DataLoss"/> with the same one-line diagnosis the node gives
+/// at start (file, problem, restore from backup), logged as an error, instead of "Exception was thrown by handler".
+/// </summary>
+internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        {
+            throw Diagnose(ex);
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            return await continuation(requestStream, context).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        {
+            throw Diagnose(ex);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        {
+            throw Diagnose(ex);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        {
+            throw Diagnose(ex);
+        }
+    }
+
+    private RpcException Diagnose(SqliteException ex)
+    {
+        var damaged = DatabaseCheck.Damaged(store.Path, ex);
+        GatewayLog.DatabaseDamaged(logger, damaged.Message);
+        return new RpcException(new Status(StatusCode.DataLoss, damaged.Message));
+    }
+}
