@@ -88,14 +88,16 @@ internal sealed class CraftedEnvelopes(TestFederation f, string sender, string r
 
     /// <summary>
     /// Seals <paramref name="crafted"/> in a fresh envelope (new envelope id) sent now, or at <paramref name="sentAt"/>;
-    /// a test may put another sender or recipient in the header, or seal to another key than the crafted one.
+    /// a test may put another sender or recipient in the header, seal to another key than the crafted one, or reuse an
+    /// envelope id (a re-send).
     /// </summary>
-    public Envelope Seal(Crafted crafted, DateTimeOffset? sentAt = null, string? headerSender = null, string? headerRecipient = null, ContentPublicKey? recipientKey = null)
+    public Envelope Seal(Crafted crafted, DateTimeOffset? sentAt = null, string? headerSender = null, string? headerRecipient = null, ContentPublicKey? recipientKey = null,
+        byte[]? envelopeId = null)
     {
         var header = new EnvelopeHeader
         {
             Version = 1,
-            EnvelopeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
+            EnvelopeId = ByteString.CopyFrom(envelopeId ?? RandomNumberGenerator.GetBytes(16)),
             Sender = headerSender ?? f[sender].GatewayId,
             Recipient = headerRecipient ?? f[recipient].GatewayId,
             SentAt = Timestamp.FromDateTimeOffset(sentAt ?? Time.GetUtcNow()),

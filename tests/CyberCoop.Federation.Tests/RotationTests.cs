@@ -124,7 +124,8 @@ public sealed class RotationTests : IAsyncLifetime
         var tooLate = await SendAsync(CraftEnvelope(oldKem, "late-after-grace.example"));
         Assert.Equal(AckStatus.Rejected, tooLate.Status);
         Assert.StartsWith("key-expired: recipient key " + oldKem.KeyIdHex, tooLate.Reason, StringComparison.Ordinal);
-        Assert.True(PeerForwarder.IsRetryable(tooLate.Reason), "a sender with a stale bundle refreshes and re-seals, losing nothing");
+        Assert.Equal(RejectReason.KeyExpired, tooLate.ReasonCode);
+        Assert.True(RejectReasons.IsRetryLater(tooLate.ReasonCode), "a sender with a stale bundle refreshes and re-seals, losing nothing");
         Assert.Null(await _f.GetAsync("fi", IndicatorType.Domain, "late-after-grace.example"));
     }
 

@@ -46,6 +46,29 @@ public sealed class TrustLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_suite_pinned_for_a_peer_is_used_although_both_announce_a_stronger_one_and_the_peer_refuses_weaker_envelopes()
+    {
+        // ee pins classic towards fi (both announce hybrid); fi pins hybrid for what ee sends it.
+        _f.Peer("ee", "fi", suite: "classic");
+        _f.Peer("fi", "ee", suite: "hybrid");
+        await _f.StartAsync("ee", "fi");
+        var crafted = new CraftedEnvelopes(_f, "ee", "fi");
+
+        await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "pinned-classic.example"));
+        var metrics = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId);
+        // ee's own forwarder seals in classic; fi refuses it for good (suite-downgrade), so ee counts a rejection.
+        await WaitUntilAsync(() => Task.FromResult(Interlocked.Read(ref metrics.EnvelopesRejected) > 0), "fi refused ee's classic envelope");
+        var classicEnvelope = crafted.Seal(await crafted.CraftAsync());
+        var acks = await crafted.ExchangeAsync([classicEnvelope]);
+
+        Assert.Equal("classic", metrics.Snapshot().Suite);
+        var refused = Assert.Single(acks);
+        Assert.Equal(AckStatus.Rejected, refused.Status);
+        Assert.Equal(RejectReason.SuiteDowngrade, refused.ReasonCode);
+        Assert.Null(await _f.GetAsync("fi", IndicatorType.Domain, "pinned-classic.example"));
+    }
+
+    [Fact]
     public async Task Downgrade_below_the_minimum_suite_is_refused_and_nothing_is_sent()
     {
         _f.PeerBoth("ee", "fi");

@@ -13,8 +13,11 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>Default root lifetime.</summary>
     public static readonly TimeSpan DefaultRootLifetime = TimeSpan.FromDays(3652);
 
-    /// <summary>Default workload certificate lifetime.</summary>
-    public static readonly TimeSpan DefaultLeafLifetime = TimeSpan.FromDays(7);
+    /// <summary>
+    /// Default workload certificate lifetime (30 days): the one default of the library, <c>certs issue</c>,
+    /// <c>certs renew</c> and <c>certs dev</c> (docs/crypto.md §3).
+    /// </summary>
+    public static readonly TimeSpan DefaultLeafLifetime = TimeSpan.FromDays(30);
 
     /// <summary>How far notBefore is backdated to tolerate clock skew.</summary>
     public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(5);

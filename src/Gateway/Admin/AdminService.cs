@@ -69,6 +69,7 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
                 IndicatorsReceived = (ulong)Interlocked.Read(ref metrics.IndicatorsReceived),
                 IndicatorsWithheld = (ulong)Interlocked.Read(ref metrics.IndicatorsWithheld),
                 EnvelopesRejected = (ulong)Interlocked.Read(ref metrics.EnvelopesRejected),
+                HelloTrustBundleSequence = (ulong)Interlocked.Read(ref metrics.HelloTrustBundleSequence),
                 LastError = lastError,
                 Suite = suite,
             };

@@ -14,8 +14,9 @@ namespace CyberCoop.Gateway.Federation;
 /// <summary>
 /// Takes one envelope from a peer through every check, in this order: header well-formed; sender
 /// equals the mTLS identity; recipient is this node; suite not below the minimum; recipient key
-/// known; sent-at inside the replay window; envelope id never seen; then open (HPKE); then verify
-/// the origin's signature with the origin's announced key; then relay entitlement and inbound
+/// known; sent-at inside the replay window; then open (HPKE); then verify the origin's signature with the
+/// origin's announced key (an envelope id already committed is answered DUPLICATE here, if the copy carries the bundle
+/// committed under it, and refused otherwise); then relay entitlement and inbound
 /// policy per indicator; then commit (exactly once by envelope id and by origin bundle id); then
 /// relay CLEAR/GREEN content the origin allowed to relay. Every rejection is audited with its reason.
 /// </summary>
@@ -44,25 +45,51 @@ internal sealed class EnvelopeReceiver(
         ArgumentNullException.ThrowIfNull(turn);
         var envelopeId = Array.Empty<byte>();
         var outcome = await CheckAndCommitAsync(sender, envelope, turn, id => envelopeId = id, ct).ConfigureAwait(false);
-        var idText = Convert.ToHexStringLower(envelopeId);
-        var peerMetrics = runtime.Metrics.Peer(sender.IdText);
         if (outcome.Status == AckStatus.Rejected)
         {
-            Interlocked.Increment(ref peerMetrics.EnvelopesRejected);
-            GatewayLog.EnvelopeRejected(logger, idText, sender.IdText, outcome.Reason);
-            runtime.AuditLater(new AuditEntry
-            {
-                Kind = AuditKinds.Rejected,
-                Actor = sender.IdText,
-                Subject = "envelope:" + idText,
-                Decision = "rejected",
-                Reason = outcome.Reason,
-            });
+            RecordRejection(sender, envelopeId, outcome);
             return (outcome, null, envelopeId);
         }
 
-        Interlocked.Increment(ref peerMetrics.EnvelopesReceived);
+        Interlocked.Increment(ref runtime.Metrics.Peer(sender.IdText).EnvelopesReceived);
         return (outcome, CreateReceipt(sender, envelope, envelopeId, outcome), envelopeId);
+    }
+
+    /// <summary>
+    /// Refuses an envelope that arrived on a stream before its <c>hello</c> (docs/protocol.md §3.1): nothing of it is
+    /// opened or stored; the rejection is "retry later", so a sender keeps it and re-sends it on a stream that says hello.
+    /// </summary>
+    public (ReceiveOutcome Outcome, byte[] EnvelopeId) RejectBeforeHello(PeerSettings sender, Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        byte[] envelopeId;
+        try
+        {
+            envelopeId = EnvelopeCrypto.ParseHeader(envelope).EnvelopeId.ToByteArray();
+        }
+        catch (CryptoFormatException)
+        {
+            envelopeId = [];
+        }
+
+        var outcome = ReceiveOutcome.Reject(RejectReason.HelloRequired, "the stream's first message must be hello; open a new stream, send hello, then re-send");
+        RecordRejection(sender, envelopeId, outcome);
+        return (outcome, envelopeId);
+    }
+
+    private void RecordRejection(PeerSettings sender, byte[] envelopeId, ReceiveOutcome outcome)
+    {
+        var idText = Convert.ToHexStringLower(envelopeId);
+        Interlocked.Increment(ref runtime.Metrics.Peer(sender.IdText).EnvelopesRejected);
+        GatewayLog.EnvelopeRejected(logger, idText, sender.IdText, outcome.Reason);
+        runtime.AuditLater(new AuditEntry
+        {
+            Kind = AuditKinds.Rejected,
+            Actor = sender.IdText,
+            Subject = "envelope:" + idText,
+            Decision = "rejected",
+            Reason = outcome.Reason,
+        });
     }
 
     private async Task<ReceiveOutcome> CheckAndCommitAsync(PeerSettings sender, Envelope envelope, CommitTurn turn, Action<byte[]> reportId, CancellationToken ct)
@@ -71,7 +98,7 @@ internal sealed class EnvelopeReceiver(
         var node = runtime.Trust.Config.Config.Node;
         if (envelope.Header.Length is 0 or > MaxHeaderBytes)
         {
-            return ReceiveOutcome.Reject("malformed-header: header must be 1-4096 bytes");
+            return ReceiveOutcome.Reject(RejectReason.MalformedHeader, "header must be 1-4096 bytes");
         }
 
         EnvelopeHeader header;
@@ -81,30 +108,30 @@ internal sealed class EnvelopeReceiver(
         }
         catch (CryptoFormatException ex)
         {
-            return ReceiveOutcome.Reject("malformed-header: " + ex.Message);
+            return ReceiveOutcome.Reject(RejectReason.MalformedHeader, ex.Message);
         }
 
         reportId(header.EnvelopeId.ToByteArray());
         if (header.Sender != sender.IdText)
         {
-            return ReceiveOutcome.Reject($"sender-mismatch: header names '{header.Sender}' but the mTLS peer is '{sender.IdText}'");
+            return ReceiveOutcome.Reject(RejectReason.SenderMismatch, $"header names '{header.Sender}' but the mTLS peer is '{sender.IdText}'");
         }
 
         if (header.Recipient != self.IdText)
         {
-            return ReceiveOutcome.Reject($"recipient-mismatch: envelope is addressed to '{header.Recipient}'");
+            return ReceiveOutcome.Reject(RejectReason.RecipientMismatch, $"envelope is addressed to '{header.Recipient}'");
         }
 
         var minimum = SuiteNames.Parse(sender.PinnedSuite is { } pinned ? SuiteNames.ToName(pinned) : node.MinimumSuite);
         if (SuiteNames.Strength(header.Suite) < SuiteNames.Strength(minimum))
         {
-            return ReceiveOutcome.Reject($"suite-downgrade: {header.Suite} is below the required {minimum}");
+            return ReceiveOutcome.Reject(RejectReason.SuiteDowngrade, $"{header.Suite} is below the required {minimum}");
         }
 
         var key = self.FindKemKey(header.RecipientKeyId.Span);
         if (key is null)
         {
-            return ReceiveOutcome.Reject("unknown-key: the recipient key id is not one of this node's keys");
+            return ReceiveOutcome.Reject(RejectReason.UnknownKey, "the recipient key id is not one of this node's keys");
         }
 
         var now = runtime.Time.GetUtcNow();
@@ -112,30 +139,30 @@ internal sealed class EnvelopeReceiver(
         if (key.File.NotAfter is { } keyNotAfter && keyNotAfter + skew < now)
         {
             // Pending keys open (early senders), retired ones too within their grace (late senders); past it, never.
-            return ReceiveOutcome.Reject($"key-expired: recipient key {key.PublicKey.KeyIdHex} was retired and usable until {keyNotAfter:O}; " +
+            return ReceiveOutcome.Reject(RejectReason.KeyExpired, $"recipient key {key.PublicKey.KeyIdHex} was retired and usable until {keyNotAfter:O}; " +
                 "fetch this node's trust bundle again and seal to its current key");
         }
 
         if (!Trust.TrustBundleVerifier.IsValidTimestamp(header.SentAt))
         {
-            return ReceiveOutcome.Reject("malformed-header: sent_at is not a valid timestamp");
+            return ReceiveOutcome.Reject(RejectReason.MalformedHeader, "sent_at is not a valid timestamp");
         }
 
         var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
         if (sentAt < now.AddSeconds(-node.ReplayWindowSeconds))
         {
-            return ReceiveOutcome.Reject($"stale: sent at {sentAt:O}, outside the {node.ReplayWindowSeconds}s replay window");
+            return ReceiveOutcome.Reject(RejectReason.Stale, $"sent at {sentAt:O}, outside the {node.ReplayWindowSeconds}s replay window");
         }
 
         if (sentAt > now.AddSeconds(node.MaxClockSkewSeconds))
         {
-            return ReceiveOutcome.Reject($"future: sent at {sentAt:O}, more than {node.MaxClockSkewSeconds}s ahead of this node's clock");
+            return ReceiveOutcome.Reject(RejectReason.Future, $"sent at {sentAt:O}, more than {node.MaxClockSkewSeconds}s ahead of this node's clock");
         }
 
-        if (await runtime.Store.HasSeenEnvelopeAsync(header.EnvelopeId.Memory, ct).ConfigureAwait(false))
-        {
-            return new ReceiveOutcome(AckStatus.Duplicate, "duplicate: envelope already committed");
-        }
+        // A committed envelope id is answered DUPLICATE only for a copy that opens, verifies and carries the bundle
+        // committed under that id (a re-send is sealed afresh, so its bytes differ from the first copy's): garbage or
+        // other content under a known id is refused, never acknowledged with a signed receipt.
+        var seen = await runtime.Store.FindSeenEnvelopeAsync(header.EnvelopeId.Memory, ct).ConfigureAwait(false);
 
         byte[] plaintext;
         try
@@ -144,7 +171,7 @@ internal sealed class EnvelopeReceiver(
         }
         catch (Exception ex) when (ex is CryptographicException or CryptoFormatException)
         {
-            return ReceiveOutcome.Reject("decrypt-failed: the envelope does not open with this node's key (tampered, or sealed for someone else)");
+            return ReceiveOutcome.Reject(RejectReason.DecryptFailed, "the envelope does not open with this node's key (tampered, or sealed for someone else)");
         }
 
         SignedBundle signed;
@@ -156,62 +183,69 @@ internal sealed class EnvelopeReceiver(
         }
         catch (InvalidProtocolBufferException ex)
         {
-            return ReceiveOutcome.Reject("malformed-bundle: " + ex.Message);
+            return ReceiveOutcome.Reject(RejectReason.MalformedBundle, ex.Message);
         }
 
         if (!Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt))
         {
-            return ReceiveOutcome.Reject("malformed-bundle: created_at is not a valid timestamp");
+            return ReceiveOutcome.Reject(RejectReason.MalformedBundle, "created_at is not a valid timestamp");
         }
 
         var originError = await VerifyOriginAsync(sender, header, signed, bundle, ct).ConfigureAwait(false);
         if (originError is not null)
         {
-            return ReceiveOutcome.Reject(originError);
+            return originError;
+        }
+
+        if (seen is not null)
+        {
+            return seen.Carries(bundle.Origin, bundle.BundleId.Span)
+                ? new ReceiveOutcome(AckStatus.Duplicate, "duplicate: envelope already committed")
+                : EnvelopeIdReused(bundle);
         }
 
         return await ApplyAndCommitAsync(sender, header, signed, bundle, turn, ct).ConfigureAwait(false);
     }
 
-    private async Task<string?> VerifyOriginAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CancellationToken ct)
+    private async Task<ReceiveOutcome?> VerifyOriginAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CancellationToken ct)
     {
         if (!SpiffeId.TryParse(bundle.Origin, out var origin, out var originError) || origin.Kind != WorkloadKind.Gateway)
         {
-            return "malformed-bundle: origin is not a gateway SPIFFE id: " + originError;
+            return ReceiveOutcome.Reject(RejectReason.MalformedBundle, "origin is not a gateway SPIFFE id: " + originError);
         }
 
         if (header.HopCount == 0)
         {
             if (bundle.Origin != sender.IdText)
             {
-                return $"origin-mismatch: hop 0 but the bundle's origin is '{bundle.Origin}', not the sender";
+                return ReceiveOutcome.Reject(RejectReason.OriginMismatch, $"hop 0 but the bundle's origin is '{bundle.Origin}', not the sender");
             }
 
             if (bundle.FirstRecipient != runtime.Identity.IdText)
             {
-                return $"recipient-mismatch: the origin addressed this bundle to '{bundle.FirstRecipient}'";
+                return ReceiveOutcome.Reject(RejectReason.RecipientMismatch, $"the origin addressed this bundle to '{bundle.FirstRecipient}'");
             }
         }
         else
         {
             if (bundle.Origin == sender.IdText)
             {
-                return "relay-not-entitled: a relayed envelope cannot come from its own origin";
+                return ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "a relayed envelope cannot come from its own origin");
             }
 
             if (!bundle.RelayAllowed)
             {
-                return "relay-not-entitled: the origin did not allow this bundle to be relayed";
+                return ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "the origin did not allow this bundle to be relayed");
             }
 
             if (header.HopCount > bundle.MaxHops)
             {
-                return $"hop-limit: hop {header.HopCount} exceeds the origin's limit of {bundle.MaxHops}";
+                return ReceiveOutcome.Reject(RejectReason.HopLimit, $"hop {header.HopCount} exceeds the origin's limit of {bundle.MaxHops}");
             }
 
             if (bundle.Origin == runtime.Identity.IdText)
             {
-                return "loop: this node is the bundle's origin";
+                return ReceiveOutcome.Reject(RejectReason.Loop, "this node is the bundle's origin");
             }
         }
 
@@ -244,26 +278,30 @@ internal sealed class EnvelopeReceiver(
         {
             var pinned = runtime.Trust.PinnedDomains.Contains(origin.TrustDomain);
             return pinned
-                ? $"origin-key-unknown: no verifiable signing key of '{bundle.Origin}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}"
-                : $"origin-not-pinned: this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified";
+                ? ReceiveOutcome.Reject(RejectReason.OriginKeyUnknown, $"no verifiable signing key of '{bundle.Origin}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}")
+                : ReceiveOutcome.Reject(RejectReason.OriginNotPinned, $"this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified");
         }
 
         if (SuiteFor(signingKey.Key.Algorithm) != signed.Suite)
         {
-            return "bad-signature: the signature suite does not match the origin's key";
+            return ReceiveOutcome.Reject(RejectReason.BadSignature, "the signature suite does not match the origin's key");
         }
 
         var createdAt = bundle.CreatedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
         if (!signingKey.ValidAt(createdAt, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds)))
         {
-            return $"origin-key-not-valid: the origin's signing key {signingKey.Key.KeyIdHex} is announced for {signingKey.NotBefore:O} to " +
-                $"{signingKey.NotAfter:O}, but the bundle was created at {createdAt:O}";
+            return ReceiveOutcome.Reject(RejectReason.OriginKeyNotValid, $"the origin's signing key {signingKey.Key.KeyIdHex} is announced for {signingKey.NotBefore:O} to " +
+                $"{signingKey.NotAfter:O}, but the bundle was created at {createdAt:O}");
         }
 
         return ContentSignatures.Verify(SignaturePurpose.Bundle, signed.Bundle.Span, signed.Signature.Span, signingKey.Key)
             ? null
-            : "bad-signature: the origin's signature over the bundle does not verify";
+            : ReceiveOutcome.Reject(RejectReason.BadSignature, "the origin's signature over the bundle does not verify");
     }
+
+    private static ReceiveOutcome EnvelopeIdReused(Bundle bundle) => ReceiveOutcome.Reject(RejectReason.EnvelopeIdReused,
+        $"this envelope id was committed with another bundle than {Convert.ToHexStringLower(bundle.BundleId.Span)} of '{bundle.Origin}'; " +
+        "a re-send must carry the same bundle, new content needs a new envelope id");
 
     private static Suite SuiteFor(KeyAlgorithm algorithm) => algorithm switch
     {
@@ -341,7 +379,7 @@ internal sealed class EnvelopeReceiver(
 
         if (commit.Duplicate)
         {
-            return new ReceiveOutcome(AckStatus.Duplicate, "duplicate: envelope already committed");
+            return commit.EnvelopeIdReused ? EnvelopeIdReused(bundle) : new ReceiveOutcome(AckStatus.Duplicate, "duplicate: envelope already committed");
         }
 
         if (commit.BundleAlreadySeen)

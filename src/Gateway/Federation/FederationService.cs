@@ -34,10 +34,11 @@ internal sealed class FederationService(
         // End the stream when the node shuts down: every envelope already answered was committed first.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
+        var helloReceived = false;
         try
         {
             await OrderedStreamPipeline.RunAsync(live.Guard(requestStream), responseStream, live, PipelineDepth,
-                (request, turn, token) => Start(ref peer, request, turn, token), ct).ConfigureAwait(false);
+                (request, turn, token) => Start(ref peer, ref helloReceived, request, turn, token), ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -47,9 +48,10 @@ internal sealed class FederationService(
 
     /// <summary>
     /// Called in arrival order on the reading thread: checks what ends the stream (throws), then starts the envelope's
-    /// checks and commit on the thread pool. Returns null for a hello (not answered).
+    /// checks and commit on the thread pool. Returns null for a hello (not answered). An envelope before the stream's
+    /// hello is answered REJECTED hello-required (retry later) without being opened.
     /// </summary>
-    private Task<ExchangeResponse?> Start(ref PeerSettings peer, ExchangeRequest request, CommitTurn turn, CancellationToken ct)
+    private Task<ExchangeResponse?> Start(ref PeerSettings peer, ref bool helloReceived, ExchangeRequest request, CommitTurn turn, CancellationToken ct)
     {
         switch (request.KindCase)
         {
@@ -59,6 +61,8 @@ internal sealed class FederationService(
                     throw new RpcException(new Status(StatusCode.PermissionDenied, $"hello.sender '{request.Hello.Sender}' is not the mTLS identity '{peer.IdText}'"));
                 }
 
+                helloReceived = true;
+                Interlocked.Exchange(ref runtime.Metrics.Peer(peer.IdText).HelloTrustBundleSequence, (long)Math.Min(request.Hello.TrustBundleSequence, long.MaxValue));
                 return Task.FromResult<ExchangeResponse?>(null);
             case ExchangeRequest.KindOneofCase.Envelope:
                 // Policies may have been reloaded since the stream opened: use the current ones.
@@ -69,6 +73,12 @@ internal sealed class FederationService(
 
                 peer = current;
                 var envelope = request.Envelope;
+                if (!helloReceived)
+                {
+                    var (refused, refusedId) = receiver.RejectBeforeHello(current, envelope);
+                    return Task.FromResult<ExchangeResponse?>(ToResponse(refused, null, refusedId));
+                }
+
                 return Task.Run(() => ReceiveAsync(current, envelope, turn, ct), ct);
             default:
                 throw new RpcException(new Status(StatusCode.InvalidArgument, "exchange request without hello or envelope (unknown message kind)"));
@@ -78,7 +88,12 @@ internal sealed class FederationService(
     private async Task<ExchangeResponse?> ReceiveAsync(PeerSettings peer, Envelope envelope, CommitTurn turn, CancellationToken ct)
     {
         var (outcome, receipt, envelopeId) = await receiver.ReceiveAsync(peer, envelope, turn, ct).ConfigureAwait(false);
-        var ack = new Ack { EnvelopeId = ByteString.CopyFrom(envelopeId), Status = outcome.Status, Reason = outcome.Reason };
+        return ToResponse(outcome, receipt, envelopeId);
+    }
+
+    private static ExchangeResponse ToResponse(ReceiveOutcome outcome, Receipt? receipt, byte[] envelopeId)
+    {
+        var ack = new Ack { EnvelopeId = ByteString.CopyFrom(envelopeId), Status = outcome.Status, Reason = outcome.Reason, ReasonCode = outcome.Code };
         if (receipt is not null)
         {
             ack.Receipt = receipt;

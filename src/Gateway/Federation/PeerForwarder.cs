@@ -181,7 +181,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
         using var call = client.Exchange(cancellationToken: sessionCts.Token);
         await call.RequestStream.WriteAsync(new ExchangeRequest
         {
-            Hello = new ExchangeHello { Sender = _runtime.Identity.IdText },
+            // The sequence of the own domain's bundle this node serves (GetTrustBundle), as the receiver would fetch it.
+            Hello = new ExchangeHello { Sender = _runtime.Identity.IdText, TrustBundleSequence = _runtime.Trust.OwnBundle.Sequence },
         }, sessionCts.Token).ConfigureAwait(false);
         _metrics.Connected(_runtime.Time.GetUtcNow(), SuiteNames.ToName(suite));
         GatewayLog.PeerConnected(_logger, Peer.IdText, SuiteNames.ToName(suite));
@@ -490,9 +491,10 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
         var ack = response.Ack;
         var id = Convert.ToHexStringLower(ack.EnvelopeId.Span);
-        if (ack.Status == AckStatus.Rejected && IsRetryable(ack.Reason))
+        var reason = ack.Status == AckStatus.Rejected ? RejectReasons.Of(ack) : RejectReason.Unspecified;
+        if (ack.Status == AckStatus.Rejected && RejectReasons.IsRetryLater(reason))
         {
-            if (ack.Reason.StartsWith("origin-key-unknown", StringComparison.Ordinal) && inFlight.TryGetValue(id, out var refused) && refused.HopCount > 0
+            if (reason == RejectReason.OriginKeyUnknown && inFlight.TryGetValue(id, out var refused) && refused.HopCount > 0
                 && await RecheckRefusedRelayAsync(refused, ct).ConfigureAwait(false))
             {
                 // The origin withdrew the key: the envelope was dropped and audited; the session goes on.
@@ -536,23 +538,6 @@ internal sealed class PeerForwarder : IAsyncDisposable
             Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
             _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Delivered, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
         }
-    }
-
-    /// <summary>
-    /// Rejections that say nothing about the content itself (clock skew, a key rotated on either side, a retired key
-    /// sealed to after its grace): the
-    /// envelope stays in the outbox. Every other rejection is final, audited, and the envelope removed.
-    /// </summary>
-    internal static bool IsRetryable(string reason)
-    {
-        var code = reason.AsSpan();
-        var colon = code.IndexOf(':');
-        if (colon >= 0)
-        {
-            code = code[..colon];
-        }
-
-        return code is "stale" or "future" or "unknown-key" or "key-expired" or "origin-key-unknown";
     }
 
     private string ReceiptSummary(Receipt? receipt)

@@ -48,6 +48,9 @@ internal sealed class PeerMetrics
     public long IndicatorsWithheld;
     public long IndicatorsQuarantined;
 
+    /// <summary>The trust bundle sequence the peer named in the hello of its last Exchange stream to this node (0: none yet).</summary>
+    public long HelloTrustBundleSequence;
+
     private readonly Lock _gate = new();
     private DateTimeOffset? _connectedSince;
     private DateTimeOffset? _lastAck;

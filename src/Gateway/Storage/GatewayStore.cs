@@ -196,13 +196,24 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         using (var seen = connection.CreateCommand())
         {
             seen.Transaction = transaction;
-            seen.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, $sender, $now) ON CONFLICT (envelope_id) DO NOTHING";
+            seen.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at, origin, bundle_id) VALUES ($id, $sender, $now, $origin, $bundle) " +
+                "ON CONFLICT (envelope_id) DO NOTHING";
             seen.Parameters.AddWithValue("$id", envelopeId);
             seen.Parameters.AddWithValue("$sender", envelope.Sender);
             seen.Parameters.AddWithValue("$now", nowMs);
+            seen.Parameters.AddWithValue("$origin", envelope.Origin);
+            seen.Parameters.AddWithValue("$bundle", envelope.BundleId.ToArray());
             if (seen.ExecuteNonQuery() == 0)
             {
-                return new ReceiveCommit { Duplicate = true, BundleAlreadySeen = false, Changed = [] };
+                // A twin committed first (pipelined copies): a duplicate only if it carried the same bundle.
+                var first = ReadSeenEnvelope(connection, transaction, envelopeId);
+                return new ReceiveCommit
+                {
+                    Duplicate = true,
+                    EnvelopeIdReused = first is not null && !first.Carries(envelope.Origin, envelope.BundleId.Span),
+                    BundleAlreadySeen = false,
+                    Changed = [],
+                };
             }
         }
 
@@ -295,6 +306,35 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         command.Parameters.AddWithValue("$id", envelopeId.ToArray());
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
     }
+
+    /// <summary>
+    /// The committed envelope with this id (and the bundle it carried), or null when none was committed (or it was
+    /// pruned after the replay window).
+    /// </summary>
+    public async Task<SeenEnvelope?> FindSeenEnvelopeAsync(ReadOnlyMemory<byte> envelopeId, CancellationToken ct)
+    {
+        CheckId(envelopeId, nameof(envelopeId));
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT origin, bundle_id FROM seen_envelopes WHERE envelope_id = $id";
+        command.Parameters.AddWithValue("$id", envelopeId.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await reader.ReadAsync(ct).ConfigureAwait(false) ? ToSeenEnvelope(reader) : null;
+    }
+
+    private static SeenEnvelope? ReadSeenEnvelope(SqliteConnection connection, SqliteTransaction transaction, byte[] envelopeId)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT origin, bundle_id FROM seen_envelopes WHERE envelope_id = $id";
+        command.Parameters.AddWithValue("$id", envelopeId);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ToSeenEnvelope(reader) : null;
+    }
+
+    private static SeenEnvelope ToSeenEnvelope(SqliteDataReader reader) => new(
+        reader.IsDBNull(0) ? null : reader.GetString(0),
+        reader.IsDBNull(1) ? null : (byte[])reader.GetValue(1));
 
     /// <summary>
     /// Forgets envelope ids and bundle keys received before <paramref name="olderThan"/> (outside the replay window,

@@ -9,6 +9,12 @@ internal sealed record ReceiveCommit
     public required bool Duplicate { get; init; }
 
     /// <summary>
+    /// With <see cref="Duplicate"/>: the envelope id was committed before with another bundle (origin, bundle id), so
+    /// this copy is not a re-send of it and must be refused, not acknowledged.
+    /// </summary>
+    public bool EnvelopeIdReused { get; init; }
+
+    /// <summary>
     /// The (origin, bundle id) had arrived before by another path (a relay loop or a second route): the envelope id is
     /// recorded but the indicators were not merged again and must not be relayed again.
     /// </summary>

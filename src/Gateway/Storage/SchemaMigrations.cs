@@ -169,6 +169,14 @@ internal static class SchemaMigrations
         ALTER TABLE indicators ADD COLUMN own_state INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE indicators ADD COLUMN own_blob BLOB;
         """,
+
+        // 8: the replay store remembers which bundle (origin, bundle id) each envelope id carried, so a re-sent copy is
+        // answered DUPLICATE only when it carries that same bundle (docs/protocol.md §5 step 7). Rows committed before
+        // this migration have NULLs there and match any copy that opens and verifies.
+        """
+        ALTER TABLE seen_envelopes ADD COLUMN origin TEXT;
+        ALTER TABLE seen_envelopes ADD COLUMN bundle_id BLOB;
+        """,
     ];
 
     /// <summary>Code run after a version's script, in the same transaction; by version.</summary>

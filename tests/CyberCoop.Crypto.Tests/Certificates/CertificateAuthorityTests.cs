@@ -49,7 +49,7 @@ public sealed class CertificateAuthorityTests
         Assert.Equal([IPAddress.Loopback], san.EnumerateIPAddresses());
         Assert.Equal(16, leaf.GetSerialNumber().Length);
         Assert.Equal(time.GetUtcNow().AddMinutes(-5).UtcDateTime, leaf.NotBefore.ToUniversalTime(), TimeSpan.FromSeconds(1));
-        Assert.Equal(time.GetUtcNow().AddDays(7).UtcDateTime, leaf.NotAfter.ToUniversalTime(), TimeSpan.FromSeconds(1));
+        Assert.Equal(time.GetUtcNow().AddDays(30).UtcDateTime, leaf.NotAfter.ToUniversalTime(), TimeSpan.FromSeconds(1));
     }
 
     [Theory]

@@ -600,6 +600,46 @@ public sealed class CertsCommandTests : IDisposable
         Assert.Equal(2UL, ReadBundle(installed).Sequence);
     }
 
+    [Fact]
+    public async Task Issue_without_days_gives_the_documented_30_day_default_as_its_help_and_crypto_md_say()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+
+        var issued = await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
+        var help = await CliRun.RunAsync("certs", "issue", "--help");
+
+        Assert.Equal(0, issued.ExitCode);
+        using var certificate = PemFiles.LoadCertificate(_temp.Combine("node", "tallinn.crt"));
+        Assert.InRange(certificate.NotAfter.ToUniversalTime(), DateTime.UtcNow.AddDays(29.9), DateTime.UtcNow.AddDays(30.1));
+        Assert.Equal(TimeSpan.FromDays(30), CertificateAuthority.DefaultLeafLifetime);
+        Assert.Matches(@"--days[^\[]*\[default: 30\]", help.Output);
+        var crypto = File.ReadAllText(Path.Combine(CyberCoop.Testing.TestData.RepositoryRoot, "docs", "crypto.md"));
+        Assert.Contains("Default lifetime 30 days", crypto, StringComparison.Ordinal);
+        var guide = File.ReadAllText(Path.Combine(CyberCoop.Testing.TestData.RepositoryRoot, "docs", "operator-guide.md"));
+        Assert.Contains("30 days by default", guide, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("tallinn-gw_1.a", true)]
+    [InlineData("Tallinn", false)]
+    [InlineData("a b", false)]
+    [InlineData(".", false)]
+    public async Task Issue_accepts_exactly_the_names_its_help_and_crypto_md_describe(string name, bool accepted)
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+
+        var result = await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "agent", "--name", name, "--out", _temp.Combine("agent"));
+        var help = await CliRun.RunAsync("certs", "issue", "--help");
+
+        Assert.Equal(accepted ? 0 : CliExitCodes.Usage, result.ExitCode);
+        Assert.Equal(accepted, GatewayConfigValidator.IsValidName(name));
+        // Every name the CLI issues is a valid SPIFFE workload name for every peer (the stricter subset).
+        Assert.True(!accepted || SpiffeId.TryParse("spiffe://ee.cybercoop/agent/" + name, out _, out _));
+        Assert.Contains("1-64 characters of a-z, 0-9, '-', '_', '.'", System.Text.RegularExpressions.Regex.Replace(help.Output, @"\s+", " "), StringComparison.Ordinal);
+        var crypto = File.ReadAllText(Path.Combine(CyberCoop.Testing.TestData.RepositoryRoot, "docs", "crypto.md"));
+        Assert.Contains("take 1–64 characters of `[a-z0-9-._]`, not `.` or `..`", System.Text.RegularExpressions.Regex.Replace(crypto, @"\s+", " "), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("revoke")]
     [InlineData("bundle")]

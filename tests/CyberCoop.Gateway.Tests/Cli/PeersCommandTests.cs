@@ -50,6 +50,57 @@ public sealed class PeersCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Add_with_suite_pins_it_in_the_config_and_show_prints_it()
+    {
+        await RemoveHelsinkiAsync();
+
+        var result = await CliRun.RunAsync("peers", "add", "--config", _config, "--id", Helsinki, "--address", Finland.Address,
+            "--root", Finland.RootCertificate, "--pin", Finland.RootPin, "--suite", "classic");
+        var shown = await CliRun.RunAsync("peers", "show", "--config", _config, Helsinki);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("suite classic pinned", result.Output, StringComparison.Ordinal);
+        Assert.Equal("classic", Assert.Single(GatewayConfigFile.Load(_config).Config.Peers, p => p.Id == Helsinki).Suite);
+        Assert.Matches(@"suite\s+classic", shown.Output);
+    }
+
+    [Fact]
+    public async Task Add_without_suite_leaves_it_negotiated()
+    {
+        await RemoveHelsinkiAsync();
+
+        var result = await CliRun.RunAsync("peers", "add", "--config", _config, "--id", Helsinki, "--address", Finland.Address,
+            "--root", Finland.RootCertificate, "--pin", Finland.RootPin);
+        var shown = await CliRun.RunAsync("peers", "show", "--config", _config, Helsinki);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Null(Assert.Single(GatewayConfigFile.Load(_config).Config.Peers, p => p.Id == Helsinki).Suite);
+        Assert.Matches(@"suite\s+negotiated", shown.Output);
+    }
+
+    [Fact]
+    public async Task Add_refuses_an_unknown_suite_and_a_suite_below_the_minimum_and_changes_nothing()
+    {
+        await RemoveHelsinkiAsync();
+        var before = File.ReadAllText(_config);
+        var minimumHybrid = GatewayConfigFile.Load(_config).Config;
+        GatewayConfigFile.Save(_config, minimumHybrid with { Node = minimumHybrid.Node with { Suite = "hybrid", MinimumSuite = "hybrid" } });
+        var hybridOnly = File.ReadAllText(_config);
+
+        var unknown = await CliRun.RunAsync("peers", "add", "--config", _config, "--id", Helsinki, "--address", Finland.Address,
+            "--root", Finland.RootCertificate, "--pin", Finland.RootPin, "--suite", "quantum");
+        var below = await CliRun.RunAsync("peers", "add", "--config", _config, "--id", Helsinki, "--address", Finland.Address,
+            "--root", Finland.RootCertificate, "--pin", Finland.RootPin, "--suite", "classic");
+
+        Assert.Equal(CliExitCodes.Usage, unknown.ExitCode);
+        Assert.Contains("quantum", unknown.Error, StringComparison.Ordinal);
+        Assert.NotEqual(0, below.ExitCode);
+        Assert.Contains("suite: 'classic' is below node.minimumSuite 'hybrid'", below.Error, StringComparison.Ordinal);
+        Assert.Equal(hybridOnly, File.ReadAllText(_config));
+        Assert.NotEqual(before, hybridOnly);
+    }
+
+    [Fact]
     public async Task Add_refuses_a_pin_of_another_root_and_changes_nothing()
     {
         await RemoveHelsinkiAsync();

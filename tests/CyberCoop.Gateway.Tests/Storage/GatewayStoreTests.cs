@@ -135,6 +135,28 @@ public sealed class GatewayStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task The_replay_store_remembers_which_bundle_each_envelope_id_carried()
+    {
+        await using var store = await Open();
+        await store.CommitReceivedAsync(Envelope(1, 9, Ipv4(1, count: 4)), Ct);
+
+        var seen = await store.FindSeenEnvelopeAsync(Id(1), Ct);
+        var reusedId = await store.CommitReceivedAsync(Envelope(1, 8, Ipv4(2)), Ct);
+        var twin = await store.CommitReceivedAsync(Envelope(1, 9, Ipv4(1, count: 4)), Ct);
+
+        Assert.NotNull(seen);
+        Assert.True(seen.Carries("spiffe://lv.cybercoop/gateway/riga", Id(9)));
+        Assert.False(seen.Carries("spiffe://lv.cybercoop/gateway/riga", Id(8)));
+        Assert.False(seen.Carries("spiffe://ee.cybercoop/gateway/tallinn", Id(9)));
+        Assert.Null(await store.FindSeenEnvelopeAsync(Id(2), Ct));
+        Assert.True(reusedId.Duplicate);
+        Assert.True(reusedId.EnvelopeIdReused, "another bundle under a committed envelope id is not a duplicate");
+        Assert.Null(await store.GetIndicatorAsync(Ipv4(2).Id, Ct));
+        Assert.True(twin.Duplicate);
+        Assert.False(twin.EnvelopeIdReused);
+    }
+
+    [Fact]
     public async Task Same_bundle_arriving_by_a_second_route_is_not_merged_again()
     {
         await using var store = await Open();

@@ -131,6 +131,32 @@ public sealed class SchemaMigrationsTests : IDisposable
     }
 
     [Fact]
+    public async Task Envelope_ids_seen_by_a_version_6_database_stay_duplicates_for_any_bundle_after_migration()
+    {
+        var path = _dir.File("v6.db");
+        using (var connection = Connect(path))
+        {
+            SchemaMigrations.Migrate(connection, targetVersion: 6);
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, 'spiffe://lv.cybercoop/gateway/riga', 0)";
+            insert.Parameters.AddWithValue("$id", Id(1));
+            insert.ExecuteNonQuery();
+        }
+
+        await using (var store = await GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct))
+        {
+            var seen = await store.FindSeenEnvelopeAsync(Id(1), Ct);
+
+            Assert.NotNull(seen);
+            Assert.Null(seen.Origin);
+            Assert.True(seen.Carries("spiffe://lv.cybercoop/gateway/riga", Id(9)), "a row without its bundle matches any verified copy");
+        }
+
+        using var check = Connect(path);
+        Assert.Equal(SchemaMigrations.LatestVersion, SchemaMigrations.ReadVersion(check));
+    }
+
+    [Fact]
     public async Task After_migration_a_second_row_with_an_existing_id_is_refused_by_the_unique_key()
     {
         var path = _dir.File("unique.db");

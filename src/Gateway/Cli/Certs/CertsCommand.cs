@@ -13,6 +13,9 @@ internal static class CertsCommand
     private const int MaxRootDays = 20 * 365;
     private const int MaxLeafDays = 397;
 
+    /// <summary>Default lifetime of issued and renewed workload certificates, the library's default.</summary>
+    private static readonly int DefaultLeafDays = (int)CertificateAuthority.DefaultLeafLifetime.TotalDays;
+
     /// <summary>Builds the <c>certs</c> command group.</summary>
     public static Command Create()
     {
@@ -88,9 +91,10 @@ internal static class CertsCommand
         var caDirectory = new Option<string>("--ca-dir") { Description = "Folder holding root.crt and root.key of the trust domain.", Required = true };
         var kind = new Option<string>("--kind") { Description = "Workload kind: gateway, agent or operator.", Required = true };
         kind.AcceptOnlyFromAmong("gateway", "agent", "operator");
-        var name = new Option<string>("--name") { Description = "Workload name (a-z, 0-9, '-', '_', '.'); the id is spiffe://<domain>/<kind>/<name>.", Required = true };
+        var name = new Option<string>("--name") { Description = "Workload name, 1-64 characters of a-z, 0-9, '-', '_', '.' (not '.' or '..'); the id is spiffe://<domain>/<kind>/<name>. " +
+            "Stricter than the SPIFFE id grammar peers accept (docs/crypto.md §2), so a name is also a safe file name.", Required = true };
         var output = new Option<string>("--out") { Description = "Folder for <name>.crt and <name>.key (created when missing).", Required = true };
-        var days = new Option<int>("--days") { Description = "Lifetime in days (short-lived certificates are renewed with 'certs renew').", DefaultValueFactory = _ => 30 };
+        var days = new Option<int>("--days") { Description = "Lifetime in days (short-lived certificates are renewed with 'certs renew').", DefaultValueFactory = _ => DefaultLeafDays };
         var command = new Command(
             "issue",
             "Issue a gateway, agent or operator certificate of a trust domain, with its SPIFFE id as the only URI SAN; " +
@@ -136,7 +140,7 @@ internal static class CertsCommand
         var certificateOption = new Option<string>("--cert") { Description = "Certificate to renew (PEM); replaced in place, the old one kept as <file>.bak.", Required = true };
         var keyOption = new Option<string?>("--key") { Description = "Its private key (default: the certificate path with .key)." };
         var newKey = new Option<bool>("--new-key") { Description = "Generate a new key pair too (the old key is kept as <key>.bak)." };
-        var days = new Option<int>("--days") { Description = "Lifetime of the new certificate in days.", DefaultValueFactory = _ => 30 };
+        var days = new Option<int>("--days") { Description = "Lifetime of the new certificate in days.", DefaultValueFactory = _ => DefaultLeafDays };
         var reloadConfig = new Option<string?>("--config") { Description = "Config of the gateway using this certificate: a running node is asked to reload and swaps to the new certificate without a restart." };
         var command = new Command(
             "renew",

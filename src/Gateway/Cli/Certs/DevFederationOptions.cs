@@ -1,3 +1,5 @@
+using CyberCoop.Crypto;
+
 namespace CyberCoop.Gateway.Cli.Certs;
 
 /// <summary>How <see cref="DevFederation.Create"/> lays out a development federation.</summary>
@@ -16,7 +18,7 @@ internal sealed record DevFederationOptions
     public TimeSpan RootLifetime { get; init; } = TimeSpan.FromDays(365);
 
     /// <summary>Lifetime of gateway and agent certificates.</summary>
-    public TimeSpan CertificateLifetime { get; init; } = TimeSpan.FromDays(30);
+    public TimeSpan CertificateLifetime { get; init; } = CertificateAuthority.DefaultLeafLifetime;
 
     /// <summary>Delete the nations' folders of an earlier run instead of refusing.</summary>
     public bool Overwrite { get; init; }

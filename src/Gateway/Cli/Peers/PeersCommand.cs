@@ -39,6 +39,13 @@ internal static class PeersCommand
         var ceiling = new Option<string>("--tlp-ceiling") { Description = "Highest TLP shared with the peer: CLEAR, GREEN, AMBER or AMBER+STRICT.", DefaultValueFactory = _ => "AMBER" };
         var minConfidence = new Option<int>("--min-confidence") { Description = "Share nothing below this confidence (0-100)." };
         var allowRelay = new Option<bool>("--allow-relay") { Description = "Let the peer relay CLEAR/GREEN content to its own peers." };
+        var suite = new Option<string?>("--suite")
+        {
+            Description = "Pin the suite used with this peer: 'hybrid' (X25519+ML-KEM-768, Ed25519ph+ML-DSA-65) or 'classic'. Without it the " +
+                "strongest suite both nodes announce is used. Sending waits while the peer does not announce the pinned suite, and the " +
+                "peer's envelopes in a weaker suite are refused (suite-downgrade). Must not be below node.minimumSuite.",
+        };
+        suite.AcceptOnlyFromAmong("hybrid", "classic");
         var command = new Command(
             "add",
             "Add an allied gateway: its root (from --root, or read from the running peer with --fetch) is pinned only when it " +
@@ -49,15 +56,15 @@ internal static class PeersCommand
             Environment.NewLine + "Example: peers add --config gateway.json --id spiffe://fi.cybercoop/gateway/helsinki " +
             "--address https://127.0.0.1:7402 --root fi-root.crt --pin sha256:3b1f...")
         {
-            config, id, address, root, pin, fetch, ceiling, minConfidence, allowRelay,
+            config, id, address, root, pin, fetch, ceiling, minConfidence, allowRelay, suite,
         };
-        CliAction.Set(command, (parse, io, cancellationToken) => AddAsync(parse, io, new AddOptions(config, id, address, root, pin, fetch, ceiling, minConfidence, allowRelay), cancellationToken), prompt);
+        CliAction.Set(command, (parse, io, cancellationToken) => AddAsync(parse, io, new AddOptions(config, id, address, root, pin, fetch, ceiling, minConfidence, allowRelay, suite), cancellationToken), prompt);
         return command;
     }
 
     private sealed record AddOptions(
         Option<string> Config, Option<string> Id, Option<string> Address, Option<string?> Root, Option<string?> Pin, Option<bool> Fetch,
-        Option<string> Ceiling, Option<int> MinConfidence, Option<bool> AllowRelay);
+        Option<string> Ceiling, Option<int> MinConfidence, Option<bool> AllowRelay, Option<string?> Suite);
 
     private static async Task<int> AddAsync(ParseResult parse, CliIo io, AddOptions o, CancellationToken cancellationToken)
     {
@@ -122,6 +129,7 @@ internal static class PeersCommand
             Address = address.GetLeftPart(UriPartial.Authority),
             Root = relativeRoot,
             RootPin = actualPin,
+            Suite = parse.GetValue(o.Suite),
             Outbound = new OutboundPolicyConfig
             {
                 TlpCeiling = TlpNames.ToName(ceiling),
@@ -144,7 +152,7 @@ internal static class PeersCommand
             throw;
         }
 
-        io.Output.WriteLine($"added peer {peerId} at {peer.Address}, root pinned {actualPin}");
+        io.Output.WriteLine($"added peer {peerId} at {peer.Address}, root pinned {actualPin}" + (peer.Suite is null ? "" : $", suite {peer.Suite} pinned"));
         return CliExitCodes.Success;
     }
 
