@@ -41,6 +41,18 @@ internal static class AgentClient
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
     }
 
+    /// <summary>AMBER domain sightings "&lt;prefix&gt;-&lt;i&gt;.example" for i in [from, from + count), in a batch with a fresh id.</summary>
+    public static IngestBatch Domains(string prefix, int from, int count)
+    {
+        var batch = new IngestBatch { BatchId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
+        for (var i = from; i < from + count; i++)
+        {
+            batch.Sightings.Add(new Sighting { Type = IndicatorType.Domain, Value = $"{prefix}-{i}.example", Tlp = Tlp.Amber, Confidence = 80 });
+        }
+
+        return batch;
+    }
+
     /// <summary>One AMBER domain sighting in a batch with a fresh id.</summary>
     public static IngestBatch Batch(string domain)
     {

@@ -1,7 +1,6 @@
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Cli.Certs;
 using CyberCoop.Gateway.Hosting;
-using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -47,7 +46,7 @@ public sealed class BackupCommandTests : IAsyncLifetime
             var next = 0;
             async Task SendAsync()
             {
-                await call.RequestStream.WriteAsync(Batch(next, 200), ct);
+                await call.RequestStream.WriteAsync(AgentClient.Domains("backup", next, 200), ct);
                 next += 200;
                 Assert.True(await call.ResponseStream.MoveNext(ct));
                 Assert.All(call.ResponseStream.Current.Items, i => Assert.Equal(ItemOutcome.Accepted, i.Outcome));
@@ -175,16 +174,5 @@ public sealed class BackupCommandTests : IAsyncLifetime
         {
             await Task.Delay(20, timeout.Token);
         }
-    }
-
-    private static IngestBatch Batch(int from, int count)
-    {
-        var batch = new IngestBatch { BatchId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
-        for (var i = from; i < from + count; i++)
-        {
-            batch.Sightings.Add(new Sighting { Type = IndicatorType.Domain, Value = $"backup-{i}.example", Tlp = Tlp.Amber, Confidence = 80 });
-        }
-
-        return batch;
     }
 }

@@ -4,7 +4,6 @@ using CyberCoop.Gateway.Cli.Certs;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Storage;
 using CyberCoop.Gateway.Tests.Cli;
-using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -41,7 +40,7 @@ public sealed class DamagedDatabaseTests : IAsyncLifetime
             var agent = Tallinn.Agents[0];
             using var channel = AgentClient.Connect(Tallinn.Address, Tallinn.RootCertificate, agent.Certificate, agent.Key);
             using var call = new Contracts.V1.Ingest.IngestClient(channel).Submit(cancellationToken: TestContext.Current.CancellationToken);
-            await call.RequestStream.WriteAsync(ManyDomains(0, 2000), TestContext.Current.CancellationToken);
+            await call.RequestStream.WriteAsync(AgentClient.Domains("damaged", 0, 2000), TestContext.Current.CancellationToken);
             Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
             Assert.All(call.ResponseStream.Current.Items, i => Assert.Equal(ItemOutcome.Accepted, i.Outcome));
             await call.RequestStream.CompleteAsync();
@@ -195,16 +194,5 @@ public sealed class DamagedDatabaseTests : IAsyncLifetime
         Assert.Contains("restore the latest backup", line, StringComparison.Ordinal);
         Assert.DoesNotContain(" at CyberCoop", result.Error, StringComparison.Ordinal);
         Assert.Empty(result.Output);
-    }
-
-    private static IngestBatch ManyDomains(int from, int count)
-    {
-        var batch = new IngestBatch { BatchId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
-        for (var i = from; i < from + count; i++)
-        {
-            batch.Sightings.Add(new Sighting { Type = IndicatorType.Domain, Value = $"damaged-{i}.example", Tlp = Tlp.Amber, Confidence = 80 });
-        }
-
-        return batch;
     }
 }
