@@ -127,6 +127,24 @@ public sealed class ExchangeProtocolTests : IAsyncLifetime
         Assert.Equal((long)served, Interlocked.Read(ref _f["fi"].Node!.Runtime.Metrics.Peer(_f["ee"].GatewayId).HelloTrustBundleSequence));
     }
 
+    [Fact]
+    public async Task The_trust_bundle_file_is_one_signed_trust_bundle_without_announcements_and_is_served_unchanged_beside_the_announcement()
+    {
+        var bytes = await File.ReadAllBytesAsync(_f["ee"].BundlePath);
+        var file = SignedTrustBundle.Parser.ParseFrom(bytes);
+        using var fi = _f.LoadCertificate("fi", "gateway");
+
+        var served = await _f.FederationClient("ee", fi).GetTrustBundleAsync(new GetTrustBundleRequest());
+
+        Assert.Equal(bytes, file.ToByteArray()); // nothing but the message: no header, prefix or encoding
+        Assert.Empty(file.KeyAnnouncements);
+        Assert.Equal(_f["ee"].BundleSequence, TrustBundle.Parser.ParseFrom(file.Bundle).Sequence);
+        Assert.Equal(file.Bundle, served.Bundle);
+        Assert.Equal(file.Signatures, served.Signatures);
+        var announcement = Assert.Single(served.KeyAnnouncements);
+        Assert.Equal(_f["ee"].GatewayId, KeyAnnouncement.Parser.ParseFrom(announcement.Announcement).Node);
+    }
+
     private async Task<Ack> SendAsync(Envelope envelope, bool hello)
     {
         using var ee = _f.LoadCertificate("ee", "gateway");

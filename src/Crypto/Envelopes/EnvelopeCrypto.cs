@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using CyberCoop.Contracts.V1;
 using Google.Protobuf;
+using Org.BouncyCastle.Security;
 
 namespace CyberCoop.Crypto;
 
@@ -50,6 +51,25 @@ public static class EnvelopeCrypto
     /// </summary>
     public static Envelope Seal(EnvelopeHeader header, ReadOnlySpan<byte> plaintext, ContentPublicKey recipientKemKey)
     {
+        var sealedHeader = PrepareHeader(header, recipientKemKey);
+        using var context = Hpke.SetupBaseSender(recipientKemKey, InfoFor(sealedHeader.Suite), out var enc, HpkeAead.Aes256Gcm);
+        return Finish(sealedHeader, enc, context, plaintext);
+    }
+
+    /// <summary>
+    /// <see cref="Seal"/> with the sender's HPKE randomness supplied (X25519 ephemeral scalar; ML-KEM's m for the hybrid
+    /// suite): the published known-answer envelopes (docs/protocol.md Appendix A) are made with it. Never for traffic.
+    /// </summary>
+    internal static Envelope SealDeterministic(EnvelopeHeader header, ReadOnlySpan<byte> plaintext, ContentPublicKey recipientKemKey,
+        ReadOnlySpan<byte> ephemeralX25519, SecureRandom? mlKemRandom)
+    {
+        var sealedHeader = PrepareHeader(header, recipientKemKey);
+        using var context = Hpke.SetupBaseSenderDeterministic(recipientKemKey, ephemeralX25519, mlKemRandom, InfoFor(sealedHeader.Suite), out var enc, HpkeAead.Aes256Gcm);
+        return Finish(sealedHeader, enc, context, plaintext);
+    }
+
+    private static EnvelopeHeader PrepareHeader(EnvelopeHeader header, ContentPublicKey recipientKemKey)
+    {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(recipientKemKey);
         if (recipientKemKey.Algorithm is not (KeyAlgorithm.X25519 or KeyAlgorithm.X25519Mlkem768))
@@ -76,10 +96,13 @@ public static class EnvelopeCrypto
             throw new ArgumentException($"envelope_id must be {EnvelopeIdLength} bytes, got {sealedHeader.EnvelopeId.Length}", nameof(header));
         }
 
-        var suite = recipientKemKey.Suite;
-        sealedHeader.Suite = suite;
+        sealedHeader.Suite = recipientKemKey.Suite;
         sealedHeader.RecipientKeyId = ByteString.CopyFrom(recipientKemKey.KeyIdSpan);
-        using var context = Hpke.SetupBaseSender(recipientKemKey, InfoFor(suite), out var enc, HpkeAead.Aes256Gcm);
+        return sealedHeader;
+    }
+
+    private static Envelope Finish(EnvelopeHeader sealedHeader, byte[] enc, HpkeContext context, ReadOnlySpan<byte> plaintext)
+    {
         sealedHeader.EncapsulatedKey = ByteString.CopyFrom(enc);
         var headerBytes = sealedHeader.ToByteArray();
         var ciphertext = context.Seal(headerBytes, plaintext);

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Org.BouncyCastle.Security;
 
 namespace CyberCoop.Crypto;
 
@@ -73,6 +74,27 @@ public static class Hpke
         var secret = DhKemX25519.EncapDeterministic(recipientPublicKey, ephemeralPrivateKey, out enc);
         sharedSecret = (byte[])secret.Clone();
         return KeySchedule(DhKemX25519.KemId, aead, secret, info, isSender: true);
+    }
+
+    /// <summary>
+    /// Sender setup for a CyberCoop content KEM key with the sender's randomness supplied (the X25519 ephemeral scalar;
+    /// for the hybrid KEM also ML-KEM's m, drawn from <paramref name="mlKemRandom"/>): for known-answer vectors only.
+    /// </summary>
+    internal static HpkeContext SetupBaseSenderDeterministic(ContentPublicKey recipient, ReadOnlySpan<byte> ephemeralX25519, SecureRandom? mlKemRandom,
+        ReadOnlySpan<byte> info, out byte[] enc, HpkeAead aead)
+    {
+        ValidateAead(aead);
+        switch (recipient.Algorithm)
+        {
+            case Contracts.V1.KeyAlgorithm.X25519:
+                return KeySchedule(DhKemX25519.KemId, aead, DhKemX25519.EncapDeterministic(recipient.KeySpan, ephemeralX25519, out enc), info, isSender: true);
+            case Contracts.V1.KeyAlgorithm.X25519Mlkem768:
+                ArgumentNullException.ThrowIfNull(mlKemRandom);
+                return KeySchedule(HybridKemX25519MlKem768.KemId, aead,
+                    HybridKemX25519MlKem768.EncapDeterministic(recipient.X25519Part, recipient.MlKemParameters!, ephemeralX25519, mlKemRandom, out enc), info, isSender: true);
+            default:
+                throw new KeyFormatException($"{ContentPublicKey.Name(recipient.Algorithm)} key is not a KEM key; cannot seal to it");
+        }
     }
 
     /// <summary>Sender setup for any CyberCoop content KEM key (classical or hybrid).</summary>

@@ -65,6 +65,15 @@ public sealed class SigningKeyPair : IDisposable
         return new SigningKeyPair(KeyAlgorithm.Ed25519, seed.ToArray());
     }
 
+    /// <summary>
+    /// Builds a key from its secret as stored in a key file (crypto.md §5: Ed25519 seed, then for the hybrid key the
+    /// ML-DSA-65 seed); for the known-answer vectors.
+    /// </summary>
+    internal static SigningKeyPair FromSecret(KeyAlgorithm algorithm, ReadOnlySpan<byte> secret) =>
+        algorithm is KeyAlgorithm.Ed25519 or KeyAlgorithm.Ed25519Mldsa65
+            ? new SigningKeyPair(algorithm, secret.ToArray())
+            : throw new KeyFormatException($"{ContentPublicKey.Name(algorithm)} is not a signing algorithm");
+
     /// <summary>Loads a key file written by <see cref="Save"/>; <see cref="CryptoFileException"/> naming the file on any problem.</summary>
     public static SigningKeyPair Load(string path) =>
         KeyFile.Load(path, KeyFile.SigningLabel, "signing", KeyAlgorithm.Ed25519, KeyAlgorithm.Ed25519Mldsa65, static (algorithm, secret) => new SigningKeyPair(algorithm, secret));
@@ -80,14 +89,14 @@ public sealed class SigningKeyPair : IDisposable
     /// Signs the SHA-512 <paramref name="digest"/> of a message under <paramref name="context"/>: Ed25519ph, then for
     /// the hybrid suite ML-DSA-65 with that context (<see cref="ContentSignatures"/>).
     /// </summary>
-    internal byte[] SignDigest(byte[] context, ReadOnlySpan<byte> digest)
+    internal byte[] SignDigest(byte[] context, ReadOnlySpan<byte> digest, bool deterministic = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var signature = new byte[ContentSignatures.SignatureLength(Algorithm)];
         Ed25519.SignPrehash(_ed25519, context, digest, signature.AsSpan(0, Ed25519.SignatureSize));
         if (_mlDsa is not null)
         {
-            MlDsa65.Sign(_mlDsa, context, digest).CopyTo(signature.AsSpan(Ed25519.SignatureSize));
+            MlDsa65.Sign(_mlDsa, context, digest, deterministic).CopyTo(signature.AsSpan(Ed25519.SignatureSize));
         }
 
         return signature;

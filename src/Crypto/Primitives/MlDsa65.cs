@@ -47,11 +47,15 @@ internal static class MlDsa65
     /// <summary>Largest FIPS 204 context string.</summary>
     public const int MaxContextSize = 255;
 
-    public static byte[] Sign(MLDsaPrivateKeyParameters key, byte[] context, ReadOnlySpan<byte> message)
+    public static byte[] Sign(MLDsaPrivateKeyParameters key, byte[] context, ReadOnlySpan<byte> message, bool deterministic = false)
     {
         RequireContext(context);
-        var signer = new MLDsaSigner(Parameters, deterministic: false);
-        signer.Init(true, new ParametersWithContext(new ParametersWithRandom(key, BcRandom.Instance), context));
+        // Hedged (fresh randomness per signature) in production; the FIPS 204 deterministic variant (rnd = 0^32) only
+        // for the published known-answer envelopes. Both verify the same way.
+        var signer = new MLDsaSigner(Parameters, deterministic);
+        signer.Init(true, deterministic
+            ? new ParametersWithContext(key, context)
+            : new ParametersWithContext(new ParametersWithRandom(key, BcRandom.Instance), context));
         signer.BlockUpdate(message);
         return signer.GenerateSignature();
     }

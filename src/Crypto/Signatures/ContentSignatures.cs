@@ -20,7 +20,13 @@ public static class ContentSignatures
     /// Signs <paramref name="message"/> for <paramref name="purpose"/>. Throws <see cref="ArgumentException"/> for a
     /// purpose that is not signed with content keys, <see cref="ArgumentOutOfRangeException"/> for an unknown one.
     /// </summary>
-    public static byte[] Sign(SignaturePurpose purpose, ReadOnlySpan<byte> message, SigningKeyPair key)
+    public static byte[] Sign(SignaturePurpose purpose, ReadOnlySpan<byte> message, SigningKeyPair key) => Sign(purpose, message, key, deterministic: false);
+
+    /// <summary>
+    /// <see cref="Sign(SignaturePurpose, ReadOnlySpan{byte}, SigningKeyPair)"/> with the ML-DSA-65 half in FIPS 204's
+    /// deterministic variant (Ed25519ph is deterministic anyway): for the published known-answer envelopes only.
+    /// </summary>
+    internal static byte[] Sign(SignaturePurpose purpose, ReadOnlySpan<byte> message, SigningKeyPair key, bool deterministic)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (!SignatureContexts.IsContentPurpose(purpose))
@@ -30,7 +36,7 @@ public static class ContentSignatures
 
         Span<byte> digest = stackalloc byte[DigestSize];
         SHA512.HashData(message, digest);
-        return key.SignDigest(SignatureContexts.ArrayFor(purpose), digest);
+        return key.SignDigest(SignatureContexts.ArrayFor(purpose), digest, deterministic);
     }
 
     /// <summary>
