@@ -84,7 +84,7 @@ internal sealed record SourceConfig
     /// <summary>File path; the file name may contain * and ? wildcards.</summary>
     public string? Path { get; init; }
 
-    /// <summary>eve, zeek, jsonl, csv or stix.</summary>
+    /// <summary>eve, zeek, jsonl, csv, stix or misp-feed (a MISP feed folder: point path at "&lt;folder&gt;/*.json").</summary>
     public string? Format { get; init; }
 
     /// <summary>TLP of this source's sightings (default AMBER).</summary>

@@ -35,15 +35,15 @@ internal static class FileParser
             ? Console.OpenStandardInput()
             : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
         var seekable = stream is FileStream { CanSeek: true };
-        if (format == SourceFormat.Stix)
+        if (SourceFormats.IsWholeFile(format))
         {
             if (seekable)
             {
-                ParseStix(((FileStream)stream).SafeFileHandle, emitter);
+                ParseWhole(((FileStream)stream).SafeFileHandle, format, emitter);
             }
             else
             {
-                ParseStix(stream, emitter);
+                ParseWhole(stream, format, emitter);
             }
 
             Flush(emitter, onSightings);
@@ -62,23 +62,42 @@ internal static class FileParser
         Flush(emitter, onSightings);
     }
 
-    /// <summary>Reads a whole STIX document from a non-seekable stream (up to <see cref="StixBundleParser.MaxBytes"/>) and parses it.</summary>
-    private static void ParseStix(Stream stream, SightingEmitter emitter)
+    /// <summary>Reads a whole STIX bundle or MISP feed file (up to 64 MiB) and parses it.</summary>
+    public static void ParseWhole(SafeFileHandle handle, SourceFormat format, SightingEmitter emitter)
     {
-        var bytes = new byte[Math.Min(StixBundleParser.MaxBytes + 1L, 64 * 1024)];
+        if (format == SourceFormat.MispFeed)
+        {
+            ArgumentNullException.ThrowIfNull(emitter);
+            if (Read(handle, emitter, Misp.MispFeedParser.MaxBytes, "MISP feed") is { } misp)
+            {
+                Misp.MispFeedParser.Parse(misp, emitter);
+            }
+
+            return;
+        }
+
+        ParseStix(handle, emitter);
+    }
+
+    /// <summary>Reads a whole STIX bundle or MISP feed from a non-seekable stream (a pipe, standard input) and parses it.</summary>
+    private static void ParseWhole(Stream stream, SourceFormat format, SightingEmitter emitter)
+    {
+        var misp = format == SourceFormat.MispFeed;
+        var maxBytes = misp ? Misp.MispFeedParser.MaxBytes : StixBundleParser.MaxBytes;
+        var bytes = new byte[Math.Min(maxBytes + 1L, 64 * 1024)];
         var read = 0;
         while (true)
         {
             if (read == bytes.Length)
             {
-                if (bytes.Length > StixBundleParser.MaxBytes)
+                if (bytes.Length > maxBytes)
                 {
                     emitter.Diagnostics.Lines++;
-                    emitter.Diagnostics.Skip(0, $"STIX file larger than {StixBundleParser.MaxBytes} bytes");
+                    emitter.Diagnostics.Skip(0, $"{(misp ? "MISP feed" : "STIX")} file larger than {maxBytes} bytes");
                     return;
                 }
 
-                Array.Resize(ref bytes, (int)Math.Min(bytes.Length * 2L, StixBundleParser.MaxBytes + 1L));
+                Array.Resize(ref bytes, (int)Math.Min(bytes.Length * 2L, maxBytes + 1L));
             }
 
             var n = stream.Read(bytes.AsSpan(read));
@@ -90,20 +109,36 @@ internal static class FileParser
             read += n;
         }
 
-        StixBundleParser.Parse(bytes.AsMemory(0, read), emitter);
+        if (misp)
+        {
+            Misp.MispFeedParser.Parse(bytes.AsMemory(0, read), emitter);
+        }
+        else
+        {
+            StixBundleParser.Parse(bytes.AsMemory(0, read), emitter);
+        }
     }
 
     /// <summary>Reads a whole STIX file (up to <see cref="StixBundleParser.MaxBytes"/>) and parses it.</summary>
     public static void ParseStix(SafeFileHandle handle, SightingEmitter emitter)
     {
+        ArgumentNullException.ThrowIfNull(emitter);
+        if (Read(handle, emitter, StixBundleParser.MaxBytes, "STIX") is { } stix)
+        {
+            StixBundleParser.Parse(stix, emitter);
+        }
+    }
+
+    private static ReadOnlyMemory<byte>? Read(SafeFileHandle handle, SightingEmitter emitter, int maxBytes, string what)
+    {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(emitter);
         var length = RandomAccess.GetLength(handle);
-        if (length > StixBundleParser.MaxBytes)
+        if (length > maxBytes)
         {
             emitter.Diagnostics.Lines++;
-            emitter.Diagnostics.Skip(0, $"STIX file larger than {StixBundleParser.MaxBytes} bytes");
-            return;
+            emitter.Diagnostics.Skip(0, $"{what} file larger than {maxBytes} bytes");
+            return null;
         }
 
         var bytes = new byte[length];
@@ -119,7 +154,7 @@ internal static class FileParser
             read += n;
         }
 
-        StixBundleParser.Parse(bytes.AsMemory(0, read), emitter);
+        return bytes.AsMemory(0, read);
     }
 
     private static void Flush(SightingEmitter emitter, Action<List<Sighting>> onSightings)

@@ -17,13 +17,19 @@ internal enum SourceFormat
 
     /// <summary>STIX 2.1 bundle (whole file).</summary>
     Stix,
+
+    /// <summary>A MISP feed folder: manifest.json and one {"Event": …} file per event (each file parsed whole).</summary>
+    MispFeed,
 }
 
 /// <summary>Names of <see cref="SourceFormat"/> as written in config and on the command line.</summary>
 internal static class SourceFormats
 {
+    /// <summary>True for formats read a whole file at a time (once its length is stable), not line by line.</summary>
+    public static bool IsWholeFile(SourceFormat format) => format is SourceFormat.Stix or SourceFormat.MispFeed;
+
     /// <summary>The accepted names.</summary>
-    public const string Names = "eve, zeek, jsonl, csv, stix";
+    public const string Names = "eve, zeek, jsonl, csv, stix, misp-feed";
 
     /// <summary>Parses a format name (case-insensitive).</summary>
     public static bool TryParse(string? text, out SourceFormat format)
@@ -44,6 +50,9 @@ internal static class SourceFormats
                 return true;
             case "stix":
                 format = SourceFormat.Stix;
+                return true;
+            case "misp-feed" or "misp":
+                format = SourceFormat.MispFeed;
                 return true;
             default:
                 format = default;

@@ -153,7 +153,7 @@ internal sealed class SourceTailer : IDisposable
         file.Lines = null;
         file.ParsedLength = -1;
         Diagnostics.File = file.Path;
-        if (_source.Format == SourceFormat.Stix)
+        if (SourceFormats.IsWholeFile(_source.Format))
         {
             file.ParsedLength = offset > 0 ? offset : -1;
         }
@@ -225,11 +225,11 @@ internal sealed class SourceTailer : IDisposable
         }
         else
         {
-            // STIX: parse a whole file once its length has been stable for one poll.
+            // STIX and MISP feed files: parse a whole file once its length has been stable for one poll.
             if (unchanged && length != file.ParsedLength && length > 0)
             {
                 RefreshFingerprint(file);
-                FileParser.ParseStix(file.Handle, _emitter);
+                FileParser.ParseWhole(file.Handle, _source.Format, _emitter);
                 file.ParsedLength = length;
                 await EmitAsync(file, length, 0, finished: false, cancellationToken).ConfigureAwait(false);
                 progressed = true;

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace CyberCoop.Crypto;
 
 /// <summary>
-/// A CyberCoop workload identity: <c>spiffe://&lt;trust-domain&gt;/&lt;gateway|agent|operator&gt;/&lt;name&gt;</c>.
+/// A CyberCoop workload identity: <c>spiffe://&lt;trust-domain&gt;/&lt;gateway|agent|operator|analyst&gt;/&lt;name&gt;</c>.
 /// Construct through <see cref="Parse"/>, <see cref="TryParse"/> or the factories, which validate;
 /// the positional constructor does not.
 /// </summary>
@@ -75,7 +75,7 @@ public readonly record struct SpiffeId(string TrustDomain, WorkloadKind Kind, st
         var slash = rest.IndexOf('/');
         if (slash < 0)
         {
-            error = "path is missing; expected /gateway|agent|operator/<name>";
+            error = "path is missing; expected /gateway|agent|operator|analyst/<name>";
             return false;
         }
 
@@ -90,7 +90,7 @@ public readonly record struct SpiffeId(string TrustDomain, WorkloadKind Kind, st
         var second = path.IndexOf('/');
         if (second < 0)
         {
-            error = "path must have exactly two segments: /gateway|agent|operator/<name>";
+            error = "path must have exactly two segments: /gateway|agent|operator|analyst/<name>";
             return false;
         }
 
@@ -98,13 +98,13 @@ public readonly record struct SpiffeId(string TrustDomain, WorkloadKind Kind, st
         var name = path[(second + 1)..];
         if (name.IndexOf('/') >= 0)
         {
-            error = name.EndsWith('/') ? "trailing '/' is not allowed" : "path must have exactly two segments: /gateway|agent|operator/<name>";
+            error = name.EndsWith('/') ? "trailing '/' is not allowed" : "path must have exactly two segments: /gateway|agent|operator|analyst/<name>";
             return false;
         }
 
         if (!TryParseKind(kindText, out var kind))
         {
-            error = $"unknown workload kind '{kindText.ToString()}'; expected gateway, agent or operator";
+            error = $"unknown workload kind '{kindText.ToString()}'; expected gateway, agent, operator or analyst";
             return false;
         }
 
@@ -152,6 +152,7 @@ public readonly record struct SpiffeId(string TrustDomain, WorkloadKind Kind, st
         WorkloadKind.Gateway => "gateway",
         WorkloadKind.Agent => "agent",
         WorkloadKind.Operator => "operator",
+        WorkloadKind.Analyst => "analyst",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown workload kind"),
     };
 
@@ -173,6 +174,9 @@ public readonly record struct SpiffeId(string TrustDomain, WorkloadKind Kind, st
                 return true;
             case "operator":
                 kind = WorkloadKind.Operator;
+                return true;
+            case "analyst":
+                kind = WorkloadKind.Analyst;
                 return true;
             default:
                 kind = default;

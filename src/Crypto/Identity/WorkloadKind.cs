@@ -11,4 +11,10 @@ public enum WorkloadKind
 
     /// <summary><c>spiffe://&lt;domain&gt;/operator/&lt;name&gt;</c>: a human operator (TLS client only).</summary>
     Operator,
+
+    /// <summary>
+    /// <c>spiffe://&lt;domain&gt;/analyst/&lt;name&gt;</c>: a local analyst's tool reading the node's TAXII server
+    /// (TLS client only; no gRPC service admits it).
+    /// </summary>
+    Analyst,
 }

@@ -23,6 +23,7 @@ internal static class GatewayCommandLine
         root.Subcommands.Add(Status.StatusCommand.Create());
         root.Subcommands.Add(BackupCommand.Create());
         root.Subcommands.Add(Peers.OriginsCommand.Create());
+        root.Subcommands.Add(TaxiiCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         return root;
     }

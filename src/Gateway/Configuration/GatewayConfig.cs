@@ -19,6 +19,9 @@ internal sealed record GatewayConfig
     /// these domains cannot connect to this node unless they are also configured peers.
     /// </summary>
     public List<TrustedOriginConfig> TrustedOrigins { get; init; } = [];
+
+    /// <summary>The TAXII 2.1 server for analysts' tools (docs/interoperability.md); off when absent.</summary>
+    public TaxiiConfig? Taxii { get; set; }
 }
 
 /// <summary>A trust domain whose relayed content this node can verify.</summary>

@@ -71,6 +71,11 @@ internal static class GatewayConfigValidator
             }
         }
 
+        if (config.Taxii is not null)
+        {
+            TaxiiConfigValidator.Validate(config.Taxii, config.Node, errors);
+        }
+
         return errors;
     }
 

@@ -73,6 +73,9 @@ internal sealed class GatewayNode : IAsyncDisposable
     /// <summary>Services (for tests).</summary>
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Port of the TAXII server; null when <c>taxii</c> is not configured.</summary>
+    public int? TaxiiPort => _app.Services.GetService<Interop.Taxii.TaxiiServer>()?.Port;
+
     /// <summary>Completes when the host stops (SIGTERM, Ctrl-C or <see cref="StopAsync"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
 
@@ -126,6 +129,13 @@ internal sealed class GatewayNode : IAsyncDisposable
             streams = registry;
             builder.Services.AddSingleton(registry);
             builder.Services.AddCyberCoopGateway(runtime);
+            if (loaded.Config.Taxii is { } taxii)
+            {
+                // The TAXII 2.1 server for analysts' tools: its own Kestrel and port, started and stopped with the node.
+                builder.Services.AddSingleton(new Interop.Taxii.TaxiiServer(runtime, taxii, runtimeLogger));
+                builder.Services.AddHostedService(services => services.GetRequiredService<Interop.Taxii.TaxiiServer>());
+            }
+
             // sd_notify readiness and journald-friendly logs when run as a systemd service; nothing otherwise.
             builder.Services.AddSystemd();
             GatewayConfigValidator.TryParseListen(node.Listen, out var endpoint);

@@ -83,7 +83,7 @@ internal static class InteropSeed
         return path;
     }
 
-    public static Indicator Received(IndicatorType type, string value, DateTimeOffset now, Tlp tlp)
+    public static Indicator Received(IndicatorType type, string value, DateTimeOffset now, Tlp tlp, string node = AllyNode, string domain = AllyDomain)
     {
         var indicator = new Indicator
         {
@@ -94,11 +94,11 @@ internal static class InteropSeed
             Confidence = 90,
             FirstSeen = Timestamp.FromDateTimeOffset(now.AddHours(-2)),
             LastSeen = Timestamp.FromDateTimeOffset(now.AddHours(-1)),
-            OriginDomain = AllyDomain,
+            OriginDomain = domain,
         };
         indicator.Observations.Add(new Observation
         {
-            Node = AllyNode,
+            Node = node,
             Sensor = AllySensor,
             Count = 3,
             Confidence = 90,

@@ -89,15 +89,15 @@ internal static class CertsCommand
     private static Command Issue()
     {
         var caDirectory = new Option<string>("--ca-dir") { Description = "Folder holding root.crt and root.key of the trust domain.", Required = true };
-        var kind = new Option<string>("--kind") { Description = "Workload kind: gateway, agent or operator.", Required = true };
-        kind.AcceptOnlyFromAmong("gateway", "agent", "operator");
+        var kind = new Option<string>("--kind") { Description = "Workload kind: gateway, agent, operator or analyst (a local analyst tool reading the TAXII server).", Required = true };
+        kind.AcceptOnlyFromAmong("gateway", "agent", "operator", "analyst");
         var name = new Option<string>("--name") { Description = "Workload name, 1-64 characters of a-z, 0-9, '-', '_', '.' (not '.' or '..'); the id is spiffe://<domain>/<kind>/<name>. " +
             "Stricter than the SPIFFE id grammar peers accept (docs/crypto.md §2), so a name is also a safe file name.", Required = true };
         var output = new Option<string>("--out") { Description = "Folder for <name>.crt and <name>.key (created when missing).", Required = true };
         var days = new Option<int>("--days") { Description = "Lifetime in days (short-lived certificates are renewed with 'certs renew').", DefaultValueFactory = _ => DefaultLeafDays };
         var command = new Command(
             "issue",
-            "Issue a gateway, agent or operator certificate of a trust domain, with its SPIFFE id as the only URI SAN; " +
+            "Issue a gateway, agent, operator or analyst certificate of a trust domain, with its SPIFFE id as the only URI SAN; " +
             "writes <name>.crt and <name>.key (mode 0600)." +
             Environment.NewLine + "Example: certs issue --ca-dir ca --kind gateway --name tallinn --out node")
         {
@@ -275,7 +275,8 @@ internal static class CertsCommand
         "gateway" => WorkloadKind.Gateway,
         "agent" => WorkloadKind.Agent,
         "operator" => WorkloadKind.Operator,
-        _ => throw CliException.Usage($"--kind '{kind}' must be gateway, agent or operator"),
+        "analyst" => WorkloadKind.Analyst,
+        _ => throw CliException.Usage($"--kind '{kind}' must be gateway, agent, operator or analyst"),
     };
 
     private static ECDsa LoadKeyMatching(X509Certificate2 certificate, string keyPath)

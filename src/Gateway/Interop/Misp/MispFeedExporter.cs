@@ -126,7 +126,7 @@ internal static class MispFeedExporter
             ["category"] = category,
             ["value"] = indicator.Value,
             // An expired indicator stays visible as context but is no longer for detection (MISP has no valid-until).
-            ["to_ids"] = !expired && indicator.Type is not (IndicatorType.Cve or IndicatorType.Ja4),
+            ["to_ids"] = !expired && indicator.Type != IndicatorType.Cve,
             ["deleted"] = false,
             ["disable_correlation"] = false,
             ["timestamp"] = modified,

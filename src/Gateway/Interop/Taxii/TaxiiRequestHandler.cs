@@ -1,0 +1,464 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Interop.Stix;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Interop.Taxii;
+
+/// <summary>
+/// TAXII 2.1 (OASIS Standard, 10 June 2021) read endpoints: discovery (/taxii2/), the API root (/cybercoop/),
+/// collections, objects, one object, its versions and the manifest, with added_after, match[type|id|version|
+/// spec_version], limit and next paging. Every refusal is a TAXII error message; no request gets a stack trace.
+/// </summary>
+internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiConfig config, TaxiiAuthenticator authenticator, ILogger log)
+{
+    public const string ApiRoot = "cybercoop";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        try
+        {
+            if (!TaxiiMedia.Acceptable(context.Request.Headers.Accept.ToString()))
+            {
+                throw new TaxiiError(406, "Not Acceptable", "this server answers " + TaxiiMedia.Taxii);
+            }
+
+            var caller = await authenticator.AuthenticateAsync(context, ct).ConfigureAwait(false);
+            var segments = context.Request.Path.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries) ?? [];
+            if (!context.Request.Path.Value!.EndsWith('/'))
+            {
+                throw NotFound("TAXII 2.1 URLs end with '/'");
+            }
+
+            var get = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
+            switch (segments)
+            {
+                case ["taxii2"] when get:
+                    await WriteAsync(context, Discovery(context), ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot] when get:
+                    await WriteAsync(context, ApiRootResource(), ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot, "collections"] when get:
+                    await WriteAsync(context, new JsonObject { ["collections"] = new JsonArray([.. Collections().Select(c => (JsonNode)Resource(c))]) }, ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot, "collections", var id] when get:
+                    await WriteAsync(context, Resource(Collection(id)), ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot, "collections", var id, "objects"] when get:
+                    await ObjectsAsync(context, Collection(id), caller, objectId: null, ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot, "collections", var id, "objects"] when HttpMethods.IsPost(context.Request.Method):
+                    _ = Collection(id);
+                    throw new TaxiiError(403, "Forbidden", "this collection is read-only (can_write: false); this node has no TAXII write collection yet");
+                case [ApiRoot, "collections", var id, "objects", var objectId] when get:
+                    await ObjectsAsync(context, Collection(id), caller, objectId, ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot, "collections", var id, "objects", var objectId, "versions"] when get:
+                    await VersionsAsync(context, Collection(id), caller, objectId, ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot, "collections", var id, "manifest"] when get:
+                    await ManifestAsync(context, Collection(id), caller, ct).ConfigureAwait(false);
+                    return;
+                case ["taxii2"] or [ApiRoot, ..]:
+                    throw new TaxiiError(405, "Method Not Allowed", $"{context.Request.Method} is not served here");
+                default:
+                    throw NotFound("no TAXII resource at this path (discovery is /taxii2/)");
+            }
+        }
+        catch (TaxiiError error)
+        {
+            await WriteErrorAsync(context, error).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Client went away.
+        }
+#pragma warning disable CA1031 // A request must never see a stack trace: anything unexpected is logged and answered with a TAXII 500 body.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Failed(log, ex, context.Request.Path.Value ?? "");
+            await WriteErrorAsync(context, new TaxiiError(500, "Internal Server Error", "the server could not answer this request; see the node's log")).ConfigureAwait(false);
+        }
+    }
+
+    private JsonObject Discovery(HttpContext context) => new()
+    {
+        ["title"] = "CyberCoop node " + runtime.Identity.Id.TrustDomain,
+        ["description"] = "Threat indicators held by this CyberCoop node, one collection per origin (STIX 2.1).",
+        ["default"] = $"https://{context.Request.Host}/{ApiRoot}/",
+        ["api_roots"] = new JsonArray($"https://{context.Request.Host}/{ApiRoot}/"),
+    };
+
+    private JsonObject ApiRootResource() => new()
+    {
+        ["title"] = "CyberCoop " + runtime.Identity.Id.TrustDomain,
+        ["description"] = "Read collections: our own, all received, and one per allied origin.",
+        ["versions"] = new JsonArray(TaxiiMedia.Taxii),
+        ["max_content_length"] = 1 << 20,
+    };
+
+    private List<TaxiiCollection> Collections()
+    {
+        var current = runtime.Trust.Config.Config;
+        var allies = new List<string>();
+        foreach (var peer in current.Peers)
+        {
+            if (SpiffeId.TryParse(peer.Id, out var id, out _))
+            {
+                allies.Add(id.TrustDomain);
+            }
+        }
+
+        allies.AddRange(current.TrustedOrigins.Select(o => o.TrustDomain));
+        return [.. TaxiiCollection.For(runtime.Identity.Id.TrustDomain, allies)];
+    }
+
+    private TaxiiCollection Collection(string id) =>
+        Collections().FirstOrDefault(c => string.Equals(c.Id, id, StringComparison.OrdinalIgnoreCase))
+        ?? throw NotFound($"no collection '{Truncate(id)}'");
+
+    private static JsonObject Resource(TaxiiCollection collection) => new()
+    {
+        ["id"] = collection.Id,
+        ["title"] = collection.Title,
+        ["description"] = collection.Description,
+        ["can_read"] = true,
+        ["can_write"] = false,
+        ["media_types"] = new JsonArray(TaxiiMedia.Stix),
+    };
+
+    private async Task ObjectsAsync(HttpContext context, TaxiiCollection collection, TaxiiCaller caller, string? objectId, CancellationToken ct)
+    {
+        var query = TaxiiQuery.Parse(context.Request.Query, config.MaxPageSize, objectId);
+        var page = await PageAsync(collection, caller, query, ct).ConfigureAwait(false);
+        if (objectId is not null && page.Items.Count == 0)
+        {
+            throw NotFound($"no object '{Truncate(objectId)}' in this collection (or not at your clearance)");
+        }
+
+        var envelope = new JsonObject { ["more"] = page.More };
+        if (page.Next is not null)
+        {
+            envelope["next"] = page.Next;
+        }
+
+        if (page.Items.Count > 0)
+        {
+            envelope["objects"] = new JsonArray([.. page.Items.Select(i => i.Object.Json.DeepClone())]);
+        }
+
+        SetDateHeaders(context, page.Items);
+        await WriteAsync(context, envelope, ct).ConfigureAwait(false);
+    }
+
+    private async Task ManifestAsync(HttpContext context, TaxiiCollection collection, TaxiiCaller caller, CancellationToken ct)
+    {
+        var query = TaxiiQuery.Parse(context.Request.Query, config.MaxPageSize, objectId: null);
+        var page = await PageAsync(collection, caller, query, ct).ConfigureAwait(false);
+        var manifest = new JsonObject { ["more"] = page.More };
+        if (page.Next is not null)
+        {
+            manifest["next"] = page.Next;
+        }
+
+        if (page.Items.Count > 0)
+        {
+            manifest["objects"] = new JsonArray([.. page.Items.Select(i => (JsonNode)new JsonObject
+            {
+                ["id"] = i.Object.Id,
+                ["date_added"] = StixTime.Format(i.DateAdded),
+                ["version"] = StixTime.Format(i.Object.Modified),
+                ["media_type"] = TaxiiMedia.Stix,
+            })]);
+        }
+
+        SetDateHeaders(context, page.Items);
+        await WriteAsync(context, manifest, ct).ConfigureAwait(false);
+    }
+
+    private async Task VersionsAsync(HttpContext context, TaxiiCollection collection, TaxiiCaller caller, string objectId, CancellationToken ct)
+    {
+        var query = TaxiiQuery.Parse(context.Request.Query, config.MaxPageSize, objectId) with { Versions = TaxiiVersions.All };
+        var page = await PageAsync(collection, caller, query, ct).ConfigureAwait(false);
+        if (page.Items.Count == 0)
+        {
+            throw NotFound($"no object '{Truncate(objectId)}' in this collection (or not at your clearance)");
+        }
+
+        SetDateHeaders(context, page.Items);
+        await WriteAsync(context, new JsonObject
+        {
+            ["more"] = page.More,
+            ["versions"] = new JsonArray([.. page.Items.Select(i => (JsonNode)StixTime.Format(i.Object.Modified))]),
+        }, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The caller's view of a collection, filtered and paged in (date_added, id) order.</summary>
+    private async Task<TaxiiPage> PageAsync(TaxiiCollection collection, TaxiiCaller caller, TaxiiQuery query, CancellationToken ct)
+    {
+        var items = new List<TaxiiItem>();
+        var origins = new SortedSet<string>(StringComparer.Ordinal);
+        var levels = new SortedSet<Tlp>();
+        var scanFrom = query.After is { } after ? after.DateAdded.AddMilliseconds(-1) : query.AddedAfter;
+        await foreach (var (updatedAt, indicator) in runtime.Store.ReadIndicatorsWithUpdateTimeAsync(scanFrom, ct).ConfigureAwait(false))
+        {
+            if (indicator.Tlp > caller.Clearance)
+            {
+                continue; // TLP per analyst: above the clearance it does not exist for this caller
+            }
+
+            foreach (var stix in StixExporter.Objects(indicator))
+            {
+                if (collection.Holds(stix.Origin!))
+                {
+                    items.Add(new TaxiiItem(StixTime.Truncate(updatedAt), stix));
+                    origins.Add(stix.Origin!);
+                    levels.Add(indicator.Tlp);
+                }
+            }
+        }
+
+        // What the objects refer to (their creators and TLP markings), dated at the start so a full pull gets them first.
+        var epoch = StixExporter.IdentityCreated;
+        if (query.AddedAfter is null || query.AddedAfter < epoch)
+        {
+            items.AddRange(origins.Select(o => new TaxiiItem(epoch, StixExporter.Identity(o))));
+            items.AddRange(levels.Select(l => new TaxiiItem(epoch, StixExporter.Marking(l))));
+        }
+
+        var filtered = items.Where(query.Matches).OrderBy(i => i.DateAdded).ThenBy(i => i.Object.Id, StringComparer.Ordinal).ToList();
+        var start = 0;
+        if (query.After is { } cursor)
+        {
+            start = filtered.FindIndex(i => i.DateAdded > cursor.DateAdded || (i.DateAdded == cursor.DateAdded && string.CompareOrdinal(i.Object.Id, cursor.Id) > 0));
+            start = start < 0 ? filtered.Count : start;
+        }
+
+        var pageItems = filtered.Skip(start).Take(query.Limit).ToList();
+        var more = start + pageItems.Count < filtered.Count;
+        var next = more ? TaxiiCursor.Encode(pageItems[^1]) : null;
+        return new TaxiiPage(pageItems, more, next);
+    }
+
+    private static void SetDateHeaders(HttpContext context, IReadOnlyList<TaxiiItem> items)
+    {
+        if (items.Count > 0)
+        {
+            context.Response.Headers[TaxiiMedia.DateAddedFirst] = StixTime.Format(items.Min(i => i.DateAdded));
+            context.Response.Headers[TaxiiMedia.DateAddedLast] = StixTime.Format(items.Max(i => i.DateAdded));
+        }
+    }
+
+    private static async Task WriteAsync(HttpContext context, JsonNode body, CancellationToken ct)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = TaxiiMedia.Taxii;
+        await JsonSerializer.SerializeAsync(context.Response.Body, body, InteropJsonContext.Default.JsonNode, ct).ConfigureAwait(false);
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, TaxiiError error)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = error.Status;
+        context.Response.ContentType = TaxiiMedia.Taxii;
+        if (error.Status == 401)
+        {
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"cybercoop-taxii\", charset=\"UTF-8\"";
+        }
+
+        var body = new JsonObject
+        {
+            ["title"] = error.Title,
+            ["description"] = error.Description,
+            ["http_status"] = error.Status.ToString(CultureInfo.InvariantCulture),
+        };
+        await JsonSerializer.SerializeAsync(context.Response.Body, (JsonNode)body, InteropJsonContext.Default.JsonNode, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private static TaxiiError NotFound(string why) => new(404, "Not Found", why);
+
+    private static string Truncate(string text) => text.Length <= 100 ? text : text[..100] + "…";
+
+    [LoggerMessage(EventId = 901, Level = LogLevel.Error, Message = "TAXII request for {Path} failed")]
+    private static partial void Failed(ILogger logger, Exception exception, string path);
+}
+
+/// <summary>An object in a collection with the time it was added (its current version's date_added).</summary>
+internal sealed record TaxiiItem(DateTimeOffset DateAdded, StixObject Object);
+
+/// <summary>One page of a collection.</summary>
+internal sealed record TaxiiPage(IReadOnlyList<TaxiiItem> Items, bool More, string? Next);
+
+/// <summary>Which versions match[version] asks for.</summary>
+internal enum TaxiiVersions
+{
+    Last,
+    First,
+    All,
+    Specific,
+}
+
+/// <summary>The position after the last object of a page: opaque base64url of "&lt;date_added ticks&gt;|&lt;id&gt;".</summary>
+internal sealed record TaxiiCursor(DateTimeOffset DateAdded, string Id)
+{
+    public static string Encode(TaxiiItem item) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(item.DateAdded.UtcTicks.ToString(CultureInfo.InvariantCulture) + "|" + item.Object.Id))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static TaxiiCursor Decode(string token)
+    {
+        try
+        {
+            if (token.Length > 400)
+            {
+                throw new FormatException("too long");
+            }
+
+            var padded = token.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - (padded.Length % 4)) % 4);
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(padded));
+            var bar = text.IndexOf('|', StringComparison.Ordinal);
+            var ticks = long.Parse(text.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture);
+            return new TaxiiCursor(new DateTimeOffset(ticks, TimeSpan.Zero), text[(bar + 1)..]);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException)
+        {
+            throw new TaxiiError(400, "Bad Request", "next: not a token this server issued");
+        }
+    }
+}
+
+/// <summary>The filters and paging of a TAXII 2.1 GET (section 3.4).</summary>
+internal sealed record TaxiiQuery
+{
+    public DateTimeOffset? AddedAfter { get; init; }
+
+    public TaxiiCursor? After { get; init; }
+
+    public int Limit { get; init; }
+
+    public IReadOnlySet<string>? Types { get; init; }
+
+    public IReadOnlySet<string>? Ids { get; init; }
+
+    public TaxiiVersions Versions { get; init; } = TaxiiVersions.Last;
+
+    public IReadOnlyList<DateTimeOffset> SpecificVersions { get; init; } = [];
+
+    public bool SpecVersionMatches { get; init; } = true;
+
+    public static TaxiiQuery Parse(IQueryCollection query, int maxPage, string? objectId)
+    {
+        DateTimeOffset? addedAfter = null;
+        if (query.TryGetValue("added_after", out var added))
+        {
+            if (!StixTime.TryParse(added.ToString(), out var parsed))
+            {
+                throw new TaxiiError(400, "Bad Request", "added_after: not an RFC 3339 timestamp");
+            }
+
+            addedAfter = parsed;
+        }
+
+        var limit = maxPage;
+        if (query.TryGetValue("limit", out var limitText))
+        {
+            if (!int.TryParse(limitText.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1)
+            {
+                throw new TaxiiError(400, "Bad Request", "limit: a positive integer");
+            }
+
+            limit = Math.Min(limit, maxPage);
+        }
+
+        var ids = List(query, "match[id]");
+        if (objectId is not null)
+        {
+            ids = new HashSet<string>(StringComparer.Ordinal) { objectId };
+        }
+
+        var versions = TaxiiVersions.Last;
+        var specific = new List<DateTimeOffset>();
+        foreach (var value in List(query, "match[version]") ?? new HashSet<string>())
+        {
+            switch (value)
+            {
+                case "last":
+                    versions = versions == TaxiiVersions.Specific ? versions : TaxiiVersions.Last;
+                    break;
+                case "first":
+                case "all":
+                    versions = value == "all" ? TaxiiVersions.All : TaxiiVersions.First;
+                    break;
+                default:
+                    if (!StixTime.TryParse(value, out var version))
+                    {
+                        throw new TaxiiError(400, "Bad Request", "match[version]: last, first, all or timestamps");
+                    }
+
+                    specific.Add(StixTime.Truncate(version));
+                    versions = TaxiiVersions.Specific;
+                    break;
+            }
+        }
+
+        var specVersions = List(query, "match[spec_version]");
+        return new TaxiiQuery
+        {
+            AddedAfter = addedAfter,
+            After = query.TryGetValue("next", out var next) ? TaxiiCursor.Decode(next.ToString()) : null,
+            Limit = limit,
+            Types = List(query, "match[type]"),
+            Ids = ids,
+            Versions = versions,
+            SpecificVersions = specific,
+            SpecVersionMatches = specVersions is null || specVersions.Contains("2.1"),
+        };
+    }
+
+    /// <summary>True when an item passes every filter (only the current version of each object is held).</summary>
+    public bool Matches(TaxiiItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return SpecVersionMatches
+            && (AddedAfter is null || item.DateAdded > AddedAfter)
+            && (Types is null || Types.Contains(item.Object.Type))
+            && (Ids is null || Ids.Contains(item.Object.Id))
+            && (Versions != TaxiiVersions.Specific || SpecificVersions.Contains(item.Object.Modified));
+    }
+
+    private static HashSet<string>? List(IQueryCollection query, string name)
+    {
+        if (!query.TryGetValue(name, out var values))
+        {
+            return null;
+        }
+
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            foreach (var part in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                set.Add(part);
+            }
+        }
+
+        return set.Count == 0 ? throw new TaxiiError(400, "Bad Request", name + ": empty") : set;
+    }
+}

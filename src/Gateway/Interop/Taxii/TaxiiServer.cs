@@ -1,0 +1,99 @@
+using System.Net;
+using System.Security.Authentication;
+using CyberCoop.Gateway.Configuration;
+using CyberCoop.Gateway.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Interop.Taxii;
+
+/// <summary>
+/// The TAXII 2.1 server: its own Kestrel on <c>taxii.listen</c> (HTTPS, TLS 1.2/1.3, HTTP/1.1 and 2, the node's
+/// certificate, client certificates optional and checked per request). Started and stopped with the node.
+/// </summary>
+internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig config, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+{
+    private readonly ILogger _log = loggers.CreateLogger<TaxiiServer>();
+    private WebApplication? _app;
+
+    /// <summary>The bound port (the configured one, or the one chosen for port 0).</summary>
+    public int Port { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        GatewayConfigValidator.TryParseListen(config.Listen, out var endpoint);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 1 << 20;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Listen(endpoint, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https =>
+                {
+                    https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                    https.ServerCertificateSelector = (_, _) => runtime.Identity.Certificate;
+                    https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                    https.CheckCertificateRevocation = false;
+                    // Accepted at the handshake so a refused certificate gets a TAXII error body; every request
+                    // validates it (chain to this domain's root, revocations, analyst kind) before anything is served.
+                    https.ClientCertificateValidation = (_, _, _) => true;
+                });
+            });
+        });
+        var app = builder.Build();
+        var handler = new TaxiiRequestHandler(runtime, config, new TaxiiAuthenticator(runtime, runtime.Time), _log);
+        app.Run(handler.HandleAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app = app;
+        Port = endpoint.Port != 0 ? endpoint.Port : BoundPort(app);
+        Listening(_log, $"{endpoint.Address}:{Port}");
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+            _app = null;
+        }
+    }
+
+    private static int BoundPort(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            var binding = BindingAddress.Parse(address);
+            if (!binding.IsUnixPipe)
+            {
+                return binding.Port;
+            }
+        }
+
+        throw new InvalidOperationException("the TAXII listener has no TCP address");
+    }
+
+    [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "TAXII 2.1 server listening on https://{Endpoint}/taxii2/")]
+    private static partial void Listening(ILogger logger, string endpoint);
+}
