@@ -14,8 +14,9 @@ internal sealed class GatewayMeter : IDisposable
 
     private readonly Meter _meter;
 
-    public GatewayMeter(GatewayRuntime runtime)
+    public GatewayMeter(GatewayRuntime runtime, CallerLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(runtime);
         _meter = new Meter(Name);
         var node = new KeyValuePair<string, object?>("node", runtime.Identity.IdText);
@@ -28,6 +29,8 @@ internal sealed class GatewayMeter : IDisposable
         _meter.CreateObservableCounter("cybercoop.peer.indicators.received", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsReceived)), "{indicator}", "Indicators accepted from each peer");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.withheld", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsWithheld)), "{indicator}", "Indicators withheld from each peer by outbound policy");
         _meter.CreateObservableCounter("cybercoop.peer.envelopes.rejected", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.EnvelopesRejected)), "{envelope}", "Envelopes refused, by peer");
+        _meter.CreateObservableCounter("cybercoop.limits.refused", () => Refused(limits, node), "{call}", "Streams and messages refused with RESOURCE_EXHAUSTED by a per-identity limit (node.limits), by limit and caller");
+        _meter.CreateObservableCounter("cybercoop.limits.delayed", () => new Measurement<long>(limits.Delayed, node), "{message}", "Messages that waited for their identity's rate limit");
         _meter.CreateObservableGauge("cybercoop.peer.connected", () => PerPeer(metrics, node, static m => m.Snapshot().ConnectedSince is null ? 0L : 1L), "{connection}", "1 while the outbound stream to the peer is up");
     }
 
@@ -42,6 +45,14 @@ internal sealed class GatewayMeter : IDisposable
         foreach (var (peer, peerMetrics) in metrics.Peers)
         {
             yield return new Measurement<long>(read(peerMetrics), node, new KeyValuePair<string, object?>("peer", peer));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Refused(CallerLimits limits, KeyValuePair<string, object?> node)
+    {
+        foreach (var ((limit, caller), count) in limits.Refused)
+        {
+            yield return new Measurement<long>(count, node, new KeyValuePair<string, object?>("limit", limit), new KeyValuePair<string, object?>("caller", caller));
         }
     }
 
