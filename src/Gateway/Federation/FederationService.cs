@@ -111,7 +111,8 @@ internal sealed class FederationService(
 
     public override Task<SignedTrustBundle> GetTrustBundle(GetTrustBundleRequest request, ServerCallContext context)
     {
-        authorization.RequireBundleReader(context);
+        var caller = authorization.RequireBundleReader(context);
+        runtime.Activity.BundleFetched(caller.ToString(), Storage.CallerKinds.Peer, request.KnownSequence);
         return Task.FromResult(publisher.Current);
     }
 }

@@ -472,7 +472,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         bundleId = Convert.ToHexStringLower(bundle.BundleId.Span);
-        if (bundle.Origin == _runtime.Identity.IdText || !Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
+        if (bundle.Origin == _runtime.Identity.IdText || !TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
             || _directory.Find(bundle.Origin) is not { } announced)
         {
             return null;

@@ -85,4 +85,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
     public static partial void ShuttingDown(ILogger logger);
+
+    [LoggerMessage(1180, LogLevel.Warning, "Activity of {Caller} could not be saved: {Error}")]
+    public static partial void CallerActivityNotSaved(ILogger logger, string caller, string error);
 }

@@ -25,6 +25,13 @@ internal sealed class NodeMetrics(TimeProvider time)
         Interlocked.Add(ref _sightingsRejected, rejected);
     }
 
+    /// <summary>Starts the ingest totals from what the store counted before this start (they survive a restart).</summary>
+    public void RestoreIngested(long ingested, long rejected)
+    {
+        Interlocked.Add(ref _sightingsIngested, ingested);
+        Interlocked.Add(ref _sightingsRejected, rejected);
+    }
+
     public void AddDenied() => Interlocked.Increment(ref _callsDenied);
 
     /// <summary>The counters of one peer (created on first use).</summary>

@@ -22,6 +22,7 @@ internal sealed class IngestService(
     LiveStreamRegistry streams,
     CallerLimits limits,
     OutboundDispatcher dispatcher,
+    TrustBundlePublisher publisher,
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Contracts.V1.Ingest.IngestBase
 {
@@ -61,6 +62,23 @@ internal sealed class IngestService(
         {
             // Graceful shutdown: the agent re-sends anything unanswered after reconnecting.
         }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
+        {
+            runtime.Activity.Failed(agentId, Storage.CallerKinds.Agent, $"{ex.StatusCode}: {ex.Status.Detail}");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The domain's signed trust bundle for an agent of the own domain, so it follows a root rotation (it verifies the
+    /// bundle against the roots it already trusts). The sequence the agent says it holds is recorded for <c>status</c>.
+    /// </summary>
+    public override Task<SignedTrustBundle> GetTrustBundle(GetTrustBundleRequest request, ServerCallContext context)
+    {
+        var agent = authorization.RequireAgent(context);
+        var served = publisher.Current;
+        runtime.Activity.BundleFetched(agent.ToString(), Storage.CallerKinds.Agent, request.KnownSequence);
+        return Task.FromResult(served);
     }
 
     /// <summary>
@@ -108,6 +126,10 @@ internal sealed class IngestService(
 
         if (!commit.Duplicate)
         {
+            var firstRejection = commit.Results.FirstOrDefault(r => r.Outcome == ItemOutcome.Rejected) is { } first
+                ? $"sighting {first.Index} rejected: {first.Reason}"
+                : null;
+            runtime.Activity.BatchCommitted(agentId, accepted + merged, rejected, firstRejection);
             runtime.Metrics.AddIngested(accepted + merged, rejected);
             dispatcher.Notify();
         }
