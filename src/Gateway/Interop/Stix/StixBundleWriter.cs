@@ -27,11 +27,14 @@ internal sealed class StixBundleWriter : IAsyncDisposable
     /// <summary>Number of objects written so far (indicators, vulnerabilities; identities and markings come at the end).</summary>
     public int Count => _ids.Count;
 
-    /// <summary>Writes the objects of one indicator (all origins, or only <paramref name="onlyOrigin"/>).</summary>
-    public async Task AddAsync(Indicator indicator, string? onlyOrigin, CancellationToken ct)
+    /// <summary>
+    /// Writes the objects of one indicator (all origins, or only <paramref name="onlyOrigin"/>); <paramref name="revoked"/>
+    /// for one withdrawn by its origins (Lifecycle.IndicatorStatus).
+    /// </summary>
+    public async Task AddAsync(Indicator indicator, string? onlyOrigin, CancellationToken ct, bool revoked = false)
     {
         ArgumentNullException.ThrowIfNull(indicator);
-        foreach (var stix in StixExporter.Objects(indicator, onlyOrigin))
+        foreach (var stix in StixExporter.Objects(indicator, onlyOrigin, revoked))
         {
             Write(stix);
             _origins.Add(stix.Origin!);

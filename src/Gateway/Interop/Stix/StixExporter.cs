@@ -21,7 +21,7 @@ internal static class StixExporter
     /// The STIX objects for one indicator: an <c>indicator</c> (or a <c>vulnerability</c> for a CVE) per origin domain
     /// among its observations, or only for <paramref name="onlyOrigin"/> when given (none when that origin did not
     /// observe it). <paramref name="revoked"/> is the seam for withdrawal: a withdrawn indicator is exported with
-    /// <c>revoked: true</c> (the node has no withdrawal yet, so callers pass false).
+    /// <c>revoked: true</c> (<c>indicators export --format stix</c> passes it from Lifecycle.IndicatorStatus).
     /// </summary>
     public static IEnumerable<StixObject> Objects(Indicator indicator, string? onlyOrigin = null, bool revoked = false)
     {
