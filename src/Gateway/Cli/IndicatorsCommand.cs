@@ -52,7 +52,7 @@ internal static class IndicatorsCommand
             var outPath = parse.GetValue(output);
             if (chosen == "stix")
             {
-                await ExportStixAsync(store, onlyOrigin, outPath, io, ct).ConfigureAwait(false);
+                await ExportStixAsync(store, loaded.Config.Node.TrustDomain, onlyOrigin, outPath, io, ct).ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
 
@@ -63,7 +63,7 @@ internal static class IndicatorsCommand
                     throw new CliException("--format misp-feed writes a folder: name it with --out DIR", CliExitCodes.Usage);
                 }
 
-                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
+                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, loaded.Config.Node.TrustDomain, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
                 await io.Output.WriteLineAsync($"wrote MISP feed to {Path.GetFullPath(outPath)}: {written.Events} event(s), {written.Attributes} attribute(s)").ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
@@ -89,16 +89,16 @@ internal static class IndicatorsCommand
         return new Command("indicators", "Inspect the indicators a node holds.") { export };
     }
 
-    private static async Task ExportStixAsync(GatewayStore store, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
+    private static async Task ExportStixAsync(GatewayStore store, string ownDomain, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
     {
         var stream = string.IsNullOrEmpty(outPath) ? new MemoryStream() : (Stream)new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.None);
         await using (stream.ConfigureAwait(false))
         {
             await using (var bundle = new StixBundleWriter(stream))
             {
-                await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+                await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
                 {
-                    await bundle.AddAsync(indicator, onlyOrigin, ct).ConfigureAwait(false);
+                    await bundle.AddAsync(stored, ownDomain, onlyOrigin, ct).ConfigureAwait(false);
                 }
 
                 await bundle.FinishAsync(ct).ConfigureAwait(false);
