@@ -53,7 +53,7 @@ public sealed class OriginViewTests : IAsyncLifetime
         Assert.Equal(mergedAtFi, merged!.Confidence); // the merged record would pass lv's minimum of 70
         Assert.Equal(fiConfidence, (await _f["fi"].Node!.Runtime.Store.GetOwnViewAsync(id, CancellationToken.None))!.Confidence);
         await WaitUntilAsync(
-            async () => (await AuditAsync("fi")).Any(e => e.Kind == "withheld" && e.Subject == _f["lv"].GatewayId && e.Reason == "below-min-confidence" &&
+            async () => (await _f.AuditAsync("fi")).Any(e => e.Kind == "withheld" && e.Subject == _f["lv"].GatewayId && e.Reason == "below-min-confidence" &&
                 e.DetailsJson.Contains(id, StringComparison.Ordinal)),
             "fi records the own sighting as withheld from lv for its confidence");
         // A later own indicator that passes reaches lv: the dispatcher has gone past the withheld one.
@@ -62,7 +62,7 @@ public sealed class OriginViewTests : IAsyncLifetime
             "the sentinel reached lv");
 
         Assert.Null(await _f.GetAsync("lv", type, value));
-        Assert.DoesNotContain(await AuditAsync("lv"), e => e.DetailsJson.Contains(id, StringComparison.Ordinal));
+        Assert.DoesNotContain(await _f.AuditAsync("lv"), e => e.DetailsJson.Contains(id, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -118,7 +118,7 @@ public sealed class OriginViewTests : IAsyncLifetime
             Assert.DoesNotContain(marker, System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
         }
 
-        var received = Assert.Single(await AuditAsync("lv"), e => e.Kind == "received" && e.DetailsJson.Contains(id, StringComparison.Ordinal));
+        var received = Assert.Single(await _f.AuditAsync("lv"), e => e.Kind == "received" && e.DetailsJson.Contains(id, StringComparison.Ordinal));
         Assert.StartsWith("origin " + _f["fi"].GatewayId + ", hop 0", received.Reason, StringComparison.Ordinal);
     }
 
@@ -176,16 +176,5 @@ public sealed class OriginViewTests : IAsyncLifetime
     {
         var result = await _f.IngestAsync(code, sighting);
         Assert.NotEqual(ItemOutcome.Rejected, Assert.Single(result.Items).Outcome);
-    }
-
-    private async Task<List<Gateway.Storage.AuditEntry>> AuditAsync(string code)
-    {
-        var list = new List<Gateway.Storage.AuditEntry>();
-        await foreach (var entry in _f[code].Node!.Runtime.Store.Audit.TailAsync(100_000, CancellationToken.None))
-        {
-            list.Add(entry);
-        }
-
-        return list;
     }
 }

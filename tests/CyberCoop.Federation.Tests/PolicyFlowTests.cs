@@ -40,7 +40,7 @@ public sealed class PolicyFlowTests : IAsyncLifetime
         Assert.Equal("ee.cybercoop", atFi.OriginDomain);
 
         // Give the relay path every chance, then check lv never got it and fi recorded why.
-        await WaitUntilAsync(async () => (await AuditAsync("fi")).Any(e => e.Reason.Contains("tlp-too-high", StringComparison.Ordinal)), "fi records the relay refusal");
+        await WaitUntilAsync(async () => (await _f.AuditAsync("fi")).Any(e => e.Reason.Contains("tlp-too-high", StringComparison.Ordinal)), "fi records the relay refusal");
         Assert.Null(await _f.GetAsync("lv", IndicatorType.Domain, "amber-c2.example"));
     }
 
@@ -53,7 +53,7 @@ public sealed class PolicyFlowTests : IAsyncLifetime
         var atLv = await _f.GetAsync("lv", IndicatorType.Ipv4, "198.51.100.23");
         Assert.Equal("ee.cybercoop", atLv!.OriginDomain);
         Assert.Contains(atLv.Observations, o => o.Node == _f["ee"].GatewayId);
-        var lvAudit = await AuditAsync("lv");
+        var lvAudit = await _f.AuditAsync("lv");
         Assert.Contains(lvAudit, e => e.Kind == "received" && e.Reason.Contains("origin " + _f["ee"].GatewayId + ", hop 1", StringComparison.Ordinal));
     }
 
@@ -67,7 +67,7 @@ public sealed class PolicyFlowTests : IAsyncLifetime
         await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Sha256, new string('b', 64)) is not null, "the AMBER companion reached fi");
         Assert.NotNull(await _f.GetAsync("ee", IndicatorType.Sha256, new string('a', 64)));
         Assert.Null(await _f.GetAsync("fi", IndicatorType.Sha256, new string('a', 64)));
-        var audit = await AuditAsync("ee");
+        var audit = await _f.AuditAsync("ee");
         Assert.Contains(audit, e => e.Kind == "withheld" && e.DetailsJson.Contains(IdOf(IndicatorType.Sha256, new string('a', 64)), StringComparison.Ordinal));
     }
 
@@ -80,7 +80,7 @@ public sealed class PolicyFlowTests : IAsyncLifetime
 
         await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "allowed-type.example") is not null, "the allowed type reached fi");
         Assert.Null(await _f.GetAsync("fi", IndicatorType.Cve, "CVE-2024-3400"));
-        var audit = await AuditAsync("ee");
+        var audit = await _f.AuditAsync("ee");
         var withheld = Assert.Single(audit, e => e.Kind == "withheld" && e.DetailsJson.Contains(IdOf(IndicatorType.Cve, "CVE-2024-3400"), StringComparison.Ordinal));
         Assert.Contains("type", withheld.Reason, StringComparison.Ordinal);
         Assert.Equal(_f["fi"].GatewayId, withheld.Subject);
@@ -98,16 +98,5 @@ public sealed class PolicyFlowTests : IAsyncLifetime
         var fromEe = Assert.Single(atFi!.Observations, o => o.Node == _f["ee"].GatewayId);
         Assert.Equal("", fromEe.Sensor);
         Assert.Empty(fromEe.Context);
-    }
-
-    private async Task<List<Gateway.Storage.AuditEntry>> AuditAsync(string code)
-    {
-        var list = new List<Gateway.Storage.AuditEntry>();
-        await foreach (var entry in _f[code].Node!.Runtime.Store.Audit.TailAsync(100_000, CancellationToken.None))
-        {
-            list.Add(entry);
-        }
-
-        return list;
     }
 }

@@ -272,6 +272,18 @@ internal sealed class TestFederation : IAsyncDisposable
     public Task<Indicator?> GetAsync(string code, IndicatorType type, string value) =>
         this[code].Node!.Runtime.Store.GetIndicatorAsync(IdOf(type, value), CancellationToken.None);
 
+    /// <summary>A nation's audit log, oldest entry first.</summary>
+    public async Task<List<Gateway.Storage.AuditEntry>> AuditAsync(string code)
+    {
+        var list = new List<Gateway.Storage.AuditEntry>();
+        await foreach (var entry in this[code].Node!.Runtime.Store.Audit.TailAsync(100_000, CancellationToken.None))
+        {
+            list.Add(entry);
+        }
+
+        return list;
+    }
+
     /// <summary>Waits until <paramref name="condition"/> holds, polling; fails after the timeout.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {

@@ -1,5 +1,8 @@
+using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Cli;
 using CyberCoop.Gateway.Cli.Certs;
+using CyberCoop.Gateway.Pipeline;
+using CyberCoop.Gateway.Storage;
 using Xunit;
 
 namespace CyberCoop.Gateway.Tests.Cli;
@@ -103,5 +106,94 @@ public sealed class PolicyCommandTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("decision   SHARED", result.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Helsinki's database: evil.example received from Tallinn (confidence 50, ee's tag and TLP), then reported by
+    /// Helsinki's own agent with <paramref name="ownConfidence"/>; received-only.example only received.
+    /// </summary>
+    private async Task SeedHelsinkiAsync(uint ownConfidence)
+    {
+        var helsinki = _federation.Nodes[1];
+        var time = TimeProvider.System;
+        await using var store = await GatewayStore.OpenAsync(Path.Combine(helsinki.Directory, "gateway.db"), time, TestContext.Current.CancellationToken);
+        foreach (var (value, n) in new[] { ("evil.example", (byte)1), ("received-only.example", (byte)2) })
+        {
+            var fromEe = new SightingValidator(time).Validate(
+                new Sighting { Type = IndicatorType.Domain, Value = value, Tlp = Tlp.Amber, Confidence = 50, Tags = { "ee-only" } },
+                _federation.Nodes[0].Id, "ee-agent").Indicator!;
+            await store.CommitReceivedAsync(new ReceivedEnvelope
+            {
+                EnvelopeId = Enumerable.Repeat(n, 16).ToArray(),
+                BundleId = Enumerable.Repeat(n, 16).ToArray(),
+                Sender = _federation.Nodes[0].Id,
+                Origin = _federation.Nodes[0].Id,
+                Accepted = [fromEe],
+            }, TestContext.Current.CancellationToken);
+        }
+
+        var own = new SightingValidator(time).Validate(
+            new Sighting { Type = IndicatorType.Domain, Value = "evil.example", Tlp = Tlp.Green, Confidence = ownConfidence, Tags = { "fi-tag" } },
+            helsinki.Id, "sensor-1");
+        await store.CommitIngestAsync("sensor-1", Enumerable.Repeat((byte)9, 16).ToArray(), [own], TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Stored_indicator_is_decided_on_the_nodes_own_sightings_not_on_the_record_merged_with_a_peers()
+    {
+        await SeedHelsinkiAsync(ownConfidence: 50); // merged with ee's 50: 75, above Riga's minimum of 70
+
+        var result = await CliRun.RunAsync("policy", "test", "--config", _federation.Nodes[1].ConfigPath, "--peer", Riga, "--stored",
+            "--indicator", """{"type":"domain","value":"Evil.Example"}""");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("(TLP GREEN, confidence 50)", result.Output, StringComparison.Ordinal);
+        Assert.Contains("origin view: 1 own observation(s)", result.Output, StringComparison.Ordinal);
+        Assert.Contains("WITHHELD (below-min-confidence)", result.Output, StringComparison.Ordinal);
+        Assert.Contains("confidence 50 < minimum 70", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stored_indicator_that_passes_shows_only_the_own_sighting_as_what_the_peer_would_receive()
+    {
+        await SeedHelsinkiAsync(ownConfidence: 80);
+
+        var result = await CliRun.RunAsync("policy", "test", "--config", _federation.Nodes[1].ConfigPath, "--peer", Riga, "--stored",
+            "--indicator", """{"type":"domain","value":"evil.example"}""");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("decision   SHARED", result.Output, StringComparison.Ordinal);
+        Assert.Contains("\"confidence\": 80", result.Output, StringComparison.Ordinal);
+        Assert.Contains("\"originDomain\": \"fi.cybercoop\"", result.Output, StringComparison.Ordinal);
+        Assert.Contains("fi-tag", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ee-only", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ee.cybercoop", result.Output, StringComparison.Ordinal);
+        Assert.Contains("\"tlp\": \"TLP_GREEN\"", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stored_indicator_only_received_from_a_peer_is_not_originated()
+    {
+        await SeedHelsinkiAsync(ownConfidence: 80);
+
+        var received = await CliRun.RunAsync("policy", "test", "--config", _federation.Nodes[1].ConfigPath, "--peer", Riga, "--stored",
+            "--indicator", """{"type":"domain","value":"received-only.example"}""");
+        var unknown = await CliRun.RunAsync("policy", "test", "--config", _federation.Nodes[1].ConfigPath, "--peer", Riga, "--stored",
+            "--indicator", """{"type":"domain","value":"never-seen.example"}""");
+
+        Assert.Equal(0, received.ExitCode);
+        Assert.Contains("NOT ORIGINATED: only received from peers", received.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("would receive", received.Output, StringComparison.Ordinal);
+        Assert.Contains("NOT ORIGINATED: not stored at this node", unknown.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stored_mode_without_a_database_says_the_node_has_not_run()
+    {
+        var result = await CliRun.RunAsync("policy", "test", "--config", Tallinn, "--peer", Helsinki, "--stored",
+            "--indicator", """{"type":"domain","value":"evil.example"}""");
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("has not run yet", result.Error, StringComparison.Ordinal);
     }
 }

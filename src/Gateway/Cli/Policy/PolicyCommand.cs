@@ -2,6 +2,7 @@ using System.CommandLine;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Storage;
 using Google.Protobuf;
 
 namespace CyberCoop.Gateway.Cli.Policy;
@@ -31,16 +32,24 @@ internal static class PolicyCommand
             Description = "The indicator as JSON: type, value, tlp (default AMBER), confidence (default 50), tags, sectors, sensor, context, description, validUntil.",
         };
         var indicatorFile = new Option<string?>("--indicator-file") { Description = "Read the indicator JSON from this file instead." };
+        var stored = new Option<bool>("--stored")
+        {
+            Description = "Evaluate the node's stored origin view of the indicator (its own agents' sightings only, read from node.storage) " +
+                "instead of the indicator as given; only its type and value are used. Content received from peers is never part of it.",
+        };
         var command = new Command(
             "test",
             "Normalize an indicator as the node would on ingest, evaluate the peer's outbound policy, and print the decision, " +
-            "every rule with pass/fail, and the redacted indicator the peer would receive. Changes nothing." +
+            "every rule with pass/fail, and the redacted indicator the peer would receive. Decisions are taken on the origin view: " +
+            "what the node's own agents reported, never what peers sent (that leaves only by relay). Changes nothing." +
             Environment.NewLine + "Example: policy test --config gateway.json --peer spiffe://fi.cybercoop/gateway/helsinki " +
-            "--indicator '{\"type\":\"domain\",\"value\":\"Evil.Example.\",\"tlp\":\"AMBER\",\"confidence\":80,\"tags\":[\"c2\"],\"sectors\":[\"energy\"]}'")
+            "--indicator '{\"type\":\"domain\",\"value\":\"Evil.Example.\",\"tlp\":\"AMBER\",\"confidence\":80,\"tags\":[\"c2\"],\"sectors\":[\"energy\"]}'" +
+            Environment.NewLine + "Example: policy test --config gateway.json --peer spiffe://fi.cybercoop/gateway/helsinki --stored " +
+            "--indicator '{\"type\":\"domain\",\"value\":\"evil.example\"}'")
         {
-            config, peer, indicator, indicatorFile,
+            config, peer, indicator, indicatorFile, stored,
         };
-        CliAction.Set(command, (parse, io, _) =>
+        CliAction.Set(command, async (parse, io, ct) =>
         {
             var json = parse.GetValue(indicator);
             var file = parse.GetValue(indicatorFile);
@@ -65,9 +74,40 @@ internal static class PolicyCommand
             }
 
             var normalized = outcome.Indicator;
+            if (parse.GetValue(stored))
+            {
+                var storage = loaded.Resolve(node.Storage);
+                if (!File.Exists(storage))
+                {
+                    throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
+                }
+
+                await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
+                var own = await store.GetOwnViewAsync(normalized.Id, ct).ConfigureAwait(false);
+                if (own is null)
+                {
+                    var merged = await store.GetIndicatorAsync(normalized.Id, ct).ConfigureAwait(false);
+                    io.Output.WriteLine($"indicator  {IndicatorTypeNames.ToName(normalized.Type)} {normalized.Value}");
+                    io.Output.WriteLine($"id         {normalized.Id}");
+                    io.Output.WriteLine($"peer       {peerConfig.Id}");
+                    io.Output.WriteLine(merged is null
+                        ? "decision   NOT ORIGINATED: not stored at this node"
+                        : "decision   NOT ORIGINATED: only received from peers; this node is not an origin for it " +
+                          "(peers' content reaches other nations only by relay, under its origin's signature)");
+                    return CliExitCodes.Success;
+                }
+
+                normalized = own;
+            }
+
             var decision = new OutboundPolicyEvaluator().Evaluate(normalized, PolicyMapper.ToOutbound(peerConfig.Outbound), now);
 
             io.Output.WriteLine($"indicator  {IndicatorTypeNames.ToName(normalized.Type)} {normalized.Value} (TLP {TlpNames.ToName(normalized.Tlp)}, confidence {normalized.Confidence})");
+            if (parse.GetValue(stored))
+            {
+                io.Output.WriteLine($"view       origin view: {normalized.Observations.Count} own observation(s); content received from peers is not part of it");
+            }
+
             io.Output.WriteLine($"id         {normalized.Id}");
             io.Output.WriteLine($"peer       {peerConfig.Id}");
             io.Output.WriteLine(decision.Shared
@@ -88,7 +128,7 @@ internal static class PolicyCommand
                 io.Output.WriteLine(s_json.Format(decision.Redacted));
             }
 
-            return Task.FromResult(CliExitCodes.Success);
+            return CliExitCodes.Success;
         });
         return command;
     }
