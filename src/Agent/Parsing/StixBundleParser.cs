@@ -35,8 +35,6 @@ internal static class StixBundleParser
         ["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"] = Tlp.Red,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly JsonDocumentOptions s_options = new() { MaxDepth = 64 };
-
     /// <summary>The TLP of a well-known marking definition id, or Unspecified.</summary>
     public static Tlp WellKnownTlp(string markingId) => s_wellKnownMarkings.GetValueOrDefault(markingId, Tlp.Unspecified);
 
@@ -45,15 +43,8 @@ internal static class StixBundleParser
     {
         ArgumentNullException.ThrowIfNull(emitter);
         var diagnostics = emitter.Diagnostics;
-        diagnostics.Lines++;
-        JsonDocument document;
-        try
+        if (WholeFileJson.Open(json, diagnostics) is not { } document)
         {
-            document = JsonDocument.Parse(json, s_options);
-        }
-        catch (JsonException)
-        {
-            diagnostics.Skip(0, "invalid JSON (truncated or malformed)");
             return;
         }
 

@@ -21,22 +21,13 @@ internal static class MispFeedParser
     /// <summary>Largest event file read (bytes), as for STIX bundles.</summary>
     public const int MaxBytes = 64 * 1024 * 1024;
 
-    private static readonly JsonDocumentOptions s_options = new() { MaxDepth = 64 };
-
     /// <summary>Parses one feed file; problems are reported through the emitter's diagnostics.</summary>
     public static void Parse(ReadOnlyMemory<byte> json, SightingEmitter emitter)
     {
         ArgumentNullException.ThrowIfNull(emitter);
         var diagnostics = emitter.Diagnostics;
-        diagnostics.Lines++;
-        JsonDocument document;
-        try
+        if (WholeFileJson.Open(json, diagnostics) is not { } document)
         {
-            document = JsonDocument.Parse(json, s_options);
-        }
-        catch (JsonException)
-        {
-            diagnostics.Skip(0, "invalid JSON (truncated or malformed)");
             return;
         }
 
