@@ -123,6 +123,15 @@ internal sealed class LoadFederation : IDisposable
                 Listen = $"127.0.0.1:{nation.Port}",
                 Tls = new TlsConfig { Certificate = "gateway.crt", Key = "gateway.key", Root = "root.crt" },
                 Bundle = new BundleConfig { MaxIndicators = bundleSize },
+                // The load tool measures the node's capacity, not the per-identity limits that protect it from one
+                // agent or peer: they are raised out of the way (the defaults are in docs/operator-guide.md).
+                Limits = new LimitsConfig
+                {
+                    AgentSightingsPerSecond = 1_000_000,
+                    AgentSightingsBurst = 10_000_000,
+                    PeerEnvelopesPerSecond = 100_000,
+                    PeerEnvelopesBurst = 1_000_000,
+                },
             },
         };
         return nation;

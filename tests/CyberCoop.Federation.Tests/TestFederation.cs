@@ -203,8 +203,8 @@ internal sealed class TestFederation : IAsyncDisposable
     }
 
     /// <summary>An Ingest client of <paramref name="code"/>'s agent (or the given certificate).</summary>
-    public Ingest.IngestClient IngestClient(string code, X509Certificate2? clientCertificate = null) =>
-        new(Channel(this[code], clientCertificate ?? LoadCertificate(code, "agent")));
+    public Ingest.IngestClient IngestClient(string code, X509Certificate2? clientCertificate = null, bool multipleConnections = false) =>
+        new(Channel(this[code], clientCertificate ?? LoadCertificate(code, "agent"), multipleConnections));
 
     /// <summary>A Federation client calling <paramref name="target"/> with the given certificate.</summary>
     public Contracts.V1.Federation.FederationClient FederationClient(string target, X509Certificate2 clientCertificate) =>
@@ -214,10 +214,25 @@ internal sealed class TestFederation : IAsyncDisposable
     public X509Certificate2 LoadCertificate(string code, string which) =>
         PemFiles.LoadCertificateWithKey(Path.Combine(this[code].Directory, which + ".crt"), Path.Combine(this[code].Directory, which + ".key"));
 
-    private GrpcChannel Channel(TestNation target, X509Certificate2 clientCertificate)
+    /// <summary>Issues another agent certificate of <paramref name="code"/>'s domain and returns it with its key.</summary>
+    public X509Certificate2 IssueAgent(string code, string name)
+    {
+        var nation = this[code];
+        using (var agent = nation.Ca.Issue(SpiffeId.Agent(nation.Domain, name)))
+        {
+            PemFiles.WriteCertificate(Path.Combine(nation.Directory, name + ".crt"), agent);
+            PemFiles.WritePrivateKey(Path.Combine(nation.Directory, name + ".key"), agent);
+        }
+
+        return LoadCertificate(code, name);
+    }
+
+    private GrpcChannel Channel(TestNation target, X509Certificate2 clientCertificate, bool multipleConnections = false)
     {
         var handler = new SocketsHttpHandler
         {
+            // More streams than the server allows per connection then open more connections instead of waiting.
+            EnableMultipleHttp2Connections = multipleConnections,
             SslOptions = new SslClientAuthenticationOptions
             {
                 EnabledSslProtocols = SslProtocols.Tls13,

@@ -17,21 +17,25 @@ namespace CyberCoop.Agent.Delivery;
 /// </summary>
 internal static class GatewayChannelFactory
 {
-    /// <summary>Creates the channel; throws <see cref="AgentConfigException"/> when the TLS files are unusable.</summary>
-    public static GrpcChannel Create(AgentSettings settings, ILogger logger)
+    /// <summary>
+    /// Creates the channel; throws <see cref="AgentConfigException"/> when the TLS files are unusable. The gateway's
+    /// certificate is checked against the roots <paramref name="trust"/> holds at each handshake, so a root accepted from
+    /// a trust bundle applies to the next connection. With <paramref name="bundleOnly"/> the server certificate is not
+    /// checked at all: that channel is used for nothing but Ingest.GetTrustBundle, whose answer is authenticated by the
+    /// domain's root signatures (<see cref="AgentTrust.Offer"/>), never by the connection that carried it.
+    /// </summary>
+    public static GrpcChannel Create(AgentSettings settings, AgentTrust trust, ILogger logger, bool bundleOnly = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(trust);
         ArgumentNullException.ThrowIfNull(logger);
         X509Certificate2 clientCert;
         X509Certificate2Collection intermediates;
-        ChainValidator validator;
         try
         {
             clientCert = PemFiles.LoadCertificateWithKey(settings.CertificatePath, settings.KeyPath);
             var all = PemFiles.LoadCertificates(settings.CertificatePath);
             intermediates = [.. all.Skip(1)];
-            var root = PemFiles.LoadCertificate(settings.RootPath);
-            validator = new ChainValidator([new TrustAnchor(settings.TrustDomain, root, settings.RootPin)]);
         }
         catch (Exception ex) when (ex is CryptoFormatException or ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
         {
@@ -46,8 +50,9 @@ internal static class GatewayChannelFactory
                 ClientCertificateContext = SslStreamCertificateContext.Create(clientCert, intermediates, offline: true),
                 EnabledSslProtocols = SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                    Check(certificate, chain, validator, settings, logger),
+                RemoteCertificateValidationCallback = bundleOnly
+                    ? (_, _, _, _) => true
+                    : (_, certificate, chain, _) => Check(certificate, chain, trust, settings, logger),
             },
             EnableMultipleHttp2Connections = false,
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
@@ -65,8 +70,9 @@ internal static class GatewayChannelFactory
     }
 
     /// <summary>The server-certificate decision, separate for tests.</summary>
-    internal static bool Check(X509Certificate? certificate, X509Chain? chain, ChainValidator validator, AgentSettings settings, ILogger logger)
+    internal static bool Check(X509Certificate? certificate, X509Chain? chain, AgentTrust trust, AgentSettings settings, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(trust);
         if (certificate is null)
         {
             AgentLog.GatewayCertificateRejected(logger, "no certificate presented");
@@ -80,25 +86,31 @@ internal static class GatewayChannelFactory
             intermediates.AddRange(chain.ChainPolicy.ExtraStore);
         }
 
-        var result = validator.Validate(leaf, intermediates, CertificatePurpose.Server);
+        var result = trust.Validator.Validate(leaf, intermediates, CertificatePurpose.Server);
         if (!result.IsValid || result.Id is not { } id)
         {
+            trust.NoteRejection(result.Rejection, result.Reason);
             AgentLog.GatewayCertificateRejected(logger, result.Reason);
             return false;
         }
 
         if (id.TrustDomain != settings.TrustDomain || id.Kind != WorkloadKind.Gateway)
         {
-            AgentLog.GatewayCertificateRejected(logger, $"{id} is not a gateway of {settings.TrustDomain}");
+            var reason = $"{id} is not a gateway of {settings.TrustDomain}";
+            trust.NoteRejection(ChainRejection.WrongWorkloadKind, reason);
+            AgentLog.GatewayCertificateRejected(logger, reason);
             return false;
         }
 
         if (settings.ExpectedGatewayId is { } expected && !string.Equals(id.ToString(), expected, StringComparison.Ordinal))
         {
-            AgentLog.GatewayCertificateRejected(logger, $"{id} is not the configured gateway {expected}");
+            var reason = $"{id} is not the configured gateway {expected}";
+            trust.NoteRejection(ChainRejection.WrongWorkloadKind, reason);
+            AgentLog.GatewayCertificateRejected(logger, reason);
             return false;
         }
 
+        trust.NoteAccepted(id);
         return true;
     }
 }

@@ -19,7 +19,9 @@ internal sealed class GatewayDelivery(
     Spool spool,
     string gatewayName,
     TimeProvider time,
-    ILogger logger)
+    ILogger logger,
+    AgentTrust? trust = null,
+    TrustBundleFollower? follower = null)
 {
     private static readonly TimeSpan s_minBackoff = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
@@ -94,8 +96,16 @@ internal sealed class GatewayDelivery(
                     return;
                 }
 
+                // The gateway may present a certificate of a new root after a rotation: follow it at once (the bundle it
+                // serves must be signed by a root trusted now) instead of looping on the refused handshake.
+                if (follower is not null && await follower.TryFollowRotationAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    failures = 0;
+                    continue;
+                }
+
                 var delay = Backoff(failures++);
-                AgentLog.DeliveryFailed(logger, gatewayName, (long)delay.TotalMilliseconds, Describe(ex));
+                AgentLog.DeliveryFailed(logger, gatewayName, (long)delay.TotalMilliseconds, Describe(ex, trust));
                 try
                 {
                     await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
@@ -153,9 +163,53 @@ internal sealed class GatewayDelivery(
 
     private static string Hex(SpoolRecord record) => Convert.ToHexStringLower(record.Batch.BatchId.Span);
 
-    private static string Describe(Exception ex) => ex switch
+    /// <summary>
+    /// One line saying why a call failed; when the TLS handshake failed because the agent refused the gateway's
+    /// certificate, the certificate check's own reason (pin, root, identity) is named instead of the transport's.
+    /// </summary>
+    internal static string Describe(Exception ex, AgentTrust? trust)
     {
-        RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
-        _ => ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message,
-    };
+        var text = ex switch
+        {
+            // "Error connecting to subchannel." alone does not say why: name the socket's own reason (connection refused,
+            // no route, name not resolved).
+            RpcException { Status.DebugException: { } debug } rpc => $"{rpc.StatusCode}: {rpc.Status.Detail.TrimEnd('.')} ({Innermost(debug).Message})",
+            RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
+            _ => ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message,
+        };
+        if (trust?.LastRejectionReason is { } reason && HasAuthenticationFailure(ex))
+        {
+            return $"TLS handshake failed: the gateway's certificate was refused: {reason}";
+        }
+
+        return text;
+    }
+
+    private static Exception Innermost(Exception ex)
+    {
+        while (ex.InnerException is { } inner)
+        {
+            ex = inner;
+        }
+
+        return ex;
+    }
+
+    private static bool HasAuthenticationFailure(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+
+            if (ex is RpcException { Status.DebugException: { } debug } && HasAuthenticationFailure(debug))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -65,6 +65,36 @@ internal static partial class AgentLog
     [LoggerMessage(2035, LogLevel.Warning, "Gateway certificate rejected: {Reason}")]
     public static partial void GatewayCertificateRejected(ILogger logger, string reason);
 
+    [LoggerMessage(2036, LogLevel.Information, "Gateway {Gateway} reachable: it presented {GatewayId}, trust bundle sequence {Sequence} (roots {Roots})")]
+    public static partial void GatewayReachable(ILogger logger, string gateway, string gatewayId, ulong sequence, string roots);
+
+    [LoggerMessage(2037, LogLevel.Error, "Cannot reach gateway {Gateway}: {Reason}. Detections are spooled and sent once it is reachable; check gateway.address, gateway.expectedId, tls.root and tls.rootPin in the agent's config")]
+    public static partial void GatewayUnreachable(ILogger logger, string gateway, string reason);
+
+    [LoggerMessage(2038, LogLevel.Warning, "Gateway {Gateway} presented a certificate of a root this agent does not trust yet; fetching the domain's trust bundle to follow a root rotation")]
+    public static partial void FollowingRotation(ILogger logger, string gateway);
+
+    [LoggerMessage(2039, LogLevel.Warning, "Trust bundle refresh from {Gateway} failed: {Error}")]
+    public static partial void TrustBundleFetchFailed(ILogger logger, string gateway, string error);
+
     [LoggerMessage(2040, LogLevel.Error, "Source {Source} failed; restarting it in {DelayMs} ms")]
     public static partial void SourceFailed(ILogger logger, Exception exception, string source, long delayMs);
+
+    [LoggerMessage(2041, LogLevel.Warning, "Source {Source}: {Path} does not exist (yet); watching for it, it is read from the start once it appears")]
+    public static partial void SourceMissing(ILogger logger, string source, string path);
+
+    [LoggerMessage(2042, LogLevel.Information, "Source {Source}: {Path} appeared")]
+    public static partial void SourceAppeared(ILogger logger, string source, string path);
+
+    [LoggerMessage(2050, LogLevel.Information, "Accepted trust bundle sequence {Sequence} from {Gateway}: trusted roots now {Roots}; kept in {Path}")]
+    public static partial void TrustBundleAccepted(ILogger logger, ulong sequence, string gateway, string roots, string path);
+
+    [LoggerMessage(2051, LogLevel.Error, "Refused the trust bundle served by {Gateway}: {Reason}")]
+    public static partial void TrustBundleRefused(ILogger logger, string gateway, string reason);
+
+    [LoggerMessage(2052, LogLevel.Information, "Trust bundle sequence {Sequence} restored from {Path}: trusted roots {Roots}")]
+    public static partial void TrustBundleRestored(ILogger logger, ulong sequence, string roots, string path);
+
+    [LoggerMessage(2053, LogLevel.Warning, "Held trust bundle {Path} ignored ({Problem}); trusting only the pinned root of the config")]
+    public static partial void TrustBundleIgnored(ILogger logger, string path, string problem);
 }

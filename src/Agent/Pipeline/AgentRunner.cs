@@ -52,18 +52,29 @@ internal sealed class AgentRunner : IAsyncDisposable
         var known = new Dictionary<string, FileCheckpoint>(_state.Entries, StringComparer.Ordinal);
         foreach (var source in settings.Sources)
         {
-            _tailers.Add(new SourceTailer(source, settings.Filter, settings.MaxLineBytes, known, _channel.Writer, _logger, time, settings.RotationGrace));
+            _tailers.Add(new SourceTailer(source, settings.Filter, settings.MaxLineBytes, known, _channel.Writer, _logger, time, settings.RotationGrace,
+                maxSightingsPerChunk: settings.BatchMaxItems));
         }
 
         _batcher = new Batcher(_channel.Reader, _spool, _state, settings.BatchMaxItems, settings.BatchLinger, time);
+        var gateway = settings.GatewayAddress.ToString();
         if (client is null)
         {
-            _grpc = GatewayChannelFactory.Create(settings, _logger);
+            Trust = AgentTrust.Load(settings, time, _logger);
+            var trust = Trust;
+            _grpc = GatewayChannelFactory.Create(settings, trust, _logger);
             client = new Ingest.IngestClient(_grpc);
+            Follower = new TrustBundleFollower(client, () => GatewayChannelFactory.Create(settings, trust, _logger, bundleOnly: true), trust, gateway, time, _logger);
         }
 
-        _delivery = new GatewayDelivery(client, _spool, settings.GatewayAddress.ToString(), time, _logger);
+        _delivery = new GatewayDelivery(client, _spool, gateway, time, _logger, Trust, Follower);
     }
+
+    /// <summary>The roots trusted for the own domain (null when a test passed its own client).</summary>
+    public AgentTrust? Trust { get; }
+
+    /// <summary>The gateway check at start and the trust bundle refresh (null when a test passed its own client).</summary>
+    public TrustBundleFollower? Follower { get; }
 
     /// <summary>The spool.</summary>
     public Spool Spool => _spool;
@@ -87,6 +98,7 @@ internal sealed class AgentRunner : IAsyncDisposable
         var tailerTasks = _tailers.Select(t => RunTailerAsync(t, readers.Token)).ToArray();
         var batcherTask = _batcher.RunAsync(batching.Token);
         var deliveryTask = _delivery.RunAsync(delivery.Token);
+        var followerTask = Follower?.RunAsync(delivery.Token) ?? Task.CompletedTask;
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -112,6 +124,7 @@ internal sealed class AgentRunner : IAsyncDisposable
 
         await delivery.CancelAsync().ConfigureAwait(false);
         await deliveryTask.ConfigureAwait(false);
+        await followerTask.ConfigureAwait(false);
         AgentLog.Stopped(_logger);
     }
 

@@ -76,24 +76,45 @@ internal sealed class Batcher(
 
     private async Task AddAsync(ReadChunk chunk, CancellationToken cancellationToken)
     {
+        // A batch ends at a chunk boundary whenever it can: its read state then says exactly which lines it holds. A
+        // batch cut inside a chunk is spooled with the previous chunk's offset, so if the agent is killed after the
+        // gateway acknowledged it but before the chunk's offset is saved, its lines are read and stored again.
+        // Chunks hold at most maxItems sightings (the tailers are told so), so only a chunk over the byte cap is split.
+        var chunkBytes = 0L;
+        foreach (var sighting in chunk.Sightings)
+        {
+            chunkBytes += sighting.CalculateSize() + 4;
+        }
+
+        if (_pending.Count > 0 && (_pending.Count + chunk.Sightings.Count > maxItems || _pendingBytes + chunkBytes > MaxBatchBytes))
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (_firstPendingAt < 0)
         {
             _firstPendingAt = time.GetTimestamp();
         }
 
-        foreach (var sighting in chunk.Sightings)
+        var last = chunk.Sightings.Count - 1;
+        for (var i = 0; i <= last; i++)
         {
+            var sighting = chunk.Sightings[i];
             _pending.Add(sighting);
             _pendingBytes += sighting.CalculateSize() + 4;
-            if (_pending.Count >= maxItems || _pendingBytes >= MaxBatchBytes)
+            if (i < last && (_pending.Count >= maxItems || _pendingBytes >= MaxBatchBytes))
             {
-                // The chunk's checkpoint is not included: part of its sightings are still pending.
+                // Only when one chunk alone exceeds a batch: the chunk's checkpoint is not included, part of it is pending.
                 await FlushAsync(cancellationToken).ConfigureAwait(false);
                 _firstPendingAt = time.GetTimestamp();
             }
         }
 
         _checkpoints[chunk.Checkpoint.Key] = chunk.Checkpoint;
+        if (_pending.Count >= maxItems || _pendingBytes >= MaxBatchBytes)
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false); // the batch ends with this chunk: its offset is exact
+        }
     }
 
     /// <summary>Writes what is pending: batch to the spool, then the read state, then publish.</summary>

@@ -38,6 +38,8 @@ internal sealed class SourceTailer : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _rotationGrace;
     private bool _initialScanDone;
+    private bool _missingReported;
+    private readonly int _maxSightingsPerChunk;
     private long _skipsLogged;
 
     /// <summary>Creates a tailer.</summary>
@@ -52,9 +54,12 @@ internal sealed class SourceTailer : IDisposable
         ChannelWriter<ReadChunk> output,
         ILogger logger,
         TimeProvider time,
-        TimeSpan rotationGrace)
+        TimeSpan rotationGrace,
+        int maxSightingsPerChunk = MaxSightingsPerChunk)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSightingsPerChunk, 1);
+        _maxSightingsPerChunk = Math.Min(maxSightingsPerChunk, MaxSightingsPerChunk);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentOutOfRangeException.ThrowIfLessThan(rotationGrace, TimeSpan.Zero);
         _time = time;
@@ -98,7 +103,9 @@ internal sealed class SourceTailer : IDisposable
 
     private void Discover()
     {
-        foreach (var path in ResolvePaths())
+        var paths = ResolvePaths();
+        ReportMissing(paths.Count == 0);
+        foreach (var path in paths)
         {
             var pathId = NativeFile.Identify(path);
             var existing = _files.Find(f => pathId.IsKnown ? f.Identity == pathId : f.Path == path);
@@ -195,7 +202,7 @@ internal sealed class SourceTailer : IDisposable
         if (file.Lines is { } lines)
         {
             var read = 0;
-            while (read < MaxLinesPerRead && _emitter.Output.Count < MaxSightingsPerChunk)
+            while (read < MaxLinesPerRead && _emitter.Output.Count < _maxSightingsPerChunk)
             {
                 // Only a file that is let go is complete: then a last line without '\n' counts.
                 var step = lines.ReadLines(LinesPerStep, final: done);
@@ -287,7 +294,25 @@ internal sealed class SourceTailer : IDisposable
         }
     }
 
-    private IEnumerable<string> ResolvePaths()
+    /// <summary>
+    /// Says once that the configured path matches no file (a typo or a sensor not started yet would otherwise go
+    /// unnoticed while it is quiet), and once when it appears; it is polled all along.
+    /// </summary>
+    private void ReportMissing(bool missing)
+    {
+        if (missing && _files.Count == 0 && !_missingReported)
+        {
+            _missingReported = true;
+            AgentLog.SourceMissing(_logger, _source.Name, _source.Path);
+        }
+        else if (!missing && _missingReported)
+        {
+            _missingReported = false;
+            AgentLog.SourceAppeared(_logger, _source.Name, _source.Path);
+        }
+    }
+
+    private IReadOnlyList<string> ResolvePaths()
     {
         var path = _source.Path;
         var name = Path.GetFileName(path);

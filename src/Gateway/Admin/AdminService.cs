@@ -83,7 +83,44 @@ internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization a
                 item.LastAck = Timestamp.FromDateTimeOffset(ack);
             }
 
+            if (runtime.Activity.Rows.TryGetValue(peer.IdText, out var activity) && activity.BundleSequence is { } held)
+            {
+                item.BundleSequenceHeld = held;
+                item.BundleFetchedAt = Timestamp.FromDateTimeOffset(activity.BundleFetchedAt ?? activity.LastSeen);
+            }
+
+            if (runtime.Trust.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var theirs))
+            {
+                item.PeerBundleSequence = theirs.Bundle.Sequence;
+            }
+
             status.Peers.Add(item);
+        }
+
+        foreach (var agent in runtime.Activity.Rows.Values.Where(a => a.Kind == CallerKinds.Agent).OrderBy(a => a.Caller, StringComparer.Ordinal))
+        {
+            var row = new AgentStatus
+            {
+                Agent = agent.Caller,
+                FirstSeen = Timestamp.FromDateTimeOffset(agent.FirstSeen),
+                LastSeen = Timestamp.FromDateTimeOffset(agent.LastSeen),
+                Batches = (ulong)agent.Batches,
+                SightingsStored = (ulong)agent.SightingsStored,
+                SightingsRejected = (ulong)agent.SightingsRejected,
+                LastError = agent.LastError ?? "",
+                BundleSequenceHeld = agent.BundleSequence ?? 0,
+            };
+            if (agent.LastErrorAt is { } errorAt)
+            {
+                row.LastErrorAt = Timestamp.FromDateTimeOffset(errorAt);
+            }
+
+            if (agent.BundleFetchedAt is { } fetched)
+            {
+                row.BundleFetchedAt = Timestamp.FromDateTimeOffset(fetched);
+            }
+
+            status.Agents.Add(row);
         }
 
         foreach (var domain in runtime.Trust.Peers.Values.Select(p => p.Id.TrustDomain).Distinct(StringComparer.Ordinal))

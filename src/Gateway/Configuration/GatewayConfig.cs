@@ -107,6 +107,58 @@ internal sealed record NodeConfig
 
     /// <summary>How far ahead new content keys are announced and how long retired ones stay usable.</summary>
     public KeyRotationConfig KeyRotation { get; set; } = new();
+
+    /// <summary>Per-agent and per-peer rate and stream limits of the Ingest and Federation services.</summary>
+    public LimitsConfig Limits { get; set; } = new();
+
+    /// <summary>How the outbound stream to a peer is retried after a failure.</summary>
+    public ReconnectConfig Reconnect { get; set; } = new();
+}
+
+/// <summary>
+/// Abuse resistance (threat model 5.6): every agent identity and every peer gets its own token bucket and stream
+/// quota, so one certificate cannot take the node's capacity from the others. A message that finds its bucket empty
+/// waits (the stream is slowed, HTTP/2 flow control pushes back); when the identity already has a bucket's worth of
+/// messages waiting, or opens more streams than allowed, the stream ends with RESOURCE_EXHAUSTED.
+/// </summary>
+internal sealed record LimitsConfig
+{
+    /// <summary>Sightings per second one agent identity may submit, over all its streams (1..1,000,000).</summary>
+    public int AgentSightingsPerSecond { get; set; } = 5_000;
+
+    /// <summary>Sightings one agent identity may submit at once above its rate; at least one full batch (5,000).</summary>
+    public int AgentSightingsBurst { get; set; } = 10_000;
+
+    /// <summary>Ingest streams one agent identity may have open at once (1..1,000).</summary>
+    public int AgentMaxStreams { get; set; } = 8;
+
+    /// <summary>Envelopes per second one peer may send, over all its Exchange streams (1..100,000).</summary>
+    public int PeerEnvelopesPerSecond { get; set; } = 200;
+
+    /// <summary>Envelopes one peer may send at once above its rate (1..1,000,000).</summary>
+    public int PeerEnvelopesBurst { get; set; } = 400;
+
+    /// <summary>Exchange streams one peer may have open at once (1..1,000).</summary>
+    public int PeerMaxStreams { get; set; } = 4;
+}
+
+/// <summary>
+/// Retry schedule of the outbound stream to a peer: exponential backoff with jitter (each delay uniform between half
+/// and all of min * 2^attempt, capped), reset once the peer accepted the stream.
+/// </summary>
+internal sealed record ReconnectConfig
+{
+    /// <summary>First retry delay in milliseconds (10..60,000).</summary>
+    public int MinBackoffMilliseconds { get; set; } = 200;
+
+    /// <summary>Longest delay after failures that may pass by themselves (peer down, network), in seconds (1..3,600).</summary>
+    public int MaxBackoffSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Longest delay after the peer refused this node (PermissionDenied: not pinned there yet, removed, revoked) or
+    /// rate-limited it (ResourceExhausted), in seconds (1..86,400).
+    /// </summary>
+    public int DeniedMaxBackoffSeconds { get; set; } = 300;
 }
 
 /// <summary>Scheduling of content-key rotation (<c>keys rotate</c>).</summary>

@@ -148,6 +148,8 @@ internal static class GatewayConfigValidator
         Range(node.MaxHops, 0, 8, "node.maxHops", errors);
         Range(node.TrustBundleRefreshSeconds, 1, 86_400, "node.trustBundleRefreshSeconds", errors);
         ValidateKeyRotation(node, errors);
+        ValidateLimits(node.Limits, errors);
+        ValidateReconnect(node.Reconnect, errors);
         if (node.Bundle is null)
         {
             errors.Add("node.bundle: must not be null");
@@ -378,6 +380,52 @@ internal static class GatewayConfigValidator
         {
             errors.Add($"node.keyRotation.retiredGraceSeconds: {rotation.RetiredGraceSeconds} must be at least node.replayWindowSeconds " +
                 $"and twice node.trustBundleRefreshSeconds ({minimumGrace}), or senders that refresh late lose envelopes");
+        }
+    }
+
+    private static void ValidateLimits(LimitsConfig? limits, List<string> errors)
+    {
+        if (limits is null)
+        {
+            errors.Add("node.limits: must not be null");
+            return;
+        }
+
+        Range(limits.AgentSightingsPerSecond, 1, 1_000_000, "node.limits.agentSightingsPerSecond", errors);
+        if (limits.AgentSightingsBurst < Ingest.IngestService.MaxBatchItems)
+        {
+            errors.Add($"node.limits.agentSightingsBurst: {limits.AgentSightingsBurst} must hold at least one full batch ({Ingest.IngestService.MaxBatchItems} sightings), or such a batch is never admitted");
+        }
+        else
+        {
+            Range(limits.AgentSightingsBurst, Ingest.IngestService.MaxBatchItems, 10_000_000, "node.limits.agentSightingsBurst", errors);
+        }
+
+        Range(limits.AgentMaxStreams, 1, 1_000, "node.limits.agentMaxStreams", errors);
+        Range(limits.PeerEnvelopesPerSecond, 1, 100_000, "node.limits.peerEnvelopesPerSecond", errors);
+        Range(limits.PeerEnvelopesBurst, 1, 1_000_000, "node.limits.peerEnvelopesBurst", errors);
+        Range(limits.PeerMaxStreams, 1, 1_000, "node.limits.peerMaxStreams", errors);
+    }
+
+    private static void ValidateReconnect(ReconnectConfig? reconnect, List<string> errors)
+    {
+        if (reconnect is null)
+        {
+            errors.Add("node.reconnect: must not be null");
+            return;
+        }
+
+        Range(reconnect.MinBackoffMilliseconds, 10, 60_000, "node.reconnect.minBackoffMilliseconds", errors);
+        Range(reconnect.MaxBackoffSeconds, 1, 3_600, "node.reconnect.maxBackoffSeconds", errors);
+        Range(reconnect.DeniedMaxBackoffSeconds, 1, 86_400, "node.reconnect.deniedMaxBackoffSeconds", errors);
+        if (reconnect.MaxBackoffSeconds * 1_000L < reconnect.MinBackoffMilliseconds)
+        {
+            errors.Add($"node.reconnect.maxBackoffSeconds: {reconnect.MaxBackoffSeconds} s is shorter than node.reconnect.minBackoffMilliseconds {reconnect.MinBackoffMilliseconds} ms");
+        }
+
+        if (reconnect.DeniedMaxBackoffSeconds < reconnect.MaxBackoffSeconds)
+        {
+            errors.Add($"node.reconnect.deniedMaxBackoffSeconds: {reconnect.DeniedMaxBackoffSeconds} must be at least node.reconnect.maxBackoffSeconds ({reconnect.MaxBackoffSeconds})");
         }
     }
 

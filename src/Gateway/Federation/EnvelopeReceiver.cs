@@ -143,7 +143,7 @@ internal sealed class EnvelopeReceiver(
                 "fetch this node's trust bundle again and seal to its current key");
         }
 
-        if (!Trust.TrustBundleVerifier.IsValidTimestamp(header.SentAt))
+        if (!TrustBundleVerifier.IsValidTimestamp(header.SentAt))
         {
             return ReceiveOutcome.Reject(RejectReason.MalformedHeader, "sent_at is not a valid timestamp");
         }
@@ -186,7 +186,7 @@ internal sealed class EnvelopeReceiver(
             return ReceiveOutcome.Reject(RejectReason.MalformedBundle, ex.Message);
         }
 
-        if (!Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt))
+        if (!TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt))
         {
             return ReceiveOutcome.Reject(RejectReason.MalformedBundle, "created_at is not a valid timestamp");
         }

@@ -15,6 +15,7 @@ internal sealed class FederationService(
     GatewayRuntime runtime,
     CallerAuthorization authorization,
     LiveStreamRegistry streams,
+    CallerLimits limits,
     EnvelopeReceiver receiver,
     TrustBundlePublisher publisher,
     IHostApplicationLifetime lifetime) : Contracts.V1.Federation.FederationBase
@@ -28,6 +29,9 @@ internal sealed class FederationService(
     public override async Task Exchange(IAsyncStreamReader<ExchangeRequest> requestStream, IServerStreamWriter<ExchangeResponse> responseStream, ServerCallContext context)
     {
         var peer = authorization.RequirePeer(context);
+        // One peer cannot take the node from the others: its streams and envelopes/s are limited (node.limits).
+        using var quota = limits.OpenStream(peer.IdText, LiveCallerKind.Peer, context.Method);
+        var peerId = peer.IdText;
         // Cut with PermissionDenied if the peer is removed or its certificate revoked while the stream is open: nothing
         // is answered after the cut (envelopes already enqueued may still commit; the re-send is answered DUPLICATE).
         using var live = streams.Register(context, peer.Id, LiveCallerKind.Peer);
@@ -38,7 +42,10 @@ internal sealed class FederationService(
         try
         {
             await OrderedStreamPipeline.RunAsync(live.Guard(requestStream), responseStream, live, PipelineDepth,
-                (request, turn, token) => Start(ref peer, ref helloReceived, request, turn, token), ct).ConfigureAwait(false);
+                (request, turn, token) => Start(ref peer, ref helloReceived, request, turn, token), ct,
+                (request, token) => request.KindCase == ExchangeRequest.KindOneofCase.Envelope
+                    ? limits.AdmitAsync(peerId, LiveCallerKind.Peer, 1, context.Method, token)
+                    : ValueTask.CompletedTask).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -104,7 +111,8 @@ internal sealed class FederationService(
 
     public override Task<SignedTrustBundle> GetTrustBundle(GetTrustBundleRequest request, ServerCallContext context)
     {
-        authorization.RequireBundleReader(context);
+        var caller = authorization.RequireBundleReader(context);
+        runtime.Activity.BundleFetched(caller.ToString(), Storage.CallerKinds.Peer, request.KnownSequence);
         return Task.FromResult(publisher.Current);
     }
 }

@@ -22,8 +22,6 @@ namespace CyberCoop.Gateway.Federation;
 internal sealed class PeerForwarder : IAsyncDisposable
 {
     private const int Window = 32;
-    private static readonly TimeSpan s_minBackoff = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(10);
 
     private readonly GatewayRuntime _runtime;
     private readonly PeerKeyDirectory _directory;
@@ -36,6 +34,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
     private X509Certificate2? _serverCertificate;
     private CancellationTokenSource? _session;
     private string? _cutReason;
+    private long _streamOpenedAt;
 
     public PeerForwarder(GatewayRuntime runtime, PeerKeyDirectory directory, OutboundDispatcher dispatcher, PeerSettings peer, ILogger logger)
     {
@@ -69,19 +68,60 @@ internal sealed class PeerForwarder : IAsyncDisposable
     private async Task RunAsync(CancellationToken ct)
     {
         var attempt = 0;
+        TimeSpan? loggedStep = null;
+        string? loggedClass = null;
         while (!ct.IsCancellationRequested)
         {
+            Volatile.Write(ref _streamOpenedAt, 0);
             try
             {
-                await SessionAsync(ct, () => attempt = 0).ConfigureAwait(false);
+                await SessionAsync(ct, () =>
+                {
+                    // The peer accepted the stream (it acknowledged an envelope): the next failure starts from the shortest delay.
+                    Volatile.Write(ref attempt, 0);
+                }).ConfigureAwait(false);
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 var message = Interlocked.Exchange(ref _cutReason, null)
                     ?? (ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message);
                 _metrics.Disconnected(message);
-                var delay = Backoff(attempt++);
-                GatewayLog.PeerDeliveryFailed(_logger, Peer.IdText, (long)delay.TotalMilliseconds, message);
+                var reconnect = _runtime.Trust.Config.Config.Node.Reconnect;
+                var denied = IsRefusal(ex);
+                var max = TimeSpan.FromSeconds(denied ? reconnect.DeniedMaxBackoffSeconds : reconnect.MaxBackoffSeconds);
+                var min = TimeSpan.FromMilliseconds(reconnect.MinBackoffMilliseconds);
+                var opened = Volatile.Read(ref _streamOpenedAt);
+                if (opened != 0 && _runtime.Time.GetElapsedTime(opened) >= TimeSpan.FromSeconds(reconnect.MaxBackoffSeconds))
+                {
+                    // A session that stayed up this long was accepted, even if nothing was acknowledged on it.
+                    Volatile.Write(ref attempt, 0);
+                }
+
+                var current = Volatile.Read(ref attempt);
+                var step = BackoffStep(current, min, max);
+                var delay = Backoff(current, min, max, Random.Shared.NextDouble());
+                Volatile.Write(ref attempt, current + 1);
+                _metrics.Retrying(current, delay);
+                var failureClass = denied ? "refused" : "failed";
+                if (step != loggedStep || failureClass != loggedClass || current == 0)
+                {
+                    // Logged once per backoff step (and when the kind of failure changes), not once per attempt.
+                    loggedStep = step;
+                    loggedClass = failureClass;
+                    if (denied)
+                    {
+                        GatewayLog.PeerRefusedUs(_logger, Peer.IdText, (long)delay.TotalMilliseconds, message);
+                    }
+                    else
+                    {
+                        GatewayLog.PeerDeliveryFailed(_logger, Peer.IdText, (long)delay.TotalMilliseconds, message);
+                    }
+                }
+                else
+                {
+                    GatewayLog.PeerRetryAtCap(_logger, Peer.IdText, (long)delay.TotalMilliseconds, message);
+                }
+
                 try
                 {
                     await Task.Delay(delay, _runtime.Time, ct).ConfigureAwait(false);
@@ -98,6 +138,29 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         _metrics.Disconnected("stopped");
+    }
+
+    /// <summary>
+    /// Whether the peer refused this node rather than failed: PermissionDenied or Unauthenticated (not pinned there
+    /// yet, removed, revoked), ResourceExhausted (its per-peer limits), or a TLS handshake it did not accept. Such a
+    /// refusal does not pass by retrying quickly, so it backs off up to node.reconnect.deniedMaxBackoffSeconds.
+    /// </summary>
+    internal static bool IsRefusal(Exception ex)
+    {
+        if (ex is RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.ResourceExhausted })
+        {
+            return true;
+        }
+
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -149,11 +212,19 @@ internal sealed class PeerForwarder : IAsyncDisposable
             : own;
     }
 
-    /// <summary>Full-jitter exponential backoff: uniform in [min, min(max, min * 2^attempt)].</summary>
-    internal static TimeSpan Backoff(int attempt)
+    /// <summary>The backoff step of attempt <paramref name="attempt"/>: min * 2^attempt, capped at <paramref name="max"/>.</summary>
+    internal static TimeSpan BackoffStep(int attempt, TimeSpan min, TimeSpan max) =>
+        TimeSpan.FromMilliseconds(Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempt, 0, 30))));
+
+    /// <summary>
+    /// Exponential backoff with "equal jitter": uniform in [step / 2, step] for the attempt's step, so peers that lost
+    /// their streams together spread out, and the delays still add up to at least half the schedule (a bound on the
+    /// attempts in any window). <paramref name="random"/> is in [0, 1).
+    /// </summary>
+    internal static TimeSpan Backoff(int attempt, TimeSpan min, TimeSpan max, double random)
     {
-        var cap = Math.Min(s_maxBackoff.TotalMilliseconds, s_minBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16)));
-        return TimeSpan.FromMilliseconds(s_minBackoff.TotalMilliseconds + (Random.Shared.NextDouble() * (cap - s_minBackoff.TotalMilliseconds)));
+        var step = BackoffStep(attempt, min, max).TotalMilliseconds;
+        return TimeSpan.FromMilliseconds((step / 2) + (Math.Clamp(random, 0, 1) * step / 2));
     }
 
     private async Task SessionAsync(CancellationToken ct, Action connected)
@@ -184,14 +255,14 @@ internal sealed class PeerForwarder : IAsyncDisposable
             // The sequence of the own domain's bundle this node serves (GetTrustBundle), as the receiver would fetch it.
             Hello = new ExchangeHello { Sender = _runtime.Identity.IdText, TrustBundleSequence = _runtime.Trust.OwnBundle.Sequence },
         }, sessionCts.Token).ConfigureAwait(false);
+        Volatile.Write(ref _streamOpenedAt, _runtime.Time.GetTimestamp());
         _metrics.Connected(_runtime.Time.GetUtcNow(), SuiteNames.ToName(suite));
         GatewayLog.PeerConnected(_logger, Peer.IdText, SuiteNames.ToName(suite));
-        connected();
 
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(StringComparer.Ordinal);
         using var acked = new SemaphoreSlim(0);
         var refusal = new StrongBox<string?>();
-        var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, refusal, sessionCts.Token), sessionCts.Token);
+        var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, refusal, sessionCts.Token, connected), sessionCts.Token);
         var nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
         long lastSeq = 0;
         try
@@ -401,7 +472,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         bundleId = Convert.ToHexStringLower(bundle.BundleId.Span);
-        if (bundle.Origin == _runtime.Identity.IdText || !Trust.TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
+        if (bundle.Origin == _runtime.Identity.IdText || !TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
             || _directory.Find(bundle.Origin) is not { } announced)
         {
             return null;
@@ -441,13 +512,14 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// new sends; the acks of the envelopes still in flight are taken as they come, then the session ends.
     /// </summary>
     internal async Task ReadAcksAsync(IAsyncStreamReader<ExchangeResponse> responses, ConcurrentDictionary<string, OutboxEntry> inFlight, SemaphoreSlim acked,
-        StrongBox<string?> refusal, CancellationToken ct)
+        StrongBox<string?> refusal, CancellationToken ct, Action? accepted = null)
     {
         var deletions = new List<Task>();
         try
         {
             await foreach (var response in responses.ReadAllAsync(ct).ConfigureAwait(false))
             {
+                accepted?.Invoke();
                 await TakeAckAsync(response, inFlight, acked, refusal, deletions, ct).ConfigureAwait(false);
                 for (var i = deletions.Count - 1; i >= 0; i--)
                 {

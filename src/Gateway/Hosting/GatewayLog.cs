@@ -32,6 +32,12 @@ internal static partial class GatewayLog
     [LoggerMessage(1021, LogLevel.Warning, "Delivery to peer {Peer} failed, retrying in {DelayMs} ms: {Error}")]
     public static partial void PeerDeliveryFailed(ILogger logger, string peer, long delayMs, string error);
 
+    [LoggerMessage(1032, LogLevel.Warning, "Peer {Peer} refused this node, retrying in {DelayMs} ms (backing off up to node.reconnect.deniedMaxBackoffSeconds): {Error}")]
+    public static partial void PeerRefusedUs(ILogger logger, string peer, long delayMs, string error);
+
+    [LoggerMessage(1033, LogLevel.Debug, "Peer {Peer} still unavailable, retrying in {DelayMs} ms (same backoff step): {Error}")]
+    public static partial void PeerRetryAtCap(ILogger logger, string peer, long delayMs, string error);
+
     [LoggerMessage(1022, LogLevel.Warning, "Peer {Peer} rejected envelope {EnvelopeId}: {Reason}")]
     public static partial void PeerRejectedEnvelope(ILogger logger, string peer, string envelopeId, string reason);
 
@@ -68,9 +74,18 @@ internal static partial class GatewayLog
     [LoggerMessage(1006, LogLevel.Error, "Maintenance round failed; retrying at the next interval")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1050, LogLevel.Warning, "Limit hit by {Caller} on {Method} ({Decision}): {Reason}")]
+    public static partial void RateLimited(ILogger logger, string caller, string method, string decision, string reason);
+
+    [LoggerMessage(1051, LogLevel.Warning, "Limit: {Count} more streams or messages of {Caller} {Decision} under {Limit} in the last window")]
+    public static partial void RateLimitSummary(ILogger logger, string caller, long count, string decision, string limit);
+
     [LoggerMessage(1060, LogLevel.Critical, "{Diagnosis}")]
     public static partial void DatabaseDamaged(ILogger logger, string diagnosis);
 
     [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
     public static partial void ShuttingDown(ILogger logger);
+
+    [LoggerMessage(1180, LogLevel.Warning, "Activity of {Caller} could not be saved: {Error}")]
+    public static partial void CallerActivityNotSaved(ILogger logger, string caller, string error);
 }

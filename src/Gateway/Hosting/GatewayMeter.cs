@@ -14,8 +14,9 @@ internal sealed class GatewayMeter : IDisposable
 
     private readonly Meter _meter;
 
-    public GatewayMeter(GatewayRuntime runtime)
+    public GatewayMeter(GatewayRuntime runtime, CallerLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(runtime);
         _meter = new Meter(Name);
         var node = new KeyValuePair<string, object?>("node", runtime.Identity.IdText);
@@ -28,6 +29,15 @@ internal sealed class GatewayMeter : IDisposable
         _meter.CreateObservableCounter("cybercoop.peer.indicators.received", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsReceived)), "{indicator}", "Indicators accepted from each peer");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.withheld", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsWithheld)), "{indicator}", "Indicators withheld from each peer by outbound policy");
         _meter.CreateObservableCounter("cybercoop.peer.envelopes.rejected", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.EnvelopesRejected)), "{envelope}", "Envelopes refused, by peer");
+        var activity = runtime.Activity;
+        _meter.CreateObservableGauge("cybercoop.agent.last_seen", () => PerAgent(activity, node, static a => a.LastSeen.ToUnixTimeSeconds()), "s", "Unix time of the agent's last call (a dead sensor stops moving it)");
+        _meter.CreateObservableCounter("cybercoop.agent.sightings.stored", () => PerAgent(activity, node, static a => a.SightingsStored), "{sighting}", "Sightings stored from each agent (kept across restarts)");
+        _meter.CreateObservableCounter("cybercoop.agent.sightings.rejected", () => PerAgent(activity, node, static a => a.SightingsRejected), "{sighting}", "Sightings of each agent refused with a per-item reason (kept across restarts)");
+        _meter.CreateObservableGauge("cybercoop.agent.errors.last", () => PerAgent(activity, node, static a => a.LastErrorAt?.ToUnixTimeSeconds() ?? 0), "s", "Unix time of the agent's last error (0: none)");
+        _meter.CreateObservableGauge("cybercoop.agent.bundle.sequence", () => PerAgent(activity, node, static a => (long)(a.BundleSequence ?? 0)), "{sequence}", "Sequence of this node's trust bundle the agent holds");
+        _meter.CreateObservableGauge("cybercoop.peer.bundle.sequence", () => PerCaller(activity, Storage.CallerKinds.Peer, "peer", node, static a => (long)(a.BundleSequence ?? 0)), "{sequence}", "Sequence of this node's trust bundle the peer holds");
+        _meter.CreateObservableCounter("cybercoop.limits.refused", () => Refused(limits, node), "{call}", "Streams and messages refused with RESOURCE_EXHAUSTED by a per-identity limit (node.limits), by limit and caller");
+        _meter.CreateObservableCounter("cybercoop.limits.delayed", () => new Measurement<long>(limits.Delayed, node), "{message}", "Messages that waited for their identity's rate limit");
         _meter.CreateObservableGauge("cybercoop.peer.connected", () => PerPeer(metrics, node, static m => m.Snapshot().ConnectedSince is null ? 0L : 1L), "{connection}", "1 while the outbound stream to the peer is up");
     }
 
@@ -42,6 +52,28 @@ internal sealed class GatewayMeter : IDisposable
         foreach (var (peer, peerMetrics) in metrics.Peers)
         {
             yield return new Measurement<long>(read(peerMetrics), node, new KeyValuePair<string, object?>("peer", peer));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> PerAgent(CallerActivity activity, KeyValuePair<string, object?> node, Func<Storage.CallerActivityRow, long> read) =>
+        PerCaller(activity, Storage.CallerKinds.Agent, "agent", node, read);
+
+    private static IEnumerable<Measurement<long>> PerCaller(CallerActivity activity, string kind, string tag, KeyValuePair<string, object?> node, Func<Storage.CallerActivityRow, long> read)
+    {
+        foreach (var row in activity.Rows.Values)
+        {
+            if (row.Kind == kind)
+            {
+                yield return new Measurement<long>(read(row), node, new KeyValuePair<string, object?>(tag, row.Caller));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Refused(CallerLimits limits, KeyValuePair<string, object?> node)
+    {
+        foreach (var ((limit, caller), count) in limits.Refused)
+        {
+            yield return new Measurement<long>(count, node, new KeyValuePair<string, object?>("limit", limit), new KeyValuePair<string, object?>("caller", caller));
         }
     }
 

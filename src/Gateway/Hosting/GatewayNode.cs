@@ -120,6 +120,9 @@ internal sealed class GatewayNode : IAsyncDisposable
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
             var runtimeLogger = LoggerFactoryFrom(options);
             var runtime = new GatewayRuntime(loaded, identity, trust, held, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
+            var activity = await store.ReadCallerActivityAsync(ct).ConfigureAwait(false);
+            runtime.Activity.Restore(activity);
+            runtime.Metrics.RestoreIngested(activity.Sum(a => a.SightingsStored), activity.Sum(a => a.SightingsRejected));
             foreach (var problem in heldProblems)
             {
                 GatewayLog.HeldTrustBundleSkipped(runtimeLogger.CreateLogger<GatewayNode>(), problem);

@@ -35,6 +35,7 @@ internal sealed class GatewayRuntime : IAsyncDisposable
         Store = store;
         Time = time;
         Metrics = new NodeMetrics(time);
+        Activity = new CallerActivity(store, time, logger);
         _logger = logger;
         ConfigPath = config.Path;
         _auditWriter = Task.Run(WriteAuditAsync);
@@ -57,6 +58,9 @@ internal sealed class GatewayRuntime : IAsyncDisposable
 
     /// <summary>Counters.</summary>
     public NodeMetrics Metrics { get; }
+
+    /// <summary>Per-caller activity (agents and peers): last seen, counters, last error, bundle sequence held.</summary>
+    public CallerActivity Activity { get; }
 
     /// <summary>Raised after a new trust snapshot is in place.</summary>
     public event Action<TrustState, TrustState>? TrustChanged;
@@ -86,6 +90,11 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     public void RecordDenial(string caller, string subject, string reason)
     {
         Metrics.AddDenied();
+        if (Activity.Rows.TryGetValue(caller, out var known))
+        {
+            Activity.Failed(caller, known.Kind, $"denied {subject}: {reason}");
+        }
+
         AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = caller, Subject = subject, Decision = "denied", Reason = reason });
     }
 

@@ -18,6 +18,7 @@ internal static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(runtime.Time);
         services.TryAddSingleton(runtime.Store);
         services.TryAddSingleton<CallerAuthorization>();
+        services.TryAddSingleton<CallerLimits>();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
         services.TryAddSingleton<TrustBundlePublisher>();

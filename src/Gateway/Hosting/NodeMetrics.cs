@@ -25,6 +25,13 @@ internal sealed class NodeMetrics(TimeProvider time)
         Interlocked.Add(ref _sightingsRejected, rejected);
     }
 
+    /// <summary>Starts the ingest totals from what the store counted before this start (they survive a restart).</summary>
+    public void RestoreIngested(long ingested, long rejected)
+    {
+        Interlocked.Add(ref _sightingsIngested, ingested);
+        Interlocked.Add(ref _sightingsRejected, rejected);
+    }
+
     public void AddDenied() => Interlocked.Increment(ref _callsDenied);
 
     /// <summary>The counters of one peer (created on first use).</summary>
@@ -56,6 +63,7 @@ internal sealed class PeerMetrics
     private DateTimeOffset? _lastAck;
     private string _lastError = "";
     private string _suite = "";
+    private (int Attempt, TimeSpan Delay, long Retries) _backoff;
 
     public void Connected(DateTimeOffset at, string suite)
     {
@@ -73,6 +81,30 @@ internal sealed class PeerMetrics
         {
             _connectedSince = null;
             _lastError = error;
+        }
+    }
+
+    /// <summary>The forwarder failed its <paramref name="attempt"/>-th attempt in a row (0 = first since the peer last accepted it) and waits <paramref name="delay"/>.</summary>
+    public void Retrying(int attempt, TimeSpan delay)
+    {
+        lock (_gate)
+        {
+            _backoff = (attempt, delay, _backoff.Retries + 1);
+        }
+    }
+
+    /// <summary>
+    /// The last retry: its attempt number since the peer last accepted the stream, the delay before it, and how many
+    /// retries there were in all.
+    /// </summary>
+    public (int Attempt, TimeSpan Delay, long Retries) Backoff
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _backoff;
+            }
         }
     }
 

@@ -24,7 +24,9 @@ internal static class OrderedStreamPipeline
     /// Runs the stream until the caller completes its request stream (every request answered) or it fails.
     /// <paramref name="start"/> is called on the reading thread in request order; it may throw for a request that
     /// ends the stream (answered in order as that exception), and returns the request's work: a task completing with
-    /// its response, or null when the request is not answered (e.g. a hello).
+    /// its response, or null when the request is not answered (e.g. a hello). <paramref name="admit"/>, when given, is
+    /// awaited on the reading thread before <paramref name="start"/> (a rate limit: while it waits nothing more of the
+    /// stream is read); when it throws, that request ends the stream like one whose start threw.
     /// </summary>
     public static async Task RunAsync<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requests,
@@ -32,7 +34,8 @@ internal static class OrderedStreamPipeline
         LiveStream live,
         int depth,
         Func<TRequest, CommitTurn, CancellationToken, Task<TResponse?>> start,
-        CancellationToken ct)
+        CancellationToken ct,
+        Func<TRequest, CancellationToken, ValueTask>? admit = null)
         where TResponse : class
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -80,9 +83,14 @@ internal static class OrderedStreamPipeline
                     var last = false;
                     try
                     {
+                        if (admit is not null)
+                        {
+                            await admit(requests.Current, stop.Token).ConfigureAwait(false);
+                        }
+
                         unqueued = start(requests.Current, turn, stop.Token);
                     }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    catch (Exception ex) when (ex is not OutOfMemoryException && !(ex is OperationCanceledException && stop.IsCancellationRequested))
                     {
                         unqueued = Task.FromException<TResponse?>(ex);
                         last = true;

@@ -20,7 +20,9 @@ internal sealed class IngestService(
     GatewayRuntime runtime,
     CallerAuthorization authorization,
     LiveStreamRegistry streams,
+    CallerLimits limits,
     OutboundDispatcher dispatcher,
+    TrustBundlePublisher publisher,
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Contracts.V1.Ingest.IngestBase
 {
@@ -38,23 +40,45 @@ internal sealed class IngestService(
     public override async Task Submit(IAsyncStreamReader<IngestBatch> requestStream, IServerStreamWriter<IngestResult> responseStream, ServerCallContext context)
     {
         var agent = authorization.RequireAgent(context);
+        var agentId = agent.ToString();
+        // One certificate cannot take the node from the others: its streams and sightings/s are limited (node.limits).
+        using var quota = limits.OpenStream(agentId, LiveCallerKind.Agent, context.Method);
         // Cut with PermissionDenied if the agent's certificate is revoked while the stream is open: nothing is answered
         // after the cut (batches already enqueued may still commit; their re-send is answered from that commit).
         using var live = streams.Register(context, agent, LiveCallerKind.Agent);
         // End the stream when the node shuts down: every batch already answered was committed first.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
-        var agentId = agent.ToString();
         var validator = new SightingValidator(runtime.Time);
         try
         {
             await OrderedStreamPipeline.RunAsync(live.Guard(requestStream), responseStream, live, PipelineDepth,
-                (batch, turn, token) => Start(agent, agentId, validator, batch, turn, token), ct).ConfigureAwait(false);
+                (batch, turn, token) => Start(agent, agentId, validator, batch, turn, token), ct,
+                (batch, token) => batch.Sightings.Count > MaxBatchItems
+                    ? ValueTask.CompletedTask // refused by Start
+                    : limits.AdmitAsync(agentId, LiveCallerKind.Agent, batch.Sightings.Count, context.Method, token)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             // Graceful shutdown: the agent re-sends anything unanswered after reconnecting.
         }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
+        {
+            runtime.Activity.Failed(agentId, Storage.CallerKinds.Agent, $"{ex.StatusCode}: {ex.Status.Detail}");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The domain's signed trust bundle for an agent of the own domain, so it follows a root rotation (it verifies the
+    /// bundle against the roots it already trusts). The sequence the agent says it holds is recorded for <c>status</c>.
+    /// </summary>
+    public override Task<SignedTrustBundle> GetTrustBundle(GetTrustBundleRequest request, ServerCallContext context)
+    {
+        var agent = authorization.RequireAgent(context);
+        var served = publisher.Current;
+        runtime.Activity.BundleFetched(agent.ToString(), Storage.CallerKinds.Agent, request.KnownSequence);
+        return Task.FromResult(served);
     }
 
     /// <summary>
@@ -102,6 +126,10 @@ internal sealed class IngestService(
 
         if (!commit.Duplicate)
         {
+            var firstRejection = commit.Results.FirstOrDefault(r => r.Outcome == ItemOutcome.Rejected) is { } first
+                ? $"sighting {first.Index} rejected: {first.Reason}"
+                : null;
+            runtime.Activity.BatchCommitted(agentId, accepted + merged, rejected, firstRejection);
             runtime.Metrics.AddIngested(accepted + merged, rejected);
             dispatcher.Notify();
         }

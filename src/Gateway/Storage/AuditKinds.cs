@@ -22,6 +22,13 @@ internal static class AuditKinds
     /// <summary>This node's public trust bundle was served to a gateway of a domain it does not pin (peering set-up).</summary>
     public const string FirstContact = "first-contact";
 
+    /// <summary>
+    /// An agent or peer hit a per-identity limit (node.limits): the first refusal, then one summary per window with the
+    /// number refused meanwhile (never one entry per refused message).
+    /// </summary>
+    public const string RateLimited = "rate-limited";
+
     public static FrozenSet<string> All { get; } = FrozenSet.Create(
-        StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint, Delivered, FirstContact);
+        StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint, Delivered, FirstContact,
+        RateLimited);
 }

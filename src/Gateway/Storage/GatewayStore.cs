@@ -155,6 +155,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             record.ExecuteNonQuery();
         }
 
+        CountIngest(connection, transaction, agentId, now, results);
         Audit.AppendInTransaction(connection, transaction, audit);
         var changedIndicators = new Indicator[changed.Count];
         var n = 0;

@@ -177,6 +177,25 @@ internal static class SchemaMigrations
         ALTER TABLE seen_envelopes ADD COLUMN origin TEXT;
         ALTER TABLE seen_envelopes ADD COLUMN bundle_id BLOB;
         """,
+
+        // 9: per caller (own agents, peer gateways) when it was last seen, what it sent, its last error and which
+        // sequence of this node's trust bundle it holds, so `status` shows a dead sensor and a peer that has not
+        // followed a rotation, with counters that survive a restart (agent counters move in the ingest transaction).
+        """
+        CREATE TABLE caller_activity (
+            caller TEXT NOT NULL PRIMARY KEY,
+            kind TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            batches INTEGER NOT NULL DEFAULT 0,
+            sightings_stored INTEGER NOT NULL DEFAULT 0,
+            sightings_rejected INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            last_error_at INTEGER,
+            bundle_sequence INTEGER,
+            bundle_fetched_at INTEGER
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>Code run after a version's script, in the same transaction; by version.</summary>

@@ -1,3 +1,5 @@
+using CyberCoop.Crypto;
+
 namespace CyberCoop.Gateway.Trust;
 
 /// <summary>

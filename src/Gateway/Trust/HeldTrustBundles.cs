@@ -1,3 +1,4 @@
+using CyberCoop.Crypto;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Storage;
 using Google.Protobuf;

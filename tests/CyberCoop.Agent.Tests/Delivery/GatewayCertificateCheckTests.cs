@@ -8,7 +8,7 @@ namespace CyberCoop.Agent.Tests.Delivery;
 
 public sealed class GatewayCertificateCheckTests(DevFederationFixture federation) : IClassFixture<DevFederationFixture>
 {
-    private (AgentSettings Settings, ChainValidator Validator) ForFirstAgent(string? expectedId = null)
+    private (AgentSettings Settings, AgentTrust Validator) ForFirstAgent(string? expectedId = null)
     {
         var node = federation.Layout.Nodes[0];
         var settings = AgentConfigLoader.Load(node.Agents[0].ConfigPath);
@@ -17,11 +17,11 @@ public sealed class GatewayCertificateCheckTests(DevFederationFixture federation
             settings = settings with { ExpectedGatewayId = expectedId };
         }
 
-        var validator = new ChainValidator([new TrustAnchor(settings.TrustDomain, PemFiles.LoadCertificate(settings.RootPath), settings.RootPin)]);
+        var validator = AgentTrust.Load(settings, TimeProvider.System, NullLogger.Instance);
         return (settings, validator);
     }
 
-    private static bool Check(string certPath, AgentSettings settings, ChainValidator validator)
+    private static bool Check(string certPath, AgentSettings settings, AgentTrust validator)
     {
         var all = PemFiles.LoadCertificates(certPath);
         using var chain = new X509Chain();

@@ -75,4 +75,32 @@ public sealed class BatcherTests
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(s_timeout, Ct));
     }
+
+    [Fact]
+    public async Task A_batch_ends_at_a_chunk_boundary_so_an_acknowledged_batch_never_holds_lines_past_the_saved_offset()
+    {
+        // Chunks of 3 with batches of 4: cutting the second chunk would spool and publish a batch holding one of its
+        // lines while the saved offset still points before it; an agent killed after that batch was acknowledged read
+        // the line again on restart and the gateway stored it twice.
+        using var dir = new TempDir();
+        using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
+        var state = TailStateStore.Load(dir.File("state.json"));
+        var channel = Channel.CreateUnbounded<ReadChunk>();
+        var time = new FakeTimeProvider();
+        var batcher = new Batcher(channel.Reader, spool, state, maxItems: 4, linger: TimeSpan.FromSeconds(5), time);
+        var run = batcher.RunAsync(Ct);
+
+        await channel.Writer.WriteAsync(Chunk(1, 3, offset: 300), Ct);
+        await channel.Writer.WriteAsync(Chunk(4, 3, offset: 600), Ct);
+        var first = await spool.PeekAsync(Ct).AsTask().WaitAsync(s_timeout, Ct);
+
+        Assert.Equal(["198.51.100.1", "198.51.100.2", "198.51.100.3"], first.Batch.Sightings.Select(s => s.Value));
+        Assert.Equal(300, Assert.Single(TailStateStore.Load(dir.File("state.json")).Entries.Values).Offset);
+
+        time.Advance(TimeSpan.FromSeconds(6));
+        channel.Writer.Complete();
+        await run.WaitAsync(s_timeout, Ct);
+        Assert.Equal(600, Assert.Single(TailStateStore.Load(dir.File("state.json")).Entries.Values).Offset);
+        Assert.Equal(6, batcher.SightingsSpooled);
+    }
 }

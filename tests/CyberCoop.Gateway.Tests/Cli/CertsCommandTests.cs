@@ -248,6 +248,40 @@ public sealed class CertsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Renew_after_rotate_root_issues_the_certificate_from_the_new_root()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("ca"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
+        File.Copy(_temp.Combine("ca", "root.crt"), _temp.Combine("old-root.crt"));
+        Assert.Equal(0, (await CliRun.RunAsync("certs", "rotate-root", "--ca-dir", _temp.Combine("ca"))).ExitCode);
+
+        var result = await CliRun.RunAsync("certs", "renew", "--ca-dir", _temp.Combine("ca"), "--cert", _temp.Combine("node", "tallinn.crt"), "--new-key");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var renewed = PemFiles.LoadCertificateWithKey(_temp.Combine("node", "tallinn.crt"), _temp.Combine("node", "tallinn.key"));
+        Assert.Equal("spiffe://ee.cybercoop/gateway/tallinn", IdOf(renewed, _temp.Combine("ca", "root.crt")));
+        using var oldRoot = PemFiles.LoadCertificate(_temp.Combine("old-root.crt"));
+        Assert.False(new ChainValidator([TrustAnchor.FromRoot(oldRoot)]).Validate(renewed, null, CertificatePurpose.Client).IsValid);
+        Assert.Contains("retired root " + SpkiPin.Compute(oldRoot), result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Renew_after_rotate_root_still_refuses_a_certificate_of_a_foreign_root_of_the_same_domain()
+    {
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ca"));
+        await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("rogue"));
+        await CliRun.RunAsync("certs", "issue", "--ca-dir", _temp.Combine("rogue"), "--kind", "gateway", "--name", "tallinn", "--out", _temp.Combine("node"));
+        Assert.Equal(0, (await CliRun.RunAsync("certs", "rotate-root", "--ca-dir", _temp.Combine("ca"))).ExitCode);
+        var before = File.ReadAllText(_temp.Combine("node", "tallinn.crt"));
+
+        var result = await CliRun.RunAsync("certs", "renew", "--ca-dir", _temp.Combine("ca"), "--cert", _temp.Combine("node", "tallinn.crt"), "--new-key");
+
+        Assert.Equal(CliExitCodes.Failure, result.ExitCode);
+        Assert.Contains("nor by a retired one", result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(_temp.Combine("node", "tallinn.crt")));
+    }
+
+    [Fact]
     public async Task Renew_refuses_a_certificate_of_another_trust_domain()
     {
         await CliRun.RunAsync("certs", "init-domain", "--domain", "ee.cybercoop", "--out", _temp.Combine("ee"));

@@ -144,6 +144,35 @@ internal static class CertificateFiles
         return id;
     }
 
+    /// <summary>
+    /// The SPIFFE id of a workload certificate issued by any root of <paramref name="ca"/> (the current one or one retired by
+    /// <c>certs rotate-root</c> whose key is still on hand), and the pin of the root that issued it.
+    /// </summary>
+    public static (SpiffeId Id, string IssuerPin) IdentifyIssued(DomainCaFolder ca, X509Certificate2 certificate, string path)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        CliException? first = null;
+        foreach (var authority in new[] { ca.Current }.Concat(ca.Retired))
+        {
+            try
+            {
+                return (IdentifyIssued(authority, certificate, path), authority.Pin);
+            }
+            catch (CliException ex)
+            {
+                first ??= ex;
+            }
+        }
+
+        if (ca.Retired.Count == 0)
+        {
+            throw first!;
+        }
+
+        throw new CliException($"'{path}' was not issued by the current root of {ca.TrustDomain} ({ca.Current.Pin}) nor by a retired one " +
+            $"({string.Join(", ", ca.Retired.Select(r => r.Pin))}): {first!.Message}");
+    }
+
     /// <summary>Parses a lifetime in days (1..<paramref name="maxDays"/>).</summary>
     public static TimeSpan Days(int days, int maxDays, string option)
     {

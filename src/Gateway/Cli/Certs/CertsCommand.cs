@@ -155,9 +155,12 @@ internal static class CertsCommand
             var certificatePath = Path.GetFullPath(parse.GetValue(certificateOption)!);
             var keyPath = Path.GetFullPath(parse.GetValue(keyOption) ?? Path.ChangeExtension(certificatePath, ".key"));
             var lifetime = CertificateFiles.Days(parse.GetValue(days), MaxLeafDays, "--days");
-            using var authority = CertificateFiles.LoadAuthority(parse.GetValue(caDirectory)!);
+            // After 'certs rotate-root' the certificate was issued by a retired root: it is identified against every root of
+            // the folder and always renewed from the current one, so rotation moves each workload to the new root.
+            using var ca = DomainCaFolder.Load(parse.GetValue(caDirectory)!);
+            var authority = ca.Current;
             using var old = CertificateFiles.LoadCertificate(certificatePath, "certificate");
-            var id = CertificateFiles.IdentifyIssued(authority, old, certificatePath);
+            var (id, issuer) = CertificateFiles.IdentifyIssued(ca, old, certificatePath);
 
             var renewKey = parse.GetValue(newKey);
             X509Certificate2 renewed;
@@ -197,6 +200,9 @@ internal static class CertsCommand
                 io.Output.WriteLine(renewKey ? $"  key          {keyPath} (new; previous: {keyPath}.bak)" : $"  key          {keyPath} (unchanged)");
                 io.Output.WriteLine($"  serial       {renewed.SerialNumber} (old serial {old.SerialNumber}; revoke it with 'certs revoke' if the key was exposed)");
                 io.Output.WriteLine($"  valid until  {CertificateFiles.Format(renewed.NotAfter)}");
+                io.Output.WriteLine(issuer == authority.Pin
+                    ? $"  issued by    {authority.Pin} (the current root)"
+                    : $"  issued by    {authority.Pin} (the current root; the old certificate was issued by the retired root {issuer})");
             }
 
             if (parse.GetValue(reloadConfig) is { } configPath)

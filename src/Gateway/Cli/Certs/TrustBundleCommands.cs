@@ -110,7 +110,8 @@ internal static class TrustBundleCommands
             io.Output.WriteLine($"  new key       {Path.Combine(ca.Directory, CertificateFiles.RootKeyName)} (mode 0600; keep it offline)");
             io.Output.WriteLine($"  old root      {retiredCertificate} ({ca.Current.Pin}; key {retiredKey})");
             await edit.PublishAsync(io, ct).ConfigureAwait(false);
-            io.Output.WriteLine("next: issue gateway and agent certificates from the new root ('certs issue|renew --ca-dir'), give agents the new root.crt and pin,");
+            io.Output.WriteLine("next: once every agent and peer holds this bundle ('status' shows the sequence each holds), issue the gateway's and agents' certificates");
+            io.Output.WriteLine("from the new root ('certs renew --ca-dir ... --new-key'; agents follow the new root by themselves through the bundle their gateway serves),");
             io.Output.WriteLine($"then, once every peer has fetched this bundle: certs bundle sign --ca-dir {parse.GetValue(caDirectory)} --drop-root {ca.Current.Pin}");
             return CliExitCodes.Success;
         });

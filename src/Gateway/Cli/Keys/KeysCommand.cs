@@ -1,3 +1,4 @@
+using CyberCoop.Crypto;
 using System.CommandLine;
 using System.Globalization;
 using CyberCoop.Gateway.Configuration;
@@ -210,7 +211,7 @@ internal static class KeysCommand
     private static TimeSpan RefreshHint(LoadedConfig loaded, TimeProvider clock)
     {
         var hint = CyberCoop.Gateway.Trust.OwnTrustBundle.Load(loaded, clock).RefreshHint;
-        return hint > TimeSpan.Zero ? hint : TimeSpan.FromSeconds(CyberCoop.Gateway.Trust.TrustBundleVerifier.DefaultRefreshSeconds);
+        return hint > TimeSpan.Zero ? hint : TimeSpan.FromSeconds(TrustBundleVerifier.DefaultRefreshSeconds);
     }
 
     private static string KeysDirectory(LoadedConfig loaded)

@@ -22,8 +22,10 @@ internal static class StatusCommand
         var interval = new Option<int>("--interval") { Description = "Seconds between refreshes with --watch.", DefaultValueFactory = _ => 2 };
         var command = new Command(
             "status",
-            "Show a running node's status over its Admin socket: per peer connected or not and since when, last ack, outbox " +
-            "depth and oldest age, envelopes and indicators sent/received/withheld/rejected, last error; node totals; " +
+            "Show a running node's status over its Admin socket: per agent last seen, batches, sightings stored and rejected, " +
+            "the sequence of this node's trust bundle it holds and its last error (kept across restarts); per peer connected or " +
+            "not and since when, last ack, outbox depth and oldest age, envelopes and indicators sent/received/withheld/rejected, " +
+            "bundle sequences (ours it holds / its that we hold), last error; node totals; " +
             "certificate expiry warnings; when a content-key rotation is pending, when the new keys become active. Exit 1 when no node is running." +
             Environment.NewLine + "Example: status --config gateway.json --json")
         {
@@ -152,6 +154,27 @@ internal static class StatusCommand
         }
 
         io.Output.WriteLine();
+        if (status.Agents.Count == 0)
+        {
+            io.Output.WriteLine("no agent has called yet");
+        }
+        else
+        {
+            io.WriteTable(
+                ["agent", "last seen", "batches", "sightings", "rejected", "bundle", "last error"],
+                status.Agents.Select(a => (IReadOnlyList<string>)
+                [
+                    a.Agent,
+                    $"{Since(a.LastSeen, now)} ago",
+                    a.Batches.ToString(CultureInfo.InvariantCulture),
+                    a.SightingsStored.ToString(CultureInfo.InvariantCulture),
+                    a.SightingsRejected.ToString(CultureInfo.InvariantCulture),
+                    Held(a.BundleSequenceHeld, a.BundleFetchedAt, status.TrustBundleSequence),
+                    a.LastError.Length == 0 ? "-" : $"{a.LastError} ({Since(a.LastErrorAt, now)} ago)",
+                ]));
+        }
+
+        io.Output.WriteLine();
         if (status.Peers.Count == 0)
         {
             io.Output.WriteLine("no peers configured");
@@ -159,7 +182,7 @@ internal static class StatusCommand
         }
 
         io.WriteTable(
-            ["peer", "state", "last ack", "outbox", "sent env/ind", "recv env/ind", "withheld", "rejected", "suite", "last error"],
+            ["peer", "state", "last ack", "outbox", "sent env/ind", "recv env/ind", "withheld", "rejected", "suite", "bundle ours/theirs", "last error"],
             status.Peers.Select(p => (IReadOnlyList<string>)
             [
                 p.Peer,
@@ -171,9 +194,19 @@ internal static class StatusCommand
                 p.IndicatorsWithheld.ToString(CultureInfo.InvariantCulture),
                 p.EnvelopesRejected.ToString(CultureInfo.InvariantCulture),
                 p.Suite.Length == 0 ? "-" : p.Suite,
+                $"{Held(p.BundleSequenceHeld, p.BundleFetchedAt, status.TrustBundleSequence)}/{(p.PeerBundleSequence == 0 ? "pin" : p.PeerBundleSequence.ToString(CultureInfo.InvariantCulture))}",
                 p.LastError.Length == 0 ? "-" : p.LastError,
             ]));
     }
+
+    /// <summary>
+    /// Which sequence of this node's bundle a caller held at its last fetch: "-" before any, "3" when current, "2 (old)" when
+    /// it has not fetched the one served since (it picks it up at its next refresh).
+    /// </summary>
+    private static string Held(ulong held, Timestamp? fetchedAt, ulong serving) =>
+        fetchedAt is null ? "-"
+            : held >= serving ? held.ToString(CultureInfo.InvariantCulture)
+            : $"{held.ToString(CultureInfo.InvariantCulture)} (old)";
 
     private static string When(Timestamp? time, DateTimeOffset now) =>
         time is null ? "unknown" : $"{time.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)} ({Since(time, now)} ago)";

@@ -1,13 +1,13 @@
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
 
-namespace CyberCoop.Gateway.Trust;
+namespace CyberCoop.Crypto;
 
 /// <summary>
 /// A root-signed trust bundle whose signatures and contents were checked by <see cref="TrustBundleVerifier"/>:
 /// what a domain says about itself (roots, revoked serials, sequence, expiry), and the bytes it came in.
 /// </summary>
-internal sealed record VerifiedTrustBundle
+public sealed record VerifiedTrustBundle
 {
     /// <summary>The signed bundle exactly as received or read (key announcements included).</summary>
     public required SignedTrustBundle Signed { get; init; }

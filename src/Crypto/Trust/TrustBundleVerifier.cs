@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
-using CyberCoop.Crypto;
 using Google.Protobuf;
 
-namespace CyberCoop.Gateway.Trust;
+namespace CyberCoop.Crypto;
 
 /// <summary>
 /// Checks a root-signed trust bundle (TUF-style). Accepted only when at least one signature verifies under a root
@@ -13,7 +12,7 @@ namespace CyberCoop.Gateway.Trust;
 /// its contents are well formed and, unless asked otherwise, it has not expired. Sequence ordering is the caller's
 /// (it knows what it holds). Pure: no I/O, time passed in.
 /// </summary>
-internal static class TrustBundleVerifier
+public static class TrustBundleVerifier
 {
     /// <summary>Largest serialized bundle accepted.</summary>
     public const int MaxBundleBytes = 1024 * 1024;
