@@ -106,6 +106,28 @@ internal sealed class CraftedEnvelopes(TestFederation f, string sender, string r
         return EnvelopeCrypto.Seal(header, crafted.SignedBundle, recipientKey ?? crafted.RecipientKey);
     }
 
+    /// <summary>
+    /// Seals any payload (a lifecycle message, say) from the sender to the recipient's current KEM key in a fresh envelope
+    /// sent now, with the given payload kind and hop count.
+    /// </summary>
+    public async Task<Envelope> SealPayloadAsync(byte[] payload, PayloadKind kind, uint hopCount = 0)
+    {
+        var directory = f[sender].Node!.Services.GetRequiredService<PeerKeyDirectory>();
+        await WaitUntilAsync(() => Task.FromResult(directory.Find(f[recipient].GatewayId) is not null), $"{sender} knows {recipient}'s keys");
+        var kem = SuiteNegotiation.KemKey(directory.Find(f[recipient].GatewayId)!, DefaultSuite, Time.GetUtcNow(), TimeSpan.Zero)!;
+        var header = new EnvelopeHeader
+        {
+            Version = 1,
+            EnvelopeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
+            Sender = f[sender].GatewayId,
+            Recipient = f[recipient].GatewayId,
+            SentAt = Timestamp.FromDateTimeOffset(Time.GetUtcNow()),
+            HopCount = hopCount,
+            PayloadKind = kind,
+        };
+        return EnvelopeCrypto.Seal(header, payload, kem);
+    }
+
     /// <summary>The envelope id of a sealed envelope (from its header).</summary>
     public static string EnvelopeIdOf(Envelope envelope) => Convert.ToHexStringLower(EnvelopeCrypto.ParseHeader(envelope).EnvelopeId.Span);
 

@@ -210,6 +210,10 @@ internal sealed class TestFederation : IAsyncDisposable
     public Contracts.V1.Federation.FederationClient FederationClient(string target, X509Certificate2 clientCertificate) =>
         new(Channel(this[target], clientCertificate));
 
+    /// <summary>An IndicatorAdmin client calling <paramref name="target"/> over mTLS on its TCP port (which must refuse it).</summary>
+    public IndicatorAdmin.IndicatorAdminClient IndicatorAdminOverTcp(string target, X509Certificate2 clientCertificate) =>
+        new(Channel(this[target], clientCertificate));
+
     /// <summary>Loads one of a nation's certificates with its key ("gateway" or "agent").</summary>
     public X509Certificate2 LoadCertificate(string code, string which) =>
         PemFiles.LoadCertificateWithKey(Path.Combine(this[code].Directory, which + ".crt"), Path.Combine(this[code].Directory, which + ".key"));

@@ -5,7 +5,7 @@ namespace CyberCoop.Crypto;
 /// <summary>
 /// Domain-separation context strings, one per purpose, never empty and never containing 0x00, so a signature
 /// made for one purpose never verifies for another. Content signatures (<see cref="ContentSignatures"/>: bundles,
-/// receipts, audit checkpoints) pass the context to Ed25519ph and ML-DSA-65 as their context parameter and sign a
+/// receipts, audit checkpoints, withdrawals, sighting reports) pass the context to Ed25519ph and ML-DSA-65 as their context parameter and sign a
 /// SHA-512 digest of the message (protocol v2 construction, <c>cybercoop/v2/...</c>); identity signatures
 /// (<see cref="IdentitySignatures"/>: key announcements, trust bundles) sign <c>context || 0x00 || message</c>
 /// with ECDSA P-256 (<c>cybercoop/v1/...</c>, unchanged).
@@ -27,6 +27,12 @@ public static class SignatureContexts
     /// <summary>Context for <see cref="SignaturePurpose.AuditCheckpoint"/> (content signature, v2 construction).</summary>
     public const string AuditCheckpoint = "cybercoop/v2/audit-checkpoint";
 
+    /// <summary>Context for <see cref="SignaturePurpose.Withdrawal"/> (content signature, v2 construction).</summary>
+    public const string Withdrawal = "cybercoop/v2/withdrawal";
+
+    /// <summary>Context for <see cref="SignaturePurpose.SightingReport"/> (content signature, v2 construction).</summary>
+    public const string SightingReport = "cybercoop/v2/sighting-report";
+
     /// <summary>
     /// Context of audit checkpoints signed with the v1 construction (pure Ed25519 over
     /// <c>context || 0x00 || message</c>); only <see cref="ContentSignatures.VerifyLegacyAuditCheckpoint"/> uses it.
@@ -38,6 +44,8 @@ public static class SignatureContexts
     private static readonly byte[] s_keyAnnouncement = Encoding.ASCII.GetBytes(KeyAnnouncement);
     private static readonly byte[] s_trustBundle = Encoding.ASCII.GetBytes(TrustBundle);
     private static readonly byte[] s_auditCheckpoint = Encoding.ASCII.GetBytes(AuditCheckpoint);
+    private static readonly byte[] s_withdrawal = Encoding.ASCII.GetBytes(Withdrawal);
+    private static readonly byte[] s_sightingReport = Encoding.ASCII.GetBytes(SightingReport);
 
     /// <summary>The context string of a purpose.</summary>
     public static string For(SignaturePurpose purpose) => purpose switch
@@ -47,6 +55,8 @@ public static class SignatureContexts
         SignaturePurpose.KeyAnnouncement => KeyAnnouncement,
         SignaturePurpose.TrustBundle => TrustBundle,
         SignaturePurpose.AuditCheckpoint => AuditCheckpoint,
+        SignaturePurpose.Withdrawal => Withdrawal,
+        SignaturePurpose.SightingReport => SightingReport,
         _ => throw new ArgumentOutOfRangeException(nameof(purpose), purpose, "unknown signature purpose"),
     };
 
@@ -56,7 +66,8 @@ public static class SignatureContexts
     /// <summary>True for the purposes signed with content keys (<see cref="ContentSignatures"/>).</summary>
     public static bool IsContentPurpose(SignaturePurpose purpose) => purpose switch
     {
-        SignaturePurpose.Bundle or SignaturePurpose.Receipt or SignaturePurpose.AuditCheckpoint => true,
+        SignaturePurpose.Bundle or SignaturePurpose.Receipt or SignaturePurpose.AuditCheckpoint
+            or SignaturePurpose.Withdrawal or SignaturePurpose.SightingReport => true,
         SignaturePurpose.KeyAnnouncement or SignaturePurpose.TrustBundle => false,
         _ => throw new ArgumentOutOfRangeException(nameof(purpose), purpose, "unknown signature purpose"),
     };
@@ -91,6 +102,8 @@ public static class SignatureContexts
         SignaturePurpose.KeyAnnouncement => s_keyAnnouncement,
         SignaturePurpose.TrustBundle => s_trustBundle,
         SignaturePurpose.AuditCheckpoint => s_auditCheckpoint,
+        SignaturePurpose.Withdrawal => s_withdrawal,
+        SignaturePurpose.SightingReport => s_sightingReport,
         _ => throw new ArgumentOutOfRangeException(nameof(purpose), purpose, "unknown signature purpose"),
     };
 }

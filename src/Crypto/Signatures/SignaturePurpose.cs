@@ -17,4 +17,10 @@ public enum SignaturePurpose
 
     /// <summary>An audit log checkpoint (<c>cybercoop/v2/audit-checkpoint</c>, content key).</summary>
     AuditCheckpoint,
+
+    /// <summary>An origin's withdrawal of an indicator (<c>cybercoop/v2/withdrawal</c>, content key).</summary>
+    Withdrawal,
+
+    /// <summary>A node's sighting report to an origin (<c>cybercoop/v2/sighting-report</c>, content key).</summary>
+    SightingReport,
 }

@@ -49,6 +49,9 @@ internal sealed class AdminSocketClient : IDisposable
     /// <summary>The generated Admin client.</summary>
     public AdminService.AdminClient Client { get; }
 
+    /// <summary>The generated IndicatorAdmin client (withdraw, suppress) on the same socket.</summary>
+    public IndicatorAdmin.IndicatorAdminClient Lifecycle => new(_channel);
+
     /// <summary>Deadline for one call.</summary>
     public static DateTime Deadline => DateTime.UtcNow + s_callTimeout;
 

@@ -24,11 +24,17 @@ internal static class IndicatorsCommand
         format.AcceptOnlyFromAmong("jsonl", "stix", "misp-feed");
         var origin = new Option<string?>("--origin") { Description = "stix and misp-feed: only content originated by this trust domain (e.g. ee.cybercoop)." };
         var output = new Option<string?>("--out") { Description = "Write to this file (jsonl, stix) or folder (misp-feed) instead of stdout." };
+        var inactive = new Option<bool>("--include-inactive")
+        {
+            Description = "jsonl: also print suppressed and expired indicators, each with a \"status\" field (withdrawn ones are always printed, as revoked).",
+        };
         var export = new Command("export",
             "Print every indicator the node holds. jsonl: type, value, TLP, confidence, times, tags, sectors, " +
             "origin and every observation (which node and sensor saw it, how often). stix: a STIX 2.1 bundle with one indicator " +
             "per (indicator, origin trust domain), TLP 2.0 marking definitions and the origins as identities (never sensor names); " +
-            "see docs/interoperability.md. Safe while the node runs.\n\n" +
+            "see docs/interoperability.md. Active indicators only, plus withdrawn ones (withdrawn by every origin that " +
+            "published them) marked revoked (jsonl: \"revoked\": true, \"status\": \"withdrawn\"; stix: revoked: true); locally " +
+            "suppressed and expired ones are left out unless --include-inactive (jsonl). Safe while the node runs.\n\n" +
             "Examples:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl\n" +
             "  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json --format stix --out fi-stix.json")
         {
@@ -36,6 +42,7 @@ internal static class IndicatorsCommand
             format,
             origin,
             output,
+            inactive,
         };
         CliAction.Set(export, async (parse, io, ct) =>
         {
@@ -75,9 +82,19 @@ internal static class IndicatorsCommand
 
             using var buffer = new MemoryStream();
             await using var writer = new Utf8JsonWriter(buffer);
+            var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
+            var suppressions = await store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+            var includeInactive = parse.GetValue(inactive);
+            var now = TimeProvider.System.GetUtcNow();
             await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
             {
-                Write(writer, indicator);
+                var status = Lifecycle.IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now);
+                if (status.Status is Lifecycle.IndicatorStatus.Suppressed or Lifecycle.IndicatorStatus.Expired && !includeInactive)
+                {
+                    continue;
+                }
+
+                Write(writer, indicator, status.Status);
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length)).ConfigureAwait(false);
                 buffer.SetLength(0);
@@ -86,7 +103,13 @@ internal static class IndicatorsCommand
 
             return CliExitCodes.Success;
         });
-        return new Command("indicators", "Inspect the indicators a node holds.") { export };
+        return new Command("indicators", "Inspect the indicators a node holds, withdraw the ones it originated, suppress others locally.")
+        {
+            export,
+            IndicatorLifecycleCommands.Show(),
+            IndicatorLifecycleCommands.Withdraw(),
+            IndicatorLifecycleCommands.Suppress(),
+        };
     }
 
     private static async Task ExportStixAsync(GatewayStore store, string ownDomain, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
@@ -96,9 +119,17 @@ internal static class IndicatorsCommand
         {
             await using (var bundle = new StixBundleWriter(stream))
             {
+                var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
+                var suppressions = await store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+                var now = TimeProvider.System.GetUtcNow();
                 await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
                 {
-                    await bundle.AddAsync(stored, ownDomain, onlyOrigin, ct).ConfigureAwait(false);
+                    var indicator = stored.Merged;
+                    var status = Lifecycle.IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now);
+                    if (status.Status is Lifecycle.IndicatorStatus.Active or Lifecycle.IndicatorStatus.Withdrawn)
+                    {
+                        await bundle.AddAsync(stored, ownDomain, onlyOrigin, ct, revoked: status.Status == Lifecycle.IndicatorStatus.Withdrawn).ConfigureAwait(false);
+                    }
                 }
 
                 await bundle.FinishAsync(ct).ConfigureAwait(false);
@@ -111,10 +142,22 @@ internal static class IndicatorsCommand
         }
     }
 
-    /// <summary>Writes one indicator as a JSON object.</summary>
-    internal static void Write(Utf8JsonWriter writer, Indicator indicator)
+    /// <summary>
+    /// Writes one indicator as a JSON object; one that is not active gets a <c>status</c> field, and a withdrawn one
+    /// <c>"revoked": true</c> too.
+    /// </summary>
+    internal static void Write(Utf8JsonWriter writer, Indicator indicator, string status = Lifecycle.IndicatorStatus.Active)
     {
         writer.WriteStartObject();
+        if (status != Lifecycle.IndicatorStatus.Active)
+        {
+            writer.WriteString("status", status);
+            if (status == Lifecycle.IndicatorStatus.Withdrawn)
+            {
+                writer.WriteBoolean("revoked", true);
+            }
+        }
+
         writer.WriteString("id", indicator.Id);
         writer.WriteString("type", IndicatorTypeNames.ToName(indicator.Type));
         writer.WriteString("value", indicator.Value);

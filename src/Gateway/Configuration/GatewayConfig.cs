@@ -108,6 +108,15 @@ internal sealed record NodeConfig
     /// <summary>How far ahead new content keys are announced and how long retired ones stay usable.</summary>
     public KeyRotationConfig KeyRotation { get; set; } = new();
 
+    /// <summary>Default lifetimes of indicators per type and how long expired ones are kept (intelligence lifecycle).</summary>
+    public ExpiryConfig Expiry { get; set; } = new();
+
+    /// <summary>
+    /// Seconds between sighting reports back to origins (peers whose <c>sightingsBack</c> is not <c>off</c>); each report
+    /// covers the sightings of that period (60..86,400).
+    /// </summary>
+    public int SightingsReportSeconds { get; set; } = 3600;
+
     /// <summary>Per-agent and per-peer rate and stream limits of the Ingest and Federation services.</summary>
     public LimitsConfig Limits { get; set; } = new();
 
@@ -159,6 +168,36 @@ internal sealed record ReconnectConfig
     /// rate-limited it (ResourceExhausted), in seconds (1..86,400).
     /// </summary>
     public int DeniedMaxBackoffSeconds { get; set; } = 300;
+}
+
+/// <summary>Expiry of indicators (<c>node.expiry</c>).</summary>
+internal sealed record ExpiryConfig
+{
+    /// <summary>
+    /// Days a sighting without valid_until stays valid after it was observed, per indicator type name (ipv4, domain,
+    /// sha256, ...). A type not listed gets no valid_until. Each sighting moves the indicator's valid_until forward.
+    /// </summary>
+    public Dictionary<string, int> DefaultLifetimeDays { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["ipv4"] = 30,
+        ["ipv6"] = 30,
+        ["cidr"] = 30,
+        ["domain"] = 90,
+        ["url"] = 90,
+        ["email"] = 90,
+        ["ja3"] = 180,
+        ["ja4"] = 180,
+        ["md5"] = 365,
+        ["sha1"] = 365,
+        ["sha256"] = 365,
+        ["sha512"] = 365,
+    };
+
+    /// <summary>Days an expired indicator is kept (not sent, not exported as active) before it is deleted (0..3650).</summary>
+    public int RetentionDays { get; set; } = 30;
+
+    /// <summary>Seconds between expiry pruning passes (60..86,400).</summary>
+    public int PruneIntervalSeconds { get; set; } = 3600;
 }
 
 /// <summary>Scheduling of content-key rotation (<c>keys rotate</c>).</summary>
@@ -229,6 +268,13 @@ internal sealed record PeerConfig
 
     /// <summary>How content from the peer is treated.</summary>
     public InboundPolicyConfig Inbound { get; set; } = new();
+
+    /// <summary>
+    /// What this node reports back to the peer about the peer's own indicators seen by this node's sensors:
+    /// <c>off</c> (default), <c>counts</c> (count and first/last seen per period), or <c>counts+sector</c> (also the
+    /// sectors where they were seen). Never sensor names, hosts or any other observation detail.
+    /// </summary>
+    public string SightingsBack { get; set; } = "off";
 }
 
 /// <summary>Outbound (sovereignty) policy as written in the config file.</summary>

@@ -148,6 +148,8 @@ internal static class GatewayConfigValidator
         Range(node.MaxHops, 0, 8, "node.maxHops", errors);
         Range(node.TrustBundleRefreshSeconds, 1, 86_400, "node.trustBundleRefreshSeconds", errors);
         ValidateKeyRotation(node, errors);
+        Range(node.SightingsReportSeconds, 60, 86_400, "node.sightingsReportSeconds", errors);
+        Lifecycle.ExpiryPolicy.Validate(node.Expiry, errors);
         ValidateLimits(node.Limits, errors);
         ValidateReconnect(node.Reconnect, errors);
         if (node.Bundle is null)
@@ -227,6 +229,10 @@ internal static class GatewayConfigValidator
 
         ValidateOutbound(peer.Outbound, at + ".outbound", errors);
         ValidateInbound(peer.Inbound, at + ".inbound", errors);
+        if (!Lifecycle.SightingsBackLevels.TryParse(peer.SightingsBack, out _))
+        {
+            errors.Add($"{at}.sightingsBack: '{peer.SightingsBack}' must be 'off', 'counts' or 'counts+sector'");
+        }
     }
 
     private static void CheckRootPin(string rootPath, string pin, string at, List<string> errors)

@@ -83,6 +83,9 @@ internal sealed class DemoFederation : IAsyncDisposable
             };
             Peer(config, ee).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 1.0 };
 
+            // Finland tells Estonia how often its sensors saw Estonia's indicators (counts only: no sensor, no host, no sector).
+            Peer(config, ee).SightingsBack = "counts";
+
             // Finland -> Latvia: GREEN only, sensors, context and counts redacted, relay allowed.
             Peer(config, lv).Outbound = new OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true, Redact = ["sensor", "context", "count"] };
             Peer(config, lv).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.9 };

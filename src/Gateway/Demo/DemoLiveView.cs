@@ -132,6 +132,7 @@ internal sealed class DemoLiveView : IDemoObserver
         console.Write(Table("nations", DemoSummaryRows.NationHeaders(summary.Nations), DemoSummaryRows.Nations(summary.Nations, final: true)));
         console.Write(Table("flows (indicators delivered, counted on the receiver's signed ack)", DemoSummaryRows.FlowHeaders, DemoSummaryRows.Flows(summary)));
         console.Write(Table("hostile attempts", DemoSummaryRows.HostileHeaders, DemoSummaryRows.Hostile(summary)));
+        console.Write(Table("intelligence lifecycle", DemoSummaryRows.LifecycleHeaders, DemoSummaryRows.Lifecycle(summary)));
         console.Write(Table("decisions in the audit logs", DemoSummaryRows.DecisionHeaders, DemoSummaryRows.Decisions(summary)));
         foreach (var line in DemoSummaryRows.Verdict(summary))
         {

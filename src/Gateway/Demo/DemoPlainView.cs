@@ -54,6 +54,9 @@ internal sealed class DemoPlainView(TextWriter output) : IDemoObserver
         output.WriteLine("Hostile attempts");
         Table(output, DemoSummaryRows.HostileHeaders, DemoSummaryRows.Hostile(summary));
         output.WriteLine();
+        output.WriteLine("Intelligence lifecycle");
+        Table(output, DemoSummaryRows.LifecycleHeaders, DemoSummaryRows.Lifecycle(summary));
+        output.WriteLine();
         output.WriteLine("Decisions in the audit logs");
         Table(output, DemoSummaryRows.DecisionHeaders, DemoSummaryRows.Decisions(summary));
         output.WriteLine();

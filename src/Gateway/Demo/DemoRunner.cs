@@ -61,12 +61,17 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
 
             Phase("agents done; waiting until every outbox has drained");
             await DrainAsync(federation, ct).ConfigureAwait(false);
+            Phase("lifecycle: a false positive withdrawn by its origin, a sighting reported back");
+            var lifecycleProblems = new List<string>();
+            var lifecycle = await DemoLifecycle.RunAsync(federation, _time,
+                (nation, text) => observer.OnEvent(new DemoEvent(_clock.Elapsed, nation, DemoEventKind.Phase, text, "lifecycle")), lifecycleProblems, ct).ConfigureAwait(false);
             await ticking.CancelAsync().ConfigureAwait(false);
             await ticker.ConfigureAwait(false);
             await PollAsync(federation, feed, CancellationToken.None).ConfigureAwait(false);
             _progress = 1;
             Phase("done");
-            return await SummarizeAsync(federation, feed, hostile, redByNation, directory, ct).ConfigureAwait(false);
+            var summary = await SummarizeAsync(federation, feed, hostile, redByNation, directory, ct).ConfigureAwait(false);
+            return summary with { Lifecycle = lifecycle, Ok = summary.Ok && lifecycleProblems.Count == 0, Problems = [.. summary.Problems, .. lifecycleProblems] };
         }
         finally
         {
@@ -275,6 +280,11 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
         }
 
         var sent = DemoSample.Steps.GroupBy(s => s.Nation).ToDictionary(g => g.Key, g => g.Sum(s => s.Detections.Count));
+        foreach (var (nation, count) in DemoLifecycle.SightingsSent)
+        {
+            sent[nation] = sent.GetValueOrDefault(nation) + count;
+        }
+
         for (var i = 0; i < nations.Count; i++)
         {
             if (nations[i].Ingested + nations[i].IngestRejected != sent.GetValueOrDefault(i))

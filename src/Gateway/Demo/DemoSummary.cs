@@ -31,6 +31,9 @@ internal sealed record DemoSummary
 
     /// <summary>Checks that failed (empty when <see cref="Ok"/>).</summary>
     public required IReadOnlyList<string> Problems { get; init; }
+
+    /// <summary>The lifecycle step: a withdrawn false positive and sightings reported back (null before it ran).</summary>
+    public DemoLifecycleSummary? Lifecycle { get; init; }
 }
 
 /// <summary>One nation at the end of the run.</summary>

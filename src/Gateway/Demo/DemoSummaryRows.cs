@@ -49,13 +49,22 @@ internal static class DemoSummaryRows
     public static IReadOnlyList<IReadOnlyList<string>> Hostile(DemoSummary summary) =>
         summary.Hostile.Select(h => (IReadOnlyList<string>)[h.Attempt, h.Target, h.Refused ? "yes" : "NO", h.Audited ? "yes" : h.Attempt == "replay" ? "n/a (answered)" : "NO", h.Outcome]).ToList();
 
+    public static IReadOnlyList<string> LifecycleHeaders { get; } = ["lifecycle", ""];
+
+    public static IReadOnlyList<IReadOnlyList<string>> Lifecycle(DemoSummary summary) => summary.Lifecycle is not { } l ? [] :
+    [
+        ["false positive", $"{l.Indicator}, published and withdrawn by {l.Origin}"],
+        ["withdrawal recorded at", l.WithdrawnAt.Count == 0 ? "NOWHERE" : string.Join("; ", l.WithdrawnAt)],
+        ["sightings back to " + l.Origin, l.SightingsBack.Count == 0 ? "NONE" : string.Join("; ", l.SightingsBack)],
+    ];
+
     public static IReadOnlyList<IReadOnlyList<string>> Decisions(DemoSummary summary) =>
         summary.Decisions.Select(d => (IReadOnlyList<string>)[d.Key, N(d.Value)]).ToList();
 
     public static IEnumerable<string> Verdict(DemoSummary summary)
     {
         yield return summary.Ok
-            ? string.Create(CultureInfo.InvariantCulture, $"OK: every nation shared and received, no TLP:RED left its country, every hostile attempt was refused ({summary.Seconds:0.0} s).")
+            ? string.Create(CultureInfo.InvariantCulture, $"OK: every nation shared and received, no TLP:RED left its country, every hostile attempt was refused, the withdrawn false positive reached every nation that had it and a sighting flowed back to its origin ({summary.Seconds:0.0} s).")
             : string.Create(CultureInfo.InvariantCulture, $"FAILED after {summary.Seconds:0.0} s:");
         foreach (var problem in summary.Problems)
         {

@@ -29,6 +29,7 @@ namespace CyberCoop.Gateway.Federation;
 internal sealed class EnvelopeReceiver(
     GatewayRuntime runtime,
     PeerKeyDirectory directory,
+    Lifecycle.LifecycleReceiver lifecycle,
     ILogger<EnvelopeReceiver> logger)
 {
     /// <summary>Largest header accepted.</summary>
@@ -174,6 +175,12 @@ internal sealed class EnvelopeReceiver(
             return ReceiveOutcome.Reject(RejectReason.DecryptFailed, "the envelope does not open with this node's key (tampered, or sealed for someone else)");
         }
 
+        if (header.PayloadKind != PayloadKind.Bundle)
+        {
+            // Withdrawals and sighting reports: the same checks up to here, their own verification and commit after.
+            return await lifecycle.ReceiveAsync(sender, header, plaintext, turn, ct).ConfigureAwait(false);
+        }
+
         SignedBundle signed;
         Bundle bundle;
         try
@@ -249,40 +256,14 @@ internal sealed class EnvelopeReceiver(
             }
         }
 
-        var signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
-        string? announcementError = null;
-        if (signingKey is null && header.HopCount > 0 && signed.OriginAnnouncement is { } carried)
-        {
-            // A relay attached the origin's own signed key announcement: usable only if we pin the origin's root.
-            announcementError = directory.AcceptRelayedAnnouncement(bundle.Origin, carried);
-            signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
-        }
-
-        if (signingKey is null && runtime.Trust.Peers.TryGetValue(bundle.Origin, out var originPeer))
-        {
-            // The origin is pinned but its keys are not known yet (or were rotated): fetch them now.
-            using var channel = PeerChannelFactory.Create(runtime, originPeer);
-            try
-            {
-                await directory.RefreshAsync(originPeer, new Contracts.V1.Federation.FederationClient(channel), ct).ConfigureAwait(false);
-            }
-            catch (Grpc.Core.RpcException)
-            {
-                // Reported below as an unknown key.
-            }
-
-            signingKey = directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
-        }
-
+        var (signingKey, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, origin, signed.SignerKeyId.Memory, header.HopCount, signed.OriginAnnouncement, ct)
+            .ConfigureAwait(false);
         if (signingKey is null)
         {
-            var pinned = runtime.Trust.PinnedDomains.Contains(origin.TrustDomain);
-            return pinned
-                ? ReceiveOutcome.Reject(RejectReason.OriginKeyUnknown, $"no verifiable signing key of '{bundle.Origin}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}")
-                : ReceiveOutcome.Reject(RejectReason.OriginNotPinned, $"this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified");
+            return keyError;
         }
 
-        if (SuiteFor(signingKey.Key.Algorithm) != signed.Suite)
+        if (OriginKeyResolver.SuiteFor(signingKey.Key.Algorithm) != signed.Suite)
         {
             return ReceiveOutcome.Reject(RejectReason.BadSignature, "the signature suite does not match the origin's key");
         }
@@ -302,13 +283,6 @@ internal sealed class EnvelopeReceiver(
     private static ReceiveOutcome EnvelopeIdReused(Bundle bundle) => ReceiveOutcome.Reject(RejectReason.EnvelopeIdReused,
         $"this envelope id was committed with another bundle than {Convert.ToHexStringLower(bundle.BundleId.Span)} of '{bundle.Origin}'; " +
         "a re-send must carry the same bundle, new content needs a new envelope id");
-
-    private static Suite SuiteFor(KeyAlgorithm algorithm) => algorithm switch
-    {
-        KeyAlgorithm.Ed25519 => Suite.X25519Aes256GcmEd25519,
-        KeyAlgorithm.Ed25519Mldsa65 => Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65,
-        _ => Suite.Unspecified,
-    };
 
     private async Task<ReceiveOutcome> ApplyAndCommitAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CommitTurn turn, CancellationToken ct)
     {

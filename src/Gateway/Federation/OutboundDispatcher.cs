@@ -24,6 +24,8 @@ namespace CyberCoop.Gateway.Federation;
 /// </summary>
 internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<OutboundDispatcher> logger) : BackgroundService
 {
+    private IReadOnlySet<string> _ownWithdrawn = new HashSet<string>();
+
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>Wakes the dispatcher (new local indicators, a peer's keys arrived, config changed).</summary>
@@ -66,6 +68,8 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
     /// <summary>One pass over every peer; returns the number of bundles written.</summary>
     public async Task<int> DispatchAllAsync(CancellationToken ct)
     {
+        // Indicators this node withdrew are never originated again (Lifecycle/WithdrawalService).
+        _ownWithdrawn = await runtime.Store.ReadWithdrawnByAsync(runtime.Identity.IdText, ct).ConfigureAwait(false);
         var bundles = 0;
         foreach (var peer in runtime.Trust.Peers.Values)
         {
@@ -149,6 +153,12 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
         for (var i = 0; i < ownViews.Count; i++)
         {
             var own = ownViews[i];
+            if (_ownWithdrawn.Contains(own.Id))
+            {
+                // Withdrawn by this node (Lifecycle/WithdrawalService): never originated again.
+                continue;
+            }
+
             var reason = OutboundPolicyEvaluator.Decide(own, policy, now, out var embargoUntil);
             if (reason == OutboundDecision.SharedReason)
             {
@@ -211,7 +221,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
                 Signature = UnsafeByteOperations.UnsafeWrap(ContentSignatures.Sign(SignaturePurpose.Bundle, bundleBytes, key)),
             };
-            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now));
+            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now, Origin: self, IndicatorIds: chunk.ConvertAll(i => i.Id)));
             audit.Add(new AuditEntry
             {
                 Kind = AuditKinds.Shared,

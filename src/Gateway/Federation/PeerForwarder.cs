@@ -308,13 +308,16 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 var resignBefore = _runtime.Identity.ResignBefore();
                 foreach (var entry in entries)
                 {
-                    if (entry.HopCount > 0 && await DropIfOriginKeyWithdrawnAsync(entry, sessionCts.Token).ConfigureAwait(false))
+                    if (entry.HopCount > 0 && entry.Kind == PayloadKind.Bundle && await DropIfOriginKeyWithdrawnAsync(entry, sessionCts.Token).ConfigureAwait(false))
                     {
                         lastSeq = entry.Seq;
                         continue;
                     }
 
-                    var envelope = Seal(entry, entry.CreatedAt < resignBefore ? Resign(entry) : entry.EnvelopeBytes, kemKey);
+                    var payload = entry.CreatedAt >= resignBefore ? entry.EnvelopeBytes
+                        : entry.Kind == PayloadKind.Bundle ? Resign(entry)
+                        : Lifecycle.LifecycleSigning.Resign(_runtime.Identity, entry.Kind, entry.EnvelopeBytes, _runtime.Time.GetUtcNow());
+                    var envelope = Seal(entry, payload, kemKey);
                     inFlight[Convert.ToHexStringLower(entry.EnvelopeId)] = entry;
                     await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope }, sessionCts.Token).ConfigureAwait(false);
                     Interlocked.Increment(ref _metrics.EnvelopesSent);
@@ -501,6 +504,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
             Recipient = Peer.IdText,
             SentAt = Timestamp.FromDateTimeOffset(_runtime.Time.GetUtcNow()),
             HopCount = (uint)entry.HopCount,
+            PayloadKind = entry.Kind,
         };
         return EnvelopeCrypto.Seal(header, payload, kemKey);
     }
@@ -567,6 +571,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         if (ack.Status == AckStatus.Rejected && RejectReasons.IsRetryLater(reason))
         {
             if (reason == RejectReason.OriginKeyUnknown && inFlight.TryGetValue(id, out var refused) && refused.HopCount > 0
+                && refused.Kind == PayloadKind.Bundle
                 && await RecheckRefusedRelayAsync(refused, ct).ConfigureAwait(false))
             {
                 // The origin withdrew the key: the envelope was dropped and audited; the session goes on.

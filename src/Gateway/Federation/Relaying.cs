@@ -23,6 +23,7 @@ internal static class Relaying
         var now = runtime.Time.GetUtcNow();
         var subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span);
         byte[]? payload = null;
+        List<string>? ids = null;
         foreach (var peer in runtime.Trust.Peers.Values)
         {
             if (peer.IdText == sender.IdText || peer.IdText == bundle.Origin)
@@ -38,7 +39,8 @@ internal static class Relaying
             }
 
             payload ??= Payload(directory, signed, bundle.Origin);
-            items.Add(new OutboxItem(peer.IdText, RandomId(), payload, bundle.Indicators.Count, now, (int)header.HopCount + 1));
+            ids ??= [.. bundle.Indicators.Select(i => i.Id)];
+            items.Add(new OutboxItem(peer.IdText, RandomId(), payload, bundle.Indicators.Count, now, (int)header.HopCount + 1, Origin: bundle.Origin, IndicatorIds: ids));
             audit.Add(new AuditEntry { Kind = AuditKinds.Shared, Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
         }
 

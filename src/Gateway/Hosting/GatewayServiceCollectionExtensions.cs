@@ -1,6 +1,7 @@
 using CyberCoop.Gateway.Admin;
 using CyberCoop.Gateway.Federation;
 using CyberCoop.Gateway.Ingest;
+using CyberCoop.Gateway.Lifecycle;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,6 +24,7 @@ internal static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<PeerKeyDirectory>();
         services.TryAddSingleton<TrustBundlePublisher>();
         services.TryAddSingleton<EnvelopeReceiver>();
+        services.AddCyberCoopLifecycle();
         services.TryAddSingleton<OutboundDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboundDispatcher>());
         services.TryAddSingleton<MaintenanceService>();
@@ -47,6 +49,7 @@ internal static class GatewayServiceCollectionExtensions
         app.MapGrpcService<IngestService>();
         app.MapGrpcService<FederationService>();
         app.MapGrpcService<AdminService>();
+        app.MapGrpcService<IndicatorAdminService>();
         app.MapGrpcHealthChecksService();
         return app;
     }

@@ -49,7 +49,7 @@ internal sealed class IngestService(
         // End the stream when the node shuts down: every batch already answered was committed first.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
-        var validator = new SightingValidator(runtime.Time);
+        var validator = new SightingValidator(runtime.Time, Lifecycle.ExpiryPolicy.DefaultLifetimes(runtime.Trust.Config.Config.Node.Expiry));
         try
         {
             await OrderedStreamPipeline.RunAsync(live.Guard(requestStream), responseStream, live, PipelineDepth,

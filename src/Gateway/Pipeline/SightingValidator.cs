@@ -26,10 +26,18 @@ internal sealed class SightingValidator
     private SensorName? _lastSensor;
     private NodeDomain? _lastDomain;
 
-    public SightingValidator(TimeProvider time)
+    private readonly IReadOnlyDictionary<IndicatorType, TimeSpan> _defaultLifetimes;
+
+    /// <param name="time">The clock.</param>
+    /// <param name="defaultLifetimes">
+    /// Per type, how long after it was observed a sighting without valid_until stays valid (node.expiry); types not
+    /// listed get no valid_until.
+    /// </param>
+    public SightingValidator(TimeProvider time, IReadOnlyDictionary<IndicatorType, TimeSpan>? defaultLifetimes = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
+        _defaultLifetimes = defaultLifetimes ?? new Dictionary<IndicatorType, TimeSpan>();
     }
 
     /// <summary>
@@ -118,7 +126,9 @@ internal sealed class SightingValidator
             Confidence = s.Confidence,
             FirstSeen = observedTs,
             LastSeen = observedTs,
-            ValidUntil = validUntil is { } v ? Timestamp.FromDateTimeOffset(v) : null,
+            ValidUntil = validUntil is { } v ? Timestamp.FromDateTimeOffset(v)
+                : _defaultLifetimes.TryGetValue(s.Type, out var lifetime) ? Timestamp.FromDateTimeOffset(observedAt + lifetime)
+                : null,
             Description = s.Description,
             OriginDomain = DomainOf(nodeId),
         };

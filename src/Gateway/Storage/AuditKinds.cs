@@ -22,6 +22,15 @@ internal static class AuditKinds
     /// <summary>This node's public trust bundle was served to a gateway of a domain it does not pin (peering set-up).</summary>
     public const string FirstContact = "first-contact";
 
+    /// <summary>An indicator was withdrawn by its origin (here, or received from a peer), or a withdrawal was relayed.</summary>
+    public const string Withdrawn = "withdrawn";
+
+    /// <summary>An operator suppressed an indicator locally (a local false-positive decision).</summary>
+    public const string Suppressed = "suppressed";
+
+    /// <summary>A sighting report was sent back to an origin, or received from a peer.</summary>
+    public const string Sighting = "sighting";
+
     /// <summary>
     /// An agent or peer hit a per-identity limit (node.limits): the first refusal, then one summary per window with the
     /// number refused meanwhile (never one entry per refused message).
@@ -30,5 +39,5 @@ internal static class AuditKinds
 
     public static FrozenSet<string> All { get; } = FrozenSet.Create(
         StringComparer.Ordinal, Shared, Withheld, Received, Rejected, Quarantined, IngestRejected, Denied, Config, Admin, Checkpoint, Delivered, FirstContact,
-        RateLimited);
+        RateLimited, Withdrawn, Suppressed, Sighting);
 }

@@ -149,14 +149,17 @@ internal sealed partial class GatewayStore
         using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
         insert.CommandText =
-            "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at, hop_count) VALUES ($peer, $id, $envelope, $count, $created, $hop)";
+            "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at, hop_count, payload_kind) " +
+            "VALUES ($peer, $id, $envelope, $count, $created, $hop, $kind)";
         var pPeer = insert.Parameters.Add("$peer", SqliteType.Text);
         var pId = insert.Parameters.Add("$id", SqliteType.Blob);
         var pEnvelope = insert.Parameters.Add("$envelope", SqliteType.Blob);
         var pCount = insert.Parameters.Add("$count", SqliteType.Integer);
         var pCreated = insert.Parameters.Add("$created", SqliteType.Integer);
         var pHop = insert.Parameters.Add("$hop", SqliteType.Integer);
+        var pKind = insert.Parameters.Add("$kind", SqliteType.Integer);
         insert.Prepare();
+        using var deliveries = new DeliveryCommand(connection, transaction);
         foreach (var item in items)
         {
             pPeer.Value = item.Peer;
@@ -165,7 +168,12 @@ internal sealed partial class GatewayStore
             pCount.Value = item.IndicatorCount;
             pCreated.Value = UnixTime.ToMs(item.CreatedAt);
             pHop.Value = item.HopCount;
+            pKind.Value = (int)item.Kind;
             insert.ExecuteNonQuery();
+            if (item.IndicatorIds is { } ids && item.Origin is { } origin)
+            {
+                deliveries.Record(ids, origin, item.Peer, item.CreatedAt);
+            }
         }
     }
 }

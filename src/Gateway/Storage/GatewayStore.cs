@@ -388,7 +388,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT seq, envelope_id, envelope, indicator_count, created_at, hop_count FROM outbox WHERE peer = $peer AND seq > $after ORDER BY seq LIMIT $limit";
+            "SELECT seq, envelope_id, envelope, indicator_count, created_at, hop_count, payload_kind FROM outbox WHERE peer = $peer AND seq > $after ORDER BY seq LIMIT $limit";
         command.Parameters.AddWithValue("$peer", peer);
         command.Parameters.AddWithValue("$after", afterSeq);
         command.Parameters.AddWithValue("$limit", limit);
@@ -403,7 +403,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
                 reader.GetFieldValue<byte[]>(2),
                 reader.GetInt32(3),
                 UnixTime.FromMs(reader.GetInt64(4)),
-                reader.GetInt32(5)));
+                reader.GetInt32(5),
+                (Contracts.V1.PayloadKind)reader.GetInt32(6)));
         }
 
         return entries;

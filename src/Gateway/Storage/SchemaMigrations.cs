@@ -196,6 +196,54 @@ internal static class SchemaMigrations
             bundle_fetched_at INTEGER
         ) WITHOUT ROWID;
         """,
+
+        // 10: intelligence lifecycle. The kind of each outbox payload; which peer got which indicator of which origin from
+        // this node (so a withdrawal follows exactly the paths the indicator took); withdrawals by origins; local
+        // suppressions; sightings reported back to origins (what was reported, per origin) and received from peers.
+        """
+        ALTER TABLE outbox ADD COLUMN payload_kind INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE deliveries (
+            id_key NOT NULL,
+            origin TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            delivered_at INTEGER NOT NULL,
+            PRIMARY KEY (id_key, origin, peer)
+        ) WITHOUT ROWID;
+        CREATE TABLE withdrawals (
+            origin TEXT NOT NULL,
+            indicator_id TEXT NOT NULL,
+            withdrawal_id BLOB NOT NULL,
+            reason TEXT NOT NULL,
+            withdrawn_at INTEGER NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            sender TEXT NOT NULL,
+            PRIMARY KEY (origin, indicator_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_withdrawals_indicator ON withdrawals(indicator_id);
+        CREATE TABLE suppressions (
+            indicator_id TEXT NOT NULL PRIMARY KEY,
+            reason TEXT NOT NULL,
+            suppressed_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE sightings_reported (
+            indicator_id TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            reported_at INTEGER NOT NULL,
+            PRIMARY KEY (indicator_id, origin)
+        ) WITHOUT ROWID;
+        CREATE TABLE sightings_received (
+            indicator_id TEXT NOT NULL,
+            reporter TEXT NOT NULL,
+            report_id BLOB NOT NULL,
+            count INTEGER NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            sectors TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (indicator_id, reporter, report_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>Code run after a version's script, in the same transaction; by version.</summary>

@@ -187,6 +187,8 @@ public sealed class ContentSignaturesTests : IDisposable
     [InlineData(SignaturePurpose.Bundle, "6a240294c088fc89613f1e40cec54ce8c0fb9969b476587ff551d17aa7fb9d04e4a7f658255a9b0b32f29c78db686f260adbbfc13b99b077ec18f35fe8013700")]
     [InlineData(SignaturePurpose.Receipt, "23e26ca5edffe11493a5e4f501a7937d6833ab7cded900fc7adc0c740e7bbf8ce5939b373bf9946d4fbce41d7a8a8f41d1df31312b08e2a89c929099a03cc106")]
     [InlineData(SignaturePurpose.AuditCheckpoint, "158afc4dfe219eb9d890ce0ffd8d3ad177215aff13e03873c11eedb36213f09f8450dc98f7aa9850536a420633ef918a365c47f140f64b4fc8dce16a1713e202")]
+    [InlineData(SignaturePurpose.Withdrawal, "5023ac7548aa09cd24bd6e88fa11d33fdaf2366b28265d13039f0d5b202649c88910e6135cee6b496ca724242832be442c34b843d70a130e1ba044b505067c0d")]
+    [InlineData(SignaturePurpose.SightingReport, "036591c41170f90c2720df730b653fc7ee9055864e929844987b675a2a16ee9f6d2ba1bafa481d3d5d642a1e4fe5440da6f60d288cb9223169cea7dc4a756302")]
     public void Classical_signature_is_ed25519ph_with_the_purpose_context_known_answer(SignaturePurpose purpose, string expected)
     {
         using var key = SigningKeyPair.FromEd25519Seed(Convert.FromHexString(RfcSeed));

@@ -8,6 +8,8 @@ public sealed class SignatureContextsTests
     [InlineData(SignaturePurpose.KeyAnnouncement, "cybercoop/v1/key-announcement", false)]
     [InlineData(SignaturePurpose.TrustBundle, "cybercoop/v1/trust-bundle", false)]
     [InlineData(SignaturePurpose.AuditCheckpoint, "cybercoop/v2/audit-checkpoint", true)]
+    [InlineData(SignaturePurpose.Withdrawal, "cybercoop/v2/withdrawal", true)]
+    [InlineData(SignaturePurpose.SightingReport, "cybercoop/v2/sighting-report", true)]
     public void Each_purpose_has_the_documented_context(SignaturePurpose purpose, string context, bool content)
     {
         Assert.Equal(context, SignatureContexts.For(purpose));

@@ -52,6 +52,31 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
     }
 
     [Fact]
+    public async Task Withdrawn_false_positive_reaches_finland_directly_and_latvia_by_relay_and_a_sighting_flows_back_to_estonia()
+    {
+        var lifecycle = run.Summary.Lifecycle;
+
+        Assert.NotNull(lifecycle);
+        Assert.Equal("EE", lifecycle.Origin);
+        Assert.Equal(["FI from EE", "LV from FI (relay)"], lifecycle.WithdrawnAt);
+        Assert.StartsWith("FI: ", Assert.Single(lifecycle.SightingsBack), StringComparison.Ordinal);
+        var id = IndicatorIds.Compute(DemoLifecycle.FalsePositive.Type, DemoLifecycle.FalsePositive.Value);
+        for (var i = 0; i < Domains.Length; i++)
+        {
+            await using var store = await OpenStoreAsync(Domains[i]);
+            var withdrawal = Assert.Single(await store.ReadWithdrawalsAsync(id, TestContext.Current.CancellationToken));
+            Assert.Equal("spiffe://ee.cybercoop/gateway/tallinn", withdrawal.Origin);
+            Assert.NotNull(await store.GetIndicatorAsync(id, TestContext.Current.CancellationToken)); // kept for audit
+        }
+
+        await using var origin = await OpenStoreAsync(Domains[0]);
+        var fromFinland = Assert.Single(await origin.ReadReceivedSightingsAsync(id, TestContext.Current.CancellationToken));
+        Assert.Equal("spiffe://fi.cybercoop/gateway/helsinki", fromFinland.Reporter);
+        Assert.True(fromFinland.Count >= 1);
+        Assert.Contains("\"lifecycle\"", run.Result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Red_kept_at_home_equals_red_ingested_and_no_red_indicator_is_in_another_nations_database()
     {
         var nations = run.Summary.Nations;

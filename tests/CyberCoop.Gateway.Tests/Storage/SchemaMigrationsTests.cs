@@ -22,6 +22,26 @@ public sealed class SchemaMigrationsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_version_6_outbox_is_read_as_bundles_after_the_lifecycle_migration()
+    {
+        var path = _dir.File("v6.db");
+        using (var connection = Connect(path))
+        {
+            SchemaMigrations.Migrate(connection, targetVersion: 6);
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at, hop_count) VALUES ('p', x'01', x'0203', 1, 0, 1)";
+            insert.ExecuteNonQuery();
+        }
+
+        await using var store = await GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct);
+        var entry = Assert.Single(await store.ReadOutboxAsync("p", 0, 10, Ct));
+
+        Assert.Equal(Contracts.V1.PayloadKind.Bundle, entry.Kind);
+        Assert.Equal(1, entry.HopCount);
+        Assert.Empty(await store.ReadWithdrawalsAsync(Ipv4(1).Id, Ct)); // table added by version 7
+    }
+
+    [Fact]
     public async Task A_version_1_database_is_migrated_and_keeps_its_data()
     {
         var path = _dir.File("old.db");

@@ -30,9 +30,10 @@ internal sealed class StixBundleWriter : IAsyncDisposable
 
     /// <summary>
     /// Writes the objects of one stored indicator (all origins, or only <paramref name="onlyOrigin"/>), each with only
-    /// its origin's content (<see cref="StixExporter.Views"/>; <paramref name="ownDomain"/> is this node's trust domain).
+    /// its origin's content (<see cref="StixExporter.Views"/>; <paramref name="ownDomain"/> is this node's trust domain);
+    /// <paramref name="revoked"/> for one withdrawn by its origins (Lifecycle.IndicatorStatus).
     /// </summary>
-    public async Task AddAsync(StoredViews stored, string ownDomain, string? onlyOrigin, CancellationToken ct)
+    public async Task AddAsync(StoredViews stored, string ownDomain, string? onlyOrigin, CancellationToken ct, bool revoked = false)
     {
         ArgumentNullException.ThrowIfNull(stored);
         foreach (var (origin, view) in StixExporter.Views(stored, ownDomain))
@@ -42,7 +43,7 @@ internal sealed class StixBundleWriter : IAsyncDisposable
                 continue;
             }
 
-            Write(StixExporter.ObjectFor(view, origin));
+            Write(StixExporter.ObjectFor(view, origin, revoked));
             _origins.Add(origin);
             _markings.Add(view.Tlp);
         }

@@ -153,7 +153,7 @@ internal static class StixExporter
     /// <summary>
     /// The object of one origin's view (from <see cref="Views"/>): an <c>indicator</c>, or a <c>vulnerability</c> for a
     /// CVE. <paramref name="revoked"/> is the seam for withdrawal: a withdrawn indicator is exported with
-    /// <c>revoked: true</c> (the node has no withdrawal yet, so callers pass false).
+    /// <c>revoked: true</c> (<c>indicators export --format stix</c> passes it from Lifecycle.IndicatorStatus).
     /// </summary>
     public static StixObject ObjectFor(Indicator indicator, string origin, bool revoked = false)
     {

@@ -1,0 +1,71 @@
+using CyberCoop.Contracts.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace CyberCoop.Gateway.Lifecycle;
+
+/// <summary>
+/// What one indicator contributes to a sighting report for one origin. Built only from numbers and times of this
+/// node's own observations (their sensor, context and every other field are never read) and, for
+/// <see cref="SightingsBackLevel.CountsAndSector"/>, the sector labels of the indicator as given (the reporter passes its
+/// origin view, so these are its own sensors' sectors).
+/// </summary>
+internal static class SightingsReport
+{
+    /// <summary>Most entries in one report (the receiver refuses more).</summary>
+    public const int MaxEntries = 10_000;
+
+    /// <summary>Most sectors in one entry.</summary>
+    public const int MaxSectors = 32;
+
+    /// <summary>
+    /// The entry for <paramref name="indicator"/>: count = this node's sightings (sum of its own observations' counts)
+    /// minus <paramref name="alreadyReported"/>; first/last seen = this node's first and last sighting; null when there
+    /// is nothing new to report. Also returns the new total to remember as reported.
+    /// </summary>
+    public static (SightingCount? Entry, long Total) Entry(Indicator indicator, string self, long alreadyReported, SightingsBackLevel level)
+    {
+        ArgumentNullException.ThrowIfNull(indicator);
+        long total = 0;
+        Timestamp? first = null;
+        Timestamp? last = null;
+        foreach (var observation in indicator.Observations)
+        {
+            if (observation.Node != self)
+            {
+                continue;
+            }
+
+            // An observation whose count was redacted (0) still stands for at least one sighting.
+            total += Math.Max(1u, observation.Count);
+            if (observation.FirstSeen is { } f && (first is null || f < first))
+            {
+                first = f;
+            }
+
+            if (observation.LastSeen is { } l && (last is null || l > last))
+            {
+                last = l;
+            }
+        }
+
+        var delta = total - alreadyReported;
+        if (level == SightingsBackLevel.Off || delta <= 0 || first is null || last is null)
+        {
+            return (null, Math.Max(total, alreadyReported));
+        }
+
+        var entry = new SightingCount
+        {
+            IndicatorId = indicator.Id,
+            Count = (uint)Math.Min(delta, uint.MaxValue),
+            FirstSeen = first.Clone(),
+            LastSeen = last.Clone(),
+        };
+        if (level == SightingsBackLevel.CountsAndSector)
+        {
+            entry.Sectors.Add(indicator.Sectors.Take(MaxSectors));
+        }
+
+        return (entry, total);
+    }
+}

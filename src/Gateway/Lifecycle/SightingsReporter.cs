@@ -1,0 +1,170 @@
+using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Federation;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Storage;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CyberCoop.Gateway.Lifecycle;
+
+/// <summary>
+/// Reports this node's sightings of peers' indicators back to their origins, every <c>node.sightingsReportSeconds</c>.
+/// It reads the change feed of the node's own agents from its durable cursor; for each indicator its sensors saw that
+/// carries the observation of a configured peer whose <c>sightingsBack</c> is not <c>off</c>, it reports to that peer
+/// the sightings new since the last report (<see cref="SightingsReport"/>, from the origin view: numbers and times of
+/// its own sightings only, and its own sightings' sectors only for <c>counts+sector</c>). Indicators suppressed here or withdrawn by that origin are not reported. One signed report per
+/// origin and pass, committed to the outbox with the totals reported and the advanced cursor in one transaction.
+/// Only direct peers get reports: sightings of relayed indicators do not travel back along the relay path.
+/// </summary>
+internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<SightingsReporter> logger) : BackgroundService
+{
+    private const int PageSize = 5000;
+    private DateTimeOffset _lastReport = DateTimeOffset.MinValue;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _lastReport = runtime.Time.GetUtcNow();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.SightingsReportSeconds), runtime.Time, stoppingToken).ConfigureAwait(false);
+                await ReportOnceAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LifecycleLog.ReporterFailed(logger, ex);
+            }
+        }
+    }
+
+    /// <summary>One pass over the change feed; returns the number of reports queued.</summary>
+    public async Task<int> ReportOnceAsync(CancellationToken ct)
+    {
+        var self = runtime.Identity.IdText;
+        var now = runtime.Time.GetUtcNow();
+        var periodStart = _lastReport == DateTimeOffset.MinValue ? now : _lastReport;
+        var levels = new Dictionary<string, SightingsBackLevel>(StringComparer.Ordinal);
+        foreach (var peer in runtime.Trust.Peers.Values)
+        {
+            if (runtime.Trust.Config.Config.Peers.FirstOrDefault(p => p.Id == peer.IdText) is { } config
+                && SightingsBackLevels.TryParse(config.SightingsBack, out var level) && level != SightingsBackLevel.Off)
+            {
+                levels[peer.IdText] = level;
+            }
+        }
+
+        var cursor = await runtime.Store.GetPeerCursorAsync(GatewayStore.SightingsCursor, ct).ConfigureAwait(false);
+        var suppressed = await runtime.Store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+        var reports = 0;
+        while (true)
+        {
+            var changes = await runtime.Store.ReadLocalChangesAsync(cursor, PageSize, ct).ConfigureAwait(false);
+            if (changes.Count == 0)
+            {
+                break;
+            }
+
+            var byOrigin = new Dictionary<string, List<SightingCount>>(StringComparer.Ordinal);
+            var reported = new List<ReportedSightings>();
+            foreach (var change in changes)
+            {
+                // The change feed holds the origin view (own sightings only): counts and sectors come from it; which peers
+                // published the indicator comes from the merged record.
+                var indicator = change.Indicator;
+                if (levels.Count == 0 || suppressed.ContainsKey(indicator.Id)
+                    || await runtime.Store.GetIndicatorAsync(indicator.Id, ct).ConfigureAwait(false) is not { } merged)
+                {
+                    continue;
+                }
+
+                var origins = merged.Observations.Select(o => o.Node).Where(n => n != self && levels.ContainsKey(n)).Distinct(StringComparer.Ordinal).ToList();
+                if (origins.Count == 0)
+                {
+                    continue;
+                }
+
+                var already = await runtime.Store.ReadReportedSightingsAsync(indicator.Id, ct).ConfigureAwait(false);
+                var withdrawnBy = (await runtime.Store.ReadWithdrawalsAsync(indicator.Id, ct).ConfigureAwait(false)).Select(w => w.Origin).ToHashSet(StringComparer.Ordinal);
+                foreach (var origin in origins)
+                {
+                    if (withdrawnBy.Contains(origin))
+                    {
+                        continue;
+                    }
+
+                    var (entry, total) = SightingsReport.Entry(indicator, self, already.GetValueOrDefault(origin), levels[origin]);
+                    if (entry is null)
+                    {
+                        continue;
+                    }
+
+                    if (!byOrigin.TryGetValue(origin, out var list))
+                    {
+                        byOrigin[origin] = list = [];
+                    }
+
+                    list.Add(entry);
+                    reported.Add(new ReportedSightings(indicator.Id, origin, total));
+                }
+            }
+
+            var outbox = new List<OutboxItem>();
+            var audit = new List<AuditEntry>();
+            foreach (var (origin, entries) in byOrigin)
+            {
+                var peer = runtime.Trust.Peers[origin];
+                var suite = directory.Find(origin) is { } keys && SuiteNegotiation.ForPeer(runtime, peer, keys) is { Error: null } chosen
+                    ? chosen.Suite
+                    : runtime.Identity.Suites[^1];
+                for (var first = 0; first < entries.Count; first += SightingsReport.MaxEntries)
+                {
+                    var chunk = entries.GetRange(first, Math.Min(SightingsReport.MaxEntries, entries.Count - first));
+                    var report = new SightingReport
+                    {
+                        ReportId = ByteString.CopyFrom(Relaying.RandomId()),
+                        Reporter = self,
+                        Origin = origin,
+                        PeriodStart = Timestamp.FromDateTimeOffset(periodStart),
+                        PeriodEnd = Timestamp.FromDateTimeOffset(now),
+                    };
+                    report.Sightings.Add(chunk);
+                    outbox.Add(new OutboxItem(origin, Relaying.RandomId(), LifecycleSigning.Sign(runtime.Identity, suite, report).ToByteArray(), 0, now, 0, PayloadKind.SightingReport));
+                    var sightings = chunk.Sum(c => (long)c.Count);
+                    audit.Add(new AuditEntry
+                    {
+                        Kind = AuditKinds.Sighting,
+                        Actor = self,
+                        Subject = origin,
+                        Decision = "sightings-reported",
+                        Reason = $"report {Convert.ToHexStringLower(report.ReportId.Span)}: {chunk.Count} indicators, {sightings} sightings ({levels[origin] switch { SightingsBackLevel.CountsAndSector => "counts+sector", _ => "counts" }})",
+                        DetailsJson = AuditDetails.Indicators(chunk.Select(c => c.IndicatorId)),
+                    });
+                    LifecycleLog.SightingsReported(logger, origin, chunk.Count, sightings);
+                }
+            }
+
+            cursor = changes[^1].Seq;
+            await runtime.Store.CommitSightingsReportsAsync(cursor, outbox, reported, audit, now, ct).ConfigureAwait(false);
+            reports += outbox.Count;
+            if (changes.Count < PageSize)
+            {
+                break;
+            }
+        }
+
+        _lastReport = now;
+        if (reports > 0)
+        {
+            runtime.NotifyOutbox();
+        }
+
+        return reports;
+    }
+}

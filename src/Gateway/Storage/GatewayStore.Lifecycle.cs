@@ -1,0 +1,540 @@
+using Microsoft.Data.Sqlite;
+
+namespace CyberCoop.Gateway.Storage;
+
+/// <summary>A withdrawal as recorded at a node: by which origin, why, when, and from which sender it arrived.</summary>
+internal sealed record WithdrawalRecord(string Origin, string IndicatorId, byte[] WithdrawalId, string Reason, DateTimeOffset WithdrawnAt, DateTimeOffset RecordedAt, string Sender);
+
+/// <summary>A local suppression of an indicator.</summary>
+internal sealed record SuppressionRecord(string IndicatorId, string Reason, DateTimeOffset SuppressedAt);
+
+/// <summary>Aggregated sightings of one indicator reported by one peer (sum over its reports).</summary>
+internal sealed record ReceivedSightings(string Reporter, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, IReadOnlyList<string> Sectors, int Reports);
+
+/// <summary>A total of own sightings reported to an origin.</summary>
+internal sealed record ReportedSightings(string IndicatorId, string Origin, long Total);
+
+/// <summary>One entry of a sighting report as received.</summary>
+internal sealed record ReceivedSightingEntry(string IndicatorId, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, IReadOnlyList<string> Sectors);
+
+/// <summary>Result of committing a received withdrawal.</summary>
+internal enum WithdrawalCommit
+{
+    /// <summary>Recorded now; its relays (if any) were queued in the same transaction.</summary>
+    Applied,
+
+    /// <summary>The envelope id was committed before: nothing changed.</summary>
+    DuplicateEnvelope,
+
+    /// <summary>This origin's withdrawal of the indicator was recorded before (another path, or a replay): nothing changed.</summary>
+    AlreadyWithdrawn,
+}
+
+/// <summary>The lifecycle side of the store: deliveries, withdrawals, suppressions and sightings.</summary>
+internal sealed partial class GatewayStore
+{
+    /// <summary>
+    /// Records an own withdrawal (this node is the origin) with its sealed-later deliveries and audit, in one
+    /// transaction. False when this origin had already withdrawn the indicator (nothing written).
+    /// </summary>
+    public Task<bool> CommitOwnWithdrawalAsync(WithdrawalRecord withdrawal, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<AuditEntry> audit, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(withdrawal);
+        ArgumentNullException.ThrowIfNull(outbox);
+        ArgumentNullException.ThrowIfNull(audit);
+        return WriteAsync(
+            (connection, transaction) =>
+            {
+                if (!InsertWithdrawal(connection, transaction, withdrawal))
+                {
+                    return false;
+                }
+
+                InsertOutbox(connection, transaction, outbox);
+                Audit.AppendInTransaction(connection, transaction, audit);
+                return true;
+            },
+            ct);
+    }
+
+    /// <summary>
+    /// Commits a withdrawal received in envelope <paramref name="envelopeId"/>: the envelope id (replay store), the
+    /// withdrawal (once per origin and indicator), and relays to <paramref name="relay"/> for every peer that got the
+    /// indicator of this origin from this node (<see cref="OutboxItem.IndicatorIds"/> deliveries) and that
+    /// <paramref name="mayRelayTo"/> admits, with the audit — all in one transaction, so a withdrawal is relayed once.
+    /// </summary>
+    public Task<(WithdrawalCommit Result, IReadOnlyList<string> RelayedTo)> CommitReceivedWithdrawalAsync(ReadOnlyMemory<byte> envelopeId, WithdrawalRecord withdrawal,
+        Func<string, OutboxItem?> relay, IReadOnlyList<AuditEntry> audit, CancellationToken ct)
+    {
+        CheckId(envelopeId, nameof(envelopeId));
+        ArgumentNullException.ThrowIfNull(withdrawal);
+        ArgumentNullException.ThrowIfNull(relay);
+        ArgumentNullException.ThrowIfNull(audit);
+        var id = envelopeId.ToArray();
+        return WriteAsync<(WithdrawalCommit, IReadOnlyList<string>)>(
+            (connection, transaction) =>
+            {
+                if (!InsertSeenEnvelope(connection, transaction, id, withdrawal.Sender, withdrawal.RecordedAt))
+                {
+                    return (WithdrawalCommit.DuplicateEnvelope, []);
+                }
+
+                if (!InsertWithdrawal(connection, transaction, withdrawal))
+                {
+                    Audit.AppendInTransaction(connection, transaction,
+                    [
+                        new AuditEntry
+                        {
+                            Kind = AuditKinds.Withdrawn,
+                            Actor = withdrawal.Sender,
+                            Subject = withdrawal.IndicatorId,
+                            Decision = "dropped",
+                            Reason = $"withdrawal-already-applied: {withdrawal.Origin} had already withdrawn it (another path, or a replay)",
+                        },
+                    ]);
+                    return (WithdrawalCommit.AlreadyWithdrawn, []);
+                }
+
+                var relays = new List<OutboxItem>();
+                var relayAudit = new List<AuditEntry>(audit);
+                foreach (var peer in DeliveredPeers(connection, transaction, withdrawal.IndicatorId, withdrawal.Origin))
+                {
+                    if (relay(peer) is { } item)
+                    {
+                        relays.Add(item);
+                        relayAudit.Add(new AuditEntry
+                        {
+                            Kind = AuditKinds.Withdrawn,
+                            Actor = withdrawal.Sender,
+                            Subject = withdrawal.IndicatorId,
+                            Decision = "withdrawal-relayed",
+                            Reason = $"to {peer}: it got the indicator of {withdrawal.Origin} from this node, hop {item.HopCount}",
+                        });
+                    }
+                }
+
+                InsertOutbox(connection, transaction, relays);
+                Audit.AppendInTransaction(connection, transaction, relayAudit);
+                return (WithdrawalCommit.Applied, [.. relays.Select(r => r.Peer)]);
+            },
+            ct);
+    }
+
+    /// <summary>Peers that got <paramref name="indicatorId"/> of <paramref name="origin"/> from this node, in name order.</summary>
+    public async Task<IReadOnlyList<string>> ReadDeliveredPeersAsync(string indicatorId, string origin, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        ArgumentException.ThrowIfNullOrEmpty(origin);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = $key AND origin = $origin ORDER BY peer";
+        command.Parameters.AddWithValue("$key", IndicatorKey.Of(indicatorId));
+        command.Parameters.AddWithValue("$origin", origin);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var peers = new List<string>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            peers.Add(reader.GetString(0));
+        }
+
+        return peers;
+    }
+
+    /// <summary>True when <paramref name="indicatorId"/> of <paramref name="origin"/> is held in quarantine here.</summary>
+    public async Task<bool> IsQuarantinedFromAsync(string indicatorId, string origin, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        ArgumentException.ThrowIfNullOrEmpty(origin);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM quarantine WHERE indicator_id = $id AND origin = $origin LIMIT 1";
+        command.Parameters.AddWithValue("$id", indicatorId);
+        command.Parameters.AddWithValue("$origin", origin);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
+    }
+
+    /// <summary>Every withdrawal recorded for <paramref name="indicatorId"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<WithdrawalRecord>> ReadWithdrawalsAsync(string indicatorId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT origin, indicator_id, withdrawal_id, reason, withdrawn_at, recorded_at, sender FROM withdrawals WHERE indicator_id = $id ORDER BY recorded_at, origin";
+        command.Parameters.AddWithValue("$id", indicatorId);
+        return await ReadWithdrawalRowsAsync(command, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Every withdrawal recorded at this node (exports: an indicator is small in number of withdrawals).</summary>
+    public async Task<IReadOnlyDictionary<string, List<WithdrawalRecord>>> ReadAllWithdrawalsAsync(CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT origin, indicator_id, withdrawal_id, reason, withdrawn_at, recorded_at, sender FROM withdrawals ORDER BY recorded_at, origin";
+        var all = new Dictionary<string, List<WithdrawalRecord>>(StringComparer.Ordinal);
+        foreach (var row in await ReadWithdrawalRowsAsync(command, ct).ConfigureAwait(false))
+        {
+            if (!all.TryGetValue(row.IndicatorId, out var list))
+            {
+                all[row.IndicatorId] = list = [];
+            }
+
+            list.Add(row);
+        }
+
+        return all;
+    }
+
+    /// <summary>Ids of the indicators <paramref name="origin"/> has withdrawn (the dispatcher never originates them again).</summary>
+    public async Task<IReadOnlySet<string>> ReadWithdrawnByAsync(string origin, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(origin);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT indicator_id FROM withdrawals WHERE origin = $origin";
+        command.Parameters.AddWithValue("$origin", origin);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Suppresses an indicator locally, audited in the same transaction. False when it was suppressed already.</summary>
+    public Task<bool> SuppressAsync(SuppressionRecord suppression, AuditEntry audit, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(suppression);
+        ArgumentNullException.ThrowIfNull(audit);
+        return WriteAsync(
+            (connection, transaction) =>
+            {
+                var inserted = Execute(connection, transaction,
+                    "INSERT INTO suppressions (indicator_id, reason, suppressed_at) VALUES ($id, $reason, $at) ON CONFLICT (indicator_id) DO NOTHING",
+                    ("$id", suppression.IndicatorId), ("$reason", suppression.Reason), ("$at", UnixTime.ToMs(suppression.SuppressedAt))) > 0;
+                if (inserted)
+                {
+                    Audit.AppendInTransaction(connection, transaction, [audit]);
+                }
+
+                return inserted;
+            },
+            ct);
+    }
+
+    /// <summary>The local suppression of <paramref name="indicatorId"/>, or null.</summary>
+    public async Task<SuppressionRecord?> ReadSuppressionAsync(string indicatorId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT reason, suppressed_at FROM suppressions WHERE indicator_id = $id";
+        command.Parameters.AddWithValue("$id", indicatorId);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await reader.ReadAsync(ct).ConfigureAwait(false)
+            ? new SuppressionRecord(indicatorId, reader.GetString(0), UnixTime.FromMs(reader.GetInt64(1)))
+            : null;
+    }
+
+    /// <summary>Every local suppression, by indicator id.</summary>
+    public async Task<IReadOnlyDictionary<string, SuppressionRecord>> ReadSuppressionsAsync(CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT indicator_id, reason, suppressed_at FROM suppressions";
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var all = new Dictionary<string, SuppressionRecord>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var id = reader.GetString(0);
+            all[id] = new SuppressionRecord(id, reader.GetString(1), UnixTime.FromMs(reader.GetInt64(2)));
+        }
+
+        return all;
+    }
+
+    /// <summary>
+    /// Deletes every indicator whose valid_until is before <paramref name="cutoff"/> (expired longer than the
+    /// retention), with its delivery records, embargoes, suppression and received sightings; withdrawals stay (they
+    /// are small and keep a withdrawn indicator from being taken for new). Scans the table in pages of
+    /// <paramref name="pageSize"/> rows (valid_until lives in the record), deleting each page's expired rows in one
+    /// transaction that checks the row again, so an indicator refreshed meanwhile is kept. The caller audits the result.
+    /// Returns the ids deleted.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PruneExpiredAsync(DateTimeOffset cutoff, CancellationToken ct, int pageSize = 5000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageSize);
+        var pruned = new List<string>();
+        long after = 0;
+        while (true)
+        {
+            var candidates = new List<long>();
+            var scanned = 0;
+            await using (var connection = _db.OpenReader())
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT rid, blob FROM indicators WHERE rid > $after ORDER BY rid LIMIT $limit";
+                command.Parameters.AddWithValue("$after", after);
+                command.Parameters.AddWithValue("$limit", pageSize);
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    scanned++;
+                    after = reader.GetInt64(0);
+                    if (ExpiredBefore(reader.GetFieldValue<byte[]>(1), cutoff))
+                    {
+                        candidates.Add(after);
+                    }
+                }
+            }
+
+            if (candidates.Count > 0)
+            {
+                pruned.AddRange(await WriteAsync((connection, transaction) => DeleteExpired(connection, transaction, candidates, cutoff), ct).ConfigureAwait(false));
+            }
+
+            if (scanned < pageSize)
+            {
+                return pruned;
+            }
+        }
+    }
+
+    private static bool ExpiredBefore(byte[] blob, DateTimeOffset cutoff)
+    {
+        var indicator = Contracts.V1.Indicator.Parser.ParseFrom(blob);
+        return indicator.ValidUntil is { } until && until.ToDateTimeOffset() < cutoff;
+    }
+
+    private static List<string> DeleteExpired(SqliteConnection connection, SqliteTransaction transaction, List<long> rowIds, DateTimeOffset cutoff)
+    {
+        var deleted = new List<string>();
+        using var select = connection.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = "SELECT id, blob FROM indicators WHERE rid = $rid";
+        var pRid = select.Parameters.Add("$rid", SqliteType.Integer);
+        foreach (var rid in rowIds)
+        {
+            pRid.Value = rid;
+            string id;
+            using (var reader = select.ExecuteReader())
+            {
+                if (!reader.Read() || !ExpiredBefore(reader.GetFieldValue<byte[]>(1), cutoff))
+                {
+                    continue;
+                }
+
+                id = reader.GetString(0);
+            }
+
+            Execute(connection, transaction, "DELETE FROM indicators WHERE rid = $rid", ("$rid", rid));
+            Execute(connection, transaction, "DELETE FROM deliveries WHERE id_key = $key", ("$key", IndicatorKey.Of(id)));
+            Execute(connection, transaction, "DELETE FROM embargo WHERE indicator_id = $id", ("$id", id));
+            Execute(connection, transaction, "DELETE FROM suppressions WHERE indicator_id = $id", ("$id", id));
+            Execute(connection, transaction, "DELETE FROM sightings_received WHERE indicator_id = $id", ("$id", id));
+            Execute(connection, transaction, "DELETE FROM sightings_reported WHERE indicator_id = $id", ("$id", id));
+            deleted.Add(id);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>The change-feed cursor of the sightings reporter (a row of peer_cursors under a name no peer id can have).</summary>
+    public const string SightingsCursor = "lifecycle:sightings-back";
+
+    /// <summary>Own sightings of <paramref name="indicatorId"/> already reported, per origin.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> ReadReportedSightingsAsync(string indicatorId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT origin, count FROM sightings_reported WHERE indicator_id = $id";
+        command.Parameters.AddWithValue("$id", indicatorId);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var reported = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            reported[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return reported;
+    }
+
+    /// <summary>
+    /// Commits one reporting pass in one transaction: the reports into the origins' outboxes, the totals now reported,
+    /// the advanced cursor and the audit. A crash neither loses nor repeats a report.
+    /// </summary>
+    public Task CommitSightingsReportsAsync(long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<ReportedSightings> reported,
+        IReadOnlyList<AuditEntry> audit, DateTimeOffset now, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(outbox);
+        ArgumentNullException.ThrowIfNull(reported);
+        ArgumentNullException.ThrowIfNull(audit);
+        return WriteAsync(
+            (connection, transaction) =>
+            {
+                InsertOutbox(connection, transaction, outbox);
+                foreach (var item in reported)
+                {
+                    Execute(connection, transaction,
+                        "INSERT INTO sightings_reported (indicator_id, origin, count, reported_at) VALUES ($id, $origin, $count, $now) " +
+                        "ON CONFLICT (indicator_id, origin) DO UPDATE SET count = excluded.count, reported_at = excluded.reported_at",
+                        ("$id", item.IndicatorId), ("$origin", item.Origin), ("$count", item.Total), ("$now", UnixTime.ToMs(now)));
+                }
+
+                Execute(connection, transaction,
+                    "INSERT INTO peer_cursors (peer, seq) VALUES ($peer, $seq) ON CONFLICT (peer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    ("$peer", SightingsCursor), ("$seq", cursor));
+                Audit.AppendInTransaction(connection, transaction, audit);
+                return 0;
+            },
+            ct);
+    }
+
+    /// <summary>
+    /// Commits a received sighting report: the envelope id (false when it was committed before: nothing changes), one
+    /// row per entry (a report id seen before adds nothing again) and the audit.
+    /// </summary>
+    public Task<bool> CommitReceivedSightingsAsync(ReadOnlyMemory<byte> envelopeId, string reporter, byte[] reportId, IReadOnlyList<ReceivedSightingEntry> entries,
+        IReadOnlyList<AuditEntry> audit, DateTimeOffset now, CancellationToken ct)
+    {
+        CheckId(envelopeId, nameof(envelopeId));
+        ArgumentException.ThrowIfNullOrEmpty(reporter);
+        ArgumentNullException.ThrowIfNull(reportId);
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(audit);
+        var id = envelopeId.ToArray();
+        return WriteAsync(
+            (connection, transaction) =>
+            {
+                if (!InsertSeenEnvelope(connection, transaction, id, reporter, now))
+                {
+                    return false;
+                }
+
+                foreach (var entry in entries)
+                {
+                    Execute(connection, transaction,
+                        "INSERT INTO sightings_received (indicator_id, reporter, report_id, count, first_seen, last_seen, sectors, received_at) " +
+                        "VALUES ($id, $reporter, $report, $count, $first, $last, $sectors, $now) ON CONFLICT DO NOTHING",
+                        ("$id", entry.IndicatorId), ("$reporter", reporter), ("$report", reportId), ("$count", entry.Count),
+                        ("$first", UnixTime.ToMs(entry.FirstSeen)), ("$last", UnixTime.ToMs(entry.LastSeen)), ("$sectors", string.Join(",", entry.Sectors)),
+                        ("$now", UnixTime.ToMs(now)));
+                }
+
+                Audit.AppendInTransaction(connection, transaction, audit);
+                return true;
+            },
+            ct);
+    }
+
+    /// <summary>The sightings peers reported for <paramref name="indicatorId"/>, summed per reporter, by reporter.</summary>
+    public async Task<IReadOnlyList<ReceivedSightings>> ReadReceivedSightingsAsync(string indicatorId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT reporter, SUM(count), MIN(first_seen), MAX(last_seen), group_concat(sectors, ','), COUNT(*) FROM sightings_received " +
+            "WHERE indicator_id = $id GROUP BY reporter ORDER BY reporter";
+        command.Parameters.AddWithValue("$id", indicatorId);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var all = new List<ReceivedSightings>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var sectors = reader.IsDBNull(4) ? [] : reader.GetString(4).Split(',', StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            all.Add(new ReceivedSightings(reader.GetString(0), reader.GetInt64(1), UnixTime.FromMs(reader.GetInt64(2)), UnixTime.FromMs(reader.GetInt64(3)), sectors, reader.GetInt32(5)));
+        }
+
+        return all;
+    }
+
+    private static async Task<List<WithdrawalRecord>> ReadWithdrawalRowsAsync(SqliteCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var rows = new List<WithdrawalRecord>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            rows.Add(new WithdrawalRecord(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetFieldValue<byte[]>(2),
+                reader.GetString(3),
+                UnixTime.FromMs(reader.GetInt64(4)),
+                UnixTime.FromMs(reader.GetInt64(5)),
+                reader.GetString(6)));
+        }
+
+        return rows;
+    }
+
+    private static bool InsertWithdrawal(SqliteConnection connection, SqliteTransaction transaction, WithdrawalRecord withdrawal) =>
+        Execute(connection, transaction,
+            "INSERT INTO withdrawals (origin, indicator_id, withdrawal_id, reason, withdrawn_at, recorded_at, sender) " +
+            "VALUES ($origin, $id, $wid, $reason, $at, $recorded, $sender) ON CONFLICT (origin, indicator_id) DO NOTHING",
+            ("$origin", withdrawal.Origin), ("$id", withdrawal.IndicatorId), ("$wid", withdrawal.WithdrawalId), ("$reason", withdrawal.Reason),
+            ("$at", UnixTime.ToMs(withdrawal.WithdrawnAt)), ("$recorded", UnixTime.ToMs(withdrawal.RecordedAt)), ("$sender", withdrawal.Sender)) > 0;
+
+    private static bool InsertSeenEnvelope(SqliteConnection connection, SqliteTransaction transaction, byte[] envelopeId, string sender, DateTimeOffset now) =>
+        Execute(connection, transaction,
+            "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, $sender, $now) ON CONFLICT (envelope_id) DO NOTHING",
+            ("$id", envelopeId), ("$sender", sender), ("$now", UnixTime.ToMs(now))) > 0;
+
+    private static List<string> DeliveredPeers(SqliteConnection connection, SqliteTransaction transaction, string indicatorId, string origin)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = $key AND origin = $origin ORDER BY peer";
+        command.Parameters.AddWithValue("$key", IndicatorKey.Of(indicatorId));
+        command.Parameters.AddWithValue("$origin", origin);
+        using var reader = command.ExecuteReader();
+        var peers = new List<string>();
+        while (reader.Read())
+        {
+            peers.Add(reader.GetString(0));
+        }
+
+        return peers;
+    }
+
+    /// <summary>The prepared insert of delivery rows, reused for every outbox item of one transaction.</summary>
+    private sealed class DeliveryCommand(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
+    {
+        private SqliteCommand? _insert;
+        private SqliteParameter? _key;
+        private SqliteParameter? _origin;
+        private SqliteParameter? _peer;
+        private SqliteParameter? _at;
+
+        /// <summary>Records that <paramref name="peer"/> got each of <paramref name="ids"/> of <paramref name="origin"/>.</summary>
+        public void Record(IReadOnlyList<string> ids, string origin, string peer, DateTimeOffset at)
+        {
+            if (_insert is null)
+            {
+                _insert = connection.CreateCommand();
+                _insert.Transaction = transaction;
+                _insert.CommandText =
+                    "INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES ($key, $origin, $peer, $at) ON CONFLICT DO NOTHING";
+                // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
+                _key = _insert.Parameters.Add(new SqliteParameter("$key", DBNull.Value));
+                _origin = _insert.Parameters.Add("$origin", SqliteType.Text);
+                _peer = _insert.Parameters.Add("$peer", SqliteType.Text);
+                _at = _insert.Parameters.Add("$at", SqliteType.Integer);
+                _insert.Prepare();
+            }
+
+            _origin!.Value = origin;
+            _peer!.Value = peer;
+            _at!.Value = UnixTime.ToMs(at);
+            foreach (var id in ids)
+            {
+                _key!.Value = IndicatorKey.Of(id);
+                _insert.ExecuteNonQuery();
+            }
+        }
+
+        public void Dispose() => _insert?.Dispose();
+    }
+}
