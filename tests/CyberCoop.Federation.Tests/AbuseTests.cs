@@ -187,6 +187,8 @@ public sealed class AbuseTests : IAsyncLifetime
     private async Task<(TimeSpan Ingest, TimeSpan Delivered)> GoodAgentRunAsync(string run, int sightings)
     {
         var values = Enumerable.Range(0, sightings).Select(i => $"good-{run}-{i}.example").ToList();
+        using var probeStop = new CancellationTokenSource();
+        var probe = Task.Run(() => ProbeAsync(run, probeStop.Token), CancellationToken.None);
         var clock = Stopwatch.StartNew();
         using (var call = _f.IngestClient("ee").Submit())
         {
@@ -204,6 +206,8 @@ public sealed class AbuseTests : IAsyncLifetime
         }
 
         var ingest = clock.Elapsed;
+        await probeStop.CancelAsync();
+        await probe;
         var missing = new HashSet<string>(values, StringComparer.Ordinal);
         await WaitUntilAsync(async () =>
         {
@@ -224,6 +228,44 @@ public sealed class AbuseTests : IAsyncLifetime
         }
 
         return (ingest, delivered);
+    }
+
+    /// <summary>Measurement only: thread-pool scheduling delay, writer round trip and process CPU while a run lasts.</summary>
+    private async Task ProbeAsync(string run, CancellationToken ct)
+    {
+        var db = _f["ee"].Node!.Runtime.Store.Database;
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        var groups0 = db.GroupsCommitted;
+        var writes0 = db.WritesCommitted;
+        var busy0 = db.CommitTime;
+        var pool = new List<double>();
+        var writer = new List<double>();
+        while (!ct.IsCancellationRequested)
+        {
+            var sw = Stopwatch.StartNew();
+            var started = await Task.Run(() => sw.Elapsed.TotalMilliseconds, CancellationToken.None);
+            pool.Add(started);
+            sw.Restart();
+            await db.WriteAsync(static (_, _) => 0, CancellationToken.None);
+            writer.Add(sw.Elapsed.TotalMilliseconds);
+            try
+            {
+                await Task.Delay(50, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds / wall.Elapsed.TotalMilliseconds;
+        static string Stat(List<double> v) => v.Count == 0 ? "-" : $"mean {v.Average():F1} p50 {v.Order().ElementAt(v.Count / 2):F1} max {v.Max():F1} ms (n {v.Count})";
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"probe {run}: pool delay {Stat(pool)}; empty write round trip {Stat(writer)}; process cpu {cpu:F2} cores; " +
+            $"writer busy {(db.CommitTime - busy0).TotalMilliseconds / wall.Elapsed.TotalMilliseconds:P0}; groups {db.GroupsCommitted - groups0} writes {db.WritesCommitted - writes0}; threads {ThreadPool.ThreadCount} pending {ThreadPool.PendingWorkItemCount}; load {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
     private static IngestBatch HostileTemplate(int template)

@@ -1,31 +1,30 @@
 namespace CyberCoop.Testing;
 
 /// <summary>
-/// Locates the shared conformance data (<c>../shared/testdata</c> beside the repository).
-/// Tests that need it call <see cref="RequireFolder"/>, which skips the test with the
-/// reason when the folder is absent, instead of passing silently.
+/// Locates the conformance vectors (<c>tests/vectors</c>) and real sensor samples (<c>tests/samples</c>) vendored
+/// into the repository (origin and licence of each file in the SOURCES.md beside it). A missing file fails the test:
+/// a clone of the repository alone runs every test, nothing is skipped.
 /// </summary>
 internal static class TestData
 {
-    private static readonly Lazy<string?> s_root = new(FindRoot);
-
     /// <summary>The repository root (the folder holding CyberCoop.sln).</summary>
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
-    /// <summary>Absolute path of ../shared/testdata, or null when it is absent.</summary>
-    public static string? Root => s_root.Value;
+    /// <summary>Absolute path of a file or folder under <c>tests/vectors</c>; fails when it is absent.</summary>
+    public static string Vector(string relative) => Require(Path.Combine("tests", "vectors", relative));
 
-    /// <summary>Returns the absolute path of a sub-folder of testdata, or skips the current test.</summary>
-    public static string RequireFolder(string relative)
+    /// <summary>Absolute path of a file or folder under <c>tests/samples</c>; fails when it is absent.</summary>
+    public static string Sample(string relative) => Require(Path.Combine("tests", "samples", relative));
+
+    private static string Require(string relative)
     {
-        var root = Root;
-        var path = root is null ? null : Path.Combine(root, relative);
-        if (path is null || !(Directory.Exists(path) || File.Exists(path)))
+        var path = Path.Combine(RepositoryRoot, relative);
+        if (!Directory.Exists(path) && !File.Exists(path))
         {
-            Xunit.Assert.Skip($"shared test data '{relative}' not found (expected ../shared/testdata beside the repository at {RepositoryRoot})");
+            throw new FileNotFoundException($"test data '{relative}' is missing from the repository at {RepositoryRoot}", path);
         }
 
-        return path!;
+        return path;
     }
 
     private static string FindRepositoryRoot()
@@ -37,17 +36,5 @@ internal static class TestData
         }
 
         return dir?.FullName ?? throw new InvalidOperationException("CyberCoop.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static string? FindRoot()
-    {
-        var env = Environment.GetEnvironmentVariable("CYBERCOOP_TESTDATA");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-        {
-            return env;
-        }
-
-        var candidate = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "testdata"));
-        return Directory.Exists(candidate) ? candidate : null;
     }
 }

@@ -14,7 +14,7 @@ internal static class ParseCommand
     /// <summary>Builds the command.</summary>
     public static Command Build()
     {
-        var file = new Argument<FileInfo>("file") { Description = "The file to read (read once, from the beginning)." };
+        var file = new Argument<string>("file") { Description = "The file to read (read once, from the beginning); - reads standard input." };
         var format = new Option<string?>("--format", "-f") { Description = $"Input format: {SourceFormats.Names}. Not needed with --config/--source." };
         var config = new Option<FileInfo?>("--config", "-c") { Description = "agent.json whose source settings (format, mapping, TLP, home net, allowlist) to use." };
         var sourceName = new Option<string?>("--source", "-s") { Description = "Name of the source in --config (default: the first source with a matching format, else the first)." };
@@ -31,7 +31,8 @@ internal static class ParseCommand
             "Examples:\n" +
             "  cybercoop-agent parse /var/log/suricata/eve.json --format eve --home-net 10.0.0.0/8\n" +
             "  cybercoop-agent parse feed.csv --format csv --mapping '{\"value\":\"indicator\",\"type\":\"type\"}'\n" +
-            "  cybercoop-agent parse intel.log --config agent.json --source zeek-intel")
+            "  cybercoop-agent parse intel.log --config agent.json --source zeek-intel\n" +
+            "  zcat eve.json.gz | cybercoop-agent parse - --format eve")
         {
             file, format, config, sourceName, mapping, homeNet, tlp, summaryOnly,
         };
@@ -47,7 +48,7 @@ internal static class ParseCommand
         return command;
     }
 
-    private static int Run(FileInfo file, string? formatText, FileInfo? configFile, string? sourceName, string? mappingJson, string[] homeNet, string? tlpText, bool summaryOnly)
+    private static int Run(string file, string? formatText, FileInfo? configFile, string? sourceName, string? mappingJson, string[] homeNet, string? tlpText, bool summaryOnly)
     {
         var errors = new List<string>();
         SourceFormat format = default;
@@ -143,9 +144,10 @@ internal static class ParseCommand
             }
         }
 
-        if (!file.Exists)
+        var path = file == FileParser.StandardInput ? file : Path.GetFullPath(file);
+        if (path != FileParser.StandardInput && !File.Exists(path))
         {
-            errors.Add($"file: '{file.FullName}' not found");
+            errors.Add(Directory.Exists(path) ? $"file: '{path}' is a directory" : $"file: '{path}' not found");
         }
 
         if (errors.Count > 0)
@@ -167,7 +169,7 @@ internal static class ParseCommand
         {
             try
             {
-                FileParser.Parse(file.FullName, format, emitter, mapping, sightings =>
+                FileParser.Parse(path, format, emitter, mapping, sightings =>
                 {
                     if (!summaryOnly)
                     {
@@ -180,12 +182,12 @@ internal static class ParseCommand
             }
             catch (IOException ex)
             {
-                Console.Error.WriteLine($"error: reading {file.FullName}: {ex.Message}");
+                Console.Error.WriteLine($"error: reading {path}: {ex.Message}");
                 return 1;
             }
             catch (UnauthorizedAccessException ex)
             {
-                Console.Error.WriteLine($"error: reading {file.FullName}: {ex.Message}");
+                Console.Error.WriteLine($"error: reading {path}: {ex.Message}");
                 return 1;
             }
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CyberCoop.Configuration;
 
 namespace CyberCoop.Agent.Configuration;
 
@@ -14,6 +15,7 @@ internal static class AgentConfigLoader
         ArgumentNullException.ThrowIfNull(path);
         var full = Path.GetFullPath(path);
         AgentConfig? config;
+        var typeErrors = new List<string>();
         try
         {
             var info = new FileInfo(full);
@@ -27,12 +29,15 @@ internal static class AgentConfigLoader
                 throw new AgentConfigException(full, [$"file larger than {MaxConfigBytes} bytes"]);
             }
 
-            config = JsonSerializer.Deserialize(File.ReadAllBytes(full), AgentConfigJsonContext.Default.AgentConfig);
+            // Every type error and unknown field at once (the deserializer stops at the first); the fields at fault are
+            // removed so that the rest is still validated and reported together with them.
+            var typeInfo = AgentConfigJsonContext.Default.AgentConfig;
+            config = JsonSerializer.Deserialize(ConfigJsonShape.RemoveMistypedValues(File.ReadAllBytes(full), typeInfo, typeErrors), typeInfo);
         }
         catch (JsonException ex)
         {
             var where = string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path;
-            throw new AgentConfigException(full, [$"{where}: {FirstSentence(ex.Message)}"]);
+            throw new AgentConfigException(full, [.. typeErrors, $"{where}: {FirstSentence(ex.Message)}"]);
         }
         catch (IOException ex)
         {
@@ -45,10 +50,13 @@ internal static class AgentConfigLoader
 
         if (config is null)
         {
-            throw new AgentConfigException(full, ["$: the file holds null"]);
+            throw new AgentConfigException(full, typeErrors.Count > 0 ? typeErrors : ["$: the file holds null"]);
         }
 
-        var errors = AgentConfigValidator.Validate(config, Path.GetDirectoryName(full)!, out var settings);
+        var mistyped = typeErrors.Select(ConfigJsonShape.PathOf).ToList();
+        var errors = typeErrors
+            .Concat(AgentConfigValidator.Validate(config, Path.GetDirectoryName(full)!, out var settings).Where(e => !ConfigJsonShape.IsAbout(e, mistyped)))
+            .ToList();
         if (errors.Count > 0)
         {
             throw new AgentConfigException(full, errors);

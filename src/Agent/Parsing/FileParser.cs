@@ -11,9 +11,13 @@ internal static class FileParser
     /// <summary>Default longest line: 1 MiB.</summary>
     public const int DefaultMaxLineBytes = 1024 * 1024;
 
+    /// <summary>The path that stands for standard input.</summary>
+    public const string StandardInput = "-";
+
     /// <summary>
     /// Parses <paramref name="path"/>, calling <paramref name="onSightings"/> with each group of
-    /// sightings as they are produced (so memory stays bounded on big files).
+    /// sightings as they are produced (so memory stays bounded on big files). <c>-</c> reads standard input;
+    /// a non-seekable file (a pipe, <c>/dev/stdin</c>, a process substitution) is read sequentially, once.
     /// </summary>
     public static void Parse(
         string path,
@@ -27,16 +31,29 @@ internal static class FileParser
         ArgumentNullException.ThrowIfNull(emitter);
         ArgumentNullException.ThrowIfNull(onSightings);
         emitter.Diagnostics.File = path;
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var stream = path == StandardInput
+            ? Console.OpenStandardInput()
+            : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        var seekable = stream is FileStream { CanSeek: true };
         if (SourceFormats.IsWholeFile(format))
         {
-            ParseWhole(handle, format, emitter);
+            if (seekable)
+            {
+                ParseWhole(((FileStream)stream).SafeFileHandle, format, emitter);
+            }
+            else
+            {
+                ParseWhole(stream, format, emitter);
+            }
+
             Flush(emitter, onSightings);
             return;
         }
 
         var parser = ParserFactory.CreateLineParser(format, emitter, mapping, path);
-        using var source = new LineSource(handle, 0, 0, parser, emitter.Diagnostics, maxLineBytes);
+        using var source = seekable
+            ? new LineSource(((FileStream)stream).SafeFileHandle, 0, 0, parser, emitter.Diagnostics, maxLineBytes)
+            : new LineSource(stream, parser, emitter.Diagnostics, maxLineBytes);
         while (source.ReadLines(4096, final: true) > 0)
         {
             Flush(emitter, onSightings);
@@ -60,6 +77,46 @@ internal static class FileParser
         }
 
         ParseStix(handle, emitter);
+    }
+
+    /// <summary>Reads a whole STIX bundle or MISP feed from a non-seekable stream (a pipe, standard input) and parses it.</summary>
+    private static void ParseWhole(Stream stream, SourceFormat format, SightingEmitter emitter)
+    {
+        var misp = format == SourceFormat.MispFeed;
+        var maxBytes = misp ? Misp.MispFeedParser.MaxBytes : StixBundleParser.MaxBytes;
+        var bytes = new byte[Math.Min(maxBytes + 1L, 64 * 1024)];
+        var read = 0;
+        while (true)
+        {
+            if (read == bytes.Length)
+            {
+                if (bytes.Length > maxBytes)
+                {
+                    emitter.Diagnostics.Lines++;
+                    emitter.Diagnostics.Skip(0, $"{(misp ? "MISP feed" : "STIX")} file larger than {maxBytes} bytes");
+                    return;
+                }
+
+                Array.Resize(ref bytes, (int)Math.Min(bytes.Length * 2L, maxBytes + 1L));
+            }
+
+            var n = stream.Read(bytes.AsSpan(read));
+            if (n <= 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        if (misp)
+        {
+            Misp.MispFeedParser.Parse(bytes.AsMemory(0, read), emitter);
+        }
+        else
+        {
+            StixBundleParser.Parse(bytes.AsMemory(0, read), emitter);
+        }
     }
 
     /// <summary>Reads a whole STIX file (up to <see cref="StixBundleParser.MaxBytes"/>) and parses it.</summary>

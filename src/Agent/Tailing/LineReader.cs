@@ -21,12 +21,14 @@ internal enum LineResult
 /// buffer. A line is consumed only when its terminating '\n' has been read, so a line written in
 /// two pieces is returned once, whole. Lines over the limit are skipped while streaming past them.
 /// <see cref="Offset"/> is always the start of the next unread line: the value to persist.
+/// A non-seekable input (a pipe, standard input) is read sequentially from a <see cref="Stream"/> instead.
 /// </summary>
 internal sealed class LineReader : IDisposable
 {
     private const int InitialBuffer = 64 * 1024;
 
-    private readonly SafeFileHandle _handle;
+    private readonly SafeFileHandle? _handle;
+    private readonly Stream? _stream;
     private readonly int _maxLineBytes;
     private byte[] _buffer;
     private int _start;
@@ -47,6 +49,16 @@ internal sealed class LineReader : IDisposable
         _readPosition = offset;
         Offset = offset;
         LineNumber = lineNumber;
+    }
+
+    /// <summary>Creates a reader of a non-seekable <paramref name="stream"/> (a pipe, standard input), from its current position.</summary>
+    public LineReader(Stream stream, int maxLineBytes)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 16);
+        _stream = stream;
+        _maxLineBytes = maxLineBytes;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialBuffer, maxLineBytes + 2));
     }
 
     /// <summary>File offset just after the last consumed line.</summary>
@@ -161,7 +173,9 @@ internal sealed class LineReader : IDisposable
             _buffer = bigger;
         }
 
-        var n = RandomAccess.Read(_handle, _buffer.AsSpan(_end), _readPosition);
+        var n = _stream is null
+            ? RandomAccess.Read(_handle!, _buffer.AsSpan(_end), _readPosition)
+            : _stream.Read(_buffer.AsSpan(_end));
         if (n <= 0)
         {
             return false;

@@ -30,6 +30,16 @@ internal sealed class LineSource : IDisposable
         _reader = new LineReader(handle, offset, lineNumber, maxLineBytes);
     }
 
+    /// <summary>Reads a non-seekable <paramref name="stream"/> (a pipe, standard input) once, from its current position.</summary>
+    public LineSource(Stream stream, ILineParser parser, ParseDiagnostics diagnostics, int maxLineBytes)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _parser = parser;
+        _diagnostics = diagnostics;
+        _maxLineBytes = maxLineBytes;
+        _reader = new LineReader(stream, maxLineBytes);
+    }
+
     /// <summary>Offset after the last line handled.</summary>
     public long Offset => _reader.Offset;
 

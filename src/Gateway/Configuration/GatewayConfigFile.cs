@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CyberCoop.Configuration;
 
 namespace CyberCoop.Gateway.Configuration;
 
@@ -16,9 +17,16 @@ internal static class GatewayConfigFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = System.IO.Path.GetFullPath(path);
-        var config = Parse(fullPath);
+        var typeErrors = new List<string>();
+        var config = Parse(fullPath, typeErrors);
         var baseDirectory = System.IO.Path.GetDirectoryName(fullPath)!;
-        var errors = GatewayConfigValidator.Validate(config, baseDirectory);
+
+        // Type errors and validation errors together; a field whose value was mistyped (and so removed) is reported
+        // once, with its type error, not again as "required".
+        var mistyped = typeErrors.Select(ConfigJsonShape.PathOf).ToList();
+        var errors = typeErrors
+            .Concat(GatewayConfigValidator.Validate(config, baseDirectory).Where(e => !ConfigJsonShape.IsAbout(e, mistyped)))
+            .ToList();
         if (errors.Count > 0)
         {
             throw new GatewayConfigException(fullPath, errors);
@@ -27,8 +35,22 @@ internal static class GatewayConfigFile
         return new LoadedConfig(fullPath, baseDirectory, config);
     }
 
-    /// <summary>Parses without validating (for tools that repair or edit a file).</summary>
+    /// <summary>
+    /// Parses without validating (for tools that repair or edit a file). Throws <see cref="GatewayConfigException"/>
+    /// listing every type error and unknown field at once.
+    /// </summary>
     public static GatewayConfig Parse(string fullPath)
+    {
+        var typeErrors = new List<string>();
+        var config = Parse(fullPath, typeErrors);
+        return typeErrors.Count > 0 ? throw new GatewayConfigException(fullPath, typeErrors) : config;
+    }
+
+    /// <summary>
+    /// Parses, adding every type error and unknown field to <paramref name="typeErrors"/> and leaving those fields at
+    /// their defaults, so that the rest can still be validated. Throws for what cannot be read at all.
+    /// </summary>
+    private static GatewayConfig Parse(string fullPath, List<string> typeErrors)
     {
         byte[] bytes;
         try
@@ -53,7 +75,8 @@ internal static class GatewayConfigFile
 
         try
         {
-            var config = JsonSerializer.Deserialize(bytes, GatewayConfigJsonContext.Default.GatewayConfig)
+            var typeInfo = GatewayConfigJsonContext.Default.GatewayConfig;
+            var config = JsonSerializer.Deserialize(ConfigJsonShape.RemoveMistypedValues(bytes, typeInfo, typeErrors), typeInfo)
                 ?? throw new GatewayConfigException(fullPath, ["config file is empty (null)"]);
 
             // Lists missing from the file come back null (init-only properties lose their defaults).
@@ -65,7 +88,7 @@ internal static class GatewayConfigFile
         {
             var where = ex.LineNumber is { } line ? $" at line {line + 1}, column {(ex.BytePositionInLine ?? 0) + 1}" : "";
             var field = string.IsNullOrEmpty(ex.Path) ? "" : $"{ex.Path.TrimStart('$', '.')}: ";
-            throw new GatewayConfigException(fullPath, [$"{field}invalid JSON{where}: {ex.Message}"]);
+            throw new GatewayConfigException(fullPath, [.. typeErrors, $"{field}invalid JSON{where}: {ex.Message}"]);
         }
     }
 

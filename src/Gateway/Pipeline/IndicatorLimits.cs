@@ -114,6 +114,45 @@ internal static class IndicatorLimits
         return null;
     }
 
+    /// <summary>
+    /// Returns <paramref name="context"/> itself when every value fits <see cref="MaxContextLength"/>, otherwise a copy in
+    /// which each longer value is cut and ends with a visible marker naming its original length, e.g.
+    /// <c>CN=...…[truncated from 1712 characters]</c> (exactly <see cref="MaxContextLength"/> characters). A sensor's
+    /// long context (a certificate subject in a Zeek notice's <c>sub</c>) thus never costs the detection itself.
+    /// </summary>
+    public static MapField<string, string> TruncateContextValues(MapField<string, string> context)
+    {
+        MapField<string, string>? copy = null;
+        foreach (var (key, value) in context)
+        {
+            if (value.Length > MaxContextLength)
+            {
+                copy ??= context.Clone();
+                copy[key] = TruncateContextValue(value);
+            }
+        }
+
+        return copy ?? context;
+    }
+
+    /// <summary>Cuts a context value to <see cref="MaxContextLength"/> characters ending with the truncation marker.</summary>
+    public static string TruncateContextValue(string value)
+    {
+        if (value.Length <= MaxContextLength)
+        {
+            return value;
+        }
+
+        var marker = $"…[truncated from {value.Length} characters]";
+        var keep = MaxContextLength - marker.Length;
+        if (char.IsHighSurrogate(value[keep - 1]))
+        {
+            keep--; // never split a surrogate pair
+        }
+
+        return string.Concat(value.AsSpan(0, keep), marker);
+    }
+
     /// <summary>Checks context entry count, key and value lengths.</summary>
     public static string? CheckContext(MapField<string, string> context, string field)
     {

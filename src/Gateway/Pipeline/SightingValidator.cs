@@ -13,7 +13,8 @@ namespace CyberCoop.Gateway.Pipeline;
 /// are rejected; confidence above 100 is rejected (not clamped: a sensor sending 150 is misconfigured and its
 /// number means nothing); observed_at defaults to the receipt time when absent, and is rejected before 1990
 /// or more than one day after now; valid_until, when set, must not precede observed_at; tags and sectors are
-/// trimmed, lower-cased and deduplicated; description, context and sensor are bounded
+/// trimmed, lower-cased and deduplicated; description, context and sensor are bounded, except that a context value
+/// longer than the limit is truncated with a visible marker instead of costing the sighting
 /// (<see cref="IndicatorLimits"/>); count 0 reads as 1.
 /// </remarks>
 internal sealed class SightingValidator
@@ -108,9 +109,10 @@ internal sealed class SightingValidator
         }
 
         var sensor = SensorOf(agentName, s.Sensor);
+        var context = IndicatorLimits.TruncateContextValues(s.Context);
         var problem = IndicatorLimits.CheckName(sensor, "sensor", IndicatorLimits.MaxSensorLength)
             ?? IndicatorLimits.CheckDescription(s.Description)
-            ?? IndicatorLimits.CheckContext(s.Context, "context");
+            ?? IndicatorLimits.CheckContext(context, "context");
         if (problem is not null)
         {
             return ValidationOutcome.Rejected(problem);
@@ -149,7 +151,7 @@ internal sealed class SightingValidator
             LastSeen = observedTs,
             Confidence = s.Confidence,
         };
-        observation.Context.Add(s.Context);
+        observation.Context.Add(context);
         indicator.Observations.Add(observation);
         return ValidationOutcome.Valid(indicator);
     }

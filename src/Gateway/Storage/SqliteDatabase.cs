@@ -42,6 +42,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private int _disposed;
     private long _groupsCommitted;
     private long _writesCommitted;
+    private long _commitTicks;
     private long _walPagesWritten;
     private long _checkpointsCompleted;
     private long _checkpointFailures;
@@ -67,6 +68,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     /// <summary>Writes committed (for the ratio writes per transaction).</summary>
     public long WritesCommitted => Interlocked.Read(ref _writesCommitted);
+
+    /// <summary>Time the writer spent running and committing groups (excludes waiting for writes).</summary>
+    public TimeSpan CommitTime => TimeSpan.FromSeconds(Interlocked.Read(ref _commitTicks) / (double)System.Diagnostics.Stopwatch.Frequency);
 
     /// <summary>Pages the writer has appended to the WAL (each one page plus a 24-byte frame header).</summary>
     public long WalPagesWritten => Interlocked.Read(ref _walPagesWritten);
@@ -118,10 +122,12 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
             if (group.Count > 0)
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 CatchUpCheckpoint();
                 CommitGroup(group);
                 group.Clear();
                 CountWalPages();
+                Interlocked.Add(ref _commitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             }
         }
     }

@@ -30,6 +30,48 @@ public sealed class ParseCommandTests
         Assert.Contains("event_type flow", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-")]
+    [InlineData("/dev/stdin")]
+    public async Task Parse_reads_a_pipe_on_standard_input_to_the_end(string file)
+    {
+        // More than one 64 KiB pipe buffer, so the agent has to read the pipe while it is being written.
+        const int Alerts = 2_000;
+        var input = new System.Text.StringBuilder();
+        for (var i = 0; i < Alerts; i++)
+        {
+            input.Append("""{"timestamp":"2024-05-01T10:00:00+0000","event_type":"alert","src_ip":"10.0.0.5","dest_ip":"203.0.""")
+                .Append(i / 250).Append('.').Append(i % 250)
+                .Append("\",\"alert\":{\"signature_id\":9,\"signature\":\"ET TEST\",\"category\":\"c\",\"severity\":1}}").Append('\n');
+        }
+
+        input.Append("""{"event_type":"alert","src_ip":""");  // a malformed last line without a terminator
+
+        var (exit, stdout, stderr) = await AgentProcess.RunAsync(["parse", file, "--format", "eve", "--home-net", "10.0.0.0/8"], input.ToString(), Ct);
+
+        Assert.True(exit == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Alerts, lines.Length);
+        using var last = JsonDocument.Parse(lines[^1]);
+        Assert.Equal("203.0.7.249", last.RootElement.GetProperty("value").GetString());
+        Assert.Contains($"{Alerts + 1} lines, {Alerts} sightings, 1 skipped", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Parse_of_a_stix_bundle_on_standard_input_gives_what_the_file_gives()
+    {
+        var path = CyberCoop.Testing.TestData.Sample("stix/elevator-issue-271-dhs-report.json");
+
+        var fromFile = await AgentProcess.RunAsync(["parse", path, "--format", "stix"], Ct);
+        var fromPipe = await AgentProcess.RunAsync(["parse", "-", "--format", "stix"], File.ReadAllText(path), Ct);
+
+        Assert.True(fromPipe.ExitCode == 0, fromPipe.Stderr);
+        Assert.Equal(0, fromFile.ExitCode);
+        Assert.NotEmpty(fromFile.Stdout);
+        Assert.Equal(fromFile.Stdout, fromPipe.Stdout);
+    }
+
     [Fact]
     public async Task Parse_with_an_unknown_format_fails_naming_the_option()
     {

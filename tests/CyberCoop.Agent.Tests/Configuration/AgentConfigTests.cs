@@ -105,7 +105,44 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
 
         var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
 
-        Assert.Contains("$.sources[0].pth", Assert.Single(ex.Errors), StringComparison.Ordinal);
+        Assert.Contains(ex.Errors, e => e.StartsWith("sources[0].pth: unknown field", StringComparison.Ordinal) && e.Contains("path", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Type_errors_are_reported_all_at_once_together_with_validation_errors_each_naming_its_field()
+    {
+        // System.Text.Json stops at the first value of the wrong type: the operator fixed one field per try.
+        using var dir = new TempDir();
+        var path = dir.File("agent.json");
+        File.WriteAllText(path, """
+            {
+              "name": 42,
+              "trustDomain": "EE CyberCoop",
+              "gateway": { "address": "https://127.0.0.1:7401", "expectedId": "spiffe://ee.cybercoop/gateway/tallinn" },
+              "tls": { "certificate": "a.crt", "key": "a.key", "root": "root.crt", "rootPin": true },
+              "homeNet": "10.0.0.0/8",
+              "sources": [ { "name": "eve", "path": "eve.json", "format": "eve", "confidence": "high", "tags": ["ids", 7] } ],
+              "batch": { "maxItems": "lots", "lingerMilliseconds": 1.5 },
+              "spool": { "maxBytes": 99999999999999999999 },
+              "pollMiliseconds": 50
+            }
+            """);
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        string Only(string field) => Assert.Single(ex.Errors, e => e.StartsWith(field + ":", StringComparison.Ordinal));
+        Assert.Contains("expected a string in quotes, found the number 42", Only("name"), StringComparison.Ordinal);
+        Assert.Contains("expected a string in quotes, found true", Only("tls.rootPin"), StringComparison.Ordinal);
+        Assert.Contains("expected a list [ ... ], found the string \"10.0.0.0/8\"", Only("homeNet"), StringComparison.Ordinal);
+        Assert.Contains("expected a whole number", Only("sources[0].confidence"), StringComparison.Ordinal);
+        Assert.Contains("found the number 7", Only("sources[0].tags[1]"), StringComparison.Ordinal);
+        Assert.Contains("found the string \"lots\"", Only("batch.maxItems"), StringComparison.Ordinal);
+        Assert.Contains("found the number 1.5", Only("batch.lingerMilliseconds"), StringComparison.Ordinal);
+        Assert.Contains("found the number 99999999999999999999", Only("spool.maxBytes"), StringComparison.Ordinal);
+        Assert.Contains("unknown field", Only("pollMiliseconds"), StringComparison.Ordinal);
+        Assert.Contains("EE CyberCoop", Only("trustDomain"), StringComparison.Ordinal); // a validation error, in the same report
+        Assert.Contains(ex.Errors, e => e.StartsWith("tls.certificate:", StringComparison.Ordinal)); // missing file, ditto
+        Assert.Contains("name: expected", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -99,13 +99,44 @@ public sealed class GatewayEndToEndTests : IDisposable
         await AssertStoredExactlyOnceAsync(gateway, Detections + 1_000);
     }
 
-    private AgentSettings ConfigureAgent(int maxItems, int lingerMs)
+    [Fact]
+    public async Task Real_zeek_notice_with_a_context_longer_than_256_characters_is_stored_with_the_context_truncated_and_marked()
+    {
+        // wrccdc-notice.json holds a real SSL::Invalid_Server_Cert notice whose certificate subject ('sub') has 309
+        // characters: the gateway refused that sighting ("context[sub]: value is longer than 256 characters").
+        var settings = ConfigureAgent(maxItems: 50, lingerMs: 20, format: "zeek", path: "feeds/notice.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(settings.Sources[0].Path)!);
+        File.Copy(CyberCoop.Testing.TestData.Sample("zeek-json/wrccdc-notice.json"), settings.Sources[0].Path);
+        await using var gateway = await StartGatewayAsync();
+        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning));
+        await using var runner = new AgentRunner(settings, loggers, TimeProvider.System);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = runner.RunAsync(stop.Token);
+
+        await WaitUntilAsync(() => runner.Batcher.SightingsSpooled > 0 && runner.Spool.UnacknowledgedBatches == 0
+            && runner.Delivery.SightingsStored + runner.Delivery.SightingsRejected + runner.Delivery.Duplicates == runner.Batcher.SightingsSpooled);
+        await stop.CancelAsync();
+        await run.WaitAsync(s_timeout, Ct);
+
+        Assert.Equal(0, runner.Delivery.SightingsRejected);
+        Assert.Empty(Directory.GetFiles(settings.SpoolDirectory, "*.rejected"));
+        var id = CyberCoop.Gateway.Pipeline.IndicatorIds.Compute(CyberCoop.Contracts.V1.IndicatorType.Ipv4, "104.16.124.44");
+        var stored = await gateway.Runtime.Store.GetIndicatorAsync(id, Ct);
+        Assert.NotNull(stored);
+        var subjects = stored.Observations.Select(o => o.Context.GetValueOrDefault("sub")).Where(v => v is not null).ToList();
+        var sub = Assert.Single(subjects, v => v!.StartsWith("CN=beta.gpo.gov,", StringComparison.Ordinal))!;
+        Assert.Equal(256, sub.Length);
+        Assert.EndsWith("…[truncated from 309 characters]", sub, StringComparison.Ordinal);
+        Assert.Contains("Government Publishing Office", sub, StringComparison.Ordinal);
+    }
+
+    private AgentSettings ConfigureAgent(int maxItems, int lingerMs, string format = "eve", string path = "feeds/eve.json")
     {
         var json = JsonNode.Parse(File.ReadAllText(_agent.ConfigPath))!.AsObject();
         json["batch"] = new JsonObject { ["maxItems"] = maxItems, ["lingerMilliseconds"] = lingerMs };
         json["pollMilliseconds"] = 50;
-        json["sources"]![0]!["format"] = "eve";
-        json["sources"]![0]!["path"] = "feeds/eve.json";
+        json["sources"]![0]!["format"] = format;
+        json["sources"]![0]!["path"] = path;
         File.WriteAllText(_agent.ConfigPath, json.ToJsonString());
         return AgentConfigLoader.Load(_agent.ConfigPath);
     }

@@ -8,7 +8,7 @@ public sealed class EveParserTests
 {
     private const string HomeNet = "172.16.0.0/12";
 
-    private static string EveFile() => Path.Combine(TestData.RequireFolder("sensors/suricata"), "eve-2022-02-23-nicoaller.json");
+    private static string EveFile() => Path.Combine(TestData.Sample("suricata"), "eve-2022-02-23-nicoaller.json");
 
     [Fact]
     public void Real_eve_file_parses_with_only_the_malformed_last_line_skipped()

@@ -10,7 +10,7 @@ public sealed class StixBundleParserTests
     [Fact]
     public void Real_stix_bundles_parse_without_invalid_json_and_give_the_expected_kinds()
     {
-        var folder = TestData.RequireFolder("stix");
+        var folder = TestData.Sample("stix");
         var all = new List<Sighting>();
 
         foreach (var path in Directory.GetFiles(folder, "*.json", SearchOption.AllDirectories))
@@ -29,7 +29,7 @@ public sealed class StixBundleParserTests
     [Fact]
     public void Tlp1_markings_by_reference_set_the_sighting_tlp()
     {
-        var path = Path.Combine(TestData.RequireFolder("stix"), "elevator-141-TLP-marking-structures.json");
+        var path = Path.Combine(TestData.Sample("stix"), "elevator-141-TLP-marking-structures.json");
 
         var (sightings, d) = ParseHarness.File(path, SourceFormat.Stix);
 
@@ -42,7 +42,7 @@ public sealed class StixBundleParserTests
     [Fact]
     public void Tlp2_marking_definition_ids_match_the_published_files()
     {
-        var folder = TestData.RequireFolder("stix/tlp2");
+        var folder = TestData.Sample("stix/tlp2");
 
         foreach (var path in Directory.GetFiles(folder, "marking-definition--*.json"))
         {

@@ -10,7 +10,7 @@ public sealed class ZeekParserTests
     [Fact]
     public void Real_zeek_json_notice_log_gives_only_routable_addresses()
     {
-        var path = Path.Combine(TestData.RequireFolder("sensors/zeek-json"), "wrccdc-notice.json");
+        var path = Path.Combine(TestData.Sample("zeek-json"), "wrccdc-notice.json");
 
         var (sightings, d) = ParseHarness.File(path, SourceFormat.Zeek, ["10.0.0.0/8"]);
 
@@ -25,8 +25,8 @@ public sealed class ZeekParserTests
     [Fact]
     public void Real_zeek_logs_other_than_notice_and_intel_are_ignored_without_a_mapping()
     {
-        var tsv = TestData.RequireFolder("sensors/zeek-tsv");
-        var json = TestData.RequireFolder("sensors/zeek-json");
+        var tsv = TestData.Sample("zeek-tsv");
+        var json = TestData.Sample("zeek-json");
 
         foreach (var path in Directory.GetFiles(tsv, "*.log").Concat(Directory.GetFiles(json, "wrccdc-dns.json")).Concat(Directory.GetFiles(json, "wrccdc-ssl.json")))
         {
@@ -41,7 +41,7 @@ public sealed class ZeekParserTests
     [Fact]
     public void Real_zeek_tsv_http_log_with_a_mapping_gives_host_domains()
     {
-        var path = Path.Combine(TestData.RequireFolder("sensors/zeek-tsv"), "trickbot-http.log");
+        var path = Path.Combine(TestData.Sample("zeek-tsv"), "trickbot-http.log");
         var mapping = new FieldMapping { ValueField = "host", FixedType = IndicatorType.Unspecified, TimestampField = "ts", ContextFields = ["uri", "id.resp_h"] };
 
         var (sightings, d) = ParseHarness.File(path, SourceFormat.Zeek, ["172.16.0.0/12"], mapping);

@@ -2,20 +2,10 @@ using CyberCoop.Testing;
 
 namespace CyberCoop.Crypto.Tests;
 
-/// <summary>Reads the shared conformance vector files (skips the test when the folder is absent).</summary>
+/// <summary>Reads the conformance vector files vendored in tests/vectors (origin and licence in its SOURCES.md).</summary>
 internal static class Vectors
 {
-    public static string Require(string fileName)
-    {
-        var folder = TestData.RequireFolder("vectors");
-        var path = Path.Combine(folder, fileName);
-        if (!File.Exists(path))
-        {
-            Assert.Skip($"vector file '{fileName}' not found in {folder}");
-        }
-
-        return path;
-    }
+    public static string Require(string fileName) => TestData.Vector(fileName);
 
     public static byte[] Hex(string value)
     {

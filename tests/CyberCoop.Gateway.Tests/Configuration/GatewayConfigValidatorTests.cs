@@ -158,6 +158,39 @@ public sealed class GatewayConfigValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Type_errors_are_reported_all_at_once_together_with_validation_errors_each_naming_its_field()
+    {
+        // System.Text.Json stops at the first value of the wrong type: the operator fixed one field per start.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(_node.ConfigPath))!;
+        json["node"]!["name"] = "Bad Name";                      // validation error
+        json["node"]!["replayWindowSeconds"] = "600";            // a string where a number belongs
+        json["node"]!["maxHops"] = 2.5;                          // not a whole number
+        json["node"]!["firstContact"] = "yes";                   // not true/false
+        json["node"]!["tls"] = "tallinn.crt";                    // not an object
+        json["peers"]![0]!["outbound"]!["minConfidence"] = "high";
+        json["peers"]![0]!["outbound"]!["allowedTypes"] = "ipv4";
+        json["peers"]![0]!["inbound"]!["trustWeight"] = true;
+        json["peers"]![0]!["colour"] = "red";                    // unknown field
+        var path = _dir.Combine("many-errors.json");
+        File.WriteAllText(path, json.ToJsonString());
+
+        var error = Assert.Throws<GatewayConfigException>(() => GatewayConfigFile.Load(path));
+
+        string Only(string field) => Assert.Single(error.Errors, e => e.StartsWith(field + ":", StringComparison.Ordinal));
+        Assert.Contains("expected a whole number", Only("node.replayWindowSeconds"), StringComparison.Ordinal);
+        Assert.Contains("found the number 2.5", Only("node.maxHops"), StringComparison.Ordinal);
+        Assert.Contains("expected true or false", Only("node.firstContact"), StringComparison.Ordinal);
+        Assert.Contains("expected an object", Only("node.tls"), StringComparison.Ordinal);
+        Assert.Contains("found the string \"high\"", Only("peers[0].outbound.minConfidence"), StringComparison.Ordinal);
+        Assert.Contains("expected a list", Only("peers[0].outbound.allowedTypes"), StringComparison.Ordinal);
+        Assert.Contains("expected a number, found true", Only("peers[0].inbound.trustWeight"), StringComparison.Ordinal);
+        Assert.Contains("unknown field", Only("peers[0].colour"), StringComparison.Ordinal);
+        Assert.Contains("Bad Name", Only("node.name"), StringComparison.Ordinal); // a validation error, in the same report
+        Assert.DoesNotContain(error.Errors, e => e.StartsWith("node.tls.", StringComparison.Ordinal)); // not again as missing files
+        Assert.Contains("node.maxHops: expected", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Missing_config_file_is_reported_by_path()
     {
         var path = _dir.Combine("absent.json");

@@ -79,7 +79,7 @@ public sealed class StixExportTests : IDisposable
     [Fact]
     public void Every_marking_definition_we_write_equals_the_OASIS_published_object()
     {
-        var oasis = TestData.RequireFolder("stix/tlp2");
+        var oasis = TestData.Sample("stix/tlp2");
         var compared = 0;
         foreach (var tlp in new[] { Contracts.V1.Tlp.Clear, Contracts.V1.Tlp.Green, Contracts.V1.Tlp.Amber, Contracts.V1.Tlp.AmberStrict, Contracts.V1.Tlp.Red })
         {
@@ -214,7 +214,7 @@ public sealed class StixExportTests : IDisposable
     [Fact]
     public void The_OASIS_example_indicator_bundle_validates_against_the_same_schemas()
     {
-        var file = Path.Combine(TestData.RequireFolder("stix"), "indicator-for-c2-ip-address.json");
+        var file = Path.Combine(TestData.Sample("stix"), "indicator-for-c2-ip-address.json");
         using var example = JsonDocument.Parse(File.ReadAllText(file));
 
         Assert.Empty(s_schemas.ValidateBundle(example.RootElement));

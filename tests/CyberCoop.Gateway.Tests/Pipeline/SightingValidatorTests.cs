@@ -93,7 +93,6 @@ public sealed class SightingValidatorTests
         { "description: is longer than 1024 bytes", s => s.Description = new string('d', 1025) },
         { "description: contains a control character", s => s.Description = "bell\u0007" },
         { "context: has 34 entries, at most 32 allowed", s => { for (var i = 0; i < 33; i++) { s.Context["k" + i] = "v"; } } },
-        { "context[k]: value is longer than 256 characters", s => s.Context["k"] = new string('v', 257) },
         { "context: key 'a b' contains white space", s => s.Context["a b"] = "v" },
         { "tags[0]: is longer than 64 characters", s => s.Tags.Insert(0, new string('t', 65)) },
         { "tags: more than 64 distinct entries", s => { for (var i = 0; i < 65; i++) { s.Tags.Add("t" + i); } } },
@@ -114,6 +113,29 @@ public sealed class SightingValidatorTests
         Assert.False(outcome.IsValid);
         Assert.Null(outcome.Indicator);
         Assert.Contains(fragment, outcome.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Context_value_longer_than_256_characters_is_truncated_with_a_marker_instead_of_costing_the_sighting()
+    {
+        var sighting = Valid();
+        var subject = "CN=beta.gpo.gov,OU=Office of the Director of IT Security Divison,O=Government Publishing Office,street=732 North Capitol Street NW.,L=Washington,ST=District of Columbia,postalCode=20401,C=US,serialNumber=Government Entity,businessCategory=Government Entity,jurisdictionST=District of Columbia,jurisdictionC=US";
+        sighting.Context["sub"] = subject;
+        sighting.Context["note"] = "SSL::Invalid_Server_Cert";
+        sighting.Context["emoji"] = new string('x', 223) + string.Concat(Enumerable.Repeat("\U0001F600", 20));
+
+        var outcome = _validator.Validate(sighting, Node, "agent-1");
+
+        Assert.True(outcome.IsValid, outcome.Error);
+        var context = Assert.Single(outcome.Indicator!.Observations).Context;
+        Assert.Equal(256, context["sub"].Length);
+        Assert.StartsWith(subject[..200], context["sub"], StringComparison.Ordinal);
+        Assert.EndsWith("…[truncated from 309 characters]", context["sub"], StringComparison.Ordinal);
+        Assert.Equal("SSL::Invalid_Server_Cert", context["note"]);
+        Assert.Equal(255, context["emoji"].Length); // the cut would split a surrogate pair: one character less
+        Assert.EndsWith("…[truncated from 263 characters]", context["emoji"], StringComparison.Ordinal);
+        Assert.False(char.IsHighSurrogate(context["emoji"][^("…[truncated from 263 characters]".Length + 1)]));
+        Assert.Equal(subject, sighting.Context["sub"]); // the caller's sighting is not modified
     }
 
     [Fact]

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+
+namespace CyberCoop.Configuration;
+
+/// <summary>
+/// Checks a config document against the shape its source-generated metadata describes before it is deserialized,
+/// so that every type error and unknown field is reported at once, each naming its field (System.Text.Json stops at
+/// the first). Offending values are removed from the document, so the rest can still be deserialized and validated
+/// and the operator gets type and validation errors together. Linked into the gateway and the agent.
+/// </summary>
+internal static class ConfigJsonShape
+{
+    /// <summary>
+    /// Parses <paramref name="utf8Json"/>, removes every value whose JSON kind does not fit its property (and every
+    /// unknown property), adding one error per problem as <c>path: reason</c>, and returns the cleaned document's bytes.
+    /// Throws <see cref="JsonException"/> for a syntax error (nothing after it can be read).
+    /// </summary>
+    public static byte[] RemoveMistypedValues(ReadOnlySpan<byte> utf8Json, JsonTypeInfo rootType, List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(rootType);
+        ArgumentNullException.ThrowIfNull(errors);
+        var options = rootType.Options;
+        var document = JsonNode.Parse(
+            utf8Json,
+            new JsonNodeOptions { PropertyNameCaseInsensitive = options.PropertyNameCaseInsensitive },
+            new JsonDocumentOptions { AllowTrailingCommas = options.AllowTrailingCommas, CommentHandling = options.ReadCommentHandling });
+        if (document is not null && !Fits(document, rootType, "", errors))
+        {
+            document = null;
+        }
+
+        if (document is null)
+        {
+            return "null"u8.ToArray();
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            document.WriteTo(writer);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// True when an error in <paramref name="validationError"/> is about a field (or a part of one) already reported as
+    /// mistyped, i.e. the validator only complains because the value was removed.
+    /// </summary>
+    public static bool IsAbout(string validationError, IEnumerable<string> mistypedPaths)
+    {
+        ArgumentNullException.ThrowIfNull(validationError);
+        ArgumentNullException.ThrowIfNull(mistypedPaths);
+        foreach (var path in mistypedPaths)
+        {
+            if (validationError.StartsWith(path, StringComparison.OrdinalIgnoreCase)
+                && validationError.Length > path.Length && validationError[path.Length] is ':' or '.' or '[')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The field path an error from <see cref="RemoveMistypedValues"/> names (the part before ": ").</summary>
+    public static string PathOf(string error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var colon = error.IndexOf(": ", StringComparison.Ordinal);
+        return colon < 0 ? error : error[..colon];
+    }
+
+    private static bool Fits(JsonNode? node, JsonTypeInfo type, string path, List<string> errors)
+    {
+        var underlying = Nullable.GetUnderlyingType(type.Type);
+        if (node is null)
+        {
+            if (underlying is not null || !type.Type.IsValueType)
+            {
+                return true;
+            }
+
+            errors.Add($"{Name(path)}: expected {Describe(type.Type)}, found null");
+            return false;
+        }
+
+        if (underlying is not null)
+        {
+            return Fits(node, type.Options.GetTypeInfo(underlying), path, errors);
+        }
+
+        switch (type.Kind)
+        {
+            case JsonTypeInfoKind.Object:
+                if (node is not JsonObject obj)
+                {
+                    errors.Add($"{Name(path)}: expected an object {{ ... }}, found {Found(node)}");
+                    return false;
+                }
+
+                FitsObject(obj, type, path, errors);
+                return true;
+
+            case JsonTypeInfoKind.Enumerable when type.ElementType is { } elementType:
+                if (node is not JsonArray array)
+                {
+                    errors.Add($"{Name(path)}: expected a list [ ... ], found {Found(node)}");
+                    return false;
+                }
+
+                var elementInfo = type.Options.GetTypeInfo(elementType);
+                var ok = true;
+                for (var i = 0; i < array.Count; i++)
+                {
+                    ok &= Fits(array[i], elementInfo, path + "[" + i.ToString(CultureInfo.InvariantCulture) + "]", errors);
+                }
+
+                return ok; // a list with a mistyped element is removed whole (its other elements were still checked)
+
+            default:
+                return FitsValue(node, type.Type, path, errors);
+        }
+    }
+
+    private static void FitsObject(JsonObject obj, JsonTypeInfo type, string path, List<string> errors)
+    {
+        var comparison = type.Options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        List<string>? remove = null;
+        foreach (var (name, value) in obj)
+        {
+            var property = type.Properties.FirstOrDefault(p => string.Equals(p.Name, name, comparison));
+            var propertyPath = path.Length == 0 ? name : path + "." + name;
+            if (property is null)
+            {
+                errors.Add($"{propertyPath}: unknown field (known here: {string.Join(", ", type.Properties.Select(p => p.Name))})");
+                (remove ??= []).Add(name);
+            }
+            else if (!Fits(value, type.Options.GetTypeInfo(property.PropertyType), propertyPath, errors))
+            {
+                (remove ??= []).Add(name);
+            }
+        }
+
+        foreach (var name in remove ?? [])
+        {
+            obj.Remove(name);
+        }
+    }
+
+    private static bool FitsValue(JsonNode node, Type type, string path, List<string> errors)
+    {
+        var kind = node.GetValueKind();
+        var fits = type == typeof(string) ? kind == JsonValueKind.String
+            : type == typeof(bool) ? kind is JsonValueKind.True or JsonValueKind.False
+            : type == typeof(int) ? kind == JsonValueKind.Number && node.AsValue().TryGetValue<int>(out _)
+            : type == typeof(long) ? kind == JsonValueKind.Number && node.AsValue().TryGetValue<long>(out _)
+            : type == typeof(uint) ? kind == JsonValueKind.Number && node.AsValue().TryGetValue<uint>(out _)
+            : type == typeof(double) ? kind == JsonValueKind.Number && node.AsValue().TryGetValue<double>(out _)
+            : true; // other types are left to the deserializer
+        if (!fits)
+        {
+            errors.Add($"{Name(path)}: expected {Describe(type)}, found {Found(node)}");
+        }
+
+        return fits;
+    }
+
+    private static string Name(string path) => path.Length == 0 ? "$" : path;
+
+    private static string Describe(Type type) =>
+        type == typeof(string) ? "a string in quotes"
+        : type == typeof(bool) ? "true or false"
+        : type == typeof(int) ? $"a whole number from {int.MinValue} to {int.MaxValue}"
+        : type == typeof(long) ? $"a whole number from {long.MinValue} to {long.MaxValue}"
+        : type == typeof(uint) ? $"a whole number from 0 to {uint.MaxValue}"
+        : type == typeof(double) ? "a number"
+        : "a value of type " + type.Name;
+
+    private static string Found(JsonNode node)
+    {
+        var text = node.ToJsonString();
+        if (text.Length > 40)
+        {
+            text = text[..37] + "...";
+        }
+
+        return node.GetValueKind() switch
+        {
+            JsonValueKind.String => "the string " + text,
+            JsonValueKind.Number => "the number " + text,
+            JsonValueKind.True or JsonValueKind.False => text,
+            JsonValueKind.Array => "a list " + text,
+            JsonValueKind.Object => "an object " + text,
+            _ => text,
+        };
+    }
+}
