@@ -59,7 +59,7 @@ internal static class IndicatorsCommand
             var outPath = parse.GetValue(output);
             if (chosen == "stix")
             {
-                await ExportStixAsync(store, onlyOrigin, outPath, io, ct).ConfigureAwait(false);
+                await ExportStixAsync(store, loaded.Config.Node.TrustDomain, onlyOrigin, outPath, io, ct).ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
 
@@ -70,7 +70,7 @@ internal static class IndicatorsCommand
                     throw new CliException("--format misp-feed writes a folder: name it with --out DIR", CliExitCodes.Usage);
                 }
 
-                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
+                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, loaded.Config.Node.TrustDomain, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
                 await io.Output.WriteLineAsync($"wrote MISP feed to {Path.GetFullPath(outPath)}: {written.Events} event(s), {written.Attributes} attribute(s)").ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
@@ -112,7 +112,7 @@ internal static class IndicatorsCommand
         };
     }
 
-    private static async Task ExportStixAsync(GatewayStore store, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
+    private static async Task ExportStixAsync(GatewayStore store, string ownDomain, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
     {
         var stream = string.IsNullOrEmpty(outPath) ? new MemoryStream() : (Stream)new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.None);
         await using (stream.ConfigureAwait(false))
@@ -122,12 +122,13 @@ internal static class IndicatorsCommand
                 var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
                 var suppressions = await store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
                 var now = TimeProvider.System.GetUtcNow();
-                await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+                await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
                 {
+                    var indicator = stored.Merged;
                     var status = Lifecycle.IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now);
                     if (status.Status is Lifecycle.IndicatorStatus.Active or Lifecycle.IndicatorStatus.Withdrawn)
                     {
-                        await bundle.AddAsync(indicator, onlyOrigin, ct, revoked: status.Status == Lifecycle.IndicatorStatus.Withdrawn).ConfigureAwait(false);
+                        await bundle.AddAsync(stored, ownDomain, onlyOrigin, ct, revoked: status.Status == Lifecycle.IndicatorStatus.Withdrawn).ConfigureAwait(false);
                     }
                 }
 

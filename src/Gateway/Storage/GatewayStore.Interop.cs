@@ -1,27 +1,63 @@
 using System.Runtime.CompilerServices;
 using CyberCoop.Contracts.V1;
+using Microsoft.Data.Sqlite;
 
 namespace CyberCoop.Gateway.Storage;
 
-/// <summary>Reads for the interoperability views (TAXII).</summary>
+/// <summary>
+/// A stored indicator as the interoperability exports read it: the record merged from every source, and this node's
+/// origin view (own sightings only; null when no own agent reported it, see <see cref="OwnState"/>).
+/// </summary>
+internal sealed record StoredViews(Indicator Merged, Indicator? OwnView);
+
+/// <summary>Reads for the interoperability views (STIX, MISP feed, TAXII).</summary>
 internal sealed partial class GatewayStore
 {
     /// <summary>
-    /// Every indicator with the time it was last stored or changed (TAXII's date_added of its current version),
-    /// changed after <paramref name="after"/> when given. A scan of the table (updated_at has no index: it would
-    /// slow every merge on the ingest path), streamed.
+    /// Every stored indicator with its origin view, in id order, streamed in one scan (no query per indicator): the
+    /// exports build the object of this node's own domain from the origin view only (docs/interoperability.md).
     /// </summary>
-    public async IAsyncEnumerable<(DateTimeOffset UpdatedAt, Indicator Indicator)> ReadIndicatorsWithUpdateTimeAsync(
+    public async IAsyncEnumerable<StoredViews> ReadAllViewsAsync([EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT blob, own_state, own_blob FROM indicators ORDER BY id_key";
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            yield return ReadViews(reader, 0);
+        }
+    }
+
+    /// <summary>
+    /// Every indicator (merged record and origin view) with the time it was last stored or changed (TAXII's date_added
+    /// of its current version), changed after <paramref name="after"/> when given. A scan of the table (updated_at has
+    /// no index: it would slow every merge on the ingest path), streamed.
+    /// </summary>
+    public async IAsyncEnumerable<(DateTimeOffset UpdatedAt, StoredViews Views)> ReadIndicatorsWithUpdateTimeAsync(
         DateTimeOffset? after, [EnumeratorCancellation] CancellationToken ct)
     {
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT updated_at, blob FROM indicators WHERE updated_at > $after";
+        command.CommandText = "SELECT updated_at, blob, own_state, own_blob FROM indicators WHERE updated_at > $after";
         command.Parameters.AddWithValue("$after", after is null ? long.MinValue : UnixTime.ToMs(after.Value));
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            yield return (UnixTime.FromMs(reader.GetInt64(0)), Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1)));
+            yield return (UnixTime.FromMs(reader.GetInt64(0)), ReadViews(reader, 1));
         }
+    }
+
+    /// <summary>Reads (blob, own_state, own_blob) starting at column <paramref name="first"/>.</summary>
+    private static StoredViews ReadViews(SqliteDataReader reader, int first)
+    {
+        var merged = Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(first));
+        var own = (OwnState)reader.GetInt32(first + 1) switch
+        {
+            OwnState.Whole => merged,
+            OwnState.Separate when !reader.IsDBNull(first + 2) => Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(first + 2)),
+            _ => null,
+        };
+        return new StoredViews(merged, own);
     }
 }

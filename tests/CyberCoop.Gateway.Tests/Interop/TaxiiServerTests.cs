@@ -163,6 +163,27 @@ public sealed class TaxiiServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_peers_object_of_a_value_also_seen_here_carries_none_of_the_own_sightings_fields()
+    {
+        using var client = Amber();
+        var lv = await CollectionAsync(client, "Received from lv.cybercoop");
+        var own = await CollectionAsync(client, "Our own (ee.cybercoop)");
+
+        // evil.example: own sighting (AMBER, tags c2 and cve-2023-4966, description, sector energy) merged with lv's GREEN content.
+        var peer = (await AllObjectsAsync(client, lv)).Single(o => o.TryGetProperty("name", out var n) && n.GetString() == "evil.example");
+        var ours = (await AllObjectsAsync(client, own)).Single(o => o.TryGetProperty("name", out var n) && n.GetString() == "evil.example");
+
+        Assert.False(peer.TryGetProperty("labels", out _), peer.GetRawText());
+        Assert.False(peer.TryGetProperty("description", out _), peer.GetRawText());
+        Assert.False(peer.TryGetProperty("x_cybercoop_sectors", out _), peer.GetRawText());
+        Assert.False(peer.TryGetProperty("external_references", out _), peer.GetRawText());
+        Assert.Equal(90, peer.GetProperty("confidence").GetInt32());
+        Assert.Equal(["c2", "cve-2023-4966"], ours.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+        // TLP never lowered: lv sent GREEN, the merged record is AMBER, so is lv's object.
+        Assert.All(new[] { peer, ours }, o => Assert.Equal("marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421", o.GetProperty("object_marking_refs")[0].GetString()));
+    }
+
+    [Fact]
     public async Task Tlp_red_is_served_only_to_an_analyst_cleared_for_red()
     {
         using var amber = Amber();

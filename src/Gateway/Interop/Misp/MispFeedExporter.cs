@@ -21,19 +21,28 @@ internal static class MispFeedExporter
     /// <summary>Namespace of our MISP uuids (UUIDv5 of "misp-event:…" / "misp-attribute:…" / "misp-org:…").</summary>
     private static readonly Guid Namespace = StixIds.Namespace;
 
-    /// <summary>Exports every indicator (or only <paramref name="onlyOrigin"/>'s) into <paramref name="folder"/>.</summary>
-    public static async Task<(int Events, int Attributes)> ExportAsync(GatewayStore store, string folder, string? onlyOrigin, TimeProvider time, CancellationToken ct)
+    /// <summary>
+    /// Exports every indicator (or only <paramref name="onlyOrigin"/>'s) into <paramref name="folder"/>; each attribute
+    /// carries only its origin's content (<see cref="StixExporter.Views"/>: the origin view for
+    /// <paramref name="ownDomain"/>, this node's trust domain).
+    /// </summary>
+    public static async Task<(int Events, int Attributes)> ExportAsync(GatewayStore store, string ownDomain, string folder, string? onlyOrigin, TimeProvider time, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(time);
         var events = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
         var attributes = 0;
-        await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+        await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
         {
-            foreach (var stix in StixExporter.Objects(indicator, onlyOrigin))
+            foreach (var (origin, indicator) in StixExporter.Views(stored, ownDomain))
             {
-                var origin = stix.Origin!;
+                if (onlyOrigin is not null && !string.Equals(origin, onlyOrigin, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var stix = StixExporter.ObjectFor(indicator, origin);
                 var eventUuid = Uuid("misp-event:" + origin + ":" + MispTypes.TlpTag(indicator.Tlp));
                 if (!events.TryGetValue(eventUuid, out var evt))
                 {

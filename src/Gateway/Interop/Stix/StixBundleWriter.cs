@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CyberCoop.Contracts.V1;
+using CyberCoop.Gateway.Storage;
 
 namespace CyberCoop.Gateway.Interop.Stix;
 
@@ -28,17 +29,23 @@ internal sealed class StixBundleWriter : IAsyncDisposable
     public int Count => _ids.Count;
 
     /// <summary>
-    /// Writes the objects of one indicator (all origins, or only <paramref name="onlyOrigin"/>); <paramref name="revoked"/>
-    /// for one withdrawn by its origins (Lifecycle.IndicatorStatus).
+    /// Writes the objects of one stored indicator (all origins, or only <paramref name="onlyOrigin"/>), each with only
+    /// its origin's content (<see cref="StixExporter.Views"/>; <paramref name="ownDomain"/> is this node's trust domain);
+    /// <paramref name="revoked"/> for one withdrawn by its origins (Lifecycle.IndicatorStatus).
     /// </summary>
-    public async Task AddAsync(Indicator indicator, string? onlyOrigin, CancellationToken ct, bool revoked = false)
+    public async Task AddAsync(StoredViews stored, string ownDomain, string? onlyOrigin, CancellationToken ct, bool revoked = false)
     {
-        ArgumentNullException.ThrowIfNull(indicator);
-        foreach (var stix in StixExporter.Objects(indicator, onlyOrigin, revoked))
+        ArgumentNullException.ThrowIfNull(stored);
+        foreach (var (origin, view) in StixExporter.Views(stored, ownDomain))
         {
-            Write(stix);
-            _origins.Add(stix.Origin!);
-            _markings.Add(indicator.Tlp);
+            if (onlyOrigin is not null && !string.Equals(origin, onlyOrigin, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            Write(StixExporter.ObjectFor(view, origin, revoked));
+            _origins.Add(origin);
+            _markings.Add(view.Tlp);
         }
 
         if (_writer.BytesPending > 64 * 1024)

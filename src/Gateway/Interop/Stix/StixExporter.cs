@@ -2,13 +2,15 @@ using System.Text.Json.Nodes;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Storage;
 using Google.Protobuf.WellKnownTypes;
 
 namespace CyberCoop.Gateway.Interop.Stix;
 
 /// <summary>
-/// Maps stored indicators to STIX 2.1 objects. One object per (indicator, origin trust domain): the origin's view
-/// (its own observations' first/last seen and confidence) created by that origin's <c>identity</c>, which names the
+/// Maps stored indicators to STIX 2.1 objects. One object per (indicator, origin trust domain): only what that origin
+/// attests (<see cref="Views"/>: this node's origin view for its own domain, a peer's observations otherwise) created by
+/// that origin's <c>identity</c>, which names the
 /// trust domain only — never a gateway, agent or sensor name. Sensor names, observation counts and observation context
 /// (which may hold internal host names) are never exported. Ids are deterministic (<see cref="StixIds"/>).
 /// </summary>
@@ -18,45 +20,93 @@ internal static class StixExporter
     public static readonly DateTimeOffset IdentityCreated = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>
-    /// The STIX objects for one indicator: an <c>indicator</c> (or a <c>vulnerability</c> for a CVE) per origin domain
-    /// among its observations, or only for <paramref name="onlyOrigin"/> when given (none when that origin did not
-    /// observe it). <paramref name="revoked"/> is the seam for withdrawal: a withdrawn indicator is exported with
-    /// <c>revoked: true</c> (<c>indicators export --format stix</c> passes it from Lifecycle.IndicatorStatus).
+    /// What each origin attests of a stored indicator, as an indicator holding that origin's content only (the rule of
+    /// docs/interoperability.md, "Whose content an object carries"):
+    /// <list type="bullet">
+    /// <item>This node's own domain: the origin view (own sightings only, <see cref="GatewayStore.ReadAllViewsAsync"/>),
+    /// never the merged record; none when no own agent reported it, whatever observations naming this domain the
+    /// merged record holds (they came from peers).</item>
+    /// <item>Another domain: its observations (confidence, first/last seen) and, only when it is the sole contributor
+    /// to the merged record, the record-level fields (tags, description, sectors, valid_until); otherwise those are
+    /// omitted, since a merged record cannot say which source contributed them.</item>
+    /// <item>TLP: the merged record's (the maximum of every contribution) or higher, never lower.</item>
+    /// </list>
     /// </summary>
-    public static IEnumerable<StixObject> Objects(Indicator indicator, string? onlyOrigin = null, bool revoked = false)
+    public static IEnumerable<(string Origin, Indicator View)> Views(StoredViews stored, string ownDomain)
     {
-        ArgumentNullException.ThrowIfNull(indicator);
-        foreach (var origin in OriginsOf(indicator))
-        {
-            if (onlyOrigin is not null && !string.Equals(origin, onlyOrigin, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            yield return ObjectFor(indicator, origin, revoked);
-        }
-    }
-
-    /// <summary>The trust domains whose observations an indicator holds, in order (the recorded origin when none name a node).</summary>
-    public static IReadOnlyList<string> OriginsOf(Indicator indicator)
-    {
-        ArgumentNullException.ThrowIfNull(indicator);
-        var domains = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var observation in indicator.Observations)
+        ArgumentNullException.ThrowIfNull(stored);
+        ArgumentException.ThrowIfNullOrEmpty(ownDomain);
+        var merged = stored.Merged;
+        var origins = new SortedSet<string>(StringComparer.Ordinal);
+        var unattributed = false;
+        foreach (var observation in merged.Observations)
         {
             if (observation.Node.Length > 0)
             {
-                domains.Add(SightingValidator.TrustDomainOf(observation.Node));
+                origins.Add(SightingValidator.TrustDomainOf(observation.Node));
+            }
+            else
+            {
+                unattributed = true;
             }
         }
 
-        if (domains.Count == 0 && indicator.OriginDomain.Length > 0)
+        if (origins.Count == 0 && merged.OriginDomain.Length > 0)
         {
-            domains.Add(indicator.OriginDomain);
+            origins.Add(merged.OriginDomain);
         }
 
-        return [.. domains];
+        if (stored.OwnView is not null)
+        {
+            origins.Add(ownDomain);
+        }
+
+        foreach (var origin in origins)
+        {
+            if (string.Equals(origin, ownDomain, StringComparison.Ordinal))
+            {
+                if (stored.OwnView is { } own)
+                {
+                    var view = own.Clone();
+                    view.Tlp = Max(own.Tlp, merged.Tlp);
+                    yield return (origin, view);
+                }
+
+                continue;
+            }
+
+            var sole = stored.OwnView is null && !unattributed && origins.Count == 1
+                && (merged.OriginDomain.Length == 0 || string.Equals(merged.OriginDomain, origin, StringComparison.Ordinal));
+            yield return (origin, sole ? merged.Clone() : ObservedBy(merged, origin));
+        }
     }
+
+    /// <summary>
+    /// An origin's part of a record it shares with others: identity, TLP and its own observations only (the
+    /// exported confidence and first/last seen are computed from these); no tags, description, sectors or validity.
+    /// </summary>
+    private static Indicator ObservedBy(Indicator merged, string origin)
+    {
+        var view = new Indicator
+        {
+            Id = merged.Id,
+            Type = merged.Type,
+            Value = merged.Value,
+            Tlp = merged.Tlp,
+            OriginDomain = origin,
+        };
+        foreach (var observation in merged.Observations)
+        {
+            if (observation.Node.Length > 0 && string.Equals(SightingValidator.TrustDomainOf(observation.Node), origin, StringComparison.Ordinal))
+            {
+                view.Observations.Add(observation.Clone());
+            }
+        }
+
+        return view;
+    }
+
+    private static Tlp Max(Tlp a, Tlp b) => a > b ? a : b;
 
     /// <summary>The identity object of an origin trust domain.</summary>
     public static StixObject Identity(string originDomain)
@@ -100,7 +150,12 @@ internal static class StixExporter
         return new StixObject(id, "marking-definition", new DateTimeOffset(2022, 10, 1, 0, 0, 0, TimeSpan.Zero), json);
     }
 
-    private static StixObject ObjectFor(Indicator indicator, string origin, bool revoked)
+    /// <summary>
+    /// The object of one origin's view (from <see cref="Views"/>): an <c>indicator</c>, or a <c>vulnerability</c> for a
+    /// CVE. <paramref name="revoked"/> is the seam for withdrawal: a withdrawn indicator is exported with
+    /// <c>revoked: true</c> (<c>indicators export --format stix</c> passes it from Lifecycle.IndicatorStatus).
+    /// </summary>
+    public static StixObject ObjectFor(Indicator indicator, string origin, bool revoked = false)
     {
         var (firstSeen, lastSeen, confidence) = OriginView(indicator, origin);
         var created = StixTime.Truncate(firstSeen);

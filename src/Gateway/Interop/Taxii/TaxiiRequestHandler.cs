@@ -210,21 +210,20 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
         var origins = new SortedSet<string>(StringComparer.Ordinal);
         var levels = new SortedSet<Tlp>();
         var scanFrom = query.After is { } after ? after.DateAdded.AddMilliseconds(-1) : query.AddedAfter;
-        await foreach (var (updatedAt, indicator) in runtime.Store.ReadIndicatorsWithUpdateTimeAsync(scanFrom, ct).ConfigureAwait(false))
+        var ownDomain = runtime.Identity.Id.TrustDomain;
+        await foreach (var (updatedAt, stored) in runtime.Store.ReadIndicatorsWithUpdateTimeAsync(scanFrom, ct).ConfigureAwait(false))
         {
-            if (indicator.Tlp > caller.Clearance)
+            // Each object carries only its origin's content, at the merged record's TLP or higher (StixExporter.Views).
+            foreach (var (origin, view) in StixExporter.Views(stored, ownDomain))
             {
-                continue; // TLP per analyst: above the clearance it does not exist for this caller
-            }
-
-            foreach (var stix in StixExporter.Objects(indicator))
-            {
-                if (collection.Holds(stix.Origin!))
+                if (view.Tlp > caller.Clearance || !collection.Holds(origin))
                 {
-                    items.Add(new TaxiiItem(StixTime.Truncate(updatedAt), stix));
-                    origins.Add(stix.Origin!);
-                    levels.Add(indicator.Tlp);
+                    continue; // TLP per analyst: above the clearance it does not exist for this caller
                 }
+
+                items.Add(new TaxiiItem(StixTime.Truncate(updatedAt), StixExporter.ObjectFor(view, origin)));
+                origins.Add(origin);
+                levels.Add(view.Tlp);
             }
         }
 
