@@ -30,17 +30,9 @@ internal static class IndicatorLifecycleCommands
         CliAction.Set(command, async (parse, io, ct) =>
         {
             var id = ParseIndicator(parse.GetValue(indicator)!);
-            using var admin = Connect(parse.GetValue(config)!);
-            WithdrawResponse response;
-            try
-            {
-                response = await admin.Lifecycle.WithdrawAsync(new WithdrawRequest { IndicatorId = id, Reason = parse.GetValue(reason)! },
-                    deadline: AdminSocketClient.Deadline, cancellationToken: ct).ConfigureAwait(false);
-            }
-            catch (RpcException ex) when (!ct.IsCancellationRequested)
-            {
-                throw admin.Explain(ex);
-            }
+            var response = await CallAsync(parse.GetValue(config)!, (admin, token) => admin.Lifecycle.WithdrawAsync(
+                new WithdrawRequest { IndicatorId = id, Reason = parse.GetValue(reason)! },
+                deadline: AdminSocketClient.Deadline, cancellationToken: token).ResponseAsync, ct).ConfigureAwait(false);
 
             await io.Output.WriteLineAsync(response.Peers.Count == 0
                 ? $"withdrawn {id} (withdrawal {response.WithdrawalId}); no peer had received it, nothing to send"
@@ -64,17 +56,9 @@ internal static class IndicatorLifecycleCommands
         CliAction.Set(command, async (parse, io, ct) =>
         {
             var id = ParseIndicator(parse.GetValue(indicator)!);
-            using var admin = Connect(parse.GetValue(config)!);
-            SuppressResponse response;
-            try
-            {
-                response = await admin.Lifecycle.SuppressAsync(new SuppressRequest { IndicatorId = id, Reason = parse.GetValue(reason)! },
-                    deadline: AdminSocketClient.Deadline, cancellationToken: ct).ConfigureAwait(false);
-            }
-            catch (RpcException ex) when (!ct.IsCancellationRequested)
-            {
-                throw admin.Explain(ex);
-            }
+            var response = await CallAsync(parse.GetValue(config)!, (admin, token) => admin.Lifecycle.SuppressAsync(
+                new SuppressRequest { IndicatorId = id, Reason = parse.GetValue(reason)! },
+                deadline: AdminSocketClient.Deadline, cancellationToken: token).ResponseAsync, ct).ConfigureAwait(false);
 
             await io.Output.WriteLineAsync(response.Changed ? $"suppressed {id} on this node" : $"{id} was already suppressed on this node").ConfigureAwait(false);
             return CliExitCodes.Success;
@@ -187,9 +171,21 @@ internal static class IndicatorLifecycleCommands
         new Option<string>("--reason") { Description = "Why, 1-1024 bytes of text; recorded in the audit log (and, for withdraw, sent to peers).", Required = true }
     );
 
-    private static AdminSocketClient Connect(string configPath)
+    /// <summary>
+    /// Makes one call to the running node over the admin socket named by the config; a refusal is explained to the
+    /// operator (no node listening, permission, the node's own message) instead of surfacing as an RpcException.
+    /// </summary>
+    private static async Task<T> CallAsync<T>(string configPath, Func<AdminSocketClient, CancellationToken, Task<T>> call, CancellationToken ct)
     {
         var loaded = ConfigEdit.Load(configPath);
-        return AdminSocketClient.Connect(loaded.Resolve(loaded.Config.Node.AdminSocket));
+        using var admin = AdminSocketClient.Connect(loaded.Resolve(loaded.Config.Node.AdminSocket));
+        try
+        {
+            return await call(admin, ct).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!ct.IsCancellationRequested)
+        {
+            throw admin.Explain(ex);
+        }
     }
 }
