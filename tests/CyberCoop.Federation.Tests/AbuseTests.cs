@@ -112,7 +112,9 @@ public sealed class AbuseTests : IAsyncLifetime
             return entries.Any(e => e.Actor == hostileId && e.Decision == "refused" && e.Subject == "/cybercoop.v1.Ingest/Submit"
                 && e.Reason.Contains(CallerLimits.AgentMaxStreams, StringComparison.Ordinal));
         }, "the stream quota refusal is audited");
-        Assert.DoesNotContain(entries, e => e.Actor == goodId);
+        // The good agent is never refused. It may be slowed: its three timed runs send 6,000 sightings, more than the
+        // 5,000 burst at 500/s, so on a fast machine its stream is delayed to the rate, as documented (decision 'delayed').
+        Assert.DoesNotContain(entries, e => e.Actor == goodId && e.Decision != "delayed");
         var windows = 1 + (int)Math.Ceiling(attackSeconds / CallerLimits.AuditWindow.TotalSeconds);
         Assert.InRange(entries.Count(e => e.Actor == hostileId), 1, 3 * windows);
         Assert.True(refusals.Count > 10 * 3 * windows, $"{refusals.Count} refusals");
