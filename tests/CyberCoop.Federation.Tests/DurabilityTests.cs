@@ -161,6 +161,8 @@ public sealed class DurabilityTests : IAsyncLifetime
         await using (var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port))
         await using (var ee = await GatewayProcess.StartAsync(_f["ee"].ConfigPath, _f["ee"].Port))
         {
+            await WaitForAdminAsync("fi");
+            await WaitForAdminAsync("ee");
             await IngestTlpAsync("ee", "count", PeerCountShared, Tlp.Amber);
             await IngestTlpAsync("ee", "red", PeerCountRed, Tlp.Red); // withheld from fi by its AMBER ceiling
 
@@ -182,6 +184,8 @@ public sealed class DurabilityTests : IAsyncLifetime
         await using (var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port))
         await using (var ee = await GatewayProcess.StartAsync(_f["ee"].ConfigPath, _f["ee"].Port))
         {
+            await WaitForAdminAsync("fi");
+            await WaitForAdminAsync("ee");
             var eeAfter = await PeerStatusAsync("ee", "fi");
             var fiAfter = await PeerStatusAsync("fi", "ee");
             Assert.Equal(Counts(eeBefore), Counts(eeAfter));
@@ -212,13 +216,26 @@ public sealed class DurabilityTests : IAsyncLifetime
     /// <summary>The row of <paramref name="peer"/> in `status --json --config` of <paramref name="code"/> (the real CLI).</summary>
     private async Task<PeerStatus> PeerStatusAsync(string code, string peer)
     {
+        var (exit, output) = await StatusAsync(code);
+        Assert.True(exit == 0, $"status of {code} exited {exit}: {output}");
+        var status = JsonParser.Default.Parse<NodeStatus>(output);
+        return Assert.Single(status.Peers, p => p.Peer == _f[peer].GatewayId);
+    }
+
+    /// <summary>
+    /// Waits until the node answers on its admin socket: a started process listens on its gateway port a moment
+    /// before its admin socket exists.
+    /// </summary>
+    private Task WaitForAdminAsync(string code) =>
+        WaitUntilAsync(async () => (await StatusAsync(code)).Exit == 0, $"{code} answers status", TimeSpan.FromSeconds(30));
+
+    private async Task<(int Exit, string Output)> StatusAsync(string code)
+    {
         using var output = new StringWriter();
         using var error = new StringWriter();
         var exit = await CliInvocation.InvokeAsync(GatewayCommandLine.Build(), ["status", "--json", "--config", _f[code].ConfigPath],
             new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
-        Assert.True(exit == 0, $"status of {code} exited {exit}: {output}{error}");
-        var status = JsonParser.Default.Parse<NodeStatus>(output.ToString());
-        return Assert.Single(status.Peers, p => p.Peer == _f[peer].GatewayId);
+        return (exit, exit == 0 ? output.ToString() : $"{output}{error}");
     }
 }
 
