@@ -277,7 +277,11 @@ internal sealed class GatewayNode : IAsyncDisposable
         app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Request.Path == "/metrics" && !context.Request.IsHttps);
     }
 
-    private static int BoundPort(WebApplication app, IPEndPoint requested, string scheme)
+    /// <summary>
+    /// The TCP port a Kestrel listener requested as <paramref name="requested"/> got: the requested one, or the one the
+    /// system chose for port 0 (0 when no TCP binding of <paramref name="scheme"/> is listed).
+    /// </summary>
+    internal static int BoundPort(WebApplication app, IPEndPoint requested, string scheme)
     {
         if (requested.Port != 0)
         {

@@ -58,8 +58,13 @@ internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig co
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;
-        Port = endpoint.Port != 0 ? endpoint.Port : BoundPort(app);
-        Listening(_log, $"{endpoint.Address}:{Port}");
+        Port = GatewayNode.BoundPort(app, endpoint, "https://");
+        if (Port == 0)
+        {
+            throw new InvalidOperationException("the TAXII listener has no TCP address");
+        }
+
+        Listening(_log, endpoint.Address, Port);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -79,21 +84,6 @@ internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig co
         }
     }
 
-    private static int BoundPort(WebApplication app)
-    {
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses)
-        {
-            var binding = BindingAddress.Parse(address);
-            if (!binding.IsUnixPipe)
-            {
-                return binding.Port;
-            }
-        }
-
-        throw new InvalidOperationException("the TAXII listener has no TCP address");
-    }
-
-    [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "TAXII 2.1 server listening on https://{Endpoint}/taxii2/")]
-    private static partial void Listening(ILogger logger, string endpoint);
+    [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "TAXII 2.1 server listening on https://{Address}:{Port}/taxii2/")]
+    private static partial void Listening(ILogger logger, IPAddress address, int port);
 }
