@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace CyberCoop.Agent.Parsing;
 
@@ -7,11 +10,21 @@ internal static class WholeFileJson
 {
     private static readonly JsonDocumentOptions s_options = new() { MaxDepth = 64 };
 
-    /// <summary>Counts the file as one record; the parsed document, or null after reporting "invalid JSON".</summary>
+    /// <summary>
+    /// Counts the file as one record; the parsed document, or null after reporting "invalid UTF-8" or "invalid JSON".
+    /// The UTF-8 check comes first: JsonDocument checks a string's encoding only when the string is read, so a bad byte
+    /// would otherwise surface as an exception in the middle of mapping (found by fuzzing, docs/fuzzing.md).
+    /// </summary>
     public static JsonDocument? Open(ReadOnlyMemory<byte> json, ParseDiagnostics diagnostics)
     {
         ArgumentNullException.ThrowIfNull(diagnostics);
         diagnostics.Lines++;
+        if (!Utf8.IsValid(json.Span))
+        {
+            diagnostics.Skip(0, "invalid UTF-8", $"first invalid byte at offset {FirstInvalidByte(json.Span)}");
+            return null;
+        }
+
         try
         {
             return JsonDocument.Parse(json, s_options);
@@ -21,5 +34,16 @@ internal static class WholeFileJson
             diagnostics.Skip(0, "invalid JSON (truncated or malformed)");
             return null;
         }
+    }
+
+    private static int FirstInvalidByte(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (offset < bytes.Length && Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) == OperationStatus.Done)
+        {
+            offset += consumed;
+        }
+
+        return offset;
     }
 }

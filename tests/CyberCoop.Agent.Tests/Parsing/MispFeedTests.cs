@@ -56,6 +56,22 @@ public sealed class MispFeedTests
         """;
 
     [Fact]
+    public void Event_with_a_byte_that_is_not_utf8_is_skipped_with_its_offset_not_thrown()
+    {
+        // The STIX finding of fuzzing (docs/fuzzing.md) applies to MISP events too: same whole-file JSON path.
+        var bytes = System.Text.Encoding.UTF8.GetBytes(Event);
+        var at = Event.IndexOf("login-energy.example\"", StringComparison.Ordinal);
+        bytes[System.Text.Encoding.UTF8.GetByteCount(Event.AsSpan(0, at))] = 0xFF;
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("e.json"), bytes);
+
+        var (sightings, d) = ParseHarness.File(dir.File("e.json"), SourceFormat.MispFeed);
+
+        Assert.Empty(sightings);
+        Assert.Equal("invalid UTF-8", Assert.Single(d.SkippedSamples).Reason);
+    }
+
+    [Fact]
     public void Every_supported_attribute_type_becomes_a_sighting_of_the_right_type()
     {
         var (sightings, _) = ParseHarness.Text(Event, SourceFormat.MispFeed, homeNet: ["10.0.0.0/8"], fileName: "5e3c7e52-9a0c-4b1e-8f37-2f1c0a7b9d11.json");

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using CyberCoop.Agent.Parsing;
 using CyberCoop.Contracts.V1;
@@ -114,6 +115,26 @@ public sealed class StixBundleParserTests
 
         Assert.Empty(sightings);
         Assert.Equal("invalid JSON (truncated or malformed)", Assert.Single(d.SkippedSamples).Reason);
+    }
+
+    [Fact]
+    public void Bundle_with_a_byte_that_is_not_utf8_is_skipped_with_its_offset_not_thrown()
+    {
+        // Found by fuzzing (fuzz/fuzz stix-bundle, docs/fuzzing.md): JsonDocument checks a string's encoding only when the
+        // string is read, so a bad byte in valid_from threw out of the parser (and out of the tailer's poll).
+        var text = Bundle("[ipv4-addr:value = '198.51.100.7']");
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var at = text.IndexOf("2024", text.IndexOf("valid_from", StringComparison.Ordinal), StringComparison.Ordinal);
+        bytes[at] = 0xB2;
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("bundle.json"), bytes);
+
+        var (sightings, d) = ParseHarness.File(dir.File("bundle.json"), SourceFormat.Stix);
+
+        Assert.Empty(sightings);
+        var skipped = Assert.Single(d.SkippedSamples);
+        Assert.Equal("invalid UTF-8", skipped.Reason);
+        Assert.Equal($"first invalid byte at offset {at}", skipped.Detail);
     }
 
     private static string Bundle(string pattern, string? tlpRef = null, string extra = "")
