@@ -16,12 +16,19 @@ internal static class ConfigJsonShape
     /// <summary>
     /// Parses <paramref name="utf8Json"/>, removes every value whose JSON kind does not fit its property (and every
     /// unknown property), adding one error per problem as <c>path: reason</c>, and returns the cleaned document's bytes.
-    /// Throws <see cref="JsonException"/> for a syntax error (nothing after it can be read).
+    /// Throws <see cref="JsonException"/> for a syntax error (nothing after it can be read) and for bytes that are not
+    /// UTF-8 text.
     /// </summary>
     public static byte[] RemoveMistypedValues(ReadOnlySpan<byte> utf8Json, JsonTypeInfo rootType, List<string> errors)
     {
         ArgumentNullException.ThrowIfNull(rootType);
         ArgumentNullException.ThrowIfNull(errors);
+        if (Utf8Text.FirstInvalidByte(utf8Json) is { } invalid)
+        {
+            // Found by fuzzing: System.Text.Json reads such a string only when it is used, and then throws InvalidOperationException.
+            throw new JsonException($"the file is not UTF-8 text (first invalid byte at offset {invalid})");
+        }
+
         var options = rootType.Options;
         var document = JsonNode.Parse(
             utf8Json,

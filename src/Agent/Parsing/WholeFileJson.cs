@@ -1,7 +1,5 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
-using System.Text.Unicode;
+using CyberCoop.Configuration;
 
 namespace CyberCoop.Agent.Parsing;
 
@@ -19,9 +17,9 @@ internal static class WholeFileJson
     {
         ArgumentNullException.ThrowIfNull(diagnostics);
         diagnostics.Lines++;
-        if (!Utf8.IsValid(json.Span))
+        if (Utf8Text.FirstInvalidByte(json.Span) is { } invalid)
         {
-            diagnostics.Skip(0, "invalid UTF-8", $"first invalid byte at offset {FirstInvalidByte(json.Span)}");
+            diagnostics.Skip(0, "invalid UTF-8", $"first invalid byte at offset {invalid}");
             return null;
         }
 
@@ -34,16 +32,5 @@ internal static class WholeFileJson
             diagnostics.Skip(0, "invalid JSON (truncated or malformed)");
             return null;
         }
-    }
-
-    private static int FirstInvalidByte(ReadOnlySpan<byte> bytes)
-    {
-        var offset = 0;
-        while (offset < bytes.Length && Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) == OperationStatus.Done)
-        {
-            offset += consumed;
-        }
-
-        return offset;
     }
 }

@@ -97,6 +97,23 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     }
 
     [Fact]
+    public void Config_file_with_a_byte_that_is_not_utf8_is_refused_naming_the_offset()
+    {
+        // Found by fuzzing (fuzz/fuzz agent-config, docs/fuzzing.md): a bad byte in a property name threw
+        // InvalidOperationException out of the loader instead of an AgentConfigException.
+        using var dir = new TempDir();
+        var path = dir.File("agent.json");
+        var bytes = System.Text.Encoding.UTF8.GetBytes("""{ "name": "misp", "sources": [ { "name": "x", "path": "eve.json" } ] }""");
+        var at = Array.IndexOf(bytes, (byte)'p', 40);
+        bytes[at] = 0xDC;
+        File.WriteAllBytes(path, bytes);
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        Assert.Equal($"$: the file is not UTF-8 text (first invalid byte at offset {at})", Assert.Single(ex.Errors));
+    }
+
+    [Fact]
     public void Unknown_field_is_an_error_naming_its_path()
     {
         using var dir = new TempDir();

@@ -147,6 +147,22 @@ public sealed class GatewayConfigValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Config_file_with_a_byte_that_is_not_utf8_is_refused_naming_the_offset()
+    {
+        // Found by fuzzing (fuzz/fuzz gateway-config and agent-config, docs/fuzzing.md): the bad byte inside a property
+        // name threw InvalidOperationException out of the loader instead of a config error.
+        var path = _dir.Combine("latin1.json");
+        var bytes = File.ReadAllBytes(_node.ConfigPath);
+        var at = Array.IndexOf(bytes, (byte)'"', 10) + 1;
+        bytes[at] = 0xDC;
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.Throws<GatewayConfigException>(() => GatewayConfigFile.Load(path));
+
+        Assert.Contains($"not UTF-8 text (first invalid byte at offset {at})", Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unknown_field_is_refused_so_typos_do_not_silently_fall_back_to_defaults()
     {
         var path = _dir.Combine("typo.json");
