@@ -10,4 +10,11 @@ if (args.Length > 0 && args[0] == "--crypto-cputime")
     return;
 }
 
+// "--eve-cputime [rounds]": the EVE parsing cases in process CPU time, round-robin (Agent/EveCpuTimeComparison.cs).
+if (args.Length > 0 && args[0] == "--eve-cputime")
+{
+    CyberCoop.Benchmarks.Agent.EveCpuTimeComparison.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args);

@@ -1,49 +1,98 @@
 using System.Text;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using CyberCoop.Agent.Configuration;
 using CyberCoop.Agent.Parsing;
+using CyberCoop.Benchmarks.Agent.Before;
 
 namespace CyberCoop.Benchmarks.Agent;
 
 /// <summary>
 /// Suricata EVE parsing and mapping to sightings on one core, reported per line
-/// (OperationsPerInvoke), so lines/s = 1 s / Mean. <c>RealMix</c> is the shared real EVE file
-/// (2,325 lines: 5% alerts, the rest flow/dns/tls/...; from ../shared/testdata or
-/// CYBERCOOP_TESTDATA, else a synthetic mix with the same proportions); <c>AlertsOnly</c> is every
-/// line an alert with addresses, TLS SNI, JA3/JA3S (the worst case: every line maps to sightings).
-/// <c>Baseline_Utf8JsonReader</c> only tokenizes the same real-mix lines: the floor of any JSON parser.
+/// (OperationsPerInvoke), so lines/s = 1 s / Mean. <c>RealMix</c> is the real EVE file
+/// (tests/samples/suricata: 2,325 lines, 5% alerts, the rest flow/dns/tls/...); <c>AlertsOnly</c> is every
+/// line an alert with addresses, TLS SNI, JA3/JA3S (the worst case: every line maps to sightings); <c>RealAlerts</c>
+/// is only the alert lines of the real file. Each group has its own baseline, a plain <see cref="Utf8JsonReader"/>
+/// pass over the same bytes (the floor of any JSON parser), and a <c>Before_</c> row: the parser as it was before the
+/// all-alert work (a frozen copy in Agent/Before/), so before and after are measured in one run.
 /// Run: dotnet run -c Release --project bench/CyberCoop.Benchmarks -- --filter '*EveParsing*'
 /// </summary>
 [MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 [SimpleJob(RunStrategy.Throughput, launchCount: 1, warmupCount: 3, iterationCount: 10)]
 public class EveParsingBenchmarks
 {
-    private const int Lines = 20_000;
+    /// <summary>Lines per invocation.</summary>
+    public const int Lines = 20_000;
 
     private byte[][] _mix = [];
     private byte[][] _alerts = [];
+    private byte[][] _realAlerts = [];
     private ParseDiagnostics _diagnostics = new();
     private SightingEmitter _emitter = null!;
     private EveParser _parser = null!;
+    private SightingEmitterBefore _emitterBefore = null!;
+    private EveParserBefore _parserBefore = null!;
 
     [GlobalSetup]
     public void Setup()
     {
-        _mix = Repeat(LoadRealLines() ?? SyntheticMix(), Lines);
+        var real = LoadRealLines() ?? SyntheticMix();
+        _mix = Repeat(real, Lines);
         _alerts = Repeat([Encoding.UTF8.GetBytes(AlertLine)], Lines);
+        var realAlerts = real.Where(l => l.AsSpan().IndexOf("\"event_type\":\"alert\""u8) >= 0).ToArray();
+        _realAlerts = Repeat(realAlerts.Length > 0 ? realAlerts : [Encoding.UTF8.GetBytes(AlertLine)], Lines);
         _diagnostics = new ParseDiagnostics();
         var filter = new SightingFilter([System.Net.IPNetwork.Parse("172.16.0.0/12")], []);
         _emitter = new SightingEmitter(new SourceProfile { Sensor = "bench" }, filter, _diagnostics);
         _parser = new EveParser(_emitter);
+        _emitterBefore = new SightingEmitterBefore(new SourceProfile { Sensor = "bench" }, filter, new ParseDiagnostics());
+        _parserBefore = new EveParserBefore(_emitterBefore);
     }
 
     [Benchmark(OperationsPerInvoke = Lines, Baseline = true)]
-    public int Baseline_Utf8JsonReader()
+    [BenchmarkCategory("RealMix")]
+    public int Baseline_Utf8JsonReader_RealMix() => Tokenize(_mix);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    [BenchmarkCategory("RealMix")]
+    public int RealMix() => Run(_mix);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    [BenchmarkCategory("RealMix")]
+    public int Before_RealMix() => RunBefore(_mix);
+
+    [Benchmark(OperationsPerInvoke = Lines, Baseline = true)]
+    [BenchmarkCategory("AlertsOnly")]
+    public int Baseline_Utf8JsonReader_AlertsOnly() => Tokenize(_alerts);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    [BenchmarkCategory("AlertsOnly")]
+    public int AlertsOnly() => Run(_alerts);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    [BenchmarkCategory("AlertsOnly")]
+    public int Before_AlertsOnly() => RunBefore(_alerts);
+
+    [Benchmark(OperationsPerInvoke = Lines, Baseline = true)]
+    [BenchmarkCategory("RealAlerts")]
+    public int Baseline_Utf8JsonReader_RealAlerts() => Tokenize(_realAlerts);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    [BenchmarkCategory("RealAlerts")]
+    public int RealAlerts() => Run(_realAlerts);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    [BenchmarkCategory("RealAlerts")]
+    public int Before_RealAlerts() => RunBefore(_realAlerts);
+
+    private static int Tokenize(byte[][] lines)
     {
         var tokens = 0;
-        foreach (var line in _mix)
+        foreach (var line in lines)
         {
             var reader = new Utf8JsonReader(line);
             while (reader.Read())
@@ -55,11 +104,23 @@ public class EveParsingBenchmarks
         return tokens;
     }
 
-    [Benchmark(OperationsPerInvoke = Lines)]
-    public int RealMix() => Run(_mix);
+    private int RunBefore(byte[][] lines)
+    {
+        var count = 0;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            _parserBefore.ParseLine(lines[i], i + 1);
+            if (i % 1000 == 999)
+            {
+                count += _emitterBefore.Output.Count;
+                _emitterBefore.Output = new List<Contracts.V1.Sighting>(4096);
+            }
+        }
 
-    [Benchmark(OperationsPerInvoke = Lines)]
-    public int AlertsOnly() => Run(_alerts);
+        count += _emitterBefore.Output.Count;
+        _emitterBefore.Output = new List<Contracts.V1.Sighting>(4096);
+        return count;
+    }
 
     private int Run(byte[][] lines)
     {
@@ -97,6 +158,18 @@ public class EveParsingBenchmarks
         }
 
         var path = root is null ? null : Path.Combine(root, "sensors", "suricata", "eve-2022-02-23-nicoaller.json");
+        if (path is null || !File.Exists(path))
+        {
+            // The same file ships in the repository's samples.
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CyberCoop.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            path = dir is null ? null : Path.Combine(dir.FullName, "tests", "samples", "suricata", "eve-2022-02-23-nicoaller.json");
+        }
+
         return path is not null && File.Exists(path)
             ? [.. File.ReadAllLines(path).Where(l => l.Length > 0).Select(Encoding.UTF8.GetBytes)]
             : null;

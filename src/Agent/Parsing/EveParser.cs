@@ -15,6 +15,20 @@ namespace CyberCoop.Agent.Parsing;
 /// </summary>
 internal sealed class EveParser(SightingEmitter emitter) : ILineParser
 {
+    /// <summary>Longest value kept in <see cref="_strings"/>; longer ones are made afresh.</summary>
+    private const int MaxCachedChars = 256;
+
+    /// <summary>Most values kept in <see cref="_strings"/>: a file with endless distinct signatures stays bounded.</summary>
+    private const int MaxCachedStrings = 4096;
+
+    private static readonly string[] s_severities = ["0", "1", "2", "3", "4"];
+
+    // The context is copied into each sighting, so one list serves every line.
+    private readonly List<KeyValuePair<string, string>> _context = new(6);
+
+    // Signature, category, app_proto and signature id repeat from alert to alert: one string each instead of one per line.
+    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+
     private static readonly FrozenDictionary<string, string> s_ignoreReasons = new[]
     {
         "flow", "netflow", "dns", "tls", "http", "http2", "fileinfo", "smb", "dcerpc", "krb5", "anomaly", "stats",
@@ -100,7 +114,7 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
             }
             else if (r.ValueTextEquals("app_proto"u8))
             {
-                alert.AppProto = ReadString(ref r);
+                alert.AppProto = ReadCachedString(ref r);
             }
             else if (r.ValueTextEquals("alert"u8))
             {
@@ -172,7 +186,8 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
             _ => 30,
         };
         var confidence = emitter.ConfidenceFor(fromSeverity);
-        var context = new List<KeyValuePair<string, string>>(6);
+        var context = _context;
+        context.Clear();
         if (a.Signature is not null)
         {
             context.Add(new("signature", a.Signature));
@@ -190,7 +205,7 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
 
         if (a.Severity is { } sev)
         {
-            context.Add(new("severity", sev.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            context.Add(new("severity", (uint)sev < s_severities.Length ? s_severities[sev] : sev.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
 
         if (a.AppProto is not null)
@@ -265,6 +280,44 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
         return "event_type other";
     }
 
+    /// <summary><see cref="ReadString"/> for values that repeat across lines: served from <see cref="_strings"/>.</summary>
+    private string? ReadCachedString(ref Utf8JsonReader r)
+    {
+        r.Read();
+        if (r.TokenType == JsonTokenType.String)
+        {
+            return r.ValueIsEscaped || r.ValueSpan.Length > MaxCachedChars ? r.GetString() : Cached(r.ValueSpan);
+        }
+
+        r.Skip();
+        return null;
+    }
+
+    /// <summary>The string of <paramref name="utf8"/> (valid UTF-8, at most <see cref="MaxCachedChars"/> bytes), made once.</summary>
+    private string Cached(ReadOnlySpan<byte> utf8)
+    {
+        Span<char> chars = stackalloc char[MaxCachedChars];
+        if (System.Text.Unicode.Utf8.ToUtf16(utf8, chars, out _, out var n, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+        {
+            // As Utf8JsonReader.GetString does (the caller reports the line as an invalid JSON value).
+            throw new InvalidOperationException("invalid UTF-8 in a JSON string");
+        }
+
+        var lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(chars[..n], out var cached))
+        {
+            return cached;
+        }
+
+        var made = new string(chars[..n]);
+        if (_strings.Count < MaxCachedStrings)
+        {
+            _strings[made] = made;
+        }
+
+        return made;
+    }
+
     private static string? ReadString(ref Utf8JsonReader r)
     {
         r.Read();
@@ -277,7 +330,7 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
         return null;
     }
 
-    private static void ReadAlert(ref Utf8JsonReader r, ref EveAlert a)
+    private void ReadAlert(ref Utf8JsonReader r, ref EveAlert a)
     {
         r.Read();
         if (r.TokenType != JsonTokenType.StartObject)
@@ -290,19 +343,21 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
         {
             if (r.ValueTextEquals("signature"u8))
             {
-                a.Signature = ReadString(ref r);
+                a.Signature = ReadCachedString(ref r);
             }
             else if (r.ValueTextEquals("signature_id"u8))
             {
                 r.Read();
-                if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out var id))
+                if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out _))
                 {
-                    a.SignatureId = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    // The number's own digits (an integer has one canonical form): the same text as formatting it.
+                    a.SignatureId = r.ValueSpan.IndexOfAny("eE."u8) < 0 && r.ValueSpan[0] != (byte)'-' ? Cached(r.ValueSpan)
+                        : r.GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
             }
             else if (r.ValueTextEquals("category"u8))
             {
-                a.Category = ReadString(ref r);
+                a.Category = ReadCachedString(ref r);
             }
             else if (r.ValueTextEquals("severity"u8))
             {

@@ -125,7 +125,11 @@ internal sealed class SightingEmitter
             sighting.Description = Truncate(description, MaxDescriptionBytes);
         }
 
-        sighting.Tags.AddRange(Profile.Tags);
+        if (Profile.Tags.Count > 0)
+        {
+            sighting.Tags.AddRange(Profile.Tags);
+        }
+
         if (extraTags is not null)
         {
             foreach (var tag in extraTags)
@@ -138,12 +142,17 @@ internal sealed class SightingEmitter
             }
         }
 
-        sighting.Sectors.AddRange(Profile.Sectors);
+        if (Profile.Sectors.Count > 0)
+        {
+            sighting.Sectors.AddRange(Profile.Sectors);
+        }
+
         if (context is not null)
         {
-            foreach (var (k, v) in context)
+            // By index: a foreach over the interface would box the list's enumerator for every sighting.
+            for (var i = 0; i < context.Count; i++)
             {
-                sighting.Context[k] = v;
+                sighting.Context[context[i].Key] = context[i].Value;
             }
         }
 
