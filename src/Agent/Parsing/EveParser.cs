@@ -19,7 +19,7 @@ internal sealed class EveParser(SightingEmitter emitter) : ILineParser
     private const int MaxCachedChars = 256;
 
     /// <summary>Most values kept in <see cref="_strings"/>: a file with endless distinct signatures stays bounded.</summary>
-    private const int MaxCachedStrings = 4096;
+    private const int MaxCachedStrings = 1024;
 
     private static readonly string[] s_severities = ["0", "1", "2", "3", "4"];
 
