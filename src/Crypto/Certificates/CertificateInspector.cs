@@ -77,6 +77,7 @@ internal static class CertificateInspector
     public static X509KeyUsageFlags? KeyUsage(X509Certificate2 cert) =>
         cert.Extensions.OfType<X509KeyUsageExtension>().Select(k => (X509KeyUsageFlags?)k.KeyUsages).FirstOrDefault();
 
+    /// <summary>The extendedKeyUsage OIDs; <see cref="CryptographicException"/> when the extension is malformed.</summary>
     public static IReadOnlySet<string> ExtendedKeyUsages(X509Certificate2 cert)
     {
         var set = new HashSet<string>(StringComparer.Ordinal);

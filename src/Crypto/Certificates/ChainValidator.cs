@@ -150,7 +150,17 @@ public sealed class ChainValidator
             return ChainValidationResult.Reject(ChainRejection.WrongKeyUsage, $"certificate for '{id}' allows certificate or CRL signing", id);
         }
 
-        var ekus = CertificateInspector.ExtendedKeyUsages(leaf);
+        IReadOnlySet<string> ekus;
+        try
+        {
+            ekus = CertificateInspector.ExtendedKeyUsages(leaf);
+        }
+        catch (CryptographicException ex)
+        {
+            // Found by fuzzing: a malformed extension is read only here (the chain check does not decode it).
+            return ChainValidationResult.Reject(ChainRejection.WrongExtendedKeyUsage, $"certificate for '{id}' its extendedKeyUsage extension is malformed: {ex.Message}", id);
+        }
+
         var requiredEku = purpose == CertificatePurpose.Server ? CertificateAuthority.ServerAuthOid : CertificateAuthority.ClientAuthOid;
         if (!ekus.Contains(requiredEku))
         {

@@ -251,22 +251,20 @@ public static class TrustBundleVerifier
 
             try
             {
-                // Same rules as a pinned root: a self-issued CA whose SPIFFE URI (if any) names this domain.
+                // Same rules as a pinned root: a self-issued CA whose SPIFFE URI (if any) names this domain. Reading its
+                // extensions and key decodes them: a malformed one throws CryptographicException (found by fuzzing).
                 _ = new TrustAnchor(bundle.TrustDomain, root, SpkiPin.Compute(root));
-            }
-            catch (ArgumentException ex)
-            {
-                error = "trust bundle lists an unusable root: " + ex.Message;
-                return null;
-            }
-
-            using (var key = root.GetECDsaPublicKey())
-            {
+                using var key = root.GetECDsaPublicKey();
                 if (key is null)
                 {
                     error = "trust bundle lists an unusable root: its key is not ECDSA (roots sign bundles with ECDSA P-256)";
                     return null;
                 }
+            }
+            catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+            {
+                error = "trust bundle lists an unusable root: " + ex.Message;
+                return null;
             }
 
             var pin = SpkiPin.Compute(root);

@@ -207,6 +207,19 @@ public sealed class ChainValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Certificate_with_a_malformed_extended_key_usage_is_rejected_not_thrown()
+    {
+        // Found by fuzzing (fuzz/fuzz pem, docs/fuzzing.md): an extendedKeyUsage whose sequence holds a NULL instead of
+        // OIDs made ChainValidator throw CryptographicException out of the TLS callback instead of rejecting with a reason.
+        using var leaf = ForgedCertificates.Leaf(_ee, ["spiffe://ee.cybercoop/gateway/tallinn"], rawEkuExtension: [0x30, 0x02, 0x05, 0x00]);
+
+        var result = Validator().Validate(leaf, null, CertificatePurpose.Client);
+
+        Assert.Equal(ChainRejection.WrongExtendedKeyUsage, result.Rejection);
+        Assert.Contains("extendedKeyUsage extension is malformed", result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ca_certificate_used_as_leaf_is_rejected()
     {
         using var intermediate = _ee.CreateIntermediate("issuing-1");

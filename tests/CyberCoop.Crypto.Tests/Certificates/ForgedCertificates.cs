@@ -18,7 +18,8 @@ internal static class ForgedCertificates
         string[]? ekus = null,
         DateTimeOffset? notBefore = null,
         DateTimeOffset? notAfter = null,
-        byte[]? serial = null)
+        byte[]? serial = null,
+        byte[]? rawEkuExtension = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=forged, O=test", key, HashAlgorithmName.SHA256);
@@ -34,7 +35,9 @@ internal static class ForgedCertificates
             oids.Add(new Oid(eku));
         }
 
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, false));
+        request.CertificateExtensions.Add(rawEkuExtension is null
+            ? new X509EnhancedKeyUsageExtension(oids, false)
+            : new X509Extension("2.5.29.37", rawEkuExtension, false));
         if (uris.Length > 0)
         {
             // Written by hand: System.Uri would normalize (lower-case the host), hiding the malformation.

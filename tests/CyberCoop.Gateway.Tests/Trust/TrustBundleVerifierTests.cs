@@ -74,6 +74,30 @@ public sealed class TrustBundleVerifierTests : IDisposable
         Assert.Contains("unusable root", selfError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("2.5.29.17", new byte[] { 0x30, 0x03, 0x86, 0x05, 0x41 })] // subjectAltName whose URI runs past its end
+    [InlineData("2.5.29.19", new byte[] { 0x30, 0x06, 0x01, 0x01, 0xFF, 0x02, 0x01, 0x00, 0x05 })] // basicConstraints with trailing bytes
+    public void Bundle_listing_a_root_with_a_malformed_extension_is_refused_not_thrown(string oid, byte[] value)
+    {
+        // Found by fuzzing (fuzz/fuzz trust-bundle, docs/fuzzing.md): the root's extensions are decoded only when read,
+        // and a malformed one threw CryptographicException out of Verify instead of an error.
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=odd root", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        if (oid != "2.5.29.19")
+        {
+            request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        }
+
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509Extension(oid, value, true));
+        using var oddRoot = request.CreateSelfSigned(Now.AddDays(-1), Now.AddDays(30));
+        var bundle = TrustBundleSigner.Create(Ee, 3, [_root.Certificate, oddRoot], [], Now.AddMinutes(-1), TimeSpan.FromDays(30));
+        var signed = TrustBundleSigner.Sign(bundle, [_root]);
+
+        Assert.Contains("unusable root", Verify(signed), StringComparison.Ordinal);
+        Assert.Null(TrustBundleVerifier.VerifySelfSigned(signed, Now, out var selfError));
+        Assert.Contains("unusable root", selfError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Malformed_bundle_bytes_are_refused_even_when_signed()
     {
