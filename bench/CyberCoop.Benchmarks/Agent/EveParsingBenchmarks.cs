@@ -5,7 +5,6 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using CyberCoop.Agent.Configuration;
 using CyberCoop.Agent.Parsing;
-using CyberCoop.Benchmarks.Agent.Before;
 
 namespace CyberCoop.Benchmarks.Agent;
 
@@ -15,8 +14,8 @@ namespace CyberCoop.Benchmarks.Agent;
 /// (tests/samples/suricata: 2,325 lines, 5% alerts, the rest flow/dns/tls/...); <c>AlertsOnly</c> is every
 /// line an alert with addresses, TLS SNI, JA3/JA3S (the worst case: every line maps to sightings); <c>RealAlerts</c>
 /// is only the alert lines of the real file. Each group has its own baseline, a plain <see cref="Utf8JsonReader"/>
-/// pass over the same bytes (the floor of any JSON parser), and a <c>Before_</c> row: the parser as it was before the
-/// all-alert work (a frozen copy in Agent/Before/), so before and after are measured in one run.
+/// pass over the same bytes (the floor of any JSON parser). The before/after pair of the all-alert work
+/// (docs/agent-performance.md) was measured at commit ed743f1, which carried a frozen copy of the previous parser.
 /// Run: dotnet run -c Release --project bench/CyberCoop.Benchmarks -- --filter '*EveParsing*'
 /// </summary>
 [MemoryDiagnoser]
@@ -34,8 +33,6 @@ public class EveParsingBenchmarks
     private ParseDiagnostics _diagnostics = new();
     private SightingEmitter _emitter = null!;
     private EveParser _parser = null!;
-    private SightingEmitterBefore _emitterBefore = null!;
-    private EveParserBefore _parserBefore = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -49,8 +46,6 @@ public class EveParsingBenchmarks
         var filter = new SightingFilter([System.Net.IPNetwork.Parse("172.16.0.0/12")], []);
         _emitter = new SightingEmitter(new SourceProfile { Sensor = "bench" }, filter, _diagnostics);
         _parser = new EveParser(_emitter);
-        _emitterBefore = new SightingEmitterBefore(new SourceProfile { Sensor = "bench" }, filter, new ParseDiagnostics());
-        _parserBefore = new EveParserBefore(_emitterBefore);
     }
 
     [Benchmark(OperationsPerInvoke = Lines, Baseline = true)]
@@ -61,10 +56,6 @@ public class EveParsingBenchmarks
     [BenchmarkCategory("RealMix")]
     public int RealMix() => Run(_mix);
 
-    [Benchmark(OperationsPerInvoke = Lines)]
-    [BenchmarkCategory("RealMix")]
-    public int Before_RealMix() => RunBefore(_mix);
-
     [Benchmark(OperationsPerInvoke = Lines, Baseline = true)]
     [BenchmarkCategory("AlertsOnly")]
     public int Baseline_Utf8JsonReader_AlertsOnly() => Tokenize(_alerts);
@@ -73,10 +64,6 @@ public class EveParsingBenchmarks
     [BenchmarkCategory("AlertsOnly")]
     public int AlertsOnly() => Run(_alerts);
 
-    [Benchmark(OperationsPerInvoke = Lines)]
-    [BenchmarkCategory("AlertsOnly")]
-    public int Before_AlertsOnly() => RunBefore(_alerts);
-
     [Benchmark(OperationsPerInvoke = Lines, Baseline = true)]
     [BenchmarkCategory("RealAlerts")]
     public int Baseline_Utf8JsonReader_RealAlerts() => Tokenize(_realAlerts);
@@ -84,10 +71,6 @@ public class EveParsingBenchmarks
     [Benchmark(OperationsPerInvoke = Lines)]
     [BenchmarkCategory("RealAlerts")]
     public int RealAlerts() => Run(_realAlerts);
-
-    [Benchmark(OperationsPerInvoke = Lines)]
-    [BenchmarkCategory("RealAlerts")]
-    public int Before_RealAlerts() => RunBefore(_realAlerts);
 
     private static int Tokenize(byte[][] lines)
     {
@@ -102,24 +85,6 @@ public class EveParsingBenchmarks
         }
 
         return tokens;
-    }
-
-    private int RunBefore(byte[][] lines)
-    {
-        var count = 0;
-        for (var i = 0; i < lines.Length; i++)
-        {
-            _parserBefore.ParseLine(lines[i], i + 1);
-            if (i % 1000 == 999)
-            {
-                count += _emitterBefore.Output.Count;
-                _emitterBefore.Output = new List<Contracts.V1.Sighting>(4096);
-            }
-        }
-
-        count += _emitterBefore.Output.Count;
-        _emitterBefore.Output = new List<Contracts.V1.Sighting>(4096);
-        return count;
     }
 
     private int Run(byte[][] lines)
