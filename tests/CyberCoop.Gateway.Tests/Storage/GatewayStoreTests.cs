@@ -1,3 +1,4 @@
+using CyberCoop.Testing;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Storage;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
-namespace CyberCoop.Gateway.Tests.Storage;
+namespace CyberCoop.Testing;
 
 /// <summary>
 /// The real PostgreSQL server the PostgreSQL store tests run against: the one named by <c>CYBERCOOP_TEST_POSTGRES</c>
