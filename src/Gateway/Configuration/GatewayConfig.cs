@@ -23,6 +23,9 @@ internal sealed record GatewayConfig
     /// <summary>The TAXII 2.1 server for analysts' tools (docs/interoperability.md); off when absent.</summary>
     public TaxiiConfig? Taxii { get; set; }
 
+    /// <summary>The operator web console (docs/operator-guide.md §9); off when absent.</summary>
+    public ConsoleConfig? Console { get; set; }
+
     /// <summary>
     /// Where the node keeps its state when not in the SQLite file of <c>node.storage</c>: absent (the default) means
     /// SQLite; <c>storage.postgres</c> puts it in PostgreSQL (docs/operator-guide.md, "PostgreSQL and high availability").
