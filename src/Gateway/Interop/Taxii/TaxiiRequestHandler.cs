@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace CyberCoop.Gateway.Interop.Taxii;
 
 /// <summary>
-/// TAXII 2.1 (OASIS Standard, 10 June 2021) read endpoints: discovery (/taxii2/), the API root (/cybercoop/),
+/// TAXII 2.1 (OASIS Standard, 10 June 2021) endpoints: POST to the outbound collection (TaxiiOutbound) and status; discovery (/taxii2/), the API root (/cybercoop/),
 /// collections, objects, one object, its versions and the manifest, with added_after, match[type|id|version|
 /// spec_version], limit and next paging. Every refusal is a TAXII error message; no request gets a stack trace.
 /// </summary>
@@ -112,7 +112,7 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
     private JsonObject ApiRootResource() => new()
     {
         ["title"] = "CyberCoop " + runtime.Identity.Id.TrustDomain,
-        ["description"] = "Read collections: our own, all received, and one per allied origin.",
+        ["description"] = "Read collections: our own, all received, and one per allied origin; a write-only outbound collection for analysts allowed to share.",
         ["versions"] = new JsonArray(TaxiiMedia.Taxii),
         ["max_content_length"] = MaxContentLength,
     };
