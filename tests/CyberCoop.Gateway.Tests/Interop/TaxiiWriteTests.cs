@@ -179,6 +179,9 @@ public sealed class TaxiiWriteTests : IAsyncLifetime
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path.EndsWith("objects/", StringComparison.Ordinal) ? path : path + "objects/");
         request.Headers.TryAddWithoutValidation("Accept", TaxiiClient.MediaType);
+        // As a careful client uploads: the server may refuse from the headers (413, 415, 401, 403) before the body is
+        // sent, instead of closing the connection under a body it will not read.
+        request.Headers.ExpectContinue = true;
         request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
         if (mediaType is not null)
         {
