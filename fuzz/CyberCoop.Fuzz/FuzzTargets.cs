@@ -1,3 +1,5 @@
+extern alias gateway;
+
 using System.Security.Cryptography;
 using System.Text;
 using CyberCoop.Agent.Configuration;
@@ -6,9 +8,10 @@ using CyberCoop.Agent.Parsing.Misp;
 using CyberCoop.Agent.Tailing;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
-using CyberCoop.Gateway.Configuration;
-using CyberCoop.Gateway.Pipeline;
-using CyberCoop.Gateway.Trust;
+using gateway::CyberCoop.Gateway.Configuration;
+using gateway::CyberCoop.Gateway.Pipeline;
+using gateway::CyberCoop.Gateway.Trust;
+using CyberCoop.Stix;
 using Google.Protobuf;
 
 namespace CyberCoop.Fuzz;

@@ -1,8 +1,10 @@
+extern alias gateway;
+
 using System.Globalization;
 using System.Text;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
-using CyberCoop.Gateway.Trust;
+using gateway::CyberCoop.Gateway.Trust;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
