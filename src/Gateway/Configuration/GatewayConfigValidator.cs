@@ -152,6 +152,7 @@ internal static class GatewayConfigValidator
         Lifecycle.ExpiryPolicy.Validate(node.Expiry, errors);
         ValidateLimits(node.Limits, errors);
         ValidateReconnect(node.Reconnect, errors);
+        ValidateKeepalive(node.Keepalive, errors);
         if (node.Bundle is null)
         {
             errors.Add("node.bundle: must not be null");
@@ -433,6 +434,18 @@ internal static class GatewayConfigValidator
         {
             errors.Add($"node.reconnect.deniedMaxBackoffSeconds: {reconnect.DeniedMaxBackoffSeconds} must be at least node.reconnect.maxBackoffSeconds ({reconnect.MaxBackoffSeconds})");
         }
+    }
+
+    private static void ValidateKeepalive(KeepaliveConfig? keepalive, List<string> errors)
+    {
+        if (keepalive is null)
+        {
+            errors.Add("node.keepalive: must not be null");
+            return;
+        }
+
+        Range(keepalive.IntervalSeconds, 1, 3_600, "node.keepalive.intervalSeconds", errors);
+        Range(keepalive.TimeoutSeconds, 1, 600, "node.keepalive.timeoutSeconds", errors);
     }
 
     private static void Range(int value, int min, int max, string at, List<string> errors)
