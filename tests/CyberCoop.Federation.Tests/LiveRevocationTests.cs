@@ -3,6 +3,8 @@ using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Cli;
+using CyberCoop.Gateway.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Google.Protobuf;
 using Grpc.Core;
 using static CyberCoop.Federation.Tests.TestFederation;
@@ -109,6 +111,47 @@ public sealed class LiveRevocationTests : IAsyncLifetime
         Assert.Contains("revoked", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(connections, node.Streams.ConnectionCount);
         Assert.Null(await _f.GetAsync("ee", IndicatorType.Domain, "same-connection.example"));
+    }
+
+    [Fact]
+    public async Task New_stream_on_the_same_http2_connection_is_refused_once_the_certificate_expired_although_its_chain_was_validated_on_that_connection()
+    {
+        await _f.StartAsync("ee");
+        var node = _f["ee"].Node!;
+        node.Streams.CloseConnections = false;
+        using var shortLived = _f["ee"].Ca.Issue(SpiffeId.Agent("ee.cybercoop", "sensor-brief"), TimeSpan.FromSeconds(3));
+        var client = _f.IngestClient("ee", shortLived);
+        await IngestOnceAsync(client, "before-expiry.example");
+        var connections = node.Streams.ConnectionCount;
+        await WaitUntilAsync(() => Task.FromResult(DateTime.UtcNow > shortLived.NotAfter.ToUniversalTime().AddMilliseconds(500)), "the certificate expired", TimeSpan.FromSeconds(10));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => IngestOnceAsync(client, "after-expiry.example"));
+
+        // The chain remembered for this connection is not reused past the leaf's notAfter.
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.ToString());
+        Assert.Contains("expired", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(connections, node.Streams.ConnectionCount);
+        Assert.Null(await _f.GetAsync("ee", IndicatorType.Domain, "after-expiry.example"));
+    }
+
+    [Fact]
+    public async Task Streams_opened_one_after_another_on_one_connection_share_one_chain_validation()
+    {
+        await _f.StartAsync("ee");
+        var authorization = _f["ee"].Node!.Services.GetRequiredService<CallerAuthorization>();
+        using var sensor = _f["ee"].Ca.Issue(SpiffeId.Agent("ee.cybercoop", "sensor-busy"));
+        var client = _f.IngestClient("ee", sensor);
+        await IngestOnceAsync(client, "first-stream.example");
+        var built = authorization.ChainsBuilt;
+
+        for (var i = 0; i < 10; i++)
+        {
+            await IngestOnceAsync(client, $"stream-{i}.example");
+        }
+
+        // Rebuilt at most when the reuse period passes (10 s; a loaded host may stretch ten calls past it), never per stream.
+        Assert.InRange(authorization.ChainsBuilt - built, 0, 3);
+        Assert.NotNull(await _f.GetAsync("ee", IndicatorType.Domain, "stream-9.example"));
     }
 
     [Fact]

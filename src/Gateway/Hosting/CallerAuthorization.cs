@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
 using Grpc.Core;
@@ -14,9 +15,22 @@ namespace CyberCoop.Gateway.Hosting;
 /// may have arrived since the stream opened) and the identity kind is matched to the service:
 /// Ingest for agents of the own domain, Federation for configured peer gateways, Admin only over
 /// the Unix socket. Every denial is counted, logged and audited with the caller's id.
+/// A chain that validated is remembered for its TLS connection (keyed by the connection's client certificate
+/// object, which every stream of one connection shares) until the trust snapshot is replaced, the leaf expires or
+/// <see cref="ReuseFor"/> passes, whichever comes first: a caller opening many streams on one connection costs one chain
+/// build, not one per stream, and a revocation or reload still applies to the very next call.
 /// </summary>
 internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<CallerAuthorization> logger)
 {
+    /// <summary>How long a validated chain is reused on its connection under an unchanged trust snapshot.</summary>
+    public static readonly TimeSpan ReuseFor = TimeSpan.FromSeconds(10);
+
+    private readonly ConditionalWeakTable<X509Certificate2, ValidatedChain> _validated = [];
+    private long _chainsBuilt;
+
+    /// <summary>Chains built (not answered from the per-connection memory) since start.</summary>
+    public long ChainsBuilt => Interlocked.Read(ref _chainsBuilt);
+
     /// <summary>Returns the calling agent of the own domain, or throws PermissionDenied.</summary>
     public SpiffeId RequireAgent(ServerCallContext context)
     {
@@ -50,7 +64,7 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     public SpiffeId RequireBundleReader(ServerCallContext context)
     {
         var certificate = RequireClientCertificate(context);
-        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        var result = Validate(certificate);
         if (result.IsValid && result.Id is { Kind: WorkloadKind.Gateway } gateway)
         {
             return gateway;
@@ -105,7 +119,7 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     private SpiffeId RequireTlsIdentity(ServerCallContext context)
     {
         var certificate = RequireClientCertificate(context);
-        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        var result = Validate(certificate);
         if (result.IsValid && result.Id is { } id)
         {
             return id;
@@ -115,6 +129,28 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
         return default;
     }
 
+    /// <summary>The client chain's validation under the current trust snapshot, reused within its connection (see the class).</summary>
+    private ChainValidationResult Validate(X509Certificate2 certificate)
+    {
+        var trust = runtime.Trust;
+        var now = runtime.Time.GetUtcNow();
+        if (_validated.TryGetValue(certificate, out var known) && ReferenceEquals(known.Trust, trust) && now < known.ReuseUntil)
+        {
+            return known.Result;
+        }
+
+        Interlocked.Increment(ref _chainsBuilt);
+        var result = trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        if (result.IsValid)
+        {
+            var leafNotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            var until = now + ReuseFor;
+            _validated.AddOrUpdate(certificate, new ValidatedChain(trust, result, until < leafNotAfter ? until : leafNotAfter));
+        }
+
+        return result;
+    }
+
     [DoesNotReturn]
     private void Deny(ServerCallContext context, string caller, string reason)
     {
@@ -122,4 +158,6 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
         runtime.RecordDenial(caller, context.Method, reason);
         throw new RpcException(new Status(StatusCode.PermissionDenied, reason));
     }
+
+    private sealed record ValidatedChain(TrustState Trust, ChainValidationResult Result, DateTimeOffset ReuseUntil);
 }

@@ -68,8 +68,11 @@ internal static partial class GatewayLog
     [LoggerMessage(1031, LogLevel.Error, "Outbound dispatcher failed; retrying")]
     public static partial void DispatcherFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(1005, LogLevel.Error, "Could not write {Count} audit entries")]
-    public static partial void AuditWriteFailed(ILogger logger, int count, Exception exception);
+    [LoggerMessage(1005, LogLevel.Error, "Could not write {Count} audit entries; they stay queued and are retried in {Pause}")]
+    public static partial void AuditWriteFailed(ILogger logger, int count, TimeSpan pause, Exception exception);
+
+    [LoggerMessage(1091, LogLevel.Error, "Stopped with {Count} audit entries not written (the writer did not finish within the stop grace)")]
+    public static partial void AuditUnwrittenAtStop(ILogger logger, long count);
 
     [LoggerMessage(1006, LogLevel.Error, "Maintenance round failed; retrying at the next interval")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);

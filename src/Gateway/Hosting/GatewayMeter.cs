@@ -24,7 +24,8 @@ internal sealed class GatewayMeter : IDisposable
         _meter.CreateObservableCounter("cybercoop.sightings.ingested", () => new Measurement<long>(metrics.SightingsIngested, node), "{sighting}", "Sightings accepted or merged from own agents");
         _meter.CreateObservableCounter("cybercoop.sightings.rejected", () => new Measurement<long>(metrics.SightingsRejected, node), "{sighting}", "Sightings refused with a per-item reason");
         _meter.CreateObservableCounter("cybercoop.calls.denied", () => new Measurement<long>(metrics.CallsDenied, node), "{call}", "Calls and TLS clients refused by authorization");
-        _meter.CreateObservableCounter("cybercoop.audit.dropped", () => new Measurement<long>(runtime.AuditDropped, node), "{entry}", "Audit entries that could not be written");
+        _meter.CreateObservableCounter("cybercoop.audit.dropped", () => new Measurement<long>(runtime.AuditDropped, node), "{entry}", "Audit entries still queued when the node stopped (never dropped while it runs)");
+        _meter.CreateObservableGauge("cybercoop.audit.pending", () => new Measurement<long>(runtime.AuditPending, node), "{entry}", "Audit entries queued and not yet written");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.sent", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsSent)), "{indicator}", "Indicators acknowledged by each peer");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.received", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsReceived)), "{indicator}", "Indicators accepted from each peer");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.withheld", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsWithheld)), "{indicator}", "Indicators withheld from each peer by outbound policy");

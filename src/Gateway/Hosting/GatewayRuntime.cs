@@ -14,8 +14,13 @@ namespace CyberCoop.Gateway.Hosting;
 /// </summary>
 internal sealed class GatewayRuntime : IAsyncDisposable
 {
-    private readonly Channel<AuditEntry> _audit = Channel.CreateBounded<AuditEntry>(
-        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    /// <summary>First and longest wait before the audit writer retries a batch the database refused.</summary>
+    private static readonly TimeSpan s_auditRetryFirst = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_auditRetryMax = TimeSpan.FromSeconds(5);
+
+    // Unbounded: an entry is never dropped for want of room. Producers are refusals of callers (each costs the caller a TLS
+    // handshake or a call, far more than an append) and the writer appends up to 500 per transaction, so the queue stays short.
+    private readonly Channel<AuditEntry> _audit = Channel.CreateUnbounded<AuditEntry>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger;
     private readonly Task _auditWriter;
     private readonly CancellationTokenSource _stopping = new();
@@ -25,6 +30,7 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     private volatile TrustState _trust;
     private volatile NodeIdentity _identity;
     private long _auditDropped;
+    private long _auditPending;
 
     public GatewayRuntime(LoadedConfig config, NodeIdentity identity, TrustState trust, IReadOnlyDictionary<string, HeldTrustBundle> heldBundles,
         GatewayStore store, TimeProvider time, ILogger<GatewayRuntime> logger)
@@ -71,14 +77,31 @@ internal sealed class GatewayRuntime : IAsyncDisposable
     /// <summary>Wakes the forwarders after envelopes were written to the outbox.</summary>
     public void NotifyOutbox() => OutboxChanged?.Invoke();
 
-    /// <summary>Audit entries dropped because the sink was full (never silently: counted).</summary>
+    /// <summary>
+    /// Audit entries still queued when the node stopped and the writer could not finish within the stop grace (counted and
+    /// logged, never silently). While the node runs an entry is never dropped: a batch the database refuses is retried.
+    /// </summary>
     public long AuditDropped => Interlocked.Read(ref _auditDropped);
 
-    /// <summary>Queues an audit entry to be written soon (used outside storage transactions).</summary>
+    /// <summary>Audit entries queued and not yet written.</summary>
+    public long AuditPending => Interlocked.Read(ref _auditPending);
+
+    /// <summary>
+    /// Queues an audit entry to be written soon (used outside storage transactions). An entry that could never be written
+    /// (unknown kind, missing field) is a defect of the caller and throws here, at its source, instead of failing a batch later.
+    /// </summary>
     public void AuditLater(AuditEntry entry)
     {
+        if (AuditLog.Problem(entry) is { } problem)
+        {
+            throw new ArgumentException("audit entry cannot be written: " + problem, nameof(entry));
+        }
+
+        Interlocked.Increment(ref _auditPending);
         if (!_audit.Writer.TryWrite(entry))
         {
+            // Only after the writer was completed at stop.
+            Interlocked.Decrement(ref _auditPending);
             Interlocked.Increment(ref _auditDropped);
         }
     }
@@ -256,21 +279,42 @@ internal sealed class GatewayRuntime : IAsyncDisposable
                     batch.Add(entry);
                 }
 
-                try
-                {
-                    await Store.Audit.AppendAsync(batch, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is ArgumentException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
-                {
-                    Interlocked.Add(ref _auditDropped, batch.Count);
-                    GatewayLog.AuditWriteFailed(_logger, batch.Count, ex);
-                }
-
+                await AppendUntilWrittenAsync(batch).ConfigureAwait(false);
+                Interlocked.Add(ref _auditPending, -batch.Count);
                 batch.Clear();
             }
         }
         catch (OperationCanceledException)
         {
+            // Stopped before the queue was empty: what is left is counted (and logged at stop), not written.
+            var left = batch.Count;
+            while (_audit.Reader.TryRead(out _))
+            {
+                left++;
+            }
+
+            Interlocked.Add(ref _auditDropped, left);
+            Interlocked.Add(ref _auditPending, -left);
+        }
+    }
+
+    /// <summary>Appends one batch, retrying with a growing pause while the database refuses it (busy, full, read-only).</summary>
+    private async Task AppendUntilWrittenAsync(List<AuditEntry> batch)
+    {
+        var pause = s_auditRetryFirst;
+        while (true)
+        {
+            try
+            {
+                await Store.Audit.AppendAsync(batch, _stopping.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
+            {
+                GatewayLog.AuditWriteFailed(_logger, batch.Count, pause, ex);
+                await Task.Delay(pause, Time, _stopping.Token).ConfigureAwait(false);
+                pause = pause * 2 < s_auditRetryMax ? pause * 2 : s_auditRetryMax;
+            }
         }
     }
 
@@ -284,6 +328,8 @@ internal sealed class GatewayRuntime : IAsyncDisposable
         catch (TimeoutException)
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
+            await _auditWriter.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            GatewayLog.AuditUnwrittenAtStop(_logger, AuditDropped);
         }
 
         _stopping.Dispose();

@@ -346,16 +346,20 @@ internal sealed class AuditLog
     {
         for (var i = 0; i < entries.Count; i++)
         {
-            var entry = entries[i] ?? throw new ArgumentException($"audit entry {i} is null", nameof(entries));
-            if (!AuditKinds.All.Contains(entry.Kind))
+            if (Problem(entries[i]) is { } problem)
             {
-                throw new ArgumentException($"audit entry {i}: unknown kind '{entry.Kind}'", nameof(entries));
-            }
-
-            if (entry.Actor is null || entry.Subject is null || entry.Decision is null || entry.Reason is null || entry.DetailsJson is null)
-            {
-                throw new ArgumentException($"audit entry {i}: actor, subject, decision, reason and details must not be null", nameof(entries));
+                throw new ArgumentException($"audit entry {i}: {problem}", nameof(entries));
             }
         }
     }
+
+    /// <summary>Why <paramref name="entry"/> cannot be appended, or null when it can.</summary>
+    internal static string? Problem(AuditEntry? entry) => entry switch
+    {
+        null => "the entry is null",
+        _ when !AuditKinds.All.Contains(entry.Kind) => $"unknown kind '{entry.Kind}'",
+        { Actor: null } or { Subject: null } or { Decision: null } or { Reason: null } or { DetailsJson: null } =>
+            "actor, subject, decision, reason and details must not be null",
+        _ => null,
+    };
 }
