@@ -58,6 +58,13 @@ internal sealed record NodeConfig
     /// <summary>SQLite database file.</summary>
     public string Storage { get; set; } = "gateway.db";
 
+    /// <summary>
+    /// Largest size the database may grow to, in MiB (0, the default: only the disk limits it). When it is reached, or the
+    /// disk holding it is full, writes are refused with RESOURCE_EXHAUSTED "storage-full" and nothing is acknowledged;
+    /// read at start.
+    /// </summary>
+    public int StorageMaxMegabytes { get; set; }
+
     /// <summary>Unix domain socket of the Admin API (mode 0600).</summary>
     public string AdminSocket { get; set; } = "admin.sock";
 

@@ -143,6 +143,7 @@ internal static class GatewayConfigValidator
             errors.Add("node.minimumSuite: 'hybrid' is stronger than node.suite 'classic'");
         }
 
+        Range(node.StorageMaxMegabytes, 0, 16 * 1024 * 1024, "node.storageMaxMegabytes", errors);
         Range(node.ReplayWindowSeconds, 10, 86_400, "node.replayWindowSeconds", errors);
         Range(node.MaxClockSkewSeconds, 0, 3_600, "node.maxClockSkewSeconds", errors);
         Range(node.MaxHops, 0, 8, "node.maxHops", errors);
