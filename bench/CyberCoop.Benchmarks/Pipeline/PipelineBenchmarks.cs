@@ -15,6 +15,7 @@ namespace CyberCoop.Benchmarks.Pipeline;
 public class PipelineBenchmarks
 {
     private const string Node = "spiffe://ee.cybercoop/gateway/tallinn";
+    private const string CanonicalUrl = "http://update-check.evil.example/wp-content/plugins/gate.php?id=4411&k=b64";
     private readonly SightingValidator _validator = new(TimeProvider.System);
     private readonly OutboundPolicyEvaluator _outbound = new();
     private readonly OutboundPolicy _policy = new() { MinConfidence = 50, Sectors = ["energy", "finance"], BlockedTags = ["internal"] };
@@ -43,6 +44,14 @@ public class PipelineBenchmarks
 
     [Benchmark]
     public Indicator? ValidateUrlSighting() => _validator.Validate(_sighting, Node, "agent-1").Indicator;
+
+    /// <summary>A URL as sensors log it, already canonical: recognised by the scan (A of the A/B pair).</summary>
+    [Benchmark]
+    public string NormalizeCanonicalUrl() => IndicatorNormalizer.Normalize(IndicatorType.Url, CanonicalUrl).Value;
+
+    /// <summary>The same URL through System.Uri, as every URL went before the scan (B of the pair).</summary>
+    [Benchmark]
+    public string NormalizeCanonicalUrlWithUri() => IndicatorNormalizer.NormalizeUrlWithUri(CanonicalUrl).Value;
 
     [Benchmark]
     public string NormalizeIpv4() => IndicatorNormalizer.Normalize(IndicatorType.Ipv4, "198.51.100.77").Value;

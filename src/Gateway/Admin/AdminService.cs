@@ -1,7 +1,6 @@
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Storage;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace CyberCoop.Gateway.Admin;
@@ -12,133 +11,10 @@ namespace CyberCoop.Gateway.Admin;
 /// </summary>
 internal sealed class AdminService(GatewayRuntime runtime, CallerAuthorization authorization) : Contracts.V1.Admin.AdminBase
 {
-    /// <summary>Certificates expiring within this period raise a warning.</summary>
-    public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(7);
-
     public override async Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context)
     {
         authorization.RequireAdminSocket(context);
-        var ct = context.CancellationToken;
-        var now = runtime.Time.GetUtcNow();
-        var certificateNotAfter = new DateTimeOffset(runtime.Identity.Certificate.NotAfter.ToUniversalTime());
-        var status = new NodeStatus
-        {
-            Node = runtime.Identity.IdText,
-            StartedAt = Timestamp.FromDateTimeOffset(runtime.Metrics.StartedAt),
-            IndicatorsStored = (ulong)await runtime.Store.CountIndicatorsAsync(ct).ConfigureAwait(false),
-            SightingsIngested = (ulong)runtime.Metrics.SightingsIngested,
-            SightingsRejected = (ulong)runtime.Metrics.SightingsRejected,
-            CallsDenied = (ulong)runtime.Metrics.CallsDenied,
-            CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
-        };
-        if (runtime.Identity.PendingActivation() is { } activation)
-        {
-            status.ContentKeysPendingActivation = Timestamp.FromDateTimeOffset(activation);
-        }
-
-        if (certificateNotAfter - now < ExpiryWarning)
-        {
-            status.Warnings.Add($"the node's TLS certificate expires at {certificateNotAfter:u}; renew it with 'certs renew'");
-        }
-
-        var own = runtime.Trust.OwnBundle;
-        status.TrustBundleSequence = own.Sequence;
-        status.TrustBundleExpiresAt = Timestamp.FromDateTimeOffset(own.ExpiresAt);
-        if (own.ExpiresAt - now < ExpiryWarning)
-        {
-            status.Warnings.Add(own.ExpiresAt <= now
-                ? $"the domain's trust bundle (sequence {own.Sequence}) EXPIRED at {own.ExpiresAt:u}; peers refuse it: re-sign it with 'certs bundle sign' and reload"
-                : $"the domain's trust bundle (sequence {own.Sequence}) expires at {own.ExpiresAt:u}; re-sign it with 'certs bundle sign' and reload");
-        }
-
-        foreach (var peer in runtime.Trust.Peers.Values)
-        {
-            var metrics = runtime.Metrics.Peer(peer.IdText);
-            var (connectedSince, lastAck, lastError, suite) = metrics.Snapshot();
-            var outbox = await runtime.Store.GetOutboxStatsAsync(peer.IdText, ct).ConfigureAwait(false);
-            var item = new PeerStatus
-            {
-                Peer = peer.IdText,
-                Address = peer.Address.ToString(),
-                Connected = connectedSince is not null,
-                OutboxDepth = (ulong)outbox.Depth,
-                OldestAgeSeconds = outbox.OldestCreatedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
-                EnvelopesSent = (ulong)Interlocked.Read(ref metrics.EnvelopesSent),
-                EnvelopesReceived = (ulong)Interlocked.Read(ref metrics.EnvelopesReceived),
-                IndicatorsSent = (ulong)Interlocked.Read(ref metrics.IndicatorsSent),
-                IndicatorsReceived = (ulong)Interlocked.Read(ref metrics.IndicatorsReceived),
-                IndicatorsWithheld = (ulong)Interlocked.Read(ref metrics.IndicatorsWithheld),
-                EnvelopesRejected = (ulong)Interlocked.Read(ref metrics.EnvelopesRejected),
-                HelloTrustBundleSequence = (ulong)Interlocked.Read(ref metrics.HelloTrustBundleSequence),
-                LastError = lastError,
-                Suite = suite,
-            };
-            if (connectedSince is { } since)
-            {
-                item.ConnectedSince = Timestamp.FromDateTimeOffset(since);
-            }
-
-            if (lastAck is { } ack)
-            {
-                item.LastAck = Timestamp.FromDateTimeOffset(ack);
-            }
-
-            if (runtime.Activity.Rows.TryGetValue(peer.IdText, out var activity) && activity.BundleSequence is { } held)
-            {
-                item.BundleSequenceHeld = held;
-                item.BundleFetchedAt = Timestamp.FromDateTimeOffset(activity.BundleFetchedAt ?? activity.LastSeen);
-            }
-
-            if (runtime.Trust.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var theirs))
-            {
-                item.PeerBundleSequence = theirs.Bundle.Sequence;
-            }
-
-            status.Peers.Add(item);
-        }
-
-        foreach (var agent in runtime.Activity.Rows.Values.Where(a => a.Kind == CallerKinds.Agent).OrderBy(a => a.Caller, StringComparer.Ordinal))
-        {
-            var row = new AgentStatus
-            {
-                Agent = agent.Caller,
-                FirstSeen = Timestamp.FromDateTimeOffset(agent.FirstSeen),
-                LastSeen = Timestamp.FromDateTimeOffset(agent.LastSeen),
-                Batches = (ulong)agent.Batches,
-                SightingsStored = (ulong)agent.SightingsStored,
-                SightingsRejected = (ulong)agent.SightingsRejected,
-                LastError = agent.LastError ?? "",
-                BundleSequenceHeld = agent.BundleSequence ?? 0,
-            };
-            if (agent.LastErrorAt is { } errorAt)
-            {
-                row.LastErrorAt = Timestamp.FromDateTimeOffset(errorAt);
-            }
-
-            if (agent.BundleFetchedAt is { } fetched)
-            {
-                row.BundleFetchedAt = Timestamp.FromDateTimeOffset(fetched);
-            }
-
-            status.Agents.Add(row);
-        }
-
-        foreach (var domain in runtime.Trust.Peers.Values.Select(p => p.Id.TrustDomain).Distinct(StringComparer.Ordinal))
-        {
-            // The roots trusted now: the pinned one, or those of the peer's accepted trust bundle after a rotation.
-            var roots = runtime.Trust.RootsOf(domain);
-            var lastRoot = roots.Count == 0 ? DateTime.MaxValue : roots.Max(r => r.NotAfter.ToUniversalTime());
-            if (lastRoot - now.UtcDateTime < ExpiryWarning)
-            {
-                status.Warnings.Add($"the root of {domain} expires at {lastRoot:u}");
-            }
-
-            if (runtime.Trust.PeerBundles.TryGetValue(domain, out var held) && held.Bundle.ExpiresAt - now < ExpiryWarning)
-            {
-                status.Warnings.Add($"the trust bundle of {domain} (sequence {held.Bundle.Sequence}) expires at {held.Bundle.ExpiresAt:u}; its operator must re-sign it");
-            }
-        }
-
+        var status = await NodeStatusReport.BuildAsync(runtime, context.CancellationToken).ConfigureAwait(false);
         runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = "admin-socket", Subject = "GetStatus", Decision = "served", Reason = "" });
         return status;
     }

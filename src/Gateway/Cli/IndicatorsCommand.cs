@@ -32,9 +32,10 @@ internal static class IndicatorsCommand
             "Print every indicator the node holds. jsonl: type, value, TLP, confidence, times, tags, sectors, " +
             "origin and every observation (which node and sensor saw it, how often). stix: a STIX 2.1 bundle with one indicator " +
             "per (indicator, origin trust domain), TLP 2.0 marking definitions and the origins as identities (never sensor names); " +
-            "see docs/interoperability.md. Active indicators only, plus withdrawn ones (withdrawn by every origin that " +
-            "published them) marked revoked (jsonl: \"revoked\": true, \"status\": \"withdrawn\"; stix: revoked: true); locally " +
-            "suppressed and expired ones are left out unless --include-inactive (jsonl). Safe while the node runs.\n\n" +
+            "see docs/interoperability.md. Active indicators only, plus withdrawn ones marked revoked (jsonl: withdrawn by every " +
+            "origin that published it, \"revoked\": true, \"status\": \"withdrawn\"; stix: the object of each origin that withdrew it, " +
+            "revoked: true; misp-feed: that origin's attribute \"deleted\": true). Locally suppressed indicators are left out; expired " +
+            "ones too (misp-feed keeps them with to_ids false); jsonl prints both with --include-inactive. Safe while the node runs.\n\n" +
             "Examples:\n  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json > fi.jsonl\n" +
             "  dotnet run --project src/Gateway -- indicators export --config certs-dev/fi.cybercoop/gateway.json --format stix --out fi-stix.json")
         {
@@ -119,16 +120,15 @@ internal static class IndicatorsCommand
         {
             await using (var bundle = new StixBundleWriter(stream))
             {
-                var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
-                var suppressions = await store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
-                var now = TimeProvider.System.GetUtcNow();
+                var lifecycle = await Interop.ExportLifecycle.ReadAsync(store, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
                 await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
                 {
-                    var indicator = stored.Merged;
-                    var status = Lifecycle.IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now);
-                    if (status.Status is Lifecycle.IndicatorStatus.Active or Lifecycle.IndicatorStatus.Withdrawn)
+                    foreach (var view in lifecycle.Views(stored, ownDomain))
                     {
-                        await bundle.AddAsync(stored, ownDomain, onlyOrigin, ct, revoked: status.Status == Lifecycle.IndicatorStatus.Withdrawn).ConfigureAwait(false);
+                        if (onlyOrigin is null || string.Equals(view.Origin, onlyOrigin, StringComparison.Ordinal))
+                        {
+                            await bundle.AddAsync(view, ct).ConfigureAwait(false);
+                        }
                     }
                 }
 

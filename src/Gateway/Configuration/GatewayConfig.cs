@@ -22,6 +22,9 @@ internal sealed record GatewayConfig
 
     /// <summary>The TAXII 2.1 server for analysts' tools (docs/interoperability.md); off when absent.</summary>
     public TaxiiConfig? Taxii { get; set; }
+
+    /// <summary>The operator web console (docs/operator-guide.md §9); off when absent.</summary>
+    public ConsoleConfig? Console { get; set; }
 }
 
 /// <summary>A trust domain whose relayed content this node can verify.</summary>

@@ -76,6 +76,11 @@ internal static class GatewayConfigValidator
             TaxiiConfigValidator.Validate(config.Taxii, config.Node, errors);
         }
 
+        if (config.Console is not null)
+        {
+            ConsoleConfigValidator.Validate(config.Console, config.Node, config.Taxii, errors);
+        }
+
         return errors;
     }
 

@@ -32,4 +32,10 @@ internal sealed record TaxiiAnalystConfig
 
     /// <summary>Highest TLP this analyst may read: CLEAR, GREEN, AMBER (default), AMBER+STRICT or RED.</summary>
     public string Clearance { get; set; } = "AMBER";
+
+    /// <summary>
+    /// True: this analyst may POST STIX bundles to the "outbound" collection (they go through the same validation and
+    /// outbound policy as an agent's sightings); false (default): read only.
+    /// </summary>
+    public bool CanWrite { get; set; }
 }

@@ -34,14 +34,36 @@ internal sealed class DemoFederation : IAsyncDisposable
     /// <summary>"ee.cybercoop" -> "EE".</summary>
     public static string CodeOf(string trustDomain) => trustDomain.Split('.')[0].ToUpperInvariant();
 
+    /// <summary>Name of the development operator with the role <c>operator</c> (<see cref="OperatorCertificate"/>).</summary>
+    public const string ConsoleOperator = "console-admin";
+
+    /// <summary>Name of the development operator without a role (read-only).</summary>
+    public const string ConsoleViewer = "console-viewer";
+
     /// <summary>Makes the material in <paramref name="directory"/>, writes the policies and starts the gateways.</summary>
-    public static async Task<DemoFederation> StartAsync(string directory, TimeProvider time, CancellationToken ct)
+    public static Task<DemoFederation> StartAsync(string directory, TimeProvider time, CancellationToken ct) =>
+        StartAsync(directory, time, console: false, ct);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, TimeProvider, CancellationToken)"/>; with <paramref name="console"/> each gateway also
+    /// serves the operator console on a free loopback port, with two development operator certificates in
+    /// <c>&lt;node&gt;/operators/</c>: <see cref="ConsoleOperator"/> (role operator) and <see cref="ConsoleViewer"/> (read-only).
+    /// </summary>
+    public static async Task<DemoFederation> StartAsync(string directory, TimeProvider time, bool console, CancellationToken ct)
     {
         var layout = DevFederation.Create(directory, new DevFederationOptions { BasePort = 0, CertificateLifetime = TimeSpan.FromDays(1) });
         var federation = new DemoFederation(layout);
         try
         {
             WritePolicies(layout);
+            if (console)
+            {
+                foreach (var node in layout.Nodes)
+                {
+                    EnableConsole(node);
+                }
+            }
+
             foreach (var node in layout.Nodes)
             {
                 federation.Nodes.Add(await GatewayNode.StartAsync(node.ConfigPath, new GatewayNodeOptions
@@ -97,6 +119,32 @@ internal sealed class DemoFederation : IAsyncDisposable
             Peer(config, fi).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.7 };
             DropPeer(config, ee);
             TrustOrigin(config, ee);
+        });
+    }
+
+    /// <summary>The PEM certificate and key of development operator <paramref name="name"/> of <paramref name="node"/>.</summary>
+    public static (string Certificate, string Key) OperatorCertificate(DevNode node, string name)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var directory = Path.Combine(node.Directory, "operators");
+        return (Path.Combine(directory, name + ".crt"), Path.Combine(directory, name + ".key"));
+    }
+
+    private static void EnableConsole(DevNode node)
+    {
+        using var authority = CertificateFiles.LoadAuthority(Path.GetDirectoryName(node.RootCertificate)!);
+        foreach (var name in new[] { ConsoleOperator, ConsoleViewer })
+        {
+            var (certificatePath, keyPath) = OperatorCertificate(node, name);
+            CertificateFiles.EnsureDirectory(Path.GetDirectoryName(certificatePath)!);
+            using var certificate = authority.Issue(new Crypto.SpiffeId(node.TrustDomain, Crypto.WorkloadKind.Operator, name), TimeSpan.FromDays(1));
+            CertificateFiles.WriteCertificateAndKey(certificate, certificatePath, keyPath);
+        }
+
+        Rewrite(node, config => config.Console = new ConsoleConfig
+        {
+            Listen = "127.0.0.1:0",
+            Operators = { new ConsoleOperatorConfig { Name = ConsoleOperator, Role = ConsoleRoles.Operator } },
         });
     }
 

@@ -75,7 +75,7 @@ internal static class DemoLifecycle
         var sightings = await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false);
         summary = summary with { SightingsBack = [.. sightings.Select(s => $"{DemoAuditFeed.Codes(s.Reporter)}: {s.Count} sightings")] };
 
-        await ee.Services.GetRequiredService<WithdrawalService>().WithdrawAsync(id, "CDN edge address, false positive", ct).ConfigureAwait(false);
+        await ee.Services.GetRequiredService<WithdrawalService>().WithdrawAsync(id, "CDN edge address, false positive", "admin-socket", ct).ConfigureAwait(false);
         report(federation.Code(0), $"withdraws {FalsePositive.Value}: signed withdrawal to every peer that received it");
         var reached = await WaitAsync(async () =>
             (await fi.Runtime.Store.ReadWithdrawalsAsync(id, ct).ConfigureAwait(false)).Count == 1

@@ -76,6 +76,9 @@ internal sealed class GatewayNode : IAsyncDisposable
     /// <summary>Port of the TAXII server; null when <c>taxii</c> is not configured.</summary>
     public int? TaxiiPort => _app.Services.GetService<Interop.Taxii.TaxiiServer>()?.Port;
 
+    /// <summary>The operator console's base address, when <c>console</c> is configured.</summary>
+    public string? ConsoleUrl => _app.Services.GetService<WebConsole.ConsoleServer>()?.Url;
+
     /// <summary>Completes when the host stops (SIGTERM, Ctrl-C or <see cref="StopAsync"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
 
@@ -142,6 +145,14 @@ internal sealed class GatewayNode : IAsyncDisposable
                 // The TAXII 2.1 server for analysts' tools: its own Kestrel and port, started and stopped with the node.
                 builder.Services.AddSingleton(new Interop.Taxii.TaxiiServer(runtime, taxii, runtimeLogger));
                 builder.Services.AddHostedService(services => services.GetRequiredService<Interop.Taxii.TaxiiServer>());
+            }
+
+            if (loaded.Config.Console is { } console)
+            {
+                // The operator web console: its own Kestrel and port, started and stopped with the node.
+                builder.Services.AddSingleton(services => new WebConsole.ConsoleServer(
+                    runtime, console, services.GetRequiredService<Lifecycle.WithdrawalService>(), runtimeLogger));
+                builder.Services.AddHostedService(services => services.GetRequiredService<WebConsole.ConsoleServer>());
             }
 
             // sd_notify readiness and journald-friendly logs when run as a systemd service; nothing otherwise.

@@ -17,7 +17,7 @@ internal sealed class IndicatorAdminService(GatewayRuntime runtime, CallerAuthor
         authorization.RequireAdminSocket(context);
         try
         {
-            var (id, peers) = await service.WithdrawAsync(request.IndicatorId, request.Reason, context.CancellationToken).ConfigureAwait(false);
+            var (id, peers) = await service.WithdrawAsync(request.IndicatorId, request.Reason, "admin-socket", context.CancellationToken).ConfigureAwait(false);
             var response = new WithdrawResponse { WithdrawalId = Convert.ToHexStringLower(id) };
             response.Peers.Add(peers);
             return response;
@@ -33,7 +33,7 @@ internal sealed class IndicatorAdminService(GatewayRuntime runtime, CallerAuthor
         authorization.RequireAdminSocket(context);
         try
         {
-            return new SuppressResponse { Changed = await service.SuppressAsync(request.IndicatorId, request.Reason, context.CancellationToken).ConfigureAwait(false) };
+            return new SuppressResponse { Changed = await service.SuppressAsync(request.IndicatorId, request.Reason, "admin-socket", context.CancellationToken).ConfigureAwait(false) };
         }
         catch (LifecycleRefusedException ex)
         {

@@ -24,8 +24,8 @@ internal sealed class LifecycleRefusedException(Grpc.Core.StatusCode code, strin
 /// </summary>
 internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<WithdrawalService> logger)
 {
-    /// <summary>Withdraws <paramref name="indicatorId"/>; returns the withdrawal id and the peers it was queued to.</summary>
-    public async Task<(byte[] WithdrawalId, IReadOnlyList<string> Peers)> WithdrawAsync(string indicatorId, string reason, CancellationToken ct)
+    /// <summary>Withdraws <paramref name="indicatorId"/>, audited as done by <paramref name="actor"/>; returns the withdrawal id and the peers it was queued to.</summary>
+    public async Task<(byte[] WithdrawalId, IReadOnlyList<string> Peers)> WithdrawAsync(string indicatorId, string reason, string actor, CancellationToken ct)
     {
         CheckReason(reason);
         var self = runtime.Identity.IdText;
@@ -79,7 +79,7 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
             new()
             {
                 Kind = AuditKinds.Withdrawn,
-                Actor = "admin-socket",
+                Actor = actor,
                 Subject = indicator.Id,
                 Decision = "withdrawn-by-origin",
                 Reason = $"{reason}; queued to {(outbox.Count == 0 ? "no peer (none received it)" : string.Join(", ", outbox.Select(o => o.Peer)))}",
@@ -94,7 +94,7 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
             audit.Add(new AuditEntry
             {
                 Kind = AuditKinds.Withdrawn,
-                Actor = "admin-socket",
+                Actor = actor,
                 Subject = indicator.Id,
                 Decision = "withdrawal-not-sent",
                 Reason = "no longer configured peers that had received it: " + string.Join(", ", skipped),
@@ -116,8 +116,8 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
         return (withdrawal.WithdrawalId.ToByteArray(), [.. outbox.Select(o => o.Peer)]);
     }
 
-    /// <summary>Suppresses an indicator held here; false when it was suppressed already.</summary>
-    public async Task<bool> SuppressAsync(string indicatorId, string reason, CancellationToken ct)
+    /// <summary>Suppresses an indicator held here, audited as done by <paramref name="actor"/>; false when it was suppressed already.</summary>
+    public async Task<bool> SuppressAsync(string indicatorId, string reason, string actor, CancellationToken ct)
     {
         CheckReason(reason);
         var indicator = await runtime.Store.GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false)
@@ -125,7 +125,7 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
         var now = runtime.Time.GetUtcNow();
         var changed = await runtime.Store.SuppressAsync(
             new SuppressionRecord(indicator.Id, reason, now),
-            new AuditEntry { Kind = AuditKinds.Suppressed, Actor = "admin-socket", Subject = indicator.Id, Decision = "suppressed", Reason = reason },
+            new AuditEntry { Kind = AuditKinds.Suppressed, Actor = actor, Subject = indicator.Id, Decision = "suppressed", Reason = reason },
             ct).ConfigureAwait(false);
         if (changed)
         {

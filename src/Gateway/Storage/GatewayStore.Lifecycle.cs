@@ -470,12 +470,27 @@ internal sealed partial class GatewayStore
         return rows;
     }
 
-    private static bool InsertWithdrawal(SqliteConnection connection, SqliteTransaction transaction, WithdrawalRecord withdrawal) =>
-        Execute(connection, transaction,
+    /// <summary>
+    /// Records a withdrawal (false when this origin had withdrawn it already) and moves the indicator's updated_at to
+    /// the recording time: the revoked STIX object is a new version, and TAXII clients polling with added_after find it
+    /// by that time.
+    /// </summary>
+    private static bool InsertWithdrawal(SqliteConnection connection, SqliteTransaction transaction, WithdrawalRecord withdrawal)
+    {
+        var recorded = UnixTime.ToMs(withdrawal.RecordedAt);
+        if (Execute(connection, transaction,
             "INSERT INTO withdrawals (origin, indicator_id, withdrawal_id, reason, withdrawn_at, recorded_at, sender) " +
             "VALUES ($origin, $id, $wid, $reason, $at, $recorded, $sender) ON CONFLICT (origin, indicator_id) DO NOTHING",
             ("$origin", withdrawal.Origin), ("$id", withdrawal.IndicatorId), ("$wid", withdrawal.WithdrawalId), ("$reason", withdrawal.Reason),
-            ("$at", UnixTime.ToMs(withdrawal.WithdrawnAt)), ("$recorded", UnixTime.ToMs(withdrawal.RecordedAt)), ("$sender", withdrawal.Sender)) > 0;
+            ("$at", UnixTime.ToMs(withdrawal.WithdrawnAt)), ("$recorded", recorded), ("$sender", withdrawal.Sender)) == 0)
+        {
+            return false;
+        }
+
+        Execute(connection, transaction, "UPDATE indicators SET updated_at = MAX(updated_at, $recorded) WHERE id_key = $key",
+            ("$recorded", recorded), ("$key", IndicatorKey.Of(withdrawal.IndicatorId)));
+        return true;
+    }
 
     private static bool InsertSeenEnvelope(SqliteConnection connection, SqliteTransaction transaction, byte[] envelopeId, string sender, DateTimeOffset now) =>
         Execute(connection, transaction,

@@ -274,7 +274,7 @@ public sealed class TaxiiServerTests : IAsyncLifetime
         Assert.Equal(200, (await client.GetAsync(own + "objects/", accept: "application/taxii+json")).Status);
     }
 
-    private static void AssertError(TaxiiResponse response, int status)
+    internal static void AssertError(TaxiiResponse response, int status)
     {
         Assert.Equal(status, response.Status);
         Assert.Equal(TaxiiClient.MediaType, response.ContentType.Replace(" ", "", StringComparison.Ordinal));
@@ -283,7 +283,7 @@ public sealed class TaxiiServerTests : IAsyncLifetime
         Assert.DoesNotContain("   at ", response.Json.GetRawText(), StringComparison.Ordinal);
     }
 
-    private static async Task<string> CollectionAsync(TaxiiClient client, string title)
+    internal static async Task<string> CollectionAsync(TaxiiClient client, string title)
     {
         var collections = await client.GetAsync("/cybercoop/collections/");
         var id = collections.Json.GetProperty("collections").EnumerateArray().Single(c => c.GetProperty("title").GetString() == title).GetProperty("id").GetString();
@@ -313,7 +313,7 @@ public sealed class TaxiiServerTests : IAsyncLifetime
         return ids;
     }
 
-    private static async Task<List<JsonElement>> AllObjectsAsync(TaxiiClient client, string collection)
+    internal static async Task<List<JsonElement>> AllObjectsAsync(TaxiiClient client, string collection)
     {
         var all = new List<JsonElement>();
         string? next = null;

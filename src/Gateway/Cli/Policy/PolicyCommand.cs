@@ -67,13 +67,12 @@ internal static class PolicyCommand
             var node = loaded.Config.Node;
             var nodeId = $"spiffe://{node.TrustDomain}/gateway/{node.Name}";
             var now = TimeProvider.System.GetUtcNow();
-            var outcome = new SightingValidator(TimeProvider.System).Validate(sighting, nodeId, "policy-test");
-            if (!outcome.IsValid)
+            var (normalized, error) = PolicyDryRun.Normalize(sighting, nodeId, TimeProvider.System);
+            if (normalized is null)
             {
-                throw new CliException($"the node would reject this indicator on ingest: {outcome.Error}");
+                throw new CliException($"the node would reject this indicator on ingest: {error}");
             }
 
-            var normalized = outcome.Indicator;
             if (parse.GetValue(stored))
             {
                 var storage = loaded.Resolve(node.Storage);
@@ -100,7 +99,7 @@ internal static class PolicyCommand
                 normalized = own;
             }
 
-            var decision = new OutboundPolicyEvaluator().Evaluate(normalized, PolicyMapper.ToOutbound(peerConfig.Outbound), now);
+            var decision = PolicyDryRun.Evaluate(normalized, peerConfig, now);
 
             io.Output.WriteLine($"indicator  {IndicatorTypeNames.ToName(normalized.Type)} {normalized.Value} (TLP {TlpNames.ToName(normalized.Tlp)}, confidence {normalized.Confidence})");
             if (parse.GetValue(stored))
@@ -110,11 +109,7 @@ internal static class PolicyCommand
 
             io.Output.WriteLine($"id         {normalized.Id}");
             io.Output.WriteLine($"peer       {peerConfig.Id}");
-            io.Output.WriteLine(decision.Shared
-                ? "decision   SHARED"
-                : decision.EmbargoUntil is { } until
-                    ? $"decision   EMBARGOED until {until:O} (shared then if nothing else changes)"
-                    : $"decision   WITHHELD ({decision.Reason})");
+            io.Output.WriteLine("decision   " + PolicyDryRun.Summary(decision));
             io.Output.WriteLine("rules:");
             var width = decision.Rules.Max(r => r.Code.Length);
             foreach (var rule in decision.Rules)

@@ -33,16 +33,17 @@ internal static class MispFeedExporter
         ArgumentNullException.ThrowIfNull(time);
         var events = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
         var attributes = 0;
+        var lifecycle = await ExportLifecycle.ReadAsync(store, time.GetUtcNow(), ct).ConfigureAwait(false);
         await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
         {
-            foreach (var (origin, indicator) in StixExporter.Views(stored, ownDomain))
+            foreach (var exported in lifecycle.Views(stored, ownDomain, includeExpired: true))
             {
-                if (onlyOrigin is not null && !string.Equals(origin, onlyOrigin, StringComparison.Ordinal))
+                if (onlyOrigin is not null && !string.Equals(exported.Origin, onlyOrigin, StringComparison.Ordinal))
                 {
                     continue;
                 }
 
-                var stix = StixExporter.ObjectFor(indicator, origin);
+                var (origin, indicator) = (exported.Origin, exported.View);
                 var eventUuid = Uuid("misp-event:" + origin + ":" + MispTypes.TlpTag(indicator.Tlp));
                 if (!events.TryGetValue(eventUuid, out var evt))
                 {
@@ -50,7 +51,7 @@ internal static class MispFeedExporter
                     events.Add(eventUuid, evt);
                 }
 
-                ((JsonArray)evt["Attribute"]!).Add(Attribute(indicator, origin, stix, time.GetUtcNow()));
+                ((JsonArray)evt["Attribute"]!).Add(Attribute(exported));
                 attributes++;
             }
         }
@@ -77,7 +78,7 @@ internal static class MispFeedExporter
                 ["timestamp"] = evt["timestamp"]!.DeepClone(),
                 ["published"] = true,
             };
-            foreach (var attribute in list)
+            foreach (var attribute in list.Where(a => !(bool)a!["deleted"]!))
             {
 #pragma warning disable CA5351 // hashes.csv is MISP's feed format: MD5 of the value as a cache key, not a security function.
                 var md5 = Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes((string)attribute!["value"]!)));
@@ -105,11 +106,19 @@ internal static class MispFeedExporter
         ["Attribute"] = new JsonArray(),
     };
 
-    private static JsonObject Attribute(Indicator indicator, string origin, StixObject stix, DateTimeOffset now)
+    /// <summary>
+    /// One attribute. Withdrawn by its origin: <c>deleted: true</c> (MISP's soft deletion, which a feed pull applies to
+    /// the attribute it already holds; MISP and the CyberCoop agent ignore deleted attributes) with the withdrawal's
+    /// timestamp, so the event is newer and is fetched again. Expired: kept, <c>to_ids: false</c> (MISP has no
+    /// valid-until; context, no longer for detection).
+    /// </summary>
+    private static JsonObject Attribute(ExportedView exported)
     {
+        var (origin, indicator) = (exported.Origin, exported.View);
+        var stix = exported.ToStix();
         var (type, category) = MispTypes.Of(indicator.Type);
         var json = stix.Json;
-        var expired = indicator.ValidUntil is not null && indicator.ValidUntil.ToDateTimeOffset() <= now;
+        var withdrawn = exported.Withdrawal is not null;
         var tags = new JsonArray(new JsonObject { ["name"] = MispTypes.TlpTag(indicator.Tlp) });
         tags.Add(new JsonObject { ["name"] = MispTypes.TagPrefix + "confidence=\"" + (int)json["confidence"]! + "\"" });
         if (indicator.Type == IndicatorType.Ja4)
@@ -134,14 +143,13 @@ internal static class MispFeedExporter
             ["type"] = type,
             ["category"] = category,
             ["value"] = indicator.Value,
-            // An expired indicator stays visible as context but is no longer for detection (MISP has no valid-until).
-            ["to_ids"] = !expired && indicator.Type != IndicatorType.Cve,
-            ["deleted"] = false,
+            ["to_ids"] = !exported.Expired && !withdrawn && indicator.Type != IndicatorType.Cve,
+            ["deleted"] = withdrawn,
             ["disable_correlation"] = false,
             ["timestamp"] = modified,
             ["first_seen"] = (string)json["created"]!,
             ["last_seen"] = (string)json["modified"]!,
-            ["comment"] = indicator.Description,
+            ["comment"] = withdrawn ? "withdrawn by " + origin + ": " + exported.Withdrawal!.Reason : indicator.Description,
             ["Tag"] = tags,
         };
         return attribute;

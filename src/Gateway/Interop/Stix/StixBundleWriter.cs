@@ -1,6 +1,5 @@
 using System.Text.Json;
 using CyberCoop.Contracts.V1;
-using CyberCoop.Gateway.Storage;
 
 namespace CyberCoop.Gateway.Interop.Stix;
 
@@ -29,25 +28,15 @@ internal sealed class StixBundleWriter : IAsyncDisposable
     public int Count => _ids.Count;
 
     /// <summary>
-    /// Writes the objects of one stored indicator (all origins, or only <paramref name="onlyOrigin"/>), each with only
-    /// its origin's content (<see cref="StixExporter.Views"/>; <paramref name="ownDomain"/> is this node's trust domain);
-    /// <paramref name="revoked"/> for one withdrawn by its origins (Lifecycle.IndicatorStatus).
+    /// Writes one origin's object of a stored indicator (<see cref="ExportLifecycle.Views"/>: only that origin's
+    /// content, revoked when that origin withdrew it).
     /// </summary>
-    public async Task AddAsync(StoredViews stored, string ownDomain, string? onlyOrigin, CancellationToken ct, bool revoked = false)
+    public async Task AddAsync(ExportedView view, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(stored);
-        foreach (var (origin, view) in StixExporter.Views(stored, ownDomain))
-        {
-            if (onlyOrigin is not null && !string.Equals(origin, onlyOrigin, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            Write(StixExporter.ObjectFor(view, origin, revoked));
-            _origins.Add(origin);
-            _markings.Add(view.Tlp);
-        }
-
+        ArgumentNullException.ThrowIfNull(view);
+        Write(view.ToStix());
+        _origins.Add(view.Origin);
+        _markings.Add(view.View.Tlp);
         if (_writer.BytesPending > 64 * 1024)
         {
             await _writer.FlushAsync(ct).ConfigureAwait(false);

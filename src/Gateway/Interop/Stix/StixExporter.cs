@@ -152,14 +152,20 @@ internal static class StixExporter
 
     /// <summary>
     /// The object of one origin's view (from <see cref="Views"/>): an <c>indicator</c>, or a <c>vulnerability</c> for a
-    /// CVE. <paramref name="revoked"/> is the seam for withdrawal: a withdrawn indicator is exported with
-    /// <c>revoked: true</c> (<c>indicators export --format stix</c> passes it from Lifecycle.IndicatorStatus).
+    /// CVE. <paramref name="revokedAt"/> is set when the origin withdrew it (<see cref="ExportLifecycle"/>): the object
+    /// is then <c>revoked: true</c>, a new version whose <c>modified</c> is the withdrawal time if that is later than
+    /// the last sighting (STIX 2.1 §3.6: a revoked object is a new version of it).
     /// </summary>
-    public static StixObject ObjectFor(Indicator indicator, string origin, bool revoked = false)
+    public static StixObject ObjectFor(Indicator indicator, string origin, DateTimeOffset? revokedAt = null)
     {
         var (firstSeen, lastSeen, confidence) = OriginView(indicator, origin);
         var created = StixTime.Truncate(firstSeen);
         var modified = StixTime.Truncate(lastSeen < firstSeen ? firstSeen : lastSeen);
+        if (revokedAt is { } at && StixTime.Truncate(at) > modified)
+        {
+            modified = StixTime.Truncate(at);
+        }
+
         var isCve = indicator.Type == IndicatorType.Cve;
         var pattern = isCve ? null : StixPatterns.For(indicator.Type, indicator.Value);
         if (!isCve && pattern is null)
@@ -209,7 +215,7 @@ internal static class StixExporter
             }
         }
 
-        if (revoked)
+        if (revokedAt is not null)
         {
             json["revoked"] = true;
         }

@@ -211,19 +211,23 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
         var levels = new SortedSet<Tlp>();
         var scanFrom = query.After is { } after ? after.DateAdded.AddMilliseconds(-1) : query.AddedAfter;
         var ownDomain = runtime.Identity.Id.TrustDomain;
+        // Withdrawn: the origin's object as revoked (a new version, added when the withdrawal was recorded); suppressed
+        // and expired: not served (ExportLifecycle).
+        var lifecycle = await ExportLifecycle.ReadAsync(runtime.Store, runtime.Time.GetUtcNow(), ct).ConfigureAwait(false);
         await foreach (var (updatedAt, stored) in runtime.Store.ReadIndicatorsWithUpdateTimeAsync(scanFrom, ct).ConfigureAwait(false))
         {
             // Each object carries only its origin's content, at the merged record's TLP or higher (StixExporter.Views).
-            foreach (var (origin, view) in StixExporter.Views(stored, ownDomain))
+            foreach (var exported in lifecycle.Views(stored, ownDomain))
             {
-                if (view.Tlp > caller.Clearance || !collection.Holds(origin))
+                if (exported.View.Tlp > caller.Clearance || !collection.Holds(exported.Origin))
                 {
                     continue; // TLP per analyst: above the clearance it does not exist for this caller
                 }
 
-                items.Add(new TaxiiItem(StixTime.Truncate(updatedAt), StixExporter.ObjectFor(view, origin)));
-                origins.Add(origin);
-                levels.Add(view.Tlp);
+                var added = exported.Withdrawal is { RecordedAt: var recorded } && recorded > updatedAt ? recorded : updatedAt;
+                items.Add(new TaxiiItem(StixTime.Truncate(added), exported.ToStix()));
+                origins.Add(exported.Origin);
+                levels.Add(exported.View.Tlp);
             }
         }
 

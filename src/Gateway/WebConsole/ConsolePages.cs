@@ -1,0 +1,696 @@
+using System.Globalization;
+using System.Text.Json;
+using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
+using CyberCoop.Gateway.Admin;
+using CyberCoop.Gateway.Cli;
+using CyberCoop.Gateway.Cli.Audit;
+using CyberCoop.Gateway.Cli.Policy;
+using CyberCoop.Gateway.Hosting;
+using CyberCoop.Gateway.Lifecycle;
+using CyberCoop.Gateway.Pipeline;
+using CyberCoop.Gateway.Policy;
+using CyberCoop.Gateway.Storage;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Http;
+
+namespace CyberCoop.Gateway.WebConsole;
+
+/// <summary>
+/// The console's pages, rendered on the server from the same services the CLI and the admin socket use
+/// (<see cref="NodeStatusReport"/>, the store's audit and indicator reads, <see cref="PolicyDryRun"/>,
+/// <see cref="WithdrawalService"/>).
+/// </summary>
+internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, ConsoleThroughput throughput, IAntiforgery antiforgery)
+{
+    /// <summary>Audit entries the audit page pages and searches through (the newest).</summary>
+    public const int AuditWindow = 10_000;
+
+    /// <summary>Audit rows per page.</summary>
+    public const int AuditPageSize = 50;
+
+    /// <summary>Indicators listed by one search at most.</summary>
+    public const int SearchLimit = 100;
+
+    private static readonly JsonFormatter s_json = new(JsonFormatter.Settings.Default.WithIndentation());
+    private static readonly TimeSpan s_verifyCache = TimeSpan.FromSeconds(30);
+    private readonly Lock _verifyGate = new();
+    private (DateTimeOffset At, AuditVerifyResult Result, int Keys)? _verified;
+
+    private static readonly (string Href, string Title)[] s_nav =
+    [
+        ("/", "Overview"), ("/peers", "Peers"), ("/agents", "Agents"), ("/flows", "Flows"),
+        ("/audit", "Audit"), ("/policy", "Policy test"), ("/indicators", "Indicators"),
+    ];
+
+    public async Task<IResult> OverviewAsync(HttpContext context)
+    {
+        var status = await NodeStatusReport.BuildAsync(runtime, context.RequestAborted).ConfigureAwait(false);
+        var now = runtime.Time.GetUtcNow();
+        var rates = throughput.Rates();
+        var html = new ConsoleHtml();
+        html.Raw("<section class=\"alarms\"><h2>Alarms</h2>");
+        var alarms = Alarms(status).ToList();
+        if (alarms.Count == 0)
+        {
+            html.Element("p", "none", "ok");
+        }
+        else
+        {
+            html.Raw("<ul>");
+            foreach (var alarm in alarms)
+            {
+                html.Element("li", alarm, "alarm");
+            }
+
+            html.Raw("</ul>");
+        }
+
+        html.Raw("</section><section><h2>Node</h2><dl>");
+        html.Term("identity", status.Node);
+        html.Term("started", ConsoleHtml.Time(status.StartedAt.ToDateTimeOffset()));
+        html.Term("uptime", ConsoleHtml.Span(now - status.StartedAt.ToDateTimeOffset()));
+        html.Term("TLS certificate until", ConsoleHtml.Time(status.CertificateNotAfter.ToDateTimeOffset()), ExpiryClass(status.CertificateNotAfter.ToDateTimeOffset(), now));
+        html.Term("trust bundle", $"sequence {status.TrustBundleSequence}, expires {ConsoleHtml.Time(status.TrustBundleExpiresAt.ToDateTimeOffset())}", ExpiryClass(status.TrustBundleExpiresAt.ToDateTimeOffset(), now));
+        html.Term("indicators stored", ConsoleHtml.Number(status.IndicatorsStored));
+        html.Term("sightings ingested / rejected", $"{ConsoleHtml.Number(status.SightingsIngested)} / {ConsoleHtml.Number(status.SightingsRejected)}");
+        html.Term("calls denied", ConsoleHtml.Number(status.CallsDenied));
+        html.Raw("</dl></section><section><h2>Throughput now</h2><dl>");
+        var over = rates.Over == TimeSpan.Zero ? "(measuring; reload in a few seconds)" : $"(last {ConsoleHtml.Span(rates.Over)})";
+        html.Term("sightings ingested", $"{ConsoleHtml.Number(rates.Ingested, "N1")}/s {over}");
+        html.Term("indicators sent to peers", $"{ConsoleHtml.Number(rates.Sent, "N1")}/s");
+        html.Term("indicators received from peers", $"{ConsoleHtml.Number(rates.Received, "N1")}/s");
+        html.Raw("</dl></section><section><h2>Outbox per peer</h2><table id=\"outbox\">");
+        html.HeaderRow("peer", "state", "outbox depth", "oldest waiting");
+        html.Raw("<tbody>");
+        foreach (var peer in status.Peers)
+        {
+            html.Raw("<tr>").Cell(peer.Peer).Cell(peer.Connected ? "connected" : "disconnected", peer.Connected ? "ok" : "alarm")
+                .Cell((long)peer.OutboxDepth).Cell(peer.OutboxDepth == 0 ? "-" : ConsoleHtml.Span(TimeSpan.FromSeconds(peer.OldestAgeSeconds))).Raw("</tr>");
+        }
+
+        html.Raw("</tbody></table></section>");
+        return Page(context, "Overview", html);
+    }
+
+    public async Task<IResult> PeersAsync(HttpContext context)
+    {
+        var status = await NodeStatusReport.BuildAsync(runtime, context.RequestAborted).ConfigureAwait(false);
+        var now = runtime.Time.GetUtcNow();
+        var withheld = await WithheldReasonsAsync(context.RequestAborted).ConfigureAwait(false);
+        var config = runtime.Trust.Config.Config;
+        var html = new ConsoleHtml();
+        foreach (var peer in status.Peers)
+        {
+            var configured = config.Peers.FirstOrDefault(p => p.Id == peer.Peer);
+            var domain = SpiffeId.TryParse(peer.Peer, out var id, out _) ? id.TrustDomain : peer.Peer;
+            html.Raw("<section class=\"peer\"><h2>").Text(peer.Peer).Raw("</h2><dl>");
+            html.Term("address", peer.Address);
+            html.Term("state", peer.Connected
+                ? $"connected since {ConsoleHtml.Time(peer.ConnectedSince?.ToDateTimeOffset())}"
+                : "disconnected" + (peer.LastError.Length > 0 ? ": " + peer.LastError : ""), peer.Connected ? "ok" : "alarm");
+            html.Term("suite", peer.Suite.Length == 0 ? "-" : peer.Suite);
+            html.Term("last contact (last ack)", ConsoleHtml.Time(peer.LastAck?.ToDateTimeOffset()));
+            foreach (var root in runtime.Trust.RootsOf(domain))
+            {
+                var until = new DateTimeOffset(root.NotAfter.ToUniversalTime());
+                html.Term("root certificate until", $"{ConsoleHtml.Time(until)} ({ExpiryText(until, now)})", ExpiryClass(until, now));
+            }
+
+            html.Term("root pin (SPKI SHA-256)", configured?.RootPin ?? "-", "mono");
+            html.Term("our trust bundle it holds", peer.BundleSequenceHeld == 0
+                ? "none fetched yet"
+                : $"sequence {peer.BundleSequenceHeld} (ours is {status.TrustBundleSequence}), fetched {ConsoleHtml.Time(peer.BundleFetchedAt?.ToDateTimeOffset())}",
+                peer.BundleSequenceHeld != 0 && peer.BundleSequenceHeld < status.TrustBundleSequence ? "warn" : null);
+            html.Term("its trust bundle we hold", peer.PeerBundleSequence == 0 ? "none" : $"sequence {peer.PeerBundleSequence}");
+            html.Term("outbox", $"{peer.OutboxDepth} waiting");
+            html.Raw("</dl><table class=\"counts\">");
+            html.HeaderRow("indicators sent", "indicators received", "withheld by policy", "envelopes sent", "envelopes received", "envelopes rejected");
+            html.Raw("<tbody><tr>").Cell((long)peer.IndicatorsSent).Cell((long)peer.IndicatorsReceived).Cell((long)peer.IndicatorsWithheld)
+                .Cell((long)peer.EnvelopesSent).Cell((long)peer.EnvelopesReceived).Cell((long)peer.EnvelopesRejected).Raw("</tr></tbody></table>");
+            html.Element("h3", $"Withheld, by reason (newest {AuditWindow:N0} audit entries)");
+            if (withheld.TryGetValue(peer.Peer, out var reasons) && reasons.Count > 0)
+            {
+                html.Raw("<table class=\"reasons\">").HeaderRow("reason", "indicators").Raw("<tbody>");
+                foreach (var (reason, count) in reasons.OrderByDescending(r => r.Value))
+                {
+                    html.Raw("<tr>").Cell(reason).Cell(count).Raw("</tr>");
+                }
+
+                html.Raw("</tbody></table>");
+            }
+            else
+            {
+                html.Element("p", "none withheld", "muted");
+            }
+
+            html.Raw("</section>");
+        }
+
+        if (status.Peers.Count == 0)
+        {
+            html.Element("p", "no peers configured");
+        }
+
+        return Page(context, "Peers", html);
+    }
+
+    public async Task<IResult> AgentsAsync(HttpContext context)
+    {
+        var status = await NodeStatusReport.BuildAsync(runtime, context.RequestAborted).ConfigureAwait(false);
+        var html = new ConsoleHtml();
+        html.Raw("<table id=\"agents\">").HeaderRow("agent", "first seen", "last seen", "batches", "sightings stored", "sightings rejected", "last error", "trust bundle held").Raw("<tbody>");
+        foreach (var agent in status.Agents)
+        {
+            html.Raw("<tr>").Cell(agent.Agent).Cell(ConsoleHtml.Time(agent.FirstSeen?.ToDateTimeOffset())).Cell(ConsoleHtml.Time(agent.LastSeen?.ToDateTimeOffset()))
+                .Cell((long)agent.Batches).Cell((long)agent.SightingsStored).Cell((long)agent.SightingsRejected)
+                .Cell(agent.LastError.Length == 0 ? "-" : $"{agent.LastError} ({ConsoleHtml.Time(agent.LastErrorAt?.ToDateTimeOffset())})", agent.LastError.Length == 0 ? null : "alarm")
+                .Cell(agent.BundleSequenceHeld == 0 ? "-" : "sequence " + agent.BundleSequenceHeld.ToString(CultureInfo.InvariantCulture)).Raw("</tr>");
+        }
+
+        html.Raw("</tbody></table>");
+        if (status.Agents.Count == 0)
+        {
+            html.Element("p", "no agent has connected yet");
+        }
+
+        html.Element("p", "Agent certificates are short-lived and renewed by the agent's operator; the node learns an agent only when it calls.", "muted");
+        return Page(context, "Agents", html);
+    }
+
+    public IResult Flows(HttpContext context)
+    {
+        var html = new ConsoleHtml();
+        html.Element("p", "Nations as nodes; each arrow is indicators that flowed between this node and a peer since counting began (sent, received; withheld by policy in brackets). Updated every 2 seconds. Dashed: trusted origins whose content reaches this node only by relay.", "muted");
+        html.Raw("<div id=\"flows\" data-source=\"/flows.json\"></div><table id=\"flow-table\"><thead><tr><th>from</th><th>to</th><th>indicators</th></tr></thead><tbody></tbody></table>");
+        return Page(context, "Flows", html, ["/assets/cytoscape.min.js", "/assets/flows.js"]);
+    }
+
+    public IResult FlowsJson(HttpContext context)
+    {
+        var self = runtime.Identity.Id.TrustDomain;
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("self", self);
+            json.WriteStartArray("nations");
+            json.WriteStartObject();
+            json.WriteString("id", self);
+            json.WriteString("role", "self");
+            json.WriteEndObject();
+            var peers = runtime.Trust.Peers.Values.ToList();
+            foreach (var domain in peers.Select(p => p.Id.TrustDomain).Distinct(StringComparer.Ordinal))
+            {
+                json.WriteStartObject();
+                json.WriteString("id", domain);
+                json.WriteString("role", "peer");
+                json.WriteEndObject();
+            }
+
+            foreach (var origin in runtime.Trust.Config.Config.TrustedOrigins.Select(o => o.TrustDomain).Where(d => peers.All(p => p.Id.TrustDomain != d)).Distinct(StringComparer.Ordinal))
+            {
+                json.WriteStartObject();
+                json.WriteString("id", origin);
+                json.WriteString("role", "origin");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("flows");
+            foreach (var peer in peers)
+            {
+                var metrics = runtime.Metrics.Peer(peer.IdText);
+                WriteFlow(json, self, peer.Id.TrustDomain, Interlocked.Read(ref metrics.IndicatorsSent), Interlocked.Read(ref metrics.IndicatorsWithheld));
+                WriteFlow(json, peer.Id.TrustDomain, self, Interlocked.Read(ref metrics.IndicatorsReceived), 0);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Results.Bytes(buffer.ToArray(), "application/json");
+    }
+
+    public async Task<IResult> AuditAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        var query = context.Request.Query["q"].ToString().Trim();
+        var kind = context.Request.Query["kind"].ToString().Trim();
+        var page = int.TryParse(context.Request.Query["page"], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p >= 1 ? p : 1;
+        var verification = await VerifyAsync(ct).ConfigureAwait(false);
+        var total = await runtime.Store.Audit.CountAsync(ct).ConfigureAwait(false);
+        var matches = new List<AuditEntry>();
+        await foreach (var entry in runtime.Store.Audit.TailAsync(AuditWindow, ct).ConfigureAwait(false))
+        {
+            if ((kind.Length == 0 || entry.Kind == kind) && (query.Length == 0 || Matches(entry, query)))
+            {
+                matches.Add(entry);
+            }
+        }
+
+        matches.Reverse();
+        var pages = Math.Max(1, (matches.Count + AuditPageSize - 1) / AuditPageSize);
+        page = Math.Min(page, pages);
+        var html = new ConsoleHtml();
+        var (result, keys) = verification;
+        html.Raw("<section id=\"chain\">");
+        html.Element("p", result.Ok
+            ? $"chain OK: {result.EntriesChecked:N0} entries, hash chain intact, {result.CheckpointsVerified} checkpoints; " +
+              (result.SignaturesChecked ? $"checkpoint signatures verified with the node's {keys} signing key(s)" : "checkpoint signatures NOT verified (no signing keys)") +
+              $"; {result.UncheckpointedEntries} entries after the last checkpoint"
+            : $"chain BROKEN at entry seq {result.FirstBadSeq}: {result.Problem}; everything from there on is untrusted",
+            result.Ok ? "ok" : "alarm");
+        html.Raw("</section><form method=\"get\" action=\"/audit\" class=\"search\"><input type=\"search\" name=\"q\" placeholder=\"search actor, subject, decision, reason\" value=\"").Text(query)
+            .Raw("\"><select name=\"kind\"><option value=\"\">any kind</option>");
+        foreach (var k in AuditKinds.All.Order(StringComparer.Ordinal))
+        {
+            html.Raw("<option").Raw(k == kind ? " selected" : "").Raw(">").Text(k).Raw("</option>");
+        }
+
+        html.Raw("</select><button type=\"submit\">Search</button></form>");
+        html.Element("p", $"{matches.Count:N0} matching of the newest {Math.Min(total, AuditWindow):N0} entries ({total:N0} in the log); page {page} of {pages}", "muted");
+        html.Raw("<table id=\"audit\">").HeaderRow("seq", "time", "kind", "decision", "actor", "subject", "reason").Raw("<tbody>");
+        foreach (var entry in matches.Skip((page - 1) * AuditPageSize).Take(AuditPageSize))
+        {
+            html.Raw("<tr>").Cell(entry.Seq).Cell(ConsoleHtml.Time(entry.At)).Cell(entry.Kind).Cell(entry.Decision).Cell(entry.Actor, "mono").Cell(entry.Subject, "mono").Cell(entry.Reason).Raw("</tr>");
+        }
+
+        html.Raw("</tbody></table><nav class=\"pager\">");
+        if (page > 1)
+        {
+            html.Link(AuditHref(query, kind, page - 1), "newer", "newer");
+        }
+
+        if (page < pages)
+        {
+            html.Link(AuditHref(query, kind, page + 1), "older", "older");
+        }
+
+        html.Raw("</nav>");
+        return Page(context, "Audit", html);
+    }
+
+    public IResult Policy(HttpContext context)
+    {
+        var text = context.Request.Query["indicator"].ToString();
+        var html = new ConsoleHtml();
+        html.Element("p", "The indicator as JSON, as 'policy test --indicator' takes it: type, value, tlp (default AMBER), confidence (default 50), tags, sectors, sensor, context, description, validUntil. Evaluated against every peer's outbound policy; changes nothing.", "muted");
+        html.Raw("<form method=\"get\" action=\"/policy\" class=\"policy\"><textarea name=\"indicator\" rows=\"4\" cols=\"80\" spellcheck=\"false\">")
+            .Text(text.Length == 0 ? "{\"type\":\"domain\",\"value\":\"evil.example\",\"tlp\":\"AMBER\",\"confidence\":80,\"tags\":[\"c2\"]}" : text)
+            .Raw("</textarea><button type=\"submit\">Test against every peer</button></form>");
+        if (text.Length > 0)
+        {
+            RenderPolicyTest(html, text);
+        }
+
+        return Page(context, "Policy test", html);
+    }
+
+    public async Task<IResult> IndicatorsAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        var query = context.Request.Query["q"].ToString().Trim();
+        var html = new ConsoleHtml();
+        html.Raw("<form method=\"get\" action=\"/indicators\" class=\"search\"><input type=\"search\" name=\"q\" placeholder=\"value, type:value or id\" value=\"").Text(query)
+            .Raw("\"><button type=\"submit\">Search</button></form>");
+        var withdrawals = await runtime.Store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
+        var suppressions = await runtime.Store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+        var now = runtime.Time.GetUtcNow();
+        var found = new List<(Indicator Indicator, string Status)>();
+        var exactId = TryIndicatorId(query);
+        var scanned = 0L;
+        await foreach (var indicator in runtime.Store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+        {
+            scanned++;
+            if (query.Length == 0 || indicator.Id == exactId || indicator.Value.Contains(query, StringComparison.OrdinalIgnoreCase))
+            {
+                found.Add((indicator, IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now).Status));
+                if (found.Count >= SearchLimit)
+                {
+                    break;
+                }
+            }
+        }
+
+        html.Element("p", found.Count >= SearchLimit ? $"the first {SearchLimit} matches" : $"{found.Count} match(es)", "muted");
+        html.Raw("<table id=\"indicators\">").HeaderRow("type", "value", "TLP", "confidence", "origin", "last seen", "status").Raw("<tbody>");
+        foreach (var (indicator, status) in found)
+        {
+            html.Raw("<tr>").Cell(IndicatorTypeNames.ToName(indicator.Type)).Raw("<td>").Link("/indicators/" + indicator.Id, indicator.Value, "mono").Raw("</td>")
+                .Cell(TlpNames.ToName(indicator.Tlp)).Cell(indicator.Confidence).Cell(indicator.OriginDomain.Length == 0 ? runtime.Identity.Id.TrustDomain : indicator.OriginDomain)
+                .Cell(ConsoleHtml.Time(indicator.LastSeen?.ToDateTimeOffset())).Cell(status, status == IndicatorStatus.Active ? null : "warn").Raw("</tr>");
+        }
+
+        html.Raw("</tbody></table>");
+        return Page(context, "Indicators", html);
+    }
+
+    public async Task<IResult> IndicatorAsync(HttpContext context, string id)
+    {
+        var ct = context.RequestAborted;
+        id = TryIndicatorId(id);
+        var indicator = await runtime.Store.GetIndicatorAsync(id, ct).ConfigureAwait(false)
+            ?? throw new ConsoleRefusal(404, $"this node holds no indicator {id}");
+        var status = await IndicatorStatus.ReadAsync(runtime.Store, indicator, runtime.Time.GetUtcNow(), ct).ConfigureAwait(false);
+        var own = await runtime.Store.GetOwnViewAsync(indicator.Id, ct).ConfigureAwait(false);
+        var sightings = await runtime.Store.ReadReceivedSightingsAsync(indicator.Id, ct).ConfigureAwait(false);
+        var caller = ConsoleServer.Caller(context);
+        var html = new ConsoleHtml();
+        var done = context.Request.Query["done"].ToString();
+        if (done.Length > 0)
+        {
+            html.Element("p", done, "ok notice");
+        }
+
+        html.Raw("<section><dl>");
+        html.Term("id", indicator.Id, "mono");
+        html.Term("type", IndicatorTypeNames.ToName(indicator.Type));
+        html.Term("value", indicator.Value, "mono");
+        html.Term("status", status.Status, status.Status == IndicatorStatus.Active ? "ok" : "warn");
+        html.Term("TLP", TlpNames.ToName(indicator.Tlp));
+        html.Term("confidence", indicator.Confidence.ToString(CultureInfo.InvariantCulture));
+        html.Term("first / last seen", $"{ConsoleHtml.Time(indicator.FirstSeen?.ToDateTimeOffset())} / {ConsoleHtml.Time(indicator.LastSeen?.ToDateTimeOffset())}");
+        html.Term("valid until", ConsoleHtml.Time(indicator.ValidUntil?.ToDateTimeOffset()));
+        html.Term("tags", indicator.Tags.Count == 0 ? "-" : string.Join(", ", indicator.Tags));
+        html.Term("sectors", indicator.Sectors.Count == 0 ? "-" : string.Join(", ", indicator.Sectors));
+        html.Term("description", indicator.Description.Length == 0 ? "-" : indicator.Description);
+        html.Term("provenance", own is not null
+            ? $"originated here ({own.Observations.Count} own observation(s))" + (indicator.Observations.Count > own.Observations.Count ? ", also reported by peers" : "")
+            : "received from peers; origin " + (indicator.OriginDomain.Length == 0 ? "-" : indicator.OriginDomain));
+        html.Raw("</dl></section><section><h2>Observations</h2><table id=\"observations\">")
+            .HeaderRow("node", "sensor", "count", "first seen", "last seen", "confidence").Raw("<tbody>");
+        foreach (var o in indicator.Observations)
+        {
+            html.Raw("<tr>").Cell(o.Node, "mono").Cell(o.Sensor.Length == 0 ? "(redacted)" : o.Sensor).Cell(o.Count)
+                .Cell(ConsoleHtml.Time(o.FirstSeen?.ToDateTimeOffset())).Cell(ConsoleHtml.Time(o.LastSeen?.ToDateTimeOffset())).Cell(o.Confidence).Raw("</tr>");
+        }
+
+        html.Raw("</tbody></table></section><section><h2>Withdrawals</h2>");
+        if (status.Withdrawals.Count == 0)
+        {
+            html.Element("p", "none", "muted");
+        }
+        else
+        {
+            html.Raw("<table id=\"withdrawals\">").HeaderRow("origin", "reason", "withdrawn at", "received from").Raw("<tbody>");
+            foreach (var w in status.Withdrawals)
+            {
+                html.Raw("<tr>").Cell(w.Origin, "mono").Cell(w.Reason).Cell(ConsoleHtml.Time(w.WithdrawnAt)).Cell(w.Sender, "mono").Raw("</tr>");
+            }
+
+            html.Raw("</tbody></table>");
+        }
+
+        if (status.Suppression is { } suppression)
+        {
+            html.Element("p", $"suppressed here at {ConsoleHtml.Time(suppression.SuppressedAt)}: {suppression.Reason}", "warn");
+        }
+
+        html.Raw("</section><section><h2>Sightings reported back by peers</h2>");
+        if (sightings.Count == 0)
+        {
+            html.Element("p", "none", "muted");
+        }
+        else
+        {
+            html.Raw("<table id=\"sightings\">").HeaderRow("nation", "reporter", "count", "first seen", "last seen", "sectors", "reports").Raw("<tbody>");
+            foreach (var s in sightings)
+            {
+                html.Raw("<tr>").Cell(SpiffeId.TryParse(s.Reporter, out var reporter, out _) ? reporter.TrustDomain : s.Reporter).Cell(s.Reporter, "mono").Cell(s.Count)
+                    .Cell(ConsoleHtml.Time(s.FirstSeen)).Cell(ConsoleHtml.Time(s.LastSeen)).Cell(s.Sectors.Count == 0 ? "-" : string.Join(", ", s.Sectors)).Cell(s.Reports).Raw("</tr>");
+            }
+
+            html.Raw("</tbody></table>");
+        }
+
+        html.Raw("</section><section class=\"actions\"><h2>Actions</h2>");
+        if (!caller.MayAct)
+        {
+            html.Element("p", $"Your role is {caller.Role}: actions need the role '{Configuration.ConsoleRoles.Operator}' (console.operators in gateway.json).", "muted");
+        }
+
+        var token = antiforgery.GetAndStoreTokens(context).RequestToken ?? "";
+        if (own is not null && status.Status != IndicatorStatus.Withdrawn)
+        {
+            ActionForm(html, $"/indicators/{indicator.Id}/withdraw", "Withdraw federation-wide", "withdraw", token, caller.MayAct);
+        }
+
+        if (status.Suppression is null)
+        {
+            ActionForm(html, $"/indicators/{indicator.Id}/suppress", "Suppress on this node", "suppress", token, caller.MayAct);
+        }
+
+        html.Raw("</section>");
+        return Page(context, indicator.Value, html);
+    }
+
+    /// <summary>POST withdraw or suppress: the operator role, a valid CSRF token and a reason; audited with the caller's identity.</summary>
+    public async Task<IResult> ActAsync(HttpContext context, string id, string action)
+    {
+        var caller = ConsoleServer.Caller(context);
+        var ct = context.RequestAborted;
+        if (!caller.MayAct)
+        {
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = $"role {caller.Role} may not act" });
+            throw new ConsoleRefusal(403, $"{caller.Id} has the role '{caller.Role}'; {action} needs the role '{Configuration.ConsoleRoles.Operator}'");
+        }
+
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = "missing or invalid CSRF token" });
+            throw new ConsoleRefusal(400, "missing or invalid CSRF token: reload the page and try again");
+        }
+
+        var form = await context.Request.ReadFormAsync(ct).ConfigureAwait(false);
+        var reason = form["reason"].ToString().Trim();
+        try
+        {
+            string done;
+            if (action == "withdraw")
+            {
+                var (_, peers) = await lifecycle.WithdrawAsync(id, reason, caller.Actor, ct).ConfigureAwait(false);
+                done = peers.Count == 0 ? "withdrawn; no peer had received it" : "withdrawn; queued to " + string.Join(", ", peers);
+            }
+            else
+            {
+                done = await lifecycle.SuppressAsync(id, reason, caller.Actor, ct).ConfigureAwait(false) ? "suppressed on this node" : "was already suppressed";
+            }
+
+            return Results.Redirect($"/indicators/{Uri.EscapeDataString(id)}?done={Uri.EscapeDataString(done)}", permanent: false, preserveMethod: false);
+        }
+        catch (LifecycleRefusedException ex)
+        {
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = ex.Message });
+            throw new ConsoleRefusal(ex.Code == Grpc.Core.StatusCode.NotFound ? 404 : 400, ex.Message);
+        }
+    }
+
+    /// <summary>The page layout around <paramref name="body"/>.</summary>
+    public IResult Page(HttpContext context, string title, ConsoleHtml body, IReadOnlyList<string>? scripts = null, int status = 200)
+    {
+        var caller = context.Items[ConsoleServer.CallerKey] as ConsoleCaller;
+        var html = new ConsoleHtml();
+        html.Raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>")
+            .Text(title).Raw(" · ").Text(runtime.Identity.IdText).Raw("</title>")
+            // The id tells Cytoscape its container rule is already present (console.css), so it adds no <style> element.
+            .Raw("<link rel=\"stylesheet\" id=\"__________cytoscape_stylesheet\" href=\"/assets/console.css\">")
+            .Raw("<link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">");
+        foreach (var script in scripts ?? [])
+        {
+            html.Raw("<script src=\"").Text(script).Raw("\" defer></script>");
+        }
+
+        html.Raw("</head><body><header><span class=\"brand\">CyberCoop</span> <span class=\"node mono\">").Text(runtime.Identity.IdText).Raw("</span><nav>");
+        var path = context.Request.Path.Value ?? "/";
+        foreach (var (href, name) in s_nav)
+        {
+            var active = href == "/" ? path == "/" : path.StartsWith(href, StringComparison.Ordinal);
+            html.Link(href, name, active ? "active" : null);
+        }
+
+        html.Raw("</nav><span class=\"who\">");
+        if (caller is not null)
+        {
+            html.Text(caller.Id).Raw(" · ").Element("span", caller.Role, caller.MayAct ? "role operator" : "role");
+        }
+
+        html.Raw("</span></header><main>").Element("h1", title).Raw(body.ToString()).Raw("</main></body></html>");
+        return Results.Content(html.ToString(), "text/html; charset=utf-8", statusCode: status);
+    }
+
+    private void RenderPolicyTest(ConsoleHtml html, string text)
+    {
+        Sighting sighting;
+        try
+        {
+            sighting = IndicatorArgument.Parse(text);
+        }
+        catch (CliException ex)
+        {
+            html.Element("p", ex.Message, "alarm error");
+            return;
+        }
+
+        var now = runtime.Time.GetUtcNow();
+        var (normalized, error) = PolicyDryRun.Normalize(sighting, runtime.Identity.IdText, runtime.Time);
+        if (normalized is null)
+        {
+            html.Element("p", "the node would reject this indicator on ingest: " + error, "alarm error");
+            return;
+        }
+
+        html.Element("p", $"{IndicatorTypeNames.ToName(normalized.Type)} {normalized.Value} (TLP {TlpNames.ToName(normalized.Tlp)}, confidence {normalized.Confidence}), id {normalized.Id}", "mono");
+        foreach (var peer in runtime.Trust.Config.Config.Peers)
+        {
+            var decision = PolicyDryRun.Evaluate(normalized, peer, now);
+            html.Raw("<section class=\"decision\"><h2>").Text(peer.Id).Raw("</h2>");
+            html.Element("p", "decision   " + PolicyDryRun.Summary(decision), decision.Shared ? "verdict ok" : "verdict alarm");
+            html.Raw("<table class=\"rules\">").HeaderRow("", "rule", "detail").Raw("<tbody>");
+            foreach (var rule in decision.Rules)
+            {
+                html.Raw("<tr>").Cell(rule.Passed ? "pass" : "FAIL", rule.Passed ? "ok" : "alarm").Cell(rule.Code, "mono").Cell(rule.Detail).Raw("</tr>");
+            }
+
+            html.Raw("</tbody></table>");
+            if (decision.Redacted is not null)
+            {
+                html.Element("h3", "the peer would receive").Element("pre", s_json.Format(decision.Redacted));
+            }
+
+            html.Raw("</section>");
+        }
+    }
+
+    private static void ActionForm(ConsoleHtml html, string action, string label, string name, string token, bool enabled)
+    {
+        html.Raw("<form method=\"post\" class=\"action\" id=\"").Text(name).Raw("\" action=\"").Text(action).Raw("\"><input type=\"hidden\" name=\"").Text(ConsoleServer.CsrfField).Raw("\" value=\"").Text(token)
+            .Raw("\"><input type=\"text\" name=\"reason\" required maxlength=\"500\" placeholder=\"reason (audited)\" aria-label=\"").Text(name).Raw(" reason\"><button type=\"submit\" name=\"do\" value=\"")
+            .Text(name).Raw("\"").Raw(enabled ? "" : " disabled").Raw(">").Text(label).Raw("</button></form>");
+    }
+
+    private async Task<(AuditVerifyResult Result, int Keys)> VerifyAsync(CancellationToken ct)
+    {
+        var now = runtime.Time.GetUtcNow();
+        lock (_verifyGate)
+        {
+            if (_verified is { } cached && now - cached.At < s_verifyCache)
+            {
+                return (cached.Result, cached.Keys);
+            }
+        }
+
+        // As 'audit verify' does: the chain, and the checkpoints' signatures with the node's signing keys.
+        var loaded = runtime.Trust.Config;
+        using var keys = CheckpointKeys.Load(loaded.Resolve(loaded.Config.Node.KeysDirectory));
+        var result = await runtime.Store.Audit.VerifyAsync(keys.Count == 0 ? null : keys.Verify, ct).ConfigureAwait(false);
+        lock (_verifyGate)
+        {
+            _verified = (now, result, keys.Count);
+        }
+
+        return (result, keys.Count);
+    }
+
+    private async Task<Dictionary<string, Dictionary<string, long>>> WithheldReasonsAsync(CancellationToken ct)
+    {
+        var byPeer = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        await foreach (var entry in runtime.Store.Audit.TailAsync(AuditWindow, ct).ConfigureAwait(false))
+        {
+            if (entry.Kind != AuditKinds.Withheld || entry.Decision != "withheld")
+            {
+                continue;
+            }
+
+            var reasons = byPeer.TryGetValue(entry.Subject, out var found) ? found : byPeer[entry.Subject] = new(StringComparer.Ordinal);
+            reasons[entry.Reason] = reasons.GetValueOrDefault(entry.Reason) + CountIndicators(entry.DetailsJson);
+        }
+
+        return byPeer;
+    }
+
+    private static long CountIndicators(string detailsJson)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(detailsJson);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Value.ValueKind == JsonValueKind.Array)
+                {
+                    return property.Value.GetArrayLength();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return 1;
+    }
+
+    private IEnumerable<string> Alarms(NodeStatus status)
+    {
+        foreach (var warning in status.Warnings)
+        {
+            yield return warning;
+        }
+
+        foreach (var peer in status.Peers.Where(p => !p.Connected))
+        {
+            yield return $"peer {peer.Peer} is disconnected" + (peer.LastError.Length > 0 ? ": " + peer.LastError : "");
+        }
+
+        foreach (var peer in status.Peers.Where(p => p.OldestAgeSeconds > 300))
+        {
+            yield return $"the outbox to {peer.Peer} holds {peer.OutboxDepth} envelope(s), the oldest waiting {ConsoleHtml.Span(TimeSpan.FromSeconds(peer.OldestAgeSeconds))}";
+        }
+
+        if (runtime.AuditDropped > 0)
+        {
+            yield return $"{runtime.AuditDropped} audit entries could not be written";
+        }
+    }
+
+    private static void WriteFlow(Utf8JsonWriter json, string from, string to, long indicators, long withheld)
+    {
+        json.WriteStartObject();
+        json.WriteString("from", from);
+        json.WriteString("to", to);
+        json.WriteNumber("indicators", indicators);
+        json.WriteNumber("withheld", withheld);
+        json.WriteEndObject();
+    }
+
+    private static bool Matches(AuditEntry entry, string query) =>
+        entry.Actor.Contains(query, StringComparison.OrdinalIgnoreCase) || entry.Subject.Contains(query, StringComparison.OrdinalIgnoreCase)
+        || entry.Decision.Contains(query, StringComparison.OrdinalIgnoreCase) || entry.Reason.Contains(query, StringComparison.OrdinalIgnoreCase)
+        || entry.Kind.Contains(query, StringComparison.OrdinalIgnoreCase);
+
+    private static string AuditHref(string query, string kind, int page) =>
+        $"/audit?q={Uri.EscapeDataString(query)}&kind={Uri.EscapeDataString(kind)}&page={page}";
+
+    /// <summary>The id <c>indicators show</c> would look up for <paramref name="query"/> (UUID or type:value), else the query itself.</summary>
+    private static string TryIndicatorId(string query)
+    {
+        try
+        {
+            return IndicatorLifecycleCommands.ParseIndicator(query);
+        }
+        catch (CliException)
+        {
+            return query;
+        }
+    }
+
+    private static string ExpiryText(DateTimeOffset until, DateTimeOffset now) =>
+        until <= now ? "EXPIRED" : "in " + ConsoleHtml.Span(until - now);
+
+    private static string? ExpiryClass(DateTimeOffset until, DateTimeOffset now) =>
+        until - now <= TimeSpan.FromDays(7) ? "alarm" : until - now <= TimeSpan.FromDays(30) ? "warn" : null;
+}
