@@ -42,7 +42,14 @@ public sealed class ClockSkewWindowTests : IAsyncLifetime
 
         await _f.IngestAsync("ee", Sighting(IndicatorType.Domain, "within.skew.example"));
 
-        await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "within.skew.example") is not null, "fi accepts the envelope", TimeSpan.FromSeconds(30));
+        var metrics = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId);
+        try
+        {
+            await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "within.skew.example") is not null, "fi accepts the envelope", TimeSpan.FromSeconds(30));
+        }
+        catch (Exception) when (Fail($"ee's last error towards fi: {metrics.Snapshot().LastError}"))
+        {
+        }
         var row = await PeerStatusAsync("fi", "ee");
         Assert.True(row.ClockSkewMeasured);
         Assert.InRange(row.ClockSkewSeconds, offsetSeconds - 5, offsetSeconds + 1); // a lower bound: off by the transit time
@@ -74,6 +81,12 @@ public sealed class ClockSkewWindowTests : IAsyncLifetime
         _eeClock.Offset = TimeSpan.Zero; // NTP fixed
         await WaitUntilAsync(async () => await _f.GetAsync("fi", IndicatorType.Domain, "beyond.skew.example") is not null, "the envelope arrives once the clock is fixed", TimeSpan.FromSeconds(30));
         Assert.Equal(1u, Assert.Single((await _f.GetAsync("fi", IndicatorType.Domain, "beyond.skew.example"))!.Observations).Count);
+    }
+
+    private static bool Fail(string diagnostics)
+    {
+        TestContext.Current.TestOutputHelper?.WriteLine(diagnostics);
+        return false;
     }
 
     private async Task<PeerStatus> PeerStatusAsync(string code, string peer)
