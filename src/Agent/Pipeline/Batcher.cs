@@ -26,6 +26,7 @@ internal sealed class Batcher(
     private readonly Dictionary<string, FileCheckpoint> _checkpoints = new(StringComparer.Ordinal);
     private long _firstPendingAt = -1;
     private long _pendingBytes;
+    private long _chunksTaken;
 
     /// <summary>Flush before a batch grows past this (the gateway takes at most 4 MiB).</summary>
     public const int MaxBatchBytes = 3 * 1024 * 1024;
@@ -35,6 +36,9 @@ internal sealed class Batcher(
 
     /// <summary>Sightings written to the spool.</summary>
     public long SightingsSpooled { get; private set; }
+
+    /// <summary>Chunks taken from the input so far (spooled or still pending); safe to read from any thread.</summary>
+    public long ChunksTaken => Interlocked.Read(ref _chunksTaken);
 
     /// <summary>Runs until the input completes (then flushes) or cancellation.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -111,6 +115,7 @@ internal sealed class Batcher(
         }
 
         _checkpoints[chunk.Checkpoint.Key] = chunk.Checkpoint;
+        Interlocked.Increment(ref _chunksTaken);
         if (_pending.Count >= maxItems || _pendingBytes >= MaxBatchBytes)
         {
             await FlushAsync(cancellationToken).ConfigureAwait(false); // the batch ends with this chunk: its offset is exact

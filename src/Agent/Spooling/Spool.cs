@@ -70,6 +70,18 @@ internal sealed class Spool : IDisposable
         }
     }
 
+    /// <summary>True while a writer waits for delivery to free space (the spool is at its cap).</summary>
+    public bool IsFull
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _full;
+            }
+        }
+    }
+
     /// <summary>Unacknowledged batches.</summary>
     public int UnacknowledgedBatches
     {

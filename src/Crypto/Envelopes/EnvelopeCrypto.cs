@@ -25,24 +25,11 @@ public static class EnvelopeCrypto
     /// <summary>HPKE info for <see cref="Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65"/>.</summary>
     public const string InfoHybrid = "cybercoop/v1/envelope/x25519mlkem768-aes256gcm";
 
-    private static readonly byte[] s_infoClassical = System.Text.Encoding.ASCII.GetBytes(InfoClassical);
-    private static readonly byte[] s_infoHybrid = System.Text.Encoding.ASCII.GetBytes(InfoHybrid);
-
     /// <summary>HPKE info bytes of a suite.</summary>
-    public static ReadOnlySpan<byte> InfoFor(Suite suite) => suite switch
-    {
-        Suite.X25519Aes256GcmEd25519 => s_infoClassical,
-        Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65 => s_infoHybrid,
-        _ => throw Suites.UnknownSuite(suite),
-    };
+    public static ReadOnlySpan<byte> InfoFor(Suite suite) => Suites.HpkeInfo(suite);
 
     /// <summary>Length of the encapsulated key for a suite.</summary>
-    public static int EncapsulatedKeyLength(Suite suite) => suite switch
-    {
-        Suite.X25519Aes256GcmEd25519 => DhKemX25519.EncLength,
-        Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65 => HybridKemX25519MlKem768.EncLength,
-        _ => throw Suites.UnknownSuite(suite),
-    };
+    public static int EncapsulatedKeyLength(Suite suite) => Suites.EncapsulatedKeyLength(suite);
 
     /// <summary>
     /// Seals <paramref name="plaintext"/> to <paramref name="recipientKemKey"/>. The caller sets sender,

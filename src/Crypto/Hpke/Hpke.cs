@@ -7,7 +7,7 @@ namespace CyberCoop.Crypto;
 /// HPKE base mode (RFC 9180) with DHKEM(X25519, HKDF-SHA256) (kem_id 0x0020), HKDF-SHA256 (kdf_id 0x0001)
 /// and AES-128-GCM / AES-256-GCM. Keys are raw 32-byte X25519 keys.
 /// </summary>
-public static class Hpke
+internal static class Hpke
 {
     /// <summary>kdf_id of HKDF-SHA256.</summary>
     public const ushort KdfIdHkdfSha256 = 0x0001;

@@ -7,7 +7,7 @@ namespace CyberCoop.Crypto;
 /// An HPKE encryption context (RFC 9180 §5.2): sequence-numbered Seal (sender) or Open (recipient), and
 /// Export (both). Not thread-safe; dispose to clear the key, base nonce and exporter secret.
 /// </summary>
-public sealed class HpkeContext : IDisposable
+internal sealed class HpkeContext : IDisposable
 {
     private const int NonceLength = 12;
     private const int TagLength = 16;

@@ -122,8 +122,8 @@ internal sealed class EnvelopeReceiver(
             return ReceiveOutcome.Reject(RejectReason.RecipientMismatch, $"envelope is addressed to '{header.Recipient}'");
         }
 
-        var minimum = SuiteNames.Parse(sender.PinnedSuite is { } pinned ? SuiteNames.ToName(pinned) : node.MinimumSuite);
-        if (SuiteNames.Strength(header.Suite) < SuiteNames.Strength(minimum))
+        var minimum = Suites.Parse(sender.PinnedSuite is { } pinned ? Suites.Name(pinned) : node.MinimumSuite);
+        if (Suites.Strength(header.Suite) < Suites.Strength(minimum))
         {
             return ReceiveOutcome.Reject(RejectReason.SuiteDowngrade, $"{header.Suite} is below the required {minimum}");
         }
@@ -167,7 +167,7 @@ internal sealed class EnvelopeReceiver(
         byte[] plaintext;
         try
         {
-            plaintext = EnvelopeCrypto.Open(envelope, key.Kem!).Plaintext;
+            plaintext = BundleProtection.Open(envelope, key.Kem!).Plaintext;
         }
         catch (Exception ex) when (ex is CryptographicException or CryptoFormatException)
         {
@@ -180,28 +180,23 @@ internal sealed class EnvelopeReceiver(
             return await lifecycle.ReceiveAsync(sender, header, plaintext, turn, ct).ConfigureAwait(false);
         }
 
-        SignedBundle signed;
-        Bundle bundle;
-        try
+        if (!BundleProtection.TryRead(plaintext, out var unverified, out var formatProblem))
         {
-            signed = SignedBundle.Parser.ParseFrom(plaintext);
-            bundle = Bundle.Parser.ParseFrom(signed.Bundle);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            return ReceiveOutcome.Reject(RejectReason.MalformedBundle, ex.Message);
+            return ReceiveOutcome.Reject(RejectReason.MalformedBundle, formatProblem);
         }
 
-        if (!TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt))
+        if (!TrustBundleVerifier.IsValidTimestamp(unverified.CreatedAt))
         {
             return ReceiveOutcome.Reject(RejectReason.MalformedBundle, "created_at is not a valid timestamp");
         }
 
-        var originError = await VerifyOriginAsync(sender, header, signed, bundle, ct).ConfigureAwait(false);
-        if (originError is not null)
+        var (verified, originError) = await VerifyOriginAsync(sender, header, unverified, ct).ConfigureAwait(false);
+        if (verified is null)
         {
-            return originError;
+            return originError!;
         }
+
+        var bundle = verified.Bundle;
 
         if (seen is not null)
         {
@@ -210,81 +205,78 @@ internal sealed class EnvelopeReceiver(
                 : EnvelopeIdReused(bundle);
         }
 
-        return await ApplyAndCommitAsync(sender, header, signed, bundle, turn, ct).ConfigureAwait(false);
+        return await ApplyAndCommitAsync(sender, header, verified, turn, ct).ConfigureAwait(false);
     }
 
-    private async Task<ReceiveOutcome?> VerifyOriginAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CancellationToken ct)
+    private async Task<(VerifiedBundle? Bundle, ReceiveOutcome? Error)> VerifyOriginAsync(PeerSettings sender, EnvelopeHeader header, UnverifiedBundle bundle, CancellationToken ct)
     {
         if (!SpiffeId.TryParse(bundle.Origin, out var origin, out var originError) || origin.Kind != WorkloadKind.Gateway)
         {
-            return ReceiveOutcome.Reject(RejectReason.MalformedBundle, "origin is not a gateway SPIFFE id: " + originError);
+            return Refused(ReceiveOutcome.Reject(RejectReason.MalformedBundle, "origin is not a gateway SPIFFE id: " + originError));
         }
 
         if (header.HopCount == 0)
         {
             if (bundle.Origin != sender.IdText)
             {
-                return ReceiveOutcome.Reject(RejectReason.OriginMismatch, $"hop 0 but the bundle's origin is '{bundle.Origin}', not the sender");
+                return Refused(ReceiveOutcome.Reject(RejectReason.OriginMismatch, $"hop 0 but the bundle's origin is '{bundle.Origin}', not the sender"));
             }
 
             if (bundle.FirstRecipient != runtime.Identity.IdText)
             {
-                return ReceiveOutcome.Reject(RejectReason.RecipientMismatch, $"the origin addressed this bundle to '{bundle.FirstRecipient}'");
+                return Refused(ReceiveOutcome.Reject(RejectReason.RecipientMismatch, $"the origin addressed this bundle to '{bundle.FirstRecipient}'"));
             }
         }
         else
         {
             if (bundle.Origin == sender.IdText)
             {
-                return ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "a relayed envelope cannot come from its own origin");
+                return Refused(ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "a relayed envelope cannot come from its own origin"));
             }
 
             if (!bundle.RelayAllowed)
             {
-                return ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "the origin did not allow this bundle to be relayed");
+                return Refused(ReceiveOutcome.Reject(RejectReason.RelayNotEntitled, "the origin did not allow this bundle to be relayed"));
             }
 
             if (header.HopCount > bundle.MaxHops)
             {
-                return ReceiveOutcome.Reject(RejectReason.HopLimit, $"hop {header.HopCount} exceeds the origin's limit of {bundle.MaxHops}");
+                return Refused(ReceiveOutcome.Reject(RejectReason.HopLimit, $"hop {header.HopCount} exceeds the origin's limit of {bundle.MaxHops}"));
             }
 
             if (bundle.Origin == runtime.Identity.IdText)
             {
-                return ReceiveOutcome.Reject(RejectReason.Loop, "this node is the bundle's origin");
+                return Refused(ReceiveOutcome.Reject(RejectReason.Loop, "this node is the bundle's origin"));
             }
         }
 
-        var (signingKey, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, origin, signed.SignerKeyId.Memory, header.HopCount, signed.OriginAnnouncement, ct)
+        var (signingKey, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, origin, bundle.Signed.SignerKeyId.Memory, header.HopCount, bundle.Signed.OriginAnnouncement, ct)
             .ConfigureAwait(false);
         if (signingKey is null)
         {
-            return keyError;
-        }
-
-        if (OriginKeyResolver.SuiteFor(signingKey.Key.Algorithm) != signed.Suite)
-        {
-            return ReceiveOutcome.Reject(RejectReason.BadSignature, "the signature suite does not match the origin's key");
+            return (null, keyError);
         }
 
         var createdAt = bundle.CreatedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
         if (!signingKey.ValidAt(createdAt, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds)))
         {
-            return ReceiveOutcome.Reject(RejectReason.OriginKeyNotValid, $"the origin's signing key {signingKey.Key.KeyIdHex} is announced for {signingKey.NotBefore:O} to " +
-                $"{signingKey.NotAfter:O}, but the bundle was created at {createdAt:O}");
+            return Refused(ReceiveOutcome.Reject(RejectReason.OriginKeyNotValid, $"the origin's signing key {signingKey.Key.KeyIdHex} is announced for {signingKey.NotBefore:O} to " +
+                $"{signingKey.NotAfter:O}, but the bundle was created at {createdAt:O}"));
         }
 
-        return ContentSignatures.Verify(SignaturePurpose.Bundle, signed.Bundle.Span, signed.Signature.Span, signingKey.Key)
-            ? null
-            : ReceiveOutcome.Reject(RejectReason.BadSignature, "the origin's signature over the bundle does not verify");
+        var verified = BundleProtection.Verify(bundle, signingKey.Key, out var problem);
+        return verified is null ? Refused(ReceiveOutcome.Reject(RejectReason.BadSignature, problem!)) : (verified, null);
+
+        static (VerifiedBundle?, ReceiveOutcome?) Refused(ReceiveOutcome outcome) => (null, outcome);
     }
 
     private static ReceiveOutcome EnvelopeIdReused(Bundle bundle) => ReceiveOutcome.Reject(RejectReason.EnvelopeIdReused,
         $"this envelope id was committed with another bundle than {Convert.ToHexStringLower(bundle.BundleId.Span)} of '{bundle.Origin}'; " +
         "a re-send must carry the same bundle, new content needs a new envelope id");
 
-    private async Task<ReceiveOutcome> ApplyAndCommitAsync(PeerSettings sender, EnvelopeHeader header, SignedBundle signed, Bundle bundle, CommitTurn turn, CancellationToken ct)
+    private async Task<ReceiveOutcome> ApplyAndCommitAsync(PeerSettings sender, EnvelopeHeader header, VerifiedBundle verified, CommitTurn turn, CancellationToken ct)
     {
+        var bundle = verified.Bundle;
         var relay = new RelayContext
         {
             HopCount = (int)header.HopCount,
@@ -330,11 +322,11 @@ internal sealed class EnvelopeReceiver(
                 Subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span),
                 Decision = "accepted",
                 Reason = $"origin {bundle.Origin}, hop {header.HopCount}, {accepted.Count} indicators",
-                DetailsJson = AuditDetails.Indicators(accepted.Select(i => i.Id), Convert.ToHexStringLower(header.RecipientKeyId.Span), Convert.ToHexStringLower(signed.SignerKeyId.Span)),
+                DetailsJson = AuditDetails.Indicators(accepted.Select(i => i.Id), Convert.ToHexStringLower(header.RecipientKeyId.Span), Convert.ToHexStringLower(verified.Signed.SignerKeyId.Span)),
             });
         }
 
-        var relays = Relaying.Plan(runtime, directory, sender, header, signed, bundle, accepted.Count, audit);
+        var relays = Relaying.Plan(runtime, directory, sender, header, verified, accepted.Count, audit);
         // Enqueue in arrival order: never before an earlier envelope of this stream (see the remarks).
         var received = new ReceivedEnvelope
         {

@@ -53,12 +53,4 @@ internal static class OriginKeyResolver
             ? ReceiveOutcome.Reject(RejectReason.OriginKeyUnknown, $"no verifiable signing key of '{originText}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}")
             : ReceiveOutcome.Reject(RejectReason.OriginNotPinned, $"this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified"));
     }
-
-    /// <summary>The suite whose signature algorithm a signing key uses (Unspecified for a KEM key).</summary>
-    public static Suite SuiteFor(KeyAlgorithm algorithm) => algorithm switch
-    {
-        KeyAlgorithm.Ed25519 => Suite.X25519Aes256GcmEd25519,
-        KeyAlgorithm.Ed25519Mldsa65 => Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65,
-        _ => Suite.Unspecified,
-    };
 }

@@ -212,15 +212,9 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             bundle.Indicators.Add(chunk);
             var bundleBytes = bundle.ToByteArray();
             var key = runtime.Identity.SigningKey(suite, now);
-            // The wrapped arrays are fresh and owned here, and nothing writes to them after this point: no copies of the
-            // ~300 KB bundle before the signed envelope is serialized.
-            var signed = new SignedBundle
-            {
-                Bundle = UnsafeByteOperations.UnsafeWrap(bundleBytes),
-                Suite = suite,
-                SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
-                Signature = UnsafeByteOperations.UnsafeWrap(ContentSignatures.Sign(SignaturePurpose.Bundle, bundleBytes, key)),
-            };
+            // bundleBytes is fresh and owned here, and nothing writes to it after this point: Sign wraps it, so the ~300 KB
+            // bundle is not copied before the signed bundle is serialized.
+            var signed = BundleProtection.Sign(bundleBytes, key);
             outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now, Origin: self, IndicatorIds: chunk.ConvertAll(i => i.Id)));
             audit.Add(new AuditEntry
             {

@@ -256,8 +256,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
             Hello = new ExchangeHello { Sender = _runtime.Identity.IdText, TrustBundleSequence = _runtime.Trust.OwnBundle.Sequence },
         }, sessionCts.Token).ConfigureAwait(false);
         Volatile.Write(ref _streamOpenedAt, _runtime.Time.GetTimestamp());
-        _metrics.Connected(_runtime.Time.GetUtcNow(), SuiteNames.ToName(suite));
-        GatewayLog.PeerConnected(_logger, Peer.IdText, SuiteNames.ToName(suite));
+        _metrics.Connected(_runtime.Time.GetUtcNow(), Suites.Name(suite));
+        GatewayLog.PeerConnected(_logger, Peer.IdText, Suites.Name(suite));
 
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(StringComparer.Ordinal);
         using var acked = new SemaphoreSlim(0);
@@ -344,7 +344,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
     {
         var keys = _directory.Find(Peer.IdText) ?? throw new InvalidOperationException($"the trust bundle of {Peer.Id.TrustDomain} does not announce keys for {Peer.IdText}");
         return SuiteNegotiation.KemKey(keys, suite, _runtime.Time.GetUtcNow(), SuiteNegotiation.Skew(_runtime))
-            ?? throw new InvalidOperationException($"{Peer.IdText} announces no KEM key for suite {SuiteNames.ToName(suite)} that is valid now");
+            ?? throw new InvalidOperationException($"{Peer.IdText} announces no KEM key for suite {Suites.Name(suite)} that is valid now");
     }
 
     /// <summary>
@@ -380,17 +380,11 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
         var now = _runtime.Time.GetUtcNow();
         bundle.CreatedAt = Timestamp.FromDateTimeOffset(now);
-        var bytes = bundle.ToByteArray();
         var key = identity.SigningKey(signed.Suite, now);
         GatewayLog.BundleResigned(_logger, Convert.ToHexStringLower(bundle.BundleId.Span), Peer.IdText, Convert.ToHexStringLower(signed.SignerKeyId.Span));
-        return new SignedBundle
-        {
-            Bundle = ByteString.CopyFrom(bytes),
-            Suite = signed.Suite,
-            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
-            Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
-            OriginAnnouncement = signed.OriginAnnouncement,
-        }.ToByteArray();
+        var resigned = BundleProtection.Sign(bundle.ToByteArray(), key);
+        resigned.OriginAnnouncement = signed.OriginAnnouncement;
+        return resigned.ToByteArray();
     }
 
     /// <summary>
@@ -505,7 +499,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
             HopCount = (uint)entry.HopCount,
             PayloadKind = entry.Kind,
         };
-        return EnvelopeCrypto.Seal(header, payload, kemKey);
+        return BundleProtection.Seal(header, payload, kemKey);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using CyberCoop.Contracts.V1;
+using CyberCoop.Crypto;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Policy;
 using CyberCoop.Gateway.Storage;
@@ -16,9 +17,10 @@ namespace CyberCoop.Gateway.Federation;
 internal static class Relaying
 {
     /// <summary>Plans relays of a received bundle; records every decision in <paramref name="audit"/>.</summary>
-    public static List<OutboxItem> Plan(GatewayRuntime runtime, PeerKeyDirectory directory, PeerSettings sender, EnvelopeHeader header, SignedBundle signed,
-        Bundle bundle, int acceptedCount, List<AuditEntry> audit)
+    public static List<OutboxItem> Plan(GatewayRuntime runtime, PeerKeyDirectory directory, PeerSettings sender, EnvelopeHeader header, VerifiedBundle verified,
+        int acceptedCount, List<AuditEntry> audit)
     {
+        var bundle = verified.Bundle;
         var items = new List<OutboxItem>();
         var now = runtime.Time.GetUtcNow();
         var subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span);
@@ -38,7 +40,7 @@ internal static class Relaying
                 continue;
             }
 
-            payload ??= Payload(directory, signed, bundle.Origin);
+            payload ??= Payload(directory, verified.Signed, bundle.Origin);
             ids ??= [.. bundle.Indicators.Select(i => i.Id)];
             items.Add(new OutboxItem(peer.IdText, RandomId(), payload, bundle.Indicators.Count, now, (int)header.HopCount + 1, Origin: bundle.Origin, IndicatorIds: ids));
             audit.Add(new AuditEntry { Kind = AuditKinds.Shared, Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });

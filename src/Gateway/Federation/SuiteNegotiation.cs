@@ -17,36 +17,28 @@ internal static class SuiteNegotiation
         {
             if (!local.Contains(p) || !remote.Contains(p))
             {
-                return (Suite.Unspecified, $"suite-unavailable: the pinned suite {SuiteNames.ToName(p)} is not supported by both nodes");
+                return (Suite.Unspecified, $"suite-unavailable: the pinned suite {Suites.Name(p)} is not supported by both nodes");
             }
 
-            return SuiteNames.Strength(p) < SuiteNames.Strength(minimum)
-                ? (Suite.Unspecified, $"suite-downgrade: pinned suite {SuiteNames.ToName(p)} is below the minimum {SuiteNames.ToName(minimum)}")
+            return Suites.Strength(p) < Suites.Strength(minimum)
+                ? (Suite.Unspecified, $"suite-downgrade: pinned suite {Suites.Name(p)} is below the minimum {Suites.Name(minimum)}")
                 : (p, null);
         }
 
-        var best = local.Intersect(remote).OrderByDescending(SuiteNames.Strength).FirstOrDefault();
+        var best = local.Intersect(remote).OrderByDescending(Suites.Strength).FirstOrDefault();
         if (best == Suite.Unspecified)
         {
             return (Suite.Unspecified, "suite-unavailable: the nodes share no suite");
         }
 
-        return SuiteNames.Strength(best) < SuiteNames.Strength(minimum)
-            ? (Suite.Unspecified, $"suite-downgrade: the strongest common suite {SuiteNames.ToName(best)} is below the minimum {SuiteNames.ToName(minimum)}")
+        return Suites.Strength(best) < Suites.Strength(minimum)
+            ? (Suite.Unspecified, $"suite-downgrade: the strongest common suite {Suites.Name(best)} is below the minimum {Suites.Name(minimum)}")
             : (best, null);
     }
 
     /// <summary>The suite towards a peer whose keys are known, or an error.</summary>
     public static (Suite Suite, string? Error) ForPeer(GatewayRuntime runtime, PeerSettings peer, PeerKeyDirectory.NodeKeys keys) =>
-        Choose(runtime.Identity.Suites, keys.Suites, peer.PinnedSuite, SuiteNames.Parse(runtime.Trust.Config.Config.Node.MinimumSuite));
-
-    /// <summary>The KEM algorithm of a suite.</summary>
-    public static KeyAlgorithm KemAlgorithm(Suite suite) => suite switch
-    {
-        Suite.X25519Aes256GcmEd25519 => KeyAlgorithm.X25519,
-        Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65 => KeyAlgorithm.X25519Mlkem768,
-        _ => KeyAlgorithm.Unspecified,
-    };
+        Choose(runtime.Identity.Suites, keys.Suites, peer.PinnedSuite, Suites.Parse(runtime.Trust.Config.Config.Node.MinimumSuite));
 
     /// <summary>
     /// The peer's KEM key for a suite to seal to at <paramref name="now"/>: the newest announced key (latest not-before)
@@ -55,7 +47,7 @@ internal static class SuiteNegotiation
     /// </summary>
     public static ContentPublicKey? KemKey(PeerKeyDirectory.NodeKeys keys, Suite suite, DateTimeOffset now, TimeSpan skew)
     {
-        var algorithm = KemAlgorithm(suite);
+        var algorithm = Suites.IsSupported(suite) ? Suites.KemAlgorithm(suite) : KeyAlgorithm.Unspecified;
         AnnouncedKey? best = null;
         foreach (var key in keys.Keys)
         {

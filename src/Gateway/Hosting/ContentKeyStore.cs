@@ -73,10 +73,10 @@ internal static partial class ContentKeyStore
 
     private const string StampFormat = "yyyyMMdd'T'HHmmssfff'Z'";
     private static readonly string[] s_stampFormats = [StampFormat, "yyyyMMdd'T'HHmmssfff", "yyyyMMdd'T'HHmmss'Z'", "yyyyMMdd'T'HHmmss"];
-    private static readonly Suite[] s_suites = [Suite.X25519Aes256GcmEd25519, Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65];
+    private static readonly Suite[] s_suites = [.. Suites.Supported.Reverse()];
 
     /// <summary>File name of an active key.</summary>
-    public static string ActiveName(ContentKeyKind kind, Suite suite) => $"{KindName(kind)}-{SuiteNames.ToName(suite)}.key";
+    public static string ActiveName(ContentKeyKind kind, Suite suite) => $"{KindName(kind)}-{Suites.Name(suite)}.key";
 
     /// <summary>A time as used in key file names.</summary>
     public static string Stamp(DateTimeOffset time) => time.UtcDateTime.ToString(StampFormat, CultureInfo.InvariantCulture);
@@ -142,7 +142,7 @@ internal static partial class ContentKeyStore
                     {
                         var retired = Path.Combine(keysDirectory, RetiredFolder);
                         Directory.CreateDirectory(retired);
-                        File.Move(active, FreeName(Path.Combine(retired, $"{Stamp(at)}-{KindName(kind)}-{SuiteNames.ToName(suite)}.key")));
+                        File.Move(active, FreeName(Path.Combine(retired, $"{Stamp(at)}-{KindName(kind)}-{Suites.Name(suite)}.key")));
                     }
 
                     File.Move(path, active);
@@ -187,7 +187,7 @@ internal static partial class ContentKeyStore
                 continue;
             }
 
-            var tag = SuiteNames.ToName(suite);
+            var tag = Suites.Name(suite);
             var signing = Path.Combine(pendingDirectory, $"{Stamp(activation)}-signing-{tag}.key");
             var kem = Path.Combine(pendingDirectory, $"{Stamp(activation)}-kem-{tag}.key");
             WriteFreshPair(suite, signing, kem, written);
@@ -209,7 +209,7 @@ internal static partial class ContentKeyStore
         var written = new List<string>();
         foreach (var suite in s_suites)
         {
-            var tag = SuiteNames.ToName(suite);
+            var tag = Suites.Name(suite);
             var signing = Path.Combine(keysDirectory, ActiveName(ContentKeyKind.Signing, suite));
             var kem = Path.Combine(keysDirectory, ActiveName(ContentKeyKind.Kem, suite));
             if (!File.Exists(signing) && !File.Exists(kem))
@@ -289,7 +289,7 @@ internal static partial class ContentKeyStore
         foreach (var path in Directory.EnumerateFiles(directory, "*.key"))
         {
             var match = StampedName().Match(Path.GetFileName(path));
-            if (!match.Success || match.Groups["kind"].Value != KindName(kind) || match.Groups["suite"].Value != SuiteNames.ToName(suite)
+            if (!match.Success || match.Groups["kind"].Value != KindName(kind) || match.Groups["suite"].Value != Suites.Name(suite)
                 || !DateTimeOffset.TryParseExact(match.Groups["stamp"].Value, s_stampFormats, CultureInfo.InvariantCulture,
                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
             {

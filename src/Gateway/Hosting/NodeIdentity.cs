@@ -163,9 +163,7 @@ internal sealed class NodeIdentity : IDisposable
                 [$"node.tls.certificate: certificate is for '{check.Id}', but node.trustDomain/node.name say '{id}'"]);
         }
 
-        var suites = node.Suite == "hybrid"
-            ? new[] { Suite.X25519Mlkem768Aes256GcmEd25519Mldsa65, Suite.X25519Aes256GcmEd25519 }
-            : new[] { Suite.X25519Aes256GcmEd25519 };
+        var suites = CyberCoop.Crypto.Suites.KeyedBy(node.Suite);
         var keysDirectory = loaded.Resolve(node.KeysDirectory);
         Directory.CreateDirectory(keysDirectory);
         ContentKeyStore.Promote(keysDirectory, time.GetUtcNow());

@@ -91,7 +91,7 @@ internal sealed class TrustState
                 new Uri(peer.Address),
                 root,
                 pin,
-                peer.Suite is null ? null : SuiteNames.Parse(peer.Suite),
+                peer.Suite is null ? null : Suites.Parse(peer.Suite),
                 PolicyMapper.ToOutbound(peer.Outbound),
                 PolicyMapper.ToInbound(peer.Inbound));
             peers[settings.IdText] = settings;

@@ -94,7 +94,7 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
             return keyError!;
         }
 
-        if (OriginKeyResolver.SuiteFor(key.Key.Algorithm) != signed.Suite)
+        if (Suites.SignedWith(key.Key.Algorithm) != signed.Suite)
         {
             return ReceiveOutcome.Reject(RejectReason.BadSignature, "the signature suite does not match the origin's key");
         }

@@ -55,7 +55,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
         }
 
         var periodEnd = report.PeriodEnd.ToDateTimeOffset();
-        if (OriginKeyResolver.SuiteFor(key.Key.Algorithm) != signed.Suite
+        if (Suites.SignedWith(key.Key.Algorithm) != signed.Suite
             || !key.ValidAt(periodEnd, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds))
             || !ContentSignatures.Verify(SignaturePurpose.SightingReport, signed.Report.Span, signed.Signature.Span, key.Key))
         {

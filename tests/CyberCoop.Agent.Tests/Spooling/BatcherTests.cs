@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using CyberCoop.Agent.Pipeline;
 using CyberCoop.Agent.Spooling;
 using CyberCoop.Agent.Tailing;
+using CyberCoop.Agent.Tests.Delivery;
 using CyberCoop.Contracts.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -58,8 +59,10 @@ public sealed class BatcherTests
 
         await channel.Writer.WriteAsync(Chunk(1, 3, offset: 300), Ct);
         var peek = spool.PeekAsync(Ct).AsTask();
-        await Task.Delay(50, Ct);
+        // Once the batcher holds the chunk, only the linger can flush it, and the fake clock has not moved.
+        await Eventually.TrueAsync(() => batcher.ChunksTaken == 1, s_timeout);
         Assert.False(peek.IsCompleted);
+        Assert.Equal(0, spool.UnacknowledgedBatches);
 
         // Advance until the batcher's timer fires (it may not have armed it yet).
         while (!peek.IsCompleted)

@@ -59,8 +59,8 @@ public sealed class SpoolTests
         using var spool = Spool.Open(dir.Path, 1 << 30, NullLogger.Instance);
         await spool.AppendAsync(Batch(1), [], Ct);
 
+        // PeekAsync runs synchronously up to its wait: a visible batch would be returned before the call returns.
         var peek = spool.PeekAsync(Ct).AsTask();
-        await Task.Delay(50, Ct);
         Assert.False(peek.IsCompleted);
 
         spool.Publish();
@@ -121,12 +121,14 @@ public sealed class SpoolTests
         await spool.AppendAsync(big, [], Ct);
         spool.Publish();
 
+        // AppendAsync decides synchronously: with room it would have written before returning; without, it waits.
         var blocked = spool.AppendAsync(Batch(2, sightings: 20_000), [], Ct).AsTask();
-        await Task.Delay(100, Ct);
         Assert.False(blocked.IsCompleted);
+        Assert.True(spool.IsFull);
 
         spool.Acknowledge(await spool.PeekAsync(Ct).AsTask().WaitAsync(s_timeout, Ct));
         await blocked.WaitAsync(s_timeout, Ct);
+        Assert.False(spool.IsFull);
         Assert.Equal(1, spool.UnacknowledgedBatches);
     }
 

@@ -149,7 +149,7 @@ internal static class KeysCommand
 
                 var state = file.StateAt(now);
                 writer.WriteStartObject();
-                writer.WriteString("suite", SuiteNames.ToName(file.Suite));
+                writer.WriteString("suite", Suites.Name(file.Suite));
                 writer.WriteString("kind", file.Kind == ContentKeyKind.Signing ? "signing" : "kem");
                 writer.WriteString("keyId", keyId);
                 writer.WriteString("state", state.ToString().ToLowerInvariant());
@@ -176,7 +176,7 @@ internal static class KeysCommand
                 writer.WriteEndObject();
                 rows.Add(
                 [
-                    SuiteNames.ToName(file.Suite),
+                    Suites.Name(file.Suite),
                     file.Kind == ContentKeyKind.Signing ? "signing" : "kem",
                     keyId,
                     state.ToString().ToLowerInvariant() + (file.Withdrawn ? " (withdrawn)" : ""),
