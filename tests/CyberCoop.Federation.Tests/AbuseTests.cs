@@ -235,7 +235,7 @@ public sealed class AbuseTests : IAsyncLifetime
     /// <summary>Measurement only: thread-pool scheduling delay, writer round trip and process CPU while a run lasts.</summary>
     private async Task ProbeAsync(string run, CancellationToken ct)
     {
-        var db = _f["ee"].Node!.Runtime.Store.Database;
+        var db = _f["ee"].Node!.Runtime.Store.Database!;
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
         var wall = Stopwatch.StartNew();

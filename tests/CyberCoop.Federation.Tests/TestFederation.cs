@@ -231,7 +231,11 @@ internal sealed class TestFederation : IAsyncDisposable
         return LoadCertificate(code, name);
     }
 
-    private GrpcChannel Channel(TestNation target, X509Certificate2 clientCertificate, bool multipleConnections = false)
+    /// <summary>An Ingest client of <paramref name="code"/>'s agent to one process of that nation listening on <paramref name="port"/>.</summary>
+    public Ingest.IngestClient IngestClientAt(string code, int port) =>
+        new(Channel(this[code], LoadCertificate(code, "agent"), address: $"https://127.0.0.1:{port}"));
+
+    private GrpcChannel Channel(TestNation target, X509Certificate2 clientCertificate, bool multipleConnections = false, string? address = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -247,7 +251,7 @@ internal sealed class TestFederation : IAsyncDisposable
                         .Validate(cert as X509Certificate2, null, CertificatePurpose.Server).IsValid,
             },
         };
-        var channel = GrpcChannel.ForAddress(target.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        var channel = GrpcChannel.ForAddress(address ?? target.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
         _channels.Add(channel);
         return channel;
     }

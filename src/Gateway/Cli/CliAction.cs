@@ -27,6 +27,11 @@ internal static class CliAction
                 await io.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ex.ExitCode;
             }
+            catch (Storage.StoreUnavailableException ex)
+            {
+                await io.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return CliExitCodes.Failure;
+            }
             catch (Storage.DamagedDatabaseException ex)
             {
                 await io.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);

@@ -83,12 +83,12 @@ internal static class IndicatorLifecycleCommands
             var id = ParseIndicator(parse.GetValue(indicator)!);
             var loaded = GatewayConfigFile.Load(parse.GetValue(config)!.FullName);
             var storage = loaded.Resolve(loaded.Config.Node.Storage);
-            if (!File.Exists(storage))
+            if (!StoreOpener.IsPostgres(loaded) && !File.Exists(storage))
             {
                 throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
             }
 
-            await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
+            await using var store = await StoreOpener.OpenAsync(loaded, TimeProvider.System, ct).ConfigureAwait(false);
             var stored = await store.GetIndicatorAsync(id, ct).ConfigureAwait(false)
                 ?? throw new CliException($"this node holds no indicator {id}");
             var lifecycle = await Lifecycle.IndicatorStatus.ReadAsync(store, stored, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);

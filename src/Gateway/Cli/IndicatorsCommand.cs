@@ -49,12 +49,12 @@ internal static class IndicatorsCommand
         {
             var loaded = GatewayConfigFile.Load(parse.GetValue(config)!.FullName);
             var storage = loaded.Resolve(loaded.Config.Node.Storage);
-            if (!File.Exists(storage))
+            if (!StoreOpener.IsPostgres(loaded) && !File.Exists(storage))
             {
                 throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
             }
 
-            await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
+            await using var store = await StoreOpener.OpenAsync(loaded, TimeProvider.System, ct).ConfigureAwait(false);
             var chosen = parse.GetValue(format)!;
             var onlyOrigin = parse.GetValue(origin);
             var outPath = parse.GetValue(output);

@@ -25,6 +25,32 @@ internal sealed record GatewayConfig
 
     /// <summary>The operator web console (docs/operator-guide.md §9); off when absent.</summary>
     public ConsoleConfig? Console { get; set; }
+
+    /// <summary>
+    /// Where the node keeps its state when not in the SQLite file of <c>node.storage</c>: absent (the default) means
+    /// SQLite; <c>storage.postgres</c> puts it in PostgreSQL (docs/operator-guide.md, "PostgreSQL and high availability").
+    /// </summary>
+    public StorageConfig? Storage { get; set; }
+}
+
+/// <summary>The store's engine (<c>storage</c>).</summary>
+internal sealed record StorageConfig
+{
+    /// <summary>PostgreSQL instead of SQLite; several gateway processes of one nation may share its database.</summary>
+    public PostgresConfig? Postgres { get; set; }
+}
+
+/// <summary>The PostgreSQL store (<c>storage.postgres</c>).</summary>
+internal sealed record PostgresConfig
+{
+    /// <summary>Npgsql connection string, e.g. <c>Host=db1;Port=5432;Database=cybercoop;Username=gateway;Password=...</c>.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// Seconds an outbox envelope claimed by one gateway process stays its own unacknowledged; after that another
+    /// process of the same nation re-sends it (how long a killed process's envelopes wait). 5-600, default 30.
+    /// </summary>
+    public int OutboxLeaseSeconds { get; set; } = 30;
 }
 
 /// <summary>A trust domain whose relayed content this node can verify.</summary>

@@ -81,7 +81,57 @@ internal static class GatewayConfigValidator
             ConsoleConfigValidator.Validate(config.Console, config.Node, config.Taxii, errors);
         }
 
+        ValidateStorage(config.Storage, errors);
         return errors;
+    }
+
+    /// <summary>
+    /// <c>storage.postgres</c>: a connection string Npgsql accepts, naming a host and a database, and a lease in range.
+    /// Whether the server answers is checked when the node opens the store (one message naming the server).
+    /// </summary>
+    private static void ValidateStorage(StorageConfig? storage, List<string> errors)
+    {
+        if (storage is null)
+        {
+            return;
+        }
+
+        if (storage.Postgres is not { } postgres)
+        {
+            errors.Add("storage: give storage.postgres (PostgreSQL), or leave storage out for the SQLite file in node.storage");
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(postgres.ConnectionString))
+        {
+            errors.Add("storage.postgres.connectionString: required, e.g. \"Host=db1;Port=5432;Database=cybercoop;Username=gateway;Password=...\"");
+        }
+        else
+        {
+            try
+            {
+                var builder = new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString);
+                if (string.IsNullOrWhiteSpace(builder.Host))
+                {
+                    errors.Add("storage.postgres.connectionString: names no Host (the PostgreSQL server, e.g. Host=db1)");
+                }
+
+                if (string.IsNullOrWhiteSpace(builder.Database))
+                {
+                    errors.Add("storage.postgres.connectionString: names no Database (e.g. Database=cybercoop)");
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or KeyNotFoundException)
+            {
+                // The message names the bad keyword; the string itself may hold a password and is not repeated.
+                errors.Add($"storage.postgres.connectionString: not a valid connection string: {ex.Message}");
+            }
+        }
+
+        if (postgres.OutboxLeaseSeconds is < 5 or > 600)
+        {
+            errors.Add($"storage.postgres.outboxLeaseSeconds: must be 5-600, got {postgres.OutboxLeaseSeconds}");
+        }
     }
 
     private static void ValidateNode(NodeConfig? node, string baseDirectory, List<string> errors)

@@ -116,7 +116,12 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             var newCursor = changes.Count > 0 ? changes[^1].Seq : cursor;
             var plan = Plan(peer, suite, Work(changes, due), maxIndicators);
             var released = Released(due, plan.Embargoed);
-            await runtime.Store.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, released, plan.Embargoed, plan.Audit, plan.Withheld, ct).ConfigureAwait(false);
+            if (!await runtime.Store.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, released, plan.Embargoed, plan.Audit, plan.Withheld, ct, expectedCursor: cursor).ConfigureAwait(false))
+            {
+                // Another gateway process of this nation sharing the database (PostgreSQL) dispatched these changes first.
+                return total;
+            }
+
             var metrics = runtime.Metrics.Peer(peer.IdText);
             Interlocked.Add(ref metrics.IndicatorsWithheld, plan.Withheld);
             GatewayLog.BundleCut(logger, peer.IdText, plan.Shared, plan.Withheld);

@@ -95,7 +95,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         {
             var adminSocket = loaded.Resolve(node.AdminSocket);
             PrepareAdminSocket(loaded.Path, adminSocket);
-            store = await GatewayStore.OpenAsync(loaded.Resolve(node.Storage), options.Time, ct).ConfigureAwait(false);
+            store = await StoreOpener.OpenAsync(loaded, options.Time, ct).ConfigureAwait(false);
             var heldProblems = new List<string>();
             var held = HeldTrustBundles.Restore(await store.ReadTrustBundlesAsync(ct).ConfigureAwait(false), options.Time.GetUtcNow(), heldProblems);
             var trust = TrustState.Create(loaded, OwnTrustBundle.Load(loaded, options.Time), held, options.Time);

@@ -150,8 +150,13 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                 }
             }
 
+            var from = cursor;
             cursor = changes[^1].Seq;
-            await runtime.Store.CommitSightingsReportsAsync(cursor, outbox, reported, audit, now, ct).ConfigureAwait(false);
+            if (!await runtime.Store.CommitSightingsReportsAsync(cursor, outbox, reported, audit, now, ct, expectedCursor: from).ConfigureAwait(false))
+            {
+                break; // another gateway process of this nation (shared PostgreSQL) reported this page
+            }
+
             reports += outbox.Count;
             if (changes.Count < PageSize)
             {

@@ -2,7 +2,8 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -16,14 +17,14 @@ internal sealed class AuditLog
 {
     private const string InsertSql =
         "INSERT INTO audit (seq, at, kind, actor, subject, decision, reason, details_json, prev_hash, hash) " +
-        "VALUES ($seq, $at, $kind, $actor, $subject, $decision, $reason, $details, $prev, $hash)";
+        "VALUES (@seq, @at, @kind, @actor, @subject, @decision, @reason, @details, @prev, @hash)";
 
     private const string SelectColumns = "seq, at, kind, actor, subject, decision, reason, details_json, prev_hash, hash";
 
-    private readonly SqliteDatabase _db;
+    private readonly IStoreDatabase _db;
     private readonly TimeProvider _time;
 
-    internal AuditLog(SqliteDatabase db, TimeProvider time)
+    internal AuditLog(IStoreDatabase db, TimeProvider time)
     {
         _db = db;
         _time = time;
@@ -46,7 +47,7 @@ internal sealed class AuditLog
     /// Appends inside the caller's write transaction (on the writer, see <see cref="SqliteDatabase.WriteAsync{T}"/>), so decisions commit together
     /// with the data they are about. Returns the last seq written.
     /// </summary>
-    internal long AppendInTransaction(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AuditEntry> entries)
+    internal long AppendInTransaction(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditEntry> entries)
     {
         CheckEntries(entries);
         var (seq, prevHash) = ReadHead(connection, transaction);
@@ -59,16 +60,16 @@ internal sealed class AuditLog
         using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
         insert.CommandText = InsertSql;
-        var pSeq = insert.Parameters.Add("$seq", SqliteType.Integer);
-        var pAt = insert.Parameters.Add("$at", SqliteType.Integer);
-        var pKind = insert.Parameters.Add("$kind", SqliteType.Text);
-        var pActor = insert.Parameters.Add("$actor", SqliteType.Text);
-        var pSubject = insert.Parameters.Add("$subject", SqliteType.Text);
-        var pDecision = insert.Parameters.Add("$decision", SqliteType.Text);
-        var pReason = insert.Parameters.Add("$reason", SqliteType.Text);
-        var pDetails = insert.Parameters.Add("$details", SqliteType.Text);
-        var pPrev = insert.Parameters.Add("$prev", SqliteType.Blob);
-        var pHash = insert.Parameters.Add("$hash", SqliteType.Blob);
+        var pSeq = insert.Parameters.Add("@seq", DbType.Int64);
+        var pAt = insert.Parameters.Add("@at", DbType.Int64);
+        var pKind = insert.Parameters.Add("@kind", DbType.String);
+        var pActor = insert.Parameters.Add("@actor", DbType.String);
+        var pSubject = insert.Parameters.Add("@subject", DbType.String);
+        var pDecision = insert.Parameters.Add("@decision", DbType.String);
+        var pReason = insert.Parameters.Add("@reason", DbType.String);
+        var pDetails = insert.Parameters.Add("@details", DbType.String);
+        var pPrev = insert.Parameters.Add("@prev", DbType.Binary);
+        var pHash = insert.Parameters.Add("@hash", DbType.Binary);
         insert.Prepare();
 
         foreach (var entry in entries)
@@ -219,8 +220,8 @@ internal sealed class AuditLog
         ArgumentOutOfRangeException.ThrowIfNegative(last);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SelectColumns} FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT $n) ORDER BY seq";
-        command.Parameters.AddWithValue("$n", last);
+        command.CommandText = $"SELECT {SelectColumns} FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT @n) AS tail ORDER BY seq";
+        command.Parameters.AddWithValue("@n", last);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -317,7 +318,7 @@ internal sealed class AuditLog
             : "signature does not verify with the node key";
     }
 
-    private static (long Seq, byte[] Hash) ReadHead(SqliteConnection connection, SqliteTransaction transaction)
+    private static (long Seq, byte[] Hash) ReadHead(DbConnection connection, DbTransaction transaction)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -328,7 +329,7 @@ internal sealed class AuditLog
             : (0, AuditHasher.Genesis.ToArray());
     }
 
-    private static AuditEntry ReadEntry(SqliteDataReader reader) => new()
+    private static AuditEntry ReadEntry(DbDataReader reader) => new()
     {
         Seq = reader.GetInt64(0),
         At = UnixTime.FromMs(reader.GetInt64(1)),

@@ -1,5 +1,6 @@
 using CyberCoop.Contracts.V1;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -54,11 +55,11 @@ internal static class CallerKinds
 internal sealed partial class GatewayStore
 {
     private const string UpsertSeen =
-        "INSERT INTO caller_activity (caller, kind, first_seen, last_seen) VALUES ($c, $k, $t, $t) " +
-        "ON CONFLICT(caller) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)";
+        "INSERT INTO caller_activity (caller, kind, first_seen, last_seen) VALUES (@c, @k, @t, @t) " +
+        "ON CONFLICT(caller) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > caller_activity.last_seen THEN excluded.last_seen ELSE caller_activity.last_seen END";
 
     /// <summary>Counts one committed ingest batch for its agent, inside the batch's own transaction (exact across crashes).</summary>
-    private static void CountIngest(SqliteConnection connection, SqliteTransaction transaction, string agentId, DateTimeOffset now, IngestResult results)
+    private static void CountIngest(DbConnection connection, DbTransaction transaction, string agentId, DateTimeOffset now, IngestResult results)
     {
         long stored = 0, rejected = 0;
         string? firstReason = null;
@@ -76,22 +77,22 @@ internal sealed partial class GatewayStore
         }
 
         var at = UnixTime.ToMs(now);
-        Execute(connection, transaction, UpsertSeen, ("$c", agentId), ("$k", CallerKinds.Agent), ("$t", at));
+        Execute(connection, transaction, UpsertSeen, ("@c", agentId), ("@k", CallerKinds.Agent), ("@t", at));
         Execute(connection, transaction,
-            "UPDATE caller_activity SET batches = batches + 1, sightings_stored = sightings_stored + $s, sightings_rejected = sightings_rejected + $r, " +
-            "last_error = COALESCE($e, last_error), last_error_at = CASE WHEN $e IS NULL THEN last_error_at ELSE $t END WHERE caller = $c",
-            ("$c", agentId), ("$s", stored), ("$r", rejected), ("$e", (object?)firstReason ?? DBNull.Value), ("$t", at));
+            "UPDATE caller_activity SET batches = batches + 1, sightings_stored = sightings_stored + @s, sightings_rejected = sightings_rejected + @r, " +
+            "last_error = COALESCE(@e, last_error), last_error_at = CASE WHEN @e IS NULL THEN last_error_at ELSE @t END WHERE caller = @c",
+            ("@c", agentId), ("@s", stored), ("@r", rejected), ("@e", (object?)firstReason ?? DBNull.Value), ("@t", at));
     }
 
     /// <summary>Records that <paramref name="caller"/> fetched the trust bundle, holding <paramref name="knownSequence"/> before.</summary>
     public Task RecordBundleFetchAsync(string caller, string kind, ulong knownSequence, DateTimeOffset at, CancellationToken ct) =>
-        TouchAsync(caller, kind, at, "UPDATE caller_activity SET bundle_sequence = $v, bundle_fetched_at = $t WHERE caller = $c", checked((long)knownSequence), ct);
+        TouchAsync(caller, kind, at, "UPDATE caller_activity SET bundle_sequence = @v, bundle_fetched_at = @t WHERE caller = @c", checked((long)knownSequence), ct);
 
     /// <summary>Records an error of <paramref name="caller"/> (a refused call or batch).</summary>
     public Task RecordCallerErrorAsync(string caller, string kind, string error, DateTimeOffset at, CancellationToken ct) =>
-        TouchAsync(caller, kind, at, "UPDATE caller_activity SET last_error = $v, last_error_at = $t WHERE caller = $c", error, ct);
+        TouchAsync(caller, kind, at, "UPDATE caller_activity SET last_error = @v, last_error_at = @t WHERE caller = @c", error, ct);
 
-    /// <summary>Marks <paramref name="caller"/> seen at <paramref name="at"/> and runs <paramref name="update"/> ($c caller, $t time, $v value).</summary>
+    /// <summary>Marks <paramref name="caller"/> seen at <paramref name="at"/> and runs <paramref name="update"/> (@c caller, @t time, @v value).</summary>
     private Task TouchAsync(string caller, string kind, DateTimeOffset at, string update, object value, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(caller);
@@ -99,8 +100,8 @@ internal sealed partial class GatewayStore
         return WriteAsync(
             (connection, transaction) =>
             {
-                Execute(connection, transaction, UpsertSeen, ("$c", caller), ("$k", kind), ("$t", ms));
-                return Execute(connection, transaction, update, ("$c", caller), ("$v", value), ("$t", ms));
+                Execute(connection, transaction, UpsertSeen, ("@c", caller), ("@k", kind), ("@t", ms));
+                return Execute(connection, transaction, update, ("@c", caller), ("@v", value), ("@t", ms));
             },
             ct);
     }

@@ -1,5 +1,6 @@
 using CyberCoop.Contracts.V1;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -25,9 +26,9 @@ internal sealed partial class GatewayStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT local_seq, {OwnViewColumn} FROM indicators WHERE local_seq > $after AND own_state <> 0 ORDER BY local_seq LIMIT $limit";
-        command.Parameters.AddWithValue("$after", afterSeq);
-        command.Parameters.AddWithValue("$limit", limit);
+        command.CommandText = $"SELECT local_seq, {OwnViewColumn} FROM indicators WHERE local_seq > @after AND own_state <> 0 ORDER BY local_seq LIMIT @limit";
+        command.Parameters.AddWithValue("@after", afterSeq);
+        command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var changes = new List<LocalChange>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -47,8 +48,8 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(id);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {OwnViewColumn} FROM indicators WHERE id_key = $key AND own_state <> 0";
-        command.Parameters.AddWithValue("$key", IndicatorKey.Of(id));
+        command.CommandText = $"SELECT {OwnViewColumn} FROM indicators WHERE id_key = @key AND own_state <> 0";
+        command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(id));
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] blob ? Indicator.Parser.ParseFrom(blob) : null;
     }
 
@@ -61,8 +62,8 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(peer);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq FROM peer_cursors WHERE peer = $peer";
-        command.Parameters.AddWithValue("$peer", peer);
+        command.CommandText = "SELECT seq FROM peer_cursors WHERE peer = @peer";
+        command.Parameters.AddWithValue("@peer", peer);
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long seq ? seq : 0;
     }
 
@@ -77,11 +78,11 @@ internal sealed partial class GatewayStore
         await using var command = connection.CreateCommand();
         command.CommandText =
             $"SELECT {OwnViewColumn} FROM embargo e " + // the embargo table has no column of these names
-            $"JOIN indicators i ON i.id_key = {IndicatorKey.Sql("e.indicator_id")} " +
-            "WHERE e.peer = $peer AND e.until <= $now AND i.own_state <> 0 ORDER BY e.until LIMIT $limit";
-        command.Parameters.AddWithValue("$peer", peer);
-        command.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
-        command.Parameters.AddWithValue("$limit", limit);
+            $"JOIN indicators i ON i.id_key = {StoreDialect.Of(connection).KeySql("e.indicator_id")} " +
+            "WHERE e.peer = @peer AND e.until <= @now AND i.own_state <> 0 ORDER BY e.until LIMIT @limit";
+        command.Parameters.AddWithValue("@peer", peer);
+        command.Parameters.AddWithValue("@now", UnixTime.ToMs(now));
+        command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var due = new List<Indicator>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -95,10 +96,12 @@ internal sealed partial class GatewayStore
     /// <summary>
     /// Commits one dispatch pass for a peer in one transaction: the bundles into its outbox, the advanced cursor,
     /// released and new embargoes, the audit of every decision and the peer's withheld counter
-    /// (<paramref name="withheld"/> more). Either all of it happens or none.
+    /// (<paramref name="withheld"/> more). Either all of it happens or none. With <paramref name="expectedCursor"/>, only
+    /// when the peer's stored cursor is still that value: false (nothing written) when another gateway process of this
+    /// nation sharing the database (PostgreSQL) dispatched the same changes first, so no change is dispatched twice.
     /// </summary>
-    public Task CommitDispatchAsync(string peer, long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<string> released,
-        IReadOnlyList<EmbargoItem> embargoed, IReadOnlyList<AuditEntry> audit, int withheld, CancellationToken ct)
+    public Task<bool> CommitDispatchAsync(string peer, long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<string> released,
+        IReadOnlyList<EmbargoItem> embargoed, IReadOnlyList<AuditEntry> audit, int withheld, CancellationToken ct, long? expectedCursor = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         ArgumentNullException.ThrowIfNull(outbox);
@@ -108,20 +111,25 @@ internal sealed partial class GatewayStore
         return WriteAsync(
             (connection, transaction) =>
             {
+                if (expectedCursor is { } expected && StoredCursor(connection, transaction, peer) != expected)
+                {
+                    return false;
+                }
+
                 InsertOutbox(connection, transaction, outbox);
                 Execute(connection, transaction,
-                    "INSERT INTO peer_cursors (peer, seq) VALUES ($peer, $seq) ON CONFLICT (peer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                    ("$peer", peer), ("$seq", cursor));
+                    "INSERT INTO peer_cursors (peer, seq) VALUES (@peer, @seq) ON CONFLICT (peer) DO UPDATE SET seq = CASE WHEN excluded.seq > peer_cursors.seq THEN excluded.seq ELSE peer_cursors.seq END",
+                    ("@peer", peer), ("@seq", cursor));
                 foreach (var id in released)
                 {
-                    Execute(connection, transaction, "DELETE FROM embargo WHERE peer = $peer AND indicator_id = $id", ("$peer", peer), ("$id", id));
+                    Execute(connection, transaction, "DELETE FROM embargo WHERE peer = @peer AND indicator_id = @id", ("@peer", peer), ("@id", id));
                 }
 
                 foreach (var item in embargoed)
                 {
                     Execute(connection, transaction,
-                        "INSERT INTO embargo (peer, indicator_id, until) VALUES ($peer, $id, $until) ON CONFLICT (peer, indicator_id) DO UPDATE SET until = excluded.until",
-                        ("$peer", item.Peer), ("$id", item.IndicatorId), ("$until", UnixTime.ToMs(item.Until)));
+                        "INSERT INTO embargo (peer, indicator_id, until) VALUES (@peer, @id, @until) ON CONFLICT (peer, indicator_id) DO UPDATE SET until = excluded.until",
+                        ("@peer", item.Peer), ("@id", item.IndicatorId), ("@until", UnixTime.ToMs(item.Until)));
                 }
 
                 Audit.AppendInTransaction(connection, transaction, audit);
@@ -130,12 +138,22 @@ internal sealed partial class GatewayStore
                     CountPeer(connection, transaction, peer, indicatorsWithheld: withheld);
                 }
 
-                return 0;
+                return true;
             },
             ct);
     }
 
-    private static long NextLocalSeq(SqliteConnection connection, SqliteTransaction transaction)
+    /// <summary>The stored cursor of <paramref name="peer"/> inside a write transaction (0 when none).</summary>
+    private static long StoredCursor(DbConnection connection, DbTransaction transaction, string peer)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq FROM peer_cursors WHERE peer = @peer";
+        command.Parameters.AddWithValue("@peer", peer);
+        return command.ExecuteScalar() is long seq ? seq : 0;
+    }
+
+    private static long NextLocalSeq(DbConnection connection, DbTransaction transaction)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -145,7 +163,7 @@ internal sealed partial class GatewayStore
         return (long)command.ExecuteScalar()!;
     }
 
-    private static void InsertOutbox(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<OutboxItem> items)
+    private static void InsertOutbox(DbConnection connection, DbTransaction transaction, IReadOnlyList<OutboxItem> items)
     {
         if (items.Count == 0)
         {
@@ -156,14 +174,14 @@ internal sealed partial class GatewayStore
         insert.Transaction = transaction;
         insert.CommandText =
             "INSERT INTO outbox (peer, envelope_id, envelope, indicator_count, created_at, hop_count, payload_kind) " +
-            "VALUES ($peer, $id, $envelope, $count, $created, $hop, $kind)";
-        var pPeer = insert.Parameters.Add("$peer", SqliteType.Text);
-        var pId = insert.Parameters.Add("$id", SqliteType.Blob);
-        var pEnvelope = insert.Parameters.Add("$envelope", SqliteType.Blob);
-        var pCount = insert.Parameters.Add("$count", SqliteType.Integer);
-        var pCreated = insert.Parameters.Add("$created", SqliteType.Integer);
-        var pHop = insert.Parameters.Add("$hop", SqliteType.Integer);
-        var pKind = insert.Parameters.Add("$kind", SqliteType.Integer);
+            "VALUES (@peer, @id, @envelope, @count, @created, @hop, @kind)";
+        var pPeer = insert.Parameters.Add("@peer", DbType.String);
+        var pId = insert.Parameters.Add("@id", DbType.Binary);
+        var pEnvelope = insert.Parameters.Add("@envelope", DbType.Binary);
+        var pCount = insert.Parameters.Add("@count", DbType.Int64);
+        var pCreated = insert.Parameters.Add("@created", DbType.Int64);
+        var pHop = insert.Parameters.Add("@hop", DbType.Int64);
+        var pKind = insert.Parameters.Add("@kind", DbType.Int64);
         insert.Prepare();
         using var deliveries = new DeliveryCommand(connection, transaction);
         foreach (var item in items)

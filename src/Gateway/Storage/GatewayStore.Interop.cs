@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using CyberCoop.Contracts.V1;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -39,8 +40,8 @@ internal sealed partial class GatewayStore
     {
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT updated_at, blob, own_state, own_blob FROM indicators WHERE updated_at > $after";
-        command.Parameters.AddWithValue("$after", after is null ? long.MinValue : UnixTime.ToMs(after.Value));
+        command.CommandText = "SELECT updated_at, blob, own_state, own_blob FROM indicators WHERE updated_at > @after";
+        command.Parameters.AddWithValue("@after", after is null ? long.MinValue : UnixTime.ToMs(after.Value));
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -49,7 +50,7 @@ internal sealed partial class GatewayStore
     }
 
     /// <summary>Reads (blob, own_state, own_blob) starting at column <paramref name="first"/>.</summary>
-    private static StoredViews ReadViews(SqliteDataReader reader, int first)
+    private static StoredViews ReadViews(DbDataReader reader, int first)
     {
         var merged = Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(first));
         var own = (OwnState)reader.GetInt32(first + 1) switch

@@ -1,4 +1,5 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -127,9 +128,9 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(origin);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = $key AND origin = $origin ORDER BY peer";
-        command.Parameters.AddWithValue("$key", IndicatorKey.Of(indicatorId));
-        command.Parameters.AddWithValue("$origin", origin);
+        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer";
+        command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(indicatorId));
+        command.Parameters.AddWithValue("@origin", origin);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var peers = new List<string>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -147,9 +148,9 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(origin);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM quarantine WHERE indicator_id = $id AND origin = $origin LIMIT 1";
-        command.Parameters.AddWithValue("$id", indicatorId);
-        command.Parameters.AddWithValue("$origin", origin);
+        command.CommandText = "SELECT 1 FROM quarantine WHERE indicator_id = @id AND origin = @origin LIMIT 1";
+        command.Parameters.AddWithValue("@id", indicatorId);
+        command.Parameters.AddWithValue("@origin", origin);
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
     }
 
@@ -160,8 +161,8 @@ internal sealed partial class GatewayStore
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT origin, indicator_id, withdrawal_id, reason, withdrawn_at, recorded_at, sender FROM withdrawals WHERE indicator_id = $id ORDER BY recorded_at, origin";
-        command.Parameters.AddWithValue("$id", indicatorId);
+            "SELECT origin, indicator_id, withdrawal_id, reason, withdrawn_at, recorded_at, sender FROM withdrawals WHERE indicator_id = @id ORDER BY recorded_at, origin";
+        command.Parameters.AddWithValue("@id", indicatorId);
         return await ReadWithdrawalRowsAsync(command, ct).ConfigureAwait(false);
     }
 
@@ -191,8 +192,8 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(origin);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT indicator_id FROM withdrawals WHERE origin = $origin";
-        command.Parameters.AddWithValue("$origin", origin);
+        command.CommandText = "SELECT indicator_id FROM withdrawals WHERE origin = @origin";
+        command.Parameters.AddWithValue("@origin", origin);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -212,8 +213,8 @@ internal sealed partial class GatewayStore
             (connection, transaction) =>
             {
                 var inserted = Execute(connection, transaction,
-                    "INSERT INTO suppressions (indicator_id, reason, suppressed_at) VALUES ($id, $reason, $at) ON CONFLICT (indicator_id) DO NOTHING",
-                    ("$id", suppression.IndicatorId), ("$reason", suppression.Reason), ("$at", UnixTime.ToMs(suppression.SuppressedAt))) > 0;
+                    "INSERT INTO suppressions (indicator_id, reason, suppressed_at) VALUES (@id, @reason, @at) ON CONFLICT (indicator_id) DO NOTHING",
+                    ("@id", suppression.IndicatorId), ("@reason", suppression.Reason), ("@at", UnixTime.ToMs(suppression.SuppressedAt))) > 0;
                 if (inserted)
                 {
                     Audit.AppendInTransaction(connection, transaction, [audit]);
@@ -230,8 +231,8 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(indicatorId);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT reason, suppressed_at FROM suppressions WHERE indicator_id = $id";
-        command.Parameters.AddWithValue("$id", indicatorId);
+        command.CommandText = "SELECT reason, suppressed_at FROM suppressions WHERE indicator_id = @id";
+        command.Parameters.AddWithValue("@id", indicatorId);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         return await reader.ReadAsync(ct).ConfigureAwait(false)
             ? new SuppressionRecord(indicatorId, reader.GetString(0), UnixTime.FromMs(reader.GetInt64(1)))
@@ -275,9 +276,9 @@ internal sealed partial class GatewayStore
             await using (var connection = _db.OpenReader())
             await using (var command = connection.CreateCommand())
             {
-                command.CommandText = "SELECT rid, blob FROM indicators WHERE rid > $after ORDER BY rid LIMIT $limit";
-                command.Parameters.AddWithValue("$after", after);
-                command.Parameters.AddWithValue("$limit", pageSize);
+                command.CommandText = "SELECT rid, blob FROM indicators WHERE rid > @after ORDER BY rid LIMIT @limit";
+                command.Parameters.AddWithValue("@after", after);
+                command.Parameters.AddWithValue("@limit", pageSize);
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
@@ -308,13 +309,13 @@ internal sealed partial class GatewayStore
         return indicator.ValidUntil is { } until && until.ToDateTimeOffset() < cutoff;
     }
 
-    private static List<string> DeleteExpired(SqliteConnection connection, SqliteTransaction transaction, List<long> rowIds, DateTimeOffset cutoff)
+    private static List<string> DeleteExpired(DbConnection connection, DbTransaction transaction, List<long> rowIds, DateTimeOffset cutoff)
     {
         var deleted = new List<string>();
         using var select = connection.CreateCommand();
         select.Transaction = transaction;
-        select.CommandText = "SELECT id, blob FROM indicators WHERE rid = $rid";
-        var pRid = select.Parameters.Add("$rid", SqliteType.Integer);
+        select.CommandText = "SELECT id, blob FROM indicators WHERE rid = @rid";
+        var pRid = select.Parameters.Add("@rid", DbType.Int64);
         foreach (var rid in rowIds)
         {
             pRid.Value = rid;
@@ -329,12 +330,12 @@ internal sealed partial class GatewayStore
                 id = reader.GetString(0);
             }
 
-            Execute(connection, transaction, "DELETE FROM indicators WHERE rid = $rid", ("$rid", rid));
-            Execute(connection, transaction, "DELETE FROM deliveries WHERE id_key = $key", ("$key", IndicatorKey.Of(id)));
-            Execute(connection, transaction, "DELETE FROM embargo WHERE indicator_id = $id", ("$id", id));
-            Execute(connection, transaction, "DELETE FROM suppressions WHERE indicator_id = $id", ("$id", id));
-            Execute(connection, transaction, "DELETE FROM sightings_received WHERE indicator_id = $id", ("$id", id));
-            Execute(connection, transaction, "DELETE FROM sightings_reported WHERE indicator_id = $id", ("$id", id));
+            Execute(connection, transaction, "DELETE FROM indicators WHERE rid = @rid", ("@rid", rid));
+            Execute(connection, transaction, "DELETE FROM deliveries WHERE id_key = @key", ("@key", StoreDialect.Of(connection).Key(id)));
+            Execute(connection, transaction, "DELETE FROM embargo WHERE indicator_id = @id", ("@id", id));
+            Execute(connection, transaction, "DELETE FROM suppressions WHERE indicator_id = @id", ("@id", id));
+            Execute(connection, transaction, "DELETE FROM sightings_received WHERE indicator_id = @id", ("@id", id));
+            Execute(connection, transaction, "DELETE FROM sightings_reported WHERE indicator_id = @id", ("@id", id));
             deleted.Add(id);
         }
 
@@ -350,8 +351,8 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(indicatorId);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT origin, count FROM sightings_reported WHERE indicator_id = $id";
-        command.Parameters.AddWithValue("$id", indicatorId);
+        command.CommandText = "SELECT origin, count FROM sightings_reported WHERE indicator_id = @id";
+        command.Parameters.AddWithValue("@id", indicatorId);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var reported = new Dictionary<string, long>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -366,8 +367,8 @@ internal sealed partial class GatewayStore
     /// Commits one reporting pass in one transaction: the reports into the origins' outboxes, the totals now reported,
     /// the advanced cursor and the audit. A crash neither loses nor repeats a report.
     /// </summary>
-    public Task CommitSightingsReportsAsync(long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<ReportedSightings> reported,
-        IReadOnlyList<AuditEntry> audit, DateTimeOffset now, CancellationToken ct)
+    public Task<bool> CommitSightingsReportsAsync(long cursor, IReadOnlyList<OutboxItem> outbox, IReadOnlyList<ReportedSightings> reported,
+        IReadOnlyList<AuditEntry> audit, DateTimeOffset now, CancellationToken ct, long? expectedCursor = null)
     {
         ArgumentNullException.ThrowIfNull(outbox);
         ArgumentNullException.ThrowIfNull(reported);
@@ -375,20 +376,26 @@ internal sealed partial class GatewayStore
         return WriteAsync(
             (connection, transaction) =>
             {
+                // Another gateway process sharing the database (PostgreSQL) reported this page first: nothing twice.
+                if (expectedCursor is { } expected && StoredCursor(connection, transaction, SightingsCursor) != expected)
+                {
+                    return false;
+                }
+
                 InsertOutbox(connection, transaction, outbox);
                 foreach (var item in reported)
                 {
                     Execute(connection, transaction,
-                        "INSERT INTO sightings_reported (indicator_id, origin, count, reported_at) VALUES ($id, $origin, $count, $now) " +
+                        "INSERT INTO sightings_reported (indicator_id, origin, count, reported_at) VALUES (@id, @origin, @count, @now) " +
                         "ON CONFLICT (indicator_id, origin) DO UPDATE SET count = excluded.count, reported_at = excluded.reported_at",
-                        ("$id", item.IndicatorId), ("$origin", item.Origin), ("$count", item.Total), ("$now", UnixTime.ToMs(now)));
+                        ("@id", item.IndicatorId), ("@origin", item.Origin), ("@count", item.Total), ("@now", UnixTime.ToMs(now)));
                 }
 
                 Execute(connection, transaction,
-                    "INSERT INTO peer_cursors (peer, seq) VALUES ($peer, $seq) ON CONFLICT (peer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                    ("$peer", SightingsCursor), ("$seq", cursor));
+                    "INSERT INTO peer_cursors (peer, seq) VALUES (@peer, @seq) ON CONFLICT (peer) DO UPDATE SET seq = CASE WHEN excluded.seq > peer_cursors.seq THEN excluded.seq ELSE peer_cursors.seq END",
+                    ("@peer", SightingsCursor), ("@seq", cursor));
                 Audit.AppendInTransaction(connection, transaction, audit);
-                return 0;
+                return true;
             },
             ct);
     }
@@ -418,10 +425,10 @@ internal sealed partial class GatewayStore
                 {
                     Execute(connection, transaction,
                         "INSERT INTO sightings_received (indicator_id, reporter, report_id, count, first_seen, last_seen, sectors, received_at) " +
-                        "VALUES ($id, $reporter, $report, $count, $first, $last, $sectors, $now) ON CONFLICT DO NOTHING",
-                        ("$id", entry.IndicatorId), ("$reporter", reporter), ("$report", reportId), ("$count", entry.Count),
-                        ("$first", UnixTime.ToMs(entry.FirstSeen)), ("$last", UnixTime.ToMs(entry.LastSeen)), ("$sectors", string.Join(",", entry.Sectors)),
-                        ("$now", UnixTime.ToMs(now)));
+                        "VALUES (@id, @reporter, @report, @count, @first, @last, @sectors, @now) ON CONFLICT DO NOTHING",
+                        ("@id", entry.IndicatorId), ("@reporter", reporter), ("@report", reportId), ("@count", entry.Count),
+                        ("@first", UnixTime.ToMs(entry.FirstSeen)), ("@last", UnixTime.ToMs(entry.LastSeen)), ("@sectors", string.Join(",", entry.Sectors)),
+                        ("@now", UnixTime.ToMs(now)));
                 }
 
                 Audit.AppendInTransaction(connection, transaction, audit);
@@ -437,9 +444,9 @@ internal sealed partial class GatewayStore
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT reporter, SUM(count), MIN(first_seen), MAX(last_seen), group_concat(sectors, ','), COUNT(*) FROM sightings_received " +
-            "WHERE indicator_id = $id GROUP BY reporter ORDER BY reporter";
-        command.Parameters.AddWithValue("$id", indicatorId);
+            "SELECT reporter, CAST(SUM(count) AS BIGINT), MIN(first_seen), MAX(last_seen), " + StoreDialect.Of(connection).JoinedWithCommas("sectors") + ", COUNT(*) FROM sightings_received " +
+            "WHERE indicator_id = @id GROUP BY reporter ORDER BY reporter";
+        command.Parameters.AddWithValue("@id", indicatorId);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var all = new List<ReceivedSightings>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -451,7 +458,7 @@ internal sealed partial class GatewayStore
         return all;
     }
 
-    private static async Task<List<WithdrawalRecord>> ReadWithdrawalRowsAsync(SqliteCommand command, CancellationToken ct)
+    private static async Task<List<WithdrawalRecord>> ReadWithdrawalRowsAsync(DbCommand command, CancellationToken ct)
     {
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var rows = new List<WithdrawalRecord>();
@@ -475,35 +482,35 @@ internal sealed partial class GatewayStore
     /// the recording time: the revoked STIX object is a new version, and TAXII clients polling with added_after find it
     /// by that time.
     /// </summary>
-    private static bool InsertWithdrawal(SqliteConnection connection, SqliteTransaction transaction, WithdrawalRecord withdrawal)
+    private static bool InsertWithdrawal(DbConnection connection, DbTransaction transaction, WithdrawalRecord withdrawal)
     {
         var recorded = UnixTime.ToMs(withdrawal.RecordedAt);
         if (Execute(connection, transaction,
             "INSERT INTO withdrawals (origin, indicator_id, withdrawal_id, reason, withdrawn_at, recorded_at, sender) " +
-            "VALUES ($origin, $id, $wid, $reason, $at, $recorded, $sender) ON CONFLICT (origin, indicator_id) DO NOTHING",
-            ("$origin", withdrawal.Origin), ("$id", withdrawal.IndicatorId), ("$wid", withdrawal.WithdrawalId), ("$reason", withdrawal.Reason),
-            ("$at", UnixTime.ToMs(withdrawal.WithdrawnAt)), ("$recorded", recorded), ("$sender", withdrawal.Sender)) == 0)
+            "VALUES (@origin, @id, @wid, @reason, @at, @recorded, @sender) ON CONFLICT (origin, indicator_id) DO NOTHING",
+            ("@origin", withdrawal.Origin), ("@id", withdrawal.IndicatorId), ("@wid", withdrawal.WithdrawalId), ("@reason", withdrawal.Reason),
+            ("@at", UnixTime.ToMs(withdrawal.WithdrawnAt)), ("@recorded", recorded), ("@sender", withdrawal.Sender)) == 0)
         {
             return false;
         }
 
-        Execute(connection, transaction, "UPDATE indicators SET updated_at = MAX(updated_at, $recorded) WHERE id_key = $key",
-            ("$recorded", recorded), ("$key", IndicatorKey.Of(withdrawal.IndicatorId)));
+        Execute(connection, transaction, "UPDATE indicators SET updated_at = CASE WHEN @recorded > updated_at THEN @recorded ELSE updated_at END WHERE id_key = @key",
+            ("@recorded", recorded), ("@key", StoreDialect.Of(connection).Key(withdrawal.IndicatorId)));
         return true;
     }
 
-    private static bool InsertSeenEnvelope(SqliteConnection connection, SqliteTransaction transaction, byte[] envelopeId, string sender, DateTimeOffset now) =>
+    private static bool InsertSeenEnvelope(DbConnection connection, DbTransaction transaction, byte[] envelopeId, string sender, DateTimeOffset now) =>
         Execute(connection, transaction,
-            "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES ($id, $sender, $now) ON CONFLICT (envelope_id) DO NOTHING",
-            ("$id", envelopeId), ("$sender", sender), ("$now", UnixTime.ToMs(now))) > 0;
+            "INSERT INTO seen_envelopes (envelope_id, sender, received_at) VALUES (@id, @sender, @now) ON CONFLICT (envelope_id) DO NOTHING",
+            ("@id", envelopeId), ("@sender", sender), ("@now", UnixTime.ToMs(now))) > 0;
 
-    private static List<string> DeliveredPeers(SqliteConnection connection, SqliteTransaction transaction, string indicatorId, string origin)
+    private static List<string> DeliveredPeers(DbConnection connection, DbTransaction transaction, string indicatorId, string origin)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = $key AND origin = $origin ORDER BY peer";
-        command.Parameters.AddWithValue("$key", IndicatorKey.Of(indicatorId));
-        command.Parameters.AddWithValue("$origin", origin);
+        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer";
+        command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(indicatorId));
+        command.Parameters.AddWithValue("@origin", origin);
         using var reader = command.ExecuteReader();
         var peers = new List<string>();
         while (reader.Read())
@@ -515,13 +522,13 @@ internal sealed partial class GatewayStore
     }
 
     /// <summary>The prepared insert of delivery rows, reused for every outbox item of one transaction.</summary>
-    private sealed class DeliveryCommand(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
+    private sealed class DeliveryCommand(DbConnection connection, DbTransaction transaction) : IDisposable
     {
-        private SqliteCommand? _insert;
-        private SqliteParameter? _key;
-        private SqliteParameter? _origin;
-        private SqliteParameter? _peer;
-        private SqliteParameter? _at;
+        private DbCommand? _insert;
+        private DbParameter? _key;
+        private DbParameter? _origin;
+        private DbParameter? _peer;
+        private DbParameter? _at;
 
         /// <summary>Records that <paramref name="peer"/> got each of <paramref name="ids"/> of <paramref name="origin"/>.</summary>
         public void Record(IReadOnlyList<string> ids, string origin, string peer, DateTimeOffset at)
@@ -531,12 +538,12 @@ internal sealed partial class GatewayStore
                 _insert = connection.CreateCommand();
                 _insert.Transaction = transaction;
                 _insert.CommandText =
-                    "INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES ($key, $origin, $peer, $at) ON CONFLICT DO NOTHING";
+                    "INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING";
                 // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
-                _key = _insert.Parameters.Add(new SqliteParameter("$key", DBNull.Value));
-                _origin = _insert.Parameters.Add("$origin", SqliteType.Text);
-                _peer = _insert.Parameters.Add("$peer", SqliteType.Text);
-                _at = _insert.Parameters.Add("$at", SqliteType.Integer);
+                _key = _insert.Parameters.AddUntyped("@key");
+                _origin = _insert.Parameters.Add("@origin", DbType.String);
+                _peer = _insert.Parameters.Add("@peer", DbType.String);
+                _at = _insert.Parameters.Add("@at", DbType.Int64);
                 _insert.Prepare();
             }
 
@@ -545,7 +552,7 @@ internal sealed partial class GatewayStore
             _at!.Value = UnixTime.ToMs(at);
             foreach (var id in ids)
             {
-                _key!.Value = IndicatorKey.Of(id);
+                _key!.Value = StoreDialect.Of(connection).Key(id);
                 _insert.ExecuteNonQuery();
             }
         }

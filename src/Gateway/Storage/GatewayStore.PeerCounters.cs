@@ -1,4 +1,5 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -28,16 +29,16 @@ internal sealed record PeerCountersRow
 internal sealed partial class GatewayStore
 {
     /// <summary>Adds to the counters of <paramref name="peer"/> inside <paramref name="transaction"/>.</summary>
-    private static void CountPeer(SqliteConnection connection, SqliteTransaction transaction, string peer,
+    private static void CountPeer(DbConnection connection, DbTransaction transaction, string peer,
         long envelopesSent = 0, long indicatorsSent = 0, long envelopesReceived = 0, long indicatorsReceived = 0, long indicatorsWithheld = 0)
     {
         Execute(connection, transaction,
             "INSERT INTO peer_counters (peer, envelopes_sent, indicators_sent, envelopes_received, indicators_received, indicators_withheld) " +
-            "VALUES ($p, $es, $is, $er, $ir, $iw) ON CONFLICT(peer) DO UPDATE SET " +
-            "envelopes_sent = envelopes_sent + excluded.envelopes_sent, indicators_sent = indicators_sent + excluded.indicators_sent, " +
-            "envelopes_received = envelopes_received + excluded.envelopes_received, indicators_received = indicators_received + excluded.indicators_received, " +
-            "indicators_withheld = indicators_withheld + excluded.indicators_withheld",
-            ("$p", peer), ("$es", envelopesSent), ("$is", indicatorsSent), ("$er", envelopesReceived), ("$ir", indicatorsReceived), ("$iw", indicatorsWithheld));
+            "VALUES (@p, @es, @is, @er, @ir, @iw) ON CONFLICT(peer) DO UPDATE SET " +
+            "envelopes_sent = peer_counters.envelopes_sent + excluded.envelopes_sent, indicators_sent = peer_counters.indicators_sent + excluded.indicators_sent, " +
+            "envelopes_received = peer_counters.envelopes_received + excluded.envelopes_received, indicators_received = peer_counters.indicators_received + excluded.indicators_received, " +
+            "indicators_withheld = peer_counters.indicators_withheld + excluded.indicators_withheld",
+            ("@p", peer), ("@es", envelopesSent), ("@is", indicatorsSent), ("@er", envelopesReceived), ("@ir", indicatorsReceived), ("@iw", indicatorsWithheld));
     }
 
     /// <summary>
@@ -52,7 +53,7 @@ internal sealed partial class GatewayStore
         var removed = await WriteAsync(
             (connection, transaction) =>
             {
-                var rows = Execute(connection, transaction, "DELETE FROM outbox WHERE peer = $peer AND envelope_id = $id", ("$peer", peer), ("$id", id));
+                var rows = Execute(connection, transaction, "DELETE FROM outbox WHERE peer = @peer AND envelope_id = @id", ("@peer", peer), ("@id", id));
                 if (rows > 0 && delivered)
                 {
                     CountPeer(connection, transaction, peer, envelopesSent: 1, indicatorsSent: indicatorCount);

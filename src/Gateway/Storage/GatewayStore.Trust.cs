@@ -18,11 +18,11 @@ internal sealed partial class GatewayStore
         ArgumentException.ThrowIfNullOrEmpty(bundle.TrustDomain);
         return WriteAsync(
             (connection, transaction) => Execute(connection, transaction,
-                "INSERT INTO peer_trust_bundles (trust_domain, anchor_pin, sequence, signed, accepted_at) VALUES ($d, $p, $s, $b, $t) " +
+                "INSERT INTO peer_trust_bundles (trust_domain, anchor_pin, sequence, signed, accepted_at) VALUES (@d, @p, @s, @b, @t) " +
                 "ON CONFLICT(trust_domain) DO UPDATE SET anchor_pin = excluded.anchor_pin, sequence = excluded.sequence, " +
                 "signed = excluded.signed, accepted_at = excluded.accepted_at",
-                ("$d", bundle.TrustDomain), ("$p", bundle.AnchorPin), ("$s", checked((long)bundle.Sequence)), ("$b", bundle.Signed),
-                ("$t", UnixTime.ToMs(bundle.AcceptedAt))),
+                ("@d", bundle.TrustDomain), ("@p", bundle.AnchorPin), ("@s", checked((long)bundle.Sequence)), ("@b", bundle.Signed),
+                ("@t", UnixTime.ToMs(bundle.AcceptedAt))),
             ct);
     }
 

@@ -2,7 +2,8 @@ using System.Runtime.CompilerServices;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Pipeline;
 using Google.Protobuf;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -25,23 +26,23 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     public const int MaxIdBytes = 64;
 
     // Lookups by id go through the unique index on its binary form (IndicatorKey, schema version 6).
-    private const string SelectBlobSql = "SELECT blob FROM indicators WHERE id_key = $key";
+    private const string SelectBlobSql = "SELECT blob FROM indicators WHERE id_key = @key";
 
-    private const string SelectRowSql = "SELECT rid, blob, own_state, own_blob FROM indicators WHERE id_key = $key";
+    private const string SelectRowSql = "SELECT rid, blob, own_state, own_blob FROM indicators WHERE id_key = @key";
 
     // local_seq moves only when this node's own agents change an indicator (the outbound change feed);
     // content received from peers keeps the indicator's local_seq as it was. own_state and own_blob: see OwnState.
     private const string InsertSql =
-        "INSERT INTO indicators (id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq, own_state) VALUES ($key, $id, $type, $value, $tlp, $confidence, $now, $blob, $seq, $own)";
+        "INSERT INTO indicators (id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq, own_state) VALUES (@key, @id, @type, @value, @tlp, @confidence, @now, @blob, @seq, @own)";
 
     private const string UpdateSql =
-        "UPDATE indicators SET tlp = $tlp, confidence = $confidence, updated_at = $now, blob = $blob, local_seq = COALESCE($seq, local_seq), " +
-        "own_state = $own, own_blob = $ownBlob WHERE rid = $rid";
+        "UPDATE indicators SET tlp = @tlp, confidence = @confidence, updated_at = @now, blob = @blob, local_seq = COALESCE(@seq, local_seq), " +
+        "own_state = @own, own_blob = @ownBlob WHERE rid = @rid";
 
-    private readonly SqliteDatabase _db;
+    private readonly IStoreDatabase _db;
     private readonly TimeProvider _time;
 
-    private GatewayStore(SqliteDatabase db, TimeProvider time)
+    private GatewayStore(IStoreDatabase db, TimeProvider time)
     {
         _db = db;
         _time = time;
@@ -51,11 +52,17 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     /// <summary>The audit log kept in the same database.</summary>
     public AuditLog Audit { get; }
 
-    /// <summary>The database (write and checkpoint counters for diagnostics and tests).</summary>
-    internal SqliteDatabase Database => _db;
+    /// <summary>The SQLite database (write and checkpoint counters for diagnostics and tests); null on PostgreSQL.</summary>
+    internal SqliteDatabase? Database => _db as SqliteDatabase;
 
-    /// <summary>Full path of the database file.</summary>
+    /// <summary>The engine under this store.</summary>
+    internal IStoreDatabase Engine => _db;
+
+    /// <summary>Full path of the SQLite database file, or the PostgreSQL server and database.</summary>
     public string Path => _db.Path;
+
+    /// <summary>True when the store is in PostgreSQL.</summary>
+    public bool IsPostgres => _db.Dialect.IsPostgres;
 
     /// <summary>Opens (creating the directory and file when needed) and migrates the database, with safe defaults.</summary>
     public static Task<GatewayStore> OpenAsync(string path, TimeProvider time, CancellationToken ct) =>
@@ -70,6 +77,19 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         ct.ThrowIfCancellationRequested();
         var db = SqliteDatabase.Open(path, options);
         return Task.FromResult(new GatewayStore(db, time));
+    }
+
+    /// <summary>
+    /// Opens the store in PostgreSQL (<c>storage.postgres.connectionString</c>), creating or migrating its schema; several
+    /// gateway processes of one nation may open the same database at once (see <see cref="PostgresDatabase"/>).
+    /// </summary>
+    public static async Task<GatewayStore> OpenPostgresAsync(string connectionString, TimeProvider time, PostgresStoreOptions options, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(options);
+        var db = await PostgresDatabase.OpenAsync(connectionString, options, ct).ConfigureAwait(false);
+        return new GatewayStore(db, time);
     }
 
     /// <summary>
@@ -96,14 +116,14 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         return _db.WriteAsync((connection, transaction) => CommitIngest(connection, transaction, agentId, batchKey, items), ct);
     }
 
-    private IngestCommit CommitIngest(SqliteConnection connection, SqliteTransaction transaction, string agentId, byte[] batchKey, IReadOnlyList<ValidationOutcome> items)
+    private IngestCommit CommitIngest(DbConnection connection, DbTransaction transaction, string agentId, byte[] batchKey, IReadOnlyList<ValidationOutcome> items)
     {
         using (var find = connection.CreateCommand())
         {
             find.Transaction = transaction;
-            find.CommandText = "SELECT results FROM ingest_batches WHERE agent = $agent AND batch_id = $batch";
-            find.Parameters.AddWithValue("$agent", agentId);
-            find.Parameters.AddWithValue("$batch", batchKey);
+            find.CommandText = "SELECT results FROM ingest_batches WHERE agent = @agent AND batch_id = @batch";
+            find.Parameters.AddWithValue("@agent", agentId);
+            find.Parameters.AddWithValue("@batch", batchKey);
             if (find.ExecuteScalar() is byte[] stored)
             {
                 return new IngestCommit { Duplicate = true, Results = IngestResult.Parser.ParseFrom(stored).Items, Changed = [] };
@@ -147,11 +167,11 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         using (var record = connection.CreateCommand())
         {
             record.Transaction = transaction;
-            record.CommandText = "INSERT INTO ingest_batches (agent, batch_id, committed_at, results) VALUES ($agent, $batch, $now, $results)";
-            record.Parameters.AddWithValue("$agent", agentId);
-            record.Parameters.AddWithValue("$batch", batchKey);
-            record.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
-            record.Parameters.AddWithValue("$results", results.ToByteArray());
+            record.CommandText = "INSERT INTO ingest_batches (agent, batch_id, committed_at, results) VALUES (@agent, @batch, @now, @results)";
+            record.Parameters.AddWithValue("@agent", agentId);
+            record.Parameters.AddWithValue("@batch", batchKey);
+            record.Parameters.AddWithValue("@now", UnixTime.ToMs(now));
+            record.Parameters.AddWithValue("@results", results.ToByteArray());
             record.ExecuteNonQuery();
         }
 
@@ -188,7 +208,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         return _db.WriteAsync((connection, transaction) => CommitReceived(connection, transaction, envelope), ct);
     }
 
-    private ReceiveCommit CommitReceived(SqliteConnection connection, SqliteTransaction transaction, ReceivedEnvelope envelope)
+    private ReceiveCommit CommitReceived(DbConnection connection, DbTransaction transaction, ReceivedEnvelope envelope)
     {
         var now = _time.GetUtcNow();
         var nowMs = UnixTime.ToMs(now);
@@ -197,13 +217,13 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         using (var seen = connection.CreateCommand())
         {
             seen.Transaction = transaction;
-            seen.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at, origin, bundle_id) VALUES ($id, $sender, $now, $origin, $bundle) " +
+            seen.CommandText = "INSERT INTO seen_envelopes (envelope_id, sender, received_at, origin, bundle_id) VALUES (@id, @sender, @now, @origin, @bundle) " +
                 "ON CONFLICT (envelope_id) DO NOTHING";
-            seen.Parameters.AddWithValue("$id", envelopeId);
-            seen.Parameters.AddWithValue("$sender", envelope.Sender);
-            seen.Parameters.AddWithValue("$now", nowMs);
-            seen.Parameters.AddWithValue("$origin", envelope.Origin);
-            seen.Parameters.AddWithValue("$bundle", envelope.BundleId.ToArray());
+            seen.Parameters.AddWithValue("@id", envelopeId);
+            seen.Parameters.AddWithValue("@sender", envelope.Sender);
+            seen.Parameters.AddWithValue("@now", nowMs);
+            seen.Parameters.AddWithValue("@origin", envelope.Origin);
+            seen.Parameters.AddWithValue("@bundle", envelope.BundleId.ToArray());
             if (seen.ExecuteNonQuery() == 0)
             {
                 // A twin committed first (pipelined copies): a duplicate only if it carried the same bundle.
@@ -222,10 +242,10 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         using (var bundle = connection.CreateCommand())
         {
             bundle.Transaction = transaction;
-            bundle.CommandText = "INSERT INTO seen_bundles (origin, bundle_id, received_at) VALUES ($origin, $bundle, $now) ON CONFLICT (origin, bundle_id) DO NOTHING";
-            bundle.Parameters.AddWithValue("$origin", envelope.Origin);
-            bundle.Parameters.AddWithValue("$bundle", envelope.BundleId.ToArray());
-            bundle.Parameters.AddWithValue("$now", nowMs);
+            bundle.CommandText = "INSERT INTO seen_bundles (origin, bundle_id, received_at) VALUES (@origin, @bundle, @now) ON CONFLICT (origin, bundle_id) DO NOTHING";
+            bundle.Parameters.AddWithValue("@origin", envelope.Origin);
+            bundle.Parameters.AddWithValue("@bundle", envelope.BundleId.ToArray());
+            bundle.Parameters.AddWithValue("@now", nowMs);
             bundleSeen = bundle.ExecuteNonQuery() == 0;
         }
 
@@ -267,14 +287,14 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             quarantine.Transaction = transaction;
             quarantine.CommandText =
                 "INSERT INTO quarantine (indicator_id, sender, origin, envelope_id, received_at, reason, blob) " +
-                "VALUES ($id, $sender, $origin, $envelope, $now, $reason, $blob)";
-            var pId = quarantine.Parameters.Add("$id", SqliteType.Text);
-            quarantine.Parameters.AddWithValue("$sender", envelope.Sender);
-            quarantine.Parameters.AddWithValue("$origin", envelope.Origin);
-            quarantine.Parameters.AddWithValue("$envelope", envelopeId);
-            quarantine.Parameters.AddWithValue("$now", nowMs);
-            var pReason = quarantine.Parameters.Add("$reason", SqliteType.Text);
-            var pBlob = quarantine.Parameters.Add("$blob", SqliteType.Blob);
+                "VALUES (@id, @sender, @origin, @envelope, @now, @reason, @blob)";
+            var pId = quarantine.Parameters.Add("@id", DbType.String);
+            quarantine.Parameters.AddWithValue("@sender", envelope.Sender);
+            quarantine.Parameters.AddWithValue("@origin", envelope.Origin);
+            quarantine.Parameters.AddWithValue("@envelope", envelopeId);
+            quarantine.Parameters.AddWithValue("@now", nowMs);
+            var pReason = quarantine.Parameters.Add("@reason", DbType.String);
+            var pBlob = quarantine.Parameters.Add("@blob", DbType.Binary);
             quarantine.Prepare();
             foreach (var item in envelope.Quarantined)
             {
@@ -304,8 +324,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         CheckId(envelopeId, nameof(envelopeId));
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM seen_envelopes WHERE envelope_id = $id";
-        command.Parameters.AddWithValue("$id", envelopeId.ToArray());
+        command.CommandText = "SELECT 1 FROM seen_envelopes WHERE envelope_id = @id";
+        command.Parameters.AddWithValue("@id", envelopeId.ToArray());
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
     }
 
@@ -318,23 +338,23 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         CheckId(envelopeId, nameof(envelopeId));
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT origin, bundle_id FROM seen_envelopes WHERE envelope_id = $id";
-        command.Parameters.AddWithValue("$id", envelopeId.ToArray());
+        command.CommandText = "SELECT origin, bundle_id FROM seen_envelopes WHERE envelope_id = @id";
+        command.Parameters.AddWithValue("@id", envelopeId.ToArray());
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         return await reader.ReadAsync(ct).ConfigureAwait(false) ? ToSeenEnvelope(reader) : null;
     }
 
-    private static SeenEnvelope? ReadSeenEnvelope(SqliteConnection connection, SqliteTransaction transaction, byte[] envelopeId)
+    private static SeenEnvelope? ReadSeenEnvelope(DbConnection connection, DbTransaction transaction, byte[] envelopeId)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT origin, bundle_id FROM seen_envelopes WHERE envelope_id = $id";
-        command.Parameters.AddWithValue("$id", envelopeId);
+        command.CommandText = "SELECT origin, bundle_id FROM seen_envelopes WHERE envelope_id = @id";
+        command.Parameters.AddWithValue("@id", envelopeId);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ToSeenEnvelope(reader) : null;
     }
 
-    private static SeenEnvelope ToSeenEnvelope(SqliteDataReader reader) => new(
+    private static SeenEnvelope ToSeenEnvelope(DbDataReader reader) => new(
         reader.IsDBNull(0) ? null : reader.GetString(0),
         reader.IsDBNull(1) ? null : (byte[])reader.GetValue(1));
 
@@ -347,8 +367,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             (connection, transaction) =>
             {
                 var cutoff = UnixTime.ToMs(olderThan);
-                var removed = Execute(connection, transaction, "DELETE FROM seen_envelopes WHERE received_at < $cutoff", ("$cutoff", cutoff));
-                Execute(connection, transaction, "DELETE FROM seen_bundles WHERE received_at < $cutoff", ("$cutoff", cutoff));
+                var removed = Execute(connection, transaction, "DELETE FROM seen_envelopes WHERE received_at < @cutoff", ("@cutoff", cutoff));
+                Execute(connection, transaction, "DELETE FROM seen_bundles WHERE received_at < @cutoff", ("@cutoff", cutoff));
                 return removed;
             },
             ct);
@@ -356,7 +376,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     /// <summary>Forgets agent batch ids committed before <paramref name="olderThan"/>. Returns the number removed.</summary>
     public Task<int> PurgeIngestBatchesAsync(DateTimeOffset olderThan, CancellationToken ct) =>
         WriteAsync(
-            (connection, transaction) => Execute(connection, transaction, "DELETE FROM ingest_batches WHERE committed_at < $cutoff", ("$cutoff", UnixTime.ToMs(olderThan))),
+            (connection, transaction) => Execute(connection, transaction, "DELETE FROM ingest_batches WHERE committed_at < @cutoff", ("@cutoff", UnixTime.ToMs(olderThan))),
             ct);
 
     /// <summary>Appends envelopes to their peers' outboxes in one transaction (before any is sent).</summary>
@@ -386,13 +406,18 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        if (_db is PostgresDatabase postgres)
+        {
+            return await ClaimOutboxAsync(postgres, peer, afterSeq, limit, ct).ConfigureAwait(false);
+        }
+
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT seq, envelope_id, envelope, indicator_count, created_at, hop_count, payload_kind FROM outbox WHERE peer = $peer AND seq > $after ORDER BY seq LIMIT $limit";
-        command.Parameters.AddWithValue("$peer", peer);
-        command.Parameters.AddWithValue("$after", afterSeq);
-        command.Parameters.AddWithValue("$limit", limit);
+            "SELECT seq, envelope_id, envelope, indicator_count, created_at, hop_count, payload_kind FROM outbox WHERE peer = @peer AND seq > @after ORDER BY seq LIMIT @limit";
+        command.Parameters.AddWithValue("@peer", peer);
+        command.Parameters.AddWithValue("@after", afterSeq);
+        command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var entries = new List<OutboxEntry>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -411,6 +436,61 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         return entries;
     }
 
+    /// <summary>
+    /// PostgreSQL, shared by several gateway processes: renews this process's unexpired claims on the peer's envelopes,
+    /// then claims up to <paramref name="limit"/> more, in seq order: unclaimed ones, ones whose lease ran out (their
+    /// process died or lost the peer), and this process's own after <paramref name="afterSeq"/> (a new session re-sends
+    /// what the last one left unacknowledged). Rows another process is claiming right now are skipped
+    /// (<c>FOR UPDATE SKIP LOCKED</c>), never waited for. Times are the server's clock, so processes on machines whose
+    /// clocks differ agree on when a lease ends.
+    /// </summary>
+    private static async Task<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(PostgresDatabase postgres, string peer, long afterSeq, int limit, CancellationToken ct)
+    {
+        const string Now = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+        var leaseMs = (long)postgres.Options.OutboxLease.TotalMilliseconds;
+        await using var connection = await postgres.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using (var renew = connection.CreateCommand())
+        {
+            renew.CommandText = $"UPDATE outbox SET lease_until = {Now} + @lease WHERE peer = @peer AND claimed_by = @me AND lease_until >= {Now}";
+            renew.Parameters.AddWithValue("lease", leaseMs);
+            renew.Parameters.AddWithValue("peer", peer);
+            renew.Parameters.AddWithValue("me", postgres.Instance);
+            await renew.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        await using var claim = connection.CreateCommand();
+        claim.CommandText =
+            $"UPDATE outbox SET claimed_by = @me, lease_until = {Now} + @lease WHERE seq IN (" +
+            "SELECT seq FROM outbox WHERE peer = @peer " +
+            $"AND (claimed_by IS NULL OR lease_until < {Now} OR (claimed_by = @me AND seq > @after)) " +
+            "ORDER BY seq LIMIT @limit FOR UPDATE SKIP LOCKED) " +
+            "RETURNING seq, envelope_id, envelope, indicator_count, created_at, hop_count, payload_kind";
+        claim.Parameters.AddWithValue("me", postgres.Instance);
+        claim.Parameters.AddWithValue("lease", leaseMs);
+        claim.Parameters.AddWithValue("peer", peer);
+        claim.Parameters.AddWithValue("after", afterSeq);
+        claim.Parameters.AddWithValue("limit", limit);
+        var entries = new List<OutboxEntry>();
+        await using (var reader = await claim.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                entries.Add(new OutboxEntry(
+                    reader.GetInt64(0),
+                    peer,
+                    reader.GetFieldValue<byte[]>(1),
+                    reader.GetFieldValue<byte[]>(2),
+                    reader.GetInt32(3),
+                    UnixTime.FromMs(reader.GetInt64(4)),
+                    reader.GetInt32(5),
+                    (Contracts.V1.PayloadKind)reader.GetInt32(6)));
+            }
+        }
+
+        entries.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        return entries;
+    }
+
     /// <summary>Removes an acknowledged envelope. False when it was not there (already deleted, or unknown).</summary>
     public async Task<bool> DeleteOutboxAsync(string peer, ReadOnlyMemory<byte> envelopeId, CancellationToken ct)
     {
@@ -418,7 +498,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         CheckId(envelopeId, nameof(envelopeId));
         var id = envelopeId.ToArray();
         var removed = await WriteAsync(
-            (connection, transaction) => Execute(connection, transaction, "DELETE FROM outbox WHERE peer = $peer AND envelope_id = $id", ("$peer", peer), ("$id", id)),
+            (connection, transaction) => Execute(connection, transaction, "DELETE FROM outbox WHERE peer = @peer AND envelope_id = @id", ("@peer", peer), ("@id", id)),
             ct).ConfigureAwait(false);
         return removed > 0;
     }
@@ -429,8 +509,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(peer);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*), COALESCE(SUM(indicator_count), 0), MIN(created_at) FROM outbox WHERE peer = $peer";
-        command.Parameters.AddWithValue("$peer", peer);
+        command.CommandText = "SELECT COUNT(*), CAST(COALESCE(SUM(indicator_count), 0) AS BIGINT), MIN(created_at) FROM outbox WHERE peer = @peer";
+        command.Parameters.AddWithValue("@peer", peer);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         await reader.ReadAsync(ct).ConfigureAwait(false);
         return new OutboxStats(
@@ -446,8 +526,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(indicatorId);
         return WriteAsync(
             (connection, transaction) => Execute(connection, transaction,
-                "INSERT INTO embargo (peer, indicator_id, until) VALUES ($peer, $id, $until) ON CONFLICT (peer, indicator_id) DO UPDATE SET until = excluded.until",
-                ("$peer", peer), ("$id", indicatorId), ("$until", UnixTime.ToMs(until))),
+                "INSERT INTO embargo (peer, indicator_id, until) VALUES (@peer, @id, @until) ON CONFLICT (peer, indicator_id) DO UPDATE SET until = excluded.until",
+                ("@peer", peer), ("@id", indicatorId), ("@until", UnixTime.ToMs(until))),
             ct);
     }
 
@@ -462,9 +542,9 @@ internal sealed partial class GatewayStore : IAsyncDisposable
                 using (var select = connection.CreateCommand())
                 {
                     select.Transaction = transaction;
-                    select.CommandText = "SELECT peer, indicator_id FROM embargo WHERE until <= $now ORDER BY until LIMIT $limit";
-                    select.Parameters.AddWithValue("$now", UnixTime.ToMs(now));
-                    select.Parameters.AddWithValue("$limit", limit);
+                    select.CommandText = "SELECT peer, indicator_id FROM embargo WHERE until <= @now ORDER BY until LIMIT @limit";
+                    select.Parameters.AddWithValue("@now", UnixTime.ToMs(now));
+                    select.Parameters.AddWithValue("@limit", limit);
                     using var reader = select.ExecuteReader();
                     while (reader.Read())
                     {
@@ -474,9 +554,9 @@ internal sealed partial class GatewayStore : IAsyncDisposable
 
                 using var delete = connection.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM embargo WHERE peer = $peer AND indicator_id = $id";
-                var pPeer = delete.Parameters.Add("$peer", SqliteType.Text);
-                var pId = delete.Parameters.Add("$id", SqliteType.Text);
+                delete.CommandText = "DELETE FROM embargo WHERE peer = @peer AND indicator_id = @id";
+                var pPeer = delete.Parameters.Add("@peer", DbType.String);
+                var pId = delete.Parameters.Add("@id", DbType.String);
                 delete.Prepare();
                 foreach (var item in due)
                 {
@@ -497,7 +577,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = SelectBlobSql;
-        command.Parameters.AddWithValue("$key", IndicatorKey.Of(id));
+        command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(id));
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] blob ? Indicator.Parser.ParseFrom(blob) : null;
     }
 
@@ -525,7 +605,18 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     {
         ct.ThrowIfCancellationRequested();
         await using var connection = _db.OpenReader();
-        DatabaseCheck.CheckIntegrity(connection, Path, full: true);
+        if (connection is Microsoft.Data.Sqlite.SqliteConnection sqlite)
+        {
+            DatabaseCheck.CheckIntegrity(sqlite, Path, full: true);
+        }
+        else
+        {
+            // PostgreSQL checks its own pages (data checksums, if the cluster was initialised with them); a query that
+            // reads every row of the tables the node depends on is what can be checked from here.
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT (SELECT COUNT(*) FROM indicators) + (SELECT COUNT(*) FROM audit) + (SELECT COUNT(*) FROM outbox)";
+            await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Number of stored indicators.</summary>
@@ -544,9 +635,9 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
-    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct) => _db.WriteAsync(work, ct);
+    private Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, T> work, CancellationToken ct) => _db.WriteAsync(work, ct);
 
-    private static int Execute(SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
+    private static int Execute(DbConnection connection, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -643,37 +734,38 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     /// </summary>
     private sealed class IndicatorCommands : IDisposable
     {
-        private readonly SqliteConnection _connection;
-        private readonly SqliteCommand _select;
-        private readonly SqliteParameter _selectKey;
-        private readonly SqliteCommand _insert;
-        private readonly SqliteParameter _key;
-        private readonly SqliteParameter _id;
-        private readonly SqliteParameter _type;
-        private readonly SqliteParameter _value;
-        private readonly SqliteParameter _tlp;
-        private readonly SqliteParameter _confidence;
-        private readonly SqliteParameter _now;
-        private readonly SqliteParameter _blob;
-        private readonly SqliteParameter _seq;
-        private readonly SqliteParameter _own;
-        private readonly SqliteCommand _update;
-        private readonly SqliteParameter _uRowId;
-        private readonly SqliteParameter _uTlp;
-        private readonly SqliteParameter _uConfidence;
-        private readonly SqliteParameter _uNow;
-        private readonly SqliteParameter _uBlob;
-        private readonly SqliteParameter _uSeq;
-        private readonly SqliteParameter _uOwn;
-        private readonly SqliteParameter _uOwnBlob;
+        private readonly DbConnection _connection;
+        private readonly bool _returningRowId;
+        private readonly DbCommand _select;
+        private readonly DbParameter _selectKey;
+        private readonly DbCommand _insert;
+        private readonly DbParameter _key;
+        private readonly DbParameter _id;
+        private readonly DbParameter _type;
+        private readonly DbParameter _value;
+        private readonly DbParameter _tlp;
+        private readonly DbParameter _confidence;
+        private readonly DbParameter _now;
+        private readonly DbParameter _blob;
+        private readonly DbParameter _seq;
+        private readonly DbParameter _own;
+        private readonly DbCommand _update;
+        private readonly DbParameter _uRowId;
+        private readonly DbParameter _uTlp;
+        private readonly DbParameter _uConfidence;
+        private readonly DbParameter _uNow;
+        private readonly DbParameter _uBlob;
+        private readonly DbParameter _uSeq;
+        private readonly DbParameter _uOwn;
+        private readonly DbParameter _uOwnBlob;
 
-        public IndicatorCommands(SqliteConnection connection, SqliteTransaction transaction)
+        public IndicatorCommands(DbConnection connection, DbTransaction transaction)
         {
             _select = connection.CreateCommand();
             _select.Transaction = transaction;
             _select.CommandText = SelectRowSql;
             // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
-            _selectKey = _select.Parameters.Add(new SqliteParameter("$key", DBNull.Value));
+            _selectKey = _select.Parameters.AddUntyped("@key");
             _select.Prepare();
 
             _insert = connection.CreateCommand();
@@ -682,36 +774,38 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             // statement through an ephemeral table, measured at several µs per row; the new row id is the connection's
             // last insert row id.)
             _connection = connection;
-            _insert.CommandText = InsertSql + " ON CONFLICT (id_key) DO NOTHING";
-            _key = _insert.Parameters.Add(new SqliteParameter("$key", DBNull.Value));
-            _id = _insert.Parameters.Add("$id", SqliteType.Text);
-            _type = _insert.Parameters.Add("$type", SqliteType.Integer);
-            _value = _insert.Parameters.Add("$value", SqliteType.Text);
-            _tlp = _insert.Parameters.Add("$tlp", SqliteType.Integer);
-            _confidence = _insert.Parameters.Add("$confidence", SqliteType.Integer);
-            _now = _insert.Parameters.Add("$now", SqliteType.Integer);
-            _blob = _insert.Parameters.Add("$blob", SqliteType.Blob);
-            _seq = _insert.Parameters.Add("$seq", SqliteType.Integer);
-            _own = _insert.Parameters.Add("$own", SqliteType.Integer);
+            // PostgreSQL: the new row id comes back from the insert itself (no row on a conflict).
+            _returningRowId = StoreDialect.Of(connection).IsPostgres;
+            _insert.CommandText = InsertSql + (_returningRowId ? " ON CONFLICT (id_key) DO NOTHING RETURNING rid" : " ON CONFLICT (id_key) DO NOTHING");
+            _key = _insert.Parameters.AddUntyped("@key");
+            _id = _insert.Parameters.Add("@id", DbType.String);
+            _type = _insert.Parameters.Add("@type", DbType.Int64);
+            _value = _insert.Parameters.Add("@value", DbType.String);
+            _tlp = _insert.Parameters.Add("@tlp", DbType.Int64);
+            _confidence = _insert.Parameters.Add("@confidence", DbType.Int64);
+            _now = _insert.Parameters.Add("@now", DbType.Int64);
+            _blob = _insert.Parameters.Add("@blob", DbType.Binary);
+            _seq = _insert.Parameters.Add("@seq", DbType.Int64);
+            _own = _insert.Parameters.Add("@own", DbType.Int64);
             _insert.Prepare();
 
             _update = connection.CreateCommand();
             _update.Transaction = transaction;
             _update.CommandText = UpdateSql;
-            _uRowId = _update.Parameters.Add("$rid", SqliteType.Integer);
-            _uTlp = _update.Parameters.Add("$tlp", SqliteType.Integer);
-            _uConfidence = _update.Parameters.Add("$confidence", SqliteType.Integer);
-            _uNow = _update.Parameters.Add("$now", SqliteType.Integer);
-            _uBlob = _update.Parameters.Add("$blob", SqliteType.Blob);
-            _uSeq = _update.Parameters.Add("$seq", SqliteType.Integer);
-            _uOwn = _update.Parameters.Add("$own", SqliteType.Integer);
-            _uOwnBlob = _update.Parameters.Add("$ownBlob", SqliteType.Blob);
+            _uRowId = _update.Parameters.Add("@rid", DbType.Int64);
+            _uTlp = _update.Parameters.Add("@tlp", DbType.Int64);
+            _uConfidence = _update.Parameters.Add("@confidence", DbType.Int64);
+            _uNow = _update.Parameters.Add("@now", DbType.Int64);
+            _uBlob = _update.Parameters.Add("@blob", DbType.Binary);
+            _uSeq = _update.Parameters.Add("@seq", DbType.Int64);
+            _uOwn = _update.Parameters.Add("@own", DbType.Int64);
+            _uOwnBlob = _update.Parameters.Add("@ownBlob", DbType.Binary);
             _update.Prepare();
         }
 
         public bool TryGet(string id, out StoredIndicator stored)
         {
-            _selectKey.Value = IndicatorKey.Of(id);
+            _selectKey.Value = StoreDialect.Of(_connection).Key(id);
             using var reader = _select.ExecuteReader();
             if (!reader.Read())
             {
@@ -732,7 +826,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         /// </summary>
         public bool TryInsert(Indicator indicator, DateTimeOffset now, long? localSeq, OwnState own, out long rowId)
         {
-            _key.Value = IndicatorKey.Of(indicator.Id);
+            _key.Value = StoreDialect.Of(_connection).Key(indicator.Id);
             _id.Value = indicator.Id;
             _type.Value = (int)indicator.Type;
             _value.Value = indicator.Value;
@@ -742,9 +836,17 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             _blob.Value = indicator.ToByteArray();
             _seq.Value = localSeq is { } s ? s : DBNull.Value;
             _own.Value = (int)own;
-            if (_insert.ExecuteNonQuery() == 1)
+            if (_returningRowId)
             {
-                rowId = SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
+                if (_insert.ExecuteScalar() is long returned)
+                {
+                    rowId = returned;
+                    return true;
+                }
+            }
+            else if (_insert.ExecuteNonQuery() == 1)
+            {
+                rowId = SQLitePCL.raw.sqlite3_last_insert_rowid(((Microsoft.Data.Sqlite.SqliteConnection)_connection).Handle);
                 return true;
             }
 

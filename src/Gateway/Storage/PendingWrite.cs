@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace CyberCoop.Gateway.Storage;
 
@@ -22,7 +22,7 @@ internal abstract class PendingWrite
     protected bool TryWithdraw() => Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued;
 
     /// <summary>Runs the work inside the group's transaction (on the writer).</summary>
-    public abstract void Run(SqliteConnection connection, SqliteTransaction transaction);
+    public abstract void Run(DbConnection connection, DbTransaction transaction);
 
     /// <summary>The group committed: completes the caller with the work's result.</summary>
     public abstract void Committed();
@@ -35,11 +35,11 @@ internal abstract class PendingWrite
 internal sealed class PendingWrite<T> : PendingWrite
 {
     private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Func<SqliteConnection, SqliteTransaction, T> _work;
+    private readonly Func<DbConnection, DbTransaction, T> _work;
     private readonly CancellationTokenRegistration _registration;
     private T? _result;
 
-    public PendingWrite(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
+    public PendingWrite(Func<DbConnection, DbTransaction, T> work, CancellationToken ct)
     {
         _work = work;
         if (ct.CanBeCanceled)
@@ -58,7 +58,7 @@ internal sealed class PendingWrite<T> : PendingWrite
     /// <summary>Completes after the commit (or with the failure, or cancelled before it started).</summary>
     public Task<T> Task => _completion.Task;
 
-    public override void Run(SqliteConnection connection, SqliteTransaction transaction) => _result = _work(connection, transaction);
+    public override void Run(DbConnection connection, DbTransaction transaction) => _result = _work(connection, transaction);
 
     public override void Committed()
     {

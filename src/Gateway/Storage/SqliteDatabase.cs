@@ -26,7 +26,7 @@ namespace CyberCoop.Gateway.Storage;
 /// be in the way), so the WAL restarts from its beginning at the next write. Close ends with a TRUNCATE checkpoint.
 /// </para>
 /// </remarks>
-internal sealed class SqliteDatabase : IAsyncDisposable
+internal sealed class SqliteDatabase : IStoreDatabase
 {
     /// <summary>Most writes committed in one transaction (bounds the time the first of them waits for its commit).</summary>
     internal const int MaxGroup = 64;
@@ -63,6 +63,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     public string Path { get; }
 
+    /// <inheritdoc/>
+    public StoreDialect Dialect => StoreDialect.Sqlite;
+
+    System.Data.Common.DbConnection IStoreDatabase.OpenReader() => OpenReader();
+
     /// <summary>Transactions committed by the writer (each holds one or more writes).</summary>
     public long GroupsCommitted => Interlocked.Read(ref _groupsCommitted);
 
@@ -90,7 +95,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// result; faulted with the work's exception (its changes rolled back) or the commit's; cancelled only when
     /// <paramref name="ct"/> fired before the writer started the work (then nothing of it was written).
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
+    public Task<T> WriteAsync<T>(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, T> work, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(work);
         if (ct.IsCancellationRequested)

@@ -114,7 +114,7 @@ public sealed class CheckpointTests : IDisposable
     private static List<ValidationOutcome> Items(int first, int count) =>
         [.. Enumerable.Range(first, count).Select(i => ValidationOutcome.Valid(Ipv4(i)))];
 
-    private static SqliteDatabase Database(GatewayStore store) => store.Database;
+    private static SqliteDatabase Database(GatewayStore store) => store.Database!;
 
     private static async Task WaitForIdleCheckpointerAsync(SqliteDatabase db)
     {

@@ -1,22 +1,65 @@
+using CyberCoop.Testing;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using static CyberCoop.Gateway.Tests.Storage.StoreFixtures;
 
 namespace CyberCoop.Gateway.Tests.Storage;
 
-public sealed class GatewayStoreTests : IDisposable
+/// <summary>The store's contract on SQLite (the default engine, a file per test).</summary>
+public sealed class SqliteGatewayStoreTests : GatewayStoreTests
 {
-    private readonly TempDirectory _dir = new();
-    private readonly FakeTimeProvider _time = new(Now);
+    private protected override Task<GatewayStore> Open() => GatewayStore.OpenAsync(Dir.File("gateway.db"), Time, Ct);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    [Fact]
+    public async Task Database_file_is_readable_by_its_owner_only()
+    {
+        await using var store = await Open();
 
-    public void Dispose() => _dir.Dispose();
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix file modes only");
+        }
+        else
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.Path));
+        }
+    }
+}
 
-    private Task<GatewayStore> Open() => GatewayStore.OpenAsync(_dir.File("gateway.db"), _time, Ct);
+/// <summary>The same contract on PostgreSQL (a real server, a new database per test).</summary>
+public sealed class PostgresGatewayStoreTests : GatewayStoreTests
+{
+    private string? _database;
+
+    private protected override async Task<GatewayStore> Open()
+    {
+        _database ??= await PostgresTestServer.CreateDatabaseAsync(Ct);
+        return await GatewayStore.OpenPostgresAsync(_database, Time, new PostgresStoreOptions(), Ct);
+    }
+}
+
+/// <summary>
+/// The store contract: what every engine (SQLite, PostgreSQL) must do the same. Each test runs once per engine
+/// (<see cref="SqliteGatewayStoreTests"/>, <see cref="PostgresGatewayStoreTests"/>); <see cref="Open"/> opens the same
+/// database again when called again within a test.
+/// </summary>
+public abstract class GatewayStoreTests : IDisposable
+{
+    private protected TempDirectory Dir { get; } = new();
+
+    protected FakeTimeProvider Time { get; } = new(Now);
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose()
+    {
+        Dir.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private protected abstract Task<GatewayStore> Open();
 
     [Fact]
     public async Task Ingest_reports_accepted_merged_and_rejected_per_item_in_order()
@@ -201,7 +244,7 @@ public sealed class GatewayStoreTests : IDisposable
     {
         await using var store = await Open();
         await store.CommitReceivedAsync(Envelope(1, 1), Ct);
-        _time.Advance(TimeSpan.FromHours(2));
+        Time.Advance(TimeSpan.FromHours(2));
         await store.CommitReceivedAsync(Envelope(2, 2), Ct);
 
         var removed = await store.PurgeSeenEnvelopesAsync(Now.AddHours(1), Ct);
@@ -257,7 +300,7 @@ public sealed class GatewayStoreTests : IDisposable
         await using var store = await Open();
         await store.EnqueueOutboxAsync([new OutboxItem("p", Id(1), [1], 1, Now)], Ct);
 
-        await Assert.ThrowsAsync<SqliteException>(() => store.EnqueueOutboxAsync([new OutboxItem("p", Id(2), [2], 1, Now), new OutboxItem("p", Id(1), [1], 1, Now)], Ct));
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => store.EnqueueOutboxAsync([new OutboxItem("p", Id(2), [2], 1, Now), new OutboxItem("p", Id(1), [1], 1, Now)], Ct));
 
         Assert.Equal(1, (await store.GetOutboxStatsAsync("p", Ct)).Depth);
     }
@@ -295,21 +338,6 @@ public sealed class GatewayStoreTests : IDisposable
         var all = await reopened.ReadAllIndicatorsAsync(Ct).ToListAsync(Ct);
         Assert.Equal(new[] { Ipv4(1).Id, Ipv4(2).Id }.Order(StringComparer.Ordinal), all.Select(i => i.Id));
         Assert.True((await reopened.Audit.VerifyAsync(null, Ct)).Ok);
-    }
-
-    [Fact]
-    public async Task Database_file_is_readable_by_its_owner_only()
-    {
-        await using var store = await Open();
-
-        if (OperatingSystem.IsWindows())
-        {
-            Assert.Skip("Unix file modes only");
-        }
-        else
-        {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.Path));
-        }
     }
 
     [Fact]

@@ -134,7 +134,7 @@ public sealed class GroupCommitTests : IAsyncDisposable
 
     private Task<int> InsertAsync(int value) => _db.WriteAsync((connection, transaction) => Insert(connection, transaction, value), Ct);
 
-    private static int Insert(SqliteConnection connection, SqliteTransaction transaction, int value)
+    private static int Insert(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, int value)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;

@@ -45,7 +45,9 @@ internal static class AuditCommand
             await using (store.ConfigureAwait(false))
             {
                 await store.CheckIntegrityAsync(cancellationToken).ConfigureAwait(false);
-                await io.Output.WriteLineAsync($"database OK: {store.Path} passes SQLite's integrity_check").ConfigureAwait(false);
+                await io.Output.WriteLineAsync(store.IsPostgres
+                    ? $"database OK: {store.Path} answers and every row of indicators, audit and outbox reads back"
+                    : $"database OK: {store.Path} passes SQLite's integrity_check").ConfigureAwait(false);
                 var result = await store.Audit.VerifyAsync(keys.Count == 0 ? null : keys.Verify, cancellationToken).ConfigureAwait(false);
                 if (!result.Ok)
                 {
@@ -188,6 +190,11 @@ internal static class AuditCommand
 
     private static async Task<GatewayStore> OpenAsync(LoadedConfig loaded, CancellationToken cancellationToken)
     {
+        if (StoreOpener.IsPostgres(loaded))
+        {
+            return await StoreOpener.OpenAsync(loaded, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+
         var database = loaded.Resolve(loaded.Config.Node.Storage);
         if (!File.Exists(database))
         {

@@ -76,12 +76,12 @@ internal static class PolicyCommand
             if (parse.GetValue(stored))
             {
                 var storage = loaded.Resolve(node.Storage);
-                if (!File.Exists(storage))
+                if (!StoreOpener.IsPostgres(loaded) && !File.Exists(storage))
                 {
                     throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
                 }
 
-                await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, ct).ConfigureAwait(false);
+                await using var store = await StoreOpener.OpenAsync(loaded, TimeProvider.System, ct).ConfigureAwait(false);
                 var own = await store.GetOwnViewAsync(normalized.Id, ct).ConfigureAwait(false);
                 if (own is null)
                 {
