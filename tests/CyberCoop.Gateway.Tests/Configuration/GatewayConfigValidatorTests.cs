@@ -221,4 +221,64 @@ public sealed class GatewayConfigValidatorTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("node.maxHops", result.Error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("", "storage.postgres.connectionString: required")]
+    [InlineData("Database=cybercoop", "storage.postgres.connectionString: names no Host")]
+    [InlineData("Host=db1", "storage.postgres.connectionString: names no Database")]
+    [InlineData("Host=db1;Database=x;Bogus Keyword=1", "storage.postgres.connectionString: not a valid connection string")]
+    [InlineData("Host=db1;Database=x;Port=notanumber", "storage.postgres.connectionString: not a valid connection string")]
+    public void Bad_postgres_connection_string_is_refused_naming_the_field(string connectionString, string expected)
+    {
+        var bad = _valid with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = connectionString } } };
+
+        var error = Assert.Single(Validate(bad));
+
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Postgres_password_is_never_repeated_in_an_error()
+    {
+        var bad = _valid with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = "Host=db1;Database=x;Password=s3cret-pw;Port=x" } } };
+
+        var error = Assert.Single(Validate(bad));
+
+        Assert.DoesNotContain("s3cret-pw", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(601)]
+    public void Outbox_lease_out_of_range_is_refused(int seconds)
+    {
+        var bad = _valid with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = "Host=db1;Database=x", OutboxLeaseSeconds = seconds } } };
+
+        Assert.StartsWith("storage.postgres.outboxLeaseSeconds: must be 5-600", Assert.Single(Validate(bad)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Storage_section_without_an_engine_is_refused()
+    {
+        Assert.StartsWith("storage: give storage.postgres", Assert.Single(Validate(_valid with { Storage = new StorageConfig() })), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_with_an_unreachable_postgres_server_exits_with_one_line_naming_the_server()
+    {
+        var path = Path.Combine(Path.GetDirectoryName(_node.ConfigPath)!, "unreachable.json");
+        var port = CyberCoop.Gateway.Hosting.LoopbackPorts.Reserve(); // nothing listens there
+        var config = _valid with
+        {
+            Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = $"Host=127.0.0.1;Port={port};Database=cybercoop;Username=gw;Password=pw;Timeout=3" } },
+        };
+        File.WriteAllText(path, GatewayConfigFile.Serialize(config));
+
+        var result = await CliRun.RunAsync("serve", "--config", path);
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: the PostgreSQL store postgresql://127.0.0.1:{port}/cybercoop cannot be used:", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw", line.Replace("postgresql", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,104 @@
+using CyberCoop.Gateway.Storage;
+using CyberCoop.Testing;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace CyberCoop.Gateway.Tests.Storage;
+
+/// <summary>
+/// The PostgreSQL schema (<see cref="PostgresSchema"/>) holds the same tables and columns as SQLite's
+/// (<see cref="SchemaMigrations"/>): a SQLite migration without its PostgreSQL twin fails here, not in production.
+/// </summary>
+public sealed class StoreSchemaTests : IDisposable
+{
+    /// <summary>PostgreSQL-only: the outbox claims that let several gateway processes share one database, and the migration record.</summary>
+    private static readonly string[] PostgresOnly = ["outbox.claimed_by", "outbox.lease_until", "schema_version.version"];
+
+    private readonly TempDirectory _dir = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Postgres_schema_has_every_table_and_column_of_the_sqlite_schema()
+    {
+        var sqlite = await SqliteColumnsAsync();
+        var postgres = await PostgresColumnsAsync();
+
+        Assert.Equal(sqlite.Order(StringComparer.Ordinal), postgres.Except(PostgresOnly).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Two_processes_opening_a_new_postgres_database_at_once_migrate_it_once()
+    {
+        var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
+
+        var stores = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => GatewayStore.OpenPostgresAsync(database, TimeProvider.System, new PostgresStoreOptions(), Ct)));
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(Ct);
+        Assert.Equal(PostgresSchema.LatestVersion, await PostgresSchema.ReadVersionAsync(connection, Ct));
+        await using var rows = new NpgsqlCommand("SELECT COUNT(*) FROM schema_version", connection);
+        Assert.Equal(1L, await rows.ExecuteScalarAsync(Ct));
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_postgres_database_of_a_newer_build_is_refused_untouched()
+    {
+        var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
+        await (await GatewayStore.OpenPostgresAsync(database, TimeProvider.System, new PostgresStoreOptions(), Ct)).DisposeAsync();
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync(Ct);
+            await using var newer = new NpgsqlCommand($"UPDATE schema_version SET version = {PostgresSchema.LatestVersion + 1}", connection);
+            await newer.ExecuteNonQueryAsync(Ct);
+        }
+
+        var error = await Assert.ThrowsAsync<StoreUnavailableException>(() => GatewayStore.OpenPostgresAsync(database, TimeProvider.System, new PostgresStoreOptions(), Ct));
+
+        Assert.Contains($"schema version {PostgresSchema.LatestVersion + 1} is newer than this build supports", error.Message, StringComparison.Ordinal);
+    }
+
+    private async Task<List<string>> SqliteColumnsAsync()
+    {
+        var path = _dir.File("schema.db");
+        await (await GatewayStore.OpenAsync(path, TimeProvider.System, Ct)).DisposeAsync();
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c " +
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'";
+        var columns = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            columns.Add(reader.GetString(0));
+        }
+
+        return columns;
+    }
+
+    private static async Task<List<string>> PostgresColumnsAsync()
+    {
+        var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
+        await (await GatewayStore.OpenPostgresAsync(database, TimeProvider.System, new PostgresStoreOptions(), Ct)).DisposeAsync();
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public'", connection);
+        var columns = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            columns.Add(reader.GetString(0));
+        }
+
+        return columns;
+    }
+}
