@@ -33,7 +33,13 @@ internal static class ConfigJsonShape
         var document = JsonNode.Parse(
             utf8Json,
             new JsonNodeOptions { PropertyNameCaseInsensitive = options.PropertyNameCaseInsensitive },
-            new JsonDocumentOptions { AllowTrailingCommas = options.AllowTrailingCommas, CommentHandling = options.ReadCommentHandling });
+            new JsonDocumentOptions
+            {
+                AllowTrailingCommas = options.AllowTrailingCommas,
+                CommentHandling = options.ReadCommentHandling,
+                // A key given twice is a JsonException naming it (found by fuzzing: JsonObject threw ArgumentException).
+                AllowDuplicateProperties = false,
+            });
         if (document is not null && !Fits(document, rootType, "", errors))
         {
             document = null;

@@ -138,6 +138,19 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     }
 
     [Fact]
+    public void Config_file_naming_a_field_twice_is_refused_as_a_config_error()
+    {
+        // Found by fuzzing (fuzz/fuzz agent-config, docs/fuzzing.md): a duplicate key threw ArgumentException out of the loader.
+        using var dir = new TempDir();
+        var path = dir.File("agent.json");
+        File.WriteAllText(path, """{ "name": "a", "name": "b", "sources": [ { "name": "x", "path": "eve.json" } ] }""");
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        Assert.Contains("name", Assert.Single(ex.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unknown_field_is_an_error_naming_its_path()
     {
         using var dir = new TempDir();
