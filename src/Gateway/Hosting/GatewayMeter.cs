@@ -5,20 +5,23 @@ namespace CyberCoop.Gateway.Hosting;
 /// <summary>
 /// The node's counters as a <see cref="Meter"/> named <c>CyberCoop.Gateway</c>, so standard tools see them
 /// (<c>dotnet-counters monitor --counters CyberCoop.Gateway</c>, or any OpenTelemetry exporter added to the
-/// host). Values are read from <see cref="NodeMetrics"/> when collected; nothing is counted twice.
+/// host). Values are read from <see cref="NodeMetrics"/> when collected; nothing is counted twice. The meter comes
+/// from the host's <see cref="IMeterFactory"/>, which owns it (and disposes it with the node's services), so listeners
+/// scoped to this host see it and two nodes in one process never share one.
 /// </summary>
-internal sealed class GatewayMeter : IDisposable
+internal sealed class GatewayMeter
 {
     /// <summary>The meter name.</summary>
     public const string Name = "CyberCoop.Gateway";
 
     private readonly Meter _meter;
 
-    public GatewayMeter(GatewayRuntime runtime, CallerLimits limits)
+    public GatewayMeter(GatewayRuntime runtime, CallerLimits limits, IMeterFactory meters)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(runtime);
-        _meter = new Meter(Name);
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(Name);
         var node = new KeyValuePair<string, object?>("node", runtime.Identity.IdText);
         var metrics = runtime.Metrics;
         _meter.CreateObservableCounter("cybercoop.sightings.ingested", () => new Measurement<long>(metrics.SightingsIngested, node), "{sighting}", "Sightings accepted or merged from own agents");
@@ -77,6 +80,4 @@ internal sealed class GatewayMeter : IDisposable
             yield return new Measurement<long>(count, node, new KeyValuePair<string, object?>("limit", limit), new KeyValuePair<string, object?>("caller", caller));
         }
     }
-
-    public void Dispose() => _meter.Dispose();
 }

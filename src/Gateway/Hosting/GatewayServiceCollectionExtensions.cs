@@ -20,6 +20,7 @@ internal static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(runtime.Store);
         services.TryAddSingleton<CallerAuthorization>();
         services.TryAddSingleton<CallerLimits>();
+        services.AddMetrics();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
         services.TryAddSingleton<TrustBundlePublisher>();

@@ -95,9 +95,11 @@ public sealed class TaxiiServerTests : IAsyncLifetime
         Assert.Contains("Our own (ee.cybercoop)", titles);
         Assert.Contains("All received", titles);
         Assert.Contains("Received from fi.cybercoop", titles);
+        Assert.Contains("Outbound (share with allies)", titles);
         Assert.All(collections.Json.GetProperty("collections").EnumerateArray(), c =>
         {
-            Assert.True(c.GetProperty("can_read").GetBoolean());
+            // Read collections, and the write-only outbound one, which this read-only analyst may not write either.
+            Assert.Equal(c.GetProperty("title").GetString() != "Outbound (share with allies)", c.GetProperty("can_read").GetBoolean());
             Assert.False(c.GetProperty("can_write").GetBoolean());
         });
     }

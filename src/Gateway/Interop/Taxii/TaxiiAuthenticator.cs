@@ -58,7 +58,7 @@ internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider ti
         }
 
         var entry = analysts.FirstOrDefault(a => a.Name == id.Name);
-        return new TaxiiCaller(id.Name, "certificate", Clearance(entry));
+        return new TaxiiCaller(id.Name, "certificate", Clearance(entry), entry?.CanWrite ?? false);
     }
 
     private async Task<TaxiiCaller> FromBasicAsync(string encoded, List<TaxiiAnalystConfig> analysts, CancellationToken ct)
@@ -92,7 +92,7 @@ internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider ti
         var now = time.GetUtcNow();
         if (_verified.TryGetValue(key, out var until) && until > now)
         {
-            return new TaxiiCaller(user, "basic", Clearance(entry));
+            return new TaxiiCaller(user, "basic", Clearance(entry), entry?.CanWrite ?? false);
         }
 
         await _hashing.WaitAsync(ct).ConfigureAwait(false);
@@ -118,7 +118,7 @@ internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider ti
         }
 
         _verified[key] = now + s_remember;
-        return new TaxiiCaller(user, "basic", Clearance(entry));
+        return new TaxiiCaller(user, "basic", Clearance(entry), entry?.CanWrite ?? false);
     }
 
     private static Tlp Clearance(TaxiiAnalystConfig? entry) =>

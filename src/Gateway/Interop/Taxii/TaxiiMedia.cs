@@ -44,4 +44,22 @@ internal static class TaxiiMedia
 
         return false;
     }
+
+    /// <summary>True when a Content-Type is the TAXII media type of version 2.1 (the version parameter may be omitted).</summary>
+    public static bool IsTaxiiContent(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return false;
+        }
+
+        var parts = contentType.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0 || !parts[0].Equals("application/taxii+json", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var version = parts.Skip(1).FirstOrDefault(p => p.StartsWith("version=", StringComparison.OrdinalIgnoreCase));
+        return version is null || version.Equals("version=2.1", StringComparison.OrdinalIgnoreCase);
+    }
 }

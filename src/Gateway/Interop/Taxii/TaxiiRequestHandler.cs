@@ -13,13 +13,18 @@ using Microsoft.Extensions.Logging;
 namespace CyberCoop.Gateway.Interop.Taxii;
 
 /// <summary>
-/// TAXII 2.1 (OASIS Standard, 10 June 2021) read endpoints: discovery (/taxii2/), the API root (/cybercoop/),
+/// TAXII 2.1 (OASIS Standard, 10 June 2021) endpoints: POST to the outbound collection (TaxiiOutbound) and status; discovery (/taxii2/), the API root (/cybercoop/),
 /// collections, objects, one object, its versions and the manifest, with added_after, match[type|id|version|
 /// spec_version], limit and next paging. Every refusal is a TAXII error message; no request gets a stack trace.
 /// </summary>
-internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiConfig config, TaxiiAuthenticator authenticator, ILogger log)
+internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiConfig config, TaxiiAuthenticator authenticator, TaxiiOutbound outbound, ILogger log)
 {
     public const string ApiRoot = "cybercoop";
+
+    /// <summary>Largest request body (the API root's max_content_length; Kestrel refuses larger bodies too).</summary>
+    public const int MaxContentLength = 1 << 20;
+
+    private readonly TaxiiStatusStore _statuses = new(runtime.Time);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -48,25 +53,30 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
                     await WriteAsync(context, ApiRootResource(), ct).ConfigureAwait(false);
                     return;
                 case [ApiRoot, "collections"] when get:
-                    await WriteAsync(context, new JsonObject { ["collections"] = new JsonArray([.. Collections().Select(c => (JsonNode)Resource(c))]) }, ct).ConfigureAwait(false);
+                    await WriteAsync(context, new JsonObject { ["collections"] = new JsonArray([.. Collections().Select(c => (JsonNode)Resource(c, caller))]) }, ct).ConfigureAwait(false);
                     return;
                 case [ApiRoot, "collections", var id] when get:
-                    await WriteAsync(context, Resource(Collection(id)), ct).ConfigureAwait(false);
+                    await WriteAsync(context, Resource(Collection(id), caller), ct).ConfigureAwait(false);
                     return;
                 case [ApiRoot, "collections", var id, "objects"] when get:
-                    await ObjectsAsync(context, Collection(id), caller, objectId: null, ct).ConfigureAwait(false);
+                    await ObjectsAsync(context, Readable(id), caller, objectId: null, ct).ConfigureAwait(false);
                     return;
                 case [ApiRoot, "collections", var id, "objects"] when HttpMethods.IsPost(context.Request.Method):
-                    _ = Collection(id);
-                    throw new TaxiiError(403, "Forbidden", "this collection is read-only (can_write: false); this node has no TAXII write collection yet");
+                    await PostAsync(context, Collection(id), caller, ct).ConfigureAwait(false);
+                    return;
                 case [ApiRoot, "collections", var id, "objects", var objectId] when get:
-                    await ObjectsAsync(context, Collection(id), caller, objectId, ct).ConfigureAwait(false);
+                    await ObjectsAsync(context, Readable(id), caller, objectId, ct).ConfigureAwait(false);
                     return;
                 case [ApiRoot, "collections", var id, "objects", var objectId, "versions"] when get:
-                    await VersionsAsync(context, Collection(id), caller, objectId, ct).ConfigureAwait(false);
+                    await VersionsAsync(context, Readable(id), caller, objectId, ct).ConfigureAwait(false);
                     return;
                 case [ApiRoot, "collections", var id, "manifest"] when get:
-                    await ManifestAsync(context, Collection(id), caller, ct).ConfigureAwait(false);
+                    await ManifestAsync(context, Readable(id), caller, ct).ConfigureAwait(false);
+                    return;
+                case [ApiRoot, "status", var statusId] when get:
+                    await WriteAsync(context, Guid.TryParse(statusId, out var sid) && _statuses.Find(sid, caller.Name) is { } status
+                        ? status
+                        : throw NotFound("no status resource with this id for you (statuses are kept 24 hours, in memory)"), ct).ConfigureAwait(false);
                     return;
                 case ["taxii2"] or [ApiRoot, ..]:
                     throw new TaxiiError(405, "Method Not Allowed", $"{context.Request.Method} is not served here");
@@ -102,9 +112,9 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
     private JsonObject ApiRootResource() => new()
     {
         ["title"] = "CyberCoop " + runtime.Identity.Id.TrustDomain,
-        ["description"] = "Read collections: our own, all received, and one per allied origin.",
+        ["description"] = "Read collections: our own, all received, and one per allied origin; a write-only outbound collection for analysts allowed to share.",
         ["versions"] = new JsonArray(TaxiiMedia.Taxii),
-        ["max_content_length"] = 1 << 20,
+        ["max_content_length"] = MaxContentLength,
     };
 
     private List<TaxiiCollection> Collections()
@@ -127,15 +137,78 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
         Collections().FirstOrDefault(c => string.Equals(c.Id, id, StringComparison.OrdinalIgnoreCase))
         ?? throw NotFound($"no collection '{Truncate(id)}'");
 
-    private static JsonObject Resource(TaxiiCollection collection) => new()
+    /// <summary>A collection that may be read (every one but the write-only outbound collection).</summary>
+    private TaxiiCollection Readable(string id)
+    {
+        var collection = Collection(id);
+        return collection.Outbound
+            ? throw new TaxiiError(403, "Forbidden", "the outbound collection is write-only (can_read: false): POST indicators to it")
+            : collection;
+    }
+
+    private static JsonObject Resource(TaxiiCollection collection, TaxiiCaller caller) => new()
     {
         ["id"] = collection.Id,
         ["title"] = collection.Title,
         ["description"] = collection.Description,
-        ["can_read"] = true,
-        ["can_write"] = false,
+        ["can_read"] = !collection.Outbound,
+        ["can_write"] = collection.Outbound && caller.CanWrite,
         ["media_types"] = new JsonArray(TaxiiMedia.Stix),
     };
+
+    /// <summary>
+    /// POST to a collection (TAXII 2.1 §5.5): only to the outbound collection, only by an analyst with
+    /// <c>canWrite</c>, only a TAXII envelope of at most <see cref="MaxContentLength"/> bytes; answered 202 with the
+    /// status resource after the objects were committed.
+    /// </summary>
+    private async Task PostAsync(HttpContext context, TaxiiCollection collection, TaxiiCaller caller, CancellationToken ct)
+    {
+        if (!collection.Outbound)
+        {
+            throw new TaxiiError(403, "Forbidden", "this collection is read-only (can_write: false); POST to the outbound collection");
+        }
+
+        if (!caller.CanWrite)
+        {
+            Denied(log, caller.Name);
+            throw new TaxiiError(403, "Forbidden", $"analyst '{caller.Name}' may read only (taxii.analysts[].canWrite is not set)");
+        }
+
+        if (!TaxiiMedia.IsTaxiiContent(context.Request.ContentType))
+        {
+            throw new TaxiiError(415, "Unsupported Media Type", "the body must be " + TaxiiMedia.Taxii);
+        }
+
+        if (context.Request.ContentLength > MaxContentLength)
+        {
+            throw new TaxiiError(413, "Payload Too Large", $"at most {MaxContentLength} bytes per request (max_content_length)");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 32 }, ct).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new TaxiiError(400, "Bad Request", "the body is not JSON: " + ex.Message);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new TaxiiError(413, "Payload Too Large", $"at most {MaxContentLength} bytes per request (max_content_length)");
+        }
+
+        using (document)
+        {
+            var id = Guid.NewGuid();
+            var status = await outbound.PostAsync(document.RootElement, caller, id, ct).ConfigureAwait(false);
+            _statuses.Add(id, caller.Name, status);
+            Posted(log, caller.Name, (int)status["success_count"]!, (int)status["failure_count"]!);
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            context.Response.ContentType = TaxiiMedia.Taxii;
+            await JsonSerializer.SerializeAsync(context.Response.Body, (JsonNode)status, InteropJsonContext.Default.JsonNode, ct).ConfigureAwait(false);
+        }
+    }
 
     private async Task ObjectsAsync(HttpContext context, TaxiiCollection collection, TaxiiCaller caller, string? objectId, CancellationToken ct)
     {
@@ -300,6 +373,12 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
 
     [LoggerMessage(EventId = 901, Level = LogLevel.Error, Message = "TAXII request for {Path} failed")]
     private static partial void Failed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 902, Level = LogLevel.Information, Message = "TAXII outbound POST by analyst {Analyst}: {Succeeded} object(s) taken, {Failed} refused")]
+    private static partial void Posted(ILogger logger, string analyst, int succeeded, int failed);
+
+    [LoggerMessage(EventId = 903, Level = LogLevel.Warning, Message = "TAXII outbound POST refused: analyst {Analyst} may read only")]
+    private static partial void Denied(ILogger logger, string analyst);
 }
 
 /// <summary>An object in a collection with the time it was added (its current version's date_added).</summary>

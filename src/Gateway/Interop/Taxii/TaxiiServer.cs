@@ -19,7 +19,7 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// The TAXII 2.1 server: its own Kestrel on <c>taxii.listen</c> (HTTPS, TLS 1.2/1.3, HTTP/1.1 and 2, the node's
 /// certificate, client certificates optional and checked per request). Started and stopped with the node.
 /// </summary>
-internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig config, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig config, ILoggerFactory loggers, Federation.OutboundDispatcher? dispatcher = null) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _log = loggers.CreateLogger<TaxiiServer>();
     private WebApplication? _app;
@@ -36,7 +36,7 @@ internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig co
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 1 << 20;
+            kestrel.Limits.MaxRequestBodySize = TaxiiRequestHandler.MaxContentLength;
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             kestrel.Listen(endpoint, listen =>
             {
@@ -54,7 +54,7 @@ internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig co
             });
         });
         var app = builder.Build();
-        var handler = new TaxiiRequestHandler(runtime, config, new TaxiiAuthenticator(runtime, runtime.Time), _log);
+        var handler = new TaxiiRequestHandler(runtime, config, new TaxiiAuthenticator(runtime, runtime.Time), new TaxiiOutbound(runtime, dispatcher), _log);
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;

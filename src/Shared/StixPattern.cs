@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace CyberCoop.Agent.Parsing;
+namespace CyberCoop.Stix;
 
 /// <summary>
 /// A small parser for STIX 2.1 patterns, enough to pull out indicator values: observation
