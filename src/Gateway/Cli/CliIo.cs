@@ -39,6 +39,9 @@ internal sealed class CliIo
         return new CliIo(output, error, isTerminal, prompt);
     }
 
+    /// <summary>Writers that capture what a command's code prints (the web console runs CLI edits this way); never interactive.</summary>
+    public static CliIo Capture(TextWriter output, TextWriter error) => new(output, error, false, new OperatorPrompt());
+
     /// <summary>Writes a table: Spectre on a terminal, aligned plain columns otherwise.</summary>
     public void WriteTable(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
     {

@@ -20,4 +20,10 @@ internal sealed record DemoOptions
 
     /// <summary>Leave the federation's files (certificates, configs, databases, audit logs) on disk.</summary>
     public bool Keep { get; init; }
+
+    /// <summary>
+    /// When set, every gateway also serves its operator console (with development operator certificates), and this is
+    /// called once the demo has run, with the nations still running; they stop when it returns.
+    /// </summary>
+    public Func<DemoFederation, CancellationToken, Task>? WhileConsolesRun { get; init; }
 }

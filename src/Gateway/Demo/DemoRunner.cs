@@ -51,7 +51,7 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
         try
         {
             Phase("making three trust domains (roots, gateway and agent certificates, pinned peers)");
-            federation = await DemoFederation.StartAsync(directory, _time, ct).ConfigureAwait(false);
+            federation = await DemoFederation.StartAsync(directory, _time, console: options.WhileConsolesRun is not null, ct).ConfigureAwait(false);
             Phase($"three gateways listening on 127.0.0.1:{string.Join(", ", federation.Nodes.Select(n => n.Port))} (mTLS, TLS 1.3)");
             await WaitForKeysAsync(federation, ct).ConfigureAwait(false);
 
@@ -71,6 +71,11 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
             _progress = 1;
             Phase("done");
             var summary = await SummarizeAsync(federation, feed, hostile, redByNation, directory, ct).ConfigureAwait(false);
+            if (options.WhileConsolesRun is { } consoles)
+            {
+                await consoles(federation, ct).ConfigureAwait(false);
+            }
+
             return summary with { Lifecycle = lifecycle, Ok = summary.Ok && lifecycleProblems.Count == 0, Problems = [.. summary.Problems, .. lifecycleProblems] };
         }
         finally

@@ -145,6 +145,12 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
                 html.Element("p", "none withheld", "muted");
             }
 
+            if (configured is not null)
+            {
+                ActionForm(html, "/peers/remove", "Remove this peer", "remove-" + domain.Replace('.', '-'), antiforgery.GetAndStoreTokens(context).RequestToken ?? "",
+                    ConsoleServer.Caller(context).MayAct, ("peer", configured.Id));
+            }
+
             html.Raw("</section>");
         }
 
@@ -451,21 +457,7 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
     {
         var caller = ConsoleServer.Caller(context);
         var ct = context.RequestAborted;
-        if (!caller.MayAct)
-        {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = $"role {caller.Role} may not act" });
-            throw new ConsoleRefusal(403, $"{caller.Id} has the role '{caller.Role}'; {action} needs the role '{Configuration.ConsoleRoles.Operator}'");
-        }
-
-        try
-        {
-            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
-        }
-        catch (AntiforgeryValidationException)
-        {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = "missing or invalid CSRF token" });
-            throw new ConsoleRefusal(400, "missing or invalid CSRF token: reload the page and try again");
-        }
+        await RequireActionAsync(context, caller, $"{action} {id}").ConfigureAwait(false);
 
         var form = await context.Request.ReadFormAsync(ct).ConfigureAwait(false);
         var reason = form["reason"].ToString().Trim();
@@ -489,6 +481,45 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
             runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = ex.Message });
             throw new ConsoleRefusal(ex.Code == Grpc.Core.StatusCode.NotFound ? 404 : 400, ex.Message);
         }
+    }
+
+    /// <summary>
+    /// POST /peers/remove: as <c>peers remove</c> does (validated atomic edit of gateway.json under its edit lock, then the
+    /// node reloads); the operator role and a valid CSRF token required, audited with the operator's identity.
+    /// </summary>
+    public async Task<IResult> RemovePeerAsync(HttpContext context)
+    {
+        var caller = ConsoleServer.Caller(context);
+        var ct = context.RequestAborted;
+        var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(ct).ConfigureAwait(false) : null;
+        var peerId = form?["peer"].ToString() ?? "";
+        await RequireActionAsync(context, caller, "remove-peer " + peerId).ConfigureAwait(false);
+        if (!runtime.Trust.Config.Config.Peers.Any(p => p.Id == peerId))
+        {
+            throw new ConsoleRefusal(404, $"no peer '{peerId}' is configured");
+        }
+
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        try
+        {
+            await ConfigEdit.ApplyAsync(CliIo.Capture(output, error), runtime.ConfigPath, c => c with { Peers = [.. c.Peers.Where(p => p.Id != peerId)] }, ct).ConfigureAwait(false);
+        }
+        catch (CliException ex)
+        {
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console remove-peer " + peerId, Decision = "refused", Reason = ex.Message });
+            throw new ConsoleRefusal(400, ex.Message);
+        }
+
+        var refused = error.ToString().Trim();
+        runtime.AuditLater(new AuditEntry
+        {
+            Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console remove-peer " + peerId,
+            Decision = refused.Length == 0 ? "applied" : "saved-not-applied", Reason = refused,
+        });
+        var html = new ConsoleHtml();
+        html.Element("p", $"removed peer {peerId}", "ok notice").Element("pre", (output + error.ToString()).Trim()).Link("/peers", "back to peers");
+        return Page(context, "Peer removed", html);
     }
 
     /// <summary>The page layout around <paramref name="body"/>.</summary>
@@ -567,10 +598,36 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
         }
     }
 
-    private static void ActionForm(ConsoleHtml html, string action, string label, string name, string token, bool enabled)
+    /// <summary>Refuses (403, audited) a caller without the operator role and (400, audited) a missing or foreign CSRF token.</summary>
+    private async Task RequireActionAsync(HttpContext context, ConsoleCaller caller, string what)
+    {
+        if (!caller.MayAct)
+        {
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console " + what, Decision = "refused", Reason = $"role {caller.Role} may not act" });
+            throw new ConsoleRefusal(403, $"{caller.Id} has the role '{caller.Role}'; {what.Split(' ')[0]} needs the role '{Configuration.ConsoleRoles.Operator}'");
+        }
+
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console " + what, Decision = "refused", Reason = "missing or invalid CSRF token" });
+            throw new ConsoleRefusal(400, "missing or invalid CSRF token: reload the page and try again");
+        }
+    }
+
+    private static void ActionForm(ConsoleHtml html, string action, string label, string name, string token, bool enabled, (string Name, string Value)? hidden = null)
     {
         html.Raw("<form method=\"post\" class=\"action\" id=\"").Text(name).Raw("\" action=\"").Text(action).Raw("\"><input type=\"hidden\" name=\"").Text(ConsoleServer.CsrfField).Raw("\" value=\"").Text(token)
-            .Raw("\"><input type=\"text\" name=\"reason\" required maxlength=\"500\" placeholder=\"reason (audited)\" aria-label=\"").Text(name).Raw(" reason\"><button type=\"submit\" name=\"do\" value=\"")
+            .Raw("\">");
+        if (hidden is { } field)
+        {
+            html.Raw("<input type=\"hidden\" name=\"").Text(field.Name).Raw("\" value=\"").Text(field.Value).Raw("\">");
+        }
+
+        html.Raw("<input type=\"text\" name=\"reason\" required maxlength=\"500\" placeholder=\"reason (audited)\" aria-label=\"").Text(name).Raw(" reason\"><button type=\"submit\" name=\"do\" value=\"")
             .Text(name).Raw("\"").Raw(enabled ? "" : " disabled").Raw(">").Text(label).Raw("</button></form>");
     }
 
