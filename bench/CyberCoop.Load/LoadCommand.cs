@@ -8,6 +8,7 @@ internal static class LoadCommand
         usage: CyberCoop.Load e2e [--quick] [--no-doc] [--doc <performance.md>]
                CyberCoop.Load stages
                CyberCoop.Load writes [--stored <n>]
+               CyberCoop.Load faults [--duration <seconds>] [--outbox <indicators>]
 
           e2e       start two real gateways (separate processes, real certificates and SQLite files in a temp
                     directory), drive them over mTLS Ingest, and measure throughput, propagation latency and RSS,
@@ -18,6 +19,11 @@ internal static class LoadCommand
           writes    WAL pages per indicator by stage and table/index (A's and B's SQLite writes through the
                     gateway's store, <n> indicators stored first), and the database-file writes of checkpoint
                     policies computed from the same WAL frames.
+          faults    two real gateways with a fault-injecting proxy on A's link to B: for each fault (latency,
+                    bandwidth, resets, black holes each way, partition; --duration seconds each, default 5) a
+                    steady load into A; prints fault, duration, indicators offered, delivered, duplicates and
+                    recovery time; then A's RSS against its outbox depth over a partition (--outbox indicators,
+                    default 100,000). Exits 1 when anything offered was not delivered or was stored twice.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -53,6 +59,41 @@ internal static class LoadCommand
 
             Console.WriteLine(await WriteProfile.RunAsync(stored, bundles: 20, bundleSize: 1_000, CancellationToken.None));
             return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "faults")
+        {
+            var seconds = 5;
+            var outbox = 100_000;
+            for (var i = 1; i < args.Length; i++)
+            {
+                if (i + 1 < args.Length && args[i] is "--duration" or "--outbox"
+                    && int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0)
+                {
+                    if (args[i] == "--duration")
+                    {
+                        seconds = value;
+                    }
+                    else
+                    {
+                        outbox = Math.Max(1_000, value);
+                    }
+
+                    i++;
+                    continue;
+                }
+
+                await Console.Error.WriteLineAsync($"faults: unknown or invalid argument '{args[i]}'\n{Usage}");
+                return 2;
+            }
+
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            return await Faults.FaultsRun.RunAsync(TimeSpan.FromSeconds(seconds), outbox, Console.Out, stop.Token);
         }
 
         if (args.Length == 0 || args[0] != "e2e")

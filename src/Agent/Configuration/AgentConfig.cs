@@ -57,6 +57,22 @@ internal sealed record GatewayEndpointConfig
 
     /// <summary>Optional exact SPIFFE id the gateway must present.</summary>
     public string? ExpectedId { get; init; }
+
+    /// <summary>HTTP/2 keepalive pings on the connection to the gateway.</summary>
+    public KeepaliveConfig? Keepalive { get; init; }
+}
+
+/// <summary>
+/// HTTP/2 PING keepalive (<c>gateway.keepalive</c>): a connection whose link went silent (half-open) is closed once a ping
+/// stays unanswered, and delivery reconnects; detected at most <c>intervalSeconds + timeoutSeconds</c> after it fell silent.
+/// </summary>
+internal sealed record KeepaliveConfig
+{
+    /// <summary>Seconds without a frame received before a ping is sent (default 30, 1..3600).</summary>
+    public int? IntervalSeconds { get; init; }
+
+    /// <summary>Seconds a ping may stay unanswered before the connection is closed (default 15, 1..600).</summary>
+    public int? TimeoutSeconds { get; init; }
 }
 
 /// <summary>TLS material, paths relative to the config file.</summary>

@@ -169,6 +169,18 @@ internal static partial class AgentConfigValidator
             errors.Add($"rotationGraceSeconds: {grace} must be between 0 and 3600");
         }
 
+        var keepaliveInterval = config.Gateway?.Keepalive?.IntervalSeconds ?? (int)AgentSettings.DefaultKeepaliveInterval.TotalSeconds;
+        if (keepaliveInterval is < 1 or > 3600)
+        {
+            errors.Add($"gateway.keepalive.intervalSeconds: {keepaliveInterval} must be between 1 and 3600");
+        }
+
+        var keepaliveTimeout = config.Gateway?.Keepalive?.TimeoutSeconds ?? (int)AgentSettings.DefaultKeepaliveTimeout.TotalSeconds;
+        if (keepaliveTimeout is < 1 or > 600)
+        {
+            errors.Add($"gateway.keepalive.timeoutSeconds: {keepaliveTimeout} must be between 1 and 600");
+        }
+
         if (errors.Count > 0)
         {
             return errors;
@@ -194,6 +206,8 @@ internal static partial class AgentConfigValidator
             MaxLineBytes = maxLine,
             PollInterval = TimeSpan.FromMilliseconds(poll),
             RotationGrace = TimeSpan.FromSeconds(grace),
+            KeepaliveInterval = TimeSpan.FromSeconds(keepaliveInterval),
+            KeepaliveTimeout = TimeSpan.FromSeconds(keepaliveTimeout),
         };
         return errors;
     }

@@ -38,6 +38,18 @@ internal sealed record AgentSettings
     /// <summary>Sources.</summary>
     public required IReadOnlyList<SourceSettings> Sources { get; init; }
 
+    /// <summary>Default of gateway.keepalive.intervalSeconds.</summary>
+    public static TimeSpan DefaultKeepaliveInterval { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Default of gateway.keepalive.timeoutSeconds.</summary>
+    public static TimeSpan DefaultKeepaliveTimeout { get; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Delay before an HTTP/2 keepalive ping on the gateway connection.</summary>
+    public TimeSpan KeepaliveInterval { get; init; } = DefaultKeepaliveInterval;
+
+    /// <summary>How long a keepalive ping may stay unanswered before the connection is closed.</summary>
+    public TimeSpan KeepaliveTimeout { get; init; } = DefaultKeepaliveTimeout;
+
     /// <summary>Spool folder.</summary>
     public required string SpoolDirectory { get; init; }
 

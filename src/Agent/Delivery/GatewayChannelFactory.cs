@@ -55,8 +55,9 @@ internal static class GatewayChannelFactory
                     : (_, certificate, chain, _) => Check(certificate, chain, trust, settings, logger),
             },
             EnableMultipleHttp2Connections = false,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(15),
+            // gateway.keepalive: a black-holed connection fails the open Ingest stream after interval + timeout.
+            KeepAlivePingDelay = settings.KeepaliveInterval,
+            KeepAlivePingTimeout = settings.KeepaliveTimeout,
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };

@@ -41,6 +41,12 @@ internal static partial class AgentLog
     [LoggerMessage(2021, LogLevel.Information, "Spool has room again ({Bytes} bytes unacknowledged); readers resume")]
     public static partial void SpoolResumed(ILogger logger, long bytes);
 
+    [LoggerMessage(2024, LogLevel.Warning, "Disk full writing the {What} ({Error}): readers are paused and the write is retried every {RetryMs} ms; nothing is dropped")]
+    public static partial void DiskFull(ILogger logger, string what, string error, long retryMs);
+
+    [LoggerMessage(2025, LogLevel.Information, "Disk has room again for the {What}; readers resume")]
+    public static partial void DiskHasRoom(ILogger logger, string what);
+
     [LoggerMessage(2022, LogLevel.Warning, "Spool segment {Segment} had a torn or corrupt record at byte {Offset}; truncated there")]
     public static partial void SpoolTruncated(ILogger logger, string segment, long offset);
 

@@ -40,7 +40,7 @@ internal sealed class AgentRunner : IAsyncDisposable
         _settings = settings;
         _time = time;
         _logger = loggers.CreateLogger("CyberCoop.Agent");
-        _spool = Spool.Open(settings.SpoolDirectory, settings.SpoolMaxBytes, _logger);
+        _spool = Spool.Open(settings.SpoolDirectory, settings.SpoolMaxBytes, _logger, time: time);
         _state = TailStateStore.Load(settings.StateFile);
         Reconcile();
         _channel = Channel.CreateBounded<ReadChunk>(new BoundedChannelOptions(ChannelCapacity)

@@ -145,7 +145,7 @@ internal sealed class Batcher(
         if (_checkpoints.Count > 0)
         {
             state.Apply(_checkpoints.Values);
-            state.Save();
+            await spool.WhileDiskFullAsync(state.Save, "read state", cancellationToken).ConfigureAwait(false);
             _checkpoints.Clear();
         }
 

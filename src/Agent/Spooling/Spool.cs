@@ -32,6 +32,7 @@ internal sealed class Spool : IDisposable
     private readonly long _maxBytes;
     private readonly long _segmentBytes;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly SortedSet<long> _segments = [];
     private readonly List<FileCheckpoint> _recovered = [];
@@ -45,10 +46,12 @@ internal sealed class Spool : IDisposable
     private long _unackedBytes;
     private int _unackedRecords;
     private bool _full;
+    private long _diskFullStalls;
     private TaskCompletionSource _changed = NewSignal();
 
-    private Spool(string directory, long maxBytes, long segmentBytes, ILogger logger)
+    private Spool(string directory, long maxBytes, long segmentBytes, ILogger logger, TimeProvider time)
     {
+        _time = time;
         _directory = directory;
         _maxBytes = maxBytes;
         _segmentBytes = segmentBytes;
@@ -57,6 +60,12 @@ internal sealed class Spool : IDisposable
 
     /// <summary>Checkpoints found in unacknowledged records at open, latest per file.</summary>
     public IReadOnlyList<FileCheckpoint> RecoveredCheckpoints => _recovered;
+
+    /// <summary>How long a write that found the disk full waits before it is tried again.</summary>
+    public static TimeSpan DiskFullRetry { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Times a write found the disk full and had to wait for space (spool records and the read state).</summary>
+    public long DiskFullStalls => Interlocked.Read(ref _diskFullStalls);
 
     /// <summary>Unacknowledged bytes.</summary>
     public long UnacknowledgedBytes
@@ -95,12 +104,12 @@ internal sealed class Spool : IDisposable
     }
 
     /// <summary>Opens (creating) the spool in <paramref name="directory"/>.</summary>
-    public static Spool Open(string directory, long maxBytes, ILogger logger, long segmentBytes = 16 * 1024 * 1024)
+    public static Spool Open(string directory, long maxBytes, ILogger logger, long segmentBytes = 16 * 1024 * 1024, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(logger);
         Directory.CreateDirectory(directory);
-        var spool = new Spool(directory, maxBytes, Math.Max(64 * 1024, Math.Min(segmentBytes, maxBytes / 4)), logger);
+        var spool = new Spool(directory, maxBytes, Math.Max(64 * 1024, Math.Min(segmentBytes, maxBytes / 4)), logger, time ?? TimeProvider.System);
         spool.Recover();
         return spool;
     }
@@ -167,10 +176,11 @@ internal sealed class Spool : IDisposable
 
     private void OpenWriter(long seq)
     {
-        _writer?.Dispose();
         var path = SegmentPath(seq);
         var created = !File.Exists(path);
-        _writer = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+        var next = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+        _writer?.Dispose();
+        _writer = next;
         _writer.Seek(0, SeekOrigin.End);
         _segments.Add(seq);
         if (created)
@@ -217,21 +227,86 @@ internal sealed class Spool : IDisposable
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (_writer!.Length > 0 && _writer.Length + record.Length > _segmentBytes)
-        {
-            lock (_gate)
-            {
-                _writeSegment++;
-                OpenWriter(_writeSegment);
-            }
-        }
-
-        _writer.Write(record);
-        _writer.Flush(flushToDisk: true);
+        await WhileDiskFullAsync(() => WriteRecord(record), "spool " + _directory, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             _unackedBytes += record.Length;
             _unackedRecords++;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/>, and while it fails because the disk is full (ENOSPC, EDQUOT) waits
+    /// <see cref="DiskFullRetry"/> and runs it again: the batch stays in memory, the read offsets are not advanced, the
+    /// file readers pause behind the bounded channel, and nothing is dropped. Logged once when it starts and once when
+    /// space returns.
+    /// </summary>
+    public async ValueTask WhileDiskFullAsync(Action write, string what, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var waiting = false;
+        while (true)
+        {
+            try
+            {
+                write();
+                break;
+            }
+            catch (IOException ex) when (IsDiskFull(ex))
+            {
+                if (!waiting)
+                {
+                    waiting = true;
+                    Interlocked.Increment(ref _diskFullStalls);
+                    AgentLog.DiskFull(_logger, what, ex.Message, (long)DiskFullRetry.TotalMilliseconds);
+                }
+
+                await Task.Delay(DiskFullRetry, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (waiting)
+        {
+            AgentLog.DiskHasRoom(_logger, what);
+        }
+    }
+
+    /// <summary>Whether <paramref name="ex"/> reports a full disk or an exhausted quota (errno ENOSPC 28, EDQUOT 122).</summary>
+    internal static bool IsDiskFull(IOException ex) => ex.HResult is 28 or 122;
+
+    /// <summary>Appends one record (starting a new segment when the current one is full); a failed write is cut off again.</summary>
+    private void WriteRecord(byte[] record)
+    {
+        if (_writer!.Length > 0 && _writer.Length + record.Length > _segmentBytes)
+        {
+            lock (_gate)
+            {
+                // The number advances only once the new segment exists, so a failed creation is simply retried.
+                OpenWriter(_writeSegment + 1);
+                _writeSegment++;
+            }
+        }
+
+        var start = _writer.Length;
+        try
+        {
+            _writer.Write(record);
+            _writer.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            // A record written in part must not stay in front of the next one (only a torn tail is cut off on open).
+            try
+            {
+                _writer.SetLength(start);
+                _writer.Seek(start, SeekOrigin.Begin);
+            }
+            catch (IOException)
+            {
+                // Truncating frees space and does not fail on a full disk; if it does, the open cuts the torn tail.
+            }
+
+            throw;
         }
     }
 

@@ -72,6 +72,12 @@ internal static class NodeStatusReport
                 LastError = lastError,
                 Suite = suite,
             };
+            if (metrics.ClockSkew(now) is { } skew)
+            {
+                item.ClockSkewSeconds = Math.Round(skew.TotalSeconds, 3);
+                item.ClockSkewMeasured = true;
+            }
+
             if (connectedSince is { } since)
             {
                 item.ConnectedSince = Timestamp.FromDateTimeOffset(since);

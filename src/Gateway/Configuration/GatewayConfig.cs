@@ -87,6 +87,13 @@ internal sealed record NodeConfig
     /// <summary>SQLite database file.</summary>
     public string Storage { get; set; } = "gateway.db";
 
+    /// <summary>
+    /// Largest size the database may grow to, in MiB (0, the default: only the disk limits it). When it is reached, or the
+    /// disk holding it is full, writes are refused with RESOURCE_EXHAUSTED "storage-full" and nothing is acknowledged;
+    /// read at start.
+    /// </summary>
+    public int StorageMaxMegabytes { get; set; }
+
     /// <summary>Unix domain socket of the Admin API (mode 0600).</summary>
     public string AdminSocket { get; set; } = "admin.sock";
 
@@ -151,6 +158,32 @@ internal sealed record NodeConfig
 
     /// <summary>How the outbound stream to a peer is retried after a failure.</summary>
     public ReconnectConfig Reconnect { get; set; } = new();
+
+    /// <summary>HTTP/2 keepalive pings that find a dead (half-open) connection to a peer or from a peer or agent.</summary>
+    public KeepaliveConfig Keepalive { get; set; } = new();
+}
+
+/// <summary>
+/// HTTP/2 PING keepalive (<c>node.keepalive</c>) on every mTLS connection: outbound to peers and inbound from peers and
+/// agents. A connection whose link went silent without a FIN or RST (a black hole, a NAT or firewall that dropped its state)
+/// is closed once a ping stays unanswered, so the outbound stream reconnects and the inbound stream frees its slot of the
+/// caller's stream quota. A dead connection is detected at most <c>intervalSeconds + timeoutSeconds</c> after it fell silent.
+/// </summary>
+internal sealed record KeepaliveConfig
+{
+    /// <summary>Seconds without a frame received before a ping is sent (1..3,600).</summary>
+    public int IntervalSeconds { get; set; } = 20;
+
+    /// <summary>Seconds a ping may stay unanswered before the connection is closed (1..600).</summary>
+    public int TimeoutSeconds { get; set; } = 10;
+
+    /// <summary>The delay before the first ping.</summary>
+    [JsonIgnore]
+    public TimeSpan Interval => TimeSpan.FromSeconds(IntervalSeconds);
+
+    /// <summary>How long a ping may stay unanswered.</summary>
+    [JsonIgnore]
+    public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 }
 
 /// <summary>

@@ -198,6 +198,7 @@ internal static class GatewayConfigValidator
             errors.Add("node.minimumSuite: 'hybrid' is stronger than node.suite 'classic'");
         }
 
+        Range(node.StorageMaxMegabytes, 0, 16 * 1024 * 1024, "node.storageMaxMegabytes", errors);
         Range(node.ReplayWindowSeconds, 10, 86_400, "node.replayWindowSeconds", errors);
         Range(node.MaxClockSkewSeconds, 0, 3_600, "node.maxClockSkewSeconds", errors);
         Range(node.MaxHops, 0, 8, "node.maxHops", errors);
@@ -207,6 +208,7 @@ internal static class GatewayConfigValidator
         Lifecycle.ExpiryPolicy.Validate(node.Expiry, errors);
         ValidateLimits(node.Limits, errors);
         ValidateReconnect(node.Reconnect, errors);
+        ValidateKeepalive(node.Keepalive, errors);
         if (node.Bundle is null)
         {
             errors.Add("node.bundle: must not be null");
@@ -488,6 +490,18 @@ internal static class GatewayConfigValidator
         {
             errors.Add($"node.reconnect.deniedMaxBackoffSeconds: {reconnect.DeniedMaxBackoffSeconds} must be at least node.reconnect.maxBackoffSeconds ({reconnect.MaxBackoffSeconds})");
         }
+    }
+
+    private static void ValidateKeepalive(KeepaliveConfig? keepalive, List<string> errors)
+    {
+        if (keepalive is null)
+        {
+            errors.Add("node.keepalive: must not be null");
+            return;
+        }
+
+        Range(keepalive.IntervalSeconds, 1, 3_600, "node.keepalive.intervalSeconds", errors);
+        Range(keepalive.TimeoutSeconds, 1, 600, "node.keepalive.timeoutSeconds", errors);
     }
 
     private static void Range(int value, int min, int max, string at, List<string> errors)

@@ -149,14 +149,20 @@ internal sealed class EnvelopeReceiver(
         }
 
         var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
+        // The sender seals at send time, so sent_at - now is its clock offset minus the transit: shown by `status`.
+        runtime.Metrics.Peer(sender.IdText).ObserveClock(sentAt - now, now);
         if (sentAt < now.AddSeconds(-node.ReplayWindowSeconds))
         {
-            return ReceiveOutcome.Reject(RejectReason.Stale, $"sent at {sentAt:O}, outside the {node.ReplayWindowSeconds}s replay window");
+            return ReceiveOutcome.Reject(RejectReason.Stale,
+                $"sent at {sentAt:O}, {(now - sentAt).TotalSeconds:F0}s behind this node's clock, outside the {node.ReplayWindowSeconds}s replay window " +
+                "(node.replayWindowSeconds): clock skew (the sender's clock is behind) or an envelope held that long; check NTP on both nodes");
         }
 
         if (sentAt > now.AddSeconds(node.MaxClockSkewSeconds))
         {
-            return ReceiveOutcome.Reject(RejectReason.Future, $"sent at {sentAt:O}, more than {node.MaxClockSkewSeconds}s ahead of this node's clock");
+            return ReceiveOutcome.Reject(RejectReason.Future,
+                $"sent at {sentAt:O}, {(sentAt - now).TotalSeconds:F0}s ahead of this node's clock: clock skew beyond the {node.MaxClockSkewSeconds}s " +
+                "allowed (node.maxClockSkewSeconds); check NTP on both nodes");
         }
 
         // A committed envelope id is answered DUPLICATE only for a copy that opens, verifies and carries the bundle

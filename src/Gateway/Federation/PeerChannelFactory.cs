@@ -23,11 +23,14 @@ internal static class PeerChannelFactory
     /// </summary>
     public static GrpcChannel Create(GatewayRuntime runtime, PeerSettings peer, Action<X509Certificate2>? accepted = null)
     {
+        var keepalive = runtime.Trust.Config.Config.Node.Keepalive;
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = false,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            // node.keepalive: a black-holed connection fails the open Exchange stream after interval + timeout.
+            KeepAlivePingDelay = keepalive.Interval,
+            KeepAlivePingTimeout = keepalive.Timeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectTimeout = TimeSpan.FromSeconds(5),
             SslOptions = new SslClientAuthenticationOptions

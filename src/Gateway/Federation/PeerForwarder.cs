@@ -143,10 +143,18 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// <summary>
     /// Whether the peer refused this node rather than failed: PermissionDenied or Unauthenticated (not pinned there
     /// yet, removed, revoked), ResourceExhausted (its per-peer limits), or a TLS handshake it did not accept. Such a
-    /// refusal does not pass by retrying quickly, so it backs off up to node.reconnect.deniedMaxBackoffSeconds.
+    /// refusal does not pass by retrying quickly, so it backs off up to node.reconnect.deniedMaxBackoffSeconds. The peer's
+    /// RESOURCE_EXHAUSTED "storage-full" (its disk, not its limits) is an ordinary failure.
     /// </summary>
     internal static bool IsRefusal(Exception ex)
     {
+        if (ex is RpcException { StatusCode: StatusCode.ResourceExhausted } full
+            && full.Status.Detail.StartsWith(DamagedDatabaseInterceptor.StorageFull + ":", StringComparison.Ordinal))
+        {
+            // The peer's disk is full: not a refusal of this node, and it passes once the peer frees space.
+            return false;
+        }
+
         if (ex is RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.ResourceExhausted })
         {
             return true;

@@ -139,7 +139,9 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
     public async Task<string?> RefreshAsync(PeerSettings peer, Contracts.V1.Federation.FederationClient client, CancellationToken ct)
     {
         var known = runtime.Trust.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var held) ? held.Bundle.Sequence : 0UL;
-        var signed = await client.GetTrustBundleAsync(new GetTrustBundleRequest { KnownSequence = known }, deadline: runtime.Time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
+        // A gRPC deadline is an instant on the machine clock gRPC measures against, not on the node's TimeProvider: a
+        // node clock behind the machine clock by more than the timeout expired every call at once (DeadlineExceeded).
+        var signed = await client.GetTrustBundleAsync(new GetTrustBundleRequest { KnownSequence = known }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
         return await AcceptAsync(peer.Id.TrustDomain, signed, ct).ConfigureAwait(false);
     }
 

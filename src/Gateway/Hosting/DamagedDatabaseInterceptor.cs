@@ -10,6 +10,9 @@ namespace CyberCoop.Gateway.Hosting;
 /// Turns SQLite's "database disk image is malformed" / "file is not a database", met by any call while the node runs
 /// (the file damaged under it), into <see cref="StatusCode.DataLoss"/> with the same one-line diagnosis the node gives
 /// at start (file, problem, restore from backup), logged as an error, instead of "Exception was thrown by handler".
+/// A write refused because the database reached node.storageMaxMegabytes or its disk is full (SQLITE_FULL) becomes
+/// <see cref="StatusCode.ResourceExhausted"/> <c>storage-full: ...</c>: the caller keeps what was not acknowledged and
+/// retries, and the node keeps serving reads and resumes writing once space returns.
 /// </summary>
 internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
 {
@@ -24,6 +27,10 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             throw Diagnose(ex);
         }
+        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
+        {
+            throw Full(context);
+        }
     }
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
@@ -36,6 +43,10 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
         {
             throw Diagnose(ex);
+        }
+        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
+        {
+            throw Full(context);
         }
     }
 
@@ -50,6 +61,10 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             throw Diagnose(ex);
         }
+        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
+        {
+            throw Full(context);
+        }
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
@@ -63,6 +78,21 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             throw Diagnose(ex);
         }
+        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
+        {
+            throw Full(context);
+        }
+    }
+
+    /// <summary>The text code that starts the detail of a storage-full refusal.</summary>
+    public const string StorageFull = "storage-full";
+
+    private RpcException Full(ServerCallContext context)
+    {
+        var message = $"{StorageFull}: the database {store.Path} cannot grow (node.storageMaxMegabytes reached, or the disk holding it is full); " +
+            "nothing of this request was stored or acknowledged: retry after space is freed";
+        GatewayLog.StorageFull(logger, context.Method, message);
+        return new RpcException(new Status(StatusCode.ResourceExhausted, message));
     }
 
     private RpcException Diagnose(SqliteException ex)

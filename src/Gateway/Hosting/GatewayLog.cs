@@ -86,6 +86,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1060, LogLevel.Critical, "{Diagnosis}")]
     public static partial void DatabaseDamaged(ILogger logger, string diagnosis);
 
+    [LoggerMessage(1061, LogLevel.Error, "{Method} refused: {Reason}")]
+    public static partial void StorageFull(ILogger logger, string method, string reason);
+
     [LoggerMessage(1040, LogLevel.Information, "Shutting down: draining streams")]
     public static partial void ShuttingDown(ILogger logger);
 

@@ -167,6 +167,9 @@ internal sealed class GatewayNode : IAsyncDisposable
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
+                // node.keepalive (read at start): an inbound connection gone silent is closed, freeing the caller's stream quota.
+                kestrel.Limits.Http2.KeepAlivePingDelay = node.Keepalive.Interval;
+                kestrel.Limits.Http2.KeepAlivePingTimeout = node.Keepalive.Timeout;
                 kestrel.Listen(endpoint, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;

@@ -86,6 +86,10 @@ internal sealed class PeerMetrics
     private string _lastError = "";
     private string _suite = "";
     private (int Attempt, TimeSpan Delay, long Retries) _backoff;
+    private static readonly TimeSpan s_clockWindow = TimeSpan.FromMinutes(1);
+    private readonly (DateTimeOffset At, TimeSpan Sample)[] _clockSamples = new (DateTimeOffset, TimeSpan)[32];
+    private int _clockNext;
+    private (DateTimeOffset At, TimeSpan Sample)? _lastClockSample;
 
     public void Connected(DateTimeOffset at, string suite)
     {
@@ -143,6 +147,46 @@ internal sealed class PeerMetrics
         lock (_gate)
         {
             _lastError = error;
+        }
+    }
+
+    /// <summary>
+    /// Records one clock sample from an envelope of this peer: its sent_at minus the time it arrived here (the peer's
+    /// clock offset minus the transit time).
+    /// </summary>
+    public void ObserveClock(TimeSpan sample, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            _clockSamples[_clockNext] = (at, sample);
+            _clockNext = (_clockNext + 1) % _clockSamples.Length;
+            _lastClockSample = (at, sample);
+        }
+    }
+
+    /// <summary>
+    /// The peer's measured clock offset (positive: ahead of this node): the largest sample of the last minute (the one
+    /// with the shortest transit), else the last sample; null before any envelope arrived.
+    /// </summary>
+    public TimeSpan? ClockSkew(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (_lastClockSample is not { } last)
+            {
+                return null;
+            }
+
+            TimeSpan? best = null;
+            foreach (var (at, sample) in _clockSamples)
+            {
+                if (at != default && now - at <= s_clockWindow && (best is null || sample > best))
+                {
+                    best = sample;
+                }
+            }
+
+            return best ?? last.Sample;
         }
     }
 

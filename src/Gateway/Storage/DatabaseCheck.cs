@@ -30,6 +30,7 @@ internal static class DatabaseCheck
     private static ReadOnlySpan<byte> Header => "SQLite format 3\0"u8;
 
     private const int SqliteCorrupt = 11;
+    private const int SqliteFull = 13;
     private const int SqliteNotADatabase = 26;
 
     /// <summary>Suffix of the history marker kept beside the database.</summary>
@@ -209,6 +210,16 @@ internal static class DatabaseCheck
             // Not readable by this user, or locked: no diagnosis to add.
             return null;
         }
+    }
+
+    /// <summary>
+    /// Whether SQLite could not write because the database reached its size limit (max_page_count) or the disk is full
+    /// (SQLITE_FULL): nothing of that transaction was stored.
+    /// </summary>
+    public static bool IsFull(SqliteException ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        return (ex.SqliteErrorCode & 0xff) == SqliteFull;
     }
 
     /// <summary>True when SQLite says the file is corrupt or not a database.</summary>

@@ -302,6 +302,15 @@ internal sealed class SqliteDatabase : IStoreDatabase
             Execute(writer, "PRAGMA journal_mode = WAL;");
             Execute(writer, synchronous);
             Execute(writer, $"PRAGMA cache_size = -{options.CacheSizeKiB}; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 10000;");
+            if (options.MaxDatabaseBytes is { } maxBytes)
+            {
+                // Never below the pages in use (SQLite would keep the larger value anyway); writes beyond it fail with SQLITE_FULL.
+                using var pageSize = writer.CreateCommand();
+                pageSize.CommandText = "PRAGMA page_size;";
+                var pages = Math.Max(1, maxBytes / (long)pageSize.ExecuteScalar()!);
+                Execute(writer, $"PRAGMA max_page_count = {pages};");
+            }
+
             // Checkpoints are the database's job (see the class remarks), not SQLite's auto-checkpoint on commit. After
             // the WAL restarts, a file grown past twice the checkpoint size is truncated back to it.
             Execute(writer, "PRAGMA wal_autocheckpoint = 0;");

@@ -12,11 +12,15 @@ internal static class StoreOpener
         ArgumentNullException.ThrowIfNull(time);
         return loaded.Config.Storage?.Postgres is { } postgres
             ? GatewayStore.OpenPostgresAsync(postgres.ConnectionString, time, Options(postgres), ct)
-            : GatewayStore.OpenAsync(loaded.Resolve(loaded.Config.Node.Storage), time, ct);
+            : GatewayStore.OpenAsync(loaded.Resolve(loaded.Config.Node.Storage), time, SqliteOptions(loaded.Config.Node), ct);
     }
 
     /// <summary>True when the node's state is in PostgreSQL.</summary>
     public static bool IsPostgres(LoadedConfig loaded) => loaded.Config.Storage?.Postgres is not null;
+
+    /// <summary>node.storageMaxMegabytes as SQLite's page limit (0: only the disk limits the file).</summary>
+    private static StoreOptions SqliteOptions(NodeConfig node) =>
+        new() { MaxDatabaseBytes = node.StorageMaxMegabytes > 0 ? node.StorageMaxMegabytes * 1024L * 1024 : null };
 
     private static PostgresStoreOptions Options(PostgresConfig postgres) =>
         new() { OutboxLease = TimeSpan.FromSeconds(postgres.OutboxLeaseSeconds) };

@@ -30,4 +30,10 @@ internal sealed record StoreOptions
     /// about this much WAL to recover on the next open.
     /// </summary>
     public int CheckpointPages { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Largest size of the database file in bytes (SQLite's max_page_count on the writer), or null for no limit but the
+    /// disk's. A write that would grow the database beyond it fails with SQLITE_FULL, as on a full disk.
+    /// </summary>
+    public long? MaxDatabaseBytes { get; init; }
 }

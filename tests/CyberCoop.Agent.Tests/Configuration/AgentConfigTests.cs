@@ -85,6 +85,30 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
         Assert.Equal(TimeSpan.Zero, AgentConfigLoader.Load(WithField(dir, "rotationGraceSeconds", 0)).RotationGrace);
     }
 
+    [Fact]
+    public void Keepalive_defaults_to_30_and_15_seconds_can_be_set_and_out_of_range_values_are_refused_naming_the_field()
+    {
+        var agent = federation.Layout.Nodes.SelectMany(n => n.Agents).First();
+        var defaults = AgentConfigLoader.Load(agent.ConfigPath);
+        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(15)), (defaults.KeepaliveInterval, defaults.KeepaliveTimeout));
+
+        string WithKeepalive(string keepalive)
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(agent.ConfigPath))!.AsObject();
+            json["gateway"]!["keepalive"] = System.Text.Json.Nodes.JsonNode.Parse(keepalive);
+            var path = Path.Combine(agent.Directory, $"agent-keepalive-{Guid.NewGuid():n}.json");
+            File.WriteAllText(path, json.ToJsonString());
+            return path;
+        }
+
+        var set = AgentConfigLoader.Load(WithKeepalive("""{ "intervalSeconds": 5, "timeoutSeconds": 2 }"""));
+        Assert.Equal((TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2)), (set.KeepaliveInterval, set.KeepaliveTimeout));
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(WithKeepalive("""{ "intervalSeconds": 0, "timeoutSeconds": 601 }""")));
+        Assert.Equal(
+            ["gateway.keepalive.intervalSeconds: 0 must be between 1 and 3600", "gateway.keepalive.timeoutSeconds: 601 must be between 1 and 600"],
+            ex.Errors);
+    }
+
     /// <summary>A copy of a working agent.json (beside the original, so its relative paths resolve) with one field set.</summary>
     private string WithField(TempDir dir, string field, int value)
     {

@@ -54,6 +54,18 @@ public sealed class LimitsConfigTests : IDisposable
     }
 
     [Fact]
+    public void Keepalive_defaults_to_20_and_10_seconds_and_bad_values_are_refused_naming_the_field()
+    {
+        Assert.Equal((20, 10), (_valid.Node.Keepalive.IntervalSeconds, _valid.Node.Keepalive.TimeoutSeconds));
+        var errors = GatewayConfigValidator.Validate(
+            _valid with { Node = _valid.Node with { Keepalive = new KeepaliveConfig { IntervalSeconds = 0, TimeoutSeconds = 601 } } }, _baseDirectory);
+        Assert.Contains("node.keepalive.intervalSeconds: 0 must be between 1 and 3600", errors);
+        Assert.Contains("node.keepalive.timeoutSeconds: 601 must be between 1 and 600", errors);
+        Assert.Contains("node.keepalive: must not be null",
+            GatewayConfigValidator.Validate(_valid with { Node = _valid.Node with { Keepalive = null! } }, _baseDirectory));
+    }
+
+    [Fact]
     public void A_missing_section_and_a_denied_cap_below_the_ordinary_cap_are_refused()
     {
         Assert.Contains("node.limits: must not be null", Validate(null));

@@ -182,7 +182,7 @@ internal static class StatusCommand
         }
 
         io.WriteTable(
-            ["peer", "state", "last ack", "outbox", "sent env/ind", "recv env/ind", "withheld", "rejected", "suite", "bundle ours/theirs", "last error"],
+            ["peer", "state", "last ack", "outbox", "sent env/ind", "recv env/ind", "withheld", "rejected", "suite", "bundle ours/theirs", "clock skew", "last error"],
             status.Peers.Select(p => (IReadOnlyList<string>)
             [
                 p.Peer,
@@ -195,6 +195,7 @@ internal static class StatusCommand
                 p.EnvelopesRejected.ToString(CultureInfo.InvariantCulture),
                 p.Suite.Length == 0 ? "-" : p.Suite,
                 $"{Held(p.BundleSequenceHeld, p.BundleFetchedAt, status.TrustBundleSequence)}/{(p.PeerBundleSequence == 0 ? "pin" : p.PeerBundleSequence.ToString(CultureInfo.InvariantCulture))}",
+                p.ClockSkewMeasured ? Skew(p.ClockSkewSeconds) : "-",
                 p.LastError.Length == 0 ? "-" : p.LastError,
             ]));
     }
@@ -213,6 +214,11 @@ internal static class StatusCommand
 
     private static string Since(Timestamp? time, DateTimeOffset now) =>
         time is null ? "?" : Age(now - time.ToDateTimeOffset());
+
+    /// <summary>A peer's measured clock offset: "+0.0s" within a second, else "+2m ahead" / "-45s behind".</summary>
+    internal static string Skew(double seconds) =>
+        Math.Abs(seconds) < 1 ? $"{seconds.ToString("+0.0;-0.0", CultureInfo.InvariantCulture)}s"
+            : $"{(seconds > 0 ? "+" : "-")}{Age(TimeSpan.FromSeconds(seconds))} {(seconds > 0 ? "ahead" : "behind")}";
 
     /// <summary>A short human duration: 42s, 7m, 3h12m, 5d.</summary>
     internal static string Age(TimeSpan span)
