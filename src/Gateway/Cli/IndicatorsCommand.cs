@@ -121,6 +121,7 @@ internal static class IndicatorsCommand
             await using (var bundle = new StixBundleWriter(stream))
             {
                 var lifecycle = await Interop.ExportLifecycle.ReadAsync(store, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
+                var ownObjects = new Dictionary<string, (string Id, Tlp Tlp)>(StringComparer.Ordinal);
                 await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
                 {
                     foreach (var view in lifecycle.Views(stored, ownDomain))
@@ -128,7 +129,20 @@ internal static class IndicatorsCommand
                         if (onlyOrigin is null || string.Equals(view.Origin, onlyOrigin, StringComparison.Ordinal))
                         {
                             await bundle.AddAsync(view, ct).ConfigureAwait(false);
+                            if (view.Origin == ownDomain && view.Withdrawal is null)
+                            {
+                                ownObjects[view.View.Id] = (view.ToStix().Id, view.View.Tlp);
+                            }
                         }
+                    }
+                }
+
+                // What allied nations reported back about this node's own (active) indicators, as STIX sightings.
+                foreach (var back in await store.ReadSightingsBackAsync(after: null, ct).ConfigureAwait(false))
+                {
+                    if (ownObjects.TryGetValue(back.IndicatorId, out var sighted))
+                    {
+                        bundle.AddSighting(back, sighted.Id, sighted.Tlp);
                     }
                 }
 

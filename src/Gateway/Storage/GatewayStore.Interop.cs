@@ -11,6 +11,13 @@ namespace CyberCoop.Gateway.Storage;
 /// </summary>
 internal sealed record StoredViews(Indicator Merged, Indicator? OwnView);
 
+/// <summary>
+/// What one allied node reported back about one of this node's indicators, summed over its reports (STIX
+/// <c>sighting</c>): <see cref="LastReceived"/> is when its newest report arrived (the sighting's version).
+/// </summary>
+internal sealed record SightingsBack(string IndicatorId, string Reporter, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen,
+    IReadOnlyList<string> Sectors, DateTimeOffset LastReceived);
+
 /// <summary>Reads for the interoperability views (STIX, MISP feed, TAXII).</summary>
 internal sealed partial class GatewayStore
 {
@@ -47,6 +54,30 @@ internal sealed partial class GatewayStore
         {
             yield return (UnixTime.FromMs(reader.GetInt64(0)), ReadViews(reader, 1));
         }
+    }
+
+    /// <summary>
+    /// The sightings reported back to this node, summed per (indicator, reporter), with a report received after
+    /// <paramref name="after"/> when given (a full scan of sightings_received: one row per report and indicator).
+    /// </summary>
+    public async Task<IReadOnlyList<SightingsBack>> ReadSightingsBackAsync(DateTimeOffset? after, CancellationToken ct)
+    {
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT indicator_id, reporter, CAST(SUM(count) AS BIGINT), MIN(first_seen), MAX(last_seen), " + StoreDialect.Of(connection).JoinedWithCommas("sectors") +
+            ", MAX(received_at) FROM sightings_received GROUP BY indicator_id, reporter HAVING MAX(received_at) > @after ORDER BY indicator_id, reporter";
+        command.Parameters.AddWithValue("@after", after is null ? long.MinValue : UnixTime.ToMs(after.Value));
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var all = new List<SightingsBack>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var sectors = reader.IsDBNull(5) ? [] : reader.GetString(5).Split(',', StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            all.Add(new SightingsBack(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), UnixTime.FromMs(reader.GetInt64(3)), UnixTime.FromMs(reader.GetInt64(4)),
+                sectors, UnixTime.FromMs(reader.GetInt64(6))));
+        }
+
+        return all;
     }
 
     /// <summary>Reads (blob, own_state, own_blob) starting at column <paramref name="first"/>.</summary>

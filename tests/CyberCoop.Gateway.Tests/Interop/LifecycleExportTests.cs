@@ -20,6 +20,8 @@ public sealed class LifecycleExportTests : IAsyncLifetime
     private const string Expired = "expired.example";
     private const string AllyOnly = "192.0.2.99";
     private const string Shared = "evil.example";
+    private const string Phish = "phish@evil.example";
+    private const string FiNode = "spiffe://fi.cybercoop/gateway/helsinki";
     private static readonly StixSchemaSet s_schemas = new();
     private readonly TempDirectory _temp = new();
     private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
@@ -47,6 +49,61 @@ public sealed class LifecycleExportTests : IAsyncLifetime
         }
 
         _node = await TaxiiNode.StartAsync(_dev, TaxiiNode.Analyst("opencti"));
+        // fi reported back 7 sightings of our phishing address (sector energy), lv 2 (no sectors); and, wrongly, one
+        // of lv's own indicator, which this node did not originate.
+        await ReportAsync(FiNode, 7, ["energy"], [IdOf(IndicatorType.Email, Phish)]);
+        await ReportAsync(InteropSeed.AllyNode, 2, [], [IdOf(IndicatorType.Email, Phish), IdOf(IndicatorType.Ipv4, AllyOnly)]);
+    }
+
+    private Task ReportAsync(string reporter, long count, string[] sectors, string[] indicatorIds, DateTimeOffset? receivedAt = null) =>
+        _node.Runtime.Store.CommitReceivedSightingsAsync(Guid.NewGuid().ToByteArray(), reporter, Guid.NewGuid().ToByteArray(),
+            [.. indicatorIds.Select(id => new ReceivedSightingEntry(id, count, _now.AddHours(-3), _now.AddHours(-1), sectors))], [], receivedAt ?? DateTimeOffset.UtcNow, CancellationToken.None);
+
+    [Fact]
+    public async Task Sightings_reported_back_are_STIX_sightings_of_the_own_object_naming_only_the_reporting_nation()
+    {
+        using var client = TaxiiNode.Client(_node, _dev, "opencti");
+        var own = await TaxiiServerTests.CollectionAsync(client, "Our own (ee.cybercoop)");
+        var objects = await TaxiiServerTests.AllObjectsAsync(client, own);
+        var phish = objects.Single(o => Name(o) == Phish);
+        var sightings = objects.Where(o => o.GetProperty("type").GetString() == "sighting").ToList();
+        var identities = objects.Where(o => o.GetProperty("type").GetString() == "identity").ToDictionary(o => o.GetProperty("id").GetString()!, o => o.GetProperty("name").GetString());
+
+        Assert.Equal(2, sightings.Count);
+        Assert.All(sightings, s =>
+        {
+            Assert.Empty(s_schemas.ValidateObject(s));
+            Assert.Equal(phish.GetProperty("id").GetString(), s.GetProperty("sighting_of_ref").GetString());
+            Assert.Equal(s.GetProperty("created_by_ref").GetString(), Assert.Single(s.GetProperty("where_sighted_refs").EnumerateArray()).GetString());
+            Assert.Equal(phish.GetProperty("object_marking_refs")[0].GetString(), s.GetProperty("object_marking_refs")[0].GetString());
+            Assert.DoesNotContain("helsinki", s.GetRawText(), StringComparison.Ordinal);
+            Assert.DoesNotContain("riga", s.GetRawText(), StringComparison.Ordinal);
+        });
+        var fi = sightings.Single(s => identities[s.GetProperty("created_by_ref").GetString()!] == "fi.cybercoop");
+        Assert.Equal(7, fi.GetProperty("count").GetInt32());
+        Assert.Equal(["energy"], fi.GetProperty("x_cybercoop_sectors").EnumerateArray().Select(e => e.GetString()));
+        var lv = sightings.Single(s => identities[s.GetProperty("created_by_ref").GetString()!] == InteropSeed.AllyDomain);
+        Assert.False(lv.TryGetProperty("x_cybercoop_sectors", out _));
+        Assert.Equal(_now.AddHours(-3).ToUnixTimeSeconds(), Time(fi, "first_seen").ToUnixTimeSeconds());
+
+        // A new report from fi: a new version of fi's sighting, found by a client polling with added_after.
+        var since = (await client.GetAsync(own + "objects/")).Headers["X-TAXII-Date-Added-Last"];
+        await ReportAsync(FiNode, 5, ["energy"], [IdOf(IndicatorType.Email, Phish)], DateTimeOffset.UtcNow.AddSeconds(1));
+        var poll = await client.GetAsync(own + "objects/?match[type]=sighting&added_after=" + Uri.EscapeDataString(since));
+        var updated = Assert.Single(poll.Json.GetProperty("objects").EnumerateArray());
+        Assert.Equal(fi.GetProperty("id").GetString(), updated.GetProperty("id").GetString());
+        Assert.Equal(12, updated.GetProperty("count").GetInt32());
+        Assert.True(Time(updated, "modified") > Time(fi, "modified"));
+
+        // The STIX export carries the same sightings and the reporters' identities; nothing in the received collections.
+        var export = await CliRun.RunAsync("indicators", "export", "--config", _dev.ConfigPath, "--format", "stix");
+        using var bundle = JsonDocument.Parse(export.Output);
+        Assert.Empty(s_schemas.ValidateBundle(bundle.RootElement));
+        var exported = bundle.RootElement.GetProperty("objects").EnumerateArray().Where(o => o.GetProperty("type").GetString() == "sighting").ToList();
+        Assert.Equal(2, exported.Count);
+        Assert.Contains(bundle.RootElement.GetProperty("objects").EnumerateArray(), o => o.GetProperty("id").GetString() == fi.GetProperty("created_by_ref").GetString());
+        var received = await TaxiiServerTests.AllObjectsAsync(client, await TaxiiServerTests.CollectionAsync(client, "All received"));
+        Assert.DoesNotContain(received, o => o.GetProperty("type").GetString() == "sighting");
     }
 
     public async ValueTask DisposeAsync()

@@ -13,7 +13,7 @@ internal sealed class StixSchemaSet
     [
         "common/identifier.json", "common/timestamp.json", "common/external-reference.json", "common/kill-chain-phase.json",
         "common/granular-marking.json", "common/core.json", "common/marking-definition.json", "common/bundle.json",
-        "sdos/indicator.json", "sdos/identity.json", "sdos/vulnerability.json",
+        "sdos/indicator.json", "sdos/identity.json", "sdos/vulnerability.json", "sros/sighting.json",
     ];
 
     private readonly Dictionary<string, JsonSchema> _byType = new(StringComparer.Ordinal);

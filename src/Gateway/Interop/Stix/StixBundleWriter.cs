@@ -43,6 +43,18 @@ internal sealed class StixBundleWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Writes the sighting of what an allied nation reported back about this node's object
+    /// <paramref name="sightingOfRef"/> (<see cref="StixExporter.Sighting"/>), marked <paramref name="tlp"/>.
+    /// </summary>
+    public void AddSighting(Storage.SightingsBack back, string sightingOfRef, Tlp tlp)
+    {
+        var sighting = StixExporter.Sighting(back, sightingOfRef, tlp);
+        Write(sighting);
+        _origins.Add(sighting.Origin!);
+        _markings.Add(tlp);
+    }
+
     /// <summary>Writes identities, markings and the bundle id, and flushes.</summary>
     public async Task FinishAsync(CancellationToken ct)
     {

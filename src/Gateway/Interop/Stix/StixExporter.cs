@@ -127,6 +127,47 @@ internal static class StixExporter
         return new StixObject(id, "identity", IdentityCreated, json);
     }
 
+    /// <summary>
+    /// The STIX <c>sighting</c> of what an allied nation reported back about this node's object
+    /// <paramref name="sightingOfRef"/> (its own-domain indicator or vulnerability): <c>count</c> (capped at STIX's
+    /// 999,999,999), <c>first_seen</c>/<c>last_seen</c>, <c>where_sighted_refs</c> and <c>created_by_ref</c> the
+    /// reporting nation's identity (a trust domain, never a sensor or host), its sectors when it reported them, marked
+    /// with the sighted object's TLP. <c>modified</c> is when its newest report arrived (a new report is a new version).
+    /// </summary>
+    public static StixObject Sighting(SightingsBack back, string sightingOfRef, Tlp tlp)
+    {
+        ArgumentNullException.ThrowIfNull(back);
+        var reporter = SightingValidator.TrustDomainOf(back.Reporter);
+        var id = StixIds.Sighting(reporter, sightingOfRef);
+        var first = StixTime.Truncate(back.FirstSeen);
+        var last = StixTime.Truncate(back.LastSeen < back.FirstSeen ? back.FirstSeen : back.LastSeen);
+        var created = first;
+        var modified = StixTime.Truncate(back.LastReceived);
+        modified = modified < created ? created : modified;
+        var json = new JsonObject
+        {
+            ["type"] = "sighting",
+            ["spec_version"] = "2.1",
+            ["id"] = id,
+            ["created_by_ref"] = StixIds.Identity(reporter),
+            ["created"] = StixTime.Format(created),
+            ["modified"] = StixTime.Format(modified),
+            ["first_seen"] = StixTime.Format(first),
+            ["last_seen"] = StixTime.Format(last),
+            ["count"] = (int)Math.Min(back.Count, 999_999_999),
+            ["sighting_of_ref"] = sightingOfRef,
+            ["where_sighted_refs"] = new JsonArray(StixIds.Identity(reporter)),
+            ["summary"] = false,
+            ["object_marking_refs"] = new JsonArray(StixMarkings.IdOf(tlp)),
+        };
+        if (back.Sectors.Count > 0)
+        {
+            json["x_cybercoop_sectors"] = new JsonArray([.. back.Sectors.Select(s => (JsonNode)JsonValue.Create(s)!)]);
+        }
+
+        return new StixObject(id, "sighting", modified, json, reporter);
+    }
+
     /// <summary>The official OASIS TLP 2.0 marking-definition object of a level.</summary>
     public static StixObject Marking(Tlp tlp)
     {

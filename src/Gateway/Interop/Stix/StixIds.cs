@@ -27,6 +27,10 @@ internal static class StixIds
     public static string Vulnerability(string originDomain, string cve) =>
         "vulnerability--" + V5("cybercoop:" + originDomain + ":vulnerability:" + cve);
 
+    /// <summary>The sighting object of what one nation reported back about an object (one per reporter and object).</summary>
+    public static string Sighting(string reporterDomain, string sightingOfRef) =>
+        "sighting--" + V5("cybercoop-sighting:" + reporterDomain + ":" + sightingOfRef);
+
     /// <summary>A bundle id derived from the ids of the objects it holds (a re-export of the same content is the same bundle).</summary>
     public static string Bundle(IEnumerable<string> objectIds)
     {

@@ -304,6 +304,31 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
             }
         }
 
+        // What allied nations reported back about this node's own indicators (STIX sightings), in the collections that
+        // hold the own domain's objects, dated when the newest report arrived, at the sighted object's TLP.
+        if (collection.Holds(ownDomain))
+        {
+            foreach (var back in await runtime.Store.ReadSightingsBackAsync(scanFrom, ct).ConfigureAwait(false))
+            {
+                if (await runtime.Store.GetIndicatorAsync(back.IndicatorId, ct).ConfigureAwait(false) is not { } merged)
+                {
+                    continue;
+                }
+
+                var own = await runtime.Store.GetOwnViewAsync(back.IndicatorId, ct).ConfigureAwait(false);
+                var sighted = lifecycle.Views(new Storage.StoredViews(merged, own), ownDomain).FirstOrDefault(v => v.Origin == ownDomain && v.Withdrawal is null);
+                if (sighted is null || sighted.View.Tlp > caller.Clearance)
+                {
+                    continue;
+                }
+
+                var sighting = StixExporter.Sighting(back, sighted.ToStix().Id, sighted.View.Tlp);
+                items.Add(new TaxiiItem(StixTime.Truncate(back.LastReceived), sighting));
+                origins.Add(sighting.Origin!);
+                levels.Add(sighted.View.Tlp);
+            }
+        }
+
         // What the objects refer to (their creators and TLP markings), dated at the start so a full pull gets them first.
         var epoch = StixExporter.IdentityCreated;
         if (query.AddedAfter is null || query.AddedAfter < epoch)
