@@ -43,6 +43,8 @@ public sealed class ConsoleBrowserTests(ConsoleFederation federation) : IClassFi
         var finland = page.Locator("section.peer").Filter(new() { HasText = FinlandId });
         await Expect(finland).ToContainTextAsync("connected since");
         await Expect(finland).ToContainTextAsync(federation.Federation.Layout.Nodes[1].RootPin);
+        // Finland's gateway certificate (one day in the demo federation) as presented on its open stream, with the 7-day alarm.
+        await Expect(finland.Locator("dd.alarm").Filter(new() { HasText = "presented on its open stream" })).ToHaveCountAsync(1);
         // Estonia's RED indicator is withheld from Finland (TLP ceiling AMBER), with the reason from the audit log.
         await Expect(finland.Locator("table.reasons")).ToContainTextAsync("tlp-above-ceiling");
         var sent = await finland.Locator("table.counts tbody td").First.InnerTextAsync();

@@ -48,12 +48,12 @@ public sealed partial class ConsolePeerRemovalTests(ConsoleFederation federation
 
             return entries.Any(e => e.Subject == "console remove-peer " + FinlandId && e.Decision == "applied");
         }, "the removal in the audit log");
-        Assert.Contains(entries, e => e.Actor == "console:spiffe://ee.cybercoop/operator/" + DemoFederation.ConsoleOperator && e.Subject == "console remove-peer " + FinlandId && e.Decision == "applied");
+        Assert.Contains(entries, e => e.Actor == "console:spiffe://ee.cybercoop/operator/" + DemoFederation.ConsoleOperator && e.Subject == "console remove-peer " + FinlandId && e.Decision == "applied" && e.Reason == "treaty ended");
         Assert.Contains(entries, e => e.Actor == "console:spiffe://ee.cybercoop/operator/" + DemoFederation.ConsoleViewer && e.Subject == "console remove-peer " + FinlandId && e.Decision == "refused");
     }
 
     private static FormUrlEncodedContent Form(string token, string peer) =>
-        new(new Dictionary<string, string> { ["csrf"] = token, ["peer"] = peer });
+        new(new Dictionary<string, string> { ["csrf"] = token, ["peer"] = peer, ["reason"] = "treaty ended" });
 
     private static string Token(string page) =>
         WebUtility.HtmlDecode(CsrfToken().Match(page) is { Success: true } match ? match.Groups[1].Value : throw new InvalidOperationException("no CSRF token on the page"));

@@ -17,6 +17,8 @@ internal static class BackupCommand
             "safe while the node runs and ingests (run it as the node's user). The copy is checked with SQLite's full " +
             "integrity_check before it gets its name. Restore: stop the node, put the file at node.storage (remove the old " +
             "-wal and -shm files), start the node (docs/operator-guide.md, 'Backup and restore').\n\n" +
+            "With storage.postgres the store is dumped with PostgreSQL's pg_dump (custom format, one snapshot, safe while the " +
+            "gateway processes run) and read back with pg_restore --list; restore with pg_restore into an empty database.\n\n" +
             "Example:\n  backup --config gateway.json --out /var/backups/cybercoop/gateway-2026-12-06.db")
         {
             config,
@@ -30,6 +32,30 @@ internal static class BackupCommand
             if (File.Exists(target) || File.Exists(target + ".partial"))
             {
                 throw new CliException($"'{target}' already exists; refusing to overwrite it");
+            }
+
+            if (loaded.Config.Storage?.Postgres is { } postgres)
+            {
+                var folder = Path.GetDirectoryName(target);
+                if (folder is not null && !Directory.Exists(folder))
+                {
+                    throw new CliException($"the folder '{folder}' does not exist");
+                }
+
+                PostgresBackupSummary written;
+                try
+                {
+                    written = await PostgresBackup.WriteAsync(postgres.ConnectionString, target, ct).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    throw new CliException("backup failed: " + ex.Message);
+                }
+
+                await io.Output.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"backup written: {written.Path} ({written.Bytes:N0} bytes, pg_dump custom format, {written.TableEntries} tables, one snapshot); pg_restore --list OK; {written.Elapsed.TotalSeconds:0.0} s")).ConfigureAwait(false);
+                return CliExitCodes.Success;
             }
 
             if (string.Equals(Path.GetFullPath(source), target, StringComparison.Ordinal))

@@ -150,7 +150,7 @@ internal sealed class GatewayNode : IAsyncDisposable
             {
                 // The operator web console: its own Kestrel and port, started and stopped with the node.
                 builder.Services.AddSingleton(services => new WebConsole.ConsoleServer(
-                    runtime, console, services.GetRequiredService<Lifecycle.WithdrawalService>(), runtimeLogger));
+                    runtime, console, services.GetRequiredService<Lifecycle.WithdrawalService>(), registry, runtimeLogger));
                 builder.Services.AddHostedService(services => services.GetRequiredService<WebConsole.ConsoleServer>());
             }
 

@@ -60,6 +60,24 @@ internal sealed class LiveStreamRegistry : IDisposable
     /// <summary>Open, not yet cut streams of <paramref name="caller"/> (SPIFFE id text).</summary>
     public int StreamsOf(string caller) => _streams.Keys.Count(s => s.CutReason is null && string.Equals(s.CallerText, caller, StringComparison.Ordinal));
 
+    /// <summary>
+    /// The latest expiry of the client certificates <paramref name="caller"/> presents on its open streams now (null when it
+    /// has none open): what the console shows as a peer's or agent's certificate expiry.
+    /// </summary>
+    public DateTimeOffset? CertificateNotAfter(string caller)
+    {
+        DateTimeOffset? latest = null;
+        foreach (var stream in _streams.Keys)
+        {
+            if (stream.CutReason is null && string.Equals(stream.CallerText, caller, StringComparison.Ordinal) && (latest is null || stream.NotAfter > latest))
+            {
+                latest = stream.NotAfter;
+            }
+        }
+
+        return latest;
+    }
+
     /// <summary>Open mutual-TLS connections.</summary>
     public int ConnectionCount => _connections.Count;
 

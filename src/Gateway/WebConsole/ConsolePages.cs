@@ -22,7 +22,7 @@ namespace CyberCoop.Gateway.WebConsole;
 /// (<see cref="NodeStatusReport"/>, the store's audit and indicator reads, <see cref="PolicyDryRun"/>,
 /// <see cref="WithdrawalService"/>).
 /// </summary>
-internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, ConsoleThroughput throughput, IAntiforgery antiforgery)
+internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, LiveStreamRegistry streams, ConsoleThroughput throughput, IAntiforgery antiforgery)
 {
     /// <summary>Audit entries the audit page pages and searches through (the newest).</summary>
     public const int AuditWindow = 10_000;
@@ -112,6 +112,9 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
                 : "disconnected" + (peer.LastError.Length > 0 ? ": " + peer.LastError : ""), peer.Connected ? "ok" : "alarm");
             html.Term("suite", peer.Suite.Length == 0 ? "-" : peer.Suite);
             html.Term("last contact (last ack)", ConsoleHtml.Time(peer.LastAck?.ToDateTimeOffset()));
+            html.Term("gateway certificate until", streams.CertificateNotAfter(peer.Peer) is { } leaf
+                ? $"{ConsoleHtml.Time(leaf)} ({ExpiryText(leaf, now)}; presented on its open stream)"
+                : "unknown: no open stream from the peer now", streams.CertificateNotAfter(peer.Peer) is { } expiry ? ExpiryClass(expiry, now) : null);
             foreach (var root in runtime.Trust.RootsOf(domain))
             {
                 var until = new DateTimeOffset(root.NotAfter.ToUniversalTime());
@@ -166,13 +169,16 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
     {
         var status = await NodeStatusReport.BuildAsync(runtime, context.RequestAborted).ConfigureAwait(false);
         var html = new ConsoleHtml();
-        html.Raw("<table id=\"agents\">").HeaderRow("agent", "first seen", "last seen", "batches", "sightings stored", "sightings rejected", "last error", "trust bundle held").Raw("<tbody>");
+        var now = runtime.Time.GetUtcNow();
+        html.Raw("<table id=\"agents\">").HeaderRow("agent", "first seen", "last seen", "batches", "sightings stored", "sightings rejected", "last error", "trust bundle held", "certificate until").Raw("<tbody>");
         foreach (var agent in status.Agents)
         {
+            var certificate = streams.CertificateNotAfter(agent.Agent);
             html.Raw("<tr>").Cell(agent.Agent).Cell(ConsoleHtml.Time(agent.FirstSeen?.ToDateTimeOffset())).Cell(ConsoleHtml.Time(agent.LastSeen?.ToDateTimeOffset()))
                 .Cell((long)agent.Batches).Cell((long)agent.SightingsStored).Cell((long)agent.SightingsRejected)
                 .Cell(agent.LastError.Length == 0 ? "-" : $"{agent.LastError} ({ConsoleHtml.Time(agent.LastErrorAt?.ToDateTimeOffset())})", agent.LastError.Length == 0 ? null : "alarm")
-                .Cell(agent.BundleSequenceHeld == 0 ? "-" : "sequence " + agent.BundleSequenceHeld.ToString(CultureInfo.InvariantCulture)).Raw("</tr>");
+                .Cell(agent.BundleSequenceHeld == 0 ? "-" : "sequence " + agent.BundleSequenceHeld.ToString(CultureInfo.InvariantCulture))
+                .Cell(certificate is { } until ? $"{ConsoleHtml.Time(until)} ({ExpiryText(until, now)})" : "not connected now", certificate is { } at ? ExpiryClass(at, now) : "muted").Raw("</tr>");
         }
 
         html.Raw("</tbody></table>");
@@ -181,7 +187,7 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
             html.Element("p", "no agent has connected yet");
         }
 
-        html.Element("p", "Agent certificates are short-lived and renewed by the agent's operator; the node learns an agent only when it calls.", "muted");
+        html.Element("p", "Agent certificates are short-lived and renewed by the agent's operator; the node learns an agent only when it calls, and sees its certificate's expiry only while it has a stream open.", "muted");
         return Page(context, "Agents", html);
     }
 
@@ -493,6 +499,7 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
         var ct = context.RequestAborted;
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(ct).ConfigureAwait(false) : null;
         var peerId = form?["peer"].ToString() ?? "";
+        var reason = form?["reason"].ToString().Trim() ?? "";
         await RequireActionAsync(context, caller, "remove-peer " + peerId).ConfigureAwait(false);
         if (!runtime.Trust.Config.Config.Peers.Any(p => p.Id == peerId))
         {
@@ -515,7 +522,7 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
         runtime.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console remove-peer " + peerId,
-            Decision = refused.Length == 0 ? "applied" : "saved-not-applied", Reason = refused,
+            Decision = refused.Length == 0 ? "applied" : "saved-not-applied", Reason = refused.Length == 0 ? reason : $"{reason}; {refused}",
         });
         var html = new ConsoleHtml();
         html.Element("p", $"removed peer {peerId}", "ok notice").Element("pre", (output + error.ToString()).Trim()).Link("/peers", "back to peers");

@@ -24,7 +24,7 @@ namespace CyberCoop.Gateway.WebConsole;
 /// <c>console.loopbackOnly</c>); server-rendered pages, a strict Content-Security-Policy (scripts and styles only from
 /// the console's own embedded assets, nothing fetched from elsewhere), antiforgery tokens on every action.
 /// </summary>
-internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfig config, WithdrawalService lifecycle, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfig config, WithdrawalService lifecycle, LiveStreamRegistry streams, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
     /// <summary>Key of the authenticated <see cref="ConsoleCaller"/> in <see cref="HttpContext.Items"/>.</summary>
     public const string CallerKey = "cybercoop.console.caller";
@@ -94,7 +94,7 @@ internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfi
         });
         var app = builder.Build();
         var throughput = new ConsoleThroughput(runtime.Metrics, runtime.Time);
-        var pages = new ConsolePages(runtime, lifecycle, throughput, app.Services.GetRequiredService<IAntiforgery>());
+        var pages = new ConsolePages(runtime, lifecycle, streams, throughput, app.Services.GetRequiredService<IAntiforgery>());
         var authenticator = new ConsoleAuthenticator(runtime, config.LoopbackOnly);
         app.Use(async (context, next) =>
         {
