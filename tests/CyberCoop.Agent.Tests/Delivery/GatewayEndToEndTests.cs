@@ -36,7 +36,7 @@ public sealed class GatewayEndToEndTests : IDisposable
     [Fact]
     public async Task Detections_written_while_the_gateway_is_down_all_arrive_exactly_once_when_it_comes_up()
     {
-        var settings = ConfigureAgent(maxItems: 500, lingerMs: 200);
+        var settings = ConfigureAgent(_agent.ConfigPath, maxItems: 500, lingerMs: 200);
         WriteEve(settings, 0, Detections);
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning));
         await using var runner = new AgentRunner(settings, loggers, TimeProvider.System);
@@ -61,7 +61,7 @@ public sealed class GatewayEndToEndTests : IDisposable
     [Fact]
     public async Task Agent_killed_mid_stream_and_restarted_still_stores_every_detection_exactly_once()
     {
-        var settings = ConfigureAgent(maxItems: 50, lingerMs: 20);
+        var settings = ConfigureAgent(_agent.ConfigPath, maxItems: 50, lingerMs: 20);
         WriteEve(settings, 0, Detections);
         await using var gateway = await StartGatewayAsync();
 
@@ -104,7 +104,7 @@ public sealed class GatewayEndToEndTests : IDisposable
     {
         // wrccdc-notice.json holds a real SSL::Invalid_Server_Cert notice whose certificate subject ('sub') has 309
         // characters: the gateway refused that sighting ("context[sub]: value is longer than 256 characters").
-        var settings = ConfigureAgent(maxItems: 50, lingerMs: 20, format: "zeek", path: "feeds/notice.log");
+        var settings = ConfigureAgent(_agent.ConfigPath, maxItems: 50, lingerMs: 20, format: "zeek", path: "feeds/notice.log");
         Directory.CreateDirectory(Path.GetDirectoryName(settings.Sources[0].Path)!);
         File.Copy(CyberCoop.Testing.TestData.Sample("zeek-json/wrccdc-notice.json"), settings.Sources[0].Path);
         await using var gateway = await StartGatewayAsync();
@@ -130,18 +130,20 @@ public sealed class GatewayEndToEndTests : IDisposable
         Assert.Contains("Government Publishing Office", sub, StringComparison.Ordinal);
     }
 
-    private AgentSettings ConfigureAgent(int maxItems, int lingerMs, string format = "eve", string path = "feeds/eve.json")
+    /// <summary>Sets batching, a 50 ms poll and the first source of an agent.json written by certs dev; returns its settings.</summary>
+    internal static AgentSettings ConfigureAgent(string configPath, int maxItems, int lingerMs, string format = "eve", string path = "feeds/eve.json")
     {
-        var json = JsonNode.Parse(File.ReadAllText(_agent.ConfigPath))!.AsObject();
+        var json = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
         json["batch"] = new JsonObject { ["maxItems"] = maxItems, ["lingerMilliseconds"] = lingerMs };
         json["pollMilliseconds"] = 50;
         json["sources"]![0]!["format"] = format;
         json["sources"]![0]!["path"] = path;
-        File.WriteAllText(_agent.ConfigPath, json.ToJsonString());
-        return AgentConfigLoader.Load(_agent.ConfigPath);
+        File.WriteAllText(configPath, json.ToJsonString());
+        return AgentConfigLoader.Load(configPath);
     }
 
-    private static void WriteEve(AgentSettings settings, int from, int count)
+    /// <summary>Appends <paramref name="count"/> EVE alerts, destination <see cref="Address"/>(from..), to the first source.</summary>
+    internal static void WriteEve(AgentSettings settings, int from, int count)
     {
         var path = settings.Sources[0].Path;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -157,12 +159,13 @@ public sealed class GatewayEndToEndTests : IDisposable
         stream.Write(Encoding.UTF8.GetBytes(sb.ToString()));
     }
 
-    private static string Address(int i) => $"45.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}";
+    internal static string Address(int i) => $"45.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}";
 
     private async Task<GatewayNode> StartGatewayAsync() =>
         await GatewayNode.StartAsync(_node.ConfigPath, new GatewayNodeOptions { ConfigureLogging = b => b.SetMinimumLevel(LogLevel.Error) }, Ct);
 
-    private static async Task AssertStoredExactlyOnceAsync(GatewayNode gateway, int expected)
+    /// <summary>The gateway holds exactly the addresses 0..expected, each with one observation of count 1.</summary>
+    internal static async Task AssertStoredExactlyOnceAsync(GatewayNode gateway, int expected)
     {
         var store = gateway.Runtime.Store;
         Assert.Equal(expected, await store.CountIndicatorsAsync(Ct));
@@ -177,9 +180,9 @@ public sealed class GatewayEndToEndTests : IDisposable
         Assert.Equal(Enumerable.Range(0, expected).Select(Address).ToHashSet(), values);
     }
 
-    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+    internal static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         var deadline = Stopwatch.StartNew();
         while (!await condition())

@@ -8,6 +8,8 @@ using CyberCoop.Gateway.Hosting;
 using CyberCoop.Load.Faults;
 using Microsoft.Extensions.Logging;
 
+using static CyberCoop.Agent.Tests.Delivery.GatewayEndToEndTests;
+
 namespace CyberCoop.Agent.Tests.Delivery;
 
 /// <summary>
@@ -50,7 +52,7 @@ public sealed class NetworkFaultTests : IDisposable
     {
         await using var gateway = await GatewayNode.StartAsync(_node.ConfigPath, new GatewayNodeOptions { ConfigureLogging = b => b.SetMinimumLevel(LogLevel.Error) }, Ct);
         await using var proxy = FaultProxy.Start(gateway.Port);
-        var settings = ConfigureAgent() with
+        var settings = ConfigureAgent(_agent.ConfigPath, maxItems: 100, lingerMs: 50) with
         {
             GatewayAddress = new Uri(proxy.Address),
             KeepaliveInterval = TimeSpan.FromSeconds(1),
@@ -89,66 +91,6 @@ public sealed class NetworkFaultTests : IDisposable
         await run.WaitAsync(s_timeout, Ct);
 
         await AssertStoredExactlyOnceAsync(gateway, written);
-    }
-
-    private AgentSettings ConfigureAgent()
-    {
-        var json = JsonNode.Parse(File.ReadAllText(_agent.ConfigPath))!.AsObject();
-        json["batch"] = new JsonObject { ["maxItems"] = 100, ["lingerMilliseconds"] = 50 };
-        json["pollMilliseconds"] = 50;
-        json["sources"]![0]!["format"] = "eve";
-        json["sources"]![0]!["path"] = "feeds/eve.json";
-        File.WriteAllText(_agent.ConfigPath, json.ToJsonString());
-        return AgentConfigLoader.Load(_agent.ConfigPath);
-    }
-
-    private static void WriteEve(AgentSettings settings, int from, int count)
-    {
-        var path = settings.Sources[0].Path;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var sb = new StringBuilder();
-        for (var i = from; i < from + count; i++)
-        {
-            sb.Append("{\"timestamp\":\"2024-05-01T10:00:00.000000+0000\",\"event_type\":\"alert\",\"src_ip\":\"10.1.1.1\",\"dest_ip\":\"")
-              .Append(Address(i))
-              .Append("\",\"alert\":{\"signature_id\":2000001,\"signature\":\"ET TEST faults\",\"category\":\"test\",\"severity\":2}}\n");
-        }
-
-        using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-        stream.Write(Encoding.UTF8.GetBytes(sb.ToString()));
-    }
-
-    private static string Address(int i) => $"45.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}";
-
-    private static async Task AssertStoredExactlyOnceAsync(GatewayNode gateway, int expected)
-    {
-        var store = gateway.Runtime.Store;
-        Assert.Equal(expected, await store.CountIndicatorsAsync(Ct));
-        var values = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var indicator in store.ReadAllIndicatorsAsync(Ct))
-        {
-            var observation = Assert.Single(indicator.Observations);
-            Assert.Equal(1u, observation.Count);
-            values.Add(indicator.Value);
-        }
-
-        Assert.Equal(Enumerable.Range(0, expected).Select(Address).ToHashSet(), values);
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > s_timeout)
-            {
-                throw new TimeoutException("condition not reached within " + s_timeout);
-            }
-
-            await Task.Delay(25, Ct);
-        }
     }
 
     public void Dispose() => _dir.Dispose();

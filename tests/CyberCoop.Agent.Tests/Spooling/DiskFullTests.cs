@@ -7,6 +7,8 @@ using CyberCoop.Gateway.Cli.Certs;
 using CyberCoop.Gateway.Hosting;
 using Microsoft.Extensions.Logging;
 
+using static CyberCoop.Agent.Tests.Delivery.GatewayEndToEndTests;
+
 namespace CyberCoop.Agent.Tests.Spooling;
 
 /// <summary>
@@ -40,7 +42,7 @@ public sealed class DiskFullTests : IDisposable
     public async Task A_full_spool_disk_pauses_reading_drops_nothing_and_every_detection_arrives_once_space_returns()
     {
         await using var gateway = await GatewayNode.StartAsync(_node.ConfigPath, new GatewayNodeOptions { ConfigureLogging = b => b.SetMinimumLevel(LogLevel.Error) }, Ct);
-        var settings = ConfigureAgent() with { SpoolDirectory = Path.Combine(_mount, "spool") };
+        var settings = ConfigureAgent(_agent.ConfigPath, maxItems: 200, lingerMs: 50) with { SpoolDirectory = Path.Combine(_mount, "spool") };
 
         // Leave about 128 KiB: far less than the spool records of the detections to come.
         var filler = Path.Combine(_mount, "filler");
@@ -63,14 +65,7 @@ public sealed class DiskFullTests : IDisposable
         await stop.CancelAsync();
         await run.WaitAsync(s_timeout, Ct);
 
-        var values = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var indicator in gateway.Runtime.Store.ReadAllIndicatorsAsync(Ct))
-        {
-            Assert.Equal(1u, Assert.Single(indicator.Observations).Count);
-            values.Add(indicator.Value);
-        }
-
-        Assert.Equal(Enumerable.Range(0, Detections).Select(Address).ToHashSet(), values);
+        await AssertStoredExactlyOnceAsync(gateway, Detections);
     }
 
     private static void FillDisk(string path, long leave)
@@ -85,56 +80,12 @@ public sealed class DiskFullTests : IDisposable
         }
     }
 
-    private AgentSettings ConfigureAgent()
-    {
-        var json = JsonNode.Parse(File.ReadAllText(_agent.ConfigPath))!.AsObject();
-        json["batch"] = new JsonObject { ["maxItems"] = 200, ["lingerMilliseconds"] = 50 };
-        json["pollMilliseconds"] = 50;
-        json["sources"]![0]!["format"] = "eve";
-        json["sources"]![0]!["path"] = "feeds/eve.json";
-        File.WriteAllText(_agent.ConfigPath, json.ToJsonString());
-        return AgentConfigLoader.Load(_agent.ConfigPath);
-    }
-
-    private static void WriteEve(AgentSettings settings, int from, int count)
-    {
-        var path = settings.Sources[0].Path;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var sb = new StringBuilder();
-        for (var i = from; i < from + count; i++)
-        {
-            sb.Append("{\"timestamp\":\"2024-05-01T10:00:00.000000+0000\",\"event_type\":\"alert\",\"src_ip\":\"10.1.1.1\",\"dest_ip\":\"")
-              .Append(Address(i))
-              .Append("\",\"alert\":{\"signature_id\":2000001,\"signature\":\"ET TEST disk full\",\"category\":\"test\",\"severity\":2}}\n");
-        }
-
-        File.AppendAllText(path, sb.ToString());
-    }
-
-    private static string Address(int i) => $"46.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}";
-
     private static void Run(string file, params string[] args)
     {
         using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {error} — this test mounts a small tmpfs and needs root");
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > s_timeout)
-            {
-                throw new TimeoutException("condition not reached within " + s_timeout);
-            }
-
-            await Task.Delay(25, Ct);
-        }
     }
 
     public void Dispose()
