@@ -109,28 +109,8 @@ public sealed class DurabilityTests : IAsyncLifetime
         return ids;
     }
 
-    private async Task WaitForCountAsync(string code, int expected, TimeSpan timeout, Func<string> diagnostics)
-    {
-        var storage = Path.Combine(_f[code].Directory, "gateway.db");
-        var deadline = DateTime.UtcNow + timeout;
-        long count = -1;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(storage))
-            {
-                await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, CancellationToken.None);
-                count = await store.CountIndicatorsAsync(CancellationToken.None);
-                if (count >= expected)
-                {
-                    return;
-                }
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"{code} holds {count} of {expected} indicators after {timeout}:\n{diagnostics()}");
-    }
+    private Task WaitForCountAsync(string code, int expected, TimeSpan timeout, Func<string> diagnostics) =>
+        _f.WaitForStoredCountAsync(code, expected, timeout, diagnostics);
 
     private async Task AssertExactlyOnceAsync(string code, IReadOnlySet<string> expected)
     {

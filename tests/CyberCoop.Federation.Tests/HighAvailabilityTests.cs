@@ -85,7 +85,7 @@ public sealed class HighAvailabilityTests : IAsyncLifetime
             }
 
             Assert.Equal(Batches * PerBatch, acknowledged.Count);
-            await WaitForCountAsync(acknowledged.Count, TimeSpan.FromSeconds(180), () => Output(processes) + fi.Output);
+            await _f.WaitForStoredCountAsync("fi", acknowledged.Count, TimeSpan.FromSeconds(180), () => Output(processes) + fi.Output);
             await AssertExactlyOnceAtFiAsync(acknowledged);
             await using var shared = await GatewayStore.OpenPostgresAsync(_database, TimeProvider.System, new PostgresStoreOptions(), CancellationToken.None);
             var chain = await shared.Audit.VerifyAsync(null, CancellationToken.None);
@@ -133,29 +133,6 @@ public sealed class HighAvailabilityTests : IAsyncLifetime
 
     private static string Output(GatewayProcess?[] processes) =>
         string.Join("\n---\n", processes.Select((p, i) => $"ee process {i + 1}:\n{p?.Output}"));
-
-    private async Task WaitForCountAsync(int expected, TimeSpan timeout, Func<string> diagnostics)
-    {
-        var storage = Path.Combine(_f["fi"].Directory, "gateway.db");
-        var deadline = DateTime.UtcNow + timeout;
-        long count = -1;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(storage))
-            {
-                await using var store = await GatewayStore.OpenAsync(storage, TimeProvider.System, CancellationToken.None);
-                count = await store.CountIndicatorsAsync(CancellationToken.None);
-                if (count >= expected)
-                {
-                    return;
-                }
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"fi holds {count} of {expected} indicators after {timeout}:\n{diagnostics()}");
-    }
 
     private async Task AssertExactlyOnceAtFiAsync(IReadOnlySet<string> expected)
     {

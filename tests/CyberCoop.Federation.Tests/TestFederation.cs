@@ -231,6 +231,30 @@ internal sealed class TestFederation : IAsyncDisposable
         return LoadCertificate(code, name);
     }
 
+    /// <summary>Waits until the SQLite database of <paramref name="code"/>'s node (run as a process) holds at least <paramref name="expected"/> indicators.</summary>
+    public async Task WaitForStoredCountAsync(string code, int expected, TimeSpan timeout, Func<string> diagnostics)
+    {
+        var storage = Path.Combine(this[code].Directory, "gateway.db");
+        var deadline = DateTime.UtcNow + timeout;
+        long count = -1;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(storage))
+            {
+                await using var store = await Gateway.Storage.GatewayStore.OpenAsync(storage, TimeProvider.System, CancellationToken.None);
+                count = await store.CountIndicatorsAsync(CancellationToken.None);
+                if (count >= expected)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"{code} holds {count} of {expected} indicators after {timeout}:\n{diagnostics()}");
+    }
+
     /// <summary>An Ingest client of <paramref name="code"/>'s agent to one process of that nation listening on <paramref name="port"/>.</summary>
     public Ingest.IngestClient IngestClientAt(string code, int port) =>
         new(Channel(this[code], LoadCertificate(code, "agent"), address: $"https://127.0.0.1:{port}"));

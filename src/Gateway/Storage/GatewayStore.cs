@@ -419,6 +419,12 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         command.Parameters.AddWithValue("@after", afterSeq);
         command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await ReadOutboxEntriesAsync(reader, peer, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The outbox rows of a reader (columns seq, envelope_id, envelope, indicator_count, created_at, hop_count, payload_kind), in seq order.</summary>
+    private static async Task<List<OutboxEntry>> ReadOutboxEntriesAsync(DbDataReader reader, string peer, CancellationToken ct)
+    {
         var entries = new List<OutboxEntry>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -433,6 +439,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
                 (Contracts.V1.PayloadKind)reader.GetInt32(6)));
         }
 
+        entries.Sort((a, b) => a.Seq.CompareTo(b.Seq)); // RETURNING (claims) gives no order
         return entries;
     }
 
@@ -470,25 +477,8 @@ internal sealed partial class GatewayStore : IAsyncDisposable
         claim.Parameters.AddWithValue("peer", peer);
         claim.Parameters.AddWithValue("after", afterSeq);
         claim.Parameters.AddWithValue("limit", limit);
-        var entries = new List<OutboxEntry>();
-        await using (var reader = await claim.ExecuteReaderAsync(ct).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                entries.Add(new OutboxEntry(
-                    reader.GetInt64(0),
-                    peer,
-                    reader.GetFieldValue<byte[]>(1),
-                    reader.GetFieldValue<byte[]>(2),
-                    reader.GetInt32(3),
-                    UnixTime.FromMs(reader.GetInt64(4)),
-                    reader.GetInt32(5),
-                    (Contracts.V1.PayloadKind)reader.GetInt32(6)));
-            }
-        }
-
-        entries.Sort((a, b) => a.Seq.CompareTo(b.Seq));
-        return entries;
+        await using var reader = await claim.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await ReadOutboxEntriesAsync(reader, peer, ct).ConfigureAwait(false);
     }
 
     /// <summary>Removes an acknowledged envelope. False when it was not there (already deleted, or unknown).</summary>

@@ -29,6 +29,27 @@ internal abstract class PendingWrite
 
     /// <summary>The work or the group's commit failed: nothing of this write is in the database.</summary>
     public abstract void Fail(Exception error);
+
+    /// <summary>After a group's transaction: every write that did not fail alone completes as committed, or with <paramref name="error"/> when the commit failed.</summary>
+    public static void Complete(List<PendingWrite> group, bool[] failedAlone, Exception? error)
+    {
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (failedAlone[i])
+            {
+                continue;
+            }
+
+            if (error is null)
+            {
+                group[i].Committed();
+            }
+            else
+            {
+                group[i].Fail(error);
+            }
+        }
+    }
 }
 
 /// <summary>A write returning <typeparamref name="T"/>.</summary>

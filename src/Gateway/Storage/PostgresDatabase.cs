@@ -178,26 +178,13 @@ internal sealed class PostgresDatabase : IStoreDatabase
                 _writer = null;
             }
 
-            for (var i = 0; i < group.Count; i++)
-            {
-                if (!failed[i])
-                {
-                    group[i].Fail(ex);
-                }
-            }
-
+            PendingWrite.Complete(group, failed, ex);
             return;
         }
 
         Interlocked.Increment(ref _groupsCommitted);
         Interlocked.Add(ref _writesCommitted, group.Count);
-        for (var i = 0; i < group.Count; i++)
-        {
-            if (!failed[i])
-            {
-                group[i].Committed();
-            }
-        }
+        PendingWrite.Complete(group, failed, error: null);
     }
 
     private static bool IsConnectionLost(Exception ex) =>

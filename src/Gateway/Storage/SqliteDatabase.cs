@@ -228,26 +228,13 @@ internal sealed class SqliteDatabase : IStoreDatabase
         }
         catch (Exception ex)
         {
-            for (var i = 0; i < group.Count; i++)
-            {
-                if (!failed[i])
-                {
-                    group[i].Fail(ex);
-                }
-            }
-
+            PendingWrite.Complete(group, failed, ex);
             return;
         }
 
         Interlocked.Increment(ref _groupsCommitted);
         Interlocked.Add(ref _writesCommitted, group.Count);
-        for (var i = 0; i < group.Count; i++)
-        {
-            if (!failed[i])
-            {
-                group[i].Committed();
-            }
-        }
+        PendingWrite.Complete(group, failed, error: null);
     }
 
     public static SqliteDatabase Open(string path, StoreOptions options)
