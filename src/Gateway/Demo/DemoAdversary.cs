@@ -107,8 +107,11 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
             outcome = "refused with PermissionDenied (its trust domain is not pinned; an unpinned gateway may only read the public trust bundle)";
             refused = true;
         }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown)
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown
+            || (ex.StatusCode == StatusCode.Cancelled && !ct.IsCancellationRequested))
         {
+            // The handshake failure reaches the client as whichever of these the HTTP/2 stack saw first: a failed connect,
+            // or (when the hello was already being written) the write's cancellation. The audit check below confirms it.
             outcome = "refused at the TLS handshake (client certificate not issued by a pinned root)";
             refused = true;
         }
