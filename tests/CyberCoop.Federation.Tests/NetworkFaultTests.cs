@@ -132,15 +132,17 @@ public sealed class NetworkFaultTests : IAsyncLifetime
             return (SettledHeap(), QueuedEnvelopeBytes(database, fiId));
         }
 
-        // A warm-up depth (caches, pools, JIT), then the outbox grows to three and then to seven times that.
+        // A warm-up depth (caches, pools, JIT), then the outbox grows to three and then to thirteen times that. The heap is
+        // the whole test process's, where other test classes run at the same time (about a MiB of noise was seen), so the
+        // step measured is several MiB of envelopes: a node that held its outbox in memory would grow by at least that.
         await QueueAsync("warm", 4);
         var (heapAtMid, bytesAtMid) = await QueueAsync("mid", 8);
-        var (heapAtEnd, bytesAtEnd) = await QueueAsync("end", 16);
+        var (heapAtEnd, bytesAtEnd) = await QueueAsync("end", 40);
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"outbox {queued} indicators / {bytesAtEnd / 1024} KiB of sealed envelopes; managed heap {heapAtMid / 1024} KiB at {bytesAtMid / 1024} KiB queued, {heapAtEnd / 1024} KiB at {bytesAtEnd / 1024} KiB queued");
 
         // The queue lives in the database: the heap grows by far less than the envelopes added to it on disk.
-        Assert.True(heapAtEnd - heapAtMid < (bytesAtEnd - bytesAtMid) / 4,
+        Assert.True(heapAtEnd - heapAtMid < (bytesAtEnd - bytesAtMid) / 3,
             $"heap grew {(heapAtEnd - heapAtMid) / 1024} KiB while {(bytesAtEnd - bytesAtMid) / 1024} KiB of envelopes were queued on disk");
 
         partition.Dispose();
