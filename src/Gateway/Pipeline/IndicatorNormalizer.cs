@@ -472,6 +472,17 @@ internal static class IndicatorNormalizer
             return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL");
         }
 
+        try
+        {
+            // Uri converts the host to IDNA lazily and throws there for characters IDNA refuses (found by fuzzing: such
+            // a URL escaped the validator as an exception instead of being rejected).
+            _ = uri.IdnHost;
+        }
+        catch (UriFormatException)
+        {
+            return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid host name (IDNA conversion failed)");
+        }
+
         var scheme = uri.Scheme.ToLowerInvariant();
         if (scheme is not ("http" or "https" or "ftp"))
         {

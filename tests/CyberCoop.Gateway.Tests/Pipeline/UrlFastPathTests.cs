@@ -52,6 +52,19 @@ public sealed class UrlFastPathTests
     }
 
     [Fact]
+    public void A_url_whose_host_idna_refuses_is_rejected_with_a_reason_not_thrown()
+    {
+        // Found by the normalize fuzz target: Uri accepts the URL, then throws when asked for the host's IDNA form.
+        // The crashing input as the target decoded it (UTF-8 with replacement characters in a 60-character host).
+        var value = System.Text.Encoding.UTF8.GetString(Convert.FromHexString(
+            "485454503a2f2f4578615f87ff78615f706c6c6c6c6c6c6c6c6c746c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c6c746c6c6c6c6c6c6c6c6c6c6c6c6c6c6c693f714f6c6c6c6c623f714f4d3a38303f613d433dfd2366"));
+        var result = IndicatorNormalizer.Normalize(IndicatorType.Url, value);
+
+        Assert.False(result.Ok);
+        Assert.Contains("is not a valid host name (IDNA conversion failed)", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_generated_url_the_scan_accepts_is_returned_unchanged_by_the_full_normalization()
     {
         var random = new Random(20261206);
