@@ -391,17 +391,9 @@ internal static class IndicatorNormalizer
 
         var host = rest[..slash];
         var lastDot = host.LastIndexOf('.');
-        if (lastDot == host.Length - 1 || !char.IsAsciiLetterLower(host[lastDot + 1]) || host.Contains("xn--", StringComparison.Ordinal))
+        if (!IsPlainAsciiName(host) || !char.IsAsciiLetterLower(host[lastDot + 1]))
         {
             return false;
-        }
-
-        foreach (var c in host)
-        {
-            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.' or '_'))
-            {
-                return false;
-            }
         }
 
         var hostText = host.ToString();
