@@ -22,7 +22,7 @@ namespace CyberCoop.Gateway.WebConsole;
 /// (<see cref="NodeStatusReport"/>, the store's audit and indicator reads, <see cref="PolicyDryRun"/>,
 /// <see cref="WithdrawalService"/>).
 /// </summary>
-internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, LiveStreamRegistry streams, ConsoleThroughput throughput, IAntiforgery antiforgery)
+internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, LiveStreamRegistry streams, ConsoleThroughput throughput, IAntiforgery antiforgery)
 {
     /// <summary>Audit entries the audit page pages and searches through (the newest).</summary>
     public const int AuditWindow = 10_000;
@@ -162,6 +162,7 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
             html.Element("p", "no peers configured");
         }
 
+        AddPeerForm(html, antiforgery.GetAndStoreTokens(context).RequestToken ?? "", ConsoleServer.Caller(context).MayAct);
         return Page(context, "Peers", html);
     }
 
