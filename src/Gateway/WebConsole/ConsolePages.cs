@@ -41,7 +41,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
     private static readonly (string Href, string Title)[] s_nav =
     [
         ("/", "Overview"), ("/peers", "Peers"), ("/agents", "Agents"), ("/flows", "Flows"),
-        ("/audit", "Audit"), ("/policy", "Policy test"), ("/indicators", "Indicators"),
+        ("/audit", "Audit"), ("/policy", "Policy test"), ("/indicators", "Indicators"), ("/trust", "Trust"),
     ];
 
     public async Task<IResult> OverviewAsync(HttpContext context)
