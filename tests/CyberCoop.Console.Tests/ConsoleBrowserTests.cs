@@ -74,8 +74,10 @@ public sealed class ConsoleBrowserTests(ConsoleFederation federation) : IClassFi
         await GoAsync(page, "/audit");
         await ShotAsync(page, "audit");
 
-        await GoAsync(page, "/indicators?q=console-test");
-        await Expect(page.Locator("#indicators tbody tr")).ToHaveCountAsync(2);
+        await GoAsync(page, "/indicators?q=red.console-test");
+        await Expect(page.Locator("#indicators tbody tr")).ToHaveCountAsync(1);
+        await GoAsync(page, "/indicators?q=domain:" + ConsoleFederation.AmberDomain);
+        await Expect(page.Locator("#indicators tbody tr")).ToHaveCountAsync(1);
         await page.Locator("#indicators a", new() { HasText = ConsoleFederation.AmberDomain }).ClickAsync();
         await Expect(page.Locator("#observations")).ToContainTextAsync("ids-tallinn-1");
         await Expect(page.Locator("main dl")).ToContainTextAsync("originated here");

@@ -116,7 +116,7 @@ internal sealed partial class ConsolePages
             "and shows its fingerprint; you then type the fingerprint the peer's operator gave you out of band, and the peer is pinned only when they match.", "muted");
         html.Raw("<form method=\"post\" class=\"action\" id=\"add-peer-fetch\" action=\"/peers/add/fetch\">");
         Hidden(html, ConsoleServer.CsrfField, token);
-        html.Raw("<input type=\"text\" name=\"id\" required placeholder=\"spiffe://fi.cybercoop/gateway/helsinki\" aria-label=\"peer id\">")
+        html.Raw("<input type=\"text\" name=\"id\" required placeholder=\"spiffe://<domain>/gateway/<name>\" aria-label=\"peer id\">")
             .Raw("<input type=\"text\" name=\"address\" required placeholder=\"https://host:port\" aria-label=\"peer address\">")
             .Raw("<select name=\"tlpCeiling\" aria-label=\"TLP ceiling\">");
         foreach (var ceiling in s_ceilings)
