@@ -74,6 +74,7 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
         await FetchRootAsync(page, finlandAddress);
         // The fingerprint shown is the root Finland offers in its signed trust bundle.
         await Expect(page.Locator("#offered-root dd.mono").Filter(new() { HasText = "sha256:" })).ToHaveTextAsync(finland.RootPin);
+        await Chromium.ScreenshotAsync(page, "add-peer");
         await page.Locator("#add-peer-confirm input[name=pin]").FillAsync(wrongPin);
         var refused = await SubmitAsync(page, "#add-peer-confirm", "/peers/add");
         Assert.Equal(400, refused!.Status);
@@ -133,6 +134,7 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
         {
             IgnoreHTTPSErrors = true,
             ClientCertificates = [new ClientCertificate { Origin = federation.EstoniaUrl.TrimEnd('/'), CertPath = certificate, KeyPath = key }],
+            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
         context.SetDefaultTimeout(60_000);
         return await context.NewPageAsync();

@@ -14,6 +14,9 @@ public sealed class StoreSchemaTests : IDisposable
     /// <summary>PostgreSQL-only: the outbox claims that let several gateway processes share one database, and the migration record.</summary>
     private static readonly string[] PostgresOnly = ["outbox.claimed_by", "outbox.lease_until", "schema_version.version"];
 
+    /// <summary>PostgreSQL-only index: SQLite's version 1 had it too and lost it when a later migration rebuilt the table.</summary>
+    private static readonly string[] PostgresOnlyIndexes = ["ix_indicators_updated_at"];
+
     private readonly TempDirectory _dir = new();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -33,11 +36,12 @@ public sealed class StoreSchemaTests : IDisposable
     public async Task Postgres_schema_has_every_index_of_the_sqlite_schema()
     {
         var sqlite = await SqliteIndexesAsync();
-        var postgres = await PostgresIndexesAsync();
+        var postgres = (await PostgresIndexesAsync()).Except(PostgresOnlyIndexes).ToList();
 
         Assert.Contains("ix_audit_kind_seq", sqlite);
         Assert.Contains("ix_indicators_value", sqlite);
-        Assert.Equal(sqlite.Order(StringComparer.Ordinal), postgres.Order(StringComparer.Ordinal));
+        Assert.True(sqlite.Order(StringComparer.Ordinal).SequenceEqual(postgres.Order(StringComparer.Ordinal)),
+            $"SQLite: {string.Join(", ", sqlite.Order(StringComparer.Ordinal))}; PostgreSQL: {string.Join(", ", postgres.Order(StringComparer.Ordinal))}");
     }
 
     [Fact]
