@@ -74,30 +74,21 @@ internal sealed class MispFeedServer : IAsyncDisposable
         var path = context.Request.Path.Value ?? "";
         var ifNoneMatch = context.Request.Headers.IfNoneMatch.ToString();
         var ifModifiedSince = context.Request.Headers.IfModifiedSince.ToString();
-        var status = await AnswerAsync(context, path, ifNoneMatch);
+        var (status, file) = Decide(path, ifNoneMatch);
+
+        // Recorded before anything is sent: once the client has its answer, the request is in the list.
         _requests.Enqueue(new SeenRequest(path, ifNoneMatch.Length == 0 ? null : ifNoneMatch, ifModifiedSince.Length == 0 ? null : ifModifiedSince, status));
-    }
-
-    private async Task<int> AnswerAsync(HttpContext context, string path, string ifNoneMatch)
-    {
-        if (!path.StartsWith("/feed/", StringComparison.Ordinal) || !_files.TryGetValue(path["/feed/".Length..], out var file))
+        context.Response.StatusCode = status;
+        if (file is null || status is not (200 or 304))
         {
-            context.Response.StatusCode = 404;
-            return 404;
-        }
-
-        if (file.Status != 200)
-        {
-            context.Response.StatusCode = file.Status;
-            return file.Status;
+            return;
         }
 
         context.Response.Headers.ETag = file.ETag;
         context.Response.Headers.LastModified = file.LastModified.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        if (HonourValidators && ifNoneMatch.Length > 0 && ifNoneMatch == file.ETag)
+        if (status == 304)
         {
-            context.Response.StatusCode = 304;
-            return 304;
+            return;
         }
 
         context.Response.ContentType = "application/json";
@@ -116,7 +107,7 @@ internal sealed class MispFeedServer : IAsyncDisposable
             {
             }
 
-            return 200;
+            return;
         }
 
         if (!file.Chunked)
@@ -125,7 +116,21 @@ internal sealed class MispFeedServer : IAsyncDisposable
         }
 
         await context.Response.Body.WriteAsync(file.Body);
-        return 200;
+    }
+
+    private (int Status, Served? File) Decide(string path, string ifNoneMatch)
+    {
+        if (!path.StartsWith("/feed/", StringComparison.Ordinal) || !_files.TryGetValue(path["/feed/".Length..], out var file))
+        {
+            return (404, null);
+        }
+
+        if (file.Status != 200)
+        {
+            return (file.Status, file);
+        }
+
+        return HonourValidators && ifNoneMatch.Length > 0 && ifNoneMatch == file.ETag ? (304, file) : (200, file);
     }
 
     private static X509Certificate2 IssueServerCertificate(string rootCertificatePem, string rootKeyPem, string hostName)
