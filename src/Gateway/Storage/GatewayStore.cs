@@ -306,6 +306,14 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             }
         }
 
+        if (envelope.Sender != envelope.Origin)
+        {
+            // Relayed content: remember which peer relayed each indicator of this origin here, so sightings of it go back
+            // along that path (docs/protocol.md §13.2).
+            using var receivedFrom = new DeliveryCommand(connection, transaction, receivedFrom: true);
+            receivedFrom.Record([.. envelope.Accepted.Select(i => i.Id), .. envelope.Quarantined.Select(q => q.Indicator.Id)], envelope.Origin, envelope.Sender, now);
+        }
+
         InsertOutbox(connection, transaction, envelope.Relays);
         Audit.AppendInTransaction(connection, transaction, envelope.Audit);
         CountPeer(connection, transaction, envelope.Sender, envelopesReceived: 1, indicatorsReceived: envelope.Accepted.Count);
