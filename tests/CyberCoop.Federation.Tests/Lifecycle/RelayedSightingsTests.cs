@@ -174,6 +174,13 @@ public sealed class RelayedSightingsTests : IAsyncLifetime
         Assert.Equal(1, await Reporter("lv").ReportOnceAsync(CancellationToken.None));
         await WaitUntilAsync(async () => (await Store("fi").ReadOutboxAsync(_f["ee"].GatewayId, 0, 1000, CancellationToken.None)).Any(e => e.Kind == PayloadKind.SightingReport),
             "fi queued lv's report for ee while ee is down");
+        var queued = (await Store("fi").ReadOutboxAsync(_f["ee"].GatewayId, 0, 1000, CancellationToken.None)).Single(e => e.Kind == PayloadKind.SightingReport);
+        var forwarded = SignedSightingReport.Parser.ParseFrom(queued.EnvelopeBytes);
+        Assert.Equal(1, queued.HopCount);
+        Assert.Equal(_f["lv"].GatewayId, SightingReport.Parser.ParseFrom(forwarded.Report).Reporter);
+        Assert.NotNull(forwarded.ReporterAnnouncement);
+        Assert.True(queued.EnvelopeBytes.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(SecretSensor)) < 0);
+        Assert.True(queued.EnvelopeBytes.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(SecretHost)) < 0);
 
         // The relay restarts too, with the report only in its outbox.
         await _f.StopAsync("fi");
