@@ -35,16 +35,28 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>serve --config</c> and waits until the mTLS port accepts connections.</summary>
-    public static async Task<GatewayProcess> StartAsync(string configPath, int port)
+    public int Id => _process.Id;
+
+    /// <summary>
+    /// Starts <c>serve --config</c> and waits until the mTLS port accepts connections. With
+    /// <paramref name="openFileLimit"/> the process runs under that RLIMIT_NOFILE (util-linux <c>prlimit</c>, which
+    /// execs the gateway, so <see cref="Id"/> is the gateway's own process id).
+    /// </summary>
+    public static async Task<GatewayProcess> StartAsync(string configPath, int port, int? openFileLimit = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "CyberCoop.Gateway.dll");
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(openFileLimit is null ? "dotnet" : "prlimit")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (openFileLimit is { } limit)
+        {
+            info.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(dll);
         info.ArgumentList.Add("serve");
         info.ArgumentList.Add("--config");

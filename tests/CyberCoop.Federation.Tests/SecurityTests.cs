@@ -150,12 +150,12 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Only_a_few_first_contact_connections_are_served_at_once()
     {
-        var rogues = Enumerable.Range(0, Gateway.Hosting.FirstContact.MaxConnections + 1)
+        var rogues = Enumerable.Range(0, Gateway.Trust.FirstContact.MaxConnections + 1)
             .Select(i => CertificateAuthority.CreateRoot($"rogue{i}.cybercoop")).ToList();
         try
         {
             var held = new List<Contracts.V1.Federation.FederationClient>();
-            for (var i = 0; i < Gateway.Hosting.FirstContact.MaxConnections; i++)
+            for (var i = 0; i < Gateway.Trust.FirstContact.MaxConnections; i++)
             {
                 using var certificate = rogues[i].Issue(SpiffeId.Gateway($"rogue{i}.cybercoop", "probe"));
                 var client = _f.FederationClient("lv", certificate);

@@ -8,9 +8,9 @@ using Google.Protobuf;
 namespace CyberCoop.Agent.Pipeline;
 
 /// <summary>
-/// Collects sightings from the readers into batches of at most <c>maxItems</c>, flushed when full
-/// or when the oldest pending item has waited <c>linger</c>. A flush appends the batch (with a new
-/// random 16-byte batch id) to the spool durably, then saves the read state, then publishes the
+/// Collects sightings from the readers into batches of <c>maxItems</c> (a chunk that alone holds a few more
+/// becomes one batch; batches end at chunk boundaries), flushed when full or when the oldest pending item has
+/// waited <c>linger</c>. A flush appends the batch (with a new random 16-byte batch id) to the spool durably, then saves the read state, then publishes the
 /// batch to delivery: so a read offset is committed only after its sightings are on disk, and a
 /// batch can be deleted by delivery only after the offsets past it are saved.
 /// </summary>
@@ -30,6 +30,9 @@ internal sealed class Batcher(
 
     /// <summary>Flush before a batch grows past this (the gateway takes at most 4 MiB).</summary>
     public const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    /// <summary>The most sightings the gateway takes in one batch.</summary>
+    public const int MaxBatchSightings = Configuration.AgentConfigValidator.MaxBatchItems;
 
     /// <summary>Batches written to the spool.</summary>
     public long BatchesSpooled { get; private set; }
@@ -80,10 +83,12 @@ internal sealed class Batcher(
 
     private async Task AddAsync(ReadChunk chunk, CancellationToken cancellationToken)
     {
-        // A batch ends at a chunk boundary whenever it can: its read state then says exactly which lines it holds. A
-        // batch cut inside a chunk is spooled with the previous chunk's offset, so if the agent is killed after the
-        // gateway acknowledged it but before the chunk's offset is saved, its lines are read and stored again.
-        // Chunks hold at most maxItems sightings (the tailers are told so), so only a chunk over the byte cap is split.
+        // A batch ends at a chunk boundary: its read state then says exactly which lines it holds. A chunk of line
+        // input may hold a few sightings more than maxItems (the last line read can yield several), so such a chunk
+        // becomes a batch of its own rather than being cut: a batch cut inside a chunk would be spooled with the
+        // previous chunk's offset, and an agent killed after the gateway acknowledged it, before the chunk's offset
+        // was saved, read its lines again on restart and the gateway stored them twice (with a new random batch id).
+        // Only a chunk past the gateway's hard limits (a whole STIX or MISP file) is cut; see SplitAsync.
         var chunkBytes = 0L;
         foreach (var sighting in chunk.Sightings)
         {
@@ -100,18 +105,14 @@ internal sealed class Batcher(
             _firstPendingAt = time.GetTimestamp();
         }
 
-        var last = chunk.Sightings.Count - 1;
-        for (var i = 0; i <= last; i++)
+        if (chunk.Sightings.Count > MaxBatchSightings || chunkBytes > MaxBatchBytes)
         {
-            var sighting = chunk.Sightings[i];
-            _pending.Add(sighting);
-            _pendingBytes += sighting.CalculateSize() + 4;
-            if (i < last && (_pending.Count >= maxItems || _pendingBytes >= MaxBatchBytes))
-            {
-                // Only when one chunk alone exceeds a batch: the chunk's checkpoint is not included, part of it is pending.
-                await FlushAsync(cancellationToken).ConfigureAwait(false);
-                _firstPendingAt = time.GetTimestamp();
-            }
+            await SplitAsync(chunk, cancellationToken).ConfigureAwait(false); // _pending was empty: flushed above
+        }
+        else
+        {
+            _pending.AddRange(chunk.Sightings);
+            _pendingBytes += chunkBytes;
         }
 
         _checkpoints[chunk.Checkpoint.Key] = chunk.Checkpoint;
@@ -122,8 +123,45 @@ internal sealed class Batcher(
         }
     }
 
+    /// <summary>
+    /// Cuts a chunk too large for one batch into batches of at most maxItems sightings. All but the last are spooled
+    /// now, before the chunk's offset can be saved, so their ids must survive a restart: each id is derived from the
+    /// file's identity and the batch's own content instead of drawn at random. An agent killed after the gateway
+    /// acknowledged such a batch reads the chunk again, cuts the same batch with the same id, and the gateway answers
+    /// DUPLICATE instead of storing its sightings twice. The last part stays pending and is spooled with the chunk's
+    /// offset.
+    /// </summary>
+    private async Task SplitAsync(ReadChunk chunk, CancellationToken cancellationToken)
+    {
+        var last = chunk.Sightings.Count - 1;
+        for (var i = 0; i <= last; i++)
+        {
+            var sighting = chunk.Sightings[i];
+            _pending.Add(sighting);
+            _pendingBytes += sighting.CalculateSize() + 4;
+            if (i < last && (_pending.Count >= maxItems || _pendingBytes >= MaxBatchBytes))
+            {
+                await FlushAsync(cancellationToken, chunk.Checkpoint).ConfigureAwait(false);
+                _firstPendingAt = time.GetTimestamp();
+            }
+        }
+    }
+
+    /// <summary>The id of a batch cut from inside a chunk: SHA-256 over the file's identity and the batch, first 16 bytes.</summary>
+    internal static ByteString PartId(FileCheckpoint file, IngestBatch batch)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData("cybercoop/agent/chunk-part/v1\0"u8);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(file.Key));
+        hash.AppendData(batch.ToByteArray());
+        return ByteString.CopyFrom(hash.GetHashAndReset().AsSpan(0, 16));
+    }
+
     /// <summary>Writes what is pending: batch to the spool, then the read state, then publish.</summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    public Task FlushAsync(CancellationToken cancellationToken) => FlushAsync(cancellationToken, partOf: null);
+
+    /// <summary>As <see cref="FlushAsync(CancellationToken)"/>; <paramref name="partOf"/> names the chunk a cut batch comes from.</summary>
+    private async Task FlushAsync(CancellationToken cancellationToken, FileCheckpoint? partOf)
     {
         if (_pending.Count == 0 && _checkpoints.Count == 0)
         {
@@ -133,8 +171,9 @@ internal sealed class Batcher(
 
         if (_pending.Count > 0)
         {
-            var batch = new IngestBatch { BatchId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)) };
+            var batch = new IngestBatch();
             batch.Sightings.AddRange(_pending);
+            batch.BatchId = partOf is null ? ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)) : PartId(partOf, batch);
             await spool.AppendAsync(batch, _checkpoints.Values, cancellationToken).ConfigureAwait(false);
             BatchesSpooled++;
             SightingsSpooled += _pending.Count;

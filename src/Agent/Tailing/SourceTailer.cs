@@ -204,10 +204,13 @@ internal sealed class SourceTailer : IDisposable
             var read = 0;
             while (read < MaxLinesPerRead && _emitter.Output.Count < _maxSightingsPerChunk)
             {
-                // Only a file that is let go is complete: then a last line without '\n' counts.
-                var step = lines.ReadLines(LinesPerStep, final: done);
+                // Only a file that is let go is complete: then a last line without '\n' counts. Steps shrink as the
+                // chunk fills, so a line yielding several sightings overshoots the chunk's size by little (the batcher
+                // never cuts a chunk of line input: a batch must end where its saved offset says).
+                var want = Math.Clamp((_maxSightingsPerChunk - _emitter.Output.Count) / 4, 1, LinesPerStep);
+                var step = lines.ReadLines(want, final: done);
                 read += step;
-                if (step < LinesPerStep)
+                if (step < want)
                 {
                     break;
                 }

@@ -142,7 +142,7 @@ internal sealed class GatewayNode : IAsyncDisposable
             if (loaded.Config.Taxii is { } taxii)
             {
                 // The TAXII 2.1 server for analysts' tools: its own Kestrel and port, started and stopped with the node.
-                builder.Services.AddSingleton(services => new Interop.Taxii.TaxiiServer(runtime, taxii, runtimeLogger, services.GetRequiredService<Federation.OutboundDispatcher>()));
+                builder.Services.AddSingleton(services => new Interop.Taxii.TaxiiServer(runtime, taxii, runtimeLogger, services.GetRequiredService<Outbound.OutboundDispatcher>()));
                 builder.Services.AddHostedService(services => services.GetRequiredService<Interop.Taxii.TaxiiServer>());
             }
 

@@ -15,13 +15,16 @@ public sealed class BatcherTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static ReadChunk Chunk(int from, int count, long offset) => new(
+    private static ReadChunk Chunk(int from, int count, long offset, ulong inode = 9) => new(
         [.. Enumerable.Range(from, count).Select(i => new Sighting { Type = IndicatorType.Ipv4, Value = $"198.51.100.{i}", Tlp = Tlp.Amber })],
-        new FileCheckpoint { Source = "s", Path = "/f", Device = 1, Inode = 9, Offset = offset, Line = offset });
+        new FileCheckpoint { Source = "s", Path = "/f", Device = 1, Inode = inode, Offset = offset, Line = offset });
 
     [Fact]
-    public async Task Full_batches_are_spooled_at_once_and_the_offset_committed_only_with_the_chunks_last_sighting()
+    public async Task A_chunk_holding_a_few_sightings_more_than_max_items_becomes_one_batch_that_ends_at_its_offset()
     {
+        // The last line a reader takes can yield several sightings, so a chunk may hold more than maxItems. Cut into two
+        // batches, the first would be spooled, sent and acknowledged while the saved offset still pointed before the
+        // chunk: an agent killed then read the chunk again and the gateway stored those sightings twice.
         using var dir = new TempDir();
         using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
         var state = TailStateStore.Load(dir.File("state.json"));
@@ -33,16 +36,61 @@ public sealed class BatcherTests
         await channel.Writer.WriteAsync(Chunk(1, 6, offset: 600), Ct);
         var first = await spool.PeekAsync(Ct).AsTask().WaitAsync(s_timeout, Ct);
 
-        Assert.Equal(4, first.Batch.Sightings.Count);
-        Assert.Empty(TailStateStore.Load(dir.File("state.json")).Entries); // 2 sightings of the chunk still pending
+        Assert.Equal(6, first.Batch.Sightings.Count);
+        Assert.Equal(600, Assert.Single(TailStateStore.Load(dir.File("state.json")).Entries.Values).Offset);
 
-        time.Advance(TimeSpan.FromSeconds(6));
+        channel.Writer.Complete();
+        await run.WaitAsync(s_timeout, Ct);
+        Assert.Equal(1, spool.UnacknowledgedBatches);
+        Assert.Equal(6, batcher.SightingsSpooled);
+    }
+
+    [Fact]
+    public async Task Batches_cut_from_a_chunk_past_the_gateways_limit_get_the_same_ids_when_the_chunk_is_read_again_after_a_crash()
+    {
+        // A whole STIX or MISP file can yield more sightings than one batch may hold. The batches cut from it are spooled
+        // before the file's offset is saved; after a crash the file is parsed again, and the gateway must recognise the
+        // batches it already stored: same content from the same file, same batch id.
+        const int Sightings = Batcher.MaxBatchSightings + 1_500;
+        var first = await CutBatchIdsAsync(Chunk(1, Sightings, offset: 9_000), maxItems: 1_000);
+        var afterCrash = await CutBatchIdsAsync(Chunk(1, Sightings, offset: 9_000), maxItems: 1_000);
+        var otherFile = await CutBatchIdsAsync(Chunk(1, Sightings, offset: 9_000, inode: 10), maxItems: 1_000);
+        var otherContent = await CutBatchIdsAsync(Chunk(2, Sightings, offset: 9_000), maxItems: 1_000);
+
+        Assert.Equal(7, first.Count); // 6 full batches cut from inside the chunk, then the rest with the chunk's offset
+        Assert.Equal(first.Take(6), afterCrash.Take(6));
+        Assert.NotEqual(first[6], afterCrash[6]); // the last one carries the offset: a random id, as for any batch
+        Assert.Equal(7, first.Distinct().Count());
+        Assert.Empty(first.Take(6).Intersect(otherFile));
+        Assert.Empty(first.Take(6).Intersect(otherContent));
+    }
+
+    /// <summary>Runs a batcher over one chunk with a fresh spool and state (as after a crash before the offset was saved).</summary>
+    private static async Task<List<string>> CutBatchIdsAsync(ReadChunk chunk, int maxItems)
+    {
+        using var dir = new TempDir();
+        using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
+        var state = TailStateStore.Load(dir.File("state.json"));
+        var channel = Channel.CreateUnbounded<ReadChunk>();
+        var batcher = new Batcher(channel.Reader, spool, state, maxItems, linger: TimeSpan.FromSeconds(5), new FakeTimeProvider());
+        var run = batcher.RunAsync(Ct);
+        await channel.Writer.WriteAsync(chunk, Ct);
         channel.Writer.Complete();
         await run.WaitAsync(s_timeout, Ct);
 
-        Assert.Equal(2, spool.UnacknowledgedBatches);
-        Assert.Equal(600, Assert.Single(TailStateStore.Load(dir.File("state.json")).Entries.Values).Offset);
-        Assert.Equal(6, batcher.SightingsSpooled);
+        var ids = new List<string>();
+        var sightings = 0;
+        while (spool.UnacknowledgedBatches > 0)
+        {
+            var record = await spool.PeekAsync(Ct).AsTask().WaitAsync(s_timeout, Ct);
+            Assert.InRange(record.Batch.Sightings.Count, 1, maxItems);
+            sightings += record.Batch.Sightings.Count;
+            ids.Add(Convert.ToHexString(record.Batch.BatchId.Span));
+            spool.Acknowledge(record);
+        }
+
+        Assert.Equal(chunk.Sightings.Count, sightings);
+        return ids;
     }
 
     [Fact]

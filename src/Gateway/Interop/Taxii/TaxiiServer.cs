@@ -19,7 +19,7 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// The TAXII 2.1 server: its own Kestrel on <c>taxii.listen</c> (HTTPS, TLS 1.2/1.3, HTTP/1.1 and 2, the node's
 /// certificate, client certificates optional and checked per request). Started and stopped with the node.
 /// </summary>
-internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig config, ILoggerFactory loggers, Federation.OutboundDispatcher? dispatcher = null) : IHostedService, IAsyncDisposable
+internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig config, ILoggerFactory loggers, Outbound.OutboundDispatcher? dispatcher = null) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _log = loggers.CreateLogger<TaxiiServer>();
     private WebApplication? _app;
