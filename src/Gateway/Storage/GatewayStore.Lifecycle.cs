@@ -135,13 +135,17 @@ internal sealed partial class GatewayStore
     }
 
     /// <summary>Peers that got <paramref name="indicatorId"/> of <paramref name="origin"/> from this node, in name order.</summary>
-    public async Task<IReadOnlyList<string>> ReadDeliveredPeersAsync(string indicatorId, string origin, CancellationToken ct)
+    public Task<IReadOnlyList<string>> ReadDeliveredPeersAsync(string indicatorId, string origin, CancellationToken ct) =>
+        ReadPathPeersAsync("SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer", indicatorId, origin, ct);
+
+    /// <summary>The peers a path query (<c>deliveries</c> or <c>received_from</c>) names for one indicator of one origin.</summary>
+    private async Task<IReadOnlyList<string>> ReadPathPeersAsync(string sql, string indicatorId, string origin, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(indicatorId);
         ArgumentException.ThrowIfNullOrEmpty(origin);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer";
+        command.CommandText = sql;
         command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(indicatorId));
         command.Parameters.AddWithValue("@origin", origin);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -441,16 +445,7 @@ internal sealed partial class GatewayStore
                     ("@id", entries[0].IndicatorId), ("@reporter", reporter), ("@report", reportId)) is not null)
                 {
                     Audit.AppendInTransaction(connection, transaction,
-                    [
-                        new AuditEntry
-                        {
-                            Kind = AuditKinds.Sighting,
-                            Actor = reporter,
-                            Subject = "report:" + Convert.ToHexStringLower(reportId),
-                            Decision = "dropped",
-                            Reason = "sighting-report-already-received: this report of " + reporter + " was stored before (a replay, or a second path)",
-                        },
-                    ]);
+                        [DroppedReport(reporter, reportId, "sighting-report-already-received: this report of " + reporter + " was stored before (a replay, or a second path)")]);
                     return SightingsCommit.AlreadyRecorded;
                 }
 

@@ -22,24 +22,8 @@ internal sealed partial class GatewayStore
     /// Peers that relayed <paramref name="indicatorId"/> of <paramref name="origin"/> to this node, first arrival first
     /// (empty when it came from the origin itself or not at all).
     /// </summary>
-    public async Task<IReadOnlyList<string>> ReadReceivedFromAsync(string indicatorId, string origin, CancellationToken ct)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(indicatorId);
-        ArgumentException.ThrowIfNullOrEmpty(origin);
-        await using var connection = _db.OpenReader();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT peer FROM received_from WHERE id_key = @key AND origin = @origin ORDER BY received_at, peer";
-        command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(indicatorId));
-        command.Parameters.AddWithValue("@origin", origin);
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var peers = new List<string>();
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            peers.Add(reader.GetString(0));
-        }
-
-        return peers;
-    }
+    public Task<IReadOnlyList<string>> ReadReceivedFromAsync(string indicatorId, string origin, CancellationToken ct) =>
+        ReadPathPeersAsync("SELECT peer FROM received_from WHERE id_key = @key AND origin = @origin ORDER BY received_at, peer", indicatorId, origin, ct);
 
     /// <summary>
     /// Commits a sighting report received for another node, in one transaction: the envelope id (replay store), the
@@ -69,16 +53,7 @@ internal sealed partial class GatewayStore
                     ("@reporter", reporter), ("@report", reportId), ("@sender", sender), ("@to", (object?)forward?.Peer ?? DBNull.Value), ("@now", UnixTime.ToMs(now))) == 0)
                 {
                     Audit.AppendInTransaction(connection, transaction,
-                    [
-                        new AuditEntry
-                        {
-                            Kind = AuditKinds.Sighting,
-                            Actor = sender,
-                            Subject = "report:" + Convert.ToHexStringLower(reportId),
-                            Decision = "dropped",
-                            Reason = "sighting-report-already-forwarded: this report of " + reporter + " was handled here before (a replay)",
-                        },
-                    ]);
+                        [DroppedReport(sender, reportId, "sighting-report-already-forwarded: this report of " + reporter + " was handled here before (a replay)")]);
                     return ForwardCommit.AlreadyForwarded;
                 }
 
@@ -93,16 +68,19 @@ internal sealed partial class GatewayStore
             ct);
     }
 
+    /// <summary>The audit entry of a sighting report dropped as seen before.</summary>
+    private static AuditEntry DroppedReport(string actor, byte[] reportId, string reason) => new()
+    {
+        Kind = AuditKinds.Sighting,
+        Actor = actor,
+        Subject = "report:" + Convert.ToHexStringLower(reportId),
+        Decision = "dropped",
+        Reason = reason,
+    };
+
     private static object? Scalar(DbConnection connection, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
+        using var command = Command(connection, transaction, sql, parameters);
         return command.ExecuteScalar();
     }
 }

@@ -637,7 +637,14 @@ internal sealed partial class GatewayStore : IAsyncDisposable
 
     private static int Execute(DbConnection connection, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {
-        using var command = connection.CreateCommand();
+        using var command = Command(connection, transaction, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>A command in <paramref name="transaction"/> with its parameters bound (the caller disposes it).</summary>
+    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql, (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
@@ -645,7 +652,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             command.Parameters.AddWithValue(name, value);
         }
 
-        return command.ExecuteNonQuery();
+        return command;
     }
 
     private static void CheckId(ReadOnlyMemory<byte> id, string name)
