@@ -259,7 +259,14 @@ internal static class SchemaMigrations
         ) WITHOUT ROWID;
         """,
 
-        // 12: sightings back along relay paths. Which peer relayed which indicator of which origin to this node
+        // 12: the console's audit search by kind pages through the whole log along the first index (AuditLog.SearchAsync);
+        // its indicator search finds values by prefix along the second (GatewayStore.SearchIndicatorsByValueAsync).
+        """
+        CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
+        CREATE INDEX ix_indicators_value ON indicators(value);
+        """,
+
+        // 13: sightings back along relay paths. Which peer relayed which indicator of which origin to this node
         // (written with relayed bundles only: a report of a relayed indicator goes back to that peer), and the sighting
         // reports this node forwarded or withheld on another node's behalf (a second copy of one is a replay).
         """
