@@ -572,6 +572,33 @@ internal sealed partial class GatewayStore : IAsyncDisposable
     }
 
     /// <summary>
+    /// At most <paramref name="limit"/> indicators whose value starts with <paramref name="prefix"/> (byte order, so
+    /// case-sensitive), in value order: a range scan of <c>ix_indicators_value</c>, not a walk over every indicator.
+    /// </summary>
+    public async Task<IReadOnlyList<Indicator>> SearchIndicatorsByValueAsync(string prefix, int limit, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        // Byte order on both engines (SQLite's BINARY, PostgreSQL's "C" collation of the index): every value with the
+        // prefix lies in [prefix, prefix + U+10FFFF).
+        var value = _db.Dialect.IsPostgres ? "value COLLATE \"C\"" : "value";
+        command.CommandText = $"SELECT blob FROM indicators WHERE {value} >= @low AND {value} < @high ORDER BY {value} LIMIT @n";
+        command.Parameters.AddWithValue("@low", prefix);
+        command.Parameters.AddWithValue("@high", prefix + char.ConvertFromUtf32(0x10FFFF));
+        command.Parameters.AddWithValue("@n", limit);
+        var found = new List<Indicator>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            found.Add(Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(0)));
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// Every stored indicator in id order, streamed (for `indicators export`). The order is that of the binary key,
     /// which for canonical UUID ids (all that validation admits) is the order of the id text.
     /// </summary>

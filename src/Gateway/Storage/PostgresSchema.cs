@@ -6,7 +6,7 @@ namespace CyberCoop.Gateway.Storage;
 /// The PostgreSQL schema of the store, with its own migrations (<c>schema_version</c>). Version 1 is SQLite's schema
 /// version 11 (<see cref="SchemaMigrations"/>) in PostgreSQL types: the same tables, columns and keys, plus the outbox
 /// claim columns that let several gateway processes share one database. A SQLite migration that adds or changes a
-/// table needs its twin here (StoreSchemaTests compares the two).
+/// table or an index needs its twin here (StoreSchemaTests compares the two).
 /// </summary>
 internal static class PostgresSchema
 {
@@ -174,6 +174,12 @@ internal static class PostgresSchema
             indicators_received BIGINT NOT NULL DEFAULT 0,
             indicators_withheld BIGINT NOT NULL DEFAULT 0
         );
+        """,
+
+        // 2: SQLite version 12: the console's audit search by kind and indicator search by value prefix.
+        """
+        CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
+        CREATE INDEX ix_indicators_value ON indicators((value COLLATE "C"));
         """,
     ];
 

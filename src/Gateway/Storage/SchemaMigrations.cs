@@ -258,6 +258,13 @@ internal static class SchemaMigrations
             indicators_withheld INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         """,
+
+        // 12: the console's audit search by kind pages through the whole log along the first index (AuditLog.SearchAsync);
+        // its indicator search finds values by prefix along the second (GatewayStore.SearchIndicatorsByValueAsync).
+        """
+        CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
+        CREATE INDEX ix_indicators_value ON indicators(value);
+        """,
     ];
 
     /// <summary>Code run after a version's script, in the same transaction; by version.</summary>
