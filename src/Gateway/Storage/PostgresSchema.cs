@@ -200,6 +200,17 @@ internal static class PostgresSchema
             PRIMARY KEY (reporter, report_id)
         );
         """,
+
+        // 4: SQLite's version 14, the TAXII status resources.
+        """
+        CREATE TABLE taxii_statuses (
+            id TEXT NOT NULL PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            status TEXT NOT NULL
+        );
+        CREATE INDEX ix_taxii_statuses_created ON taxii_statuses(created_at);
+        """,
     ];
 
     /// <summary>The newest schema version this build writes.</summary>

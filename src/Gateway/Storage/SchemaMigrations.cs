@@ -286,6 +286,18 @@ internal static class SchemaMigrations
             PRIMARY KEY (reporter, report_id)
         ) WITHOUT ROWID;
         """,
+
+        // 14: the status resources of TAXII POSTs to the outbound collection (TAXII 2.1 §4.3), so an analyst tool that
+        // polls a status after the node restarted still finds it (TaxiiStatusStore keeps 24 hours, 10,000 at most).
+        """
+        CREATE TABLE taxii_statuses (
+            id TEXT NOT NULL PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            status TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_taxii_statuses_created ON taxii_statuses(created_at);
+        """,
     ];
 
     /// <summary>Code run after a version's script, in the same transaction; by version.</summary>

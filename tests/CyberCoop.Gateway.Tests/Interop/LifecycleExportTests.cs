@@ -131,8 +131,22 @@ public sealed class LifecycleExportTests : IAsyncLifetime
         Assert.True(revoked.GetProperty("revoked").GetBoolean());
         Assert.True(Time(revoked, "modified") > Time(before, "modified"), "a revoked object is a new version: modified moves on");
         Assert.Empty(s_schemas.ValidateObject(revoked));
-        var versions = await client.GetAsync(lv + "objects/" + revoked.GetProperty("id").GetString() + "/versions/");
-        Assert.Equal(revoked.GetProperty("modified").GetString(), Assert.Single(versions.Json.GetProperty("versions").EnumerateArray()).GetString());
+
+        // Both versions the node can produce are listed and served: the one before the withdrawal and the revoked one.
+        var objectPath = lv + "objects/" + revoked.GetProperty("id").GetString() + "/";
+        var versions = await client.GetAsync(objectPath + "versions/");
+        Assert.Equal([before.GetProperty("modified").GetString(), revoked.GetProperty("modified").GetString()],
+            versions.Json.GetProperty("versions").EnumerateArray().Select(v => v.GetString()).Order(StringComparer.Ordinal));
+        var all = (await client.GetAsync(objectPath + "?match[version]=all")).Json.GetProperty("objects").EnumerateArray().ToList();
+        Assert.Equal(2, all.Count);
+        Assert.Single(all, o => o.TryGetProperty("revoked", out var r) && r.GetBoolean());
+        Assert.All(all, o => Assert.Empty(s_schemas.ValidateObject(o)));
+        var earliest = Assert.Single((await client.GetAsync(objectPath + "?match[version]=first")).Json.GetProperty("objects").EnumerateArray());
+        Assert.Equal(before.GetRawText(), earliest.GetRawText());
+        var last = Assert.Single((await client.GetAsync(objectPath)).Json.GetProperty("objects").EnumerateArray());
+        Assert.True(last.GetProperty("revoked").GetBoolean());
+        var specific = await client.GetAsync(objectPath + "?match[version]=" + Uri.EscapeDataString(before.GetProperty("modified").GetString()!));
+        Assert.Equal(before.GetRawText(), Assert.Single(specific.Json.GetProperty("objects").EnumerateArray()).GetRawText());
     }
 
     [Fact]

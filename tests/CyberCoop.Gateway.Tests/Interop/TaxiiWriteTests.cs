@@ -141,6 +141,30 @@ public sealed class TaxiiWriteTests : IAsyncLifetime
         Assert.Equal(200, (await writer.GetAsync(statusPath)).Status);
     }
 
+    [Fact]
+    public async Task A_status_resource_survives_a_restart_of_the_node_and_stays_visible_only_to_its_poster()
+    {
+        string statusPath, before;
+        using (var writer = TaxiiNode.Client(_node, _dev, "writer"))
+        {
+            var outbound = await TaxiiServerTests.CollectionAsync(writer, "Outbound (share with allies)");
+            var posted = await PostAsync(writer, outbound, Envelope(Indicator("a", "[domain-name:value = 'restart.example']"), Indicator("b", "[file:name = 'x']")));
+            statusPath = "/cybercoop/status/" + posted.Json.GetProperty("id").GetString() + "/";
+            before = posted.Json.GetRawText();
+        }
+
+        await _node.DisposeAsync();
+        _node = await TaxiiNode.StartAsync(_dev, TaxiiNode.Analyst("writer", canWrite: true), TaxiiNode.Analyst("reader"));
+
+        using var writerAfter = TaxiiNode.Client(_node, _dev, "writer");
+        using var readerAfter = TaxiiNode.Client(_node, _dev, "reader");
+        var again = await writerAfter.GetAsync(statusPath);
+        Assert.Equal(200, again.Status);
+        Assert.Equal(before, again.Json.GetRawText());
+        Assert.Equal(1, again.Json.GetProperty("success_count").GetInt32());
+        TaxiiServerTests.AssertError(await readerAfter.GetAsync(statusPath), 404);
+    }
+
     private static string Id(string suffix) => "indicator--00000000-0000-4000-8000-" + suffix.PadLeft(12, '0');
 
     private static JsonObject Indicator(string suffix, string pattern, string? marking = null, bool revoked = false)

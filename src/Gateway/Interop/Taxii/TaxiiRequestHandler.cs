@@ -24,7 +24,7 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
     /// <summary>Largest request body (the API root's max_content_length; Kestrel refuses larger bodies too).</summary>
     public const int MaxContentLength = 1 << 20;
 
-    private readonly TaxiiStatusStore _statuses = new(runtime.Time);
+    private readonly TaxiiStatusStore _statuses = new(runtime.Store, runtime.Time);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -74,9 +74,9 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
                     await ManifestAsync(context, Readable(id), caller, ct).ConfigureAwait(false);
                     return;
                 case [ApiRoot, "status", var statusId] when get:
-                    await WriteAsync(context, Guid.TryParse(statusId, out var sid) && _statuses.Find(sid, caller.Name) is { } status
+                    await WriteAsync(context, Guid.TryParse(statusId, out var sid) && await _statuses.FindAsync(sid, caller.Name, ct).ConfigureAwait(false) is { } status
                         ? status
-                        : throw NotFound("no status resource with this id for you (statuses are kept 24 hours, in memory)"), ct).ConfigureAwait(false);
+                        : throw NotFound("no status resource with this id for you (statuses are kept 24 hours)"), ct).ConfigureAwait(false);
                     return;
                 case ["taxii2"] or [ApiRoot, ..]:
                     throw new TaxiiError(405, "Method Not Allowed", $"{context.Request.Method} is not served here");
@@ -202,7 +202,7 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
         {
             var id = Guid.NewGuid();
             var status = await outbound.PostAsync(document.RootElement, caller, id, ct).ConfigureAwait(false);
-            _statuses.Add(id, caller.Name, status);
+            await _statuses.AddAsync(id, caller.Name, status, ct).ConfigureAwait(false);
             Posted(log, caller.Name, (int)status["success_count"]!, (int)status["failure_count"]!);
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             context.Response.ContentType = TaxiiMedia.Taxii;
@@ -299,6 +299,13 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
 
                 var added = exported.Withdrawal is { RecordedAt: var recorded } && recorded > updatedAt ? recorded : updatedAt;
                 items.Add(new TaxiiItem(StixTime.Truncate(added), exported.ToStix()));
+                if (exported.Withdrawal is not null && query.Versions != TaxiiVersions.Last)
+                {
+                    // The version before the withdrawal (same content, not revoked) is still one the node can produce;
+                    // its date_added is its own modified time (when the origin last changed it).
+                    var earlier = StixExporter.ObjectFor(exported.View, exported.Origin);
+                    items.Add(new TaxiiItem(StixTime.Truncate(earlier.Modified), earlier));
+                }
                 origins.Add(exported.Origin);
                 levels.Add(exported.View.Tlp);
             }
@@ -337,7 +344,13 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
             items.AddRange(levels.Select(l => new TaxiiItem(epoch, StixExporter.Marking(l))));
         }
 
-        var filtered = items.Where(query.Matches).OrderBy(i => i.DateAdded).ThenBy(i => i.Object.Id, StringComparer.Ordinal).ToList();
+        var matching = items.Where(query.Matches);
+        if (query.Versions == TaxiiVersions.First)
+        {
+            matching = matching.GroupBy(i => i.Object.Id, StringComparer.Ordinal).Select(g => g.MinBy(i => i.Object.Modified)!);
+        }
+
+        var filtered = matching.OrderBy(i => i.DateAdded).ThenBy(i => i.Object.Id, StringComparer.Ordinal).ThenBy(i => i.Object.Modified).ToList();
         var start = 0;
         if (query.After is { } cursor)
         {
@@ -539,7 +552,10 @@ internal sealed record TaxiiQuery
         };
     }
 
-    /// <summary>True when an item passes every filter (only the current version of each object is held).</summary>
+    /// <summary>
+    /// True when an item passes every filter. Items are the current version of each object, plus (unless only the last
+    /// version is asked for) the version before a withdrawal; match[version]=first keeps the earliest per id afterwards.
+    /// </summary>
     public bool Matches(TaxiiItem item)
     {
         ArgumentNullException.ThrowIfNull(item);
