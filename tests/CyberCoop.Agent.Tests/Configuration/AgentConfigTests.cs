@@ -27,7 +27,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [Fact]
     public void Invalid_config_reports_every_problem_naming_its_field()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """
             {
@@ -66,7 +66,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [InlineData(3601)]
     public void Rotation_grace_outside_0_to_3600_seconds_is_refused_naming_the_field(int seconds)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = WithField(dir, "rotationGraceSeconds", seconds);
 
         var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
@@ -77,7 +77,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [Fact]
     public void Rotation_grace_defaults_to_30_seconds_and_can_be_set()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var agent = federation.Layout.Nodes.SelectMany(n => n.Agents).First();
 
         Assert.Equal(TimeSpan.FromSeconds(30), AgentConfigLoader.Load(agent.ConfigPath).RotationGrace);
@@ -110,7 +110,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     }
 
     /// <summary>A copy of a working agent.json (beside the original, so its relative paths resolve) with one field set.</summary>
-    private string WithField(TempDir dir, string field, int value)
+    private string WithField(TempDirectory dir, string field, int value)
     {
         var agent = federation.Layout.Nodes.SelectMany(n => n.Agents).First();
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(agent.ConfigPath))!.AsObject();
@@ -125,7 +125,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     {
         // Found by fuzzing (fuzz/fuzz agent-config, docs/fuzzing.md): a bad byte in a property name threw
         // InvalidOperationException out of the loader instead of an AgentConfigException.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         var bytes = System.Text.Encoding.UTF8.GetBytes("""{ "name": "misp", "sources": [ { "name": "x", "path": "eve.json" } ] }""");
         var at = Array.IndexOf(bytes, (byte)'p', 40);
@@ -141,7 +141,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     public void Config_file_naming_a_field_twice_is_refused_as_a_config_error()
     {
         // Found by fuzzing (fuzz/fuzz agent-config, docs/fuzzing.md): a duplicate key threw ArgumentException out of the loader.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """{ "name": "a", "name": "b", "sources": [ { "name": "x", "path": "eve.json" } ] }""");
 
@@ -153,7 +153,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [Fact]
     public void Unknown_field_is_an_error_naming_its_path()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """{ "name": "a", "sources": [ { "name": "x", "pth": "eve.json" } ] }""");
 
@@ -166,7 +166,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     public void Type_errors_are_reported_all_at_once_together_with_validation_errors_each_naming_its_field()
     {
         // System.Text.Json stops at the first value of the wrong type: the operator fixed one field per try.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """
             {
