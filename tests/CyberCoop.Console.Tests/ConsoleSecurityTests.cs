@@ -73,7 +73,7 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         Assert.Contains("disabled", page, StringComparison.Ordinal);
 
         var response = await client.PostAsync($"/indicators/{AmberId}/withdraw",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = Token(page), ["reason"] = "viewer tries" }), ct);
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = ConsoleFederation.CsrfToken(page), ["reason"] = "viewer tries" }), ct);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("needs the role 'operator'", WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync(ct)), StringComparison.Ordinal);
@@ -99,7 +99,7 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         // A token taken from the read-only operator's page (a cross-site form would carry none at all).
         using var viewerCertificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleViewer));
         using var viewer = federation.Client(viewerCertificate);
-        var foreign = Token(await viewer.GetStringAsync($"/indicators/{RedId}", ct));
+        var foreign = ConsoleFederation.CsrfToken(await viewer.GetStringAsync($"/indicators/{RedId}", ct));
         var wrong = await client.PostAsync($"/indicators/{RedId}/suppress",
             new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = foreign, ["reason"] = "foreign token" }), ct);
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
@@ -117,7 +117,7 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         var page = await client.GetStringAsync($"/indicators/{id}", ct);
 
         var response = await client.PostAsync($"/indicators/{id}/suppress",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = Token(page), ["reason"] = "scanner of a partner, not hostile" }), ct);
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = ConsoleFederation.CsrfToken(page), ["reason"] = "scanner of a partner, not hostile" }), ct);
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.NotNull(await federation.EstoniaNode.Runtime.Store.ReadSuppressionAsync(id, ct));
@@ -177,13 +177,6 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         Assert.DoesNotContain(errors, e => e.HasFlag(System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch));
         Assert.All(chains, Assert.True);
         Assert.NotEmpty(chains);
-    }
-
-    private static string Token(string page)
-    {
-        var match = Regex.Match(page, "name=\"csrf\" value=\"([^\"]+)\"");
-        Assert.True(match.Success, "the page holds no CSRF token");
-        return WebUtility.HtmlDecode(match.Groups[1].Value);
     }
 
     private async Task<List<AuditEntry>> AuditAsync()
