@@ -306,6 +306,14 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             }
         }
 
+        if (envelope.Sender != envelope.Origin)
+        {
+            // Relayed content: remember which peer relayed each indicator of this origin here, so sightings of it go back
+            // along that path (docs/protocol.md §13.2).
+            using var receivedFrom = new DeliveryCommand(connection, transaction, receivedFrom: true);
+            receivedFrom.Record([.. envelope.Accepted.Select(i => i.Id), .. envelope.Quarantined.Select(q => q.Indicator.Id)], envelope.Origin, envelope.Sender, now);
+        }
+
         InsertOutbox(connection, transaction, envelope.Relays);
         Audit.AppendInTransaction(connection, transaction, envelope.Audit);
         CountPeer(connection, transaction, envelope.Sender, envelopesReceived: 1, indicatorsReceived: envelope.Accepted.Count);
@@ -656,7 +664,14 @@ internal sealed partial class GatewayStore : IAsyncDisposable
 
     private static int Execute(DbConnection connection, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {
-        using var command = connection.CreateCommand();
+        using var command = Command(connection, transaction, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>A command in <paramref name="transaction"/> with its parameters bound (the caller disposes it).</summary>
+    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql, (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
@@ -664,7 +679,7 @@ internal sealed partial class GatewayStore : IAsyncDisposable
             command.Parameters.AddWithValue(name, value);
         }
 
-        return command.ExecuteNonQuery();
+        return command;
     }
 
     private static void CheckId(ReadOnlyMemory<byte> id, string name)

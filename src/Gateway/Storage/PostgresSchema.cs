@@ -181,6 +181,25 @@ internal static class PostgresSchema
         CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
         CREATE INDEX ix_indicators_value ON indicators((value COLLATE "C"));
         """,
+
+        // 3: SQLite's version 13 (sightings back along relay paths).
+        """
+        CREATE TABLE received_from (
+            id_key TEXT COLLATE "C" NOT NULL,
+            origin TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            PRIMARY KEY (id_key, origin, peer)
+        );
+        CREATE TABLE sightings_forwarded (
+            reporter TEXT NOT NULL,
+            report_id BYTEA NOT NULL,
+            sender TEXT NOT NULL,
+            forwarded_to TEXT,
+            recorded_at BIGINT NOT NULL,
+            PRIMARY KEY (reporter, report_id)
+        );
+        """,
     ];
 
     /// <summary>The newest schema version this build writes.</summary>
