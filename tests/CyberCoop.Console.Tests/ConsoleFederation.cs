@@ -158,7 +158,7 @@ public sealed partial class ConsoleFederation : IAsyncLifetime
             }
 
             return entries.Count >= atLeast;
-        }, "the audit entries");
+        }, "the audit entries", TimeSpan.FromSeconds(120));
         return entries;
     }
 

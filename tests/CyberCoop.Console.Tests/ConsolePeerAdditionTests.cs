@@ -136,7 +136,7 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
             ClientCertificates = [new ClientCertificate { Origin = federation.EstoniaUrl.TrimEnd('/'), CertPath = certificate, KeyPath = key }],
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
-        context.SetDefaultTimeout(60_000);
+        context.SetDefaultTimeout(120_000);
         return await context.NewPageAsync();
     }
 
