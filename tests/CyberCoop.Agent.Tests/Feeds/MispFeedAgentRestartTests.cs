@@ -18,7 +18,7 @@ public sealed class MispFeedAgentRestartTests : IDisposable
     private const string A = "6a2b0c1d-1111-4e5f-8a9b-00000000000a";
     private const string B = "6a2b0c1d-2222-4e5f-8a9b-00000000000b";
 
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
     private readonly DevFederationLayout _layout;
 
     public MispFeedAgentRestartTests()
