@@ -36,6 +36,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<OutboundDispatcher>());
         services.TryAddSingleton<MaintenanceService>();
         services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
+        services.TryAddSingleton<PeerForwarderFactory>();
         services.TryAddSingleton<ForwarderManager>();
         services.AddHostedService(sp => sp.GetRequiredService<ForwarderManager>());
         services.AddGrpc(options =>

@@ -48,7 +48,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, formError);
         }
 
-        var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, sender.Id, signed.SignerKeyId.Memory, 0, null, ct).ConfigureAwait(false);
+        var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, runtime, directory, sender.Id, signed.SignerKeyId.Memory, 0, null, ct).ConfigureAwait(false);
         if (key is null)
         {
             return keyError!;

@@ -120,7 +120,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
             foreach (var (origin, entries) in byOrigin)
             {
                 var peer = runtime.Trust.Peers[origin];
-                var suite = directory.Find(origin) is { } keys && SuiteNegotiation.ForPeer(runtime, peer, keys) is { Error: null } chosen
+                var suite = directory.Find(origin) is { } keys && SuiteNegotiation.ForPeer(runtime, runtime, peer, keys) is { Error: null } chosen
                     ? chosen.Suite
                     : runtime.Identity.Suites[^1];
                 for (var first = 0; first < entries.Count; first += SightingsReport.MaxEntries)
