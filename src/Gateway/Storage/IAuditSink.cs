@@ -11,4 +11,10 @@ internal interface IAuditSink
 
     /// <summary>Counts and audits a refused caller (a failed TLS chain or a call refused by authorization).</summary>
     void RecordDenial(string caller, string subject, string reason);
+
+    /// <summary>Entries queued and not yet written.</summary>
+    long AuditPending { get; }
+
+    /// <summary>Entries still queued when the node stopped and could not be written within the stop grace.</summary>
+    long AuditDropped { get; }
 }
