@@ -4,4 +4,4 @@
 # screenshots written here. Run from anywhere: bash docs/console/update-screenshots.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CYBERCOOP_CONSOLE_SCREENSHOTS="$PWD/docs/console" dotnet test tests/CyberCoop.Console.Tests --filter "FullyQualifiedName~ConsoleBrowserTests"
+CYBERCOOP_CONSOLE_SCREENSHOTS="$PWD/docs/console" dotnet test tests/CyberCoop.Console.Tests --filter "FullyQualifiedName~ConsoleBrowserTests|FullyQualifiedName~ConsolePeerAdditionTests"

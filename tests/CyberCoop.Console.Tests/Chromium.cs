@@ -36,4 +36,16 @@ internal static class Chromium
             throw;
         }
     }
+
+    /// <summary>
+    /// A full-page screenshot named <paramref name="name"/>.png in <c>$CYBERCOOP_CONSOLE_SCREENSHOTS</c> (docs/console when
+    /// docs/console/update-screenshots.sh runs the tests), else in the test output folder.
+    /// </summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        var directory = Environment.GetEnvironmentVariable("CYBERCOOP_CONSOLE_SCREENSHOTS");
+        var path = Path.Combine(string.IsNullOrEmpty(directory) ? Path.Combine(AppContext.BaseDirectory, "screenshots") : directory, name + ".png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        Assert.True(new FileInfo(path).Length > 1000, $"screenshot {path} is empty");
+    }
 }

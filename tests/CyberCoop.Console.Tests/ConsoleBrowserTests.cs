@@ -74,12 +74,19 @@ public sealed class ConsoleBrowserTests(ConsoleFederation federation) : IClassFi
         await GoAsync(page, "/audit");
         await ShotAsync(page, "audit");
 
-        await GoAsync(page, "/indicators?q=console-test");
-        await Expect(page.Locator("#indicators tbody tr")).ToHaveCountAsync(2);
+        await GoAsync(page, "/indicators?q=red.console-test");
+        await Expect(page.Locator("#indicators tbody tr")).ToHaveCountAsync(1);
+        await GoAsync(page, "/indicators?q=domain:" + ConsoleFederation.AmberDomain);
+        await Expect(page.Locator("#indicators tbody tr")).ToHaveCountAsync(1);
         await page.Locator("#indicators a", new() { HasText = ConsoleFederation.AmberDomain }).ClickAsync();
         await Expect(page.Locator("#observations")).ToContainTextAsync("ids-tallinn-1");
         await Expect(page.Locator("main dl")).ToContainTextAsync("originated here");
         await ShotAsync(page, "indicator");
+
+        await GoAsync(page, "/trust");
+        await Expect(page.Locator("#own-bundle")).ToContainTextAsync(federation.Federation.Layout.Nodes[0].RootPin);
+        await Expect(page.Locator("#apply-bundle-form button")).ToBeEnabledAsync();
+        await ShotAsync(page, "trust");
         await GoAsync(page, "/indicators");
         await ShotAsync(page, "indicators");
 
@@ -178,13 +185,7 @@ public sealed class ConsoleBrowserTests(ConsoleFederation federation) : IClassFi
         Assert.Equal(200, response.Status);
     }
 
-    private static async Task ShotAsync(IPage page, string name)
-    {
-        var directory = Environment.GetEnvironmentVariable("CYBERCOOP_CONSOLE_SCREENSHOTS");
-        var path = Path.Combine(string.IsNullOrEmpty(directory) ? Path.Combine(AppContext.BaseDirectory, "screenshots") : directory, name + ".png");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        Assert.True(new FileInfo(path).Length > 1000, $"screenshot {path} is empty");
-    }
+    private static Task ShotAsync(IPage page, string name) => Chromium.ScreenshotAsync(page, name);
 
     private static async Task<string> CliAsync(params string[] args)
     {

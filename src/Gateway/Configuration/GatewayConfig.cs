@@ -148,7 +148,8 @@ internal sealed record NodeConfig
     public ExpiryConfig Expiry { get; set; } = new();
 
     /// <summary>
-    /// Seconds between sighting reports back to origins (peers whose <c>sightingsBack</c> is not <c>off</c>); each report
+    /// Seconds between sighting reports back to origins (to the origin, or to the peer that relayed the indicator, when
+    /// this node's <c>sightingsBack</c> towards it is not <c>off</c>); each report
     /// covers the sightings of that period (60..86,400).
     /// </summary>
     public int SightingsReportSeconds { get; set; } = 3600;
@@ -332,9 +333,11 @@ internal sealed record PeerConfig
     public InboundPolicyConfig Inbound { get; set; } = new();
 
     /// <summary>
-    /// What this node reports back to the peer about the peer's own indicators seen by this node's sensors:
+    /// What this node reports back to the peer about indicators seen by this node's sensors that it got from the peer
+    /// (the peer's own, or relayed by the peer from another origin, which the peer passes on under its own policy):
     /// <c>off</c> (default), <c>counts</c> (count and first/last seen per period), or <c>counts+sector</c> (also the
-    /// sectors where they were seen). Never sensor names, hosts or any other observation detail.
+    /// sectors where they were seen). Never sensor names, hosts or any other observation detail. Also decides whether
+    /// this node forwards other nodes' reports towards the peer (docs/protocol.md §13.2).
     /// </summary>
     public string SightingsBack { get; set; } = "off";
 }

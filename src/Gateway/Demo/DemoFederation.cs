@@ -117,6 +117,10 @@ internal sealed class DemoFederation : IAsyncDisposable
             // Latvia -> Finland: AMBER, nothing tagged internal, relay allowed; Latvia weights Finland's content 0.7.
             Peer(config, fi).Outbound = new OutboundPolicyConfig { TlpCeiling = "AMBER", AllowRelay = true, BlockedTags = ["internal"] };
             Peer(config, fi).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.7 };
+
+            // Latvia tells Finland how often its sensors saw what Finland gave it, Estonia's relayed indicators included
+            // (Finland forwards those counts to Estonia under its own policy towards Estonia).
+            Peer(config, fi).SightingsBack = "counts";
             DropPeer(config, ee);
             TrustOrigin(config, ee);
         });

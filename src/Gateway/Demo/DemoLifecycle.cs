@@ -17,23 +17,25 @@ internal sealed record DemoLifecycleSummary
     /// <summary>Where the withdrawal was recorded and how it came ("FI from EE", "LV from FI (relay)").</summary>
     public required IReadOnlyList<string> WithdrawnAt { get; init; }
 
-    /// <summary>Sightings reported back to the origin, per reporting nation ("FI: 4").</summary>
+    /// <summary>Sightings reported back to the origin, per reporting nation ("FI: 4 sightings", "LV: 1 sightings (relayed back by FI)").</summary>
     public required IReadOnlyList<string> SightingsBack { get; init; }
 }
 
 /// <summary>
 /// The demo's intelligence-lifecycle step, after the replay: Estonia publishes a GREEN address that turns out to be a CDN
-/// (a false positive), Finland relays it to Latvia; Finland's sensors see it and Finland reports the count back to
-/// Estonia (its sightingsBack policy towards Estonia is "counts"); then Estonia withdraws it, and the signed withdrawal
-/// reaches Finland directly and Latvia through Finland's relay. Everything is read back from the nodes' databases.
+/// (a false positive), Finland relays it to Latvia; Finland's and Latvia's sensors see it. Finland reports the count back
+/// to Estonia (its sightingsBack policy towards Estonia is "counts"); Latvia, which is not Estonia's peer, reports to
+/// Finland (its policy towards Finland is "counts"), and Finland forwards Latvia's signed report to Estonia. Then Estonia
+/// withdraws it, and the signed withdrawal reaches Finland directly and Latvia through Finland's relay. Everything is
+/// read back from the nodes' databases.
 /// </summary>
 internal static class DemoLifecycle
 {
     /// <summary>The false positive.</summary>
     public static readonly DemoDetection FalsePositive = new(IndicatorType.Ipv4, "203.0.113.199", Tlp.Green, 60, "suricata-edge", "ET INFO CDN edge address (false positive)");
 
-    /// <summary>Sightings each nation's agents send in this step (EE publishes, FI sees it), for the ingest count check.</summary>
-    public static readonly IReadOnlyDictionary<int, int> SightingsSent = new Dictionary<int, int> { [0] = 1, [1] = 1 };
+    /// <summary>Sightings each nation's agents send in this step (EE publishes, FI and LV see it), for the ingest count check.</summary>
+    public static readonly IReadOnlyDictionary<int, int> SightingsSent = new Dictionary<int, int> { [0] = 1, [1] = 1, [2] = 1 };
 
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
 
@@ -65,15 +67,27 @@ internal static class DemoLifecycle
             await agent.SendAsync([FalsePositive with { Sensor = "zeek-core" }], ct).ConfigureAwait(false);
         }
 
+        await using (var agent = DemoAgent.Connect(layout.Nodes[2], layout.Nodes[2].Agents[0], time))
+        {
+            await agent.SendAsync([FalsePositive with { Sensor = "suricata-riga" }], ct).ConfigureAwait(false);
+        }
+
         await fi.Services.GetRequiredService<SightingsReporter>().ReportOnceAsync(ct).ConfigureAwait(false);
         report(federation.Code(1), "sensors saw Estonia's indicator; sighting count reported back to Estonia (no sensor, no host)");
-        if (!await WaitAsync(async () => (await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false)).Count > 0, time, ct).ConfigureAwait(false))
+        await lv.Services.GetRequiredService<SightingsReporter>().ReportOnceAsync(ct).ConfigureAwait(false);
+        report(federation.Code(2), "sensors saw it too (relayed by Finland); Latvia's signed count goes to Finland, which forwards it to Estonia");
+        if (!await WaitAsync(async () => (await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false)).Count == 2, time, ct).ConfigureAwait(false))
         {
-            problems.Add("lifecycle: Finland's sighting report did not reach EE");
+            var reporters = (await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false)).Select(s => DemoAuditFeed.Codes(s.Reporter)).ToList();
+            problems.Add($"lifecycle: sighting reports of FI (direct) and LV (relayed back by FI) should reach EE; it got {(reporters.Count == 0 ? "none" : string.Join(", ", reporters))}");
         }
 
         var sightings = await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false);
-        summary = summary with { SightingsBack = [.. sightings.Select(s => $"{DemoAuditFeed.Codes(s.Reporter)}: {s.Count} sightings")] };
+        summary = summary with
+        {
+            SightingsBack = [.. sightings.Select(s => $"{DemoAuditFeed.Codes(s.Reporter)}: {s.Count} sightings" +
+                (ee.Runtime.Trust.Peers.ContainsKey(s.Reporter) ? "" : $" (relayed back by {federation.Code(1)})"))],
+        };
 
         await ee.Services.GetRequiredService<WithdrawalService>().WithdrawAsync(id, "CDN edge address, false positive", "admin-socket", ct).ConfigureAwait(false);
         report(federation.Code(0), $"withdraws {FalsePositive.Value}: signed withdrawal to every peer that received it");

@@ -64,7 +64,7 @@ internal static class DemoSummaryRows
     public static IEnumerable<string> Verdict(DemoSummary summary)
     {
         yield return summary.Ok
-            ? string.Create(CultureInfo.InvariantCulture, $"OK: every nation shared and received, no TLP:RED left its country, every hostile attempt was refused, the withdrawn false positive reached every nation that had it and a sighting flowed back to its origin ({summary.Seconds:0.0} s).")
+            ? string.Create(CultureInfo.InvariantCulture, $"OK: every nation shared and received, no TLP:RED left its country, every hostile attempt was refused, the withdrawn false positive reached every nation that had it and sightings flowed back to its origin, by relay too ({summary.Seconds:0.0} s).")
             : string.Create(CultureInfo.InvariantCulture, $"FAILED after {summary.Seconds:0.0} s:");
         foreach (var problem in summary.Problems)
         {

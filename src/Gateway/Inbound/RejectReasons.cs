@@ -30,6 +30,7 @@ internal static class RejectReasons
         [RejectReason.MalformedWithdrawal] = "malformed-withdrawal",
         [RejectReason.MalformedSightingReport] = "malformed-sighting-report",
         [RejectReason.NotOrigin] = "not-origin",
+        [RejectReason.NotRelayedToSender] = "not-relayed-to-sender",
         [RejectReason.UnknownKey] = "unknown-key",
         [RejectReason.KeyExpired] = "key-expired",
         [RejectReason.Stale] = "stale",

@@ -25,4 +25,10 @@ internal static partial class LifecycleLog
 
     [LoggerMessage(1206, LogLevel.Information, "Expiry: pruned {Count} indicators expired before {Cutoff}")]
     public static partial void Pruned(ILogger logger, int count, DateTimeOffset cutoff);
+
+    [LoggerMessage(1207, LogLevel.Information, "Sighting report of {Reporter} for {Origin} (from {Sender}, hop {Hop}) forwarded to {NextHop}")]
+    public static partial void SightingsForwarded(ILogger logger, string reporter, string origin, string sender, uint hop, string nextHop);
+
+    [LoggerMessage(1208, LogLevel.Information, "Sighting report of {Reporter} for {Origin} (from {Sender}) withheld: {Reason}")]
+    public static partial void SightingsWithheld(ILogger logger, string reporter, string origin, string sender, string reason);
 }

@@ -28,4 +28,12 @@ internal static class SightingsBackLevels
         };
         return ok;
     }
+
+    /// <summary>The config name of <paramref name="level"/>.</summary>
+    public static string Name(SightingsBackLevel level) => level switch
+    {
+        SightingsBackLevel.Counts => "counts",
+        SightingsBackLevel.CountsAndSector => "counts+sector",
+        _ => "off",
+    };
 }

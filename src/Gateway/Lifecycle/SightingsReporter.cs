@@ -16,7 +16,10 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// the sightings new since the last report (<see cref="SightingsReport"/>, from the origin view: numbers and times of
 /// its own sightings only, and its own sightings' sectors only for <c>counts+sector</c>). Indicators suppressed here or withdrawn by that origin are not reported. One signed report per
 /// origin and pass, committed to the outbox with the totals reported and the advanced cursor in one transaction.
-/// Only direct peers get reports: sightings of relayed indicators do not travel back along the relay path.
+/// An origin that is a peer gets its report directly, under this node's policy towards it. For an origin that is not a
+/// peer (the indicator came by relay) the report goes to the first peer that relayed the indicator here and whose
+/// <c>sightingsBack</c> is not <c>off</c>, under the policy towards that peer; it forwards the report on towards the
+/// origin (<see cref="SightingsReceiver"/>, docs/protocol.md §13.2).
 /// </summary>
 internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<SightingsReporter> logger) : BackgroundService
 {
@@ -42,6 +45,29 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                 LifecycleLog.ReporterFailed(logger, ex);
             }
         }
+    }
+
+    /// <summary>
+    /// The peer a report about <paramref name="origin"/>'s indicator goes to, or null when none may get it: the origin
+    /// itself when it is a peer (its own policy decides, a relay never stands in for it); otherwise the first peer that
+    /// relayed the indicator here whose policy is not off.
+    /// </summary>
+    private async Task<string?> ReportPathAsync(string indicatorId, string origin, Dictionary<string, SightingsBackLevel> levels, CancellationToken ct)
+    {
+        if (runtime.Trust.Peers.ContainsKey(origin))
+        {
+            return levels.ContainsKey(origin) ? origin : null;
+        }
+
+        foreach (var peer in await runtime.Store.ReadReceivedFromAsync(indicatorId, origin, ct).ConfigureAwait(false))
+        {
+            if (levels.ContainsKey(peer))
+            {
+                return peer;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>One pass over the change feed; returns the number of reports queued.</summary>
@@ -71,7 +97,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                 break;
             }
 
-            var byOrigin = new Dictionary<string, List<SightingCount>>(StringComparer.Ordinal);
+            var byOrigin = new Dictionary<(string Via, string Origin), List<SightingCount>>();
             var reported = new List<ReportedSightings>();
             foreach (var change in changes)
             {
@@ -84,7 +110,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                     continue;
                 }
 
-                var origins = merged.Observations.Select(o => o.Node).Where(n => n != self && levels.ContainsKey(n)).Distinct(StringComparer.Ordinal).ToList();
+                var origins = merged.Observations.Select(o => o.Node).Where(n => n != self).Distinct(StringComparer.Ordinal).ToList();
                 if (origins.Count == 0)
                 {
                     continue;
@@ -94,20 +120,20 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                 var withdrawnBy = (await runtime.Store.ReadWithdrawalsAsync(indicator.Id, ct).ConfigureAwait(false)).Select(w => w.Origin).ToHashSet(StringComparer.Ordinal);
                 foreach (var origin in origins)
                 {
-                    if (withdrawnBy.Contains(origin))
+                    if (withdrawnBy.Contains(origin) || await ReportPathAsync(indicator.Id, origin, levels, ct).ConfigureAwait(false) is not { } via)
                     {
                         continue;
                     }
 
-                    var (entry, total) = SightingsReport.Entry(indicator, self, already.GetValueOrDefault(origin), levels[origin]);
+                    var (entry, total) = SightingsReport.Entry(indicator, self, already.GetValueOrDefault(origin), levels[via]);
                     if (entry is null)
                     {
                         continue;
                     }
 
-                    if (!byOrigin.TryGetValue(origin, out var list))
+                    if (!byOrigin.TryGetValue((via, origin), out var list))
                     {
-                        byOrigin[origin] = list = [];
+                        byOrigin[(via, origin)] = list = [];
                     }
 
                     list.Add(entry);
@@ -117,10 +143,10 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
 
             var outbox = new List<OutboxItem>();
             var audit = new List<AuditEntry>();
-            foreach (var (origin, entries) in byOrigin)
+            foreach (var ((via, origin), entries) in byOrigin)
             {
-                var peer = runtime.Trust.Peers[origin];
-                var suite = directory.Find(origin) is { } keys && SuiteNegotiation.ForPeer(runtime, runtime, peer, keys) is { Error: null } chosen
+                var peer = runtime.Trust.Peers[via];
+                var suite = directory.Find(via) is { } keys && SuiteNegotiation.ForPeer(runtime, runtime, peer, keys) is { Error: null } chosen
                     ? chosen.Suite
                     : runtime.Identity.Suites[^1];
                 for (var first = 0; first < entries.Count; first += SightingsReport.MaxEntries)
@@ -135,7 +161,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                         PeriodEnd = Timestamp.FromDateTimeOffset(now),
                     };
                     report.Sightings.Add(chunk);
-                    outbox.Add(new OutboxItem(origin, Relaying.RandomId(), LifecycleSigning.Sign(runtime.Identity, suite, report).ToByteArray(), 0, now, 0, PayloadKind.SightingReport));
+                    outbox.Add(new OutboxItem(via, Relaying.RandomId(), LifecycleSigning.Sign(runtime.Identity, suite, report).ToByteArray(), 0, now, 0, PayloadKind.SightingReport));
                     var sightings = chunk.Sum(c => (long)c.Count);
                     audit.Add(new AuditEntry
                     {
@@ -143,7 +169,8 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                         Actor = self,
                         Subject = origin,
                         Decision = "sightings-reported",
-                        Reason = $"report {Convert.ToHexStringLower(report.ReportId.Span)}: {chunk.Count} indicators, {sightings} sightings ({levels[origin] switch { SightingsBackLevel.CountsAndSector => "counts+sector", _ => "counts" }})",
+                        Reason = $"report {Convert.ToHexStringLower(report.ReportId.Span)}: {chunk.Count} indicators, {sightings} sightings ({SightingsBackLevels.Name(levels[via])})" +
+                            (via == origin ? "" : $", via {via} (the indicators came by relay)"),
                         DetailsJson = AuditDetails.Indicators(chunk.Select(c => c.IndicatorId)),
                     });
                     LifecycleLog.SightingsReported(logger, origin, chunk.Count, sightings);

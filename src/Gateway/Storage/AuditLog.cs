@@ -229,6 +229,68 @@ internal sealed class AuditLog
         }
     }
 
+    /// <summary>
+    /// One page of the entries matching <paramref name="query"/> over the whole log, newest first: the newest page, the
+    /// page older than <see cref="AuditQuery.BeforeSeq"/> or the page newer than <see cref="AuditQuery.AfterSeq"/>.
+    /// Walks the primary key (or <c>ix_audit_kind_seq</c> for a kind) from the cursor and stops at the page's end; a
+    /// text is matched with LIKE (ILIKE on PostgreSQL) in the database, nothing is loaded into memory but the page.
+    /// </summary>
+    public async Task<IReadOnlyList<AuditEntry>> SearchAsync(AuditQuery query, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        var like = _db.Dialect.IsPostgres ? "ILIKE" : "LIKE";
+        var where = new List<string>();
+        if (query.Kind.Length > 0)
+        {
+            where.Add("kind = @kind");
+            command.Parameters.AddWithValue("@kind", query.Kind);
+        }
+
+        if (query.Text.Length > 0)
+        {
+            where.Add($"(actor {like} @text ESCAPE '\\' OR subject {like} @text ESCAPE '\\' OR decision {like} @text ESCAPE '\\' " +
+                $"OR reason {like} @text ESCAPE '\\' OR kind {like} @text ESCAPE '\\')");
+            command.Parameters.AddWithValue("@text", "%" + EscapeLike(query.Text) + "%");
+        }
+
+        var newer = query.BeforeSeq is null && query.AfterSeq is not null;
+        if (query.BeforeSeq is { } before)
+        {
+            where.Add("seq < @cursor");
+            command.Parameters.AddWithValue("@cursor", before);
+        }
+        else if (query.AfterSeq is { } after)
+        {
+            where.Add("seq > @cursor");
+            command.Parameters.AddWithValue("@cursor", after);
+        }
+
+        command.CommandText = $"SELECT {SelectColumns} FROM audit" + (where.Count == 0 ? "" : " WHERE " + string.Join(" AND ", where)) +
+            $" ORDER BY seq {(newer ? "ASC" : "DESC")} LIMIT @n";
+        command.Parameters.AddWithValue("@n", query.Limit);
+        var page = new List<AuditEntry>(Math.Min(query.Limit, 1000));
+        await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                page.Add(ReadEntry(reader));
+            }
+        }
+
+        if (newer)
+        {
+            page.Reverse();
+        }
+
+        return page;
+    }
+
+    private static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
     /// <summary>Writes every entry as one JSON object per line (JSON Lines) to <paramref name="jsonl"/>.</summary>
     public async Task ExportAsync(Stream jsonl, CancellationToken ct)
     {

@@ -18,6 +18,19 @@ internal sealed record ReportedSightings(string IndicatorId, string Origin, long
 /// <summary>One entry of a sighting report as received.</summary>
 internal sealed record ReceivedSightingEntry(string IndicatorId, long Count, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, IReadOnlyList<string> Sectors);
 
+/// <summary>Result of committing a sighting report received at its origin.</summary>
+internal enum SightingsCommit
+{
+    /// <summary>Stored now.</summary>
+    Recorded,
+
+    /// <summary>The envelope id was committed before: nothing changed.</summary>
+    DuplicateEnvelope,
+
+    /// <summary>This reporter's report id was stored before (a replay in a new envelope, or a second path): nothing added.</summary>
+    AlreadyRecorded,
+}
+
 /// <summary>Result of committing a received withdrawal.</summary>
 internal enum WithdrawalCommit
 {
@@ -122,13 +135,17 @@ internal sealed partial class GatewayStore : ILifecycleStore
     }
 
     /// <summary>Peers that got <paramref name="indicatorId"/> of <paramref name="origin"/> from this node, in name order.</summary>
-    public async Task<IReadOnlyList<string>> ReadDeliveredPeersAsync(string indicatorId, string origin, CancellationToken ct)
+    public Task<IReadOnlyList<string>> ReadDeliveredPeersAsync(string indicatorId, string origin, CancellationToken ct) =>
+        ReadPathPeersAsync("SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer", indicatorId, origin, ct);
+
+    /// <summary>The peers a path query (<c>deliveries</c> or <c>received_from</c>) names for one indicator of one origin.</summary>
+    private async Task<IReadOnlyList<string>> ReadPathPeersAsync(string sql, string indicatorId, string origin, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(indicatorId);
         ArgumentException.ThrowIfNullOrEmpty(origin);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer";
+        command.CommandText = sql;
         command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(indicatorId));
         command.Parameters.AddWithValue("@origin", origin);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -332,6 +349,7 @@ internal sealed partial class GatewayStore : ILifecycleStore
 
             Execute(connection, transaction, "DELETE FROM indicators WHERE rid = @rid", ("@rid", rid));
             Execute(connection, transaction, "DELETE FROM deliveries WHERE id_key = @key", ("@key", StoreDialect.Of(connection).Key(id)));
+            Execute(connection, transaction, "DELETE FROM received_from WHERE id_key = @key", ("@key", StoreDialect.Of(connection).Key(id)));
             Execute(connection, transaction, "DELETE FROM embargo WHERE indicator_id = @id", ("@id", id));
             Execute(connection, transaction, "DELETE FROM suppressions WHERE indicator_id = @id", ("@id", id));
             Execute(connection, transaction, "DELETE FROM sightings_received WHERE indicator_id = @id", ("@id", id));
@@ -401,10 +419,11 @@ internal sealed partial class GatewayStore : ILifecycleStore
     }
 
     /// <summary>
-    /// Commits a received sighting report: the envelope id (false when it was committed before: nothing changes), one
-    /// row per entry (a report id seen before adds nothing again) and the audit.
+    /// Commits a received sighting report: the envelope id (<see cref="SightingsCommit.DuplicateEnvelope"/> when it was
+    /// committed before: nothing changes), one row per entry and the audit. A report id of this reporter stored before
+    /// (a replay in a new envelope, or a second path) adds nothing: <see cref="SightingsCommit.AlreadyRecorded"/>, audited.
     /// </summary>
-    public Task<bool> CommitReceivedSightingsAsync(ReadOnlyMemory<byte> envelopeId, string reporter, byte[] reportId, IReadOnlyList<ReceivedSightingEntry> entries,
+    public Task<SightingsCommit> CommitReceivedSightingsAsync(ReadOnlyMemory<byte> envelopeId, string reporter, byte[] reportId, IReadOnlyList<ReceivedSightingEntry> entries,
         IReadOnlyList<AuditEntry> audit, DateTimeOffset now, CancellationToken ct)
     {
         CheckId(envelopeId, nameof(envelopeId));
@@ -418,7 +437,16 @@ internal sealed partial class GatewayStore : ILifecycleStore
             {
                 if (!InsertSeenEnvelope(connection, transaction, id, reporter, now))
                 {
-                    return false;
+                    return SightingsCommit.DuplicateEnvelope;
+                }
+
+                if (entries.Count > 0 && Scalar(connection, transaction,
+                    "SELECT 1 FROM sightings_received WHERE indicator_id = @id AND reporter = @reporter AND report_id = @report",
+                    ("@id", entries[0].IndicatorId), ("@reporter", reporter), ("@report", reportId)) is not null)
+                {
+                    Audit.AppendInTransaction(connection, transaction,
+                        [DroppedReport(reporter, reportId, "sighting-report-already-received: this report of " + reporter + " was stored before (a replay, or a second path)")]);
+                    return SightingsCommit.AlreadyRecorded;
                 }
 
                 foreach (var entry in entries)
@@ -432,7 +460,7 @@ internal sealed partial class GatewayStore : ILifecycleStore
                 }
 
                 Audit.AppendInTransaction(connection, transaction, audit);
-                return true;
+                return SightingsCommit.Recorded;
             },
             ct);
     }
@@ -521,8 +549,12 @@ internal sealed partial class GatewayStore : ILifecycleStore
         return peers;
     }
 
-    /// <summary>The prepared insert of delivery rows, reused for every outbox item of one transaction.</summary>
-    private sealed class DeliveryCommand(DbConnection connection, DbTransaction transaction) : IDisposable
+    /// <summary>
+    /// The prepared insert of path rows (indicator, origin, peer, time), reused for every item of one transaction: into
+    /// <c>deliveries</c> (which peer got an indicator from this node) by default, or <c>received_from</c> (which peer
+    /// relayed it to this node).
+    /// </summary>
+    private sealed class DeliveryCommand(DbConnection connection, DbTransaction transaction, bool receivedFrom = false) : IDisposable
     {
         private DbCommand? _insert;
         private DbParameter? _key;
@@ -537,8 +569,9 @@ internal sealed partial class GatewayStore : ILifecycleStore
             {
                 _insert = connection.CreateCommand();
                 _insert.Transaction = transaction;
-                _insert.CommandText =
-                    "INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING";
+                _insert.CommandText = receivedFrom
+                    ? "INSERT INTO received_from (id_key, origin, peer, received_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING"
+                    : "INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING";
                 // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
                 _key = _insert.Parameters.AddUntyped("@key");
                 _origin = _insert.Parameters.Add("@origin", DbType.String);

@@ -306,6 +306,14 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
             }
         }
 
+        if (envelope.Sender != envelope.Origin)
+        {
+            // Relayed content: remember which peer relayed each indicator of this origin here, so sightings of it go back
+            // along that path (docs/protocol.md §13.2).
+            using var receivedFrom = new DeliveryCommand(connection, transaction, receivedFrom: true);
+            receivedFrom.Record([.. envelope.Accepted.Select(i => i.Id), .. envelope.Quarantined.Select(q => q.Indicator.Id)], envelope.Origin, envelope.Sender, now);
+        }
+
         InsertOutbox(connection, transaction, envelope.Relays);
         Audit.AppendInTransaction(connection, transaction, envelope.Audit);
         CountPeer(connection, transaction, envelope.Sender, envelopesReceived: 1, indicatorsReceived: envelope.Accepted.Count);
@@ -572,6 +580,33 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
     }
 
     /// <summary>
+    /// At most <paramref name="limit"/> indicators whose value starts with <paramref name="prefix"/> (byte order, so
+    /// case-sensitive), in value order: a range scan of <c>ix_indicators_value</c>, not a walk over every indicator.
+    /// </summary>
+    public async Task<IReadOnlyList<Indicator>> SearchIndicatorsByValueAsync(string prefix, int limit, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        // Byte order on both engines (SQLite's BINARY, PostgreSQL's "C" collation of the index): every value with the
+        // prefix lies in [prefix, prefix + U+10FFFF).
+        var value = _db.Dialect.IsPostgres ? "value COLLATE \"C\"" : "value";
+        command.CommandText = $"SELECT blob FROM indicators WHERE {value} >= @low AND {value} < @high ORDER BY {value} LIMIT @n";
+        command.Parameters.AddWithValue("@low", prefix);
+        command.Parameters.AddWithValue("@high", prefix + char.ConvertFromUtf32(0x10FFFF));
+        command.Parameters.AddWithValue("@n", limit);
+        var found = new List<Indicator>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            found.Add(Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(0)));
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// Every stored indicator in id order, streamed (for `indicators export`). The order is that of the binary key,
     /// which for canonical UUID ids (all that validation admits) is the order of the id text.
     /// </summary>
@@ -629,7 +664,14 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
 
     private static int Execute(DbConnection connection, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {
-        using var command = connection.CreateCommand();
+        using var command = Command(connection, transaction, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>A command in <paramref name="transaction"/> with its parameters bound (the caller disposes it).</summary>
+    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql, (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
@@ -637,7 +679,7 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
             command.Parameters.AddWithValue(name, value);
         }
 
-        return command.ExecuteNonQuery();
+        return command;
     }
 
     private static void CheckId(ReadOnlyMemory<byte> id, string name)

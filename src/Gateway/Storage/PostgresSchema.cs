@@ -6,7 +6,7 @@ namespace CyberCoop.Gateway.Storage;
 /// The PostgreSQL schema of the store, with its own migrations (<c>schema_version</c>). Version 1 is SQLite's schema
 /// version 11 (<see cref="SchemaMigrations"/>) in PostgreSQL types: the same tables, columns and keys, plus the outbox
 /// claim columns that let several gateway processes share one database. A SQLite migration that adds or changes a
-/// table needs its twin here (StoreSchemaTests compares the two).
+/// table or an index needs its twin here (StoreSchemaTests compares the two).
 /// </summary>
 internal static class PostgresSchema
 {
@@ -173,6 +173,31 @@ internal static class PostgresSchema
             envelopes_received BIGINT NOT NULL DEFAULT 0,
             indicators_received BIGINT NOT NULL DEFAULT 0,
             indicators_withheld BIGINT NOT NULL DEFAULT 0
+        );
+        """,
+
+        // 2: SQLite version 12: the console's audit search by kind and indicator search by value prefix.
+        """
+        CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
+        CREATE INDEX ix_indicators_value ON indicators((value COLLATE "C"));
+        """,
+
+        // 3: SQLite's version 13 (sightings back along relay paths).
+        """
+        CREATE TABLE received_from (
+            id_key TEXT COLLATE "C" NOT NULL,
+            origin TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            PRIMARY KEY (id_key, origin, peer)
+        );
+        CREATE TABLE sightings_forwarded (
+            reporter TEXT NOT NULL,
+            report_id BYTEA NOT NULL,
+            sender TEXT NOT NULL,
+            forwarded_to TEXT,
+            recorded_at BIGINT NOT NULL,
+            PRIMARY KEY (reporter, report_id)
         );
         """,
     ];

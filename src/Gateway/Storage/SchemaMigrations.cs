@@ -258,6 +258,34 @@ internal static class SchemaMigrations
             indicators_withheld INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         """,
+
+        // 12: the console's audit search by kind pages through the whole log along the first index (AuditLog.SearchAsync);
+        // its indicator search finds values by prefix along the second (GatewayStore.SearchIndicatorsByValueAsync).
+        """
+        CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
+        CREATE INDEX ix_indicators_value ON indicators(value);
+        """,
+
+        // 13: sightings back along relay paths. Which peer relayed which indicator of which origin to this node
+        // (written with relayed bundles only: a report of a relayed indicator goes back to that peer), and the sighting
+        // reports this node forwarded or withheld on another node's behalf (a second copy of one is a replay).
+        """
+        CREATE TABLE received_from (
+            id_key NOT NULL,
+            origin TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (id_key, origin, peer)
+        ) WITHOUT ROWID;
+        CREATE TABLE sightings_forwarded (
+            reporter TEXT NOT NULL,
+            report_id BLOB NOT NULL,
+            sender TEXT NOT NULL,
+            forwarded_to TEXT,
+            recorded_at INTEGER NOT NULL,
+            PRIMARY KEY (reporter, report_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>Code run after a version's script, in the same transaction; by version.</summary>

@@ -39,19 +39,31 @@ internal static class TrustBundleFile
             throw new IOException($"trust bundle '{full}' cannot be read: {ex.Message}", ex);
         }
 
+        return Parse(bytes, $"'{full}'");
+    }
+
+    /// <summary>Parses the bytes of a bundle file (read from disk or uploaded); <see cref="InvalidDataException"/> naming <paramref name="source"/>.</summary>
+    public static SignedTrustBundle Parse(byte[] bytes, string source)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.Length > TrustBundleVerifier.MaxBundleBytes * 2L)
+        {
+            throw new InvalidDataException($"trust bundle {source} is {bytes.Length} bytes; the limit is {TrustBundleVerifier.MaxBundleBytes * 2L}");
+        }
+
         try
         {
             var signed = SignedTrustBundle.Parser.ParseFrom(bytes);
             if (signed.Bundle.IsEmpty)
             {
-                throw new InvalidDataException($"'{full}' is not a signed trust bundle (no bundle bytes)");
+                throw new InvalidDataException($"{source} is not a signed trust bundle (no bundle bytes)");
             }
 
             return signed;
         }
         catch (InvalidProtocolBufferException ex)
         {
-            throw new InvalidDataException($"'{full}' is not a signed trust bundle: {ex.Message}", ex);
+            throw new InvalidDataException($"{source} is not a signed trust bundle: {ex.Message}", ex);
         }
     }
 

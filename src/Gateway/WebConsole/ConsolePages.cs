@@ -22,7 +22,7 @@ namespace CyberCoop.Gateway.WebConsole;
 /// (<see cref="NodeStatusReport"/>, the store's audit and indicator reads, <see cref="PolicyDryRun"/>,
 /// <see cref="WithdrawalService"/>).
 /// </summary>
-internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, LiveStreamRegistry streams, ConsoleThroughput throughput, IAntiforgery antiforgery)
+internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, LiveStreamRegistry streams, ConsoleThroughput throughput, IAntiforgery antiforgery)
 {
     /// <summary>Audit entries the audit page pages and searches through (the newest).</summary>
     public const int AuditWindow = 10_000;
@@ -41,7 +41,7 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
     private static readonly (string Href, string Title)[] s_nav =
     [
         ("/", "Overview"), ("/peers", "Peers"), ("/agents", "Agents"), ("/flows", "Flows"),
-        ("/audit", "Audit"), ("/policy", "Policy test"), ("/indicators", "Indicators"),
+        ("/audit", "Audit"), ("/policy", "Policy test"), ("/indicators", "Indicators"), ("/trust", "Trust"),
     ];
 
     public async Task<IResult> OverviewAsync(HttpContext context)
@@ -162,6 +162,7 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
             html.Element("p", "no peers configured");
         }
 
+        AddPeerForm(html, antiforgery.GetAndStoreTokens(context).RequestToken ?? "", ConsoleServer.Caller(context).MayAct);
         return Page(context, "Peers", html);
     }
 
@@ -250,21 +251,28 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
         var ct = context.RequestAborted;
         var query = context.Request.Query["q"].ToString().Trim();
         var kind = context.Request.Query["kind"].ToString().Trim();
-        var page = int.TryParse(context.Request.Query["page"], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p >= 1 ? p : 1;
+        long? before = long.TryParse(context.Request.Query["before"], NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? b : null;
+        long? after = before is null && long.TryParse(context.Request.Query["after"], NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : null;
         var verification = await VerifyAsync(ct).ConfigureAwait(false);
         var total = await runtime.Store.Audit.CountAsync(ct).ConfigureAwait(false);
-        var matches = new List<AuditEntry>();
-        await foreach (var entry in runtime.Store.Audit.TailAsync(AuditWindow, ct).ConfigureAwait(false))
+        var search = new AuditQuery { Text = query, Kind = kind, BeforeSeq = before, AfterSeq = after, Limit = AuditPageSize + 1 };
+        var matches = (await runtime.Store.Audit.SearchAsync(search, ct).ConfigureAwait(false)).ToList();
+        // One more than a page tells whether there is a page beyond it in the direction walked.
+        var more = matches.Count > AuditPageSize;
+        if (more)
         {
-            if ((kind.Length == 0 || entry.Kind == kind) && (query.Length == 0 || Matches(entry, query)))
-            {
-                matches.Add(entry);
-            }
+            matches.RemoveAt(after is null ? matches.Count - 1 : 0);
         }
 
-        matches.Reverse();
-        var pages = Math.Max(1, (matches.Count + AuditPageSize - 1) / AuditPageSize);
-        page = Math.Min(page, pages);
+        if (after is not null && matches.Count == 0)
+        {
+            // Nothing newer than the cursor any more: show the newest page.
+            matches = [.. await runtime.Store.Audit.SearchAsync(search with { AfterSeq = null, Limit = AuditPageSize }, ct).ConfigureAwait(false)];
+            after = null;
+        }
+
+        var hasOlder = after is null ? more : matches.Count > 0;
+        var hasNewer = before is not null || (after is not null && more);
         var html = new ConsoleHtml();
         var (result, keys) = verification;
         html.Raw("<section id=\"chain\">");
@@ -282,22 +290,28 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
         }
 
         html.Raw("</select><button type=\"submit\">Search</button></form>");
-        html.Element("p", $"{matches.Count:N0} matching of the newest {Math.Min(total, AuditWindow):N0} entries ({total:N0} in the log); page {page} of {pages}", "muted");
+        html.Element("p", (matches.Count == 0
+            ? "no matching entries"
+            : $"matching entries seq {matches[0].Seq:N0} down to {matches[^1].Seq:N0}") + $", searched over the whole log ({total:N0} entries)", "muted");
         html.Raw("<table id=\"audit\">").HeaderRow("seq", "time", "kind", "decision", "actor", "subject", "reason").Raw("<tbody>");
-        foreach (var entry in matches.Skip((page - 1) * AuditPageSize).Take(AuditPageSize))
+        foreach (var entry in matches)
         {
             html.Raw("<tr>").Cell(entry.Seq).Cell(ConsoleHtml.Time(entry.At)).Cell(entry.Kind).Cell(entry.Decision).Cell(entry.Actor, "mono").Cell(entry.Subject, "mono").Cell(entry.Reason).Raw("</tr>");
         }
 
         html.Raw("</tbody></table><nav class=\"pager\">");
-        if (page > 1)
+        if (hasNewer)
         {
-            html.Link(AuditHref(query, kind, page - 1), "newer", "newer");
+            html.Link(AuditHref(query, kind, "", ""), "newest", "newest");
+            if (matches.Count > 0)
+            {
+                html.Link(AuditHref(query, kind, "after", matches[0].Seq.ToString(CultureInfo.InvariantCulture)), "newer", "newer");
+            }
         }
 
-        if (page < pages)
+        if (hasOlder && matches.Count > 0)
         {
-            html.Link(AuditHref(query, kind, page + 1), "older", "older");
+            html.Link(AuditHref(query, kind, "before", matches[^1].Seq.ToString(CultureInfo.InvariantCulture)), "older", "older");
         }
 
         html.Raw("</nav>");
@@ -325,25 +339,15 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
         var ct = context.RequestAborted;
         var query = context.Request.Query["q"].ToString().Trim();
         var html = new ConsoleHtml();
-        html.Raw("<form method=\"get\" action=\"/indicators\" class=\"search\"><input type=\"search\" name=\"q\" placeholder=\"value, type:value or id\" value=\"").Text(query)
+        html.Raw("<form method=\"get\" action=\"/indicators\" class=\"search\"><input type=\"search\" name=\"q\" placeholder=\"start of a value, type:value or id\" value=\"").Text(query)
             .Raw("\"><button type=\"submit\">Search</button></form>");
         var withdrawals = await runtime.Store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
         var suppressions = await runtime.Store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
         var now = runtime.Time.GetUtcNow();
         var found = new List<(Indicator Indicator, string Status)>();
-        var exactId = TryIndicatorId(query);
-        var scanned = 0L;
-        await foreach (var indicator in runtime.Store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
+        foreach (var indicator in await FindIndicatorsAsync(query, ct).ConfigureAwait(false))
         {
-            scanned++;
-            if (query.Length == 0 || indicator.Id == exactId || indicator.Value.Contains(query, StringComparison.OrdinalIgnoreCase))
-            {
-                found.Add((indicator, IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now).Status));
-                if (found.Count >= SearchLimit)
-                {
-                    break;
-                }
-            }
+            found.Add((indicator, IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now).Status));
         }
 
         html.Element("p", found.Count >= SearchLimit ? $"the first {SearchLimit} matches" : $"{found.Count} match(es)", "muted");
@@ -736,19 +740,39 @@ internal sealed class ConsolePages(GatewayRuntime runtime, WithdrawalService lif
         || entry.Decision.Contains(query, StringComparison.OrdinalIgnoreCase) || entry.Reason.Contains(query, StringComparison.OrdinalIgnoreCase)
         || entry.Kind.Contains(query, StringComparison.OrdinalIgnoreCase);
 
-    private static string AuditHref(string query, string kind, int page) =>
-        $"/audit?q={Uri.EscapeDataString(query)}&kind={Uri.EscapeDataString(kind)}&page={page}";
+    private static string AuditHref(string query, string kind, string cursor, string seq) =>
+        $"/audit?q={Uri.EscapeDataString(query)}&kind={Uri.EscapeDataString(kind)}" + (cursor.Length == 0 ? "" : $"&{cursor}={seq}");
+
+    /// <summary>
+    /// The indicators a search names: the one with that id or type:value (a key lookup), else those whose value starts
+    /// with the query (as typed, then lower-cased: values of most types are stored lower-case) along the value index.
+    /// </summary>
+    private async Task<IReadOnlyList<Indicator>> FindIndicatorsAsync(string query, CancellationToken ct)
+    {
+        if (query.Length > 0 && TryParseIndicator(query, out var id))
+        {
+            return await runtime.Store.GetIndicatorAsync(id, ct).ConfigureAwait(false) is { } exact ? [exact] : [];
+        }
+
+        var found = await runtime.Store.SearchIndicatorsByValueAsync(query, SearchLimit, ct).ConfigureAwait(false);
+        var lower = query.ToLowerInvariant();
+        return found.Count == 0 && lower != query ? await runtime.Store.SearchIndicatorsByValueAsync(lower, SearchLimit, ct).ConfigureAwait(false) : found;
+    }
 
     /// <summary>The id <c>indicators show</c> would look up for <paramref name="query"/> (UUID or type:value), else the query itself.</summary>
-    private static string TryIndicatorId(string query)
+    private static string TryIndicatorId(string query) => TryParseIndicator(query, out var id) ? id : query;
+
+    private static bool TryParseIndicator(string query, out string id)
     {
         try
         {
-            return IndicatorLifecycleCommands.ParseIndicator(query);
+            id = IndicatorLifecycleCommands.ParseIndicator(query);
+            return true;
         }
         catch (CliException)
         {
-            return query;
+            id = query;
+            return false;
         }
     }
 

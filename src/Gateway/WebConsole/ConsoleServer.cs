@@ -152,6 +152,10 @@ internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfi
         app.MapGet("/indicators/{id}", (HttpContext context, string id) => pages.IndicatorAsync(context, id));
         app.MapPost("/indicators/{id}/withdraw", (HttpContext context, string id) => pages.ActAsync(context, id, "withdraw"));
         app.MapPost("/peers/remove", (Func<HttpContext, Task<IResult>>)pages.RemovePeerAsync);
+        app.MapPost("/peers/add/fetch", (Func<HttpContext, Task<IResult>>)pages.FetchPeerRootAsync);
+        app.MapPost("/peers/add", (Func<HttpContext, Task<IResult>>)pages.AddPeerAsync);
+        app.MapGet("/trust", (Func<HttpContext, IResult>)pages.TrustPage);
+        app.MapPost("/trust/install", (Func<HttpContext, Task<IResult>>)pages.InstallBundleAsync);
         app.MapPost("/indicators/{id}/suppress", (HttpContext context, string id) => pages.ActAsync(context, id, "suppress"));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;

@@ -100,6 +100,77 @@ public sealed class GatewayEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task Agent_killed_again_and_again_while_the_sensor_keeps_writing_stores_every_sighting_exactly_once()
+    {
+        // Each line yields two sightings, so a read can end a few sightings past maxItems. The agent used to cut such a
+        // read into batches that were sent before the read's offset was saved: killed in that window, it read the lines
+        // again on restart and the gateway stored a batch twice.
+        var settings = ConfigureAgent(_agent.ConfigPath, maxItems: 50, lingerMs: 20);
+        await using var gateway = await StartGatewayAsync();
+        var lines = 0;
+        using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var writer = Task.Run(async () =>
+        {
+            while (!stopWriting.IsCancellationRequested)
+            {
+                WriteEvePairs(settings, Volatile.Read(ref lines), 20);
+                Interlocked.Add(ref lines, 20);
+                await Task.Delay(20, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        for (var kill = 0; kill < 5; kill++)
+        {
+            using var agent = Process.Start(AgentProcess.StartInfo("run", "--config", _agent.ConfigPath))!;
+            try
+            {
+                var before = await gateway.Runtime.Store.CountIndicatorsAsync(Ct);
+                await WaitUntilAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) >= before + 600);
+            }
+            finally
+            {
+                agent.Kill(); // SIGKILL while the sensor writes and batches are in flight
+                await agent.WaitForExitAsync(Ct);
+            }
+        }
+
+        await stopWriting.CancelAsync();
+        await writer;
+        var expected = 2 * Volatile.Read(ref lines);
+        using (var last = Process.Start(AgentProcess.StartInfo("run", "--config", _agent.ConfigPath))!)
+        {
+            try
+            {
+                await WaitUntilAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) >= expected);
+            }
+            finally
+            {
+                last.Kill();
+                await last.WaitForExitAsync(Ct);
+            }
+        }
+
+        await AssertStoredExactlyOnceAsync(gateway, expected);
+    }
+
+    /// <summary>Appends alert lines whose source and destination are both public: addresses 2i and 2i+1 for line i.</summary>
+    private static void WriteEvePairs(AgentSettings settings, int from, int count)
+    {
+        var path = settings.Sources[0].Path;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var sb = new StringBuilder();
+        for (var i = from; i < from + count; i++)
+        {
+            sb.Append("{\"timestamp\":\"2024-05-01T10:00:00.000000+0000\",\"event_type\":\"alert\",\"src_ip\":\"").Append(Address(2 * i))
+              .Append("\",\"dest_ip\":\"").Append(Address((2 * i) + 1))
+              .Append("\",\"alert\":{\"signature_id\":2000001,\"signature\":\"ET TEST e2e\",\"category\":\"test\",\"severity\":2}}\n");
+        }
+
+        using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        stream.Write(Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
+    [Fact]
     public async Task Real_zeek_notice_with_a_context_longer_than_256_characters_is_stored_with_the_context_truncated_and_marked()
     {
         // wrccdc-notice.json holds a real SSL::Invalid_Server_Cert notice whose certificate subject ('sub') has 309

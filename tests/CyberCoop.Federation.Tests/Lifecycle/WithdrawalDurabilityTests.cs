@@ -107,6 +107,74 @@ public sealed class WithdrawalDurabilityTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Direct_peer_killed_mid_stream_of_withdrawals_applies_each_exactly_once_after_restart_and_so_does_the_relay_only_node()
+    {
+        const int Count = 40;
+        var ids = Enumerable.Range(0, Count).Select(i => IdOf(IndicatorType.Domain, $"fp-{i}.midstream.example")).ToArray();
+        await using var ee = await GatewayProcess.StartAsync(_f["ee"].ConfigPath, _f["ee"].Port);
+        var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port);
+        await using var lv = await GatewayProcess.StartAsync(_f["lv"].ConfigPath, _f["lv"].Port);
+        try
+        {
+            await _f.IngestAsync("ee", [.. Enumerable.Range(0, Count).Select(i => Sighting(IndicatorType.Domain, $"fp-{i}.midstream.example", Tlp.Green))]);
+            await WaitUntilAsync(async () => await HeldAsync("lv", ids) == Count, "lv holds all of ee's indicators by relay", TimeSpan.FromSeconds(90));
+
+            // The origin withdraws them one after another; the direct peer is killed (SIGKILL) as soon as it has applied
+            // the first, so the rest stream into its outbox at ee while it is down (and one may be applied unacknowledged).
+            var withdrawing = Task.Run(async () =>
+            {
+                foreach (var id in ids)
+                {
+                    await WithdrawAsync(_f, "ee", id, "shared hosting, false positive");
+                }
+            });
+            await WaitUntilAsync(async () => await WithdrawnAsync("fi", ids) >= 1, "fi applies the first withdrawal", TimeSpan.FromSeconds(60));
+            await fi.KillAsync();
+            await fi.DisposeAsync();
+            await withdrawing;
+            var beforeRestart = await WithdrawnAsync("fi", ids);
+
+            fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port);
+
+            await WaitUntilAsync(async () => await WithdrawnAsync("fi", ids) == Count && await WithdrawnAsync("lv", ids) == Count,
+                $"fi and lv apply all {Count} withdrawals after fi's restart (fi had {beforeRestart} when killed)", TimeSpan.FromSeconds(120));
+            await WaitUntilAsync(async () => (await ReadAsync("ee", s => s.GetOutboxStatsAsync(_f["fi"].GatewayId, CancellationToken.None))).Depth == 0
+                && (await ReadAsync("fi", s => s.GetOutboxStatsAsync(_f["lv"].GatewayId, CancellationToken.None))).Depth == 0, "the outboxes drain", TimeSpan.FromSeconds(60));
+            foreach (var code in new[] { "fi", "lv" })
+            {
+                var applied = (await ReadAsync(code, LifecycleFederation.AuditAsync)).Where(e => e.Decision == "withdrawn-by-origin").Select(e => e.Subject).ToList();
+                Assert.Equal(ids.Order(StringComparer.Ordinal), applied.Order(StringComparer.Ordinal));
+            }
+        }
+        finally
+        {
+            await fi.DisposeAsync();
+        }
+    }
+
+    private Task<int> HeldAsync(string code, IEnumerable<string> ids) => ReadAsync(code, async s =>
+    {
+        var held = 0;
+        foreach (var id in ids)
+        {
+            held += await s.GetIndicatorAsync(id, CancellationToken.None) is null ? 0 : 1;
+        }
+
+        return held;
+    });
+
+    private Task<int> WithdrawnAsync(string code, IEnumerable<string> ids) => ReadAsync(code, async s =>
+    {
+        var withdrawn = 0;
+        foreach (var id in ids)
+        {
+            withdrawn += (await s.ReadWithdrawalsAsync(id, CancellationToken.None)).Count;
+        }
+
+        return withdrawn;
+    });
+
     /// <summary>Reads a nation's database directly (the process keeps running).</summary>
     private async Task<T> ReadAsync<T>(string code, Func<GatewayStore, Task<T>> read)
     {

@@ -52,14 +52,16 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
     }
 
     [Fact]
-    public async Task Withdrawn_false_positive_reaches_finland_directly_and_latvia_by_relay_and_a_sighting_flows_back_to_estonia()
+    public async Task Withdrawn_false_positive_reaches_finland_directly_and_latvia_by_relay_and_sightings_flow_back_to_estonia_also_from_latvia_through_finland()
     {
         var lifecycle = run.Summary.Lifecycle;
 
         Assert.NotNull(lifecycle);
         Assert.Equal("EE", lifecycle.Origin);
         Assert.Equal(["FI from EE", "LV from FI (relay)"], lifecycle.WithdrawnAt);
-        Assert.StartsWith("FI: ", Assert.Single(lifecycle.SightingsBack), StringComparison.Ordinal);
+        Assert.Equal(2, lifecycle.SightingsBack.Count);
+        Assert.StartsWith("FI: ", lifecycle.SightingsBack[0], StringComparison.Ordinal);
+        Assert.Matches("^LV: [0-9]+ sightings \\(relayed back by FI\\)$", lifecycle.SightingsBack[1]);
         var id = IndicatorIds.Compute(DemoLifecycle.FalsePositive.Type, DemoLifecycle.FalsePositive.Value);
         for (var i = 0; i < Domains.Length; i++)
         {
@@ -70,9 +72,10 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
         }
 
         await using var origin = await OpenStoreAsync(Domains[0]);
-        var fromFinland = Assert.Single(await origin.ReadReceivedSightingsAsync(id, TestContext.Current.CancellationToken));
-        Assert.Equal("spiffe://fi.cybercoop/gateway/helsinki", fromFinland.Reporter);
-        Assert.True(fromFinland.Count >= 1);
+        var reported = await origin.ReadReceivedSightingsAsync(id, TestContext.Current.CancellationToken);
+        Assert.Equal(["spiffe://fi.cybercoop/gateway/helsinki", "spiffe://lv.cybercoop/gateway/riga"], reported.Select(s => s.Reporter));
+        Assert.All(reported, s => Assert.True(s.Count >= 1));
+        Assert.All(reported, s => Assert.Equal(1, s.Reports));
         Assert.Contains("\"lifecycle\"", run.Result.Output, StringComparison.Ordinal);
     }
 

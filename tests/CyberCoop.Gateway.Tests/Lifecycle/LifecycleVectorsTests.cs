@@ -93,7 +93,7 @@ public sealed class LifecycleVectorsTests
         Assert.Equal(ReportHex, Convert.ToHexStringLower(bytes));
         Assert.Equal(ReportSignature, Convert.ToHexStringLower(signature));
         Assert.True(ContentSignatures.Verify(SignaturePurpose.SightingReport, bytes, signature, key.PublicKey));
-        Assert.Null(SightingsReceiver.CheckForm(report, report.Reporter, report.Origin, At));
+        Assert.Null(SightingsReceiver.CheckForm(report, report.Reporter, At));
     }
 
     [Fact]

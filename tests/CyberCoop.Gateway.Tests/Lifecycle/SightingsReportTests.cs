@@ -9,17 +9,21 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace CyberCoop.Gateway.Tests.Lifecycle;
 
-/// <summary>What a sighting report carries back to an origin: counts and times, sectors only when allowed, never sensors or hosts.</summary>
+/// <summary>
+/// What a sighting report carries back to an origin, directly or relayed along the path the indicator took: counts and
+/// times, sectors only when allowed, never sensors or hosts.
+/// </summary>
 public sealed class SightingsReportTests
 {
     private const string Self = "spiffe://fi.cybercoop/gateway/helsinki";
     private const string Origin = "spiffe://ee.cybercoop/gateway/tallinn";
+    private const string Relay = "spiffe://lt.cybercoop/gateway/vilnius";
     private static readonly DateTimeOffset T0 = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
     private static readonly string[] SectorNames = ["energy", "health", "finance", "water", "transport"];
 
     /// <summary>
-    /// A random indicator seen by the origin and by several sensors here, each with a secret sensor name, internal host
-    /// and signature in its context, and the secrets that must never leave.
+    /// A random indicator seen by the origin, possibly by a relay it came through, and by several sensors here, each with a
+    /// secret sensor name, internal host and signature in its context, and the secrets that must never leave.
     /// </summary>
     private static (Indicator Indicator, List<string> Secrets, long OwnTotal) RandomIndicator(int seed)
     {
@@ -47,7 +51,7 @@ public sealed class SightingsReportTests
             var count = (uint)random.Next(0, 1000);
             var observation = new Observation
             {
-                Node = mine ? Self : Origin,
+                Node = mine ? Self : random.Next(2) == 0 ? Origin : Relay,
                 Sensor = sensor,
                 Count = count,
                 Confidence = 50,
@@ -104,11 +108,17 @@ public sealed class SightingsReportTests
                     PeriodEnd = Timestamp.FromDateTimeOffset(T0),
                 };
                 report.Sightings.Add(entry);
-                var wire = report.ToByteArray();
-                var text = Encoding.UTF8.GetString(wire);
-                if (secrets.Any(secret => text.Contains(secret, StringComparison.Ordinal) || wire.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0))
+                // Direct: the signed report. Relayed: the same report unchanged, plus only the reporter's key announcement.
+                var direct = new SignedSightingReport { Report = report.ToByteString(), Suite = Suite.X25519Aes256GcmEd25519, SignerKeyId = ByteString.CopyFrom(new byte[16]) };
+                var relayed = direct.Clone();
+                relayed.ReporterAnnouncement = new SignedKeyAnnouncement { Announcement = new KeyAnnouncement { Node = Self }.ToByteString() };
+                foreach (var wire in new[] { report.ToByteArray(), direct.ToByteArray(), relayed.ToByteArray() })
                 {
-                    return false;
+                    var text = Encoding.UTF8.GetString(wire);
+                    if (secrets.Any(secret => text.Contains(secret, StringComparison.Ordinal) || wire.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0))
+                    {
+                        return false;
+                    }
                 }
 
                 if (level == SightingsBackLevel.Counts ? entry.Sectors.Count != 0 : !entry.Sectors.SequenceEqual(indicator.Sectors))

@@ -397,4 +397,50 @@ public abstract class GatewayStoreTests : IDisposable
         await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CommitIngestAsync("a", Id(1), [], Ct));
         await store.DisposeAsync(); // idempotent
     }
+
+    [Fact]
+    public async Task Audit_search_finds_an_entry_older_than_the_newest_ten_thousand_and_pages_through_the_whole_log()
+    {
+        await using var store = await Open();
+        await store.Audit.AppendAsync([new AuditEntry { Kind = AuditKinds.Admin, Actor = "console:spiffe://ee.cybercoop/operator/alice", Subject = "console withdraw x", Decision = "applied", Reason = "100%_old reason" }], Ct);
+        for (var batch = 0; batch < 11; batch++)
+        {
+            await store.Audit.AppendAsync([.. Enumerable.Range(0, 1000).Select(i => new AuditEntry
+            {
+                Kind = i % 2 == 0 ? AuditKinds.Shared : AuditKinds.Withheld, Actor = "node", Subject = $"indicator-{batch}-{i}", Decision = "x", Reason = "100 old reason",
+            })], Ct);
+        }
+
+        var text = await store.Audit.SearchAsync(new AuditQuery { Text = "100%_OLD" }, Ct);
+        var kind = await store.Audit.SearchAsync(new AuditQuery { Kind = AuditKinds.Admin }, Ct);
+        var newest = await store.Audit.SearchAsync(new AuditQuery { Kind = AuditKinds.Withheld, Limit = 3 }, Ct);
+        var older = await store.Audit.SearchAsync(new AuditQuery { Kind = AuditKinds.Withheld, Limit = 3, BeforeSeq = newest[^1].Seq }, Ct);
+        var newer = await store.Audit.SearchAsync(new AuditQuery { Kind = AuditKinds.Withheld, Limit = 3, AfterSeq = older[^1].Seq }, Ct);
+
+        Assert.Equal(11_001L, await store.Audit.CountAsync(Ct));
+        Assert.Equal(1L, Assert.Single(text).Seq); // LIKE wildcards in the text are literal; ASCII case is ignored
+        Assert.Equal("console:spiffe://ee.cybercoop/operator/alice", Assert.Single(kind).Actor);
+        Assert.Equal([11_001L, 10_999L, 10_997L], newest.Select(e => e.Seq));
+        Assert.Equal([10_995L, 10_993L, 10_991L], older.Select(e => e.Seq));
+        Assert.Equal([10_995L, 10_993L], newer.Select(e => e.Seq).TakeLast(2));
+        Assert.Equal(10_997L, newer[0].Seq);
+        Assert.Empty(await store.Audit.SearchAsync(new AuditQuery { Kind = AuditKinds.Admin, BeforeSeq = 1 }, Ct));
+    }
+
+    [Fact]
+    public async Task Indicator_value_prefix_search_returns_matches_in_value_order_up_to_the_limit()
+    {
+        await using var store = await Open();
+        await store.CommitIngestAsync("agent-a", Id(1), [.. Enumerable.Range(1, 300).Select(i => ValidationOutcome.Valid(Ipv4(i)))], Ct);
+
+        var prefix = await store.SearchIndicatorsByValueAsync("10.0.1.", 100, Ct);
+        var limited = await store.SearchIndicatorsByValueAsync("10.0.", 5, Ct);
+        var none = await store.SearchIndicatorsByValueAsync("10.0.9", 100, Ct);
+
+        Assert.Equal(45, prefix.Count); // 10.0.1.0 .. 10.0.1.44 (256 .. 300)
+        Assert.All(prefix, i => Assert.StartsWith("10.0.1.", i.Value, StringComparison.Ordinal));
+        Assert.Equal(prefix.Select(i => i.Value).Order(StringComparer.Ordinal), prefix.Select(i => i.Value));
+        Assert.Equal(["10.0.0.1", "10.0.0.10", "10.0.0.100", "10.0.0.101", "10.0.0.102"], limited.Select(i => i.Value));
+        Assert.Empty(none);
+    }
 }

@@ -14,6 +14,9 @@ public sealed class StoreSchemaTests : IDisposable
     /// <summary>PostgreSQL-only: the outbox claims that let several gateway processes share one database, and the migration record.</summary>
     private static readonly string[] PostgresOnly = ["outbox.claimed_by", "outbox.lease_until", "schema_version.version"];
 
+    /// <summary>PostgreSQL-only index: SQLite's version 1 had it too and lost it when a later migration rebuilt the table.</summary>
+    private static readonly string[] PostgresOnlyIndexes = ["ix_indicators_updated_at"];
+
     private readonly TempDirectory _dir = new();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -27,6 +30,34 @@ public sealed class StoreSchemaTests : IDisposable
         var postgres = await PostgresColumnsAsync();
 
         Assert.Equal(sqlite.Order(StringComparer.Ordinal), postgres.Except(PostgresOnly).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Postgres_schema_has_every_index_of_the_sqlite_schema()
+    {
+        var sqlite = await SqliteIndexesAsync();
+        var postgres = (await PostgresIndexesAsync()).Except(PostgresOnlyIndexes).ToList();
+
+        Assert.Contains("ix_audit_kind_seq", sqlite);
+        Assert.Contains("ix_indicators_value", sqlite);
+        Assert.True(sqlite.Order(StringComparer.Ordinal).SequenceEqual(postgres.Order(StringComparer.Ordinal)),
+            $"SQLite: {string.Join(", ", sqlite.Order(StringComparer.Ordinal))}; PostgreSQL: {string.Join(", ", postgres.Order(StringComparer.Ordinal))}");
+    }
+
+    [Fact]
+    public async Task Console_searches_walk_an_index_not_the_whole_table_on_sqlite()
+    {
+        var path = _dir.File("plan.db");
+        await (await GatewayStore.OpenAsync(path, TimeProvider.System, Ct)).DisposeAsync();
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync(Ct);
+
+        var indicators = await PlanAsync(connection, "SELECT blob FROM indicators WHERE value >= 'a' AND value < 'b' ORDER BY value LIMIT 100");
+        var audit = await PlanAsync(connection, "SELECT seq FROM audit WHERE kind = 'admin' AND seq < 5 ORDER BY seq DESC LIMIT 51");
+
+        Assert.Contains("USING INDEX ix_indicators_value", indicators, StringComparison.Ordinal);
+        Assert.Contains("ix_audit_kind_seq", audit, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", indicators + audit, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -82,6 +113,57 @@ public sealed class StoreSchemaTests : IDisposable
         }
 
         return columns;
+    }
+
+    private static async Task<string> PlanAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        var plan = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            plan.Add(reader.GetString(3));
+        }
+
+        return string.Join("; ", plan);
+    }
+
+    private async Task<List<string>> SqliteIndexesAsync()
+    {
+        var path = _dir.File("indexes.db");
+        await (await GatewayStore.OpenAsync(path, TimeProvider.System, Ct)).DisposeAsync();
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'";
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    /// <summary>Indexes created by name (not those PostgreSQL makes for primary keys and unique constraints).</summary>
+    private static async Task<List<string>> PostgresIndexesAsync()
+    {
+        var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
+        await (await GatewayStore.OpenPostgresAsync(database, TimeProvider.System, new PostgresStoreOptions(), Ct)).DisposeAsync();
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(
+            "SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)", connection);
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
     }
 
     private static async Task<List<string>> PostgresColumnsAsync()

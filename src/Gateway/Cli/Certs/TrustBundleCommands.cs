@@ -147,29 +147,9 @@ internal static class TrustBundleCommands
         CliAction.Set(command, async (parse, io, ct) =>
         {
             var now = TimeProvider.System.GetUtcNow();
-            var bundle = TrustBundleEditing.ReadVerified(parse.GetValue(file)!, now);
-            var configPath = parse.GetValue(config)!;
-            var install = TrustBundleEditing.CheckInstall(configPath, bundle, now);
-            if (File.Exists(install))
-            {
-                try
-                {
-                    var current = TrustBundleFile.Read(install);
-                    var installed = TrustBundleVerifier.VerifySelfSigned(current, now, out _);
-                    if (installed is not null && installed.Sequence >= bundle.Sequence && !installed.SameSignedPart(bundle))
-                    {
-                        throw new CliException($"the gateway already has sequence {installed.Sequence}; refusing to install the older sequence {bundle.Sequence}");
-                    }
-                }
-                catch (Exception ex) when (ex is IOException or InvalidDataException)
-                {
-                    // An unreadable installed bundle is replaced.
-                }
-            }
-
-            TrustBundleFile.Write(install, bundle.Signed);
-            TrustBundleEditing.Describe(io, bundle, install);
-            await ConfigEdit.ReloadAsync(io, configPath, ct).ConfigureAwait(false);
+            var path = Path.GetFullPath(parse.GetValue(file)!);
+            var bundle = TrustBundleEditing.ReadVerified(path, now);
+            await TrustBundleEditing.InstallAsync(io, bundle.Signed, $"'{path}'", parse.GetValue(config)!, now, ct).ConfigureAwait(false);
             return CliExitCodes.Success;
         });
         return command;

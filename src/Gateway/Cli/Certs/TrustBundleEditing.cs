@@ -48,8 +48,46 @@ internal static class TrustBundleEditing
             throw new CliException(ex.Message);
         }
 
-        return TrustBundleVerifier.VerifySelfSigned(signed, now, out var error)
-            ?? throw new CliException($"trust bundle '{full}' does not verify: {error}");
+        return Verified(signed, $"'{full}'", now);
+    }
+
+    /// <summary>Checks that <paramref name="signed"/> is well formed and signed by a root it lists.</summary>
+    public static VerifiedTrustBundle Verified(SignedTrustBundle signed, string source, DateTimeOffset now) =>
+        TrustBundleVerifier.VerifySelfSigned(signed, now, out var error)
+            ?? throw new CliException($"trust bundle {source} does not verify: {error}");
+
+    /// <summary>
+    /// <c>certs bundle install</c>: installs a bundle made offline on a gateway after checking that the gateway accepts it
+    /// (its domain, signed by its node.tls.root, not expired, not older than the one installed), writes it atomically to
+    /// node.trustBundle and asks a running gateway to reload (which verifies it again as it does at start and refuses a
+    /// sequence older than the one in use). The web console's bundle upload runs this too.
+    /// </summary>
+    public static async Task<VerifiedTrustBundle> InstallAsync(CliIo io, SignedTrustBundle signed, string source, string configPath, DateTimeOffset now, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(io);
+        var bundle = Verified(signed, source, now);
+        var install = CheckInstall(configPath, bundle, now);
+        if (File.Exists(install))
+        {
+            try
+            {
+                var current = TrustBundleFile.Read(install);
+                var installed = TrustBundleVerifier.VerifySelfSigned(current, now, out _);
+                if (installed is not null && installed.Sequence >= bundle.Sequence && !installed.SameSignedPart(bundle))
+                {
+                    throw new CliException($"the gateway already has sequence {installed.Sequence}; refusing to install the older sequence {bundle.Sequence}");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException)
+            {
+                // An unreadable installed bundle is replaced.
+            }
+        }
+
+        TrustBundleFile.Write(install, bundle.Signed);
+        Describe(io, bundle, install);
+        await ConfigEdit.ReloadAsync(io, configPath, ct).ConfigureAwait(false);
+        return bundle;
     }
 
     /// <summary>Reads the bundle of <paramref name="ca"/>: same domain, and listing the CA's current root.</summary>

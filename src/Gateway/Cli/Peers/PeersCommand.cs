@@ -68,127 +68,21 @@ internal static class PeersCommand
 
     private static async Task<int> AddAsync(ParseResult parse, CliIo io, AddOptions o, CancellationToken cancellationToken)
     {
-        var idText = parse.GetValue(o.Id)!;
-        if (!SpiffeId.TryParse(idText, out var peerId, out var idError))
+        var request = new PeerAddRequest
         {
-            throw CliException.Usage($"--id: {idError}");
-        }
-
-        if (peerId.Kind != WorkloadKind.Gateway)
-        {
-            throw CliException.Usage($"--id: '{idText}' is not a gateway (expected spiffe://<domain>/gateway/<name>)");
-        }
-
-        var addressText = parse.GetValue(o.Address)!;
-        if (!Uri.TryCreate(addressText, UriKind.Absolute, out var address) || address.Scheme != Uri.UriSchemeHttps || address.AbsolutePath != "/")
-        {
-            throw CliException.Usage($"--address: '{addressText}' must be https://host:port");
-        }
-
-        string? expectedPin = null;
-        var pinText = parse.GetValue(o.Pin);
-        if (pinText is not null)
-        {
-            if (!SpkiPin.TryNormalize(pinText, out var normalized, out var pinError))
-            {
-                throw CliException.Usage($"--pin: {pinError}");
-            }
-
-            expectedPin = normalized;
-        }
-
-        var ceilingText = parse.GetValue(o.Ceiling)!;
-        if (!TlpNames.TryParse(ceilingText, out var ceiling) || ceiling == Contracts.V1.Tlp.Red)
-        {
-            throw CliException.Usage($"--tlp-ceiling: '{ceilingText}' must be CLEAR, GREEN, AMBER or AMBER+STRICT (RED is configured by editing the file, deliberately)");
-        }
-
-        var rootPath = parse.GetValue(o.Root);
-        var fetch = parse.GetValue(o.Fetch);
-        if (rootPath is null && !fetch)
-        {
-            throw CliException.Usage("give the peer's root with --root <file>, or --fetch to read it from the running peer's trust bundle");
-        }
-
-        var current = ConfigEdit.Load(parse.GetValue(o.Config)!);
-        if (current.Config.Peers.Any(p => string.Equals(p.Id, peerId.ToString(), StringComparison.Ordinal)))
-        {
-            throw new CliException($"peer {peerId} is already configured in {current.Path}; remove it first to replace it");
-        }
-
-        using var root = await ObtainRootAsync(io, current, peerId, address, rootPath, fetch, expectedPin, cancellationToken).ConfigureAwait(false);
-        var actualPin = SpkiPin.Compute(root);
-        RootPinning.Confirm(io, peerId.TrustDomain, $"peer      {peerId}", root, actualPin, expectedPin);
-
-        var (relativeRoot, rootCopy, created) = RootPinning.CopyRoot(current, peerId.TrustDomain, root, actualPin);
-
-        var peer = new PeerConfig
-        {
-            Id = peerId.ToString(),
-            TrustDomain = peerId.TrustDomain,
-            Address = address.GetLeftPart(UriPartial.Authority),
-            Root = relativeRoot,
-            RootPin = actualPin,
+            Id = parse.GetValue(o.Id)!,
+            Address = parse.GetValue(o.Address)!,
+            RootPath = parse.GetValue(o.Root),
+            Fetch = parse.GetValue(o.Fetch),
+            Pin = parse.GetValue(o.Pin),
+            TlpCeiling = parse.GetValue(o.Ceiling)!,
+            MinConfidence = parse.GetValue(o.MinConfidence),
+            AllowRelay = parse.GetValue(o.AllowRelay),
             Suite = parse.GetValue(o.Suite),
-            Outbound = new OutboundPolicyConfig
-            {
-                TlpCeiling = TlpNames.ToName(ceiling),
-                MinConfidence = parse.GetValue(o.MinConfidence),
-                AllowRelay = parse.GetValue(o.AllowRelay),
-            },
         };
-
-        try
-        {
-            await ConfigEdit.ApplyAsync(io, current.Path, c => c with { Peers = [.. c.Peers, peer] }, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            if (created)
-            {
-                File.Delete(rootCopy);
-            }
-
-            throw;
-        }
-
-        io.Output.WriteLine($"added peer {peerId} at {peer.Address}, root pinned {actualPin}" + (peer.Suite is null ? "" : $", suite {peer.Suite} pinned"));
+        var peer = await PeerAddition.AddAsync(io, parse.GetValue(o.Config)!, request, cancellationToken).ConfigureAwait(false);
+        io.Output.WriteLine($"added peer {peer.Id} at {peer.Address}, root pinned {peer.RootPin}" + (peer.Suite is null ? "" : $", suite {peer.Suite} pinned"));
         return CliExitCodes.Success;
-    }
-
-    private static async Task<X509Certificate2> ObtainRootAsync(CliIo io, LoadedConfig config, SpiffeId peerId, Uri address, string? rootPath, bool fetch, string? expectedPin, CancellationToken cancellationToken)
-    {
-        var given = rootPath is null ? null : CertificateFiles.LoadCertificate(rootPath, "root certificate");
-        if (!fetch)
-        {
-            return given!;
-        }
-
-        using (given)
-        {
-            var authority = address.GetLeftPart(UriPartial.Authority);
-            using var own = LoadOwnCertificate(config);
-            using var offer = await PeerRootFetcher.FetchAsync(address, own, cancellationToken).ConfigureAwait(false);
-            var root = PeerRootSelection.Select(offer, peerId, authority, given, expectedPin);
-            io.Error.WriteLine($"{authority} presented {peerId}, valid under the root {SpkiPin.Compute(root)} from its trust bundle");
-            return root;
-        }
-    }
-
-    /// <summary>This node's gateway certificate and key, presented to the peer by <c>--fetch</c>.</summary>
-    private static X509Certificate2 LoadOwnCertificate(LoadedConfig config)
-    {
-        var tls = config.Config.Node.Tls;
-        var certificate = config.Resolve(tls.Certificate);
-        var key = config.Resolve(tls.Key);
-        try
-        {
-            return PemFiles.LoadCertificateWithKey(certificate, key);
-        }
-        catch (Exception ex) when (ex is CryptoFileException or System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            throw new CliException($"--fetch connects with this node's gateway certificate (node.tls: '{certificate}', '{key}'), which cannot be loaded: {ex.Message}");
-        }
     }
 
     private static Command List()
