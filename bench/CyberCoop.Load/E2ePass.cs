@@ -44,7 +44,7 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
         await using var a = await ChildProcess.StartAsync("gateway A", "CyberCoop.Gateway.dll", ["serve", "--config", federation.A.ConfigPath], federation.A.Port, startTimeout, ct);
         string Diagnostics() => $"--- A:\n{a.Tail}\n--- B:\n{b.Tail}";
         using var sampler = new MemorySampler(a, b);
-        using var certificate = LoadFederation.Certificate(federation.A, "agent");
+        using var certificate = federation.A.Certificate("agent");
         using var channel = LoadFederation.Channel(federation.A, certificate);
         var client = new Ingest.IngestClient(channel);
         using var watch = new StoreWatch(federation.B.DatabasePath);

@@ -48,12 +48,11 @@ internal static class GrpcBaseline
         var b = federation.B;
         var a = federation.A;
         var port = LoadFederation.FreePort();
-        var sinkNation = new LoadNation { Code = b.Code, Domain = b.Domain, Directory = b.Directory, Ca = b.Ca, Port = port };
         await using var sink = await ChildProcess.StartAsync("sink", "CyberCoop.Load.dll",
             ["sink", port.ToString(CultureInfo.InvariantCulture), b.File("gateway.crt"), b.File("gateway.key"), a.File("root.crt"), a.Domain, a.Ca.Pin],
             port, TimeSpan.FromSeconds(60), ct);
-        using var certificate = LoadFederation.Certificate(a, "gateway");
-        using var channel = LoadFederation.Channel(sinkNation, certificate);
+        using var certificate = a.Certificate("gateway");
+        using var channel = LoadFederation.Channel(b, certificate, address: $"https://127.0.0.1:{port}");
         var client = new Federation.FederationClient(channel);
 
         // Warm the connection (TLS handshake, JIT) before timing.

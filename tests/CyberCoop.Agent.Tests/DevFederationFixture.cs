@@ -5,7 +5,7 @@ namespace CyberCoop.Agent.Tests;
 /// <summary>A development federation made by the operator CLI's <c>certs dev</c> code: real roots, gateways, agents and configs.</summary>
 public sealed class DevFederationFixture : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
 
     public DevFederationFixture()
     {

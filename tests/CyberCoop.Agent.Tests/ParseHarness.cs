@@ -22,7 +22,7 @@ internal static class ParseHarness
     public static (List<Sighting> Sightings, ParseDiagnostics Diagnostics) Text(
         string text, SourceFormat format, string[]? homeNet = null, FieldMapping? mapping = null, string fileName = "input.log", string[]? allowlist = null)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = Path.Combine(dir.Path, fileName);
         System.IO.File.WriteAllText(path, text, new UTF8Encoding(false));
         return File(path, format, homeNet, mapping, allowlist);
@@ -40,30 +40,5 @@ internal static class ParseHarness
 
         return networks.Concat(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10"])
             .Any(n => IPNetwork.Parse(n).Contains(a));
-    }
-}
-
-/// <summary>A temporary folder deleted on dispose.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cybercoop-agent-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
     }
 }

@@ -127,7 +127,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         Assert.Equal(expected.Count, seen.Count);
     }
 
-    private static Task<int> ExitAfterTermAsync(GatewayProcess process) => process.TerminateAsync();
+    private static Task<int> ExitAfterTermAsync(ChildProcess process) => process.TerminateAsync();
 
     // The per-peer counters `status` shows (sent, received, withheld) survive a restart of both gateway processes,
     // read through the real `status --json` CLI (Admin API).

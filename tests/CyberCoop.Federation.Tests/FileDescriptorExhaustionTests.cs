@@ -92,7 +92,7 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
         await _f.WaitForStoredCountAsync("fi", sent.Count + agentIds.Count, TimeSpan.FromSeconds(90), () => ee.Output + fi.Output);
     }
 
-    private static int OpenDescriptors(GatewayProcess process)
+    private static int OpenDescriptors(ChildProcess process)
     {
         try
         {

@@ -48,7 +48,7 @@ public sealed class HighAvailabilityTests : IAsyncLifetime
     public async Task Two_processes_on_one_database_lose_nothing_acknowledged_and_duplicate_nothing_when_each_is_killed_in_turn()
     {
         await using var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port);
-        var processes = new GatewayProcess?[2];
+        var processes = new ChildProcess?[2];
         int[] ports = [_f["ee"].Port, _secondPort];
         string[] configs = [_f["ee"].ConfigPath, _secondConfig];
         var acknowledged = new HashSet<string>(StringComparer.Ordinal);
@@ -131,7 +131,7 @@ public sealed class HighAvailabilityTests : IAsyncLifetime
         return batch;
     }
 
-    private static string Output(GatewayProcess?[] processes) =>
+    private static string Output(ChildProcess?[] processes) =>
         string.Join("\n---\n", processes.Select((p, i) => $"ee process {i + 1}:\n{p?.Output}"));
 
     private async Task AssertExactlyOnceAtFiAsync(IReadOnlySet<string> expected)

@@ -14,49 +14,11 @@ using Microsoft.Extensions.Logging;
 
 namespace CyberCoop.Federation.Tests;
 
-/// <summary>One nation of a test federation: its root CA, gateway and agent material on disk.</summary>
-internal sealed class TestNation
+/// <summary>One nation of a test federation: its material on disk (<see cref="NationMaterial"/>), clock and running node.</summary>
+internal sealed class TestNation(string root, string code) : NationMaterial(root, code, code + ".cybercoop")
 {
-    public required string Code { get; init; }
-    public required string Domain { get; init; }
-    public required string Directory { get; init; }
-    public required CertificateAuthority Ca { get; init; }
-    public required int Port { get; init; }
-    public string GatewayName => "gw-" + Code;
-    public string GatewayId => $"spiffe://{Domain}/gateway/{GatewayName}";
-    public string ConfigPath => Path.Combine(Directory, "gateway.json");
-    public string RootPath => Path.Combine(Directory, "root.crt");
-    public string Address => $"https://127.0.0.1:{Port}";
-    public GatewayConfig Config { get; set; } = new();
     public TimeProvider Time { get; set; } = TimeProvider.System;
     public GatewayNode? Node { get; set; }
-    public string BundlePath => Path.Combine(Directory, TrustBundleFile.DefaultName);
-
-    /// <summary>Roots test clients accept for this nation's gateway (the domain root; plus a new one after a rotation).</summary>
-    public List<CertificateAuthority> ClientTrustedRoots { get; } = [];
-
-    /// <summary>Sequence of the bundle last written by <see cref="WriteBundle"/>.</summary>
-    public ulong BundleSequence { get; private set; }
-
-    /// <summary>Serials the domain revoked (written into its next bundle).</summary>
-    public List<string> Revoked { get; } = [];
-
-    /// <summary>
-    /// Signs and writes the domain's trust bundle (as 'certs' does offline): listing <paramref name="roots"/> (default:
-    /// the domain root), signed by <paramref name="signers"/> (default: the listed roots), sequence + 1 unless given.
-    /// </summary>
-    public SignedTrustBundle WriteBundle(IReadOnlyList<CertificateAuthority>? roots = null, IReadOnlyList<CertificateAuthority>? signers = null,
-        ulong? sequence = null, TimeSpan? lifetime = null)
-    {
-        roots ??= [Ca];
-        BundleSequence = sequence ?? BundleSequence + 1;
-        var signed = TrustBundleSigner.Sign(
-            TrustBundleSigner.Create(Domain, BundleSequence, roots.Select(r => r.Certificate), Revoked.Select(s => s.ToUpperInvariant()),
-                DateTimeOffset.UtcNow.AddMinutes(-1), lifetime ?? TimeSpan.FromDays(30)),
-            signers ?? roots);
-        TrustBundleFile.Write(BundlePath, signed);
-        return signed;
-    }
 }
 
 /// <summary>The system clock shifted by an adjustable offset (a node whose clock is wrong).</summary>
@@ -91,38 +53,9 @@ internal sealed class TestFederation : IAsyncDisposable
         var federation = new TestFederation(root);
         foreach (var code in codes)
         {
-            var dir = Path.Combine(root, code);
-            System.IO.Directory.CreateDirectory(dir);
-            var domain = code + ".cybercoop";
-            var ca = CertificateAuthority.CreateRoot(domain);
-            PemFiles.WriteCertificate(Path.Combine(dir, "root.crt"), ca.Certificate);
-            var nation = new TestNation { Code = code, Domain = domain, Directory = dir, Ca = ca, Port = FreePort() };
-            nation.ClientTrustedRoots.Add(ca);
-            nation.WriteBundle();
-            using (var gateway = ca.Issue(SpiffeId.Gateway(domain, nation.GatewayName)))
-            {
-                PemFiles.WriteCertificate(Path.Combine(dir, "gateway.crt"), gateway);
-                PemFiles.WritePrivateKey(Path.Combine(dir, "gateway.key"), gateway);
-            }
-
-            using (var agent = ca.Issue(SpiffeId.Agent(domain, "sensor-1")))
-            {
-                PemFiles.WriteCertificate(Path.Combine(dir, "agent.crt"), agent);
-                PemFiles.WritePrivateKey(Path.Combine(dir, "agent.key"), agent);
-            }
-
-            nation.Config = new GatewayConfig
-            {
-                Node = new NodeConfig
-                {
-                    TrustDomain = domain,
-                    Name = nation.GatewayName,
-                    Listen = $"127.0.0.1:{nation.Port}",
-                    Tls = new TlsConfig { Certificate = "gateway.crt", Key = "gateway.key", Root = "root.crt" },
-                    Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 20 },
-                    TrustBundleRefreshSeconds = 300,
-                },
-            };
+            var nation = new TestNation(root, code);
+            nation.Config.Node.Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 20 };
+            nation.Config.Node.TrustBundleRefreshSeconds = 300;
             federation.Nations[code] = nation;
         }
 
@@ -130,25 +63,8 @@ internal sealed class TestFederation : IAsyncDisposable
     }
 
     /// <summary>Makes <paramref name="to"/> a peer of <paramref name="from"/> with the given policies.</summary>
-    public void Peer(string from, string to, OutboundPolicyConfig? outbound = null, InboundPolicyConfig? inbound = null, string? suite = null)
-    {
-        var a = this[from];
-        var b = this[to];
-        var rootCopy = Path.Combine(a.Directory, $"peer-{b.Code}-root.crt");
-        File.Copy(b.RootPath, rootCopy, overwrite: true);
-        a.Config.Peers.RemoveAll(p => p.Id == b.GatewayId);
-        a.Config.Peers.Add(new PeerConfig
-        {
-            Id = b.GatewayId,
-            TrustDomain = b.Domain,
-            Address = b.Address,
-            Root = Path.GetFileName(rootCopy),
-            RootPin = b.Ca.Pin,
-            Suite = suite,
-            Outbound = outbound ?? new OutboundPolicyConfig(),
-            Inbound = inbound ?? new InboundPolicyConfig(),
-        });
-    }
+    public void Peer(string from, string to, OutboundPolicyConfig? outbound = null, InboundPolicyConfig? inbound = null, string? suite = null) =>
+        this[from].AddPeer(this[to], outbound, inbound, suite);
 
     /// <summary>Peers two nations both ways with the same policies.</summary>
     public void PeerBoth(string a, string b, OutboundPolicyConfig? outbound = null, InboundPolicyConfig? inbound = null)
@@ -158,21 +74,14 @@ internal sealed class TestFederation : IAsyncDisposable
     }
 
     /// <summary>Lets <paramref name="at"/> verify content that originates in <paramref name="origin"/> and arrives by relay.</summary>
-    public void TrustOrigin(string at, string origin)
-    {
-        var a = this[at];
-        var o = this[origin];
-        var rootCopy = Path.Combine(a.Directory, $"origin-{o.Code}-root.crt");
-        File.Copy(o.RootPath, rootCopy, overwrite: true);
-        a.Config.TrustedOrigins.Add(new TrustedOriginConfig { TrustDomain = o.Domain, Root = Path.GetFileName(rootCopy), RootPin = o.Ca.Pin });
-    }
+    public void TrustOrigin(string at, string origin) => this[at].TrustOrigin(this[origin]);
 
     /// <summary>Writes every config file.</summary>
     public void WriteConfigs()
     {
         foreach (var nation in Nations.Values)
         {
-            File.WriteAllText(nation.ConfigPath, GatewayConfigFile.Serialize(nation.Config));
+            nation.WriteConfig();
         }
     }
 
@@ -215,21 +124,10 @@ internal sealed class TestFederation : IAsyncDisposable
         new(Channel(this[target], clientCertificate));
 
     /// <summary>Loads one of a nation's certificates with its key ("gateway" or "agent").</summary>
-    public X509Certificate2 LoadCertificate(string code, string which) =>
-        PemFiles.LoadCertificateWithKey(Path.Combine(this[code].Directory, which + ".crt"), Path.Combine(this[code].Directory, which + ".key"));
+    public X509Certificate2 LoadCertificate(string code, string which) => this[code].Certificate(which);
 
     /// <summary>Issues another agent certificate of <paramref name="code"/>'s domain and returns it with its key.</summary>
-    public X509Certificate2 IssueAgent(string code, string name)
-    {
-        var nation = this[code];
-        using (var agent = nation.Ca.Issue(SpiffeId.Agent(nation.Domain, name)))
-        {
-            PemFiles.WriteCertificate(Path.Combine(nation.Directory, name + ".crt"), agent);
-            PemFiles.WritePrivateKey(Path.Combine(nation.Directory, name + ".key"), agent);
-        }
-
-        return LoadCertificate(code, name);
-    }
+    public X509Certificate2 IssueAgent(string code, string name) => this[code].IssueAgent(name);
 
     /// <summary>Waits until the SQLite database of <paramref name="code"/>'s node (run as a process) holds at least <paramref name="expected"/> indicators.</summary>
     public async Task WaitForStoredCountAsync(string code, int expected, TimeSpan timeout, Func<string> diagnostics)
@@ -261,21 +159,7 @@ internal sealed class TestFederation : IAsyncDisposable
 
     private GrpcChannel Channel(TestNation target, X509Certificate2 clientCertificate, bool multipleConnections = false, string? address = null)
     {
-        var handler = new SocketsHttpHandler
-        {
-            // More streams than the server allows per connection then open more connections instead of waiting.
-            EnableMultipleHttp2Connections = multipleConnections,
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificates = [clientCertificate],
-                // Tests trust the target's own root only, like an agent does.
-                RemoteCertificateValidationCallback = (_, cert, _, _) =>
-                    new ChainValidator(target.ClientTrustedRoots.Select(r => new TrustAnchor(target.Domain, r.Certificate, r.Pin)))
-                        .Validate(cert as X509Certificate2, null, CertificatePurpose.Server).IsValid,
-            },
-        };
-        var channel = GrpcChannel.ForAddress(address ?? target.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        var channel = target.OpenChannel(clientCertificate, multipleConnections, address);
         _channels.Add(channel);
         return channel;
     }

@@ -65,7 +65,7 @@ internal static class FaultsRun
         await using (var b = await ChildProcess.StartAsync("gateway B", "CyberCoop.Gateway.dll", ["serve", "--config", federation.B.ConfigPath], federation.B.Port, startTimeout, ct))
         await using (var a = await ChildProcess.StartAsync("gateway A", "CyberCoop.Gateway.dll", ["serve", "--config", federation.A.ConfigPath], federation.A.Port, startTimeout, ct))
         {
-            using var channel = LoadFederation.Channel(federation.A, LoadFederation.Certificate(federation.A, "agent"));
+            using var channel = LoadFederation.Channel(federation.A, federation.A.Certificate("agent"));
             var client = new Ingest.IngestClient(channel);
             var scenarios = Scenarios(duration);
             for (var i = 0; i < scenarios.Count; i++)

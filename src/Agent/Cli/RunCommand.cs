@@ -16,7 +16,8 @@ internal static class RunCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every acknowledged batch (debug level)." };
         var command = new Command(
             "run",
-            "Run the agent: follow every configured source (surviving rotation and restarts), turn detections into " +
+            "Run the agent: follow every configured source (surviving rotation and restarts) and poll MISP feeds given by https " +
+            "\"url\" (conditional requests, only changed events, TLS validated against the system store or caFile), turn detections into " +
             "sightings, spool them durably and stream them to the gateway over mutual TLS. Stops cleanly on Ctrl+C or SIGTERM.\n\n" +
             "Example:\n  cybercoop-agent run --config /etc/cybercoop/agent.json")
         {

@@ -97,10 +97,25 @@ internal sealed record SourceConfig
     /// <summary>Sensor name reported with each sighting.</summary>
     public string? Name { get; init; }
 
-    /// <summary>File path; the file name may contain * and ? wildcards.</summary>
+    /// <summary>File path; the file name may contain * and ? wildcards. Not with <see cref="Url"/>.</summary>
     public string? Path { get; init; }
 
-    /// <summary>eve, zeek, jsonl, csv, stix or misp-feed (a MISP feed folder: point path at "&lt;folder&gt;/*.json").</summary>
+    /// <summary>misp-feed only, instead of <see cref="Path"/>: https URL of a MISP feed (the folder holding manifest.json).</summary>
+    public string? Url { get; init; }
+
+    /// <summary>misp-feed URL: seconds between polls of manifest.json (default 300, 1..86400).</summary>
+    public int? PollSeconds { get; init; }
+
+    /// <summary>misp-feed URL: PEM file of the CA(s) the feed's server certificate must chain to (default: the system store).</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>misp-feed URL: seconds one request may take, connect to last byte (default 60, 1..600).</summary>
+    public int? TimeoutSeconds { get; init; }
+
+    /// <summary>misp-feed URL: largest manifest or event body accepted, in bytes (default 64 MiB, 1 KiB..256 MiB).</summary>
+    public long? MaxBytes { get; init; }
+
+    /// <summary>eve, zeek, jsonl, csv, stix or misp-feed (a MISP feed folder: path "&lt;folder&gt;/*.json"; or its https url).</summary>
     public string? Format { get; init; }
 
     /// <summary>TLP of this source's sightings (default AMBER).</summary>

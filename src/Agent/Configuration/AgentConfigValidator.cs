@@ -228,9 +228,27 @@ internal static partial class AgentConfigValidator
         }
 
         string? path = null;
-        if (string.IsNullOrWhiteSpace(source.Path))
+        FeedSettings? feed = null;
+        if (source.Url is not null)
         {
-            errors.Add($"{at}.path: required (a file, or a file name with * and ? wildcards)");
+            feed = ValidateFeed(source, at, baseDirectory, errors);
+            path = feed?.BaseUrl.AbsoluteUri;
+        }
+        else if (source.PollSeconds is not null || source.CaFile is not null || source.TimeoutSeconds is not null || source.MaxBytes is not null)
+        {
+            errors.Add($"{at}: pollSeconds, caFile, timeoutSeconds and maxBytes apply to a misp-feed url only");
+        }
+
+        if (source.Url is not null)
+        {
+            if (source.Path is not null)
+            {
+                errors.Add($"{at}: give either path or url, not both");
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(source.Path))
+        {
+            errors.Add($"{at}.path: required (a file, or a file name with * and ? wildcards; or \"url\" for a misp-feed over https)");
         }
         else
         {
@@ -273,6 +291,11 @@ internal static partial class AgentConfigValidator
             }
         }
 
+        if (source.Url is not null && source.Format is not null && format != SourceFormat.MispFeed)
+        {
+            errors.Add($"{at}.url: only the misp-feed format is read from a URL ('{source.Format}' reads files: use path)");
+        }
+
         var mapping = ValidateMapping(source.Mapping, $"{at}.mapping", errors);
         if (mapping is null && source.Mapping is null && format is SourceFormat.Jsonl or SourceFormat.Csv && source.Format is not null)
         {
@@ -288,6 +311,7 @@ internal static partial class AgentConfigValidator
         {
             Name = name,
             Path = path!,
+            Feed = feed,
             Format = format,
             Mapping = mapping,
             StartAtEnd = startAtEnd,
@@ -384,6 +408,70 @@ internal static partial class AgentConfigValidator
         }
 
         return [.. result];
+    }
+
+    private static FeedSettings? ValidateFeed(SourceConfig source, string at, string baseDirectory, List<string> errors)
+    {
+        var before = errors.Count;
+        Uri? url = null;
+        if (!Uri.TryCreate(source.Url, UriKind.Absolute, out var parsed) || parsed.Scheme != Uri.UriSchemeHttps)
+        {
+            errors.Add($"{at}.url: '{source.Url}' must be an absolute https:// URL (plain http is refused: the feed is not authenticated otherwise)");
+        }
+        else if (parsed.UserInfo.Length > 0)
+        {
+            errors.Add($"{at}.url: must not carry a user name or password (it would be written to logs)");
+        }
+        else if (parsed.Query.Length > 0 || parsed.Fragment.Length > 0)
+        {
+            errors.Add($"{at}.url: must not carry a query or fragment (give the feed folder, e.g. https://host/feeds/osint/)");
+        }
+        else
+        {
+            // The feed folder: "…/manifest.json" is accepted and means its folder; a trailing '/' is added.
+            var text = parsed.AbsoluteUri;
+            if (text.EndsWith("/manifest.json", StringComparison.Ordinal))
+            {
+                text = text[..^"manifest.json".Length];
+            }
+
+            url = new Uri(text.EndsWith('/') ? text : text + "/");
+        }
+
+        if (source.PollSeconds is < 1 or > 86_400)
+        {
+            errors.Add($"{at}.pollSeconds: {source.PollSeconds} must be between 1 and 86400");
+        }
+
+        if (source.TimeoutSeconds is < 1 or > 600)
+        {
+            errors.Add($"{at}.timeoutSeconds: {source.TimeoutSeconds} must be between 1 and 600");
+        }
+
+        if (source.MaxBytes is < 1024 or > 256L * 1024 * 1024)
+        {
+            errors.Add($"{at}.maxBytes: {source.MaxBytes} must be between 1024 and 268435456");
+        }
+
+        var ca = source.CaFile is null ? null : RequireFile(source.CaFile, $"{at}.caFile", baseDirectory, errors);
+        if (ca is not null && !Feeds.FeedTrust.TryLoad(ca, out _, out var problem))
+        {
+            errors.Add($"{at}.caFile: {problem}");
+        }
+
+        if (errors.Count > before || url is null)
+        {
+            return null;
+        }
+
+        return new FeedSettings
+        {
+            BaseUrl = url,
+            PollInterval = source.PollSeconds is { } p ? TimeSpan.FromSeconds(p) : FeedSettings.DefaultPollInterval,
+            Timeout = source.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : FeedSettings.DefaultTimeout,
+            MaxBytes = source.MaxBytes ?? FeedSettings.DefaultMaxBytes,
+            CaFile = ca,
+        };
     }
 
     private static string? RequireFile(string? path, string field, string baseDirectory, List<string> errors)

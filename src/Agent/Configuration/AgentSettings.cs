@@ -84,8 +84,11 @@ internal sealed record SourceSettings
     /// <summary>Sensor name.</summary>
     public required string Name { get; init; }
 
-    /// <summary>Absolute path, possibly with wildcards in the file name.</summary>
+    /// <summary>Absolute path, possibly with wildcards in the file name; for a feed URL, the URL.</summary>
     public required string Path { get; init; }
+
+    /// <summary>A MISP feed polled over HTTPS instead of files (null for file sources).</summary>
+    public FeedSettings? Feed { get; init; }
 
     /// <summary>Format.</summary>
     public required SourceFormat Format { get; init; }
@@ -98,6 +101,34 @@ internal sealed record SourceSettings
 
     /// <summary>True to start new files at their end instead of their beginning.</summary>
     public bool StartAtEnd { get; init; }
+}
+
+/// <summary>A MISP feed read over HTTPS.</summary>
+internal sealed record FeedSettings
+{
+    /// <summary>Default of <see cref="PollInterval"/>: 5 minutes.</summary>
+    public static TimeSpan DefaultPollInterval { get; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Default of <see cref="Timeout"/>: 60 s.</summary>
+    public static TimeSpan DefaultTimeout { get; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Default of <see cref="MaxBytes"/>: 64 MiB.</summary>
+    public const long DefaultMaxBytes = 64 * 1024 * 1024;
+
+    /// <summary>The feed's base URL (https, ending in '/'): manifest.json and &lt;uuid&gt;.json are read below it.</summary>
+    public required Uri BaseUrl { get; init; }
+
+    /// <summary>Time between manifest polls.</summary>
+    public TimeSpan PollInterval { get; init; } = DefaultPollInterval;
+
+    /// <summary>Longest time one request may take.</summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+    /// <summary>Largest body accepted (manifest or event).</summary>
+    public long MaxBytes { get; init; } = DefaultMaxBytes;
+
+    /// <summary>Absolute path of a PEM file of trusted CAs, or null for the system store.</summary>
+    public string? CaFile { get; init; }
 }
 
 /// <summary>What a source stamps on every sighting it produces.</summary>

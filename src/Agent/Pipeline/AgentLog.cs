@@ -103,4 +103,19 @@ internal static partial class AgentLog
 
     [LoggerMessage(2053, LogLevel.Warning, "Held trust bundle {Path} ignored ({Problem}); trusting only the pinned root of the config")]
     public static partial void TrustBundleIgnored(ILogger logger, string path, string problem);
+
+    [LoggerMessage(2060, LogLevel.Information, "Source {Source}: polling MISP feed {Url} every {Seconds} s")]
+    public static partial void FeedPolling(ILogger logger, string source, string url, double seconds);
+
+    [LoggerMessage(2061, LogLevel.Warning, "Source {Source}: MISP feed request {Url} failed: {Reason}; retried at the next poll")]
+    public static partial void FeedRequestFailed(ILogger logger, string source, string url, string reason);
+
+    [LoggerMessage(2062, LogLevel.Warning, "Source {Source}: MISP feed manifest {Url} not usable: {Reason}")]
+    public static partial void FeedManifestRejected(ILogger logger, string source, string url, string reason);
+
+    [LoggerMessage(2063, LogLevel.Information, "Source {Source}: MISP feed {Url}: {Changed} of {Events} event(s) new or changed, {Failed} failed")]
+    public static partial void FeedPolled(ILogger logger, string source, string url, int changed, int events, int failed);
+
+    [LoggerMessage(2064, LogLevel.Debug, "Source {Source}: MISP feed {Url} not modified")]
+    public static partial void FeedNotModified(ILogger logger, string source, string url);
 }

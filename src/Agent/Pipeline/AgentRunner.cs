@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using CyberCoop.Agent.Configuration;
 using CyberCoop.Agent.Delivery;
+using CyberCoop.Agent.Feeds;
 using CyberCoop.Agent.Spooling;
 using CyberCoop.Agent.Tailing;
 using CyberCoop.Contracts.V1;
@@ -27,7 +28,7 @@ internal sealed class AgentRunner : IAsyncDisposable
     private readonly Spool _spool;
     private readonly TailStateStore _state;
     private readonly Channel<ReadChunk> _channel;
-    private readonly List<SourceTailer> _tailers = [];
+    private readonly List<ISourceReader> _tailers = [];
     private readonly Batcher _batcher;
     private readonly Grpc.Net.Client.GrpcChannel? _grpc;
     private readonly GatewayDelivery _delivery;
@@ -52,8 +53,10 @@ internal sealed class AgentRunner : IAsyncDisposable
         var known = new Dictionary<string, FileCheckpoint>(_state.Entries, StringComparer.Ordinal);
         foreach (var source in settings.Sources)
         {
-            _tailers.Add(new SourceTailer(source, settings.Filter, settings.MaxLineBytes, known, _channel.Writer, _logger, time, settings.RotationGrace,
-                maxSightingsPerChunk: settings.BatchMaxItems));
+            _tailers.Add(source.Feed is not null
+                ? new MispFeedPoller(source, settings.Filter, known, _channel.Writer, _logger)
+                : new SourceTailer(source, settings.Filter, settings.MaxLineBytes, known, _channel.Writer, _logger, time, settings.RotationGrace,
+                    maxSightingsPerChunk: settings.BatchMaxItems));
         }
 
         _batcher = new Batcher(_channel.Reader, _spool, _state, settings.BatchMaxItems, settings.BatchLinger, time);
@@ -85,8 +88,8 @@ internal sealed class AgentRunner : IAsyncDisposable
     /// <summary>Batcher counters.</summary>
     public Batcher Batcher => _batcher;
 
-    /// <summary>Per-source read counters.</summary>
-    public IReadOnlyList<SourceTailer> Tailers => _tailers;
+    /// <summary>Per-source readers (file tailers and feed pollers).</summary>
+    public IReadOnlyList<ISourceReader> Tailers => _tailers;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires, then flushes what was read into the spool.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -128,7 +131,7 @@ internal sealed class AgentRunner : IAsyncDisposable
         AgentLog.Stopped(_logger);
     }
 
-    private async Task RunTailerAsync(SourceTailer tailer, CancellationToken cancellationToken)
+    private async Task RunTailerAsync(ISourceReader tailer, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {

@@ -37,6 +37,14 @@ internal sealed record FileCheckpoint
     /// <summary>Lines before <see cref="Offset"/>.</summary>
     public long Line { get; init; }
 
+    /// <summary>MISP feed over HTTPS, the manifest's entry only: the ETag of the manifest last read completely.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? ETag { get; init; }
+
+    /// <summary>MISP feed over HTTPS, the manifest's entry only: its Last-Modified (HTTP date) when last read completely.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? LastModified { get; init; }
+
     /// <summary>True when the file is finished (rotated away and read to its end): drop it from the state.</summary>
     public bool Finished { get; init; }
 

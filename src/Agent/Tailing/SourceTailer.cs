@@ -18,7 +18,7 @@ namespace CyberCoop.Agent.Tailing;
 /// start meanwhile. Copy-truncate: a file shorter than what was read, or whose first bytes changed,
 /// is read again from the start.
 /// </summary>
-internal sealed class SourceTailer : IDisposable
+internal sealed class SourceTailer : ISourceReader
 {
     private const int MaxLinesPerRead = 2048;
     private const int LinesPerStep = 128;

@@ -31,8 +31,9 @@ internal static class IndicatorsCommand
         var export = new Command("export",
             "Print every indicator the node holds. jsonl: type, value, TLP, confidence, times, tags, sectors, " +
             "origin and every observation (which node and sensor saw it, how often). stix: a STIX 2.1 bundle with one indicator " +
-            "per (indicator, origin trust domain), TLP 2.0 marking definitions and the origins as identities (never sensor names); " +
-            "see docs/interoperability.md. Active indicators only, plus withdrawn ones marked revoked (jsonl: withdrawn by every " +
+            "per (indicator, origin trust domain), TLP 2.0 marking definitions and the origins as identities (never sensor names), " +
+            "plus one STIX sighting per allied nation that reported back sightings of this node's own active indicators (its count, " +
+            "first and last seen; the nation only, never its sensors); see docs/interoperability.md. Active indicators only, plus withdrawn ones marked revoked (jsonl: withdrawn by every " +
             "origin that published it, \"revoked\": true, \"status\": \"withdrawn\"; stix: the object of each origin that withdrew it, " +
             "revoked: true; misp-feed: that origin's attribute \"deleted\": true). Locally suppressed indicators are left out; expired " +
             "ones too (misp-feed keeps them with to_ids false); jsonl prints both with --include-inactive. Safe while the node runs.\n\n" +
@@ -118,37 +119,7 @@ internal static class IndicatorsCommand
         var stream = string.IsNullOrEmpty(outPath) ? new MemoryStream() : (Stream)new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.None);
         await using (stream.ConfigureAwait(false))
         {
-            await using (var bundle = new StixBundleWriter(stream))
-            {
-                var lifecycle = await Interop.ExportLifecycle.ReadAsync(store, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
-                var ownObjects = new Dictionary<string, (string Id, Tlp Tlp)>(StringComparer.Ordinal);
-                await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
-                {
-                    foreach (var view in lifecycle.Views(stored, ownDomain))
-                    {
-                        if (onlyOrigin is null || string.Equals(view.Origin, onlyOrigin, StringComparison.Ordinal))
-                        {
-                            await bundle.AddAsync(view, ct).ConfigureAwait(false);
-                            if (view.Origin == ownDomain && view.Withdrawal is null)
-                            {
-                                ownObjects[view.View.Id] = (view.ToStix().Id, view.View.Tlp);
-                            }
-                        }
-                    }
-                }
-
-                // What allied nations reported back about this node's own (active) indicators, as STIX sightings.
-                foreach (var back in await store.ReadSightingsBackAsync(after: null, ct).ConfigureAwait(false))
-                {
-                    if (ownObjects.TryGetValue(back.IndicatorId, out var sighted))
-                    {
-                        bundle.AddSighting(back, sighted.Id, sighted.Tlp);
-                    }
-                }
-
-                await bundle.FinishAsync(ct).ConfigureAwait(false);
-            }
-
+            await StixBundleExport.WriteAsync(store, ownDomain, onlyOrigin, stream, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
             if (stream is MemoryStream memory)
             {
                 await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(memory.GetBuffer(), 0, (int)memory.Length)).ConfigureAwait(false);

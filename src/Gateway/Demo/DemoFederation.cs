@@ -56,6 +56,7 @@ internal sealed class DemoFederation : IAsyncDisposable
         try
         {
             WritePolicies(layout);
+            EnableTaxii(layout.Nodes[DemoInterop.NationIndex]);
             if (console)
             {
                 foreach (var node in layout.Nodes)
@@ -149,6 +150,21 @@ internal sealed class DemoFederation : IAsyncDisposable
         {
             Listen = "127.0.0.1:0",
             Operators = { new ConsoleOperatorConfig { Name = ConsoleOperator, Role = ConsoleRoles.Operator } },
+        });
+    }
+
+    /// <summary>The TAXII 2.1 server on a free loopback port, with one analyst (certificate only, AMBER) for the demo's pull.</summary>
+    private static void EnableTaxii(DevNode node)
+    {
+        using var authority = CertificateFiles.LoadAuthority(Path.GetDirectoryName(node.RootCertificate)!);
+        var (certificatePath, keyPath) = DemoInterop.AnalystCertificate(node);
+        CertificateFiles.EnsureDirectory(Path.GetDirectoryName(certificatePath)!);
+        using var certificate = authority.Issue(new Crypto.SpiffeId(node.TrustDomain, Crypto.WorkloadKind.Analyst, DemoInterop.Analyst), TimeSpan.FromDays(1));
+        CertificateFiles.WriteCertificateAndKey(certificate, certificatePath, keyPath);
+        Rewrite(node, config => config.Taxii = new TaxiiConfig
+        {
+            Listen = "127.0.0.1:0",
+            Analysts = { new TaxiiAnalystConfig { Name = DemoInterop.Analyst, Clearance = "AMBER" } },
         });
     }
 

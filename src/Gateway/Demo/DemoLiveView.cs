@@ -133,6 +133,7 @@ internal sealed class DemoLiveView : IDemoObserver
         console.Write(Table("flows (indicators delivered, counted on the receiver's signed ack)", DemoSummaryRows.FlowHeaders, DemoSummaryRows.Flows(summary)));
         console.Write(Table("hostile attempts", DemoSummaryRows.HostileHeaders, DemoSummaryRows.Hostile(summary)));
         console.Write(Table("intelligence lifecycle", DemoSummaryRows.LifecycleHeaders, DemoSummaryRows.Lifecycle(summary)));
+        console.Write(Table("interoperability", DemoSummaryRows.InteropHeaders, DemoSummaryRows.Interop(summary)));
         console.Write(Table("decisions in the audit logs", DemoSummaryRows.DecisionHeaders, DemoSummaryRows.Decisions(summary)));
         foreach (var line in DemoSummaryRows.Verdict(summary))
         {

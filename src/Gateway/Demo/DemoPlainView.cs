@@ -57,6 +57,9 @@ internal sealed class DemoPlainView(TextWriter output) : IDemoObserver
         output.WriteLine("Intelligence lifecycle");
         Table(output, DemoSummaryRows.LifecycleHeaders, DemoSummaryRows.Lifecycle(summary));
         output.WriteLine();
+        output.WriteLine("Interoperability");
+        Table(output, DemoSummaryRows.InteropHeaders, DemoSummaryRows.Interop(summary));
+        output.WriteLine();
         output.WriteLine("Decisions in the audit logs");
         Table(output, DemoSummaryRows.DecisionHeaders, DemoSummaryRows.Decisions(summary));
         output.WriteLine();

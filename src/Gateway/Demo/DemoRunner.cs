@@ -65,6 +65,9 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
             var lifecycleProblems = new List<string>();
             var lifecycle = await DemoLifecycle.RunAsync(federation, _time,
                 (nation, text) => observer.OnEvent(new DemoEvent(_clock.Elapsed, nation, DemoEventKind.Phase, text, "lifecycle")), lifecycleProblems, ct).ConfigureAwait(false);
+            Phase("interoperability: STIX export, TAXII pull, MISP feed export");
+            var interop = await DemoInterop.RunAsync(federation, _time,
+                (nation, text) => observer.OnEvent(new DemoEvent(_clock.Elapsed, nation, DemoEventKind.Phase, text, "interop")), lifecycleProblems, ct).ConfigureAwait(false);
             await ticking.CancelAsync().ConfigureAwait(false);
             await ticker.ConfigureAwait(false);
             await PollAsync(federation, feed, CancellationToken.None).ConfigureAwait(false);
@@ -76,7 +79,7 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
                 await consoles(federation, ct).ConfigureAwait(false);
             }
 
-            return summary with { Lifecycle = lifecycle, Ok = summary.Ok && lifecycleProblems.Count == 0, Problems = [.. summary.Problems, .. lifecycleProblems] };
+            return summary with { Lifecycle = lifecycle, Interop = interop, Ok = summary.Ok && lifecycleProblems.Count == 0, Problems = [.. summary.Problems, .. lifecycleProblems] };
         }
         finally
         {

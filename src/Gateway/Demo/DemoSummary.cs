@@ -34,6 +34,9 @@ internal sealed record DemoSummary
 
     /// <summary>The lifecycle step: a withdrawn false positive and sightings reported back (null before it ran).</summary>
     public DemoLifecycleSummary? Lifecycle { get; init; }
+
+    /// <summary>The interoperability step: STIX export, TAXII pull and MISP feed export of one node (null before it ran).</summary>
+    public DemoInteropSummary? Interop { get; init; }
 }
 
 /// <summary>One nation at the end of the run.</summary>

@@ -58,6 +58,15 @@ internal static class DemoSummaryRows
         ["sightings back to " + l.Origin, l.SightingsBack.Count == 0 ? "NONE" : string.Join("; ", l.SightingsBack)],
     ];
 
+    public static IReadOnlyList<string> InteropHeaders { get; } = ["standard interface", ""];
+
+    public static IReadOnlyList<IReadOnlyList<string>> Interop(DemoSummary summary) => summary.Interop is not { } i ? [] :
+    [
+        [$"STIX 2.1 export ({i.Nation})", $"{N(i.StixObjects)} objects in {i.StixFile}"],
+        [$"TAXII 2.1 pull ({i.Nation})", $"{N(i.TaxiiObjects)} objects from \"{i.TaxiiCollection}\" in {N(i.TaxiiPages)} pages, analyst certificate over HTTPS"],
+        [$"MISP feed export ({i.Nation})", $"{N(i.MispEvents)} events, {N(i.MispAttributes)} attributes in {i.MispFolder}"],
+    ];
+
     public static IReadOnlyList<IReadOnlyList<string>> Decisions(DemoSummary summary) =>
         summary.Decisions.Select(d => (IReadOnlyList<string>)[d.Key, N(d.Value)]).ToList();
 

@@ -9,7 +9,7 @@ public sealed class ParseCommandTests
     [Fact]
     public async Task Parse_prints_sightings_as_json_lines_and_a_summary_with_skipped_lines()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.json");
         File.WriteAllText(path,
             """{"timestamp":"2024-05-01T10:00:00+0000","event_type":"alert","src_ip":"10.0.0.5","dest_ip":"203.0.113.7","alert":{"signature_id":9,"signature":"ET TEST","category":"c","severity":1},"http":{"hostname":"bad.example"}}""" + "\n" +
@@ -75,7 +75,7 @@ public sealed class ParseCommandTests
     [Fact]
     public async Task Parse_with_an_unknown_format_fails_naming_the_option()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("x.log");
         File.WriteAllText(path, "x\n");
 
@@ -102,7 +102,7 @@ public sealed class ParseCommandTests
     [Fact]
     public async Task Run_with_an_invalid_config_exits_with_every_error()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """{ "name": "a", "trustDomain": "ee.cybercoop" }""");
 

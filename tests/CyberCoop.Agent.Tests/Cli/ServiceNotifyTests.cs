@@ -14,7 +14,7 @@ public sealed class ServiceNotifyTests(DevFederationFixture federation) : IClass
     public async Task Agent_run_sends_READY_to_the_service_managers_notify_socket()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var socketPath = dir.File("notify.sock");
         using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(socketPath));

@@ -27,7 +27,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [Fact]
     public void Invalid_config_reports_every_problem_naming_its_field()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """
             {
@@ -66,7 +66,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [InlineData(3601)]
     public void Rotation_grace_outside_0_to_3600_seconds_is_refused_naming_the_field(int seconds)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = WithField(dir, "rotationGraceSeconds", seconds);
 
         var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
@@ -77,7 +77,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [Fact]
     public void Rotation_grace_defaults_to_30_seconds_and_can_be_set()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var agent = federation.Layout.Nodes.SelectMany(n => n.Agents).First();
 
         Assert.Equal(TimeSpan.FromSeconds(30), AgentConfigLoader.Load(agent.ConfigPath).RotationGrace);
@@ -110,7 +110,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     }
 
     /// <summary>A copy of a working agent.json (beside the original, so its relative paths resolve) with one field set.</summary>
-    private string WithField(TempDir dir, string field, int value)
+    private string WithField(TempDirectory dir, string field, int value)
     {
         var agent = federation.Layout.Nodes.SelectMany(n => n.Agents).First();
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(agent.ConfigPath))!.AsObject();
@@ -125,7 +125,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     {
         // Found by fuzzing (fuzz/fuzz agent-config, docs/fuzzing.md): a bad byte in a property name threw
         // InvalidOperationException out of the loader instead of an AgentConfigException.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         var bytes = System.Text.Encoding.UTF8.GetBytes("""{ "name": "misp", "sources": [ { "name": "x", "path": "eve.json" } ] }""");
         var at = Array.IndexOf(bytes, (byte)'p', 40);
@@ -141,7 +141,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     public void Config_file_naming_a_field_twice_is_refused_as_a_config_error()
     {
         // Found by fuzzing (fuzz/fuzz agent-config, docs/fuzzing.md): a duplicate key threw ArgumentException out of the loader.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """{ "name": "a", "name": "b", "sources": [ { "name": "x", "path": "eve.json" } ] }""");
 
@@ -153,7 +153,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     [Fact]
     public void Unknown_field_is_an_error_naming_its_path()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """{ "name": "a", "sources": [ { "name": "x", "pth": "eve.json" } ] }""");
 
@@ -166,7 +166,7 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
     public void Type_errors_are_reported_all_at_once_together_with_validation_errors_each_naming_its_field()
     {
         // System.Text.Json stops at the first value of the wrong type: the operator fixed one field per try.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("agent.json");
         File.WriteAllText(path, """
             {
@@ -227,5 +227,87 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
         Assert.True(SourceFormats.TryParse("EVE", out var f) && f == SourceFormat.Eve);
         Assert.True(SourceFormats.TryParse("zeek", out f) && f == SourceFormat.Zeek);
         Assert.False(SourceFormats.TryParse("snort", out _));
+    }
+
+    [Fact]
+    public void Misp_feed_url_source_loads_with_its_defaults_and_settings()
+    {
+        var agent = federation.Layout.Nodes[0].Agents[0];
+        var path = WithSources(agent, "feed-good.json", """
+            [
+              { "name": "circl", "format": "misp-feed", "url": "https://www.circl.lu/doc/misp/feed-osint" },
+              { "name": "cert", "format": "misp-feed", "url": "https://misp.cert.example/feeds/x/manifest.json", "pollSeconds": 60,
+                "timeoutSeconds": 10, "maxBytes": 1048576, "caFile": "root.crt" }
+            ]
+            """);
+
+        var settings = AgentConfigLoader.Load(path);
+
+        var circl = settings.Sources[0].Feed!;
+        Assert.Equal("https://www.circl.lu/doc/misp/feed-osint/", circl.BaseUrl.AbsoluteUri);
+        Assert.Equal(TimeSpan.FromMinutes(5), circl.PollInterval);
+        Assert.Equal(TimeSpan.FromSeconds(60), circl.Timeout);
+        Assert.Equal(64L * 1024 * 1024, circl.MaxBytes);
+        Assert.Null(circl.CaFile);
+        var cert = settings.Sources[1].Feed!;
+        Assert.Equal("https://misp.cert.example/feeds/x/", cert.BaseUrl.AbsoluteUri);
+        Assert.Equal(TimeSpan.FromSeconds(60), cert.PollInterval);
+        Assert.Equal(TimeSpan.FromSeconds(10), cert.Timeout);
+        Assert.Equal(1048576, cert.MaxBytes);
+        Assert.True(File.Exists(cert.CaFile));
+    }
+
+    [Fact]
+    public void Misp_feed_url_settings_that_are_wrong_are_each_reported_naming_the_field()
+    {
+        var agent = federation.Layout.Nodes[0].Agents[0];
+        var path = WithSources(agent, "feed-bad.json", """
+            [
+              { "name": "a", "format": "misp-feed", "url": "http://misp.example/feed/" },
+              { "name": "b", "format": "misp-feed", "url": "https://user:secret@misp.example/feed/" },
+              { "name": "c", "format": "misp-feed", "url": "https://misp.example/feed/", "path": "x.json" },
+              { "name": "d", "format": "eve", "url": "https://misp.example/feed/" },
+              { "name": "e", "format": "misp-feed", "url": "https://misp.example/feed/", "pollSeconds": 0, "timeoutSeconds": 601, "maxBytes": 10 },
+              { "name": "f", "format": "misp-feed", "url": "https://misp.example/feed/", "caFile": "no-such-ca.pem" },
+              { "name": "g", "format": "misp-feed", "url": "https://misp.example/feed/", "caFile": "agent.key" },
+              { "name": "h", "format": "misp-feed", "path": "feed/*.json", "pollSeconds": 60 },
+              { "name": "i", "format": "misp-feed", "url": "https://misp.example/feed/?key=1" }
+            ]
+            """);
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        string[] expected =
+        [
+            "sources[0].url: 'http://misp.example/feed/' must be an absolute https:// URL",
+            "sources[1].url: must not carry a user name or password",
+            "sources[2]: give either path or url, not both",
+            "sources[3].url: only the misp-feed format is read from a URL",
+            "sources[4].pollSeconds: 0 must be between 1 and 86400",
+            "sources[4].timeoutSeconds: 601 must be between 1 and 600",
+            "sources[4].maxBytes: 10 must be between 1024 and 268435456",
+            "sources[5].caFile: file '",
+            "sources[6].caFile: ",
+            "sources[7]: pollSeconds, caFile, timeoutSeconds and maxBytes apply to a misp-feed url only",
+            "sources[8].url: must not carry a query or fragment",
+        ];
+        foreach (var prefix in expected)
+        {
+            Assert.Contains(ex.Errors, e => e.StartsWith(prefix, StringComparison.Ordinal));
+        }
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("sources[6].caFile: ", StringComparison.Ordinal) && e.Contains("private key", StringComparison.Ordinal));
+        Assert.Equal(expected.Length, ex.Errors.Count);
+        Assert.DoesNotContain(ex.Errors, e => e.Contains("secret", StringComparison.Ordinal));
+    }
+
+    /// <summary>A copy of a dev agent's config (same folder, so its relative paths hold) with other sources.</summary>
+    private static string WithSources(CyberCoop.Gateway.Cli.Certs.DevAgent agent, string fileName, string sources)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(agent.ConfigPath))!.AsObject();
+        json["sources"] = System.Text.Json.Nodes.JsonNode.Parse(sources);
+        var path = Path.Combine(Path.GetDirectoryName(agent.ConfigPath)!, fileName);
+        File.WriteAllText(path, json.ToJsonString());
+        return path;
     }
 }

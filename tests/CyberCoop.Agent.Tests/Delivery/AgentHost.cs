@@ -1,83 +1,15 @@
 using System.Diagnostics;
 using System.Text;
-using CyberCoop.Agent.Tests.Cli;
 using CyberCoop.Gateway.Cli;
 using CyberCoop.Gateway.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace CyberCoop.Agent.Tests.Delivery;
 
-/// <summary>A real agent process whose stdout and stderr are captured while it runs.</summary>
-internal sealed class AgentHost : IAsyncDisposable
+/// <summary>A real agent process (<c>run --config</c>) whose output is captured while it runs (see <see cref="ChildProcess"/>).</summary>
+internal static class AgentHost
 {
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
-    private readonly Lock _gate = new();
-
-    private AgentHost(Process process)
-    {
-        _process = process;
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-    }
-
-    /// <summary>Everything the agent printed so far.</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _log.ToString();
-            }
-        }
-    }
-
-    public static AgentHost Start(string configPath) => new(Process.Start(AgentProcess.StartInfo("run", "--config", configPath))!);
-
-    /// <summary>SIGTERM, as systemd stops a service: the agent flushes what it read into its spool and exits.</summary>
-    public async Task StopAsync()
-    {
-        if (!_process.HasExited)
-        {
-            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            await term.WaitForExitAsync();
-        }
-
-        await _process.WaitForExitAsync();
-    }
-
-    /// <summary>SIGKILL: no shutdown, no flush.</summary>
-    public async Task KillAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-        }
-
-        await _process.WaitForExitAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await KillAsync();
-        _process.Dispose();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            _log.AppendLine(line);
-        }
-    }
+    public static ChildProcess Start(string configPath) => ChildProcess.Start("agent", "CyberCoop.Agent.dll", ["run", "--config", configPath]);
 }
 
 /// <summary>The gateway's operator command line run in-process, and a real gateway node on loopback.</summary>
@@ -133,7 +65,7 @@ internal sealed class GuideDomain(string trustDomain, string gatewayName) : IDis
 {
     private readonly string _trustDomain = trustDomain;
     private readonly string _gatewayName = gatewayName;
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
 
     /// <summary>Loopback port of the gateway.</summary>
     public int Port { get; } = CyberCoop.Gateway.Hosting.LoopbackPorts.Reserve();

@@ -15,7 +15,7 @@ namespace CyberCoop.Agent.Tests.Delivery;
 /// </summary>
 public sealed class AgentTrustTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
     private readonly DevFederationLayout _layout;
     private readonly DevNode _node;
     private readonly AgentSettings _settings;

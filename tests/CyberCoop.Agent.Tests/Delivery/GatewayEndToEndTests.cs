@@ -19,7 +19,7 @@ public sealed class GatewayEndToEndTests : IDisposable
     private const int Detections = 10_000;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
 
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
     private readonly DevFederationLayout _layout;
     private readonly DevNode _node;
     private readonly DevAgent _agent;
@@ -119,13 +119,13 @@ public sealed class GatewayEndToEndTests : IDisposable
             }
         }, CancellationToken.None);
 
-        for (var kill = 0; kill < 5; kill++)
+        for (var kill = 0; kill < 4; kill++)
         {
             using var agent = Process.Start(AgentProcess.StartInfo("run", "--config", _agent.ConfigPath))!;
             try
             {
                 var before = await gateway.Runtime.Store.CountIndicatorsAsync(Ct);
-                await WaitUntilAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) >= before + 600);
+                await WaitUntilAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) >= before + 400);
             }
             finally
             {

@@ -43,11 +43,11 @@ public sealed class MisconfigurationTests : IDisposable
 
         await using var host = AgentHost.Start(Path.Combine(agent, "agent.json"));
 
-        await Eventually.TrueAsync(() => host.Log.Contains("eve.json does not exist (yet); watching for it", StringComparison.Ordinal), s_timeout, () => host.Log);
-        await Eventually.TrueAsync(() => host.Log.Contains("reachable", StringComparison.Ordinal), s_timeout, () => host.Log);
+        await Eventually.TrueAsync(() => host.Output.Contains("eve.json does not exist (yet); watching for it", StringComparison.Ordinal), s_timeout, () => host.Output);
+        await Eventually.TrueAsync(() => host.Output.Contains("reachable", StringComparison.Ordinal), s_timeout, () => host.Output);
         GuideDomain.WriteEve(agent, 0, 0, 30);
-        await Eventually.TrueAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) == 30, s_timeout, () => host.Log);
-        Assert.Contains("eve.json appeared", host.Log, StringComparison.Ordinal);
+        await Eventually.TrueAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) == 30, s_timeout, () => host.Output);
+        Assert.Contains("eve.json appeared", host.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -59,8 +59,8 @@ public sealed class MisconfigurationTests : IDisposable
 
         await using var host = AgentHost.Start(Path.Combine(agent, "agent.json"));
 
-        await Eventually.TrueAsync(() => host.Log.Contains($"Cannot reach gateway https://127.0.0.1:{nobody}/", StringComparison.Ordinal), s_timeout, () => host.Log);
-        Assert.True(host.Log.Contains("refused", StringComparison.OrdinalIgnoreCase), host.Log);
+        await Eventually.TrueAsync(() => host.Output.Contains($"Cannot reach gateway https://127.0.0.1:{nobody}/", StringComparison.Ordinal), s_timeout, () => host.Output);
+        Assert.True(host.Output.Contains("refused", StringComparison.OrdinalIgnoreCase), host.Output);
     }
 
     [Fact]
@@ -76,9 +76,9 @@ public sealed class MisconfigurationTests : IDisposable
 
         await using var host = AgentHost.Start(Path.Combine(agent, "agent.json"));
 
-        await Eventually.TrueAsync(() => host.Log.Contains("Cannot reach gateway", StringComparison.Ordinal), s_timeout, () => host.Log);
-        Assert.Contains($"Cannot reach gateway https://127.0.0.1:{_domain.Port}/: TLS handshake failed: the gateway's certificate was refused: ", host.Log, StringComparison.Ordinal);
-        Assert.Contains("does not chain to the pinned root", host.Log, StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => host.Output.Contains("Cannot reach gateway", StringComparison.Ordinal), s_timeout, () => host.Output);
+        Assert.Contains($"Cannot reach gateway https://127.0.0.1:{_domain.Port}/: TLS handshake failed: the gateway's certificate was refused: ", host.Output, StringComparison.Ordinal);
+        Assert.Contains("does not chain to the pinned root", host.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -97,8 +97,8 @@ public sealed class MisconfigurationTests : IDisposable
         {
             await using (var host = AgentHost.Start(Path.Combine(agent, "agent.json")))
             {
-                await Eventually.TrueAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) == 50, s_timeout, () => host.Log);
-                await Eventually.TrueAsync(() => gateway.Runtime.Activity.Rows.TryGetValue("spiffe://ee.cybercoop/agent/a0", out var a) && a.BundleSequence == 1, s_timeout, () => host.Log);
+                await Eventually.TrueAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) == 50, s_timeout, () => host.Output);
+                await Eventually.TrueAsync(() => gateway.Runtime.Activity.Rows.TryGetValue("spiffe://ee.cybercoop/agent/a0", out var a) && a.BundleSequence == 1, s_timeout, () => host.Output);
             }
 
             // One sighting the gateway refuses, sent over the agent's own mTLS channel.

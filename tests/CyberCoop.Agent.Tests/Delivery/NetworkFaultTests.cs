@@ -31,7 +31,7 @@ public sealed class NetworkFaultTests : IDisposable
         ["latency 300±200ms"] = Fault.Latency(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(200)),
     };
 
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
     private readonly DevNode _node;
     private readonly DevAgent _agent;
 

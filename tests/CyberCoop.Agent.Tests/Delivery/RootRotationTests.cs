@@ -44,9 +44,9 @@ public sealed class RootRotationTests : IDisposable
 
         await using var host = AgentHost.Start(Path.Combine(agent, "agent.json"));
 
-        await Eventually.TrueAsync(() => host.Log.Contains("Refused the trust bundle served by", StringComparison.Ordinal), s_timeout, () => host.Log);
-        Assert.Contains("not signed by a root trusted for ee.cybercoop", host.Log, StringComparison.Ordinal);
-        await Eventually.TrueAsync(() => host.Log.Contains("Cannot reach gateway", StringComparison.Ordinal), s_timeout, () => host.Log);
+        await Eventually.TrueAsync(() => host.Output.Contains("Refused the trust bundle served by", StringComparison.Ordinal), s_timeout, () => host.Output);
+        Assert.Contains("not signed by a root trusted for ee.cybercoop", host.Output, StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => host.Output.Contains("Cannot reach gateway", StringComparison.Ordinal), s_timeout, () => host.Output);
         Assert.Equal(0, await gateway.Runtime.Store.CountIndicatorsAsync(Ct));
         Assert.False(File.Exists(Path.Combine(agent, "agent-state.trust-bundle.json")));
     }
@@ -79,11 +79,11 @@ public sealed class RootRotationTests : IDisposable
         try
         {
             var activity = gateway.Runtime.Activity;
-            await Eventually.TrueAsync(() => AllHold(activity, 2) && hosts.All(h => h.Log.Contains("reachable", StringComparison.Ordinal)), s_timeout, () => Logs(hosts));
+            await Eventually.TrueAsync(() => AllHold(activity, 2) && hosts.All(h => h.Output.Contains("reachable", StringComparison.Ordinal)), s_timeout, () => Logs(hosts));
             await Eventually.TrueAsync(async () => await gateway.Runtime.Store.CountIndicatorsAsync(Ct) >= 300, s_timeout);
 
             // a2 is down during the rotation: it still holds sequence 2 (old root only) when it comes back.
-            await hosts[2].StopAsync();
+            await hosts[2].TerminateAsync();
 
             // §10 step 1: rotate the root; the gateway serves the bundle listing both roots, signed by both.
             await GatewayCli.MustAsync("certs", "rotate-root", "--ca-dir", P("ca"), "--config", P("node", "gateway.json"));
@@ -95,12 +95,12 @@ public sealed class RootRotationTests : IDisposable
             Assert.False(new ChainValidator([TrustAnchor.FromRoot(oldRoot)]).Validate(gateway.Runtime.Identity.Certificate, null, CertificatePurpose.Server).IsValid);
 
             // a1 reconnects from scratch and meets the new-root certificate; a2 comes back holding only the old root.
-            await hosts[1].StopAsync();
+            await hosts[1].TerminateAsync();
             hosts[1] = AgentHost.Start(Path.Combine(agents[1], "agent.json"));
             hosts[2] = AgentHost.Start(Path.Combine(agents[2], "agent.json"));
             await Eventually.TrueAsync(() => Holds(activity, "a2", 3), s_timeout, () => Logs(hosts));
-            Assert.Contains("does not trust yet; fetching the domain's trust bundle", hosts[2].Log, StringComparison.Ordinal);
-            Assert.Contains("Accepted trust bundle sequence 3", hosts[2].Log, StringComparison.Ordinal);
+            Assert.Contains("does not trust yet; fetching the domain's trust bundle", hosts[2].Output, StringComparison.Ordinal);
+            Assert.Contains("Accepted trust bundle sequence 3", hosts[2].Output, StringComparison.Ordinal);
             var before = activity.Rows[Id("a1")].SightingsStored + activity.Rows[Id("a2")].SightingsStored;
             await Eventually.TrueAsync(() => activity.Rows[Id("a1")].SightingsStored + activity.Rows[Id("a2")].SightingsStored > before + 200, s_timeout, () => Logs(hosts));
 
@@ -108,7 +108,7 @@ public sealed class RootRotationTests : IDisposable
             foreach (var (agent, i) in agents.Select((a, i) => (a, i)))
             {
                 await GatewayCli.MustAsync("certs", "renew", "--ca-dir", P("ca"), "--cert", Path.Combine(agent, $"a{i}.crt"), "--new-key");
-                await hosts[i].StopAsync();
+                await hosts[i].TerminateAsync();
                 hosts[i] = AgentHost.Start(Path.Combine(agent, "agent.json"));
             }
 
@@ -119,9 +119,9 @@ public sealed class RootRotationTests : IDisposable
             await Eventually.TrueAsync(() => AllHold(activity, 4), s_timeout, () => Logs(hosts));
 
             // An agent restarted after the drop trusts the new root only, from its state folder.
-            await hosts[0].StopAsync();
+            await hosts[0].TerminateAsync();
             hosts[0] = AgentHost.Start(Path.Combine(agents[0], "agent.json"));
-            await Eventually.TrueAsync(() => hosts[0].Log.Contains("Trust bundle sequence 4 restored", StringComparison.Ordinal), s_timeout, () => hosts[0].Log);
+            await Eventually.TrueAsync(() => hosts[0].Output.Contains("Trust bundle sequence 4 restored", StringComparison.Ordinal), s_timeout, () => hosts[0].Output);
 
             await stopWriting.CancelAsync();
             await Task.WhenAll(writers);
@@ -162,7 +162,7 @@ public sealed class RootRotationTests : IDisposable
     private static bool AllHold(CallerActivity activity, ulong sequence) =>
         Holds(activity, "a0", sequence) && Holds(activity, "a1", sequence) && Holds(activity, "a2", sequence);
 
-    private static string Logs(IEnumerable<AgentHost> hosts) => string.Join("\n-----\n", hosts.Select(h => h.Log));
+    private static string Logs(IEnumerable<ChildProcess> hosts) => string.Join("\n-----\n", hosts.Select(h => h.Output));
 
     private static async Task AssertStoredExactlyOnceAsync(GatewayNode gateway, int[] written)
     {

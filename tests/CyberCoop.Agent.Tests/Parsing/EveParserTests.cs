@@ -108,7 +108,7 @@ public sealed class EveParserTests
     [Fact]
     public void Invalid_utf8_line_is_skipped_and_the_next_line_still_parsed()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.json");
         var good = System.Text.Encoding.UTF8.GetBytes("""{"event_type":"alert","src_ip":"198.51.100.1","dest_ip":"10.0.0.1","alert":{"signature_id":1,"signature":"x","severity":1}}""" + "\n");
         byte[] bad = [.. "{\"event_type\":\"alert\",\"src_ip\":\""u8, 0xC3, 0x28, 0xFF, .. "\"}\n"u8];
@@ -125,7 +125,7 @@ public sealed class EveParserTests
     [Fact]
     public void Ten_megabyte_line_is_skipped_without_losing_the_lines_around_it()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.json");
         var good = """{"event_type":"alert","src_ip":"198.51.100.1","dest_ip":"10.0.0.1","alert":{"signature_id":1,"signature":"x","severity":1}}""" + "\n";
         using (var w = new StreamWriter(path))

@@ -62,7 +62,7 @@ public sealed class MispFeedTests
         var bytes = System.Text.Encoding.UTF8.GetBytes(Event);
         var at = Event.IndexOf("login-energy.example\"", StringComparison.Ordinal);
         bytes[System.Text.Encoding.UTF8.GetByteCount(Event.AsSpan(0, at))] = 0xFF;
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         File.WriteAllBytes(dir.File("e.json"), bytes);
 
         var (sightings, d) = ParseHarness.File(dir.File("e.json"), SourceFormat.MispFeed);
@@ -145,7 +145,7 @@ public sealed class MispFeedTests
     [Fact]
     public async Task A_nodes_misp_feed_export_reads_back_as_the_same_indicators()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var node = DevFederation.Create(dir.Path, new DevFederationOptions { BasePort = 0 }).Nodes[0];
         var loaded = GatewayConfigFile.Load(node.ConfigPath);
         var validator = new SightingValidator(TimeProvider.System);

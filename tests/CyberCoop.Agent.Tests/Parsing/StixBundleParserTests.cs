@@ -126,7 +126,7 @@ public sealed class StixBundleParserTests
         var bytes = Encoding.UTF8.GetBytes(text);
         var at = text.IndexOf("2024", text.IndexOf("valid_from", StringComparison.Ordinal), StringComparison.Ordinal);
         bytes[at] = 0xB2;
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         File.WriteAllBytes(dir.File("bundle.json"), bytes);
 
         var (sightings, d) = ParseHarness.File(dir.File("bundle.json"), SourceFormat.Stix);

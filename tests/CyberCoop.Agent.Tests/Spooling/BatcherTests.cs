@@ -25,7 +25,7 @@ public sealed class BatcherTests
         // The last line a reader takes can yield several sightings, so a chunk may hold more than maxItems. Cut into two
         // batches, the first would be spooled, sent and acknowledged while the saved offset still pointed before the
         // chunk: an agent killed then read the chunk again and the gateway stored those sightings twice.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
         var state = TailStateStore.Load(dir.File("state.json"));
         var channel = Channel.CreateUnbounded<ReadChunk>();
@@ -68,7 +68,7 @@ public sealed class BatcherTests
     /// <summary>Runs a batcher over one chunk with a fresh spool and state (as after a crash before the offset was saved).</summary>
     private static async Task<List<string>> CutBatchIdsAsync(ReadChunk chunk, int maxItems)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
         var state = TailStateStore.Load(dir.File("state.json"));
         var channel = Channel.CreateUnbounded<ReadChunk>();
@@ -96,7 +96,7 @@ public sealed class BatcherTests
     [Fact]
     public async Task Partial_batch_is_spooled_when_the_linger_time_passes()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
         var state = TailStateStore.Load(dir.File("state.json"));
         var channel = Channel.CreateUnbounded<ReadChunk>();
@@ -133,7 +133,7 @@ public sealed class BatcherTests
         // Chunks of 3 with batches of 4: cutting the second chunk would spool and publish a batch holding one of its
         // lines while the saved offset still points before it; an agent killed after that batch was acknowledged read
         // the line again on restart and the gateway stored it twice.
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var spool = Spool.Open(dir.File("spool"), 1 << 30, NullLogger.Instance);
         var state = TailStateStore.Load(dir.File("state.json"));
         var channel = Channel.CreateUnbounded<ReadChunk>();

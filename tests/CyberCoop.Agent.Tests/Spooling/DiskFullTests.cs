@@ -21,7 +21,7 @@ public sealed class DiskFullTests : IDisposable
     private const int Detections = 6_000;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
 
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new();
     private readonly string _mount;
     private readonly DevNode _node;
     private readonly DevAgent _agent;

@@ -15,7 +15,7 @@ public sealed class RecoveryTests
     [Fact]
     public async Task Crash_after_spooling_but_before_saving_the_state_resumes_after_the_spooled_lines()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var feed = dir.File("feed.jsonl");
         File.WriteAllText(feed, TailHarness.Lines(1, 10));
         var afterSix = TailHarness.Lines(1, 6).Length;
@@ -51,7 +51,7 @@ public sealed class RecoveryTests
         Assert.Equal(TailHarness.Range(7, 10), tail.Values);
     }
 
-    private static AgentSettings Settings(TempDir dir, string feed) => new()
+    private static AgentSettings Settings(TempDirectory dir, string feed) => new()
     {
         Name = "a",
         TrustDomain = "ee.cybercoop",

@@ -28,7 +28,7 @@ public sealed class SpoolTests
     [Fact]
     public async Task Batches_come_out_in_order_and_only_unacknowledged_ones_survive_a_reopen()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using (var spool = Spool.Open(dir.Path, 1 << 30, NullLogger.Instance))
         {
             for (byte i = 1; i <= 3; i++)
@@ -55,7 +55,7 @@ public sealed class SpoolTests
     [Fact]
     public async Task Appended_batches_are_invisible_to_delivery_until_published()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var spool = Spool.Open(dir.Path, 1 << 30, NullLogger.Instance);
         await spool.AppendAsync(Batch(1), [], Ct);
 
@@ -70,7 +70,7 @@ public sealed class SpoolTests
     [Fact]
     public async Task Torn_record_at_the_end_is_cut_off_and_earlier_batches_kept()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using (var spool = Spool.Open(dir.Path, 1 << 30, NullLogger.Instance))
         {
             await spool.AppendAsync(Batch(1), [], Ct);
@@ -95,7 +95,7 @@ public sealed class SpoolTests
     [Fact]
     public async Task Corrupted_byte_in_a_record_is_detected_by_its_checksum()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using (var spool = Spool.Open(dir.Path, 1 << 30, NullLogger.Instance))
         {
             await spool.AppendAsync(Batch(1), [], Ct);
@@ -115,7 +115,7 @@ public sealed class SpoolTests
     [Fact]
     public async Task Full_spool_makes_the_writer_wait_until_delivery_frees_space()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var big = Batch(1, sightings: 20_000); // ~ 600 KB
         using var spool = Spool.Open(dir.Path, 1024 * 1024, NullLogger.Instance);
         await spool.AppendAsync(big, [], Ct);
@@ -135,7 +135,7 @@ public sealed class SpoolTests
     [Fact]
     public async Task Segments_roll_over_and_acknowledged_ones_are_deleted()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var spool = Spool.Open(dir.Path, 4L * 1024 * 1024, NullLogger.Instance, segmentBytes: 64 * 1024);
         for (byte i = 1; i <= 10; i++)
         {
@@ -159,7 +159,7 @@ public sealed class SpoolTests
     [Fact]
     public void Acknowledging_out_of_order_is_refused()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var spool = Spool.Open(dir.Path, 1 << 30, NullLogger.Instance);
 
         Assert.Throws<InvalidOperationException>(() => spool.Acknowledge(new SpoolRecord(Batch(1), 1, 12345, 100)));

@@ -8,7 +8,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Line_written_in_two_pieces_is_read_once_whole()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("feed.jsonl");
         var line = TailHarness.Line(1);
         File.WriteAllText(path, line[..7]);
@@ -28,7 +28,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Restart_in_the_middle_of_a_file_neither_repeats_nor_skips_lines()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("feed.jsonl");
         File.WriteAllText(path, TailHarness.Lines(1, 5) + TailHarness.Line(6)[..5]);
         Dictionary<string, FileCheckpoint> saved;
@@ -50,7 +50,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Rename_rotation_finishes_the_old_file_after_the_grace_then_reads_the_new_one()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.jsonl");
         File.WriteAllText(path, TailHarness.Lines(1, 3));
         using var tail = new TailHarness(path);
@@ -74,7 +74,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Lines_the_sensor_writes_to_its_old_handle_after_a_rename_are_read_once_and_the_new_file_too()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.json");
         // The sensor's own handle, opened before the rotation and kept until its postrotate SIGHUP.
         using var sensor = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
@@ -114,7 +114,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Rotated_file_is_kept_open_while_no_new_file_exists_however_long_it_is_idle()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.json");
         using var sensor = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         Write(sensor, TailHarness.Lines(1, 2));
@@ -141,7 +141,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Zero_grace_lets_a_rotated_file_go_once_it_is_read_and_a_new_file_exists()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.json");
         File.WriteAllText(path, TailHarness.Lines(1, 2));
         using var tail = new TailHarness(path, rotationGrace: TimeSpan.Zero);
@@ -171,7 +171,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Copy_truncate_rotation_reads_the_new_content_from_the_start_without_repeating_the_old()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("eve.jsonl");
         File.WriteAllText(path, TailHarness.Lines(1, 20));
         using var tail = new TailHarness(path);
@@ -191,7 +191,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task File_replaced_under_the_same_identity_is_read_from_the_start()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("feed.jsonl");
         File.WriteAllText(path, TailHarness.Lines(1, 3));
         Dictionary<string, FileCheckpoint> saved;
@@ -212,7 +212,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Wildcard_source_follows_every_matching_file_once()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         File.WriteAllText(dir.File("a.jsonl"), TailHarness.Lines(1, 2));
         File.WriteAllText(dir.File("b.jsonl"), TailHarness.Lines(3, 4));
         File.WriteAllText(dir.File("c.txt"), TailHarness.Lines(5, 6));
@@ -228,7 +228,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Start_at_end_skips_existing_content_but_reads_what_is_appended()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("feed.jsonl");
         File.WriteAllText(path, TailHarness.Lines(1, 3));
         using var tail = new TailHarness(path, startAtEnd: true);
@@ -243,7 +243,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Zeek_tsv_resumed_mid_file_still_knows_its_header()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("notice.log");
         var header = "#separator \\x09\n#path\tnotice\n#fields\tts\tsrc\tdst\tnote\tmsg\n#types\ttime\taddr\taddr\tenum\tstring\n";
         File.WriteAllText(path, header + "1700000000.0\t198.51.100.1\t10.0.0.1\tScan::Port_Scan\tscan\n");
@@ -266,7 +266,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Stix_file_is_parsed_once_when_stable_and_not_again_after_restart()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("feed.json");
         File.WriteAllText(path, """{"type":"bundle","id":"bundle--1","objects":[{"type":"indicator","id":"indicator--1","pattern_type":"stix","pattern":"[domain-name:value = 'evil.example']","valid_from":"2024-01-01T00:00:00Z"}]}""");
         Dictionary<string, FileCheckpoint> saved;
@@ -286,7 +286,7 @@ public sealed class SourceTailerTests
     [Fact]
     public async Task Over_long_line_growing_across_polls_is_skipped_once_with_its_line_number()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("feed.jsonl");
         File.WriteAllText(path, TailHarness.Line(1) + "{\"v\":\"" + new string('x', 3000));
         using var tail = new TailHarness(path, maxLineBytes: 2048);

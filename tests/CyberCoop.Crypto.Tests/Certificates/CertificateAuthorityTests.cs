@@ -136,7 +136,7 @@ public sealed class CertificateAuthorityTests
         using var loaded = CertificateAuthority.Load(dir.File("root.pem"), dir.File("root.key"));
         using var leaf = loaded.Issue(SpiffeId.Gateway("ee.cybercoop", "tallinn"));
 
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.Mode(dir.File("root.key")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(dir.File("root.key")));
         Assert.Equal("ee.cybercoop", loaded.TrustDomain);
         Assert.Equal(ca.Pin, loaded.Pin);
         Assert.True(new ChainValidator([TrustAnchor.FromRoot(ca.Certificate)]).Validate(leaf, null, CertificatePurpose.Server).IsValid);

@@ -30,7 +30,7 @@ public sealed class PemFilesTests : IDisposable
         Assert.Equal(leaf.RawData, loaded.RawData);
         Assert.Equal(leaf.RawData, publicOnly.RawData);
         Assert.False(publicOnly.HasPrivateKey);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.Mode(_dir.File("gw.key")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(_dir.File("gw.key")));
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", File.ReadAllText(_dir.File("gw.key")), StringComparison.Ordinal);
         Assert.StartsWith("-----BEGIN CERTIFICATE-----", File.ReadAllText(_dir.File("gw.pem")), StringComparison.Ordinal);
     }
@@ -47,7 +47,7 @@ public sealed class PemFilesTests : IDisposable
         using var loaded = PemFiles.LoadCertificateWithKey(_dir.File("b.pem"), _dir.File("k.key"));
 
         Assert.True(loaded.HasPrivateKey);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.Mode(_dir.File("k.key")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(_dir.File("k.key")));
         Assert.Equal(["b.pem", "k.key"], Directory.GetFiles(_dir.Path).Select(f => Path.GetFileName(f)!).Order().ToArray());
     }
 

@@ -33,7 +33,7 @@ public sealed class KemKeyPairTests : IDisposable
 
         Assert.Equal(key.PublicKey, loaded.PublicKey);
         Assert.Equal("p"u8.ToArray(), EnvelopeCrypto.Open(envelope, loaded).Plaintext);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.Mode(_dir.File("kem.key")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(_dir.File("kem.key")));
     }
 
     [Fact]

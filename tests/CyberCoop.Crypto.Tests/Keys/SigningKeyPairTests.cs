@@ -33,7 +33,7 @@ public sealed class SigningKeyPairTests : IDisposable
 
         Assert.Equal(key.PublicKey, loaded.PublicKey);
         Assert.True(ContentSignatures.Verify(SignaturePurpose.Bundle, "m"u8, signature, key.PublicKey));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.Mode(_dir.File("sign.key")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDirectory.ModeOf(_dir.File("sign.key")));
         Assert.StartsWith("-----BEGIN CYBERCOOP SIGNING KEY-----", File.ReadAllText(_dir.File("sign.key")), StringComparison.Ordinal);
     }
 

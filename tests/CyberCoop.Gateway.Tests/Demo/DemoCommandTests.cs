@@ -80,6 +80,53 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
     }
 
     [Fact]
+    public void Finland_serves_what_it_holds_as_a_stix_bundle_a_taxii_pull_by_an_analyst_and_a_misp_feed()
+    {
+        var interop = run.Summary.Interop;
+
+        Assert.NotNull(interop);
+        Assert.Equal("FI", interop.Nation);
+
+        // The STIX bundle on disk holds the objects the summary counts.
+        using var bundle = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Directory, interop.StixFile)));
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        string[] counted = ["indicator", "vulnerability", "sighting"];
+        Assert.Equal(interop.StixObjects, objects.Count(o => counted.Contains(o.GetProperty("type").GetString())));
+        Assert.True(interop.StixObjects > 0);
+
+        // The TAXII "All received" collection is what Finland holds from other origins: the bundle's indicator and
+        // vulnerability objects not created by Finland, with their origins' identities and their TLP markings, every
+        // one of them, paged 10 at a time.
+        var finland = CyberCoop.Gateway.Interop.Stix.StixExporter.Identity("fi.cybercoop").Id;
+        var received = objects.Where(o => o.GetProperty("type").GetString() is "indicator" or "vulnerability" && o.GetProperty("created_by_ref").GetString() != finland).ToList();
+        var identities = received.Select(o => o.GetProperty("created_by_ref").GetString()).Distinct().Count();
+        var markings = received.SelectMany(o => o.GetProperty("object_marking_refs").EnumerateArray().Select(m => m.GetString())).Distinct().Count();
+        var expected = received.Count + identities + markings;
+        Assert.True(received.Count > 10, $"only {received.Count} received objects: the pull would not page");
+        Assert.Equal(expected, interop.TaxiiObjects);
+        Assert.Equal((expected + 9) / 10, interop.TaxiiPages);
+
+        // The MISP feed folder: a manifest naming every event file, with the attributes counted.
+        var folder = Path.Combine(run.Directory, interop.MispFolder);
+        using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "manifest.json")));
+        var events = manifest.RootElement.EnumerateObject().Select(e => e.Name).ToList();
+        Assert.Equal(interop.MispEvents, events.Count);
+        var attributes = 0;
+        foreach (var uuid in events)
+        {
+            using var evt = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, uuid + ".json")));
+            attributes += evt.RootElement.GetProperty("Event").GetProperty("Attribute").GetArrayLength();
+        }
+
+        Assert.Equal(interop.MispAttributes, attributes);
+
+        // One line of each in the run's output.
+        Assert.Contains("STIX 2.1 export: " + interop.StixObjects + " objects", run.Result.Error, StringComparison.Ordinal);
+        Assert.Contains("TAXII 2.1: analyst demo-analyst (certificate) pulled " + interop.TaxiiObjects + " objects", run.Result.Error, StringComparison.Ordinal);
+        Assert.Contains("MISP feed export: " + interop.MispEvents + " events", run.Result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Red_kept_at_home_equals_red_ingested_and_no_red_indicator_is_in_another_nations_database()
     {
         var nations = run.Summary.Nations;

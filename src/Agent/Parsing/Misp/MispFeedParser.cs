@@ -22,13 +22,21 @@ internal static class MispFeedParser
     public const int MaxBytes = 64 * 1024 * 1024;
 
     /// <summary>Parses one feed file; problems are reported through the emitter's diagnostics.</summary>
-    public static void Parse(ReadOnlyMemory<byte> json, SightingEmitter emitter)
+    public static void Parse(ReadOnlyMemory<byte> json, SightingEmitter emitter) => Parse(json, emitter, changedAfter: 0, expectedEvent: null);
+
+    /// <summary>
+    /// Parses one event file fetched from a feed. Attributes whose <c>timestamp</c> is at or before
+    /// <paramref name="changedAfter"/> (Unix seconds; 0 = none) were sent when the event was last read and are not sent
+    /// again; <paramref name="expectedEvent"/> (when given) is the uuid the manifest names for this file. False when the
+    /// file is not that event (reported through the diagnostics).
+    /// </summary>
+    public static bool Parse(ReadOnlyMemory<byte> json, SightingEmitter emitter, long changedAfter, string? expectedEvent)
     {
         ArgumentNullException.ThrowIfNull(emitter);
         var diagnostics = emitter.Diagnostics;
         if (WholeFileJson.Open(json, diagnostics) is not { } document)
         {
-            return;
+            return false;
         }
 
         using (document)
@@ -36,7 +44,14 @@ internal static class MispFeedParser
             var root = document.RootElement;
             if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("Event", out var evt) && evt.ValueKind == JsonValueKind.Object)
             {
-                ParseEvent(evt, emitter);
+                if (expectedEvent is not null && !string.Equals(Str(evt, "uuid"), expectedEvent, StringComparison.OrdinalIgnoreCase))
+                {
+                    diagnostics.Skip(0, "misp event uuid differs from the manifest entry it was fetched for", expectedEvent);
+                    return false;
+                }
+
+                ParseEvent(evt, emitter, changedAfter);
+                return true;
             }
             else if (root.ValueKind == JsonValueKind.Object && root.EnumerateObject().Any() && root.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.Object && p.Value.TryGetProperty("info", out _)))
             {
@@ -47,16 +62,18 @@ internal static class MispFeedParser
                 diagnostics.Skip(0, "not a MISP feed event ({\"Event\": {...}}) or manifest");
             }
         }
+
+        return false;
     }
 
-    private static void ParseEvent(JsonElement evt, SightingEmitter emitter)
+    private static void ParseEvent(JsonElement evt, SightingEmitter emitter, long changedAfter)
     {
         var eventInfo = Tags(evt);
         var info = Str(evt, "info");
         var eventUuid = Str(evt, "uuid") ?? "";
         if (evt.TryGetProperty("Attribute", out var attributes))
         {
-            ParseAttributes(attributes, eventInfo, info, eventUuid, emitter);
+            ParseAttributes(attributes, eventInfo, info, eventUuid, emitter, changedAfter);
         }
 
         if (evt.TryGetProperty("Object", out var objects) && objects.ValueKind == JsonValueKind.Array)
@@ -71,13 +88,13 @@ internal static class MispFeedParser
                         continue;
                     }
 
-                    ParseAttributes(inner, eventInfo, info, eventUuid, emitter);
+                    ParseAttributes(inner, eventInfo, info, eventUuid, emitter, changedAfter);
                 }
             }
         }
     }
 
-    private static void ParseAttributes(JsonElement attributes, TagInfo eventTags, string? info, string eventUuid, SightingEmitter emitter)
+    private static void ParseAttributes(JsonElement attributes, TagInfo eventTags, string? info, string eventUuid, SightingEmitter emitter, long changedAfter)
     {
         if (attributes.ValueKind != JsonValueKind.Array)
         {
@@ -90,6 +107,12 @@ internal static class MispFeedParser
             if (attribute.ValueKind != JsonValueKind.Object)
             {
                 emitter.Diagnostics.Skip(0, "misp attribute is not an object", eventUuid);
+                continue;
+            }
+
+            if (changedAfter > 0 && UnixTime(attribute, "timestamp") is { } stamp && stamp.ToUnixTimeSeconds() <= changedAfter)
+            {
+                emitter.Diagnostics.Ignore("misp attribute unchanged since the event was last read");
                 continue;
             }
 

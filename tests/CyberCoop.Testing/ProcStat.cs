@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace CyberCoop.Load;
+namespace CyberCoop.Testing;
 
 /// <summary>Reads /proc/&lt;pid&gt;/stat. CPU time, unlike wall time, stays meaningful on a shared, busy machine.</summary>
 internal static class ProcStat
