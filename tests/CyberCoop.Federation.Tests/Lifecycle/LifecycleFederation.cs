@@ -39,6 +39,13 @@ internal static class LifecycleFederation
         return await admin.Lifecycle.WithdrawAsync(new WithdrawRequest { IndicatorId = indicatorId, Reason = reason }, deadline: AdminSocketClient.Deadline);
     }
 
+    /// <summary>Reads a nation's database directly (its gateway process may keep running).</summary>
+    public static async Task<T> ReadAsync<T>(TestFederation f, string code, Func<GatewayStore, Task<T>> read)
+    {
+        await using var store = await GatewayStore.OpenAsync(Path.Combine(f[code].Directory, "gateway.db"), TimeProvider.System, CancellationToken.None);
+        return await read(store);
+    }
+
     /// <summary>Every audit entry of a store, oldest first.</summary>
     public static async Task<List<AuditEntry>> AuditAsync(GatewayStore store)
     {

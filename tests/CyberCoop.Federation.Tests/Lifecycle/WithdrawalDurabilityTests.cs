@@ -175,10 +175,5 @@ public sealed class WithdrawalDurabilityTests : IAsyncLifetime
         return withdrawn;
     });
 
-    /// <summary>Reads a nation's database directly (the process keeps running).</summary>
-    private async Task<T> ReadAsync<T>(string code, Func<GatewayStore, Task<T>> read)
-    {
-        await using var store = await GatewayStore.OpenAsync(Path.Combine(_f[code].Directory, "gateway.db"), TimeProvider.System, CancellationToken.None);
-        return await read(store);
-    }
+    private Task<T> ReadAsync<T>(string code, Func<GatewayStore, Task<T>> read) => LifecycleFederation.ReadAsync(_f, code, read);
 }
