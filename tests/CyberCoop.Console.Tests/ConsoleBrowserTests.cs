@@ -106,7 +106,7 @@ public sealed class ConsoleBrowserTests(ConsoleFederation federation) : IClassFi
         var section = page.Locator("section.decision").Filter(new() { HasText = FinlandId });
         var shown = await section.Locator("p.verdict").InnerTextAsync();
         var shownRules = await section.Locator("table.rules tbody tr").AllInnerTextsAsync();
-        var cli = await CliAsync("policy", "test", "--config", federation.Estonia.ConfigPath, "--peer", FinlandId, "--indicator", indicator);
+        var cli = await ConsoleFederation.CliAsync("policy", "test", "--config", federation.Estonia.ConfigPath, "--peer", FinlandId, "--indicator", indicator);
         var cliLines = cli.Split('\n', StringSplitOptions.TrimEntries);
         Assert.Equal(cliLines.Single(l => l.StartsWith("decision", StringComparison.Ordinal)), Regex.Replace(shown, "\\s+", " ").Replace("decision ", "decision   ", StringComparison.Ordinal));
         Assert.Contains("WITHHELD", shown, StringComparison.Ordinal);
@@ -186,15 +186,6 @@ public sealed class ConsoleBrowserTests(ConsoleFederation federation) : IClassFi
     }
 
     private static Task ShotAsync(IPage page, string name) => Chromium.ScreenshotAsync(page, name);
-
-    private static async Task<string> CliAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await CliInvocation.InvokeAsync(GatewayCommandLine.Build(), args, new System.CommandLine.InvocationConfiguration { Output = output, Error = error }, TestContext.Current.CancellationToken);
-        Assert.True(exit == 0, $"exit {exit}: {error}");
-        return output.ToString();
-    }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 }

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Http;
+using System.Text.RegularExpressions;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
@@ -13,7 +15,7 @@ namespace CyberCoop.Console.Tests;
 /// sensor agents that have sent sightings over mutual TLS, so every page has real data: peers connected, indicators
 /// received and withheld, audit entries, agents.
 /// </summary>
-public sealed class ConsoleFederation : IAsyncLifetime
+public sealed partial class ConsoleFederation : IAsyncLifetime
 {
     /// <summary>An AMBER indicator Estonia's agent saw: shared to Finland, withdrawable by Estonia.</summary>
     public const string AmberDomain = "c2.console-test.example";
@@ -125,6 +127,43 @@ public sealed class ConsoleFederation : IAsyncLifetime
 
     /// <summary>Loads a PEM certificate with its key.</summary>
     internal static X509Certificate2 Load((string Certificate, string Key) pem) => PemFiles.LoadCertificateWithKey(pem.Certificate, pem.Key);
+
+    /// <summary>The CSRF token of the first action form on a console page (HTML-decoded).</summary>
+    public static string CsrfToken(string page) =>
+        WebUtility.HtmlDecode(CsrfField().Match(page) is { Success: true } match ? match.Groups[1].Value : throw new InvalidOperationException("no CSRF token on the page"));
+
+    /// <summary>Runs a gateway CLI command in this process; fails the test unless it exits 0; returns its output.</summary>
+    public static async Task<string> CliAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await Gateway.Cli.CliInvocation.InvokeAsync(Gateway.Cli.GatewayCommandLine.Build(), args, new System.CommandLine.InvocationConfiguration { Output = output, Error = error }, TestContext.Current.CancellationToken);
+        Assert.True(exit == 0, $"exit {exit}: {error}");
+        return output.ToString();
+    }
+
+    /// <summary>Estonia's audit entries matching <paramref name="match"/>, once there are at least <paramref name="atLeast"/> (entries are written asynchronously).</summary>
+    internal async Task<List<Gateway.Storage.AuditEntry>> EstoniaAuditAsync(Func<Gateway.Storage.AuditEntry, bool> match, int atLeast)
+    {
+        var entries = new List<Gateway.Storage.AuditEntry>();
+        await WaitUntilAsync(async () =>
+        {
+            entries.Clear();
+            await foreach (var entry in EstoniaNode.Runtime.Store.Audit.TailAsync(100_000, TestContext.Current.CancellationToken))
+            {
+                if (match(entry))
+                {
+                    entries.Add(entry);
+                }
+            }
+
+            return entries.Count >= atLeast;
+        }, "the audit entries", TimeSpan.FromSeconds(120));
+        return entries;
+    }
+
+    [GeneratedRegex("name=\"csrf\" value=\"([^\"]+)\"")]
+    private static partial Regex CsrfField();
 
     /// <summary>Awaits <paramref name="condition"/> with a generous timeout (the machine may be loaded).</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)

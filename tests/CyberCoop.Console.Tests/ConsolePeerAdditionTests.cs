@@ -41,7 +41,7 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
 
         foreach (var path in new[] { "/peers/add/fetch", "/peers/add" })
         {
-            var refused = await viewer.PostAsync(path, Form(Token(viewerPage), "spiffe://lv.cybercoop/gateway/riga", address, "sha256:" + new string('0', 64)), ct);
+            var refused = await viewer.PostAsync(path, Form(ConsoleFederation.CsrfToken(viewerPage), "spiffe://lv.cybercoop/gateway/riga", address, "sha256:" + new string('0', 64)), ct);
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
             Assert.Contains("needs the role 'operator'", WebUtility.HtmlDecode(await refused.Content.ReadAsStringAsync(ct)), StringComparison.Ordinal);
         }
@@ -51,11 +51,11 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
         await admin.GetStringAsync("/peers", ct);
         var withoutToken = await admin.PostAsync("/peers/add", Form(null, "spiffe://lv.cybercoop/gateway/riga", address, "sha256:" + new string('0', 64)), ct);
         Assert.Equal(HttpStatusCode.BadRequest, withoutToken.StatusCode);
-        var foreignToken = await admin.PostAsync("/peers/add/fetch", Form(Token(viewerPage), "spiffe://lv.cybercoop/gateway/riga", address, null), ct);
+        var foreignToken = await admin.PostAsync("/peers/add/fetch", Form(ConsoleFederation.CsrfToken(viewerPage), "spiffe://lv.cybercoop/gateway/riga", address, null), ct);
         Assert.Equal(HttpStatusCode.BadRequest, foreignToken.StatusCode);
         Assert.Contains("CSRF", await foreignToken.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
 
-        var entries = await AuditAsync(e => e.Subject == "console add-peer spiffe://lv.cybercoop/gateway/riga" && e.Decision == "refused", 4);
+        var entries = await federation.EstoniaAuditAsync(e => e.Subject == "console add-peer spiffe://lv.cybercoop/gateway/riga" && e.Decision == "refused", 4);
         Assert.Equal(2, entries.Count(e => e.Actor == "console:spiffe://ee.cybercoop/operator/" + DemoFederation.ConsoleViewer && e.Reason.StartsWith("role read-only", StringComparison.Ordinal)));
         Assert.Equal(2, entries.Count(e => e.Actor == "console:spiffe://ee.cybercoop/operator/" + DemoFederation.ConsoleOperator && e.Reason == "missing or invalid CSRF token"));
     }
@@ -66,7 +66,7 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
         var ct = TestContext.Current.CancellationToken;
         var finland = federation.Federation.Layout.Nodes[1];
         var finlandAddress = GatewayConfigFile.Load(federation.Estonia.ConfigPath).Config.Peers.Single(p => p.Id == FinlandId).Address;
-        await CliAsync("peers", "remove", "--config", federation.Estonia.ConfigPath, FinlandId);
+        await ConsoleFederation.CliAsync("peers", "remove", "--config", federation.Estonia.ConfigPath, FinlandId);
         Assert.DoesNotContain(federation.EstoniaNode.Runtime.Trust.Peers.Keys, k => k == FinlandId);
         var wrongPin = "sha256:" + new string('a', 64);
 
@@ -91,7 +91,7 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
         Assert.Equal(finland.RootPin, pinned.RootPin);
         Assert.Equal(finlandAddress, pinned.Address);
         Assert.Contains(federation.EstoniaNode.Runtime.Trust.Peers.Keys, k => k == FinlandId);
-        var entries = await AuditAsync(e => e.Subject == "console add-peer " + FinlandId, 2);
+        var entries = await federation.EstoniaAuditAsync(e => e.Subject == "console add-peer " + FinlandId, 2);
         Assert.Contains(entries, e => e.Decision == "refused" && e.Reason.Contains("pin mismatch", StringComparison.Ordinal) && e.Actor == "console:spiffe://ee.cybercoop/operator/" + DemoFederation.ConsoleOperator);
         Assert.Contains(entries, e => e.Decision == "applied" && e.Reason.StartsWith("new treaty; root pinned " + finland.RootPin, StringComparison.Ordinal) && e.Actor == "console:spiffe://ee.cybercoop/operator/" + DemoFederation.ConsoleOperator);
 
@@ -136,35 +136,8 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
             ClientCertificates = [new ClientCertificate { Origin = federation.EstoniaUrl.TrimEnd('/'), CertPath = certificate, KeyPath = key }],
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
-        context.SetDefaultTimeout(60_000);
+        context.SetDefaultTimeout(120_000);
         return await context.NewPageAsync();
-    }
-
-    private async Task<List<AuditEntry>> AuditAsync(Func<AuditEntry, bool> match, int atLeast)
-    {
-        var entries = new List<AuditEntry>();
-        await ConsoleFederation.WaitUntilAsync(async () =>
-        {
-            entries.Clear();
-            await foreach (var entry in federation.EstoniaNode.Runtime.Store.Audit.TailAsync(100_000, TestContext.Current.CancellationToken))
-            {
-                if (match(entry))
-                {
-                    entries.Add(entry);
-                }
-            }
-
-            return entries.Count >= atLeast;
-        }, "the audit entries");
-        return entries;
-    }
-
-    private static async Task CliAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await CliInvocation.InvokeAsync(GatewayCommandLine.Build(), args, new System.CommandLine.InvocationConfiguration { Output = output, Error = error }, TestContext.Current.CancellationToken);
-        Assert.True(exit == 0, $"exit {exit}: {error}");
     }
 
     private static FormUrlEncodedContent Form(string? token, string id, string address, string? pin)
@@ -183,11 +156,6 @@ public sealed partial class ConsolePeerAdditionTests(ConsoleFederation federatio
         return new FormUrlEncodedContent(fields);
     }
 
-    private static string Token(string page) =>
-        WebUtility.HtmlDecode(CsrfToken().Match(page) is { Success: true } match ? match.Groups[1].Value : throw new InvalidOperationException("no CSRF token on the page"));
-
-    [GeneratedRegex("name=\"csrf\" value=\"([^\"]+)\"")]
-    private static partial Regex CsrfToken();
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 }

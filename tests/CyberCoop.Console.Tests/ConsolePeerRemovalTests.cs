@@ -20,17 +20,17 @@ public sealed partial class ConsolePeerRemovalTests(ConsoleFederation federation
         using var viewerCertificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleViewer));
         using var viewer = federation.Client(viewerCertificate);
         var viewerPage = await viewer.GetStringAsync("/peers", ct);
-        var refused = await viewer.PostAsync("/peers/remove", Form(Token(viewerPage), FinlandId), ct);
+        var refused = await viewer.PostAsync("/peers/remove", Form(ConsoleFederation.CsrfToken(viewerPage), FinlandId), ct);
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Contains(GatewayConfigFile.Load(federation.Estonia.ConfigPath).Config.Peers, p => p.Id == FinlandId);
 
         using var adminCertificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleOperator));
         using var admin = federation.Client(adminCertificate);
         var page = await admin.GetStringAsync("/peers", ct);
-        var unknown = await admin.PostAsync("/peers/remove", Form(Token(page), "spiffe://xx.cybercoop/gateway/nobody"), ct);
+        var unknown = await admin.PostAsync("/peers/remove", Form(ConsoleFederation.CsrfToken(page), "spiffe://xx.cybercoop/gateway/nobody"), ct);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
 
-        var removed = await admin.PostAsync("/peers/remove", Form(Token(page), FinlandId), ct);
+        var removed = await admin.PostAsync("/peers/remove", Form(ConsoleFederation.CsrfToken(page), FinlandId), ct);
 
         Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
         Assert.Contains("the running gateway reloaded its config", await removed.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
@@ -55,9 +55,4 @@ public sealed partial class ConsolePeerRemovalTests(ConsoleFederation federation
     private static FormUrlEncodedContent Form(string token, string peer) =>
         new(new Dictionary<string, string> { ["csrf"] = token, ["peer"] = peer, ["reason"] = "treaty ended" });
 
-    private static string Token(string page) =>
-        WebUtility.HtmlDecode(CsrfToken().Match(page) is { Success: true } match ? match.Groups[1].Value : throw new InvalidOperationException("no CSRF token on the page"));
-
-    [GeneratedRegex("name=\"csrf\" value=\"([^\"]+)\"")]
-    private static partial Regex CsrfToken();
 }

@@ -44,14 +44,14 @@ public sealed partial class ConsoleRevocationTests(ConsoleFederation federation)
         using var viewer = federation.Client(viewerCertificate);
         var viewerPage = await viewer.GetStringAsync("/trust", ct);
         Assert.Contains("disabled", viewerPage, StringComparison.Ordinal);
-        var byViewer = await viewer.PostAsync("/trust/install", Upload(Token(viewerPage), installed), ct);
+        var byViewer = await viewer.PostAsync("/trust/install", Upload(ConsoleFederation.CsrfToken(viewerPage), installed), ct);
         Assert.Equal(HttpStatusCode.Forbidden, byViewer.StatusCode);
 
         using var adminCertificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleOperator));
         using var admin = federation.Client(adminCertificate);
         var page = await admin.GetStringAsync("/trust", ct);
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync("/trust/install", Upload(null, installed), ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync("/trust/install", Upload(Token(viewerPage), installed), ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync("/trust/install", Upload(ConsoleFederation.CsrfToken(viewerPage), installed), ct)).StatusCode);
 
         foreach (var (bytes, expected) in new[]
         {
@@ -60,14 +60,14 @@ public sealed partial class ConsoleRevocationTests(ConsoleFederation federation)
             ("not a bundle"u8.ToArray(), "is not a signed trust bundle"),
         })
         {
-            var response = await admin.PostAsync("/trust/install", Upload(Token(page), bytes), ct);
+            var response = await admin.PostAsync("/trust/install", Upload(ConsoleFederation.CsrfToken(page), bytes), ct);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.Contains(expected, WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync(ct)), StringComparison.Ordinal);
         }
 
         Assert.Equal(before, federation.EstoniaNode.Runtime.Trust.OwnBundle.Sequence);
         Assert.Equal(installed, await File.ReadAllBytesAsync(Path.Combine(federation.Estonia.Directory, TrustBundleFile.DefaultName), ct));
-        var entries = await AuditAsync(e => e.Subject == "console apply-trust-bundle" && e.Decision == "refused" && !e.Reason.Contains("older sequence", StringComparison.Ordinal), 6);
+        var entries = await federation.EstoniaAuditAsync(e => e.Subject == "console apply-trust-bundle" && e.Decision == "refused" && !e.Reason.Contains("older sequence", StringComparison.Ordinal), 6);
         Assert.Contains(entries, e => e.Actor.EndsWith(DemoFederation.ConsoleViewer, StringComparison.Ordinal) && e.Reason.StartsWith("role read-only", StringComparison.Ordinal));
         Assert.Equal(2, entries.Count(e => e.Actor == Admin && e.Reason == "missing or invalid CSRF token"));
         Assert.Contains(entries, e => e.Actor == Admin && e.Reason.Contains("would refuse this bundle", StringComparison.Ordinal));
@@ -91,15 +91,15 @@ public sealed partial class ConsoleRevocationTests(ConsoleFederation federation)
             File.Copy(Path.Combine(federation.Estonia.Directory, name), Path.Combine(ca, name));
         }
 
-        await CliAsync("certs", "revoke", "--ca-dir", ca, "--serial", doomed.SerialNumber);
-        await CliAsync("certs", "revoke", "--ca-dir", ca, "--serial", agentCertificate.SerialNumber);
+        await ConsoleFederation.CliAsync("certs", "revoke", "--ca-dir", ca, "--serial", doomed.SerialNumber);
+        await ConsoleFederation.CliAsync("certs", "revoke", "--ca-dir", ca, "--serial", agentCertificate.SerialNumber);
         var revoked = await File.ReadAllBytesAsync(Path.Combine(ca, TrustBundleFile.DefaultName), ct);
         Assert.Equal(1UL, federation.EstoniaNode.Runtime.Trust.OwnBundle.Sequence);
 
         using var adminCertificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleOperator));
         using var admin = federation.Client(adminCertificate);
         var page = await admin.GetStringAsync("/trust", ct);
-        var applied = await admin.PostAsync("/trust/install", Upload(Token(page), revoked), ct);
+        var applied = await admin.PostAsync("/trust/install", Upload(ConsoleFederation.CsrfToken(page), revoked), ct);
 
         var body = WebUtility.HtmlDecode(await applied.Content.ReadAsStringAsync(ct));
         Assert.True(applied.StatusCode == HttpStatusCode.OK, body);
@@ -124,43 +124,16 @@ public sealed partial class ConsoleRevocationTests(ConsoleFederation federation)
         Assert.Null(await federation.EstoniaNode.Runtime.Store.GetIndicatorAsync(ConsoleFederation.IdOf(IndicatorType.Domain, "after-revoke.console-test.example"), ct));
         Assert.Contains(doomed.SerialNumber, await admin.GetStringAsync("/trust", ct), StringComparison.Ordinal);
 
-        var older = await admin.PostAsync("/trust/install", Upload(Token(page), original), ct);
+        var older = await admin.PostAsync("/trust/install", Upload(ConsoleFederation.CsrfToken(page), original), ct);
         Assert.Equal(HttpStatusCode.BadRequest, older.StatusCode);
         Assert.Contains("refusing to install the older sequence 1", WebUtility.HtmlDecode(await older.Content.ReadAsStringAsync(ct)), StringComparison.Ordinal);
         Assert.Equal(3UL, federation.EstoniaNode.Runtime.Trust.OwnBundle.Sequence);
 
-        var entries = await AuditAsync(e => e.Subject == "console apply-trust-bundle" && e.Actor == Admin
+        var entries = await federation.EstoniaAuditAsync(e => e.Subject == "console apply-trust-bundle" && e.Actor == Admin
             && (e.Decision == "applied" || e.Reason.Contains("older sequence", StringComparison.Ordinal)), 2);
         Assert.Contains(entries, e => e.Decision == "applied" && e.Reason.StartsWith("revocation test; sequence 3, 2 revoked serial(s)", StringComparison.Ordinal));
         Assert.Contains(entries, e => e.Decision == "refused" && e.Reason.Contains("older sequence", StringComparison.Ordinal));
         Directory.Delete(ca, recursive: true);
-    }
-
-    private async Task<List<AuditEntry>> AuditAsync(Func<AuditEntry, bool> match, int atLeast)
-    {
-        var entries = new List<AuditEntry>();
-        await ConsoleFederation.WaitUntilAsync(async () =>
-        {
-            entries.Clear();
-            await foreach (var entry in federation.EstoniaNode.Runtime.Store.Audit.TailAsync(100_000, TestContext.Current.CancellationToken))
-            {
-                if (match(entry))
-                {
-                    entries.Add(entry);
-                }
-            }
-
-            return entries.Count >= atLeast;
-        }, "the audit entries");
-        return entries;
-    }
-
-    private static async Task CliAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await CliInvocation.InvokeAsync(GatewayCommandLine.Build(), args, new System.CommandLine.InvocationConfiguration { Output = output, Error = error }, TestContext.Current.CancellationToken);
-        Assert.True(exit == 0, $"exit {exit}: {error}");
     }
 
     private static MultipartFormDataContent Upload(string? token, byte[] bundle)
@@ -178,9 +151,4 @@ public sealed partial class ConsoleRevocationTests(ConsoleFederation federation)
         return content;
     }
 
-    private static string Token(string page) =>
-        WebUtility.HtmlDecode(CsrfToken().Match(page) is { Success: true } match ? match.Groups[1].Value : throw new InvalidOperationException("no CSRF token on the page"));
-
-    [GeneratedRegex("name=\"csrf\" value=\"([^\"]+)\"")]
-    private static partial Regex CsrfToken();
 }

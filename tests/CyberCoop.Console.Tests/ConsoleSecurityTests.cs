@@ -73,7 +73,7 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         Assert.Contains("disabled", page, StringComparison.Ordinal);
 
         var response = await client.PostAsync($"/indicators/{AmberId}/withdraw",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = Token(page), ["reason"] = "viewer tries" }), ct);
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = ConsoleFederation.CsrfToken(page), ["reason"] = "viewer tries" }), ct);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("needs the role 'operator'", WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync(ct)), StringComparison.Ordinal);
@@ -99,7 +99,7 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         // A token taken from the read-only operator's page (a cross-site form would carry none at all).
         using var viewerCertificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleViewer));
         using var viewer = federation.Client(viewerCertificate);
-        var foreign = Token(await viewer.GetStringAsync($"/indicators/{RedId}", ct));
+        var foreign = ConsoleFederation.CsrfToken(await viewer.GetStringAsync($"/indicators/{RedId}", ct));
         var wrong = await client.PostAsync($"/indicators/{RedId}/suppress",
             new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = foreign, ["reason"] = "foreign token" }), ct);
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
@@ -117,7 +117,7 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         var page = await client.GetStringAsync($"/indicators/{id}", ct);
 
         var response = await client.PostAsync($"/indicators/{id}/suppress",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = Token(page), ["reason"] = "scanner of a partner, not hostile" }), ct);
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = ConsoleFederation.CsrfToken(page), ["reason"] = "scanner of a partner, not hostile" }), ct);
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.NotNull(await federation.EstoniaNode.Runtime.Store.ReadSuppressionAsync(id, ct));
@@ -132,7 +132,7 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         var ct = TestContext.Current.CancellationToken;
         using var certificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleViewer));
         using var client = federation.Client(certificate);
-        foreach (var path in new[] { "/", "/peers", "/agents", "/flows", "/audit", "/policy", "/indicators", $"/indicators/{AmberId}" })
+        foreach (var path in new[] { "/", "/peers", "/agents", "/flows", "/audit", "/policy", "/indicators", $"/indicators/{AmberId}", "/trust" })
         {
             var response = await client.GetAsync(path, ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -145,11 +145,38 @@ public sealed partial class ConsoleSecurityTests(ConsoleFederation federation) :
         }
     }
 
-    private static string Token(string page)
+    [Fact]
+    public async Task Console_certificate_chains_to_the_node_root_and_names_the_loopback_address_so_a_browser_trusting_the_root_does_not_warn()
     {
-        var match = Regex.Match(page, "name=\"csrf\" value=\"([^\"]+)\"");
-        Assert.True(match.Success, "the page holds no CSRF token");
-        return WebUtility.HtmlDecode(match.Groups[1].Value);
+        using var root = federation.EstoniaRoot;
+        using var operatorCertificate = ConsoleFederation.Load(federation.EstoniaOperator(DemoFederation.ConsoleViewer));
+        var errors = new List<System.Net.Security.SslPolicyErrors>();
+        var chains = new List<bool>();
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.ClientCertificates = [operatorCertificate];
+        handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => operatorCertificate;
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, server, _, policyErrors) =>
+        {
+            // What a browser with the node's root imported checks: the host name (here by .NET's own check) and the
+            // chain to that root.
+            errors.Add(policyErrors);
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(root);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")); // serverAuth
+            chains.Add(server is not null && chain.Build(new X509Certificate2(server)));
+            return true;
+        };
+        using var client = new HttpClient(handler);
+
+        var response = await client.GetAsync(federation.EstoniaUrl, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("https://127.0.0.1:", federation.EstoniaUrl, StringComparison.Ordinal);
+        Assert.DoesNotContain(errors, e => e.HasFlag(System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch));
+        Assert.All(chains, Assert.True);
+        Assert.NotEmpty(chains);
     }
 
     private async Task<List<AuditEntry>> AuditAsync()

@@ -36,8 +36,8 @@ public sealed class ForwarderAckTests : IAsyncLifetime
             ids.Select(id => new OutboxItem(fi, id, [1, 2, 3], 1, DateTimeOffset.UtcNow)).ToList(), CancellationToken.None);
         var entries = await node.Runtime.Store.ReadOutboxAsync(fi, 0, 10, CancellationToken.None);
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(entries.ToDictionary(e => Convert.ToHexStringLower(e.EnvelopeId)), StringComparer.Ordinal);
-        await using var forwarder = new PeerForwarder(node.Runtime, node.Services.GetRequiredService<PeerKeyDirectory>(),
-            node.Services.GetRequiredService<OutboundDispatcher>(), node.Runtime.Trust.Peers[fi], NullLogger.Instance);
+        await using var forwarder = node.Services.GetRequiredService<PeerForwarderFactory>().Create(
+            node.Runtime.Trust.Peers[fi], NullLogger.Instance);
         using var acked = new SemaphoreSlim(0);
         var refusal = new StrongBox<string?>();
         // The peer refuses the second envelope for now (clock skew); the ones before and behind it are committed there.
@@ -66,8 +66,8 @@ public sealed class ForwarderAckTests : IAsyncLifetime
             ids.Select(id => new OutboxItem(fi, id, [1, 2, 3], 1, DateTimeOffset.UtcNow)).ToList(), CancellationToken.None);
         var entries = await node.Runtime.Store.ReadOutboxAsync(fi, 0, 100, CancellationToken.None);
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(entries.ToDictionary(e => Convert.ToHexStringLower(e.EnvelopeId)), StringComparer.Ordinal);
-        await using var forwarder = new PeerForwarder(node.Runtime, node.Services.GetRequiredService<PeerKeyDirectory>(),
-            node.Services.GetRequiredService<OutboundDispatcher>(), node.Runtime.Trust.Peers[fi], NullLogger.Instance);
+        await using var forwarder = node.Services.GetRequiredService<PeerForwarderFactory>().Create(
+            node.Runtime.Trust.Peers[fi], NullLogger.Instance);
         using var acked = new SemaphoreSlim(0);
 
         // The first 30 are answered; then the stream ends (the peer went away with 2 unanswered).
@@ -95,8 +95,8 @@ public sealed class ForwarderAckTests : IAsyncLifetime
         await node.Runtime.Store.EnqueueOutboxAsync([new OutboxItem(fi, id, [1, 2, 3], 1, DateTimeOffset.UtcNow)], CancellationToken.None);
         var entries = await node.Runtime.Store.ReadOutboxAsync(fi, 0, 10, CancellationToken.None);
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(entries.ToDictionary(e => Convert.ToHexStringLower(e.EnvelopeId)), StringComparer.Ordinal);
-        await using var forwarder = new PeerForwarder(node.Runtime, node.Services.GetRequiredService<PeerKeyDirectory>(),
-            node.Services.GetRequiredService<OutboundDispatcher>(), node.Runtime.Trust.Peers[fi], NullLogger.Instance);
+        await using var forwarder = node.Services.GetRequiredService<PeerForwarderFactory>().Create(
+            node.Runtime.Trust.Peers[fi], NullLogger.Instance);
         using var acked = new SemaphoreSlim(0);
         var refusal = new StrongBox<string?>();
         var response = Ack(id, AckStatus.Rejected, text);

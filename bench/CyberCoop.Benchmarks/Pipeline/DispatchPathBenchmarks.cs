@@ -21,7 +21,7 @@ public class DispatchPathBenchmarks
     private const string Node = "spiffe://ee.cybercoop/gateway/tallinn";
     private readonly SightingValidator _validator = new(TimeProvider.System);
     private readonly OutboundPolicyEvaluator _outbound = new();
-    private readonly InboundPolicyEvaluator _inbound = new();
+    private readonly InboundPolicyEvaluator _inbound = new(TimeProvider.System);
     private readonly OutboundPolicy _policy = new();
     private readonly InboundPolicy _inboundPolicy = new();
     private readonly RelayContext _relay = new() { HopCount = 0, BundleRelayAllowed = false, Origin = Node, Sender = Node };

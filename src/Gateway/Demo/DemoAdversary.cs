@@ -188,7 +188,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         var directory = originNode.Services.GetRequiredService<PeerKeyDirectory>();
         var keys = directory.Find(target.Id) ?? throw new InvalidOperationException($"{Code(origin)} has not fetched {Code(target)}'s keys yet");
         var peer = originNode.Runtime.Trust.Peers[target.Id];
-        var (suite, error) = SuiteNegotiation.ForPeer(originNode.Runtime, peer, keys);
+        var (suite, error) = SuiteNegotiation.ForPeer(originNode.Runtime, originNode.Runtime, peer, keys);
         if (error is not null)
         {
             throw new InvalidOperationException(error);

@@ -12,7 +12,9 @@ namespace CyberCoop.Gateway.Federation;
 /// Only configured peer gateways get past <see cref="CallerAuthorization.RequirePeer"/>.
 /// </summary>
 internal sealed class FederationService(
-    GatewayRuntime runtime,
+    ITrustSnapshot trustSnapshot,
+    NodeMetrics metrics,
+    CallerActivity callerActivity,
     CallerAuthorization authorization,
     LiveStreamRegistry streams,
     CallerLimits limits,
@@ -69,11 +71,11 @@ internal sealed class FederationService(
                 }
 
                 helloReceived = true;
-                Interlocked.Exchange(ref runtime.Metrics.Peer(peer.IdText).HelloTrustBundleSequence, (long)Math.Min(request.Hello.TrustBundleSequence, long.MaxValue));
+                Interlocked.Exchange(ref metrics.Peer(peer.IdText).HelloTrustBundleSequence, (long)Math.Min(request.Hello.TrustBundleSequence, long.MaxValue));
                 return Task.FromResult<ExchangeResponse?>(null);
             case ExchangeRequest.KindOneofCase.Envelope:
                 // Policies may have been reloaded since the stream opened: use the current ones.
-                if (!runtime.Trust.Peers.TryGetValue(peer.IdText, out var current))
+                if (!trustSnapshot.Current.Peers.TryGetValue(peer.IdText, out var current))
                 {
                     throw new RpcException(new Status(StatusCode.PermissionDenied, $"{peer.IdText} is no longer a configured peer"));
                 }
@@ -112,7 +114,7 @@ internal sealed class FederationService(
     public override Task<SignedTrustBundle> GetTrustBundle(GetTrustBundleRequest request, ServerCallContext context)
     {
         var caller = authorization.RequireBundleReader(context);
-        runtime.Activity.BundleFetched(caller.ToString(), Storage.CallerKinds.Peer, request.KnownSequence);
+        callerActivity.BundleFetched(caller.ToString(), Storage.CallerKinds.Peer, request.KnownSequence);
         return Task.FromResult(publisher.Current);
     }
 }

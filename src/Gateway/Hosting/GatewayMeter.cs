@@ -16,24 +16,26 @@ internal sealed class GatewayMeter
 
     private readonly Meter _meter;
 
-    public GatewayMeter(GatewayRuntime runtime, CallerLimits limits, IMeterFactory meters)
+    public GatewayMeter(INodeIdentitySource nodeIdentity, NodeMetrics metrics, CallerActivity callerActivity, IAuditSink auditSink, CallerLimits limits, IMeterFactory meters)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(nodeIdentity);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(callerActivity);
+        ArgumentNullException.ThrowIfNull(auditSink);
         ArgumentNullException.ThrowIfNull(meters);
         _meter = meters.Create(Name);
-        var node = new KeyValuePair<string, object?>("node", runtime.Identity.IdText);
-        var metrics = runtime.Metrics;
+        var node = new KeyValuePair<string, object?>("node", nodeIdentity.Current.IdText);
         _meter.CreateObservableCounter("cybercoop.sightings.ingested", () => new Measurement<long>(metrics.SightingsIngested, node), "{sighting}", "Sightings accepted or merged from own agents");
         _meter.CreateObservableCounter("cybercoop.sightings.rejected", () => new Measurement<long>(metrics.SightingsRejected, node), "{sighting}", "Sightings refused with a per-item reason");
         _meter.CreateObservableCounter("cybercoop.calls.denied", () => new Measurement<long>(metrics.CallsDenied, node), "{call}", "Calls and TLS clients refused by authorization");
-        _meter.CreateObservableCounter("cybercoop.audit.dropped", () => new Measurement<long>(runtime.AuditDropped, node), "{entry}", "Audit entries still queued when the node stopped (never dropped while it runs)");
-        _meter.CreateObservableGauge("cybercoop.audit.pending", () => new Measurement<long>(runtime.AuditPending, node), "{entry}", "Audit entries queued and not yet written");
+        _meter.CreateObservableCounter("cybercoop.audit.dropped", () => new Measurement<long>(auditSink.AuditDropped, node), "{entry}", "Audit entries still queued when the node stopped (never dropped while it runs)");
+        _meter.CreateObservableGauge("cybercoop.audit.pending", () => new Measurement<long>(auditSink.AuditPending, node), "{entry}", "Audit entries queued and not yet written");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.sent", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsSent)), "{indicator}", "Indicators acknowledged by each peer");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.received", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsReceived)), "{indicator}", "Indicators accepted from each peer");
         _meter.CreateObservableCounter("cybercoop.peer.indicators.withheld", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.IndicatorsWithheld)), "{indicator}", "Indicators withheld from each peer by outbound policy");
         _meter.CreateObservableCounter("cybercoop.peer.envelopes.rejected", () => PerPeer(metrics, node, static m => Interlocked.Read(ref m.EnvelopesRejected)), "{envelope}", "Envelopes refused, by peer");
-        var activity = runtime.Activity;
+        var activity = callerActivity;
         _meter.CreateObservableGauge("cybercoop.agent.last_seen", () => PerAgent(activity, node, static a => a.LastSeen.ToUnixTimeSeconds()), "s", "Unix time of the agent's last call (a dead sensor stops moving it)");
         _meter.CreateObservableCounter("cybercoop.agent.sightings.stored", () => PerAgent(activity, node, static a => a.SightingsStored), "{sighting}", "Sightings stored from each agent (kept across restarts)");
         _meter.CreateObservableCounter("cybercoop.agent.sightings.rejected", () => PerAgent(activity, node, static a => a.SightingsRejected), "{sighting}", "Sightings of each agent refused with a per-item reason (kept across restarts)");

@@ -135,7 +135,7 @@ internal sealed class GatewayNode : IAsyncDisposable
                 GatewayLog.HeldTrustBundleSkipped(runtimeLogger.CreateLogger<GatewayNode>(), problem);
             }
 
-            var registry = new LiveStreamRegistry(runtime, runtimeLogger.CreateLogger<LiveStreamRegistry>());
+            var registry = new LiveStreamRegistry(runtime, options.Time, runtime.Metrics, runtime, runtimeLogger.CreateLogger<LiveStreamRegistry>());
             streams = registry;
             builder.Services.AddSingleton(registry);
             builder.Services.AddCyberCoopGateway(runtime);

@@ -12,7 +12,7 @@ namespace CyberCoop.Gateway.Hosting;
 /// The running node's shared state: identity, the current trust snapshot, storage, metrics and the
 /// audit sink for decisions made outside a storage transaction (denied calls, rejected TLS clients).
 /// </summary>
-internal sealed class GatewayRuntime : IAsyncDisposable
+internal sealed class GatewayRuntime : ITrustSnapshot, INodeIdentitySource, IAuditSink, IOutboxSignal, IAsyncDisposable
 {
     /// <summary>First and longest wait before the audit writer retries a batch the database refused.</summary>
     private static readonly TimeSpan s_auditRetryFirst = TimeSpan.FromMilliseconds(100);
@@ -55,6 +55,16 @@ internal sealed class GatewayRuntime : IAsyncDisposable
 
     /// <summary>The current trust snapshot (replaced on reload).</summary>
     public TrustState Trust => _trust;
+
+    TrustState ITrustSnapshot.Current => _trust;
+
+    NodeIdentity INodeIdentitySource.Current => _identity;
+
+    event Action<TrustState, TrustState>? ITrustSnapshot.Changed
+    {
+        add => TrustChanged += value;
+        remove => TrustChanged -= value;
+    }
 
     /// <summary>The node's database.</summary>
     public GatewayStore Store { get; }

@@ -17,7 +17,13 @@ internal static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(runtime);
         services.TryAddSingleton(runtime);
         services.TryAddSingleton(runtime.Time);
-        services.TryAddSingleton(runtime.Store);
+        services.AddCyberCoopStore(runtime.Store);
+        services.TryAddSingleton<ITrustSnapshot>(runtime);
+        services.TryAddSingleton<INodeIdentitySource>(runtime);
+        services.TryAddSingleton<IAuditSink>(runtime);
+        services.TryAddSingleton<IOutboxSignal>(runtime);
+        services.TryAddSingleton(runtime.Metrics);
+        services.TryAddSingleton(runtime.Activity);
         services.TryAddSingleton<CallerAuthorization>();
         services.TryAddSingleton<CallerLimits>();
         services.AddMetrics();
@@ -30,6 +36,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<OutboundDispatcher>());
         services.TryAddSingleton<MaintenanceService>();
         services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
+        services.TryAddSingleton<PeerForwarderFactory>();
         services.TryAddSingleton<ForwarderManager>();
         services.AddHostedService(sp => sp.GetRequiredService<ForwarderManager>());
         services.AddGrpc(options =>

@@ -10,7 +10,7 @@ namespace CyberCoop.Gateway.Hosting;
 /// someone who rewrites the whole hash chain), forgets envelope ids, bundle keys and agent batch
 /// ids long after any legitimate re-send could arrive, and destroys retired KEM keys past their grace.
 /// </summary>
-internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<MaintenanceService> logger) : BackgroundService
+internal sealed class MaintenanceService(IIngestStore ingestStore, IReceiveStore receiveStore, AuditLog auditLog, ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, IAuditSink auditSink, ILogger<MaintenanceService> logger) : BackgroundService
 {
     /// <summary>How often a checkpoint is signed.</summary>
     public static readonly TimeSpan CheckpointInterval = TimeSpan.FromMinutes(5);
@@ -23,7 +23,7 @@ internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<Mainten
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(CheckpointInterval, runtime.Time);
+        using var timer = new PeriodicTimer(CheckpointInterval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
@@ -49,10 +49,10 @@ internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<Mainten
     {
         try
         {
-            await runtime.Store.Audit.WriteCheckpointAsync(SignCheckpoint, ct).ConfigureAwait(false);
-            var cutoff = runtime.Time.GetUtcNow() - KeyRetention;
-            await runtime.Store.PurgeSeenEnvelopesAsync(cutoff, ct).ConfigureAwait(false);
-            await runtime.Store.PurgeIngestBatchesAsync(cutoff, ct).ConfigureAwait(false);
+            await auditLog.WriteCheckpointAsync(SignCheckpoint, ct).ConfigureAwait(false);
+            var cutoff = time.GetUtcNow() - KeyRetention;
+            await receiveStore.PurgeSeenEnvelopesAsync(cutoff, ct).ConfigureAwait(false);
+            await ingestStore.PurgeIngestBatchesAsync(cutoff, ct).ConfigureAwait(false);
             PurgeRetiredKemKeys();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -64,7 +64,7 @@ internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<Mainten
     /// <summary>Destroys retired KEM private keys whose grace period is over (see <see cref="ContentKeyStore.PurgeExpiredKem"/>).</summary>
     private void PurgeRetiredKemKeys()
     {
-        var loaded = runtime.Trust.Config;
+        var loaded = trustSnapshot.Current.Config;
         var node = loaded.Config.Node;
         var keysDirectory = loaded.Resolve(node.KeysDirectory);
         if (!Directory.Exists(keysDirectory))
@@ -72,14 +72,14 @@ internal sealed class MaintenanceService(GatewayRuntime runtime, ILogger<Mainten
             return;
         }
 
-        foreach (var file in ContentKeyStore.PurgeExpiredKem(keysDirectory, runtime.Time.GetUtcNow(),
+        foreach (var file in ContentKeyStore.PurgeExpiredKem(keysDirectory, time.GetUtcNow(),
             TimeSpan.FromSeconds(node.KeyRotation.RetiredGraceSeconds), TimeSpan.FromSeconds(node.MaxClockSkewSeconds)))
         {
             GatewayLog.RetiredKemKeyDestroyed(logger, file);
-            runtime.AuditLater(new Storage.AuditEntry { Kind = Storage.AuditKinds.Config, Actor = runtime.Identity.IdText, Subject = file, Decision = "key-destroyed", Reason = "retired KEM key past its grace period" });
+            auditSink.AuditLater(new Storage.AuditEntry { Kind = Storage.AuditKinds.Config, Actor = nodeIdentity.Current.IdText, Subject = file, Decision = "key-destroyed", Reason = "retired KEM key past its grace period" });
         }
     }
 
     private byte[] SignCheckpoint(byte[] message) =>
-        ContentSignatures.Sign(SignaturePurpose.AuditCheckpoint, message, runtime.Identity.SigningKey(Suite.X25519Aes256GcmEd25519));
+        ContentSignatures.Sign(SignaturePurpose.AuditCheckpoint, message, nodeIdentity.Current.SigningKey(Suite.X25519Aes256GcmEd25519));
 }

@@ -27,7 +27,13 @@ namespace CyberCoop.Gateway.Inbound;
 /// ON CONFLICT DO NOTHING, so the second copy is answered DUPLICATE and changes nothing.
 /// </remarks>
 internal sealed class EnvelopeReceiver(
-    GatewayRuntime runtime,
+    IReceiveStore receiveStore,
+    ITrustSnapshot trustSnapshot,
+    INodeIdentitySource nodeIdentity,
+    TimeProvider time,
+    NodeMetrics metrics,
+    IAuditSink auditSink,
+    IOutboxSignal outboxSignal,
     PeerKeyDirectory directory,
     Lifecycle.LifecycleReceiver lifecycle,
     ILogger<EnvelopeReceiver> logger)
@@ -35,7 +41,7 @@ internal sealed class EnvelopeReceiver(
     /// <summary>Largest header accepted.</summary>
     public const int MaxHeaderBytes = 4 * 1024;
 
-    private readonly InboundPolicyEvaluator _inbound = new(runtime.Time);
+    private readonly InboundPolicyEvaluator _inbound = new(time);
 
     /// <summary>
     /// Receives one envelope from <paramref name="sender"/> (already authorized by mTLS); its commit is enqueued on
@@ -80,9 +86,9 @@ internal sealed class EnvelopeReceiver(
     private void RecordRejection(PeerSettings sender, byte[] envelopeId, ReceiveOutcome outcome)
     {
         var idText = Convert.ToHexStringLower(envelopeId);
-        Interlocked.Increment(ref runtime.Metrics.Peer(sender.IdText).EnvelopesRejected);
+        Interlocked.Increment(ref metrics.Peer(sender.IdText).EnvelopesRejected);
         GatewayLog.EnvelopeRejected(logger, idText, sender.IdText, outcome.Reason);
-        runtime.AuditLater(new AuditEntry
+        auditSink.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.Rejected,
             Actor = sender.IdText,
@@ -94,8 +100,8 @@ internal sealed class EnvelopeReceiver(
 
     private async Task<ReceiveOutcome> CheckAndCommitAsync(PeerSettings sender, Envelope envelope, CommitTurn turn, Action<byte[]> reportId, CancellationToken ct)
     {
-        var self = runtime.Identity;
-        var node = runtime.Trust.Config.Config.Node;
+        var self = nodeIdentity.Current;
+        var node = trustSnapshot.Current.Config.Config.Node;
         if (envelope.Header.Length is 0 or > MaxHeaderBytes)
         {
             return ReceiveOutcome.Reject(RejectReason.MalformedHeader, "header must be 1-4096 bytes");
@@ -134,7 +140,7 @@ internal sealed class EnvelopeReceiver(
             return ReceiveOutcome.Reject(RejectReason.UnknownKey, "the recipient key id is not one of this node's keys");
         }
 
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         var skew = TimeSpan.FromSeconds(node.MaxClockSkewSeconds);
         if (key.File.NotAfter is { } keyNotAfter && keyNotAfter + skew < now)
         {
@@ -150,7 +156,7 @@ internal sealed class EnvelopeReceiver(
 
         var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
         // The sender seals at send time, so sent_at - now is its clock offset minus the transit: shown by `status`.
-        runtime.Metrics.Peer(sender.IdText).ObserveClock(sentAt - now, now);
+        metrics.Peer(sender.IdText).ObserveClock(sentAt - now, now);
         if (sentAt < now.AddSeconds(-node.ReplayWindowSeconds))
         {
             return ReceiveOutcome.Reject(RejectReason.Stale,
@@ -168,7 +174,7 @@ internal sealed class EnvelopeReceiver(
         // A committed envelope id is answered DUPLICATE only for a copy that opens, verifies and carries the bundle
         // committed under that id (a re-send is sealed afresh, so its bytes differ from the first copy's): garbage or
         // other content under a known id is refused, never acknowledged with a signed receipt.
-        var seen = await runtime.Store.FindSeenEnvelopeAsync(header.EnvelopeId.Memory, ct).ConfigureAwait(false);
+        var seen = await receiveStore.FindSeenEnvelopeAsync(header.EnvelopeId.Memory, ct).ConfigureAwait(false);
 
         byte[] plaintext;
         try
@@ -228,7 +234,7 @@ internal sealed class EnvelopeReceiver(
                 return Refused(ReceiveOutcome.Reject(RejectReason.OriginMismatch, $"hop 0 but the bundle's origin is '{bundle.Origin}', not the sender"));
             }
 
-            if (bundle.FirstRecipient != runtime.Identity.IdText)
+            if (bundle.FirstRecipient != nodeIdentity.Current.IdText)
             {
                 return Refused(ReceiveOutcome.Reject(RejectReason.RecipientMismatch, $"the origin addressed this bundle to '{bundle.FirstRecipient}'"));
             }
@@ -250,13 +256,13 @@ internal sealed class EnvelopeReceiver(
                 return Refused(ReceiveOutcome.Reject(RejectReason.HopLimit, $"hop {header.HopCount} exceeds the origin's limit of {bundle.MaxHops}"));
             }
 
-            if (bundle.Origin == runtime.Identity.IdText)
+            if (bundle.Origin == nodeIdentity.Current.IdText)
             {
                 return Refused(ReceiveOutcome.Reject(RejectReason.Loop, "this node is the bundle's origin"));
             }
         }
 
-        var (signingKey, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, origin, bundle.Signed.SignerKeyId.Memory, header.HopCount, bundle.Signed.OriginAnnouncement, ct)
+        var (signingKey, keyError) = await OriginKeyResolver.ResolveAsync(trustSnapshot, nodeIdentity, directory, origin, bundle.Signed.SignerKeyId.Memory, header.HopCount, bundle.Signed.OriginAnnouncement, ct)
             .ConfigureAwait(false);
         if (signingKey is null)
         {
@@ -264,7 +270,7 @@ internal sealed class EnvelopeReceiver(
         }
 
         var createdAt = bundle.CreatedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
-        if (!signingKey.ValidAt(createdAt, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds)))
+        if (!signingKey.ValidAt(createdAt, TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.MaxClockSkewSeconds)))
         {
             return Refused(ReceiveOutcome.Reject(RejectReason.OriginKeyNotValid, $"the origin's signing key {signingKey.Key.KeyIdHex} is announced for {signingKey.NotBefore:O} to " +
                 $"{signingKey.NotAfter:O}, but the bundle was created at {createdAt:O}"));
@@ -332,7 +338,7 @@ internal sealed class EnvelopeReceiver(
             });
         }
 
-        var relays = Relaying.Plan(runtime, directory, sender, header, verified, accepted.Count, audit);
+        var relays = Relaying.Plan(trustSnapshot, nodeIdentity, time, directory, sender, header, verified, accepted.Count, audit);
         // Enqueue in arrival order: never before an earlier envelope of this stream (see the remarks).
         var received = new ReceivedEnvelope
         {
@@ -345,7 +351,7 @@ internal sealed class EnvelopeReceiver(
             Audit = audit,
             Relays = relays,
         };
-        var pending = await turn.EnqueueAsync(() => runtime.Store.CommitReceivedAsync(received, ct)).ConfigureAwait(false);
+        var pending = await turn.EnqueueAsync(() => receiveStore.CommitReceivedAsync(received, ct)).ConfigureAwait(false);
         var commit = await pending.ConfigureAwait(false);
 
         if (commit.Duplicate)
@@ -359,14 +365,14 @@ internal sealed class EnvelopeReceiver(
         }
 
         // Counted in the commit's transaction too (peer_counters), so these survive a restart.
-        var peerMetrics = runtime.Metrics.Peer(sender.IdText);
+        var peerMetrics = metrics.Peer(sender.IdText);
         Interlocked.Increment(ref peerMetrics.EnvelopesReceived);
         Interlocked.Add(ref peerMetrics.IndicatorsReceived, accepted.Count);
         Interlocked.Add(ref peerMetrics.IndicatorsQuarantined, quarantined.Count);
         GatewayLog.EnvelopeAccepted(logger, Convert.ToHexStringLower(header.EnvelopeId.Span), sender.IdText, bundle.Origin, header.HopCount, accepted.Count, quarantined.Count, rejected);
         if (relays.Count > 0)
         {
-            runtime.NotifyOutbox();
+            outboxSignal.NotifyOutbox();
         }
 
         return new ReceiveOutcome(AckStatus.Accepted, "", accepted.Count, quarantined.Count, rejected);
@@ -382,14 +388,14 @@ internal sealed class EnvelopeReceiver(
         {
             EnvelopeId = ByteString.CopyFrom(envelopeId),
             EnvelopeSha256 = ByteString.CopyFrom(digest),
-            Receiver = runtime.Identity.IdText,
+            Receiver = nodeIdentity.Current.IdText,
             Sender = sender.IdText,
-            ReceivedAt = Timestamp.FromDateTimeOffset(runtime.Time.GetUtcNow()),
+            ReceivedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
             Accepted = (uint)outcome.Accepted,
             Quarantined = (uint)outcome.Quarantined,
         }.ToByteArray();
-        var suite = runtime.Identity.Suites[^1];
-        var key = runtime.Identity.SigningKey(suite);
+        var suite = nodeIdentity.Current.Suites[^1];
+        var key = nodeIdentity.Current.SigningKey(suite);
         return new Receipt
         {
             Body = ByteString.CopyFrom(body),

@@ -21,11 +21,6 @@ internal sealed class InboundPolicyEvaluator
 {
     private readonly TimeProvider _time;
 
-    public InboundPolicyEvaluator()
-        : this(TimeProvider.System)
-    {
-    }
-
     public InboundPolicyEvaluator(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);

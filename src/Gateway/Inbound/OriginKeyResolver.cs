@@ -12,10 +12,10 @@ namespace CyberCoop.Gateway.Inbound;
 internal static class OriginKeyResolver
 {
     /// <summary>The key, or null with the rejection (<c>origin-key-unknown</c>, retry later, or <c>origin-not-pinned</c>).</summary>
-    public static async Task<(AnnouncedKey? Key, ReceiveOutcome? Error)> ResolveAsync(GatewayRuntime runtime, PeerKeyDirectory directory, SpiffeId origin,
+    public static async Task<(AnnouncedKey? Key, ReceiveOutcome? Error)> ResolveAsync(ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, PeerKeyDirectory directory, SpiffeId origin,
         ReadOnlyMemory<byte> signerKeyId, uint hopCount, SignedKeyAnnouncement? carried, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(trustSnapshot);
         ArgumentNullException.ThrowIfNull(directory);
         var originText = origin.ToString();
         var signingKey = directory.FindSigningKey(originText, signerKeyId.Span);
@@ -27,10 +27,10 @@ internal static class OriginKeyResolver
             signingKey = directory.FindSigningKey(originText, signerKeyId.Span);
         }
 
-        if (signingKey is null && runtime.Trust.Peers.TryGetValue(originText, out var originPeer))
+        if (signingKey is null && trustSnapshot.Current.Peers.TryGetValue(originText, out var originPeer))
         {
             // The origin is pinned but its keys are not known yet (or were rotated): fetch them now.
-            using var channel = PeerChannelFactory.Create(runtime, originPeer);
+            using var channel = PeerChannelFactory.Create(trustSnapshot, nodeIdentity, originPeer);
             try
             {
                 await directory.RefreshAsync(originPeer, new Contracts.V1.Federation.FederationClient(channel), ct).ConfigureAwait(false);
@@ -48,7 +48,7 @@ internal static class OriginKeyResolver
             return (signingKey, null);
         }
 
-        var pinned = runtime.Trust.PinnedDomains.Contains(origin.TrustDomain);
+        var pinned = trustSnapshot.Current.PinnedDomains.Contains(origin.TrustDomain);
         return (null, pinned
             ? ReceiveOutcome.Reject(RejectReason.OriginKeyUnknown, $"no verifiable signing key of '{originText}' has this key id{(announcementError is null ? "" : " (" + announcementError + ")")}")
             : ReceiveOutcome.Reject(RejectReason.OriginNotPinned, $"this node does not pin the root of '{origin.TrustDomain}', so the origin's signature cannot be verified"));

@@ -17,39 +17,39 @@ namespace CyberCoop.Gateway.Inbound;
 internal static class Relaying
 {
     /// <summary>Plans relays of a received bundle; records every decision in <paramref name="audit"/>.</summary>
-    public static List<OutboxItem> Plan(GatewayRuntime runtime, PeerKeyDirectory directory, PeerSettings sender, EnvelopeHeader header, VerifiedBundle verified,
+    public static List<OutboxItem> Plan(ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, PeerKeyDirectory directory, PeerSettings sender, EnvelopeHeader header, VerifiedBundle verified,
         int acceptedCount, List<AuditEntry> audit)
     {
         var bundle = verified.Bundle;
         var items = new List<OutboxItem>();
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         var subject = "bundle:" + Convert.ToHexStringLower(bundle.BundleId.Span);
         byte[]? payload = null;
         List<string>? ids = null;
-        foreach (var peer in runtime.Trust.Peers.Values)
+        foreach (var peer in trustSnapshot.Current.Peers.Values)
         {
             if (peer.IdText == sender.IdText || peer.IdText == bundle.Origin)
             {
                 continue;
             }
 
-            var reason = Refusal(runtime, peer, header, bundle, acceptedCount, now);
+            var reason = Refusal(peer, header, bundle, acceptedCount, now);
             if (reason is not null)
             {
-                audit.Add(new AuditEntry { Kind = AuditKinds.Withheld, Actor = runtime.Identity.IdText, Subject = subject, Decision = "relay-withheld", Reason = $"to {peer.IdText}: {reason}" });
+                audit.Add(new AuditEntry { Kind = AuditKinds.Withheld, Actor = nodeIdentity.Current.IdText, Subject = subject, Decision = "relay-withheld", Reason = $"to {peer.IdText}: {reason}" });
                 continue;
             }
 
             payload ??= Payload(directory, verified.Signed, bundle.Origin);
             ids ??= [.. bundle.Indicators.Select(i => i.Id)];
             items.Add(new OutboxItem(peer.IdText, RandomId(), payload, bundle.Indicators.Count, now, (int)header.HopCount + 1, Origin: bundle.Origin, IndicatorIds: ids));
-            audit.Add(new AuditEntry { Kind = AuditKinds.Shared, Actor = runtime.Identity.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
+            audit.Add(new AuditEntry { Kind = AuditKinds.Shared, Actor = nodeIdentity.Current.IdText, Subject = subject, Decision = "relayed", Reason = $"to {peer.IdText}: origin {bundle.Origin} allowed relay, hop {header.HopCount + 1}/{bundle.MaxHops}" });
         }
 
         return items;
     }
 
-    private static string? Refusal(GatewayRuntime runtime, PeerSettings peer, EnvelopeHeader header, Bundle bundle, int acceptedCount, DateTimeOffset now)
+    private static string? Refusal(PeerSettings peer, EnvelopeHeader header, Bundle bundle, int acceptedCount, DateTimeOffset now)
     {
         if (!bundle.RelayAllowed)
         {

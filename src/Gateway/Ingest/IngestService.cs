@@ -17,7 +17,12 @@ namespace CyberCoop.Gateway.Ingest;
 /// written in batch order, each result only after its own commit.
 /// </summary>
 internal sealed class IngestService(
-    GatewayRuntime runtime,
+    IIngestStore ingestStore,
+    ITrustSnapshot trustSnapshot,
+    INodeIdentitySource nodeIdentity,
+    TimeProvider time,
+    NodeMetrics metrics,
+    CallerActivity callerActivity,
     CallerAuthorization authorization,
     LiveStreamRegistry streams,
     CallerLimits limits,
@@ -49,7 +54,7 @@ internal sealed class IngestService(
         // End the stream when the node shuts down: every batch already answered was committed first.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var ct = stopping.Token;
-        var validator = new SightingValidator(runtime.Time, Lifecycle.ExpiryPolicy.DefaultLifetimes(runtime.Trust.Config.Config.Node.Expiry));
+        var validator = new SightingValidator(time, Lifecycle.ExpiryPolicy.DefaultLifetimes(trustSnapshot.Current.Config.Config.Node.Expiry));
         try
         {
             await OrderedStreamPipeline.RunAsync(live.Guard(requestStream), responseStream, live, PipelineDepth,
@@ -64,7 +69,7 @@ internal sealed class IngestService(
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
         {
-            runtime.Activity.Failed(agentId, Storage.CallerKinds.Agent, $"{ex.StatusCode}: {ex.Status.Detail}");
+            callerActivity.Failed(agentId, Storage.CallerKinds.Agent, $"{ex.StatusCode}: {ex.Status.Detail}");
             throw;
         }
     }
@@ -77,7 +82,7 @@ internal sealed class IngestService(
     {
         var agent = authorization.RequireAgent(context);
         var served = publisher.Current;
-        runtime.Activity.BundleFetched(agent.ToString(), Storage.CallerKinds.Agent, request.KnownSequence);
+        callerActivity.BundleFetched(agent.ToString(), Storage.CallerKinds.Agent, request.KnownSequence);
         return Task.FromResult(served);
     }
 
@@ -105,11 +110,11 @@ internal sealed class IngestService(
         var items = new ValidationOutcome[batch.Sightings.Count];
         for (var i = 0; i < items.Length; i++)
         {
-            items[i] = validator.Validate(batch.Sightings[i], runtime.Identity.IdText, agent.Name);
+            items[i] = validator.Validate(batch.Sightings[i], nodeIdentity.Current.IdText, agent.Name);
         }
 
         // Enqueue in arrival order: a re-sent batch id is then always answered from its first commit.
-        var pending = await turn.EnqueueAsync(() => runtime.Store.CommitIngestAsync(agentId, batch.BatchId.Memory, items, ct)).ConfigureAwait(false);
+        var pending = await turn.EnqueueAsync(() => ingestStore.CommitIngestAsync(agentId, batch.BatchId.Memory, items, ct)).ConfigureAwait(false);
         var commit = await pending.ConfigureAwait(false);
         var result = new IngestResult { BatchId = batch.BatchId, Duplicate = commit.Duplicate };
         result.Items.Add(commit.Results);
@@ -129,8 +134,8 @@ internal sealed class IngestService(
             var firstRejection = commit.Results.FirstOrDefault(r => r.Outcome == ItemOutcome.Rejected) is { } first
                 ? $"sighting {first.Index} rejected: {first.Reason}"
                 : null;
-            runtime.Activity.BatchCommitted(agentId, accepted + merged, rejected, firstRejection);
-            runtime.Metrics.AddIngested(accepted + merged, rejected);
+            callerActivity.BatchCommitted(agentId, accepted + merged, rejected, firstRejection);
+            metrics.AddIngested(accepted + merged, rejected);
             dispatcher.Notify();
         }
 

@@ -39,7 +39,7 @@ internal sealed class ExportLifecycle(
     public DateTimeOffset Now { get; } = now;
 
     /// <summary>Reads every withdrawal and suppression recorded at this node (both are small tables).</summary>
-    public static async Task<ExportLifecycle> ReadAsync(GatewayStore store, DateTimeOffset now, CancellationToken ct)
+    public static async Task<ExportLifecycle> ReadAsync(ILifecycleStore store, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);

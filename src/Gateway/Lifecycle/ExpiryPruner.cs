@@ -10,7 +10,7 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// Deletes indicators expired for longer than <c>node.expiry.retentionDays</c>, every <c>node.expiry.pruneIntervalSeconds</c>
 /// (read again each round, so a reload applies), and audits each pass that deleted something with the ids.
 /// </summary>
-internal sealed class ExpiryPruner(GatewayRuntime runtime, ILogger<ExpiryPruner> logger) : BackgroundService
+internal sealed class ExpiryPruner(ILifecycleStore lifecycleStore, AuditLog auditLog, ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, ILogger<ExpiryPruner> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -18,8 +18,8 @@ internal sealed class ExpiryPruner(GatewayRuntime runtime, ILogger<ExpiryPruner>
         {
             try
             {
-                var interval = TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.Expiry.PruneIntervalSeconds);
-                await Task.Delay(interval, runtime.Time, stoppingToken).ConfigureAwait(false);
+                var interval = TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.Expiry.PruneIntervalSeconds);
+                await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
                 await PruneOnceAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -36,20 +36,20 @@ internal sealed class ExpiryPruner(GatewayRuntime runtime, ILogger<ExpiryPruner>
     /// <summary>One pass; returns the ids deleted.</summary>
     public async Task<IReadOnlyList<string>> PruneOnceAsync(CancellationToken ct)
     {
-        var cutoff = runtime.Time.GetUtcNow() - TimeSpan.FromDays(runtime.Trust.Config.Config.Node.Expiry.RetentionDays);
-        var pruned = await runtime.Store.PruneExpiredAsync(cutoff, ct).ConfigureAwait(false);
+        var cutoff = time.GetUtcNow() - TimeSpan.FromDays(trustSnapshot.Current.Config.Config.Node.Expiry.RetentionDays);
+        var pruned = await lifecycleStore.PruneExpiredAsync(cutoff, ct).ConfigureAwait(false);
         if (pruned.Count > 0)
         {
             LifecycleLog.Pruned(logger, pruned.Count, cutoff);
-            await runtime.Store.Audit.AppendAsync(
+            await auditLog.AppendAsync(
             [
                 new AuditEntry
                 {
                     Kind = AuditKinds.Config,
-                    Actor = runtime.Identity.IdText,
+                    Actor = nodeIdentity.Current.IdText,
                     Subject = "expiry",
                     Decision = "pruned",
-                    Reason = $"{pruned.Count} indicators expired before {cutoff:O} (retention {runtime.Trust.Config.Config.Node.Expiry.RetentionDays} days)",
+                    Reason = $"{pruned.Count} indicators expired before {cutoff:O} (retention {trustSnapshot.Current.Config.Config.Node.Expiry.RetentionDays} days)",
                     DetailsJson = AuditDetails.Indicators(pruned),
                 },
             ], ct).ConfigureAwait(false);

@@ -9,7 +9,7 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// Operator lifecycle actions (withdraw, suppress), served only on the Unix admin socket like Admin. Refusals are
 /// answered with the status that tells the operator what to fix, and audited.
 /// </summary>
-internal sealed class IndicatorAdminService(GatewayRuntime runtime, CallerAuthorization authorization, WithdrawalService service)
+internal sealed class IndicatorAdminService(IAuditSink auditSink, CallerAuthorization authorization, WithdrawalService service)
     : Contracts.V1.IndicatorAdmin.IndicatorAdminBase
 {
     public override async Task<WithdrawResponse> Withdraw(WithdrawRequest request, ServerCallContext context)
@@ -43,7 +43,7 @@ internal sealed class IndicatorAdminService(GatewayRuntime runtime, CallerAuthor
 
     private RpcException Refused(string call, string indicatorId, LifecycleRefusedException ex)
     {
-        runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = "admin-socket", Subject = call + " " + indicatorId, Decision = "refused", Reason = ex.Message });
+        auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = "admin-socket", Subject = call + " " + indicatorId, Decision = "refused", Reason = ex.Message });
         return new RpcException(new Status(ex.Code, ex.Message));
     }
 }

@@ -49,7 +49,7 @@ internal sealed record IndicatorStatus(string Status, IReadOnlyList<WithdrawalRe
     }
 
     /// <summary>Reads what is recorded for <paramref name="indicator"/> and evaluates it.</summary>
-    public static async Task<IndicatorStatus> ReadAsync(GatewayStore store, Indicator indicator, DateTimeOffset now, CancellationToken ct)
+    public static async Task<IndicatorStatus> ReadAsync(ILifecycleStore store, Indicator indicator, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(indicator);

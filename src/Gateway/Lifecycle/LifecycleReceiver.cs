@@ -18,7 +18,7 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// nothing and is audited — and relayed, in the same transaction, to every peer this node had given that origin's
 /// indicator. Sighting reports are handled by <see cref="SightingsReceiver"/>.
 /// </summary>
-internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory directory, SightingsReceiver sightings, ILogger<LifecycleReceiver> logger)
+internal sealed class LifecycleReceiver(IIndicatorStore indicatorStore, IQuarantineStore quarantineStore, ILifecycleStore lifecycleStore, ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, IOutboxSignal outboxSignal, PeerKeyDirectory directory, SightingsReceiver sightings, ILogger<LifecycleReceiver> logger)
 {
     /// <summary>Longest relay path of a withdrawal (the hop count of the last envelope), whatever the nodes' own hop limits.</summary>
     public const int MaxWithdrawalHops = 8;
@@ -56,14 +56,14 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
             return ReceiveOutcome.Reject(RejectReason.MalformedWithdrawal, ex.Message);
         }
 
-        var formError = CheckForm(withdrawal, runtime.Time.GetUtcNow() + TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds));
+        var formError = CheckForm(withdrawal, time.GetUtcNow() + TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.MaxClockSkewSeconds));
         if (formError is not null)
         {
             return ReceiveOutcome.Reject(RejectReason.MalformedWithdrawal, formError);
         }
 
         var origin = SpiffeId.Parse(withdrawal.Origin);
-        var self = runtime.Identity.IdText;
+        var self = nodeIdentity.Current.IdText;
         if (header.HopCount == 0 && withdrawal.Origin != sender.IdText)
         {
             return ReceiveOutcome.Reject(RejectReason.OriginMismatch, $"hop 0 but the withdrawal's origin is '{withdrawal.Origin}', not the sender");
@@ -87,7 +87,7 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
             }
         }
 
-        var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, origin, signed.SignerKeyId.Memory, header.HopCount, signed.OriginAnnouncement, ct)
+        var (key, keyError) = await OriginKeyResolver.ResolveAsync(trustSnapshot, nodeIdentity, directory, origin, signed.SignerKeyId.Memory, header.HopCount, signed.OriginAnnouncement, ct)
             .ConfigureAwait(false);
         if (key is null)
         {
@@ -100,7 +100,7 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
         }
 
         var withdrawnAt = withdrawal.WithdrawnAt.ToDateTimeOffset();
-        if (!key.ValidAt(withdrawnAt, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds)))
+        if (!key.ValidAt(withdrawnAt, TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.MaxClockSkewSeconds)))
         {
             return ReceiveOutcome.Reject(RejectReason.OriginKeyNotValid, $"the origin's signing key {key.Key.KeyIdHex} is announced for {key.NotBefore:O} to " +
                 $"{key.NotAfter:O}, but the withdrawal was made at {withdrawnAt:O}");
@@ -117,13 +117,13 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
                 "so that node cannot withdraw it here");
         }
 
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         var record = new WithdrawalRecord(withdrawal.Origin, withdrawal.IndicatorId, withdrawal.WithdrawalId.ToByteArray(), withdrawal.Reason, withdrawnAt, now, sender.IdText);
         byte[]? payload = null;
         var nextHop = (int)header.HopCount + 1;
         OutboxItem? Relay(string peer)
         {
-            if (peer == sender.IdText || peer == withdrawal.Origin || !runtime.Trust.Peers.ContainsKey(peer) || nextHop > MaxWithdrawalHops)
+            if (peer == sender.IdText || peer == withdrawal.Origin || !trustSnapshot.Current.Peers.ContainsKey(peer) || nextHop > MaxWithdrawalHops)
             {
                 return null;
             }
@@ -148,7 +148,7 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
                     ("value", withdrawal.Value)),
             },
         ];
-        var pending = await turn.EnqueueAsync(() => runtime.Store.CommitReceivedWithdrawalAsync(header.EnvelopeId.Memory, record, Relay, audit, ct)).ConfigureAwait(false);
+        var pending = await turn.EnqueueAsync(() => lifecycleStore.CommitReceivedWithdrawalAsync(header.EnvelopeId.Memory, record, Relay, audit, ct)).ConfigureAwait(false);
         var (result, relayedTo) = await pending.ConfigureAwait(false);
         switch (result)
         {
@@ -161,7 +161,7 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
         LifecycleLog.WithdrawalApplied(logger, withdrawal.IndicatorId, withdrawal.Origin, sender.IdText, header.HopCount, relayedTo.Count);
         if (relayedTo.Count > 0)
         {
-            runtime.NotifyOutbox();
+            outboxSignal.NotifyOutbox();
         }
 
         return new ReceiveOutcome(AckStatus.Accepted, "");
@@ -212,13 +212,13 @@ internal sealed class LifecycleReceiver(GatewayRuntime runtime, PeerKeyDirectory
     /// <summary>True when this node got the indicator from the withdrawal's origin (stored with its observation, or quarantined).</summary>
     private async Task<bool> IsFromOriginAsync(Withdrawal withdrawal, CancellationToken ct)
     {
-        var stored = await runtime.Store.GetIndicatorAsync(withdrawal.IndicatorId, ct).ConfigureAwait(false);
+        var stored = await indicatorStore.GetIndicatorAsync(withdrawal.IndicatorId, ct).ConfigureAwait(false);
         if (stored is not null && stored.Observations.Any(o => o.Node == withdrawal.Origin))
         {
             return true;
         }
 
-        return await runtime.Store.IsQuarantinedFromAsync(withdrawal.IndicatorId, withdrawal.Origin, ct).ConfigureAwait(false);
+        return await quarantineStore.IsQuarantinedFromAsync(withdrawal.IndicatorId, withdrawal.Origin, ct).ConfigureAwait(false);
     }
 
     /// <summary>The signed withdrawal as relayed: unchanged, plus the origin's key announcement for the next hop.</summary>

@@ -74,7 +74,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, formError);
         }
 
-        var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
+        var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, runtime, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
             signed.ReporterAnnouncement, ct).ConfigureAwait(false);
         if (key is null)
         {

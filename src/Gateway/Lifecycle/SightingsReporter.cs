@@ -146,7 +146,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
             foreach (var ((via, origin), entries) in byOrigin)
             {
                 var peer = runtime.Trust.Peers[via];
-                var suite = directory.Find(via) is { } keys && SuiteNegotiation.ForPeer(runtime, peer, keys) is { Error: null } chosen
+                var suite = directory.Find(via) is { } keys && SuiteNegotiation.ForPeer(runtime, runtime, peer, keys) is { Error: null } chosen
                     ? chosen.Suite
                     : runtime.Identity.Suites[^1];
                 for (var first = 0; first < entries.Count; first += SightingsReport.MaxEntries)

@@ -22,23 +22,23 @@ internal sealed class LifecycleRefusedException(Grpc.Core.StatusCode code, strin
 /// audit, to the outbox of every peer that got the indicator from this node, and from then on the dispatcher never
 /// originates it again. <see cref="SuppressAsync"/>: a local decision that sends nothing.
 /// </summary>
-internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<WithdrawalService> logger)
+internal sealed class WithdrawalService(IIndicatorStore indicatorStore, ILifecycleStore lifecycleStore, ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, IOutboxSignal outboxSignal, PeerKeyDirectory directory, ILogger<WithdrawalService> logger)
 {
     /// <summary>Withdraws <paramref name="indicatorId"/>, audited as done by <paramref name="actor"/>; returns the withdrawal id and the peers it was queued to.</summary>
     public async Task<(byte[] WithdrawalId, IReadOnlyList<string> Peers)> WithdrawAsync(string indicatorId, string reason, string actor, CancellationToken ct)
     {
         CheckReason(reason);
-        var self = runtime.Identity.IdText;
-        var indicator = await runtime.Store.GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false)
+        var self = nodeIdentity.Current.IdText;
+        var indicator = await indicatorStore.GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false)
             ?? throw new LifecycleRefusedException(Grpc.Core.StatusCode.NotFound, $"this node holds no indicator {indicatorId}");
-        if (await runtime.Store.GetOwnViewAsync(indicator.Id, ct).ConfigureAwait(false) is null)
+        if (await indicatorStore.GetOwnViewAsync(indicator.Id, ct).ConfigureAwait(false) is null)
         {
             var origins = string.Join(", ", indicator.Observations.Select(o => o.Node).Distinct(StringComparer.Ordinal));
             throw new LifecycleRefusedException(Grpc.Core.StatusCode.FailedPrecondition,
                 $"this node did not originate {indicatorId} (it came from {origins}); only an origin can withdraw it — use 'indicators suppress' for a local decision");
         }
 
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         var withdrawal = new Withdrawal
         {
             WithdrawalId = ByteString.CopyFrom(Relaying.RandomId()),
@@ -50,25 +50,25 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
             WithdrawnAt = Timestamp.FromDateTimeOffset(now),
         };
 
-        var delivered = await runtime.Store.ReadDeliveredPeersAsync(indicator.Id, self, ct).ConfigureAwait(false);
+        var delivered = await lifecycleStore.ReadDeliveredPeersAsync(indicator.Id, self, ct).ConfigureAwait(false);
         var signedBySuite = new Dictionary<Suite, byte[]>();
         var outbox = new List<OutboxItem>();
         var skipped = new List<string>();
         foreach (var peerId in delivered)
         {
-            if (!runtime.Trust.Peers.TryGetValue(peerId, out var peer))
+            if (!trustSnapshot.Current.Peers.TryGetValue(peerId, out var peer))
             {
                 skipped.Add(peerId);
                 continue;
             }
 
             // The suite negotiated for the peer when its keys are known (as for bundles), else this node's strongest.
-            var suite = directory.Find(peerId) is { } keys && SuiteNegotiation.ForPeer(runtime, peer, keys) is { Error: null } chosen
+            var suite = directory.Find(peerId) is { } keys && SuiteNegotiation.ForPeer(trustSnapshot, nodeIdentity, peer, keys) is { Error: null } chosen
                 ? chosen.Suite
-                : runtime.Identity.Suites[^1];
+                : nodeIdentity.Current.Suites[^1];
             if (!signedBySuite.TryGetValue(suite, out var payload))
             {
-                signedBySuite[suite] = payload = LifecycleSigning.Sign(runtime.Identity, suite, withdrawal).ToByteArray();
+                signedBySuite[suite] = payload = LifecycleSigning.Sign(nodeIdentity.Current, suite, withdrawal).ToByteArray();
             }
 
             outbox.Add(new OutboxItem(peerId, Relaying.RandomId(), payload, 0, now, 0, PayloadKind.Withdrawal));
@@ -102,7 +102,7 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
         }
 
         var record = new WithdrawalRecord(self, indicator.Id, withdrawal.WithdrawalId.ToByteArray(), reason, now, now, self);
-        if (!await runtime.Store.CommitOwnWithdrawalAsync(record, outbox, audit, ct).ConfigureAwait(false))
+        if (!await lifecycleStore.CommitOwnWithdrawalAsync(record, outbox, audit, ct).ConfigureAwait(false))
         {
             throw new LifecycleRefusedException(Grpc.Core.StatusCode.FailedPrecondition, $"{indicator.Id} is already withdrawn by this node");
         }
@@ -110,7 +110,7 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
         LifecycleLog.Withdrew(logger, indicator.Id, outbox.Count);
         if (outbox.Count > 0)
         {
-            runtime.NotifyOutbox();
+            outboxSignal.NotifyOutbox();
         }
 
         return (withdrawal.WithdrawalId.ToByteArray(), [.. outbox.Select(o => o.Peer)]);
@@ -120,10 +120,10 @@ internal sealed class WithdrawalService(GatewayRuntime runtime, PeerKeyDirectory
     public async Task<bool> SuppressAsync(string indicatorId, string reason, string actor, CancellationToken ct)
     {
         CheckReason(reason);
-        var indicator = await runtime.Store.GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false)
+        var indicator = await indicatorStore.GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false)
             ?? throw new LifecycleRefusedException(Grpc.Core.StatusCode.NotFound, $"this node holds no indicator {indicatorId}");
-        var now = runtime.Time.GetUtcNow();
-        var changed = await runtime.Store.SuppressAsync(
+        var now = time.GetUtcNow();
+        var changed = await lifecycleStore.SuppressAsync(
             new SuppressionRecord(indicator.Id, reason, now),
             new AuditEntry { Kind = AuditKinds.Suppressed, Actor = actor, Subject = indicator.Id, Decision = "suppressed", Reason = reason },
             ct).ConfigureAwait(false);

@@ -10,22 +10,20 @@ namespace CyberCoop.Gateway.Outbound;
 /// restarted; every other stream keeps flowing.
 /// </summary>
 internal sealed class ForwarderManager(
-    GatewayRuntime runtime,
-    PeerKeyDirectory directory,
-    OutboundDispatcher dispatcher,
-    ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+    ITrustSnapshot trustSnapshot,
+    IOutboxSignal outboxSignal,
+    PeerForwarderFactory forwarders) : IHostedService, IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, PeerForwarder> _forwarders = new(StringComparer.Ordinal);
-    private readonly ILogger _logger = loggers.CreateLogger<PeerForwarder>();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        runtime.TrustChanged += OnTrustChanged;
-        runtime.OutboxChanged += WakeAll;
+        trustSnapshot.Changed += OnTrustChanged;
+        outboxSignal.OutboxChanged += WakeAll;
         lock (_gate)
         {
-            foreach (var peer in runtime.Trust.Peers.Values)
+            foreach (var peer in trustSnapshot.Current.Peers.Values)
             {
                 StartLocked(peer);
             }
@@ -36,7 +34,7 @@ internal sealed class ForwarderManager(
 
     private void StartLocked(PeerSettings peer)
     {
-        var forwarder = new PeerForwarder(runtime, directory, dispatcher, peer, _logger);
+        var forwarder = forwarders.Create(peer);
         _forwarders[peer.IdText] = forwarder;
         forwarder.Start();
     }
@@ -92,8 +90,8 @@ internal sealed class ForwarderManager(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        runtime.TrustChanged -= OnTrustChanged;
-        runtime.OutboxChanged -= WakeAll;
+        trustSnapshot.Changed -= OnTrustChanged;
+        outboxSignal.OutboxChanged -= WakeAll;
         PeerForwarder[] all;
         lock (_gate)
         {

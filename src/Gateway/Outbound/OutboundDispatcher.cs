@@ -22,7 +22,7 @@ namespace CyberCoop.Gateway.Outbound;
 /// the record merged with what peers sent; the policy decides on that view and the bundle carries it.
 /// What peers sent is shared onwards only by the relay rules, under the original origin's signature.
 /// </summary>
-internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<OutboundDispatcher> logger) : BackgroundService
+internal sealed class OutboundDispatcher(IDispatchStore dispatchStore, IEmbargoStore embargoStore, ILifecycleStore lifecycleStore, ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, NodeMetrics metrics, IOutboxSignal outboxSignal, PeerKeyDirectory directory, ILogger<OutboundDispatcher> logger) : BackgroundService
 {
     private IReadOnlySet<string> _ownWithdrawn = new HashSet<string>();
 
@@ -33,18 +33,18 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        runtime.TrustChanged += (_, _) => Notify();
+        trustSnapshot.Changed += (_, _) => Notify();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                using var tick = new CancellationTokenSource(TimeSpan.FromSeconds(1), runtime.Time);
+                using var tick = new CancellationTokenSource(TimeSpan.FromSeconds(1), time);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, tick.Token);
                 try
                 {
                     await _signal.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
-                    var linger = runtime.Trust.Config.Config.Node.Bundle.LingerMilliseconds;
-                    await Task.Delay(TimeSpan.FromMilliseconds(linger), runtime.Time, stoppingToken).ConfigureAwait(false);
+                    var linger = trustSnapshot.Current.Config.Config.Node.Bundle.LingerMilliseconds;
+                    await Task.Delay(TimeSpan.FromMilliseconds(linger), time, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -60,7 +60,7 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 GatewayLog.DispatcherFailed(logger, ex);
-                await Task.Delay(TimeSpan.FromSeconds(1), runtime.Time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(false);
             }
         }
     }
@@ -69,16 +69,16 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
     public async Task<int> DispatchAllAsync(CancellationToken ct)
     {
         // Indicators this node withdrew are never originated again (Lifecycle/WithdrawalService).
-        _ownWithdrawn = await runtime.Store.ReadWithdrawnByAsync(runtime.Identity.IdText, ct).ConfigureAwait(false);
+        _ownWithdrawn = await lifecycleStore.ReadWithdrawnByAsync(nodeIdentity.Current.IdText, ct).ConfigureAwait(false);
         var bundles = 0;
-        foreach (var peer in runtime.Trust.Peers.Values)
+        foreach (var peer in trustSnapshot.Current.Peers.Values)
         {
             bundles += await DispatchPeerAsync(peer, ct).ConfigureAwait(false);
         }
 
         if (bundles > 0)
         {
-            runtime.NotifyOutbox();
+            outboxSignal.NotifyOutbox();
         }
 
         return bundles;
@@ -92,22 +92,22 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             return 0; // The forwarder fetches the peer's keys and wakes us; the cursor waits durably.
         }
 
-        var (suite, error) = SuiteNegotiation.ForPeer(runtime, peer, keys);
+        var (suite, error) = SuiteNegotiation.ForPeer(trustSnapshot, nodeIdentity, peer, keys);
         if (error is not null)
         {
-            runtime.Metrics.Peer(peer.IdText).Error(error);
+            metrics.Peer(peer.IdText).Error(error);
             return 0;
         }
 
-        var node = runtime.Trust.Config.Config.Node;
+        var node = trustSnapshot.Current.Config.Config.Node;
         var maxIndicators = node.Bundle.MaxIndicators;
         var total = 0;
         var pageSize = maxIndicators * 4;
-        var cursor = await runtime.Store.GetPeerCursorAsync(peer.IdText, ct).ConfigureAwait(false);
-        var due = await runtime.Store.ReadDueEmbargoedAsync(peer.IdText, runtime.Time.GetUtcNow(), pageSize, ct).ConfigureAwait(false);
+        var cursor = await dispatchStore.GetPeerCursorAsync(peer.IdText, ct).ConfigureAwait(false);
+        var due = await embargoStore.ReadDueEmbargoedAsync(peer.IdText, time.GetUtcNow(), pageSize, ct).ConfigureAwait(false);
         while (true)
         {
-            var changes = await runtime.Store.ReadLocalChangesAsync(cursor, pageSize, ct).ConfigureAwait(false);
+            var changes = await dispatchStore.ReadLocalChangesAsync(cursor, pageSize, ct).ConfigureAwait(false);
             if (changes.Count == 0 && due.Count == 0)
             {
                 return total;
@@ -116,20 +116,20 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
             var newCursor = changes.Count > 0 ? changes[^1].Seq : cursor;
             var plan = Plan(peer, suite, Work(changes, due), maxIndicators);
             var released = Released(due, plan.Embargoed);
-            if (!await runtime.Store.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, released, plan.Embargoed, plan.Audit, plan.Withheld, ct, expectedCursor: cursor).ConfigureAwait(false))
+            if (!await dispatchStore.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, released, plan.Embargoed, plan.Audit, plan.Withheld, ct, expectedCursor: cursor).ConfigureAwait(false))
             {
                 // Another gateway process of this nation sharing the database (PostgreSQL) dispatched these changes first.
                 return total;
             }
 
-            var metrics = runtime.Metrics.Peer(peer.IdText);
-            Interlocked.Add(ref metrics.IndicatorsWithheld, plan.Withheld);
+            var peerMetrics = metrics.Peer(peer.IdText);
+            Interlocked.Add(ref peerMetrics.IndicatorsWithheld, plan.Withheld);
             GatewayLog.BundleCut(logger, peer.IdText, plan.Shared, plan.Withheld);
             total += plan.Outbox.Count;
             if (plan.Outbox.Count > 0)
             {
                 // Wake the forwarders after each page, not only at the end of the pass: a backlog is sent while the rest is planned.
-                runtime.NotifyOutbox();
+                outboxSignal.NotifyOutbox();
             }
 
             cursor = newCursor;
@@ -147,8 +147,8 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
     /// <param name="ownViews">Origin views (<see cref="GatewayStore.ReadLocalChangesAsync"/>): own sightings only.</param>
     internal DispatchPlan Plan(PeerSettings peer, Suite suite, IReadOnlyList<Indicator> ownViews, int maxIndicators)
     {
-        var now = runtime.Time.GetUtcNow();
-        var self = runtime.Identity.IdText;
+        var now = time.GetUtcNow();
+        var self = nodeIdentity.Current.IdText;
         var policy = peer.Outbound;
         var redaction = OutboundPolicyEvaluator.MaskOf(policy.Redact);
         var shared = new List<Indicator>(ownViews.Count);
@@ -211,12 +211,12 @@ internal sealed class OutboundDispatcher(GatewayRuntime runtime, PeerKeyDirector
                 Origin = self,
                 CreatedAt = Timestamp.FromDateTimeOffset(now),
                 RelayAllowed = policy.AllowRelay,
-                MaxHops = policy.AllowRelay ? (uint)runtime.Trust.Config.Config.Node.MaxHops : 0,
+                MaxHops = policy.AllowRelay ? (uint)trustSnapshot.Current.Config.Config.Node.MaxHops : 0,
                 FirstRecipient = peer.IdText,
             };
             bundle.Indicators.Add(chunk);
             var bundleBytes = bundle.ToByteArray();
-            var key = runtime.Identity.SigningKey(suite, now);
+            var key = nodeIdentity.Current.SigningKey(suite, now);
             // bundleBytes is fresh and owned here, and nothing writes to it after this point: Sign wraps it, so the ~300 KB
             // bundle is not copied before the signed bundle is serialized.
             var signed = BundleProtection.Sign(bundleBytes, key);

@@ -21,9 +21,9 @@ internal static class PeerChannelFactory
     /// Creates a channel to <paramref name="peer"/>; the caller disposes it. <paramref name="accepted"/> receives each
     /// server certificate accepted in a handshake (so a later revocation can close the connection).
     /// </summary>
-    public static GrpcChannel Create(GatewayRuntime runtime, PeerSettings peer, Action<X509Certificate2>? accepted = null)
+    public static GrpcChannel Create(ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, PeerSettings peer, Action<X509Certificate2>? accepted = null)
     {
-        var keepalive = runtime.Trust.Config.Config.Node.Keepalive;
+        var keepalive = trustSnapshot.Current.Config.Config.Node.Keepalive;
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = false,
@@ -36,12 +36,12 @@ internal static class PeerChannelFactory
             SslOptions = new SslClientAuthenticationOptions
             {
                 EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificates = [runtime.Identity.Certificate],
+                ClientCertificates = [nodeIdentity.Current.Certificate],
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
                     var server = certificate as X509Certificate2;
-                    if (!IsExpectedPeer(runtime, peer, server))
+                    if (!IsExpectedPeer(trustSnapshot, peer, server))
                     {
                         return false;
                     }
@@ -60,9 +60,9 @@ internal static class PeerChannelFactory
         });
     }
 
-    private static bool IsExpectedPeer(GatewayRuntime runtime, PeerSettings peer, X509Certificate2? certificate)
+    private static bool IsExpectedPeer(ITrustSnapshot trustSnapshot, PeerSettings peer, X509Certificate2? certificate)
     {
-        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Server);
+        var result = trustSnapshot.Current.Validator.Validate(certificate, null, CertificatePurpose.Server);
         return result.IsValid && result.Id == peer.Id;
     }
 }

@@ -23,7 +23,11 @@ internal sealed class PeerForwarder : IAsyncDisposable
 {
     private const int Window = 32;
 
-    private readonly GatewayRuntime _runtime;
+    private readonly IOutboxStore _outboxStore;
+    private readonly ITrustSnapshot _trustSnapshot;
+    private readonly INodeIdentitySource _nodeIdentity;
+    private readonly TimeProvider _time;
+    private readonly IAuditSink _auditSink;
     private readonly PeerKeyDirectory _directory;
     private readonly OutboundDispatcher _dispatcher;
     private readonly ILogger _logger;
@@ -36,14 +40,20 @@ internal sealed class PeerForwarder : IAsyncDisposable
     private string? _cutReason;
     private long _streamOpenedAt;
 
-    public PeerForwarder(GatewayRuntime runtime, PeerKeyDirectory directory, OutboundDispatcher dispatcher, PeerSettings peer, ILogger logger)
+    public PeerForwarder(IOutboxStore outboxStore, ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, NodeMetrics metrics,
+        IAuditSink auditSink, PeerKeyDirectory directory, OutboundDispatcher dispatcher, PeerSettings peer, ILogger logger)
     {
-        _runtime = runtime;
+        ArgumentNullException.ThrowIfNull(metrics);
+        _outboxStore = outboxStore;
+        _trustSnapshot = trustSnapshot;
+        _nodeIdentity = nodeIdentity;
+        _time = time;
+        _auditSink = auditSink;
         _directory = directory;
         _dispatcher = dispatcher;
         Peer = peer;
         _logger = logger;
-        _metrics = runtime.Metrics.Peer(peer.IdText);
+        _metrics = metrics.Peer(peer.IdText);
     }
 
     /// <summary>The peer served.</summary>
@@ -86,12 +96,12 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 var message = Interlocked.Exchange(ref _cutReason, null)
                     ?? (ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message);
                 _metrics.Disconnected(message);
-                var reconnect = _runtime.Trust.Config.Config.Node.Reconnect;
+                var reconnect = _trustSnapshot.Current.Config.Config.Node.Reconnect;
                 var denied = IsRefusal(ex);
                 var max = TimeSpan.FromSeconds(denied ? reconnect.DeniedMaxBackoffSeconds : reconnect.MaxBackoffSeconds);
                 var min = TimeSpan.FromMilliseconds(reconnect.MinBackoffMilliseconds);
                 var opened = Volatile.Read(ref _streamOpenedAt);
-                if (opened != 0 && _runtime.Time.GetElapsedTime(opened) >= TimeSpan.FromSeconds(reconnect.MaxBackoffSeconds))
+                if (opened != 0 && _time.GetElapsedTime(opened) >= TimeSpan.FromSeconds(reconnect.MaxBackoffSeconds))
                 {
                     // A session that stayed up this long was accepted, even if nothing was acknowledged on it.
                     Volatile.Write(ref attempt, 0);
@@ -124,7 +134,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
                 try
                 {
-                    await Task.Delay(delay, _runtime.Time, ct).ConfigureAwait(false);
+                    await Task.Delay(delay, _time, ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -196,7 +206,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         Interlocked.Exchange(ref _cutReason, reason);
         _metrics.Error(reason);
         LiveStreamLog.OutboundStreamCut(_logger, Peer.IdText, reason);
-        _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = Peer.IdText, Subject = "outbound-exchange", Decision = "stream-cut", Reason = reason });
+        _auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Denied, Actor = Peer.IdText, Subject = "outbound-exchange", Decision = "stream-cut", Reason = reason });
         try
         {
             Volatile.Read(ref _session)?.Cancel();
@@ -213,7 +223,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// </summary>
     private TimeSpan RefreshInterval()
     {
-        var trust = _runtime.Trust;
+        var trust = _trustSnapshot.Current;
         var own = TimeSpan.FromSeconds(Math.Max(1, trust.Config.Config.Node.TrustBundleRefreshSeconds));
         return trust.PeerBundles.TryGetValue(Peer.Id.TrustDomain, out var held) && held.Bundle.RefreshHint > TimeSpan.Zero && held.Bundle.RefreshHint < own
             ? held.Bundle.RefreshHint
@@ -237,7 +247,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
     private async Task SessionAsync(CancellationToken ct, Action connected)
     {
-        using var channel = PeerChannelFactory.Create(_runtime, Peer, certificate => Volatile.Write(ref _serverCertificate, X509CertificateLoader.LoadCertificate(certificate.RawData)));
+        using var channel = PeerChannelFactory.Create(_trustSnapshot, _nodeIdentity, Peer, certificate => Volatile.Write(ref _serverCertificate, X509CertificateLoader.LoadCertificate(certificate.RawData)));
         var client = new Contracts.V1.Federation.FederationClient(channel);
         var error = await _directory.RefreshAsync(Peer, client, ct).ConfigureAwait(false);
         if (error is not null)
@@ -246,7 +256,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         var keys = _directory.Find(Peer.IdText) ?? throw new InvalidOperationException($"the trust bundle of {Peer.Id.TrustDomain} does not announce keys for {Peer.IdText}");
-        var (suite, suiteError) = SuiteNegotiation.ForPeer(_runtime, Peer, keys);
+        var (suite, suiteError) = SuiteNegotiation.ForPeer(_trustSnapshot, _nodeIdentity, Peer, keys);
         if (suiteError is not null)
         {
             throw new InvalidOperationException(suiteError);
@@ -261,17 +271,17 @@ internal sealed class PeerForwarder : IAsyncDisposable
         await call.RequestStream.WriteAsync(new ExchangeRequest
         {
             // The sequence of the own domain's bundle this node serves (GetTrustBundle), as the receiver would fetch it.
-            Hello = new ExchangeHello { Sender = _runtime.Identity.IdText, TrustBundleSequence = _runtime.Trust.OwnBundle.Sequence },
+            Hello = new ExchangeHello { Sender = _nodeIdentity.Current.IdText, TrustBundleSequence = _trustSnapshot.Current.OwnBundle.Sequence },
         }, sessionCts.Token).ConfigureAwait(false);
-        Volatile.Write(ref _streamOpenedAt, _runtime.Time.GetTimestamp());
-        _metrics.Connected(_runtime.Time.GetUtcNow(), Suites.Name(suite));
+        Volatile.Write(ref _streamOpenedAt, _time.GetTimestamp());
+        _metrics.Connected(_time.GetUtcNow(), Suites.Name(suite));
         GatewayLog.PeerConnected(_logger, Peer.IdText, Suites.Name(suite));
 
         var inFlight = new ConcurrentDictionary<string, OutboxEntry>(StringComparer.Ordinal);
         using var acked = new SemaphoreSlim(0);
         var refusal = new StrongBox<string?>();
         var acks = Task.Run(() => ReadAcksAsync(call.ResponseStream, inFlight, acked, refusal, sessionCts.Token, connected), sessionCts.Token);
-        var nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
+        var nextRefresh = _time.GetUtcNow() + RefreshInterval();
         long lastSeq = 0;
         try
         {
@@ -283,7 +293,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                     throw new InvalidOperationException("the peer closed the exchange stream");
                 }
 
-                if (_runtime.Time.GetUtcNow() >= nextRefresh)
+                if (_time.GetUtcNow() >= nextRefresh)
                 {
                     // A bundle the peer now serves that is not acceptable (expired, not root-signed, ...) ends the session
                     // as it would refuse a new one: unacked envelopes stay in the outbox and are re-sent after a fix.
@@ -293,7 +303,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                         throw new InvalidOperationException("trust bundle not accepted: " + refreshError);
                     }
 
-                    nextRefresh = _runtime.Time.GetUtcNow() + RefreshInterval();
+                    nextRefresh = _time.GetUtcNow() + RefreshInterval();
                 }
 
                 if (inFlight.Count >= Window || Volatile.Read(ref refusal.Value) is not null)
@@ -304,7 +314,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                     continue;
                 }
 
-                var entries = await _runtime.Store.ReadOutboxAsync(Peer.IdText, lastSeq, Window - inFlight.Count, sessionCts.Token).ConfigureAwait(false);
+                var entries = await _outboxStore.ReadOutboxAsync(Peer.IdText, lastSeq, Window - inFlight.Count, sessionCts.Token).ConfigureAwait(false);
                 if (entries.Count == 0)
                 {
                     await Task.WhenAny(_wake.WaitAsync(TimeSpan.FromSeconds(1), sessionCts.Token), acks).ConfigureAwait(false);
@@ -313,7 +323,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
                 // Chosen by time for every batch: the peer's newly announced key is used from its not-before on.
                 var kemKey = CurrentKemKey(suite);
-                var resignBefore = _runtime.Identity.ResignBefore();
+                var resignBefore = _nodeIdentity.Current.ResignBefore();
                 foreach (var entry in entries)
                 {
                     if (entry.HopCount > 0 && entry.Kind == PayloadKind.Bundle && await DropIfOriginKeyWithdrawnAsync(entry, sessionCts.Token).ConfigureAwait(false))
@@ -324,7 +334,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
 
                     var payload = entry.CreatedAt >= resignBefore ? entry.EnvelopeBytes
                         : entry.Kind == PayloadKind.Bundle ? Resign(entry)
-                        : Lifecycle.LifecycleSigning.Resign(_runtime.Identity, entry.Kind, entry.EnvelopeBytes, _runtime.Time.GetUtcNow());
+                        : Lifecycle.LifecycleSigning.Resign(_nodeIdentity.Current, entry.Kind, entry.EnvelopeBytes, _time.GetUtcNow());
                     var envelope = Seal(entry, payload, kemKey);
                     inFlight[Convert.ToHexStringLower(entry.EnvelopeId)] = entry;
                     await call.RequestStream.WriteAsync(new ExchangeRequest { Envelope = envelope }, sessionCts.Token).ConfigureAwait(false);
@@ -351,7 +361,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
     private ContentPublicKey CurrentKemKey(Suite suite)
     {
         var keys = _directory.Find(Peer.IdText) ?? throw new InvalidOperationException($"the trust bundle of {Peer.Id.TrustDomain} does not announce keys for {Peer.IdText}");
-        return SuiteNegotiation.KemKey(keys, suite, _runtime.Time.GetUtcNow(), SuiteNegotiation.Skew(_runtime))
+        return SuiteNegotiation.KemKey(keys, suite, _time.GetUtcNow(), SuiteNegotiation.Skew(_trustSnapshot))
             ?? throw new InvalidOperationException($"{Peer.IdText} announces no KEM key for suite {Suites.Name(suite)} that is valid now");
     }
 
@@ -363,7 +373,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// </summary>
     private byte[] Resign(OutboxEntry entry)
     {
-        var identity = _runtime.Identity;
+        var identity = _nodeIdentity.Current;
         SignedBundle signed;
         Bundle bundle;
         try
@@ -386,7 +396,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
             return entry.EnvelopeBytes;
         }
 
-        var now = _runtime.Time.GetUtcNow();
+        var now = _time.GetUtcNow();
         bundle.CreatedAt = Timestamp.FromDateTimeOffset(now);
         var key = identity.SigningKey(signed.Suite, now);
         GatewayLog.BundleResigned(_logger, Convert.ToHexStringLower(bundle.BundleId.Span), Peer.IdText, Convert.ToHexStringLower(signed.SignerKeyId.Span));
@@ -410,13 +420,13 @@ internal sealed class PeerForwarder : IAsyncDisposable
             return false;
         }
 
-        await _runtime.Store.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
+        await _outboxStore.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
         Interlocked.Increment(ref _metrics.EnvelopesDropped);
         GatewayLog.RelayedBundleDropped(_logger, bundleId, Peer.IdText);
-        _runtime.AuditLater(new AuditEntry
+        _auditSink.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.Withheld,
-            Actor = _runtime.Identity.IdText,
+            Actor = _nodeIdentity.Current.IdText,
             Subject = "bundle:" + bundleId,
             Decision = "relay-withheld",
             Reason = $"to {Peer.IdText}: {withdrawn}",
@@ -431,9 +441,9 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// </summary>
     private async Task<bool> RecheckRefusedRelayAsync(OutboxEntry entry, CancellationToken ct)
     {
-        if (OriginOf(entry) is { } origin && _runtime.Trust.Peers.TryGetValue(origin, out var originPeer))
+        if (OriginOf(entry) is { } origin && _trustSnapshot.Current.Peers.TryGetValue(origin, out var originPeer))
         {
-            using var channel = PeerChannelFactory.Create(_runtime, originPeer);
+            using var channel = PeerChannelFactory.Create(_trustSnapshot, _nodeIdentity, originPeer);
             try
             {
                 _ = await _directory.RefreshAsync(originPeer, new Contracts.V1.Federation.FederationClient(channel), ct).ConfigureAwait(false);
@@ -476,7 +486,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         bundleId = Convert.ToHexStringLower(bundle.BundleId.Span);
-        if (bundle.Origin == _runtime.Identity.IdText || !TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
+        if (bundle.Origin == _nodeIdentity.Current.IdText || !TrustBundleVerifier.IsValidTimestamp(bundle.CreatedAt)
             || _directory.Find(bundle.Origin) is not { } announced)
         {
             return null;
@@ -489,7 +499,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         var key = _directory.FindSigningKey(bundle.Origin, signed.SignerKeyId.Span);
-        return key is not null && key.ValidAt(createdAt, SuiteNegotiation.Skew(_runtime))
+        return key is not null && key.ValidAt(createdAt, SuiteNegotiation.Skew(_trustSnapshot))
             ? null
             : $"origin-key-withdrawn: {bundle.Origin} no longer announces signing key {Convert.ToHexStringLower(signed.SignerKeyId.Span)} " +
               $"for a bundle created at {createdAt:O} (announcement issued at {announced.IssuedAt:O}); only the origin can sign it again";
@@ -501,9 +511,9 @@ internal sealed class PeerForwarder : IAsyncDisposable
         {
             Version = 1,
             EnvelopeId = ByteString.CopyFrom(entry.EnvelopeId),
-            Sender = _runtime.Identity.IdText,
+            Sender = _nodeIdentity.Current.IdText,
             Recipient = Peer.IdText,
-            SentAt = Timestamp.FromDateTimeOffset(_runtime.Time.GetUtcNow()),
+            SentAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow()),
             HopCount = (uint)entry.HopCount,
             PayloadKind = entry.Kind,
         };
@@ -606,14 +616,14 @@ internal sealed class PeerForwarder : IAsyncDisposable
     private async Task CompleteAckAsync(OutboxEntry entry, Ack ack, string id, CancellationToken ct)
     {
         var delivered = ack.Status != AckStatus.Rejected;
-        var removed = await _runtime.Store.CompleteDeliveryAsync(Peer.IdText, entry.EnvelopeId, entry.IndicatorCount, delivered, ct).ConfigureAwait(false);
-        _metrics.Acked(_runtime.Time.GetUtcNow());
+        var removed = await _outboxStore.CompleteDeliveryAsync(Peer.IdText, entry.EnvelopeId, entry.IndicatorCount, delivered, ct).ConfigureAwait(false);
+        _metrics.Acked(_time.GetUtcNow());
         if (ack.Status == AckStatus.Rejected)
         {
             Interlocked.Increment(ref _metrics.EnvelopesRejected);
             _metrics.Error($"envelope {id} rejected: {ack.Reason}");
             GatewayLog.PeerRejectedEnvelope(_logger, Peer.IdText, id, ack.Reason);
-            _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = "rejected-by-peer", Reason = ack.Reason });
+            _auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = "rejected-by-peer", Reason = ack.Reason });
         }
         else
         {
@@ -623,7 +633,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
                 Interlocked.Add(ref _metrics.IndicatorsSent, entry.IndicatorCount);
             }
 
-            _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Delivered, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
+            _auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Delivered, Actor = Peer.IdText, Subject = "envelope:" + id, Decision = ack.Status == AckStatus.Duplicate ? "duplicate" : "delivered", Reason = ReceiptSummary(ack.Receipt) });
         }
     }
 
@@ -635,7 +645,7 @@ internal sealed class PeerForwarder : IAsyncDisposable
         }
 
         var key = _directory.FindSigningKey(Peer.IdText, receipt.SignerKeyId.Span);
-        var valid = key is not null && key.ValidAt(_runtime.Time.GetUtcNow(), SuiteNegotiation.Skew(_runtime))
+        var valid = key is not null && key.ValidAt(_time.GetUtcNow(), SuiteNegotiation.Skew(_trustSnapshot))
             && ContentSignatures.Verify(SignaturePurpose.Receipt, receipt.Body.Span, receipt.Signature.Span, key.Key);
         return valid ? "receipt signature verified" : "receipt signature NOT verified";
     }

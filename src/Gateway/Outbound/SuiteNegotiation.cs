@@ -37,8 +37,8 @@ internal static class SuiteNegotiation
     }
 
     /// <summary>The suite towards a peer whose keys are known, or an error.</summary>
-    public static (Suite Suite, string? Error) ForPeer(GatewayRuntime runtime, PeerSettings peer, PeerKeyDirectory.NodeKeys keys) =>
-        Choose(runtime.Identity.Suites, keys.Suites, peer.PinnedSuite, Suites.Parse(runtime.Trust.Config.Config.Node.MinimumSuite));
+    public static (Suite Suite, string? Error) ForPeer(ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, PeerSettings peer, PeerKeyDirectory.NodeKeys keys) =>
+        Choose(nodeIdentity.Current.Suites, keys.Suites, peer.PinnedSuite, Suites.Parse(trustSnapshot.Current.Config.Config.Node.MinimumSuite));
 
     /// <summary>
     /// The peer's KEM key for a suite to seal to at <paramref name="now"/>: the newest announced key (latest not-before)
@@ -61,5 +61,5 @@ internal static class SuiteNegotiation
     }
 
     /// <summary>The clock skew this node tolerates (node.maxClockSkewSeconds).</summary>
-    public static TimeSpan Skew(GatewayRuntime runtime) => TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds);
+    public static TimeSpan Skew(ITrustSnapshot trustSnapshot) => TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.MaxClockSkewSeconds);
 }

@@ -20,7 +20,7 @@ namespace CyberCoop.Gateway.Security;
 /// <see cref="ReuseFor"/> passes, whichever comes first: a caller opening many streams on one connection costs one chain
 /// build, not one per stream, and a revocation or reload still applies to the very next call.
 /// </summary>
-internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<CallerAuthorization> logger)
+internal sealed class CallerAuthorization(ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, IAuditSink auditSink, ILogger<CallerAuthorization> logger)
 {
     /// <summary>How long a validated chain is reused on its connection under an unchanged trust snapshot.</summary>
     public static readonly TimeSpan ReuseFor = TimeSpan.FromSeconds(10);
@@ -35,7 +35,7 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     public SpiffeId RequireAgent(ServerCallContext context)
     {
         var id = RequireTlsIdentity(context);
-        if (id.Kind != WorkloadKind.Agent || id.TrustDomain != runtime.Identity.Id.TrustDomain)
+        if (id.Kind != WorkloadKind.Agent || id.TrustDomain != nodeIdentity.Current.Id.TrustDomain)
         {
             Deny(context, id.ToString(), "only agents of this node's own trust domain may call Ingest");
         }
@@ -47,7 +47,7 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     public PeerSettings RequirePeer(ServerCallContext context)
     {
         var id = RequireTlsIdentity(context);
-        if (id.Kind == WorkloadKind.Gateway && runtime.Trust.Peers.TryGetValue(id.ToString(), out var peer))
+        if (id.Kind == WorkloadKind.Gateway && trustSnapshot.Current.Peers.TryGetValue(id.ToString(), out var peer))
         {
             return peer;
         }
@@ -72,11 +72,11 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
 
         // node.firstContact is read from the current trust state: a reload that turns it off also refuses the next call on a
         // first-contact connection opened before (the handshake check alone would let it read until its lifetime ends).
-        if (runtime.Trust.Config.Config.Node.FirstContact && FirstContact.Admits(result))
+        if (trustSnapshot.Current.Config.Config.Node.FirstContact && FirstContact.Admits(result))
         {
             var caller = result.Id!.Value;
             LiveStreamLog.FirstContactServed(logger, caller.ToString());
-            runtime.AuditLater(new Storage.AuditEntry
+            auditSink.AuditLater(new Storage.AuditEntry
             {
                 Kind = Storage.AuditKinds.FirstContact,
                 Actor = caller.ToString(),
@@ -132,8 +132,8 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     /// <summary>The client chain's validation under the current trust snapshot, reused within its connection (see the class).</summary>
     private ChainValidationResult Validate(X509Certificate2 certificate)
     {
-        var trust = runtime.Trust;
-        var now = runtime.Time.GetUtcNow();
+        var trust = trustSnapshot.Current;
+        var now = time.GetUtcNow();
         if (_validated.TryGetValue(certificate, out var known) && ReferenceEquals(known.Trust, trust) && now < known.ReuseUntil)
         {
             return known.Result;
@@ -155,7 +155,7 @@ internal sealed class CallerAuthorization(GatewayRuntime runtime, ILogger<Caller
     private void Deny(ServerCallContext context, string caller, string reason)
     {
         GatewayLog.CallDenied(logger, context.Method, caller, reason);
-        runtime.RecordDenial(caller, context.Method, reason);
+        auditSink.RecordDenial(caller, context.Method, reason);
         throw new RpcException(new Status(StatusCode.PermissionDenied, reason));
     }
 

@@ -43,7 +43,9 @@ internal sealed class CallerLimits : IDisposable
     /// <summary>How often token buckets are refilled (each by the tokens due for the time elapsed).</summary>
     private static readonly TimeSpan s_tick = TimeSpan.FromMilliseconds(50);
 
-    private readonly GatewayRuntime _runtime;
+    private readonly ITrustSnapshot _trustSnapshot;
+    private readonly TimeProvider _time;
+    private readonly IAuditSink _auditSink;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
     private readonly Lock _auditGate = new();
@@ -53,14 +55,17 @@ internal sealed class CallerLimits : IDisposable
     private volatile LimitState _state;
     private ImmutableList<LimitState> _retired = [];
 
-    public CallerLimits(GatewayRuntime runtime, ILogger<CallerLimits> logger)
+    public CallerLimits(ITrustSnapshot trustSnapshot, TimeProvider time, IAuditSink auditSink, ILogger<CallerLimits> logger)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
-        _runtime = runtime;
+        ArgumentNullException.ThrowIfNull(trustSnapshot);
+        ArgumentNullException.ThrowIfNull(time);
+        _trustSnapshot = trustSnapshot;
+        _time = time;
+        _auditSink = auditSink;
         _logger = logger;
-        _state = new LimitState(runtime.Trust.Config.Config.Node.Limits);
-        runtime.TrustChanged += OnTrustChanged;
-        _timer = runtime.Time.CreateTimer(_ => Tick(), null, s_tick, s_tick);
+        _state = new LimitState(trustSnapshot.Current.Config.Config.Node.Limits);
+        trustSnapshot.Changed += OnTrustChanged;
+        _timer = time.CreateTimer(_ => Tick(), null, s_tick, s_tick);
     }
 
     /// <summary>After the first refusal of an identity and limit is audited, further ones are summed up over this long.</summary>
@@ -159,7 +164,7 @@ internal sealed class CallerLimits : IDisposable
     /// </summary>
     private void Note(string limit, string caller, string method, string decision, string message)
     {
-        var now = _runtime.Time.GetUtcNow();
+        var now = _time.GetUtcNow();
         var first = false;
         lock (_auditGate)
         {
@@ -180,7 +185,7 @@ internal sealed class CallerLimits : IDisposable
         }
 
         GatewayLog.RateLimited(_logger, caller, method, decision, message);
-        _runtime.AuditLater(new AuditEntry
+        _auditSink.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.RateLimited,
             Actor = caller,
@@ -204,7 +209,7 @@ internal sealed class CallerLimits : IDisposable
         }
 
         List<((string Limit, string Caller, string Decision) Key, long Count, DateTimeOffset Since)>? ended = null;
-        var now = _runtime.Time.GetUtcNow();
+        var now = _time.GetUtcNow();
         lock (_auditGate)
         {
             foreach (var (key, window) in _windows)
@@ -230,7 +235,7 @@ internal sealed class CallerLimits : IDisposable
 
             var summary = $"{limit}: {count} more streams or messages of {caller} {decision} since {since:O}";
             GatewayLog.RateLimitSummary(_logger, caller, count, decision, limit);
-            _runtime.AuditLater(new AuditEntry { Kind = AuditKinds.RateLimited, Actor = caller, Subject = limit, Decision = decision + "-summary", Reason = summary });
+            _auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.RateLimited, Actor = caller, Subject = limit, Decision = decision + "-summary", Reason = summary });
         }
     }
 
@@ -250,7 +255,7 @@ internal sealed class CallerLimits : IDisposable
 
     public void Dispose()
     {
-        _runtime.TrustChanged -= OnTrustChanged;
+        _trustSnapshot.Changed -= OnTrustChanged;
         _timer.Dispose();
     }
 

@@ -52,7 +52,7 @@ internal static class CallerKinds
 }
 
 /// <summary>Per-caller activity.</summary>
-internal sealed partial class GatewayStore
+internal sealed partial class GatewayStore : IActivityStore
 {
     private const string UpsertSeen =
         "INSERT INTO caller_activity (caller, kind, first_seen, last_seen) VALUES (@c, @k, @t, @t) " +

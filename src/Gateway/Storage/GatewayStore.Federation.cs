@@ -14,7 +14,7 @@ internal readonly record struct LocalChange(long Seq, Indicator Indicator);
 internal readonly record struct EmbargoItem(string Peer, string IndicatorId, DateTimeOffset Until);
 
 /// <summary>The outbound side of the store: the change feed, per-peer cursors and the dispatch commit.</summary>
-internal sealed partial class GatewayStore
+internal sealed partial class GatewayStore : IDispatchStore
 {
     /// <summary>
     /// Indicators changed by this node's own agents after <paramref name="afterSeq"/>, in feed order, each as its origin

@@ -19,7 +19,7 @@ internal sealed record SightingsBack(string IndicatorId, string Reporter, long C
     IReadOnlyList<string> Sectors, DateTimeOffset LastReceived);
 
 /// <summary>Reads for the interoperability views (STIX, MISP feed, TAXII).</summary>
-internal sealed partial class GatewayStore
+internal sealed partial class GatewayStore : IExportStore
 {
     /// <summary>
     /// Every stored indicator with its origin view, in id order, streamed in one scan (no query per indicator): the

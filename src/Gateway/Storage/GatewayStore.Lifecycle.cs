@@ -45,7 +45,7 @@ internal enum WithdrawalCommit
 }
 
 /// <summary>The lifecycle side of the store: deliveries, withdrawals, suppressions and sightings.</summary>
-internal sealed partial class GatewayStore
+internal sealed partial class GatewayStore : ILifecycleStore
 {
     /// <summary>
     /// Records an own withdrawal (this node is the origin) with its sealed-later deliveries and audit, in one

@@ -9,7 +9,7 @@ namespace CyberCoop.Gateway.Storage;
 internal sealed record StoredTrustBundle(string TrustDomain, string AnchorPin, ulong Sequence, byte[] Signed, DateTimeOffset AcceptedAt);
 
 /// <summary>Trust bundles accepted from peer domains.</summary>
-internal sealed partial class GatewayStore
+internal sealed partial class GatewayStore : ITrustBundleStore
 {
     /// <summary>Stores <paramref name="bundle"/> as the held bundle of its domain, replacing the previous one.</summary>
     public Task SaveTrustBundleAsync(StoredTrustBundle bundle, CancellationToken ct)

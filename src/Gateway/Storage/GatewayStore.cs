@@ -20,7 +20,7 @@ namespace CyberCoop.Gateway.Storage;
 /// <see cref="StoreOptions.DurableAgainstPowerLoss"/>; every method returns only after the transaction holding its
 /// write committed, so a caller may ack once the task completes. All methods are thread-safe.
 /// </remarks>
-internal sealed partial class GatewayStore : IAsyncDisposable
+internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IReceiveStore, IOutboxStore, IEmbargoStore, IQuarantineStore, IAsyncDisposable
 {
     /// <summary>Largest batch or envelope id accepted (the protocol recommends 16 bytes).</summary>
     public const int MaxIdBytes = 64;

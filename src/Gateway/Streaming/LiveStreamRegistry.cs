@@ -27,7 +27,10 @@ internal sealed class LiveStreamRegistry : IDisposable
     /// <summary>How often open streams are checked for certificates that expired meanwhile.</summary>
     public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
 
-    private readonly GatewayRuntime _runtime;
+    private readonly ITrustSnapshot _trustSnapshot;
+    private readonly TimeProvider _time;
+    private readonly NodeMetrics _metrics;
+    private readonly IAuditSink _auditSink;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<LiveStream, byte> _streams = new();
     private readonly ConcurrentDictionary<string, LiveConnection> _connections = new(StringComparer.Ordinal);
@@ -36,13 +39,17 @@ internal sealed class LiveStreamRegistry : IDisposable
     private long _connectionsClosed;
     private int _firstContacts;
 
-    public LiveStreamRegistry(GatewayRuntime runtime, ILogger<LiveStreamRegistry> logger)
+    public LiveStreamRegistry(ITrustSnapshot trustSnapshot, TimeProvider time, NodeMetrics metrics, IAuditSink auditSink, ILogger<LiveStreamRegistry> logger)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
-        _runtime = runtime;
+        ArgumentNullException.ThrowIfNull(trustSnapshot);
+        ArgumentNullException.ThrowIfNull(time);
+        _trustSnapshot = trustSnapshot;
+        _time = time;
+        _metrics = metrics;
+        _auditSink = auditSink;
         _logger = logger;
-        runtime.TrustChanged += OnTrustChanged;
-        _sweep = runtime.Time.CreateTimer(_ => SweepExpired(), null, SweepInterval, SweepInterval);
+        trustSnapshot.Changed += OnTrustChanged;
+        _sweep = time.CreateTimer(_ => SweepExpired(), null, SweepInterval, SweepInterval);
     }
 
     /// <summary>How long after its streams were cut a connection gets GOAWAY.</summary>
@@ -87,7 +94,7 @@ internal sealed class LiveStreamRegistry : IDisposable
     /// <summary>Connections closed so far because their caller lost its admission.</summary>
     public long ConnectionsClosed => Interlocked.Read(ref _connectionsClosed);
 
-    internal TrustState CurrentTrust => _runtime.Trust;
+    internal TrustState CurrentTrust => _trustSnapshot.Current;
 
     /// <summary>
     /// Registers an authorized stream; dispose the result when the stream ends. The caller is checked again
@@ -101,7 +108,7 @@ internal sealed class LiveStreamRegistry : IDisposable
             ?? throw new InvalidOperationException("a live stream needs the caller's client certificate (authorize the call first)");
         var stream = new LiveStream(this, context, caller, kind, certificate, http.Connection.Id);
         _streams.TryAdd(stream, 0);
-        if (Check(_runtime.Trust, stream) is { } reason)
+        if (Check(_trustSnapshot.Current, stream) is { } reason)
         {
             Cut(stream, reason);
         }
@@ -157,9 +164,9 @@ internal sealed class LiveStreamRegistry : IDisposable
     [DoesNotReturn]
     internal void Refuse(LiveStream stream, string reason)
     {
-        _runtime.Metrics.AddDenied();
+        _metrics.AddDenied();
         GatewayLog.CallDenied(_logger, stream.Context.Method, stream.CallerText, reason);
-        _runtime.AuditLater(new AuditEntry
+        _auditSink.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.Denied,
             Actor = stream.CallerText,
@@ -182,7 +189,7 @@ internal sealed class LiveStreamRegistry : IDisposable
             return;
         }
 
-        if (!_runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client).IsValid)
+        if (!_trustSnapshot.Current.Validator.Validate(certificate, null, CertificatePurpose.Client).IsValid)
         {
             await FirstContactAsync(connection, certificate, next).ConfigureAwait(false);
             return;
@@ -212,7 +219,7 @@ internal sealed class LiveStreamRegistry : IDisposable
                 return;
             }
 
-            using var lifetime = new CancellationTokenSource(FirstContact.Lifetime, _runtime.Time);
+            using var lifetime = new CancellationTokenSource(FirstContact.Lifetime, _time);
             using var abort = lifetime.Token.Register(() => connection.Abort(new ConnectionAbortedException("first-contact connection lifetime reached")));
             await next(connection).ConfigureAwait(false);
         }
@@ -255,7 +262,7 @@ internal sealed class LiveStreamRegistry : IDisposable
     /// <summary>Cuts streams and closes connections whose client certificate expired while they were open.</summary>
     internal void SweepExpired()
     {
-        var now = _runtime.Time.GetUtcNow();
+        var now = _time.GetUtcNow();
         foreach (var stream in _streams.Keys)
         {
             if (stream.CutReason is null && now > stream.NotAfter)
@@ -296,9 +303,9 @@ internal sealed class LiveStreamRegistry : IDisposable
         var closed = connection.Connection.ConnectionClosed;
         try
         {
-            await Task.Delay(GoAwayDelay, _runtime.Time, closed).ConfigureAwait(false);
+            await Task.Delay(GoAwayDelay, _time, closed).ConfigureAwait(false);
             connection.Connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
-            await Task.Delay(ConnectionCloseGrace, _runtime.Time, closed).ConfigureAwait(false);
+            await Task.Delay(ConnectionCloseGrace, _time, closed).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -310,7 +317,7 @@ internal sealed class LiveStreamRegistry : IDisposable
 
     public void Dispose()
     {
-        _runtime.TrustChanged -= OnTrustChanged;
+        _trustSnapshot.Changed -= OnTrustChanged;
         _sweep.Dispose();
     }
 

@@ -11,17 +11,22 @@ namespace CyberCoop.Gateway.Trust;
 /// </summary>
 internal sealed class TrustBundlePublisher
 {
-    private readonly GatewayRuntime _runtime;
+    private readonly ITrustSnapshot _trustSnapshot;
+    private readonly INodeIdentitySource _nodeIdentity;
+    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private SignedTrustBundle _current;
     private ulong _sequence;
     private DateTimeOffset _expiresAt;
 
-    public TrustBundlePublisher(GatewayRuntime runtime)
+    public TrustBundlePublisher(ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time)
     {
-        _runtime = runtime;
+        ArgumentNullException.ThrowIfNull(trustSnapshot);
+        _trustSnapshot = trustSnapshot;
+        _nodeIdentity = nodeIdentity;
+        _time = time;
         (_current, _sequence, _expiresAt) = Build();
-        runtime.TrustChanged += (_, _) => Rebuild();
+        trustSnapshot.Changed += (_, _) => Rebuild();
     }
 
     /// <summary>The bundle currently served.</summary>
@@ -72,10 +77,10 @@ internal sealed class TrustBundlePublisher
 
     private (SignedTrustBundle Signed, ulong Sequence, DateTimeOffset ExpiresAt) Build()
     {
-        var own = _runtime.Trust.OwnBundle;
+        var own = _trustSnapshot.Current.OwnBundle;
         var served = new SignedTrustBundle { Bundle = own.Signed.Bundle };
         served.Signatures.Add(own.Signed.Signatures);
-        served.KeyAnnouncements.Add(_runtime.Identity.CreateAnnouncement(_runtime.Time));
+        served.KeyAnnouncements.Add(_nodeIdentity.Current.CreateAnnouncement(_time));
         return (served, own.Sequence, own.ExpiresAt);
     }
 }

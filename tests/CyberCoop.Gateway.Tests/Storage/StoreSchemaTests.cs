@@ -95,92 +95,53 @@ public sealed class StoreSchemaTests : IDisposable
         Assert.Contains($"schema version {PostgresSchema.LatestVersion + 1} is newer than this build supports", error.Message, StringComparison.Ordinal);
     }
 
-    private async Task<List<string>> SqliteColumnsAsync()
-    {
-        var path = _dir.File("schema.db");
-        await (await GatewayStore.OpenAsync(path, TimeProvider.System, Ct)).DisposeAsync();
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
-        await connection.OpenAsync(Ct);
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c " +
-            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'";
-        var columns = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            columns.Add(reader.GetString(0));
-        }
+    private Task<List<string>> SqliteColumnsAsync() => SqliteNamesAsync(
+        "SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'");
 
-        return columns;
-    }
+    private Task<List<string>> SqliteIndexesAsync() =>
+        SqliteNamesAsync("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'");
 
-    private static async Task<string> PlanAsync(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
-        var plan = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            plan.Add(reader.GetString(3));
-        }
-
-        return string.Join("; ", plan);
-    }
-
-    private async Task<List<string>> SqliteIndexesAsync()
-    {
-        var path = _dir.File("indexes.db");
-        await (await GatewayStore.OpenAsync(path, TimeProvider.System, Ct)).DisposeAsync();
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
-        await connection.OpenAsync(Ct);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'";
-        var names = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        return names;
-    }
+    private static Task<List<string>> PostgresColumnsAsync() =>
+        PostgresNamesAsync("SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public'");
 
     /// <summary>Indexes created by name (not those PostgreSQL makes for primary keys and unique constraints).</summary>
-    private static async Task<List<string>> PostgresIndexesAsync()
-    {
-        var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
-        await (await GatewayStore.OpenPostgresAsync(database, TimeProvider.System, new PostgresStoreOptions(), Ct)).DisposeAsync();
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(
-            "SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)", connection);
-        var names = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            names.Add(reader.GetString(0));
-        }
+    private static Task<List<string>> PostgresIndexesAsync() => PostgresNamesAsync(
+        "SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)");
 
-        return names;
+    private static async Task<string> PlanAsync(SqliteConnection connection, string sql) =>
+        string.Join("; ", await ReadStringsAsync(connection, "EXPLAIN QUERY PLAN " + sql, column: 3));
+
+    /// <summary>The first column of <paramref name="sql"/> over a new store's SQLite schema.</summary>
+    private async Task<List<string>> SqliteNamesAsync(string sql)
+    {
+        var path = _dir.File(Guid.NewGuid().ToString("N") + ".db");
+        await (await GatewayStore.OpenAsync(path, TimeProvider.System, Ct)).DisposeAsync();
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync(Ct);
+        return await ReadStringsAsync(connection, sql, column: 0);
     }
 
-    private static async Task<List<string>> PostgresColumnsAsync()
+    /// <summary>The first column of <paramref name="sql"/> over a new store's PostgreSQL schema.</summary>
+    private static async Task<List<string>> PostgresNamesAsync(string sql)
     {
         var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
         await (await GatewayStore.OpenPostgresAsync(database, TimeProvider.System, new PostgresStoreOptions(), Ct)).DisposeAsync();
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(
-            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public'", connection);
-        var columns = new List<string>();
+        return await ReadStringsAsync(connection, sql, column: 0);
+    }
+
+    private static async Task<List<string>> ReadStringsAsync(System.Data.Common.DbConnection connection, string sql, int column)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var values = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(Ct);
         while (await reader.ReadAsync(Ct))
         {
-            columns.Add(reader.GetString(0));
+            values.Add(reader.GetString(column));
         }
 
-        return columns;
+        return values;
     }
 }
