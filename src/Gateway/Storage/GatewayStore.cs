@@ -581,7 +581,8 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
 
     /// <summary>
     /// At most <paramref name="limit"/> indicators whose value starts with <paramref name="prefix"/> (byte order, so
-    /// case-sensitive), in value order: a range scan of <c>ix_indicators_value</c>, not a walk over every indicator.
+    /// case-sensitive), in value order. There is no index on the value: this reads the indicators table (an index cost
+    /// 27% of end-to-end throughput at 1,000,000 stored, on every write, for an occasional operator search).
     /// </summary>
     public async Task<IReadOnlyList<Indicator>> SearchIndicatorsByValueAsync(string prefix, int limit, CancellationToken ct)
     {
@@ -589,8 +590,8 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        // Byte order on both engines (SQLite's BINARY, PostgreSQL's "C" collation of the index): every value with the
-        // prefix lies in [prefix, prefix + U+10FFFF).
+        // Byte order on both engines (SQLite's BINARY, PostgreSQL's "C" collation): every value with the prefix lies in
+        // [prefix, prefix + U+10FFFF).
         var value = _db.Dialect.IsPostgres ? "value COLLATE \"C\"" : "value";
         command.CommandText = $"SELECT blob FROM indicators WHERE {value} >= @low AND {value} < @high ORDER BY {value} LIMIT @n";
         command.Parameters.AddWithValue("@low", prefix);

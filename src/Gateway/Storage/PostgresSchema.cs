@@ -176,10 +176,9 @@ internal static class PostgresSchema
         );
         """,
 
-        // 2: SQLite version 12: the console's audit search by kind and indicator search by value prefix.
+        // 2: SQLite version 12: the console's audit search by kind (no index for its value-prefix search, as on SQLite).
         """
         CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
-        CREATE INDEX ix_indicators_value ON indicators((value COLLATE "C"));
         """,
 
         // 3: SQLite's version 13 (sightings back along relay paths).

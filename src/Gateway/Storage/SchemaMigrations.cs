@@ -259,11 +259,11 @@ internal static class SchemaMigrations
         ) WITHOUT ROWID;
         """,
 
-        // 12: the console's audit search by kind pages through the whole log along the first index (AuditLog.SearchAsync);
-        // its indicator search finds values by prefix along the second (GatewayStore.SearchIndicatorsByValueAsync).
+        // 12: the console's audit search by kind pages through the whole log along this index (AuditLog.SearchAsync).
+        // Its indicator search by value prefix has no index on purpose: one on indicators(value) cost 27% of the load
+        // tool's end-to-end throughput with 1,000,000 stored (docs/performance.md), for an occasional operator search.
         """
         CREATE INDEX ix_audit_kind_seq ON audit(kind, seq);
-        CREATE INDEX ix_indicators_value ON indicators(value);
         """,
 
         // 13: sightings back along relay paths. Which peer relayed which indicator of which origin to this node

@@ -39,25 +39,23 @@ public sealed class StoreSchemaTests : IDisposable
         var postgres = (await PostgresIndexesAsync()).Except(PostgresOnlyIndexes).ToList();
 
         Assert.Contains("ix_audit_kind_seq", sqlite);
-        Assert.Contains("ix_indicators_value", sqlite);
+        Assert.DoesNotContain("ix_indicators_value", sqlite); // left out on purpose: see SchemaMigrations version 12
         Assert.True(sqlite.Order(StringComparer.Ordinal).SequenceEqual(postgres.Order(StringComparer.Ordinal)),
             $"SQLite: {string.Join(", ", sqlite.Order(StringComparer.Ordinal))}; PostgreSQL: {string.Join(", ", postgres.Order(StringComparer.Ordinal))}");
     }
 
     [Fact]
-    public async Task Console_searches_walk_an_index_not_the_whole_table_on_sqlite()
+    public async Task Console_audit_search_walks_an_index_not_the_whole_log_on_sqlite()
     {
         var path = _dir.File("plan.db");
         await (await GatewayStore.OpenAsync(path, TimeProvider.System, Ct)).DisposeAsync();
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
         await connection.OpenAsync(Ct);
 
-        var indicators = await PlanAsync(connection, "SELECT blob FROM indicators WHERE value >= 'a' AND value < 'b' ORDER BY value LIMIT 100");
         var audit = await PlanAsync(connection, "SELECT seq FROM audit WHERE kind = 'admin' AND seq < 5 ORDER BY seq DESC LIMIT 51");
 
-        Assert.Contains("USING INDEX ix_indicators_value", indicators, StringComparison.Ordinal);
         Assert.Contains("ix_audit_kind_seq", audit, StringComparison.Ordinal);
-        Assert.DoesNotContain("TEMP B-TREE", indicators + audit, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", audit, StringComparison.Ordinal);
     }
 
     [Fact]
