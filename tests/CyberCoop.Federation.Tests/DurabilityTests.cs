@@ -90,24 +90,8 @@ public sealed class DurabilityTests : IAsyncLifetime
         return batch;
     }
 
-    private async Task<HashSet<string>> IngestManyAsync(string code, int batches, int perBatch, string prefix)
-    {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        using var call = _f.IngestClient(code).Submit();
-        for (var b = 0; b < batches; b++)
-        {
-            await call.RequestStream.WriteAsync(Batch(prefix, b, perBatch));
-            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            foreach (var item in call.ResponseStream.Current.Items)
-            {
-                Assert.Equal(ItemOutcome.Accepted, item.Outcome);
-                ids.Add(item.IndicatorId);
-            }
-        }
-
-        await call.RequestStream.CompleteAsync();
-        return ids;
-    }
+    private Task<HashSet<string>> IngestManyAsync(string code, int batches, int perBatch, string prefix) =>
+        _f.IngestAcceptedAsync(code, Enumerable.Range(0, batches).Select(b => Batch(prefix, b, perBatch)));
 
     private Task WaitForCountAsync(string code, int expected, TimeSpan timeout, Func<string> diagnostics) =>
         _f.WaitForStoredCountAsync(code, expected, timeout, diagnostics);

@@ -108,7 +108,7 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
         }
     }
 
-    private async Task<HashSet<string>> IngestAsync(string code, string prefix, int count, TimeSpan? deadline = null)
+    private Task<HashSet<string>> IngestAsync(string code, string prefix, int count, TimeSpan? deadline = null)
     {
         var batch = new IngestBatch { BatchId = ByteString.CopyFromUtf8(prefix) };
         for (var i = 0; i < count; i++)
@@ -116,17 +116,6 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
             batch.Sightings.Add(Sighting(IndicatorType.Domain, $"{prefix}-{i}.{code}.fd.example"));
         }
 
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        using var call = _f.IngestClient(code).Submit(deadline: DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(60)));
-        await call.RequestStream.WriteAsync(batch);
-        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        foreach (var item in call.ResponseStream.Current.Items)
-        {
-            Assert.Equal(ItemOutcome.Accepted, item.Outcome);
-            ids.Add(item.IndicatorId);
-        }
-
-        await call.RequestStream.CompleteAsync();
-        return ids;
+        return _f.IngestAcceptedAsync(code, [batch], deadline ?? TimeSpan.FromSeconds(60));
     }
 }

@@ -195,6 +195,29 @@ internal sealed class TestFederation : IAsyncDisposable
         return call.ResponseStream.Current;
     }
 
+    /// <summary>
+    /// Sends <paramref name="batches"/> one after another on one Ingest stream of <paramref name="code"/>'s agent, each
+    /// answered before the next; asserts every item accepted and returns the indicator ids.
+    /// </summary>
+    public async Task<HashSet<string>> IngestAcceptedAsync(string code, IEnumerable<IngestBatch> batches, TimeSpan? deadline = null)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        using var call = IngestClient(code).Submit(deadline: deadline is { } d ? DateTime.UtcNow + d : null);
+        foreach (var batch in batches)
+        {
+            await call.RequestStream.WriteAsync(batch);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            foreach (var item in call.ResponseStream.Current.Items)
+            {
+                Assert.Equal(ItemOutcome.Accepted, item.Outcome);
+                ids.Add(item.IndicatorId);
+            }
+        }
+
+        await call.RequestStream.CompleteAsync();
+        return ids;
+    }
+
     /// <summary>The indicator id a sighting of this value gets.</summary>
     public static string IdOf(IndicatorType type, string value) =>
         IndicatorIds.Compute(type, IndicatorNormalizer.Normalize(type, value).Value);

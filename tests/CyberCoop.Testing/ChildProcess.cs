@@ -14,7 +14,6 @@ internal sealed class ChildProcess : IAsyncDisposable
 {
     private const int TailLines = 40;
     private readonly Process _process;
-    private readonly Queue<string> _tail = new();
     private readonly StringBuilder _output = new();
 
     private ChildProcess(Process process, string name)
@@ -37,24 +36,15 @@ internal sealed class ChildProcess : IAsyncDisposable
     {
         get
         {
-            lock (_tail)
+            lock (_output)
             {
                 return _output.ToString();
             }
         }
     }
 
-    /// <summary>The last lines the process wrote.</summary>
-    public string Tail
-    {
-        get
-        {
-            lock (_tail)
-            {
-                return string.Join('\n', _tail);
-            }
-        }
-    }
+    /// <summary>The last lines the process wrote (for failure messages).</summary>
+    public string Tail => string.Join('\n', Output.TrimEnd().Split(Environment.NewLine).TakeLast(TailLines));
 
     /// <summary>
     /// Starts <c>dotnet &lt;dll&gt; args</c> (the dll beside the running assembly) and waits until <paramref name="port"/>
@@ -287,14 +277,9 @@ internal sealed class ChildProcess : IAsyncDisposable
             return;
         }
 
-        lock (_tail)
+        lock (_output)
         {
             _output.AppendLine(line);
-            _tail.Enqueue(line);
-            while (_tail.Count > TailLines)
-            {
-                _tail.Dequeue();
-            }
         }
     }
 

@@ -131,7 +131,6 @@ internal class NationMaterial
     /// </summary>
     public GrpcChannel OpenChannel(X509Certificate2 clientCertificate, bool multipleConnections = false, string? address = null, int? maxMessageBytes = null)
     {
-        var validator = new ChainValidator(ClientTrustedRoots.Select(r => new TrustAnchor(Domain, r.Certificate, r.Pin)));
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = multipleConnections,
@@ -139,8 +138,10 @@ internal class NationMaterial
             {
                 EnabledSslProtocols = SslProtocols.Tls13,
                 ClientCertificates = [clientCertificate],
+                // The roots as they are at each handshake: a root added after a rotation counts for channels made before.
                 RemoteCertificateValidationCallback = (_, cert, _, _) =>
-                    validator.Validate(cert as X509Certificate2, null, CertificatePurpose.Server).IsValid,
+                    new ChainValidator(ClientTrustedRoots.Select(r => new TrustAnchor(Domain, r.Certificate, r.Pin)))
+                        .Validate(cert as X509Certificate2, null, CertificatePurpose.Server).IsValid,
             },
         };
         return GrpcChannel.ForAddress(address ?? Address, new GrpcChannelOptions

@@ -7,8 +7,6 @@ internal static class AgentProcess
 {
     private const string Dll = "CyberCoop.Agent.dll";
 
-    public static string AgentDll => Path.Combine(AppContext.BaseDirectory, Dll);
-
     public static ProcessStartInfo StartInfo(params string[] args) => ChildProcess.StartInfo(Dll, args);
 
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] args, CancellationToken cancellationToken) =>
