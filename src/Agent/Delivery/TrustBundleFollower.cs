@@ -131,6 +131,12 @@ internal sealed class TrustBundleFollower(
         {
             return (0, GatewayDelivery.Describe(ex, trust));
         }
+        catch (RpcException ex)
+        {
+            // The agent is stopping: gRPC reports the cancelled call as Cancelled, which the callers' stop handling
+            // (OperationCanceledException) must see as the stop it is, not as an error that ends the run.
+            throw new OperationCanceledException("stopped during a GetTrustBundle call", ex, cancellationToken);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return (0, $"cannot keep the trust bundle in '{trust.HeldPath}': {ex.Message}");
