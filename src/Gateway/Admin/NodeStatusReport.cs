@@ -1,5 +1,4 @@
 using CyberCoop.Contracts.V1;
-using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Storage;
 using Google.Protobuf.WellKnownTypes;
 
@@ -9,28 +8,29 @@ namespace CyberCoop.Gateway.Admin;
 /// The node's live status (identity, trust bundles, peers with their counters and outbox, agents, warnings): what
 /// <c>status</c> prints over the admin socket and what the web console shows; one code path for both.
 /// </summary>
-internal static class NodeStatusReport
+internal sealed class NodeStatusReport(
+    ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, NodeMetrics nodeMetrics, CallerActivity callerActivity,
+    IIndicatorStore indicatorStore, IOutboxStore outboxStore, TimeProvider time)
 {
     /// <summary>Certificates expiring within this period raise a warning.</summary>
     public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(7);
 
     /// <summary>Reads the status now.</summary>
-    public static async Task<NodeStatus> BuildAsync(GatewayRuntime runtime, CancellationToken ct)
+    public async Task<NodeStatus> BuildAsync(CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
-        var now = runtime.Time.GetUtcNow();
-        var certificateNotAfter = new DateTimeOffset(runtime.Identity.Certificate.NotAfter.ToUniversalTime());
+        var now = time.GetUtcNow();
+        var certificateNotAfter = new DateTimeOffset(identitySource.Current.Certificate.NotAfter.ToUniversalTime());
         var status = new NodeStatus
         {
-            Node = runtime.Identity.IdText,
-            StartedAt = Timestamp.FromDateTimeOffset(runtime.Metrics.StartedAt),
-            IndicatorsStored = (ulong)await runtime.Store.CountIndicatorsAsync(ct).ConfigureAwait(false),
-            SightingsIngested = (ulong)runtime.Metrics.SightingsIngested,
-            SightingsRejected = (ulong)runtime.Metrics.SightingsRejected,
-            CallsDenied = (ulong)runtime.Metrics.CallsDenied,
+            Node = identitySource.Current.IdText,
+            StartedAt = Timestamp.FromDateTimeOffset(nodeMetrics.StartedAt),
+            IndicatorsStored = (ulong)await indicatorStore.CountIndicatorsAsync(ct).ConfigureAwait(false),
+            SightingsIngested = (ulong)nodeMetrics.SightingsIngested,
+            SightingsRejected = (ulong)nodeMetrics.SightingsRejected,
+            CallsDenied = (ulong)nodeMetrics.CallsDenied,
             CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
         };
-        if (runtime.Identity.PendingActivation() is { } activation)
+        if (identitySource.Current.PendingActivation() is { } activation)
         {
             status.ContentKeysPendingActivation = Timestamp.FromDateTimeOffset(activation);
         }
@@ -40,7 +40,7 @@ internal static class NodeStatusReport
             status.Warnings.Add($"the node's TLS certificate expires at {certificateNotAfter:u}; renew it with 'certs renew'");
         }
 
-        var own = runtime.Trust.OwnBundle;
+        var own = trustSnapshot.Current.OwnBundle;
         status.TrustBundleSequence = own.Sequence;
         status.TrustBundleExpiresAt = Timestamp.FromDateTimeOffset(own.ExpiresAt);
         if (own.ExpiresAt - now < ExpiryWarning)
@@ -50,11 +50,11 @@ internal static class NodeStatusReport
                 : $"the domain's trust bundle (sequence {own.Sequence}) expires at {own.ExpiresAt:u}; re-sign it with 'certs bundle sign' and reload");
         }
 
-        foreach (var peer in runtime.Trust.Peers.Values)
+        foreach (var peer in trustSnapshot.Current.Peers.Values)
         {
-            var metrics = runtime.Metrics.Peer(peer.IdText);
+            var metrics = nodeMetrics.Peer(peer.IdText);
             var (connectedSince, lastAck, lastError, suite) = metrics.Snapshot();
-            var outbox = await runtime.Store.GetOutboxStatsAsync(peer.IdText, ct).ConfigureAwait(false);
+            var outbox = await outboxStore.GetOutboxStatsAsync(peer.IdText, ct).ConfigureAwait(false);
             var item = new PeerStatus
             {
                 Peer = peer.IdText,
@@ -88,13 +88,13 @@ internal static class NodeStatusReport
                 item.LastAck = Timestamp.FromDateTimeOffset(ack);
             }
 
-            if (runtime.Activity.Rows.TryGetValue(peer.IdText, out var activity) && activity.BundleSequence is { } held)
+            if (callerActivity.Rows.TryGetValue(peer.IdText, out var activity) && activity.BundleSequence is { } held)
             {
                 item.BundleSequenceHeld = held;
                 item.BundleFetchedAt = Timestamp.FromDateTimeOffset(activity.BundleFetchedAt ?? activity.LastSeen);
             }
 
-            if (runtime.Trust.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var theirs))
+            if (trustSnapshot.Current.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var theirs))
             {
                 item.PeerBundleSequence = theirs.Bundle.Sequence;
             }
@@ -102,7 +102,7 @@ internal static class NodeStatusReport
             status.Peers.Add(item);
         }
 
-        foreach (var agent in runtime.Activity.Rows.Values.Where(a => a.Kind == CallerKinds.Agent).OrderBy(a => a.Caller, StringComparer.Ordinal))
+        foreach (var agent in callerActivity.Rows.Values.Where(a => a.Kind == CallerKinds.Agent).OrderBy(a => a.Caller, StringComparer.Ordinal))
         {
             var row = new AgentStatus
             {
@@ -128,17 +128,17 @@ internal static class NodeStatusReport
             status.Agents.Add(row);
         }
 
-        foreach (var domain in runtime.Trust.Peers.Values.Select(p => p.Id.TrustDomain).Distinct(StringComparer.Ordinal))
+        foreach (var domain in trustSnapshot.Current.Peers.Values.Select(p => p.Id.TrustDomain).Distinct(StringComparer.Ordinal))
         {
             // The roots trusted now: the pinned one, or those of the peer's accepted trust bundle after a rotation.
-            var roots = runtime.Trust.RootsOf(domain);
+            var roots = trustSnapshot.Current.RootsOf(domain);
             var lastRoot = roots.Count == 0 ? DateTime.MaxValue : roots.Max(r => r.NotAfter.ToUniversalTime());
             if (lastRoot - now.UtcDateTime < ExpiryWarning)
             {
                 status.Warnings.Add($"the root of {domain} expires at {lastRoot:u}");
             }
 
-            if (runtime.Trust.PeerBundles.TryGetValue(domain, out var held) && held.Bundle.ExpiresAt - now < ExpiryWarning)
+            if (trustSnapshot.Current.PeerBundles.TryGetValue(domain, out var held) && held.Bundle.ExpiresAt - now < ExpiryWarning)
             {
                 status.Warnings.Add($"the trust bundle of {domain} (sequence {held.Bundle.Sequence}) expires at {held.Bundle.ExpiresAt:u}; its operator must re-sign it");
             }

@@ -188,7 +188,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         var directory = originNode.Services.GetRequiredService<PeerKeyDirectory>();
         var keys = directory.Find(target.Id) ?? throw new InvalidOperationException($"{Code(origin)} has not fetched {Code(target)}'s keys yet");
         var peer = originNode.Runtime.Trust.Peers[target.Id];
-        var (suite, error) = SuiteNegotiation.ForPeer(originNode.Runtime, originNode.Runtime, peer, keys);
+        var (suite, error) = SuiteNegotiation.ForPeer(originNode.Services.GetRequiredService<ITrustSnapshot>(), originNode.Services.GetRequiredService<INodeIdentitySource>(), peer, keys);
         if (error is not null)
         {
             throw new InvalidOperationException(error);
@@ -225,7 +225,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
             SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
             Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
         };
-        var kem = SuiteNegotiation.KemKey(keys, suite, now, SuiteNegotiation.Skew(originNode.Runtime)) ?? throw new InvalidOperationException($"{Code(target)} announced no KEM key for {suite}");
+        var kem = SuiteNegotiation.KemKey(keys, suite, now, SuiteNegotiation.Skew(originNode.Services.GetRequiredService<ITrustSnapshot>())) ?? throw new InvalidOperationException($"{Code(target)} announced no KEM key for {suite}");
         return new Crafted(origin.Id, target.Id, signed.ToByteArray(), kem, indicator.Id);
     }
 

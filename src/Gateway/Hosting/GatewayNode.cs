@@ -38,28 +38,27 @@ internal sealed record GatewayNodeOptions
 internal sealed class GatewayNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ILoggerFactory _loggers;
-    private readonly LiveStreamRegistry _streams;
+    private readonly GatewayStore _store;
 
     /// <summary>Meters exported on the metrics endpoint: the node's own, the runtime's and Kestrel's.</summary>
     private static readonly string[] s_exportedMeters = [GatewayMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel"];
 
-    private GatewayNode(WebApplication app, ILoggerFactory loggers, GatewayRuntime runtime, LiveStreamRegistry streams, int port, int? metricsPort, string adminSocket)
+    private GatewayNode(WebApplication app, GatewayStore store, int port, int? metricsPort, string adminSocket)
     {
         _app = app;
-        _streams = streams;
-        _loggers = loggers;
-        Runtime = runtime;
+        _store = store;
+        Runtime = app.Services.GetRequiredService<GatewayRuntime>();
+        Streams = app.Services.GetRequiredService<LiveStreamRegistry>();
         Port = port;
         MetricsPort = metricsPort;
         AdminSocket = adminSocket;
     }
 
-    /// <summary>The node's runtime state.</summary>
+    /// <summary>The node's state as one view, for in-process tests and the demo (services take the narrow parts).</summary>
     public GatewayRuntime Runtime { get; }
 
     /// <summary>Open inbound streams and mutual-TLS connections, cut when their caller loses its admission.</summary>
-    public LiveStreamRegistry Streams => _streams;
+    public LiveStreamRegistry Streams { get; }
 
     /// <summary>The bound mTLS port.</summary>
     public int Port { get; }
@@ -90,7 +89,7 @@ internal sealed class GatewayNode : IAsyncDisposable
         var node = loaded.Config.Node;
         var identity = NodeIdentity.Load(loaded, options.Time);
         GatewayStore? store = null;
-        LiveStreamRegistry? streams = null;
+        WebApplication? app = null;
         try
         {
             var adminSocket = loaded.Resolve(node.AdminSocket);
@@ -121,36 +120,29 @@ internal sealed class GatewayNode : IAsyncDisposable
             }
 
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-            var runtimeLogger = LoggerFactoryFrom(options);
-            var runtime = new GatewayRuntime(loaded, identity, trust, held, store, options.Time, runtimeLogger.CreateLogger<GatewayRuntime>());
-            var activity = await store.ReadCallerActivityAsync(ct).ConfigureAwait(false);
-            runtime.Activity.Restore(activity);
-            runtime.Metrics.RestoreIngested(activity.Sum(a => a.SightingsStored), activity.Sum(a => a.SightingsRejected));
-            foreach (var counters in await store.ReadPeerCountersAsync(ct).ConfigureAwait(false))
-            {
-                runtime.Metrics.RestorePeer(counters);
-            }
-            foreach (var problem in heldProblems)
-            {
-                GatewayLog.HeldTrustBundleSkipped(runtimeLogger.CreateLogger<GatewayNode>(), problem);
-            }
-
-            var registry = new LiveStreamRegistry(runtime, options.Time, runtime.Metrics, runtime, runtimeLogger.CreateLogger<LiveStreamRegistry>());
-            streams = registry;
-            builder.Services.AddSingleton(registry);
-            builder.Services.AddCyberCoopGateway(runtime);
+            var start = new NodeStartState { Config = loaded, Identity = identity, Trust = trust, HeldBundles = held };
+            builder.Services.AddCyberCoopGateway(start, store, options.Time);
+            // Set once the host is built; read by Kestrel's per-handshake and per-connection callbacks, which run only after start.
+            IServiceProvider? host = null;
             if (loaded.Config.Taxii is { } taxii)
             {
                 // The TAXII 2.1 server for analysts' tools: its own Kestrel and port, started and stopped with the node.
-                builder.Services.AddSingleton(services => new Interop.Taxii.TaxiiServer(runtime, taxii, runtimeLogger, services.GetRequiredService<Outbound.OutboundDispatcher>()));
+                builder.Services.AddSingleton(taxii);
+                builder.Services.AddSingleton<Interop.Taxii.TaxiiAuthenticator>();
+                builder.Services.AddSingleton<Interop.Taxii.TaxiiOutbound>();
+                builder.Services.AddSingleton<Interop.Taxii.TaxiiRequestHandler>();
+                builder.Services.AddSingleton<Interop.Taxii.TaxiiServer>();
                 builder.Services.AddHostedService(services => services.GetRequiredService<Interop.Taxii.TaxiiServer>());
             }
 
             if (loaded.Config.Console is { } console)
             {
                 // The operator web console: its own Kestrel and port, started and stopped with the node.
-                builder.Services.AddSingleton(services => new WebConsole.ConsoleServer(
-                    runtime, console, services.GetRequiredService<Lifecycle.WithdrawalService>(), registry, runtimeLogger));
+                builder.Services.AddSingleton(console);
+                builder.Services.AddSingleton<WebConsole.ConsoleThroughput>();
+                builder.Services.AddSingleton<WebConsole.ConsoleAuthenticator>();
+                builder.Services.AddSingleton<WebConsole.ConsolePages>();
+                builder.Services.AddSingleton<WebConsole.ConsoleServer>();
                 builder.Services.AddHostedService(services => services.GetRequiredService<WebConsole.ConsoleServer>());
             }
 
@@ -177,13 +169,13 @@ internal sealed class GatewayNode : IAsyncDisposable
                     {
                         https.SslProtocols = SslProtocols.Tls13;
                         // Read per handshake so a renewed certificate applies after a reload, without a restart.
-                        https.ServerCertificateSelector = (_, _) => runtime.Identity.Certificate;
+                        https.ServerCertificateSelector = (_, _) => host!.GetRequiredService<INodeIdentitySource>().Current.Certificate;
                         https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                         https.CheckCertificateRevocation = false;
-                        https.ClientCertificateValidation = (certificate, _, _) => ValidateClient(runtime, certificate, runtimeLogger);
+                        https.ClientCertificateValidation = (certificate, _, _) => ValidateClient(host!, certificate);
                     });
                     // After TLS: every authenticated connection is tracked so a revocation can close it.
-                    listen.Use(next => connection => registry.TrackConnectionAsync(connection, next));
+                    listen.Use(next => connection => host!.GetRequiredService<LiveStreamRegistry>().TrackConnectionAsync(connection, next));
                 });
                 kestrel.ListenUnixSocket(adminSocket, listen => listen.Protocols = HttpProtocols.Http2);
                 if (metricsEndpoint is not null)
@@ -192,8 +184,24 @@ internal sealed class GatewayNode : IAsyncDisposable
                 }
             });
 
-            var app = builder.Build();
-            app.Services.GetRequiredService<GatewayMeter>();
+            app = builder.Build();
+            host = app.Services;
+            var logger = host.GetRequiredService<ILogger<GatewayNode>>();
+            var activity = await store.ReadCallerActivityAsync(ct).ConfigureAwait(false);
+            var metrics = host.GetRequiredService<NodeMetrics>();
+            host.GetRequiredService<CallerActivity>().Restore(activity);
+            metrics.RestoreIngested(activity.Sum(a => a.SightingsStored), activity.Sum(a => a.SightingsRejected));
+            foreach (var counters in await store.ReadPeerCountersAsync(ct).ConfigureAwait(false))
+            {
+                metrics.RestorePeer(counters);
+            }
+
+            foreach (var problem in heldProblems)
+            {
+                GatewayLog.HeldTrustBundleSkipped(logger, problem);
+            }
+
+            host.GetRequiredService<GatewayMeter>();
             if (metricsEndpoint is not null)
             {
                 MapMetricsEndpoint(app);
@@ -207,17 +215,22 @@ internal sealed class GatewayNode : IAsyncDisposable
             }
             var port = BoundPort(app, endpoint, "https://");
             int? metricsPort = metricsEndpoint is null ? null : BoundPort(app, metricsEndpoint, "http://");
-            GatewayLog.Listening(runtimeLogger.CreateLogger<GatewayNode>(), identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
+            GatewayLog.Listening(logger, identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
             if (metricsPort is { } bound)
             {
-                GatewayLog.MetricsListening(runtimeLogger.CreateLogger<GatewayNode>(), $"{metricsEndpoint!.Address}:{bound}");
+                GatewayLog.MetricsListening(logger, $"{metricsEndpoint!.Address}:{bound}");
             }
 
-            return new GatewayNode(app, runtimeLogger, runtime, registry, port, metricsPort, adminSocket);
+            return new GatewayNode(app, store, port, metricsPort, adminSocket);
         }
         catch
         {
-            streams?.Dispose();
+            if (app is not null)
+            {
+                // Stops the audit writer and the services built so far; the store and the identity are closed below.
+                await app.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (store is not null)
             {
                 await store.DisposeAsync().ConfigureAwait(false);
@@ -228,37 +241,26 @@ internal sealed class GatewayNode : IAsyncDisposable
         }
     }
 
-    private static ILoggerFactory LoggerFactoryFrom(GatewayNodeOptions options) =>
-        LoggerFactory.Create(logging =>
-        {
-            if (options.ConfigureLogging is { } configure)
-            {
-                configure(logging);
-            }
-            else
-            {
-                logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
-            }
-        });
-
-    private static bool ValidateClient(GatewayRuntime runtime, X509Certificate2 certificate, ILoggerFactory loggers)
+    private static bool ValidateClient(IServiceProvider services, X509Certificate2 certificate)
     {
-        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        var trust = services.GetRequiredService<ITrustSnapshot>().Current;
+        var logger = services.GetRequiredService<ILogger<GatewayNode>>();
+        var result = trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
         if (result.IsValid)
         {
             return true;
         }
 
-        if (runtime.Trust.Config.Config.Node.FirstContact && FirstContact.Admits(result))
+        if (trust.Config.Config.Node.FirstContact && FirstContact.Admits(result))
         {
             // A gateway of a domain not pinned here: admitted to read the public trust bundle only (see FirstContact).
-            LiveStreamLog.FirstContactAccepted(loggers.CreateLogger<GatewayNode>(), result.Id!.Value.ToString());
+            LiveStreamLog.FirstContactAccepted(logger, result.Id!.Value.ToString());
             return true;
         }
 
         var claimed = certificate.Subject;
-        GatewayLog.TlsClientRejected(loggers.CreateLogger<GatewayNode>(), result.Reason, claimed);
-        runtime.RecordDenial(claimed, "tls", $"{result.Rejection}: {result.Reason}");
+        GatewayLog.TlsClientRejected(logger, result.Reason, claimed);
+        services.GetRequiredService<IAuditSink>().RecordDenial(claimed, "tls", $"{result.Rejection}: {result.Reason}");
         return false;
     }
 
@@ -353,10 +355,11 @@ internal sealed class GatewayNode : IAsyncDisposable
         }
         finally
         {
+            // The host's services go first (the audit writer writes what is queued), then the store and identity they used.
+            var identity = Runtime.Identity;
             await _app.DisposeAsync().ConfigureAwait(false);
-            _streams.Dispose();
-            await Runtime.DisposeAsync().ConfigureAwait(false);
-            _loggers.Dispose();
+            await _store.DisposeAsync().ConfigureAwait(false);
+            identity.Dispose();
             try
             {
                 File.Delete(AdminSocket);

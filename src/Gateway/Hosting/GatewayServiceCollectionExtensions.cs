@@ -11,21 +11,36 @@ namespace CyberCoop.Gateway.Hosting;
 /// <summary>Wiring of the gateway's services: one entry point for registration, one for endpoints.</summary>
 internal static class GatewayServiceCollectionExtensions
 {
-    /// <summary>Registers the node's runtime, gRPC services, dispatcher and forwarders.</summary>
-    public static IServiceCollection AddCyberCoopGateway(this IServiceCollection services, GatewayRuntime runtime)
+    /// <summary>
+    /// Registers the node's services from what was read before the host was built: the node's state holders (trust,
+    /// identity, audit, outbox signal, reload), the store under its focused interfaces, the gRPC services, dispatcher
+    /// and forwarders.
+    /// </summary>
+    public static IServiceCollection AddCyberCoopGateway(this IServiceCollection services, NodeStartState start, GatewayStore store, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
-        services.TryAddSingleton(runtime);
-        services.TryAddSingleton(runtime.Time);
-        services.AddCyberCoopStore(runtime.Store);
-        services.TryAddSingleton<ITrustSnapshot>(runtime);
-        services.TryAddSingleton<INodeIdentitySource>(runtime);
-        services.TryAddSingleton<IAuditSink>(runtime);
-        services.TryAddSingleton<IOutboxSignal>(runtime);
-        services.TryAddSingleton(runtime.Metrics);
-        services.TryAddSingleton(runtime.Activity);
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(time);
+        services.TryAddSingleton(start);
+        services.TryAddSingleton(start.Config);
+        services.TryAddSingleton(time);
+        services.AddCyberCoopStore(store);
+        services.TryAddSingleton<TrustHolder>();
+        services.TryAddSingleton<ITrustSnapshot>(sp => sp.GetRequiredService<TrustHolder>());
+        services.TryAddSingleton<NodeIdentitySource>();
+        services.TryAddSingleton<INodeIdentitySource>(sp => sp.GetRequiredService<NodeIdentitySource>());
+        services.TryAddSingleton<NodeMetrics>();
+        services.TryAddSingleton<CallerActivity>();
+        services.TryAddSingleton<AuditWriter>();
+        services.TryAddSingleton<IAuditSink>(sp => sp.GetRequiredService<AuditWriter>());
+        services.TryAddSingleton<OutboxSignal>();
+        services.TryAddSingleton<IOutboxSignal>(sp => sp.GetRequiredService<OutboxSignal>());
+        services.TryAddSingleton<ConfigReloader>();
+        services.TryAddSingleton<GatewayRuntime>();
+        services.TryAddSingleton<LiveStreamRegistry>();
         services.TryAddSingleton<CallerAuthorization>();
         services.TryAddSingleton<CallerLimits>();
+        services.TryAddSingleton<Admin.NodeStatusReport>();
         services.AddMetrics();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();

@@ -20,7 +20,9 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// and is audited. Elsewhere the report goes, unchanged, to the peer this node got the indicators from, if this node's
 /// <c>sightingsBack</c> policy towards that peer allows it (otherwise it is withheld here, audited with the reason).
 /// </summary>
-internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<SightingsReceiver> logger)
+internal sealed class SightingsReceiver(
+    ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, ISightingsStore sightingsStore, IIndicatorStore indicatorStore,
+    ILifecycleStore lifecycleStore, IOutboxSignal outboxSignal, TimeProvider time, PeerKeyDirectory directory, ILogger<SightingsReceiver> logger)
 {
     /// <summary>Longest path of a sighting report (the hop count of the last envelope).</summary>
     public const int MaxReportHops = 8;
@@ -43,7 +45,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, ex.Message);
         }
 
-        var self = runtime.Identity.IdText;
+        var self = identitySource.Current.IdText;
         if (header.HopCount == 0 && report.Reporter != sender.IdText)
         {
             return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, $"reporter '{report.Reporter}' is not the sender '{sender.IdText}' (hop 0)");
@@ -67,14 +69,14 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             }
         }
 
-        var latest = runtime.Time.GetUtcNow() + TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds);
+        var latest = time.GetUtcNow() + TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.MaxClockSkewSeconds);
         var formError = CheckForm(report, sender.IdText, latest);
         if (formError is not null)
         {
             return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, formError);
         }
 
-        var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, runtime, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
+        var (key, keyError) = await OriginKeyResolver.ResolveAsync(trustSnapshot, identitySource, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
             signed.ReporterAnnouncement, ct).ConfigureAwait(false);
         if (key is null)
         {
@@ -83,7 +85,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
 
         var periodEnd = report.PeriodEnd.ToDateTimeOffset();
         if (Suites.SignedWith(key.Key.Algorithm) != signed.Suite
-            || !key.ValidAt(periodEnd, TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.MaxClockSkewSeconds))
+            || !key.ValidAt(periodEnd, TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.MaxClockSkewSeconds))
             || !ContentSignatures.Verify(SignaturePurpose.SightingReport, signed.Report.Span, signed.Signature.Span, key.Key))
         {
             return ReceiveOutcome.Reject(RejectReason.BadSignature, "the reporter's signature over the sighting report does not verify");
@@ -94,7 +96,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             // Back along a relay path: only about indicators of that origin this node itself gave the sender.
             foreach (var sighting in report.Sightings)
             {
-                if (!(await runtime.Store.ReadDeliveredPeersAsync(sighting.IndicatorId, report.Origin, ct).ConfigureAwait(false)).Contains(sender.IdText))
+                if (!(await lifecycleStore.ReadDeliveredPeersAsync(sighting.IndicatorId, report.Origin, ct).ConfigureAwait(false)).Contains(sender.IdText))
                 {
                     return ReceiveOutcome.Reject(RejectReason.NotRelayedToSender,
                         $"this node did not give indicator {sighting.IndicatorId} of '{report.Origin}' to '{sender.IdText}', so sightings of it cannot come back from there");
@@ -114,7 +116,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
         var ignored = 0;
         foreach (var sighting in report.Sightings)
         {
-            if (await runtime.Store.GetOwnViewAsync(sighting.IndicatorId, ct).ConfigureAwait(false) is null)
+            if (await indicatorStore.GetOwnViewAsync(sighting.IndicatorId, ct).ConfigureAwait(false) is null)
             {
                 ignored++;
                 continue;
@@ -123,7 +125,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             entries.Add(new ReceivedSightingEntry(sighting.IndicatorId, sighting.Count, sighting.FirstSeen.ToDateTimeOffset(), sighting.LastSeen.ToDateTimeOffset(), [.. sighting.Sectors]));
         }
 
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         var relayed = header.HopCount > 0 ? $" (reported by {report.Reporter}, relayed by {sender.IdText}, hop {header.HopCount})" : "";
         AuditEntry[] audit =
         [
@@ -137,7 +139,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
                 DetailsJson = AuditDetails.Indicators(entries.Select(e => e.IndicatorId)),
             },
         ];
-        var pending = await turn.EnqueueAsync(() => runtime.Store.CommitReceivedSightingsAsync(header.EnvelopeId.Memory, report.Reporter, report.ReportId.ToByteArray(), entries, audit, now, ct))
+        var pending = await turn.EnqueueAsync(() => sightingsStore.CommitReceivedSightingsAsync(header.EnvelopeId.Memory, report.Reporter, report.ReportId.ToByteArray(), entries, audit, now, ct))
             .ConfigureAwait(false);
         switch (await pending.ConfigureAwait(false))
         {
@@ -158,7 +160,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
     private async Task<ReceiveOutcome> ForwardAsync(PeerSettings sender, EnvelopeHeader header, SignedSightingReport signed, SightingReport report, CommitTurn turn,
         CancellationToken ct)
     {
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         var nextHop = (int)header.HopCount + 1;
         var (upstream, withheld) = await NextHopAsync(sender, report, nextHop, ct).ConfigureAwait(false);
         OutboxItem? forward = null;
@@ -187,7 +189,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
                 DetailsJson = AuditDetails.Indicators(report.Sightings.Select(e => e.IndicatorId)),
             },
         ];
-        var pending = await turn.EnqueueAsync(() => runtime.Store.CommitForwardedSightingsAsync(header.EnvelopeId.Memory, sender.IdText, report.Reporter,
+        var pending = await turn.EnqueueAsync(() => sightingsStore.CommitForwardedSightingsAsync(header.EnvelopeId.Memory, sender.IdText, report.Reporter,
             report.ReportId.ToByteArray(), forward, audit, now, ct)).ConfigureAwait(false);
         switch (await pending.ConfigureAwait(false))
         {
@@ -204,7 +206,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
         else
         {
             LifecycleLog.SightingsForwarded(logger, report.Reporter, report.Origin, sender.IdText, header.HopCount, forward.Peer);
-            runtime.NotifyOutbox();
+            outboxSignal.NotifyOutbox();
         }
 
         return new ReceiveOutcome(AckStatus.Accepted, "");
@@ -217,7 +219,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
     private async Task<(string? Peer, string? Withheld)> NextHopAsync(PeerSettings sender, SightingReport report, int nextHop, CancellationToken ct)
     {
         string? upstream = null;
-        if (runtime.Trust.Peers.ContainsKey(report.Origin))
+        if (trustSnapshot.Current.Peers.ContainsKey(report.Origin))
         {
             upstream = report.Origin;
         }
@@ -226,11 +228,11 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             IEnumerable<string>? common = null;
             foreach (var sighting in report.Sightings)
             {
-                var from = await runtime.Store.ReadReceivedFromAsync(sighting.IndicatorId, report.Origin, ct).ConfigureAwait(false);
+                var from = await sightingsStore.ReadReceivedFromAsync(sighting.IndicatorId, report.Origin, ct).ConfigureAwait(false);
                 common = common is null ? from : common.Where(from.Contains).ToList();
             }
 
-            upstream = common?.FirstOrDefault(p => p != sender.IdText && p != report.Reporter && runtime.Trust.Peers.ContainsKey(p));
+            upstream = common?.FirstOrDefault(p => p != sender.IdText && p != report.Reporter && trustSnapshot.Current.Peers.ContainsKey(p));
         }
 
         if (upstream is null || upstream == sender.IdText || upstream == report.Reporter)
@@ -243,7 +245,7 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             return (null, $"hop-limit: hop {nextHop} would exceed the {MaxReportHops} hops a sighting report may travel");
         }
 
-        var config = runtime.Trust.Config.Config.Peers.FirstOrDefault(p => p.Id == upstream);
+        var config = trustSnapshot.Current.Config.Config.Peers.FirstOrDefault(p => p.Id == upstream);
         var level = config is not null && SightingsBackLevels.TryParse(config.SightingsBack, out var parsed) ? parsed : SightingsBackLevel.Off;
         if (level == SightingsBackLevel.Off)
         {

@@ -21,19 +21,22 @@ namespace CyberCoop.Gateway.Lifecycle;
 /// <c>sightingsBack</c> is not <c>off</c>, under the policy towards that peer; it forwards the report on towards the
 /// origin (<see cref="SightingsReceiver"/>, docs/protocol.md §13.2).
 /// </summary>
-internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory directory, ILogger<SightingsReporter> logger) : BackgroundService
+internal sealed class SightingsReporter(
+    ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, ISightingsStore sightingsStore, IIndicatorStore indicatorStore,
+    ILifecycleStore lifecycleStore, IDispatchStore dispatchStore, IOutboxSignal outboxSignal, TimeProvider time, PeerKeyDirectory directory,
+    ILogger<SightingsReporter> logger) : BackgroundService
 {
     private const int PageSize = 5000;
     private DateTimeOffset _lastReport = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _lastReport = runtime.Time.GetUtcNow();
+        _lastReport = time.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(runtime.Trust.Config.Config.Node.SightingsReportSeconds), runtime.Time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(trustSnapshot.Current.Config.Config.Node.SightingsReportSeconds), time, stoppingToken).ConfigureAwait(false);
                 await ReportOnceAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -54,12 +57,12 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
     /// </summary>
     private async Task<string?> ReportPathAsync(string indicatorId, string origin, Dictionary<string, SightingsBackLevel> levels, CancellationToken ct)
     {
-        if (runtime.Trust.Peers.ContainsKey(origin))
+        if (trustSnapshot.Current.Peers.ContainsKey(origin))
         {
             return levels.ContainsKey(origin) ? origin : null;
         }
 
-        foreach (var peer in await runtime.Store.ReadReceivedFromAsync(indicatorId, origin, ct).ConfigureAwait(false))
+        foreach (var peer in await sightingsStore.ReadReceivedFromAsync(indicatorId, origin, ct).ConfigureAwait(false))
         {
             if (levels.ContainsKey(peer))
             {
@@ -73,25 +76,25 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
     /// <summary>One pass over the change feed; returns the number of reports queued.</summary>
     public async Task<int> ReportOnceAsync(CancellationToken ct)
     {
-        var self = runtime.Identity.IdText;
-        var now = runtime.Time.GetUtcNow();
+        var self = identitySource.Current.IdText;
+        var now = time.GetUtcNow();
         var periodStart = _lastReport == DateTimeOffset.MinValue ? now : _lastReport;
         var levels = new Dictionary<string, SightingsBackLevel>(StringComparer.Ordinal);
-        foreach (var peer in runtime.Trust.Peers.Values)
+        foreach (var peer in trustSnapshot.Current.Peers.Values)
         {
-            if (runtime.Trust.Config.Config.Peers.FirstOrDefault(p => p.Id == peer.IdText) is { } config
+            if (trustSnapshot.Current.Config.Config.Peers.FirstOrDefault(p => p.Id == peer.IdText) is { } config
                 && SightingsBackLevels.TryParse(config.SightingsBack, out var level) && level != SightingsBackLevel.Off)
             {
                 levels[peer.IdText] = level;
             }
         }
 
-        var cursor = await runtime.Store.GetPeerCursorAsync(GatewayStore.SightingsCursor, ct).ConfigureAwait(false);
-        var suppressed = await runtime.Store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+        var cursor = await dispatchStore.GetPeerCursorAsync(GatewayStore.SightingsCursor, ct).ConfigureAwait(false);
+        var suppressed = await lifecycleStore.ReadSuppressionsAsync(ct).ConfigureAwait(false);
         var reports = 0;
         while (true)
         {
-            var changes = await runtime.Store.ReadLocalChangesAsync(cursor, PageSize, ct).ConfigureAwait(false);
+            var changes = await dispatchStore.ReadLocalChangesAsync(cursor, PageSize, ct).ConfigureAwait(false);
             if (changes.Count == 0)
             {
                 break;
@@ -105,7 +108,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                 // published the indicator comes from the merged record.
                 var indicator = change.Indicator;
                 if (levels.Count == 0 || suppressed.ContainsKey(indicator.Id)
-                    || await runtime.Store.GetIndicatorAsync(indicator.Id, ct).ConfigureAwait(false) is not { } merged)
+                    || await indicatorStore.GetIndicatorAsync(indicator.Id, ct).ConfigureAwait(false) is not { } merged)
                 {
                     continue;
                 }
@@ -116,8 +119,8 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                     continue;
                 }
 
-                var already = await runtime.Store.ReadReportedSightingsAsync(indicator.Id, ct).ConfigureAwait(false);
-                var withdrawnBy = (await runtime.Store.ReadWithdrawalsAsync(indicator.Id, ct).ConfigureAwait(false)).Select(w => w.Origin).ToHashSet(StringComparer.Ordinal);
+                var already = await sightingsStore.ReadReportedSightingsAsync(indicator.Id, ct).ConfigureAwait(false);
+                var withdrawnBy = (await lifecycleStore.ReadWithdrawalsAsync(indicator.Id, ct).ConfigureAwait(false)).Select(w => w.Origin).ToHashSet(StringComparer.Ordinal);
                 foreach (var origin in origins)
                 {
                     if (withdrawnBy.Contains(origin) || await ReportPathAsync(indicator.Id, origin, levels, ct).ConfigureAwait(false) is not { } via)
@@ -145,10 +148,10 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
             var audit = new List<AuditEntry>();
             foreach (var ((via, origin), entries) in byOrigin)
             {
-                var peer = runtime.Trust.Peers[via];
-                var suite = directory.Find(via) is { } keys && SuiteNegotiation.ForPeer(runtime, runtime, peer, keys) is { Error: null } chosen
+                var peer = trustSnapshot.Current.Peers[via];
+                var suite = directory.Find(via) is { } keys && SuiteNegotiation.ForPeer(trustSnapshot, identitySource, peer, keys) is { Error: null } chosen
                     ? chosen.Suite
-                    : runtime.Identity.Suites[^1];
+                    : identitySource.Current.Suites[^1];
                 for (var first = 0; first < entries.Count; first += SightingsReport.MaxEntries)
                 {
                     var chunk = entries.GetRange(first, Math.Min(SightingsReport.MaxEntries, entries.Count - first));
@@ -161,7 +164,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
                         PeriodEnd = Timestamp.FromDateTimeOffset(now),
                     };
                     report.Sightings.Add(chunk);
-                    outbox.Add(new OutboxItem(via, Relaying.RandomId(), LifecycleSigning.Sign(runtime.Identity, suite, report).ToByteArray(), 0, now, 0, PayloadKind.SightingReport));
+                    outbox.Add(new OutboxItem(via, Relaying.RandomId(), LifecycleSigning.Sign(identitySource.Current, suite, report).ToByteArray(), 0, now, 0, PayloadKind.SightingReport));
                     var sightings = chunk.Sum(c => (long)c.Count);
                     audit.Add(new AuditEntry
                     {
@@ -179,7 +182,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
 
             var from = cursor;
             cursor = changes[^1].Seq;
-            if (!await runtime.Store.CommitSightingsReportsAsync(cursor, outbox, reported, audit, now, ct, expectedCursor: from).ConfigureAwait(false))
+            if (!await sightingsStore.CommitSightingsReportsAsync(cursor, outbox, reported, audit, now, ct, expectedCursor: from).ConfigureAwait(false))
             {
                 break; // another gateway process of this nation (shared PostgreSQL) reported this page
             }
@@ -194,7 +197,7 @@ internal sealed class SightingsReporter(GatewayRuntime runtime, PeerKeyDirectory
         _lastReport = now;
         if (reports > 0)
         {
-            runtime.NotifyOutbox();
+            outboxSignal.NotifyOutbox();
         }
 
         return reports;

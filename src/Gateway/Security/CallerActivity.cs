@@ -10,7 +10,7 @@ namespace CyberCoop.Gateway.Security;
 /// rotation yet. Held in memory for status and metrics, persisted in <c>caller_activity</c>: an agent's counters move in
 /// its batch's own commit (exact), bundle fetches and errors are written right after they happen.
 /// </summary>
-internal sealed class CallerActivity(IActivityStore store, TimeProvider time, ILogger logger)
+internal sealed class CallerActivity(IActivityStore store, TimeProvider time, ILogger<CallerActivity> logger)
 {
     private readonly ConcurrentDictionary<string, CallerActivityRow> _rows = new(StringComparer.Ordinal);
 

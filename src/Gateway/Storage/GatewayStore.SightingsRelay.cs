@@ -16,7 +16,7 @@ internal enum ForwardCommit
 }
 
 /// <summary>The relay-path side of sightings back: where relayed indicators came from, and reports forwarded for others.</summary>
-internal sealed partial class GatewayStore
+internal sealed partial class GatewayStore : ISightingsStore
 {
     /// <summary>
     /// Peers that relayed <paramref name="indicatorId"/> of <paramref name="origin"/> to this node, first arrival first

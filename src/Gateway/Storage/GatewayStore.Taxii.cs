@@ -3,7 +3,7 @@ using System.Globalization;
 namespace CyberCoop.Gateway.Storage;
 
 /// <summary>The TAXII side of the store: status resources of POSTs to the outbound collection.</summary>
-internal sealed partial class GatewayStore
+internal sealed partial class GatewayStore : ITaxiiStatusStore
 {
     /// <summary>
     /// Keeps a status resource (its JSON text) of <paramref name="owner"/>, and in the same transaction drops the ones

@@ -16,4 +16,7 @@ internal interface IIndicatorStore
 
     /// <summary>How many indicators are stored.</summary>
     Task<long> CountIndicatorsAsync(CancellationToken ct);
+
+    /// <summary>At most <paramref name="limit"/> indicators whose value starts with <paramref name="prefix"/>, in value order.</summary>
+    Task<IReadOnlyList<Indicator>> SearchIndicatorsByValueAsync(string prefix, int limit, CancellationToken ct);
 }

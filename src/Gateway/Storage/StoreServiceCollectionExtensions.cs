@@ -23,6 +23,8 @@ internal static class StoreServiceCollectionExtensions
         services.TryAddSingleton<ILifecycleStore>(store);
         services.TryAddSingleton<IExportStore>(store);
         services.TryAddSingleton<IActivityStore>(store);
+        services.TryAddSingleton<ISightingsStore>(store);
+        services.TryAddSingleton<ITaxiiStatusStore>(store);
         return services;
     }
 }

@@ -13,39 +13,39 @@ namespace CyberCoop.Gateway.WebConsole;
 /// applies it. Loopback-only: any caller from a loopback address, read-only. Anything else is refused and counted as a
 /// denied call.
 /// </summary>
-internal sealed class ConsoleAuthenticator(GatewayRuntime runtime, bool loopbackOnly)
+internal sealed class ConsoleAuthenticator(ConsoleConfig config, ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, IAuditSink auditSink)
 {
     public ConsoleCaller Authenticate(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (loopbackOnly)
+        if (config.LoopbackOnly)
         {
             if (context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote))
             {
-                runtime.RecordDenial(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", "console", "not a loopback address");
+                auditSink.RecordDenial(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", "console", "not a loopback address");
                 throw new ConsoleRefusal(403, "this console serves only callers on this machine (console.loopbackOnly)");
             }
 
             return new ConsoleCaller("loopback", ConsoleRoles.ReadOnly);
         }
 
-        var domain = runtime.Identity.Id.TrustDomain;
+        var domain = identitySource.Current.Id.TrustDomain;
         var certificate = context.Connection.ClientCertificate
             ?? throw new ConsoleRefusal(401, $"no client certificate: present an operator certificate of {domain} (issued with 'certs issue --kind operator')");
-        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        var result = trustSnapshot.Current.Validator.Validate(certificate, null, CertificatePurpose.Client);
         if (!result.IsValid || result.Id is not { } id)
         {
-            runtime.RecordDenial(certificate.Subject, "console", $"{result.Rejection}: {result.Reason}");
+            auditSink.RecordDenial(certificate.Subject, "console", $"{result.Rejection}: {result.Reason}");
             throw new ConsoleRefusal(401, "client certificate refused: " + result.Reason);
         }
 
         if (id.Kind != WorkloadKind.Operator || id.TrustDomain != domain)
         {
-            runtime.RecordDenial(id.ToString(), "console", "not an operator of this domain");
+            auditSink.RecordDenial(id.ToString(), "console", "not an operator of this domain");
             throw new ConsoleRefusal(403, $"'{id}' is not an operator of {domain}; the console needs spiffe://{domain}/operator/<name>");
         }
 
-        var entry = runtime.Trust.Config.Config.Console?.Operators.FirstOrDefault(o => o.Name == id.Name);
+        var entry = trustSnapshot.Current.Config.Config.Console?.Operators.FirstOrDefault(o => o.Name == id.Name);
         return new ConsoleCaller(id.ToString(), entry?.Role ?? ConsoleRoles.ReadOnly);
     }
 }

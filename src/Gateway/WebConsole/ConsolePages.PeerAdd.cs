@@ -26,11 +26,11 @@ internal sealed partial class ConsolePages
         PeerRootPreview preview;
         try
         {
-            preview = await PeerAddition.PreviewAsync(runtime.ConfigPath, request, ct).ConfigureAwait(false);
+            preview = await PeerAddition.PreviewAsync(reloader.ConfigPath, request, ct).ConfigureAwait(false);
         }
         catch (CliException ex)
         {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console add-peer " + request.Id, Decision = "refused", Reason = ex.Message });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console add-peer " + request.Id, Decision = "refused", Reason = ex.Message });
             throw new ConsoleRefusal(400, ex.Message);
         }
 
@@ -46,7 +46,7 @@ internal sealed partial class ConsolePages
         html.Element("p", "Compare this fingerprint with the one the peer's operator gave you over a channel you trust (phone, in person, a signed letter) " +
             "and type that one below. The peer is added only when the root it offers then matches what you typed; a mismatch is refused and audited.", "muted");
         html.Raw("<form method=\"post\" class=\"action\" id=\"add-peer-confirm\" action=\"/peers/add\">");
-        Hidden(html, ConsoleServer.CsrfField, antiforgery.GetAndStoreTokens(context).RequestToken ?? "");
+        Hidden(html, ConsoleServer.CsrfField, Antiforgery(context).GetAndStoreTokens(context).RequestToken ?? "");
         Hidden(html, "id", request.Id);
         Hidden(html, "address", request.Address);
         Hidden(html, "tlpCeiling", request.TlpCeiling);
@@ -75,16 +75,16 @@ internal sealed partial class ConsolePages
                 throw new CliException("type the root's pin the peer's operator gave you out of band; nothing was changed");
             }
 
-            peer = await PeerAddition.AddAsync(CliIo.Capture(output, error), runtime.ConfigPath, request, ct).ConfigureAwait(false);
+            peer = await PeerAddition.AddAsync(CliIo.Capture(output, error), reloader.ConfigPath, request, ct).ConfigureAwait(false);
         }
         catch (CliException ex)
         {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console add-peer " + request.Id, Decision = "refused", Reason = ex.Message });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console add-peer " + request.Id, Decision = "refused", Reason = ex.Message });
             throw new ConsoleRefusal(400, ex.Message);
         }
 
         var notApplied = error.ToString().Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.Contains(" presented ", StringComparison.Ordinal)).ToList();
-        runtime.AuditLater(new AuditEntry
+        auditSink.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console add-peer " + peer.Id,
             Decision = notApplied.Count == 0 ? "applied" : "saved-not-applied",

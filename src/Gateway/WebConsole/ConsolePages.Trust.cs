@@ -23,8 +23,8 @@ internal sealed partial class ConsolePages
 
     public IResult TrustPage(HttpContext context)
     {
-        var own = runtime.Trust.OwnBundle;
-        var now = runtime.Time.GetUtcNow();
+        var own = trustSnapshot.Current.OwnBundle;
+        var now = time.GetUtcNow();
         var html = new ConsoleHtml();
         html.Raw("<section id=\"own-bundle\"><h2>This domain's trust bundle</h2><dl>");
         html.Term("trust domain", own.TrustDomain);
@@ -54,7 +54,7 @@ internal sealed partial class ConsolePages
             "on the CA machine and upload the trust-bundle.pb it writes. The node checks it as 'certs bundle install' does (this domain, signed by node.tls.root, " +
             "not expired, not older than the bundle in use), installs it and reloads: the revoked certificate is refused from its next request on.", "muted");
         html.Raw("<form method=\"post\" class=\"action\" id=\"apply-bundle-form\" action=\"/trust/install\" enctype=\"multipart/form-data\">");
-        Hidden(html, ConsoleServer.CsrfField, antiforgery.GetAndStoreTokens(context).RequestToken ?? "");
+        Hidden(html, ConsoleServer.CsrfField, Antiforgery(context).GetAndStoreTokens(context).RequestToken ?? "");
         var mayAct = ConsoleServer.Caller(context).MayAct;
         html.Raw("<input type=\"file\" name=\"bundle\" required aria-label=\"signed trust bundle\">")
             .Raw("<input type=\"text\" name=\"reason\" required maxlength=\"500\" placeholder=\"reason (audited)\" aria-label=\"apply-bundle reason\">")
@@ -95,16 +95,16 @@ internal sealed partial class ConsolePages
 
             var source = $"'{Path.GetFileName(file.FileName)}' (uploaded)";
             var signed = TrustBundleFile.Parse(bytes, source);
-            bundle = await TrustBundleEditing.InstallAsync(CliIo.Capture(output, error), signed, source, runtime.ConfigPath, runtime.Time.GetUtcNow(), ct).ConfigureAwait(false);
+            bundle = await TrustBundleEditing.InstallAsync(CliIo.Capture(output, error), signed, source, reloader.ConfigPath, time.GetUtcNow(), ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is CliException or InvalidDataException or IOException)
         {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console apply-trust-bundle", Decision = "refused", Reason = ex.Message });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console apply-trust-bundle", Decision = "refused", Reason = ex.Message });
             throw new ConsoleRefusal(400, ex.Message);
         }
 
         var refused = error.ToString().Trim();
-        runtime.AuditLater(new AuditEntry
+        auditSink.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console apply-trust-bundle",
             Decision = refused.Length == 0 ? "applied" : "saved-not-applied",

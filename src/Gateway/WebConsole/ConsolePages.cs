@@ -14,6 +14,7 @@ using CyberCoop.Gateway.Storage;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CyberCoop.Gateway.WebConsole;
 
@@ -22,7 +23,10 @@ namespace CyberCoop.Gateway.WebConsole;
 /// (<see cref="NodeStatusReport"/>, the store's audit and indicator reads, <see cref="PolicyDryRun"/>,
 /// <see cref="WithdrawalService"/>).
 /// </summary>
-internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalService lifecycle, LiveStreamRegistry streams, ConsoleThroughput throughput, IAntiforgery antiforgery)
+internal sealed partial class ConsolePages(
+    ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, IAuditSink auditSink, AuditLog auditLog, IIndicatorStore indicatorStore,
+    ILifecycleStore lifecycleStore, ISightingsStore sightingsStore, NodeMetrics nodeMetrics, ConfigReloader reloader, NodeStatusReport statusReport,
+    TimeProvider time, WithdrawalService lifecycle, LiveStreamRegistry streams, ConsoleThroughput throughput)
 {
     /// <summary>Audit entries the audit page pages and searches through (the newest).</summary>
     public const int AuditWindow = 10_000;
@@ -44,10 +48,13 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         ("/audit", "Audit"), ("/policy", "Policy test"), ("/indicators", "Indicators"), ("/trust", "Trust"),
     ];
 
+    /// <summary>The console host's antiforgery service (tokens are bound to the console's own data protection).</summary>
+    private static IAntiforgery Antiforgery(HttpContext context) => context.RequestServices.GetRequiredService<IAntiforgery>();
+
     public async Task<IResult> OverviewAsync(HttpContext context)
     {
-        var status = await NodeStatusReport.BuildAsync(runtime, context.RequestAborted).ConfigureAwait(false);
-        var now = runtime.Time.GetUtcNow();
+        var status = await statusReport.BuildAsync(context.RequestAborted).ConfigureAwait(false);
+        var now = time.GetUtcNow();
         var rates = throughput.Rates();
         var html = new ConsoleHtml();
         html.Raw("<section class=\"alarms\"><h2>Alarms</h2>");
@@ -96,10 +103,10 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
 
     public async Task<IResult> PeersAsync(HttpContext context)
     {
-        var status = await NodeStatusReport.BuildAsync(runtime, context.RequestAborted).ConfigureAwait(false);
-        var now = runtime.Time.GetUtcNow();
+        var status = await statusReport.BuildAsync(context.RequestAborted).ConfigureAwait(false);
+        var now = time.GetUtcNow();
         var withheld = await WithheldReasonsAsync(context.RequestAborted).ConfigureAwait(false);
-        var config = runtime.Trust.Config.Config;
+        var config = trustSnapshot.Current.Config.Config;
         var html = new ConsoleHtml();
         foreach (var peer in status.Peers)
         {
@@ -115,7 +122,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             html.Term("gateway certificate until", streams.CertificateNotAfter(peer.Peer) is { } leaf
                 ? $"{ConsoleHtml.Time(leaf)} ({ExpiryText(leaf, now)}; presented on its open stream)"
                 : "unknown: no open stream from the peer now", streams.CertificateNotAfter(peer.Peer) is { } expiry ? ExpiryClass(expiry, now) : null);
-            foreach (var root in runtime.Trust.RootsOf(domain))
+            foreach (var root in trustSnapshot.Current.RootsOf(domain))
             {
                 var until = new DateTimeOffset(root.NotAfter.ToUniversalTime());
                 html.Term("root certificate until", $"{ConsoleHtml.Time(until)} ({ExpiryText(until, now)})", ExpiryClass(until, now));
@@ -150,7 +157,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
 
             if (configured is not null)
             {
-                ActionForm(html, "/peers/remove", "Remove this peer", "remove-" + domain.Replace('.', '-'), antiforgery.GetAndStoreTokens(context).RequestToken ?? "",
+                ActionForm(html, "/peers/remove", "Remove this peer", "remove-" + domain.Replace('.', '-'), Antiforgery(context).GetAndStoreTokens(context).RequestToken ?? "",
                     ConsoleServer.Caller(context).MayAct, ("peer", configured.Id));
             }
 
@@ -162,15 +169,15 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             html.Element("p", "no peers configured");
         }
 
-        AddPeerForm(html, antiforgery.GetAndStoreTokens(context).RequestToken ?? "", ConsoleServer.Caller(context).MayAct);
+        AddPeerForm(html, Antiforgery(context).GetAndStoreTokens(context).RequestToken ?? "", ConsoleServer.Caller(context).MayAct);
         return Page(context, "Peers", html);
     }
 
     public async Task<IResult> AgentsAsync(HttpContext context)
     {
-        var status = await NodeStatusReport.BuildAsync(runtime, context.RequestAborted).ConfigureAwait(false);
+        var status = await statusReport.BuildAsync(context.RequestAborted).ConfigureAwait(false);
         var html = new ConsoleHtml();
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         html.Raw("<table id=\"agents\">").HeaderRow("agent", "first seen", "last seen", "batches", "sightings stored", "sightings rejected", "last error", "trust bundle held", "certificate until").Raw("<tbody>");
         foreach (var agent in status.Agents)
         {
@@ -202,7 +209,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
 
     public IResult FlowsJson(HttpContext context)
     {
-        var self = runtime.Identity.Id.TrustDomain;
+        var self = identitySource.Current.Id.TrustDomain;
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -213,7 +220,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             json.WriteString("id", self);
             json.WriteString("role", "self");
             json.WriteEndObject();
-            var peers = runtime.Trust.Peers.Values.ToList();
+            var peers = trustSnapshot.Current.Peers.Values.ToList();
             foreach (var domain in peers.Select(p => p.Id.TrustDomain).Distinct(StringComparer.Ordinal))
             {
                 json.WriteStartObject();
@@ -222,7 +229,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
                 json.WriteEndObject();
             }
 
-            foreach (var origin in runtime.Trust.Config.Config.TrustedOrigins.Select(o => o.TrustDomain).Where(d => peers.All(p => p.Id.TrustDomain != d)).Distinct(StringComparer.Ordinal))
+            foreach (var origin in trustSnapshot.Current.Config.Config.TrustedOrigins.Select(o => o.TrustDomain).Where(d => peers.All(p => p.Id.TrustDomain != d)).Distinct(StringComparer.Ordinal))
             {
                 json.WriteStartObject();
                 json.WriteString("id", origin);
@@ -234,7 +241,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             json.WriteStartArray("flows");
             foreach (var peer in peers)
             {
-                var metrics = runtime.Metrics.Peer(peer.IdText);
+                var metrics = nodeMetrics.Peer(peer.IdText);
                 WriteFlow(json, self, peer.Id.TrustDomain, Interlocked.Read(ref metrics.IndicatorsSent), Interlocked.Read(ref metrics.IndicatorsWithheld));
                 WriteFlow(json, peer.Id.TrustDomain, self, Interlocked.Read(ref metrics.IndicatorsReceived), 0);
             }
@@ -254,9 +261,9 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         long? before = long.TryParse(context.Request.Query["before"], NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? b : null;
         long? after = before is null && long.TryParse(context.Request.Query["after"], NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : null;
         var verification = await VerifyAsync(ct).ConfigureAwait(false);
-        var total = await runtime.Store.Audit.CountAsync(ct).ConfigureAwait(false);
+        var total = await auditLog.CountAsync(ct).ConfigureAwait(false);
         var search = new AuditQuery { Text = query, Kind = kind, BeforeSeq = before, AfterSeq = after, Limit = AuditPageSize + 1 };
-        var matches = (await runtime.Store.Audit.SearchAsync(search, ct).ConfigureAwait(false)).ToList();
+        var matches = (await auditLog.SearchAsync(search, ct).ConfigureAwait(false)).ToList();
         // One more than a page tells whether there is a page beyond it in the direction walked.
         var more = matches.Count > AuditPageSize;
         if (more)
@@ -267,7 +274,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         if (after is not null && matches.Count == 0)
         {
             // Nothing newer than the cursor any more: show the newest page.
-            matches = [.. await runtime.Store.Audit.SearchAsync(search with { AfterSeq = null, Limit = AuditPageSize }, ct).ConfigureAwait(false)];
+            matches = [.. await auditLog.SearchAsync(search with { AfterSeq = null, Limit = AuditPageSize }, ct).ConfigureAwait(false)];
             after = null;
         }
 
@@ -341,9 +348,9 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         var html = new ConsoleHtml();
         html.Raw("<form method=\"get\" action=\"/indicators\" class=\"search\"><input type=\"search\" name=\"q\" placeholder=\"start of a value, type:value or id\" value=\"").Text(query)
             .Raw("\"><button type=\"submit\">Search</button></form>");
-        var withdrawals = await runtime.Store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
-        var suppressions = await runtime.Store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
-        var now = runtime.Time.GetUtcNow();
+        var withdrawals = await lifecycleStore.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
+        var suppressions = await lifecycleStore.ReadSuppressionsAsync(ct).ConfigureAwait(false);
+        var now = time.GetUtcNow();
         var found = new List<(Indicator Indicator, string Status)>();
         foreach (var indicator in await FindIndicatorsAsync(query, ct).ConfigureAwait(false))
         {
@@ -355,7 +362,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         foreach (var (indicator, status) in found)
         {
             html.Raw("<tr>").Cell(IndicatorTypeNames.ToName(indicator.Type)).Raw("<td>").Link("/indicators/" + indicator.Id, indicator.Value, "mono").Raw("</td>")
-                .Cell(TlpNames.ToName(indicator.Tlp)).Cell(indicator.Confidence).Cell(indicator.OriginDomain.Length == 0 ? runtime.Identity.Id.TrustDomain : indicator.OriginDomain)
+                .Cell(TlpNames.ToName(indicator.Tlp)).Cell(indicator.Confidence).Cell(indicator.OriginDomain.Length == 0 ? identitySource.Current.Id.TrustDomain : indicator.OriginDomain)
                 .Cell(ConsoleHtml.Time(indicator.LastSeen?.ToDateTimeOffset())).Cell(status, status == IndicatorStatus.Active ? null : "warn").Raw("</tr>");
         }
 
@@ -367,11 +374,11 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
     {
         var ct = context.RequestAborted;
         id = TryIndicatorId(id);
-        var indicator = await runtime.Store.GetIndicatorAsync(id, ct).ConfigureAwait(false)
+        var indicator = await indicatorStore.GetIndicatorAsync(id, ct).ConfigureAwait(false)
             ?? throw new ConsoleRefusal(404, $"this node holds no indicator {id}");
-        var status = await IndicatorStatus.ReadAsync(runtime.Store, indicator, runtime.Time.GetUtcNow(), ct).ConfigureAwait(false);
-        var own = await runtime.Store.GetOwnViewAsync(indicator.Id, ct).ConfigureAwait(false);
-        var sightings = await runtime.Store.ReadReceivedSightingsAsync(indicator.Id, ct).ConfigureAwait(false);
+        var status = await IndicatorStatus.ReadAsync(lifecycleStore, indicator, time.GetUtcNow(), ct).ConfigureAwait(false);
+        var own = await indicatorStore.GetOwnViewAsync(indicator.Id, ct).ConfigureAwait(false);
+        var sightings = await sightingsStore.ReadReceivedSightingsAsync(indicator.Id, ct).ConfigureAwait(false);
         var caller = ConsoleServer.Caller(context);
         var html = new ConsoleHtml();
         var done = context.Request.Query["done"].ToString();
@@ -447,7 +454,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             html.Element("p", $"Your role is {caller.Role}: actions need the role '{Configuration.ConsoleRoles.Operator}' (console.operators in gateway.json).", "muted");
         }
 
-        var token = antiforgery.GetAndStoreTokens(context).RequestToken ?? "";
+        var token = Antiforgery(context).GetAndStoreTokens(context).RequestToken ?? "";
         if (own is not null && status.Status != IndicatorStatus.Withdrawn)
         {
             ActionForm(html, $"/indicators/{indicator.Id}/withdraw", "Withdraw federation-wide", "withdraw", token, caller.MayAct);
@@ -488,7 +495,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         }
         catch (LifecycleRefusedException ex)
         {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = ex.Message });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = $"console {action} {id}", Decision = "refused", Reason = ex.Message });
             throw new ConsoleRefusal(ex.Code == Grpc.Core.StatusCode.NotFound ? 404 : 400, ex.Message);
         }
     }
@@ -505,7 +512,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         var peerId = form?["peer"].ToString() ?? "";
         var reason = form?["reason"].ToString().Trim() ?? "";
         await RequireActionAsync(context, caller, "remove-peer " + peerId).ConfigureAwait(false);
-        if (!runtime.Trust.Config.Config.Peers.Any(p => p.Id == peerId))
+        if (!trustSnapshot.Current.Config.Config.Peers.Any(p => p.Id == peerId))
         {
             throw new ConsoleRefusal(404, $"no peer '{peerId}' is configured");
         }
@@ -514,16 +521,16 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         using var error = new StringWriter();
         try
         {
-            await ConfigEdit.ApplyAsync(CliIo.Capture(output, error), runtime.ConfigPath, c => c with { Peers = [.. c.Peers.Where(p => p.Id != peerId)] }, ct).ConfigureAwait(false);
+            await ConfigEdit.ApplyAsync(CliIo.Capture(output, error), reloader.ConfigPath, c => c with { Peers = [.. c.Peers.Where(p => p.Id != peerId)] }, ct).ConfigureAwait(false);
         }
         catch (CliException ex)
         {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console remove-peer " + peerId, Decision = "refused", Reason = ex.Message });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console remove-peer " + peerId, Decision = "refused", Reason = ex.Message });
             throw new ConsoleRefusal(400, ex.Message);
         }
 
         var refused = error.ToString().Trim();
-        runtime.AuditLater(new AuditEntry
+        auditSink.AuditLater(new AuditEntry
         {
             Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console remove-peer " + peerId,
             Decision = refused.Length == 0 ? "applied" : "saved-not-applied", Reason = refused.Length == 0 ? reason : $"{reason}; {refused}",
@@ -539,7 +546,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         var caller = context.Items[ConsoleServer.CallerKey] as ConsoleCaller;
         var html = new ConsoleHtml();
         html.Raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>")
-            .Text(title).Raw(" · ").Text(runtime.Identity.IdText).Raw("</title>")
+            .Text(title).Raw(" · ").Text(identitySource.Current.IdText).Raw("</title>")
             // The id tells Cytoscape its container rule is already present (console.css), so it adds no <style> element.
             .Raw("<link rel=\"stylesheet\" id=\"__________cytoscape_stylesheet\" href=\"/assets/console.css\">")
             .Raw("<link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">");
@@ -548,7 +555,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             html.Raw("<script src=\"").Text(script).Raw("\" defer></script>");
         }
 
-        html.Raw("</head><body><header><span class=\"brand\">CyberCoop</span> <span class=\"node mono\">").Text(runtime.Identity.IdText).Raw("</span><nav>");
+        html.Raw("</head><body><header><span class=\"brand\">CyberCoop</span> <span class=\"node mono\">").Text(identitySource.Current.IdText).Raw("</span><nav>");
         var path = context.Request.Path.Value ?? "/";
         foreach (var (href, name) in s_nav)
         {
@@ -579,8 +586,8 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             return;
         }
 
-        var now = runtime.Time.GetUtcNow();
-        var (normalized, error) = PolicyDryRun.Normalize(sighting, runtime.Identity.IdText, runtime.Time);
+        var now = time.GetUtcNow();
+        var (normalized, error) = PolicyDryRun.Normalize(sighting, identitySource.Current.IdText, time);
         if (normalized is null)
         {
             html.Element("p", "the node would reject this indicator on ingest: " + error, "alarm error");
@@ -588,7 +595,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         }
 
         html.Element("p", $"{IndicatorTypeNames.ToName(normalized.Type)} {normalized.Value} (TLP {TlpNames.ToName(normalized.Tlp)}, confidence {normalized.Confidence}), id {normalized.Id}", "mono");
-        foreach (var peer in runtime.Trust.Config.Config.Peers)
+        foreach (var peer in trustSnapshot.Current.Config.Config.Peers)
         {
             var decision = PolicyDryRun.Evaluate(normalized, peer, now);
             html.Raw("<section class=\"decision\"><h2>").Text(peer.Id).Raw("</h2>");
@@ -614,17 +621,17 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
     {
         if (!caller.MayAct)
         {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console " + what, Decision = "refused", Reason = $"role {caller.Role} may not act" });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console " + what, Decision = "refused", Reason = $"role {caller.Role} may not act" });
             throw new ConsoleRefusal(403, $"{caller.Id} has the role '{caller.Role}'; {what.Split(' ')[0]} needs the role '{Configuration.ConsoleRoles.Operator}'");
         }
 
         try
         {
-            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
+            await Antiforgery(context).ValidateRequestAsync(context).ConfigureAwait(false);
         }
         catch (AntiforgeryValidationException)
         {
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console " + what, Decision = "refused", Reason = "missing or invalid CSRF token" });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Admin, Actor = caller.Actor, Subject = "console " + what, Decision = "refused", Reason = "missing or invalid CSRF token" });
             throw new ConsoleRefusal(400, "missing or invalid CSRF token: reload the page and try again");
         }
     }
@@ -644,7 +651,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
 
     private async Task<(AuditVerifyResult Result, int Keys)> VerifyAsync(CancellationToken ct)
     {
-        var now = runtime.Time.GetUtcNow();
+        var now = time.GetUtcNow();
         lock (_verifyGate)
         {
             if (_verified is { } cached && now - cached.At < s_verifyCache)
@@ -654,9 +661,9 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
         }
 
         // As 'audit verify' does: the chain, and the checkpoints' signatures with the node's signing keys.
-        var loaded = runtime.Trust.Config;
+        var loaded = trustSnapshot.Current.Config;
         using var keys = CheckpointKeys.Load(loaded.Resolve(loaded.Config.Node.KeysDirectory));
-        var result = await runtime.Store.Audit.VerifyAsync(keys.Count == 0 ? null : keys.Verify, ct).ConfigureAwait(false);
+        var result = await auditLog.VerifyAsync(keys.Count == 0 ? null : keys.Verify, ct).ConfigureAwait(false);
         lock (_verifyGate)
         {
             _verified = (now, result, keys.Count);
@@ -668,7 +675,7 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
     private async Task<Dictionary<string, Dictionary<string, long>>> WithheldReasonsAsync(CancellationToken ct)
     {
         var byPeer = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
-        await foreach (var entry in runtime.Store.Audit.TailAsync(AuditWindow, ct).ConfigureAwait(false))
+        await foreach (var entry in auditLog.TailAsync(AuditWindow, ct).ConfigureAwait(false))
         {
             if (entry.Kind != AuditKinds.Withheld || entry.Decision != "withheld")
             {
@@ -719,9 +726,9 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
             yield return $"the outbox to {peer.Peer} holds {peer.OutboxDepth} envelope(s), the oldest waiting {ConsoleHtml.Span(TimeSpan.FromSeconds(peer.OldestAgeSeconds))}";
         }
 
-        if (runtime.AuditDropped > 0)
+        if (auditSink.AuditDropped > 0)
         {
-            yield return $"{runtime.AuditDropped} audit entries could not be written";
+            yield return $"{auditSink.AuditDropped} audit entries could not be written";
         }
     }
 
@@ -751,12 +758,12 @@ internal sealed partial class ConsolePages(GatewayRuntime runtime, WithdrawalSer
     {
         if (query.Length > 0 && TryParseIndicator(query, out var id))
         {
-            return await runtime.Store.GetIndicatorAsync(id, ct).ConfigureAwait(false) is { } exact ? [exact] : [];
+            return await indicatorStore.GetIndicatorAsync(id, ct).ConfigureAwait(false) is { } exact ? [exact] : [];
         }
 
-        var found = await runtime.Store.SearchIndicatorsByValueAsync(query, SearchLimit, ct).ConfigureAwait(false);
+        var found = await indicatorStore.SearchIndicatorsByValueAsync(query, SearchLimit, ct).ConfigureAwait(false);
         var lower = query.ToLowerInvariant();
-        return found.Count == 0 && lower != query ? await runtime.Store.SearchIndicatorsByValueAsync(lower, SearchLimit, ct).ConfigureAwait(false) : found;
+        return found.Count == 0 && lower != query ? await indicatorStore.SearchIndicatorsByValueAsync(lower, SearchLimit, ct).ConfigureAwait(false) : found;
     }
 
     /// <summary>The id <c>indicators show</c> would look up for <paramref name="query"/> (UUID or type:value), else the query itself.</summary>

@@ -24,7 +24,9 @@ namespace CyberCoop.Gateway.WebConsole;
 /// <c>console.loopbackOnly</c>); server-rendered pages, a strict Content-Security-Policy (scripts and styles only from
 /// the console's own embedded assets, nothing fetched from elsewhere), antiforgery tokens on every action.
 /// </summary>
-internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfig config, WithdrawalService lifecycle, LiveStreamRegistry streams, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+internal sealed partial class ConsoleServer(
+    ConsoleConfig config, ConsolePages pages, ConsoleAuthenticator authenticator, ConsoleThroughput throughput, INodeIdentitySource identitySource,
+    TimeProvider time, ILogger<ConsoleServer> log) : IHostedService, IAsyncDisposable
 {
     /// <summary>Key of the authenticated <see cref="ConsoleCaller"/> in <see cref="HttpContext.Items"/>.</summary>
     public const string CallerKey = "cybercoop.console.caller";
@@ -38,7 +40,7 @@ internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfi
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     private static readonly TimeSpan s_sampleEvery = TimeSpan.FromSeconds(5);
-    private readonly ILogger _log = loggers.CreateLogger<ConsoleServer>();
+    private readonly ILogger _log = log;
     private WebApplication? _app;
     private ITimer? _sampler;
 
@@ -83,7 +85,7 @@ internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfi
                 listen.UseHttps(https =>
                 {
                     https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-                    https.ServerCertificateSelector = (_, _) => runtime.Identity.Certificate;
+                    https.ServerCertificateSelector = (_, _) => identitySource.Current.Certificate;
                     https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
                     https.CheckCertificateRevocation = false;
                     // Accepted at the handshake so a refused certificate gets a page saying why; every request
@@ -93,9 +95,6 @@ internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfi
             });
         });
         var app = builder.Build();
-        var throughput = new ConsoleThroughput(runtime.Metrics, runtime.Time);
-        var pages = new ConsolePages(runtime, lifecycle, streams, throughput, app.Services.GetRequiredService<IAntiforgery>());
-        var authenticator = new ConsoleAuthenticator(runtime, config.LoopbackOnly);
         app.Use(async (context, next) =>
         {
             context.Response.OnStarting(() =>
@@ -166,8 +165,8 @@ internal sealed partial class ConsoleServer(GatewayRuntime runtime, ConsoleConfi
         }
 
         throughput.Sample();
-        _sampler = runtime.Time.CreateTimer(_ => throughput.Sample(), null, s_sampleEvery, s_sampleEvery);
-        Listening(_log, Url, config.LoopbackOnly ? "loopback only, read-only, no certificates" : "operator certificates of " + runtime.Identity.Id.TrustDomain);
+        _sampler = time.CreateTimer(_ => throughput.Sample(), null, s_sampleEvery, s_sampleEvery);
+        Listening(_log, Url, config.LoopbackOnly ? "loopback only, read-only, no certificates" : "operator certificates of " + identitySource.Current.Id.TrustDomain);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

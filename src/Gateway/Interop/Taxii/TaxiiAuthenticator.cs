@@ -16,7 +16,7 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// basic with a secret matching a configured PBKDF2 hash. Anything else is 401. The analyst list and clearances are
 /// read from the current config on every request, so a reload applies them.
 /// </summary>
-internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider time)
+internal sealed class TaxiiAuthenticator(ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, IAuditSink auditSink, TimeProvider time)
 {
     private static readonly TimeSpan s_remember = TimeSpan.FromMinutes(5);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _verified = new(StringComparer.Ordinal);
@@ -26,7 +26,7 @@ internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider ti
 
     public async Task<TaxiiCaller> AuthenticateAsync(HttpContext context, CancellationToken ct)
     {
-        var analysts = runtime.Trust.Config.Config.Taxii?.Analysts ?? [];
+        var analysts = trustSnapshot.Current.Config.Config.Taxii?.Analysts ?? [];
         var certificate = context.Connection.ClientCertificate;
         if (certificate is not null)
         {
@@ -44,17 +44,17 @@ internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider ti
 
     private TaxiiCaller FromCertificate(X509Certificate2 certificate, List<TaxiiAnalystConfig> analysts)
     {
-        var result = runtime.Trust.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        var result = trustSnapshot.Current.Validator.Validate(certificate, null, CertificatePurpose.Client);
         if (!result.IsValid || result.Id is not { } id)
         {
-            runtime.RecordDenial(certificate.Subject, "taxii", $"{result.Rejection}: {result.Reason}");
+            auditSink.RecordDenial(certificate.Subject, "taxii", $"{result.Rejection}: {result.Reason}");
             throw Unauthorized("client certificate refused: " + result.Reason);
         }
 
-        if (id.Kind != WorkloadKind.Analyst || id.TrustDomain != runtime.Identity.Id.TrustDomain)
+        if (id.Kind != WorkloadKind.Analyst || id.TrustDomain != identitySource.Current.Id.TrustDomain)
         {
-            runtime.RecordDenial(id.ToString(), "taxii", "not an analyst of this domain");
-            throw new TaxiiError(403, "Forbidden", $"'{id}' is not an analyst of {runtime.Identity.Id.TrustDomain}");
+            auditSink.RecordDenial(id.ToString(), "taxii", "not an analyst of this domain");
+            throw new TaxiiError(403, "Forbidden", $"'{id}' is not an analyst of {identitySource.Current.Id.TrustDomain}");
         }
 
         var entry = analysts.FirstOrDefault(a => a.Name == id.Name);
@@ -84,7 +84,7 @@ internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider ti
         var entry = analysts.FirstOrDefault(a => a.Name == user && a.SecretHash is not null);
         if (entry is null)
         {
-            runtime.RecordDenial("taxii-basic:" + Truncate(user), "taxii", "unknown analyst");
+            auditSink.RecordDenial("taxii-basic:" + Truncate(user), "taxii", "unknown analyst");
             throw Unauthorized("unknown analyst or wrong secret");
         }
 
@@ -108,7 +108,7 @@ internal sealed class TaxiiAuthenticator(GatewayRuntime runtime, TimeProvider ti
 
         if (!ok)
         {
-            runtime.RecordDenial("taxii-basic:" + Truncate(user), "taxii", "wrong secret");
+            auditSink.RecordDenial("taxii-basic:" + Truncate(user), "taxii", "wrong secret");
             throw Unauthorized("unknown analyst or wrong secret");
         }
 

@@ -19,7 +19,9 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// pattern names simple values are taken (the same pattern mapping as the agent's <c>stix</c> source,
 /// <see cref="StixPatternMapping"/>); every other object is a per-object failure with the reason, the rest is kept.
 /// </summary>
-internal sealed class TaxiiOutbound(GatewayRuntime runtime, OutboundDispatcher? dispatcher)
+internal sealed class TaxiiOutbound(
+    ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, IIngestStore ingestStore, NodeMetrics nodeMetrics, TimeProvider time,
+    OutboundDispatcher? dispatcher = null)
 {
     /// <summary>Most objects in one envelope (an agent batch's limit).</summary>
     public const int MaxObjects = Ingest.IngestService.MaxBatchItems;
@@ -31,7 +33,7 @@ internal sealed class TaxiiOutbound(GatewayRuntime runtime, OutboundDispatcher? 
     public async Task<JsonObject> PostAsync(JsonElement envelope, TaxiiCaller caller, Guid statusId, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        var requested = runtime.Time.GetUtcNow();
+        var requested = time.GetUtcNow();
         if (envelope.ValueKind != JsonValueKind.Object || !envelope.TryGetProperty("objects", out var list) || list.ValueKind != JsonValueKind.Array)
         {
             throw new TaxiiError(400, "Bad Request", "the body must be a TAXII envelope: an object with an \"objects\" array");
@@ -51,7 +53,7 @@ internal sealed class TaxiiOutbound(GatewayRuntime runtime, OutboundDispatcher? 
         var markings = Markings(objects);
         var successes = new JsonArray();
         var failures = new JsonArray();
-        var validator = new SightingValidator(runtime.Time, Lifecycle.ExpiryPolicy.DefaultLifetimes(runtime.Trust.Config.Config.Node.Expiry));
+        var validator = new SightingValidator(time, Lifecycle.ExpiryPolicy.DefaultLifetimes(trustSnapshot.Current.Config.Config.Node.Expiry));
         var agentName = "taxii-" + caller.Name;
         var items = new List<ValidationOutcome>();
         var owners = new List<(int Object, string Id, string Version)>();
@@ -76,7 +78,7 @@ internal sealed class TaxiiOutbound(GatewayRuntime runtime, OutboundDispatcher? 
             pending[i] = (id, version, sightings.Count, []);
             foreach (var sighting in sightings)
             {
-                items.Add(validator.Validate(sighting, runtime.Identity.IdText, agentName));
+                items.Add(validator.Validate(sighting, identitySource.Current.IdText, agentName));
                 owners.Add((i, id, version));
             }
         }
@@ -84,7 +86,7 @@ internal sealed class TaxiiOutbound(GatewayRuntime runtime, OutboundDispatcher? 
         if (items.Count > 0)
         {
             // The status id is the batch id: the commit is recorded once under (analyst, id), like an agent's batch.
-            var commit = await runtime.Store.CommitIngestAsync(CallerId(caller), statusId.ToByteArray(), items, ct).ConfigureAwait(false);
+            var commit = await ingestStore.CommitIngestAsync(CallerId(caller), statusId.ToByteArray(), items, ct).ConfigureAwait(false);
             var stored = 0;
             foreach (var result in commit.Results)
             {
@@ -99,7 +101,7 @@ internal sealed class TaxiiOutbound(GatewayRuntime runtime, OutboundDispatcher? 
                 }
             }
 
-            runtime.Metrics.AddIngested(stored, items.Count - stored);
+            nodeMetrics.AddIngested(stored, items.Count - stored);
             dispatcher?.Notify();
         }
 
@@ -131,7 +133,7 @@ internal sealed class TaxiiOutbound(GatewayRuntime runtime, OutboundDispatcher? 
     }
 
     /// <summary>The caller id the ingest records batches under (an analyst of this domain).</summary>
-    private string CallerId(TaxiiCaller caller) => $"spiffe://{runtime.Identity.Id.TrustDomain}/analyst/{caller.Name}";
+    private string CallerId(TaxiiCaller caller) => $"spiffe://{identitySource.Current.Id.TrustDomain}/analyst/{caller.Name}";
 
     /// <summary>
     /// The sightings an object names (none for an identity or marking definition, taken as references), or why it is

@@ -17,14 +17,17 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// collections, objects, one object, its versions and the manifest, with added_after, match[type|id|version|
 /// spec_version], limit and next paging. Every refusal is a TAXII error message; no request gets a stack trace.
 /// </summary>
-internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiConfig config, TaxiiAuthenticator authenticator, TaxiiOutbound outbound, ILogger log)
+internal sealed partial class TaxiiRequestHandler(
+    TaxiiConfig config, ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, IIndicatorStore indicatorStore, IExportStore exportStore,
+    ILifecycleStore lifecycleStore, ITaxiiStatusStore statusStore, TimeProvider time, TaxiiAuthenticator authenticator, TaxiiOutbound outbound,
+    ILogger<TaxiiServer> log)
 {
     public const string ApiRoot = "cybercoop";
 
     /// <summary>Largest request body (the API root's max_content_length; Kestrel refuses larger bodies too).</summary>
     public const int MaxContentLength = 1 << 20;
 
-    private readonly TaxiiStatusStore _statuses = new(runtime.Store, runtime.Time);
+    private readonly TaxiiStatusStore _statuses = new(statusStore, time);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -103,7 +106,7 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
 
     private JsonObject Discovery(HttpContext context) => new()
     {
-        ["title"] = "CyberCoop node " + runtime.Identity.Id.TrustDomain,
+        ["title"] = "CyberCoop node " + identitySource.Current.Id.TrustDomain,
         ["description"] = "Threat indicators held by this CyberCoop node, one collection per origin (STIX 2.1).",
         ["default"] = $"https://{context.Request.Host}/{ApiRoot}/",
         ["api_roots"] = new JsonArray($"https://{context.Request.Host}/{ApiRoot}/"),
@@ -111,7 +114,7 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
 
     private JsonObject ApiRootResource() => new()
     {
-        ["title"] = "CyberCoop " + runtime.Identity.Id.TrustDomain,
+        ["title"] = "CyberCoop " + identitySource.Current.Id.TrustDomain,
         ["description"] = "Read collections: our own, all received, and one per allied origin; a write-only outbound collection for analysts allowed to share.",
         ["versions"] = new JsonArray(TaxiiMedia.Taxii),
         ["max_content_length"] = MaxContentLength,
@@ -119,7 +122,7 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
 
     private List<TaxiiCollection> Collections()
     {
-        var current = runtime.Trust.Config.Config;
+        var current = trustSnapshot.Current.Config.Config;
         var allies = new List<string>();
         foreach (var peer in current.Peers)
         {
@@ -130,7 +133,7 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
         }
 
         allies.AddRange(current.TrustedOrigins.Select(o => o.TrustDomain));
-        return [.. TaxiiCollection.For(runtime.Identity.Id.TrustDomain, allies)];
+        return [.. TaxiiCollection.For(identitySource.Current.Id.TrustDomain, allies)];
     }
 
     private TaxiiCollection Collection(string id) =>
@@ -283,11 +286,11 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
         var origins = new SortedSet<string>(StringComparer.Ordinal);
         var levels = new SortedSet<Tlp>();
         var scanFrom = query.After is { } after ? after.DateAdded.AddMilliseconds(-1) : query.AddedAfter;
-        var ownDomain = runtime.Identity.Id.TrustDomain;
+        var ownDomain = identitySource.Current.Id.TrustDomain;
         // Withdrawn: the origin's object as revoked (a new version, added when the withdrawal was recorded); suppressed
         // and expired: not served (ExportLifecycle).
-        var lifecycle = await ExportLifecycle.ReadAsync(runtime.Store, runtime.Time.GetUtcNow(), ct).ConfigureAwait(false);
-        await foreach (var (updatedAt, stored) in runtime.Store.ReadIndicatorsWithUpdateTimeAsync(scanFrom, ct).ConfigureAwait(false))
+        var lifecycle = await ExportLifecycle.ReadAsync(lifecycleStore, time.GetUtcNow(), ct).ConfigureAwait(false);
+        await foreach (var (updatedAt, stored) in exportStore.ReadIndicatorsWithUpdateTimeAsync(scanFrom, ct).ConfigureAwait(false))
         {
             // Each object carries only its origin's content, at the merged record's TLP or higher (StixExporter.Views).
             foreach (var exported in lifecycle.Views(stored, ownDomain))
@@ -315,14 +318,14 @@ internal sealed partial class TaxiiRequestHandler(GatewayRuntime runtime, TaxiiC
         // hold the own domain's objects, dated when the newest report arrived, at the sighted object's TLP.
         if (collection.Holds(ownDomain))
         {
-            foreach (var back in await runtime.Store.ReadSightingsBackAsync(scanFrom, ct).ConfigureAwait(false))
+            foreach (var back in await exportStore.ReadSightingsBackAsync(scanFrom, ct).ConfigureAwait(false))
             {
-                if (await runtime.Store.GetIndicatorAsync(back.IndicatorId, ct).ConfigureAwait(false) is not { } merged)
+                if (await indicatorStore.GetIndicatorAsync(back.IndicatorId, ct).ConfigureAwait(false) is not { } merged)
                 {
                     continue;
                 }
 
-                var own = await runtime.Store.GetOwnViewAsync(back.IndicatorId, ct).ConfigureAwait(false);
+                var own = await indicatorStore.GetOwnViewAsync(back.IndicatorId, ct).ConfigureAwait(false);
                 var sighted = lifecycle.Views(new Storage.StoredViews(merged, own), ownDomain).FirstOrDefault(v => v.Origin == ownDomain && v.Withdrawal is null);
                 if (sighted is null || sighted.View.Tlp > caller.Clearance)
                 {

@@ -19,9 +19,9 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// The TAXII 2.1 server: its own Kestrel on <c>taxii.listen</c> (HTTPS, TLS 1.2/1.3, HTTP/1.1 and 2, the node's
 /// certificate, client certificates optional and checked per request). Started and stopped with the node.
 /// </summary>
-internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig config, ILoggerFactory loggers, Outbound.OutboundDispatcher? dispatcher = null) : IHostedService, IAsyncDisposable
+internal sealed partial class TaxiiServer(TaxiiConfig config, TaxiiRequestHandler handler, INodeIdentitySource identitySource, ILogger<TaxiiServer> log) : IHostedService, IAsyncDisposable
 {
-    private readonly ILogger _log = loggers.CreateLogger<TaxiiServer>();
+    private readonly ILogger _log = log;
     private WebApplication? _app;
 
     /// <summary>The bound port (the configured one, or the one chosen for port 0).</summary>
@@ -44,7 +44,7 @@ internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig co
                 listen.UseHttps(https =>
                 {
                     https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-                    https.ServerCertificateSelector = (_, _) => runtime.Identity.Certificate;
+                    https.ServerCertificateSelector = (_, _) => identitySource.Current.Certificate;
                     https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
                     https.CheckCertificateRevocation = false;
                     // Accepted at the handshake so a refused certificate gets a TAXII error body; every request
@@ -54,7 +54,6 @@ internal sealed partial class TaxiiServer(GatewayRuntime runtime, TaxiiConfig co
             });
         });
         var app = builder.Build();
-        var handler = new TaxiiRequestHandler(runtime, config, new TaxiiAuthenticator(runtime, runtime.Time), new TaxiiOutbound(runtime, dispatcher), _log);
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;

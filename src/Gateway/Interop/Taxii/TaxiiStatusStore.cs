@@ -9,7 +9,7 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// for <see cref="Lifetime"/>, at most <see cref="Capacity"/> (the oldest go first). Kept in the node's store, so a
 /// status survives a restart like the POSTed objects it reports on.
 /// </summary>
-internal sealed class TaxiiStatusStore(GatewayStore store, TimeProvider time)
+internal sealed class TaxiiStatusStore(ITaxiiStatusStore store, TimeProvider time)
 {
     public const int Capacity = 10_000;
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
