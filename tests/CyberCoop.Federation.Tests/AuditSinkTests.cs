@@ -38,6 +38,18 @@ public sealed class AuditSinkTests : IAsyncLifetime
         Assert.Equal(0, runtime.AuditDropped);
         var verified = await runtime.Store.Audit.VerifyAsync(null, CancellationToken.None);
         Assert.True(verified.Ok, verified.Problem);
+
+        // One writer appends in queue order: the flood's entries stand in the chain in the order they were made.
+        var flood = new List<string>();
+        await foreach (var entry in runtime.Store.Audit.TailAsync(25_000 + 1_000, CancellationToken.None))
+        {
+            if (entry.Actor.StartsWith(FloodActor, StringComparison.Ordinal))
+            {
+                flood.Add(entry.Actor);
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 25_000).Select(i => FloodActor + i), flood);
     }
 
     [Fact]
@@ -85,10 +97,12 @@ public sealed class AuditSinkTests : IAsyncLifetime
         Assert.Equal(before + 1, await runtime.Store.Audit.CountAsync(CancellationToken.None));
     }
 
+    private const string FloodActor = "spiffe://xx.example/agent/flood-";
+
     private static AuditEntry Denial(int i) => new()
     {
         Kind = AuditKinds.Denied,
-        Actor = $"spiffe://xx.example/agent/flood-{i}",
+        Actor = FloodActor + i,
         Subject = "tls",
         Decision = "denied",
         Reason = "certificate is not issued by a pinned root",

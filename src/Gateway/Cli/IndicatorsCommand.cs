@@ -72,7 +72,7 @@ internal static class IndicatorsCommand
                     throw new CliException("--format misp-feed writes a folder: name it with --out DIR", CliExitCodes.Usage);
                 }
 
-                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, loaded.Config.Node.TrustDomain, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
+                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, store, loaded.Config.Node.TrustDomain, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
                 await io.Output.WriteLineAsync($"wrote MISP feed to {Path.GetFullPath(outPath)}: {written.Events} event(s), {written.Attributes} attribute(s)").ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
@@ -119,7 +119,7 @@ internal static class IndicatorsCommand
         var stream = string.IsNullOrEmpty(outPath) ? new MemoryStream() : (Stream)new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.None);
         await using (stream.ConfigureAwait(false))
         {
-            await StixBundleExport.WriteAsync(store, ownDomain, onlyOrigin, stream, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
+            await StixBundleExport.WriteAsync(store, store, ownDomain, onlyOrigin, stream, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
             if (stream is MemoryStream memory)
             {
                 await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(memory.GetBuffer(), 0, (int)memory.Length)).ConfigureAwait(false);

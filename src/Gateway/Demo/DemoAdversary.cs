@@ -50,7 +50,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         var envelope = crafted.Seal(time.GetUtcNow());
         var first = await SendAsync(envelope, ct).ConfigureAwait(false);
         var replay = await SendAsync(envelope, ct).ConfigureAwait(false);
-        var stored = await targetNode.Runtime.Store.GetIndicatorAsync(crafted.IndicatorId, ct).ConfigureAwait(false);
+        var stored = await targetNode.Services.GetRequiredService<IIndicatorStore>().GetIndicatorAsync(crafted.IndicatorId, ct).ConfigureAwait(false);
         var storedOnce = stored is not null && stored.Observations.Count == 1 && stored.Observations[0].Count == 1;
         return new DemoHostileSummary
         {
@@ -137,8 +137,8 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         var since = time.GetUtcNow().AddSeconds(-1);
         using var stolen = PemFiles.LoadCertificateWithKey(origin.Certificate, origin.Key);
         using var attackerRoot = CertificateAuthority.CreateRoot(origin.TrustDomain, time);
-        var held = targetNode.Runtime.Trust.PeerBundles.TryGetValue(origin.TrustDomain, out var h) ? h.Bundle.Sequence : 0UL;
-        var rootsBefore = targetNode.Runtime.Trust.RootsOf(origin.TrustDomain).Select(SpkiPin.Compute).ToArray();
+        var held = targetNode.Services.GetRequiredService<ITrustSnapshot>().Current.PeerBundles.TryGetValue(origin.TrustDomain, out var h) ? h.Bundle.Sequence : 0UL;
+        var rootsBefore = targetNode.Services.GetRequiredService<ITrustSnapshot>().Current.RootsOf(origin.TrustDomain).Select(SpkiPin.Compute).ToArray();
         using var originRoot = PemFiles.LoadCertificate(origin.RootCertificate);
         var bundle = Trust.TrustBundleSigner.Create(origin.TrustDomain, held + 1_000, [originRoot, attackerRoot.Certificate], [], time.GetUtcNow(), TimeSpan.FromDays(30));
         var forged = Trust.TrustBundleSigner.Sign(bundle, [attackerRoot]);
@@ -148,10 +148,10 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
             RootSpkiSha256 = ByteString.CopyFrom(SpkiPin.ComputeBytes(originRoot)),
             Signature = ByteString.CopyFrom(IdentitySignatures.Sign(SignaturePurpose.TrustBundle, forged.Bundle.Span, stolen)),
         });
-        forged.KeyAnnouncements.Add(originNode.Runtime.Identity.CreateAnnouncement(time));
+        forged.KeyAnnouncements.Add(originNode.Services.GetRequiredService<INodeIdentitySource>().Current.CreateAnnouncement(time));
 
         var error = await targetNode.Services.GetRequiredService<PeerKeyDirectory>().AcceptAsync(origin.TrustDomain, forged, ct).ConfigureAwait(false);
-        var rootsAfter = targetNode.Runtime.Trust.RootsOf(origin.TrustDomain).Select(SpkiPin.Compute).ToArray();
+        var rootsAfter = targetNode.Services.GetRequiredService<ITrustSnapshot>().Current.RootsOf(origin.TrustDomain).Select(SpkiPin.Compute).ToArray();
         var unchanged = rootsBefore.SequenceEqual(rootsAfter);
         var audited = await WaitForAuditAsync(e => e.Kind == AuditKinds.Rejected && e.Subject == "trust-bundle" && e.At >= since, ct).ConfigureAwait(false);
         return new DemoHostileSummary
@@ -169,7 +169,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
     {
         var ack = await SendAsync(envelope, ct).ConfigureAwait(false);
         var subject = "envelope:" + Convert.ToHexStringLower(ack.EnvelopeId.Span);
-        var stored = await targetNode.Runtime.Store.GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false);
+        var stored = await targetNode.Services.GetRequiredService<IIndicatorStore>().GetIndicatorAsync(indicatorId, ct).ConfigureAwait(false);
         var audited = await WaitForAuditAsync(e => e.Kind == AuditKinds.Rejected && e.Subject == subject, ct).ConfigureAwait(false);
         return new DemoHostileSummary
         {
@@ -187,7 +187,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
     {
         var directory = originNode.Services.GetRequiredService<PeerKeyDirectory>();
         var keys = directory.Find(target.Id) ?? throw new InvalidOperationException($"{Code(origin)} has not fetched {Code(target)}'s keys yet");
-        var peer = originNode.Runtime.Trust.Peers[target.Id];
+        var peer = originNode.Services.GetRequiredService<ITrustSnapshot>().Current.Peers[target.Id];
         var (suite, error) = SuiteNegotiation.ForPeer(originNode.Services.GetRequiredService<ITrustSnapshot>(), originNode.Services.GetRequiredService<INodeIdentitySource>(), peer, keys);
         if (error is not null)
         {
@@ -217,7 +217,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         bundle.Indicators.Add(indicator);
         var bytes = bundle.ToByteArray();
         using var attackerKey = forge ? SigningKeyPair.Generate(suite) : null;
-        var key = attackerKey ?? originNode.Runtime.Identity.SigningKey(suite);
+        var key = attackerKey ?? originNode.Services.GetRequiredService<INodeIdentitySource>().Current.SigningKey(suite);
         var signed = new SignedBundle
         {
             Bundle = ByteString.CopyFrom(bytes),
@@ -269,7 +269,7 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         var deadline = time.GetUtcNow() + AuditWait;
         while (true)
         {
-            await foreach (var entry in targetNode.Runtime.Store.Audit.TailAsync(200, ct).ConfigureAwait(false))
+            await foreach (var entry in targetNode.Services.GetRequiredService<AuditLog>().TailAsync(200, ct).ConfigureAwait(false))
             {
                 if (match(entry))
                 {

@@ -27,12 +27,12 @@ internal sealed partial class DemoAuditFeed(IReadOnlySet<string> redIndicatorIds
     public Dictionary<string, long> Relays { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Reads the entries appended to <paramref name="store"/>'s audit log since the last poll.</summary>
-    public async Task<IReadOnlyList<DemoEvent>> PollAsync(string nation, GatewayStore store, TimeSpan at, CancellationToken ct)
+    public async Task<IReadOnlyList<DemoEvent>> PollAsync(string nation, AuditLog auditLog, TimeSpan at, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(auditLog);
         var last = _lastSeq.GetValueOrDefault(nation);
         var fresh = new List<AuditEntry>();
-        await foreach (var entry in store.Audit.TailAsync(TailSize, ct).ConfigureAwait(false))
+        await foreach (var entry in auditLog.TailAsync(TailSize, ct).ConfigureAwait(false))
         {
             if (entry.Seq > last)
             {

@@ -7,6 +7,7 @@ using CyberCoop.Crypto;
 using CyberCoop.Gateway.Cli.Certs;
 using CyberCoop.Gateway.Interop.Misp;
 using CyberCoop.Gateway.Interop.Stix;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CyberCoop.Gateway.Demo;
 
@@ -85,7 +86,7 @@ internal static class DemoInterop
         int stixObjects;
         await using (var stream = new FileStream(stixFile, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            stixObjects = await StixBundleExport.WriteAsync(node.Runtime.Store, layout.TrustDomain, onlyOrigin: null, stream, time.GetUtcNow(), ct).ConfigureAwait(false);
+            stixObjects = await StixBundleExport.WriteAsync(node.Services.GetRequiredService<IExportStore>(), node.Services.GetRequiredService<ILifecycleStore>(), layout.TrustDomain, onlyOrigin: null, stream, time.GetUtcNow(), ct).ConfigureAwait(false);
         }
 
         report(code, $"STIX 2.1 export: {stixObjects} objects in one bundle (origins as identities, TLP 2.0 markings)");
@@ -103,7 +104,7 @@ internal static class DemoInterop
         report(code, $"TAXII 2.1: analyst {Analyst} (certificate) pulled {taxiiObjects} objects from \"{Collection}\" over HTTPS in {pages} pages");
 
         var mispFolder = Path.Combine(exports, "misp-feed");
-        var (events, attributes) = await MispFeedExporter.ExportAsync(node.Runtime.Store, layout.TrustDomain, mispFolder, onlyOrigin: null, time, ct).ConfigureAwait(false);
+        var (events, attributes) = await MispFeedExporter.ExportAsync(node.Services.GetRequiredService<IExportStore>(), node.Services.GetRequiredService<ILifecycleStore>(), layout.TrustDomain, mispFolder, onlyOrigin: null, time, ct).ConfigureAwait(false);
         report(code, $"MISP feed export: {events} events, {attributes} attributes (manifest.json + one file per event)");
 
         if (stixObjects == 0)

@@ -56,7 +56,7 @@ internal static class DemoLifecycle
         }
 
         report(federation.Code(0), $"agent reports {FalsePositive.Value} (GREEN); Finland relays it to Latvia");
-        if (!await WaitAsync(async () => await lv.Runtime.Store.GetIndicatorAsync(id, ct).ConfigureAwait(false) is not null, time, ct).ConfigureAwait(false))
+        if (!await WaitAsync(async () => await lv.Services.GetRequiredService<IIndicatorStore>().GetIndicatorAsync(id, ct).ConfigureAwait(false) is not null, time, ct).ConfigureAwait(false))
         {
             problems.Add($"lifecycle: {FalsePositive.Value} did not reach LV by relay");
             return summary;
@@ -76,28 +76,28 @@ internal static class DemoLifecycle
         report(federation.Code(1), "sensors saw Estonia's indicator; sighting count reported back to Estonia (no sensor, no host)");
         await lv.Services.GetRequiredService<SightingsReporter>().ReportOnceAsync(ct).ConfigureAwait(false);
         report(federation.Code(2), "sensors saw it too (relayed by Finland); Latvia's signed count goes to Finland, which forwards it to Estonia");
-        if (!await WaitAsync(async () => (await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false)).Count == 2, time, ct).ConfigureAwait(false))
+        if (!await WaitAsync(async () => (await ee.Services.GetRequiredService<ISightingsStore>().ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false)).Count == 2, time, ct).ConfigureAwait(false))
         {
-            var reporters = (await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false)).Select(s => DemoAuditFeed.Codes(s.Reporter)).ToList();
+            var reporters = (await ee.Services.GetRequiredService<ISightingsStore>().ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false)).Select(s => DemoAuditFeed.Codes(s.Reporter)).ToList();
             problems.Add($"lifecycle: sighting reports of FI (direct) and LV (relayed back by FI) should reach EE; it got {(reporters.Count == 0 ? "none" : string.Join(", ", reporters))}");
         }
 
-        var sightings = await ee.Runtime.Store.ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false);
+        var sightings = await ee.Services.GetRequiredService<ISightingsStore>().ReadReceivedSightingsAsync(id, ct).ConfigureAwait(false);
         summary = summary with
         {
             SightingsBack = [.. sightings.Select(s => $"{DemoAuditFeed.Codes(s.Reporter)}: {s.Count} sightings" +
-                (ee.Runtime.Trust.Peers.ContainsKey(s.Reporter) ? "" : $" (relayed back by {federation.Code(1)})"))],
+                (ee.Services.GetRequiredService<ITrustSnapshot>().Current.Peers.ContainsKey(s.Reporter) ? "" : $" (relayed back by {federation.Code(1)})"))],
         };
 
         await ee.Services.GetRequiredService<WithdrawalService>().WithdrawAsync(id, "CDN edge address, false positive", "admin-socket", ct).ConfigureAwait(false);
         report(federation.Code(0), $"withdraws {FalsePositive.Value}: signed withdrawal to every peer that received it");
         var reached = await WaitAsync(async () =>
-            (await fi.Runtime.Store.ReadWithdrawalsAsync(id, ct).ConfigureAwait(false)).Count == 1
-            && (await lv.Runtime.Store.ReadWithdrawalsAsync(id, ct).ConfigureAwait(false)).Count == 1, time, ct).ConfigureAwait(false);
+            (await fi.Services.GetRequiredService<ILifecycleStore>().ReadWithdrawalsAsync(id, ct).ConfigureAwait(false)).Count == 1
+            && (await lv.Services.GetRequiredService<ILifecycleStore>().ReadWithdrawalsAsync(id, ct).ConfigureAwait(false)).Count == 1, time, ct).ConfigureAwait(false);
         var withdrawnAt = new List<string>();
         foreach (var (node, index) in new[] { (fi, 1), (lv, 2) })
         {
-            foreach (var w in await node.Runtime.Store.ReadWithdrawalsAsync(id, ct).ConfigureAwait(false))
+            foreach (var w in await node.Services.GetRequiredService<ILifecycleStore>().ReadWithdrawalsAsync(id, ct).ConfigureAwait(false))
             {
                 var relayed = w.Sender != w.Origin;
                 withdrawnAt.Add($"{federation.Code(index)} from {DemoAuditFeed.Codes(w.Sender)}{(relayed ? " (relay)" : "")}");

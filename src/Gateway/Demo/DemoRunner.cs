@@ -158,7 +158,7 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
         while (true)
         {
             var missing = federation.Nodes
-                .SelectMany(n => n.Runtime.Trust.Peers.Keys.Where(p => n.Services.GetRequiredService<PeerKeyDirectory>().Find(p) is null).Select(p => (n, p)))
+                .SelectMany(n => n.Services.GetRequiredService<ITrustSnapshot>().Current.Peers.Keys.Where(p => n.Services.GetRequiredService<PeerKeyDirectory>().Find(p) is null).Select(p => (n, p)))
                 .ToList();
             if (missing.Count == 0)
             {
@@ -169,7 +169,7 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
             if (_clock.Elapsed > deadline)
             {
                 throw new TimeoutException("gateways did not exchange trust bundles within 15 s: " +
-                    string.Join(", ", missing.Select(m => $"{m.n.Runtime.Identity.IdText} lacks {m.p}")));
+                    string.Join(", ", missing.Select(m => $"{m.n.Services.GetRequiredService<INodeIdentitySource>().Current.IdText} lacks {m.p}")));
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(50), _time, ct).ConfigureAwait(false);
@@ -188,13 +188,13 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
             var pending = 0L;
             foreach (var node in federation.Nodes)
             {
-                foreach (var peer in node.Runtime.Trust.Peers.Keys)
+                foreach (var peer in node.Services.GetRequiredService<ITrustSnapshot>().Current.Peers.Keys)
                 {
-                    pending += (await node.Runtime.Store.GetOutboxStatsAsync(peer, ct).ConfigureAwait(false)).Depth;
+                    pending += (await node.Services.GetRequiredService<IOutboxStore>().GetOutboxStatsAsync(peer, ct).ConfigureAwait(false)).Depth;
                 }
             }
 
-            var sent = federation.Nodes.Sum(n => n.Runtime.Metrics.Peers.Values.Sum(p => Interlocked.Read(ref p.EnvelopesSent) + Interlocked.Read(ref p.EnvelopesReceived)));
+            var sent = federation.Nodes.Sum(n => n.Services.GetRequiredService<NodeMetrics>().Peers.Values.Sum(p => Interlocked.Read(ref p.EnvelopesSent) + Interlocked.Read(ref p.EnvelopesReceived)));
             if (pending == 0 && sent == lastSent)
             {
                 quietSince ??= _clock.Elapsed;
@@ -234,7 +234,7 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
     {
         for (var i = 0; i < federation.Nodes.Count; i++)
         {
-            foreach (var e in await feed.PollAsync(federation.Code(i), federation.Nodes[i].Runtime.Store, _clock.Elapsed, ct).ConfigureAwait(false))
+            foreach (var e in await feed.PollAsync(federation.Code(i), federation.Nodes[i].Services.GetRequiredService<AuditLog>(), _clock.Elapsed, ct).ConfigureAwait(false))
             {
                 observer.OnEvent(e);
             }
@@ -250,14 +250,14 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
         var redHome = new List<int>();
         for (var i = 0; i < federation.Nodes.Count; i++)
         {
-            stored.Add(await federation.Nodes[i].Runtime.Store.CountIndicatorsAsync(ct).ConfigureAwait(false));
+            stored.Add(await federation.Nodes[i].Services.GetRequiredService<IIndicatorStore>().CountIndicatorsAsync(ct).ConfigureAwait(false));
             var home = 0;
             foreach (var id in redByNation[i])
             {
                 var leaked = false;
                 for (var j = 0; j < federation.Nodes.Count; j++)
                 {
-                    leaked |= j != i && await federation.Nodes[j].Runtime.Store.GetIndicatorAsync(id, ct).ConfigureAwait(false) is not null;
+                    leaked |= j != i && await federation.Nodes[j].Services.GetRequiredService<IIndicatorStore>().GetIndicatorAsync(id, ct).ConfigureAwait(false) is not null;
                 }
 
                 home += leaked ? 0 : 1;
@@ -340,7 +340,7 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
         for (var i = 0; i < federation.Nodes.Count; i++)
         {
             var node = federation.Layout.Nodes[i];
-            var metrics = federation.Nodes[i].Runtime.Metrics;
+            var metrics = federation.Nodes[i].Services.GetRequiredService<NodeMetrics>();
             var peers = metrics.Peers.Values.ToList();
             var code = federation.Code(i);
             list.Add(new DemoNationSummary
@@ -371,10 +371,10 @@ internal sealed class DemoRunner(DemoOptions options, IDemoObserver observer)
         var flows = new List<DemoFlowSummary>();
         for (var i = 0; i < federation.Nodes.Count; i++)
         {
-            foreach (var (peer, metrics) in federation.Nodes[i].Runtime.Metrics.Peers.OrderBy(p => p.Key, StringComparer.Ordinal))
+            foreach (var (peer, metrics) in federation.Nodes[i].Services.GetRequiredService<NodeMetrics>().Peers.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 var sentEnvelopes = Interlocked.Read(ref metrics.EnvelopesSent);
-                if (federation.Nodes[i].Runtime.Trust.Peers.ContainsKey(peer))
+                if (federation.Nodes[i].Services.GetRequiredService<ITrustSnapshot>().Current.Peers.ContainsKey(peer))
                 {
                     flows.Add(new DemoFlowSummary(federation.Code(i), DemoAuditFeed.Codes(peer), sentEnvelopes, Interlocked.Read(ref metrics.IndicatorsSent)));
                 }

@@ -26,14 +26,14 @@ internal static class MispFeedExporter
     /// carries only its origin's content (<see cref="StixExporter.Views"/>: the origin view for
     /// <paramref name="ownDomain"/>, this node's trust domain).
     /// </summary>
-    public static async Task<(int Events, int Attributes)> ExportAsync(GatewayStore store, string ownDomain, string folder, string? onlyOrigin, TimeProvider time, CancellationToken ct)
+    public static async Task<(int Events, int Attributes)> ExportAsync(IExportStore store, ILifecycleStore lifecycleStore, string ownDomain, string folder, string? onlyOrigin, TimeProvider time, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(time);
         var events = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
         var attributes = 0;
-        var lifecycle = await ExportLifecycle.ReadAsync(store, time.GetUtcNow(), ct).ConfigureAwait(false);
+        var lifecycle = await ExportLifecycle.ReadAsync(lifecycleStore, time.GetUtcNow(), ct).ConfigureAwait(false);
         await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
         {
             foreach (var exported in lifecycle.Views(stored, ownDomain, includeExpired: true))

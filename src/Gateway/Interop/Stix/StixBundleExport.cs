@@ -11,12 +11,12 @@ namespace CyberCoop.Gateway.Interop.Stix;
 internal static class StixBundleExport
 {
     /// <summary>Writes the bundle to <paramref name="output"/>; returns the number of indicator/vulnerability and sighting objects.</summary>
-    public static async Task<int> WriteAsync(GatewayStore store, string ownDomain, string? onlyOrigin, Stream output, DateTimeOffset now, CancellationToken ct)
+    public static async Task<int> WriteAsync(IExportStore store, ILifecycleStore lifecycleStore, string ownDomain, string? onlyOrigin, Stream output, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(output);
         await using var bundle = new StixBundleWriter(output);
-        var lifecycle = await ExportLifecycle.ReadAsync(store, now, ct).ConfigureAwait(false);
+        var lifecycle = await ExportLifecycle.ReadAsync(lifecycleStore, now, ct).ConfigureAwait(false);
         var ownObjects = new Dictionary<string, (string Id, Tlp Tlp)>(StringComparer.Ordinal);
         await foreach (var stored in store.ReadAllViewsAsync(ct).ConfigureAwait(false))
         {
