@@ -15,6 +15,9 @@ internal static class PostgresTestServer
 
     private static readonly Lazy<Task<string>> s_server = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>Connection string of the server itself (a superuser on its <c>postgres</c> database), started on first use.</summary>
+    public static Task<string> ServerAsync() => s_server.Value;
+
     /// <summary>Creates a new, empty database for one test and returns its connection string.</summary>
     public static async Task<string> CreateDatabaseAsync(CancellationToken ct)
     {
