@@ -38,6 +38,12 @@ internal sealed record PassResult
 
     /// <summary>What the PostgreSQL server's processes wrote in the throughput phase (zeros on SQLite).</summary>
     public IoCounters WrittenServer { get; init; }
+
+    /// <summary>Statements (round trips) the PostgreSQL server executed per indicator in the throughput phase, A's and B's together (0 on SQLite).</summary>
+    public double StatementsPerIndicator { get; init; }
+
+    /// <summary>The statements executed most often in the throughput phase, with calls per indicator (empty on SQLite).</summary>
+    public IReadOnlyList<(double PerIndicator, string Query)> TopStatements { get; init; } = [];
 }
 
 /// <summary>
@@ -104,6 +110,7 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             IoCounters IoA() => a.Aggregate(default(IoCounters), (sum, p) => Add(sum, p.Io()));
             var (cpuA0, cpuB0) = (CpuA(), b.CpuTime());
             var (ioA0, ioB0) = (IoA(), b.Io());
+            server?.ResetStatements();
             var (cpuS0, ioS0) = server?.Usage() ?? default;
             var (ingest, endToEnd) = await ThroughputAsync(clients, label + "-tput", options.ThroughputIndicators, watch, Diagnostics, ct);
             var n = options.ThroughputIndicators;
@@ -112,9 +119,16 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             var (ioA, ioB) = (IoA() - ioA0, b.Io() - ioB0);
             var (cpuS1, ioS1) = server?.Usage() ?? default;
             var cpuS = (cpuS1 - cpuS0).TotalMicroseconds / n;
+            var statements = (server?.StatementCalls() ?? 0) / (double)n;
+            var top = server?.TopStatements(12).Select(t => (t.Calls / (double)n, t.Query)).ToList() ?? [];
             var ioS = ioS1 - ioS0;
-            var serverText = server is null ? "" : $"; PostgreSQL server CPU {cpuS:F1} us, written {ioS.WrittenKbPer(n):F2} KB ({ioS.ToStorageKbPer(n):F2} KB dirtied) per indicator";
+            var serverText = server is null ? "" : $"; PostgreSQL server CPU {cpuS:F1} us, written {ioS.WrittenKbPer(n):F2} KB ({ioS.ToStorageKbPer(n):F2} KB dirtied), {statements:F1} statements per indicator";
             await log.WriteLineAsync($"  [{label}] throughput: {n:N0} indicators, ingest {ingest.PerSecond:N0}/s, end to end {endToEnd.PerSecond:N0}/s; CPU per indicator A {cpuA:F1} us, B {cpuB:F1} us; written per indicator A {ioA.WrittenKbPer(n):F2} KB ({ioA.ToStorageKbPer(n):F2} KB dirtied), B {ioB.WrittenKbPer(n):F2} KB ({ioB.ToStorageKbPer(n):F2} KB dirtied){serverText}");
+
+            foreach (var (perIndicator, query) in top)
+            {
+                await log.WriteLineAsync($"    {perIndicator,7:F3} per indicator: {(query.Length > 150 ? query[..150] + " ..." : query)}");
+            }
 
             var (latency, ack) = await LatencyAsync(clients, label + "-lat", watch, Diagnostics, ct);
             await log.WriteLineAsync($"  [{label}] latency at {options.OfferedRate:N0}/s: p50 {latency.P50:F0} ms, p95 {latency.P95:F0} ms, p99 {latency.P99:F0} ms (max {latency.Max:F0} ms)");
@@ -148,6 +162,8 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
                 ProcessesA = a.Count,
                 CpuPerIndicatorServer = cpuS,
                 WrittenServer = ioS,
+                StatementsPerIndicator = statements,
+                TopStatements = top,
             };
         }
         finally

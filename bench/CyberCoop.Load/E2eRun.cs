@@ -125,7 +125,8 @@ internal static class E2eRun
     private static async Task<PostgresReport> PostgresAsync(LoadOptions options, string directory, TextWriter log, CancellationToken ct)
     {
         var loadBefore = MachineInfo.LoadAverage();
-        await using var server = await PostgresCluster.StartAsync(directory, durable: true);
+        // pg_stat_statements counts the statements (round trips) each indicator costs; it is the one non-default setting.
+        await using var server = await PostgresCluster.StartAsync(directory, durable: true, ["shared_preload_libraries=pg_stat_statements"]);
         await log.WriteLineAsync($"  PostgreSQL: {server.Version}, throwaway cluster on 127.0.0.1:{server.Port} (fsync and synchronous_commit on); load average {loadBefore}");
         async Task<string> DatabaseAsync(string name)
         {
@@ -137,6 +138,13 @@ internal static class E2eRun
             }
 
             return new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name }.ConnectionString;
+        }
+
+        await using (var connection = new Npgsql.NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync(ct);
+            await using var command = new Npgsql.NpgsqlCommand("CREATE EXTENSION pg_stat_statements", connection);
+            await command.ExecuteNonQueryAsync(ct);
         }
 
         PostgresBaselineResult inserts;

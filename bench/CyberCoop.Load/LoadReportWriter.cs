@@ -72,7 +72,7 @@ internal static class LoadReportWriter
         var o = r.Options;
         var s = new StringBuilder();
         var baseline = pg.Inserts.PerSecond;
-        s.AppendLine(Inv($"Run: {r.StartedAt:yyyy-MM-dd HH:mm} UTC, `{o.Mode}` ({r.Duration.TotalSeconds:F0} s for the whole run, SQLite included); {r.Machine}; {pg.Version} (throwaway cluster of the installation's defaults: fsync and synchronous_commit on, shared_buffers 128 MB; same disk as the SQLite files)."));
+        s.AppendLine(Inv($"Run: {r.StartedAt:yyyy-MM-dd HH:mm} UTC, `{o.Mode}` ({r.Duration.TotalSeconds:F0} s for the whole run, SQLite included); {r.Machine}; {pg.Version} (throwaway cluster of the installation's defaults — fsync and synchronous_commit on, shared_buffers 128 MB — plus pg_stat_statements to count statements; same disk as the SQLite files)."));
         s.AppendLine(Inv($"Load average (1/5/15 min) at the start of the run: {r.LoadBefore}; at the start of the PostgreSQL part: {pg.LoadBefore}; at the end: {r.LoadAfter}."));
         s.AppendLine();
         s.AppendLine("| Figure | Indicators (rows)/s | Ratio to PG batched inserts | Ratio to SQLite baseline | CPU µs per indicator | Written per indicator (wchar; dirtied) |");
@@ -84,11 +84,12 @@ internal static class LoadReportWriter
         AppendPostgresPass(s, r, pg.OneProcess, "PostgreSQL, one process per nation", baseline);
         AppendPostgresPass(s, r, pg.TwoProcessesA, "PostgreSQL, two processes of A active-active, one of B", baseline);
         s.AppendLine();
-        s.AppendLine("| Pass (empty stores) | Ingest at A, acked | Latency at " + Inv($"{o.OfferedRate:N0}") + "/s: p50 / p99 (max) | Agent ack p50 / p99 | RSS largest A / B |");
-        s.AppendLine("|---|---|---|---|---|");
+        s.AppendLine("| Pass (empty stores) | Ingest at A, acked | Latency at " + Inv($"{o.OfferedRate:N0}") + "/s: p50 / p99 (max) | Agent ack p50 / p99 | RSS largest A / B | Statements per indicator at the server (A + B) |");
+        s.AppendLine("|---|---|---|---|---|---|");
         foreach (var (label, p) in new[] { ("SQLite, one process per nation", r.Empty), ("PostgreSQL, one process per nation", pg.OneProcess), ("PostgreSQL, two processes of A", pg.TwoProcessesA) })
         {
-            s.AppendLine(Inv($"| {label} | {p.IngestRate.PerSecond:N0}/s | {p.Latency.P50:F0} / {p.Latency.P99:F0} ms ({p.Latency.Max:F0}) | {p.IngestAck.P50:F0} / {p.IngestAck.P99:F0} ms | {Mb(p.RssA)} / {Mb(p.RssB)} |"));
+            var statements = p.StatementsPerIndicator > 0 ? Inv($"{p.StatementsPerIndicator:F1}") : "";
+            s.AppendLine(Inv($"| {label} | {p.IngestRate.PerSecond:N0}/s | {p.Latency.P50:F0} / {p.Latency.P99:F0} ms ({p.Latency.Max:F0}) | {p.IngestAck.P50:F0} / {p.IngestAck.P99:F0} ms | {Mb(p.RssA)} / {Mb(p.RssB)} | {statements} |"));
         }
 
         s.AppendLine();

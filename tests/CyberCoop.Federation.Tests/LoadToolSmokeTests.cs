@@ -85,6 +85,10 @@ public sealed class LoadToolSmokeTests
                 // The server wrote every indicator at A's and B's database (WAL and tables): at least a row's worth each.
                 Assert.InRange(pass.WrittenServer.WrittenKbPer(pass.ThroughputIndicators), 0.2, 1_000);
             }
+
+            // Each indicator costs at least its insert at A and at B (pg_stat_statements of the tool's cluster).
+            Assert.True(pass.StatementsPerIndicator >= 0.002, $"statements per indicator {pass.StatementsPerIndicator}");
+            Assert.NotEmpty(pass.TopStatements);
         }
 
         var table = LoadReportWriter.PostgresMarkdown(report);

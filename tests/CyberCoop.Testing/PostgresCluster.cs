@@ -132,6 +132,41 @@ internal sealed class PostgresCluster : IAsyncDisposable
         return (cpu, io);
     }
 
+    /// <summary>
+    /// Statements the server executed so far (every round trip a client made: queries, BEGIN/COMMIT, savepoints), from
+    /// pg_stat_statements; 0 when the cluster was not started with it in shared_preload_libraries.
+    /// </summary>
+    public long StatementCalls() => Query("SELECT COALESCE(sum(calls), 0)::bigint FROM pg_stat_statements", r => r.GetInt64(0)).FirstOrDefault();
+
+    /// <summary>The <paramref name="count"/> statements executed most often since the last reset, with their calls.</summary>
+    public List<(long Calls, string Query)> TopStatements(int count) =>
+        Query($"SELECT calls, regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements ORDER BY calls DESC LIMIT {count}", r => (r.GetInt64(0), r.GetString(1)));
+
+    /// <summary>Clears pg_stat_statements.</summary>
+    public void ResetStatements() => Query("SELECT pg_stat_statements_reset()", _ => 0);
+
+    private List<T> Query<T>(string sql, Func<Npgsql.NpgsqlDataReader, T> read)
+    {
+        var rows = new List<T>();
+        try
+        {
+            using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+            connection.Open();
+            using var command = new Npgsql.NpgsqlCommand(sql, connection);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add(read(reader));
+            }
+        }
+        catch (Npgsql.PostgresException)
+        {
+            // pg_stat_statements not loaded: no figures.
+        }
+
+        return rows;
+    }
+
     /// <summary>The folder of initdb and pg_ctl: on PATH, or the newest /usr/lib/postgresql/N/bin (Debian, Ubuntu).</summary>
     internal static string? FindBin()
     {
