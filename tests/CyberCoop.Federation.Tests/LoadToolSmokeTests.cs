@@ -132,32 +132,7 @@ public sealed class LoadToolSmokeTests
     }
 
     [Fact]
-    public void Postgres_table_replaces_its_own_block_and_leaves_the_sqlite_block()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "cybercoop-tests", Guid.NewGuid().ToString("n") + ".md");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        try
-        {
-            File.WriteAllText(path, "# Performance\n");
-            LoadReportWriter.WriteInto(path, "| sqlite |\n");
-            LoadReportWriter.WritePostgresInto(path, "| pg first |\n");
-            LoadReportWriter.WritePostgresInto(path, "| pg second |\n");
-
-            var text = File.ReadAllText(path);
-            Assert.Contains("| sqlite |", text, StringComparison.Ordinal);
-            Assert.Contains("| pg second |", text, StringComparison.Ordinal);
-            Assert.DoesNotContain("| pg first |", text, StringComparison.Ordinal);
-            Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "load-tool-postgres:begin"));
-            Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "load-tool:begin"));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
-    [Fact]
-    public void Report_table_replaces_its_block_in_the_performance_doc_and_keeps_the_rest()
+    public void Report_tables_replace_their_blocks_in_the_performance_doc_and_keep_the_rest()
     {
         var path = Path.Combine(Path.GetTempPath(), "cybercoop-tests", Guid.NewGuid().ToString("n") + ".md");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -166,13 +141,19 @@ public sealed class LoadToolSmokeTests
             File.WriteAllText(path, "# Performance\n\n## Crypto primitives\n\nkept\n");
 
             LoadReportWriter.WriteInto(path, "| first |\n");
+            LoadReportWriter.WritePostgresInto(path, "| pg first |\n");
             LoadReportWriter.WriteInto(path, "| second |\n");
+            LoadReportWriter.WritePostgresInto(path, "| pg second |\n");
 
             var text = File.ReadAllText(path);
             Assert.Contains("## Crypto primitives\n\nkept", text, StringComparison.Ordinal);
             Assert.Contains("| second |", text, StringComparison.Ordinal);
             Assert.DoesNotContain("| first |", text, StringComparison.Ordinal);
             Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "load-tool:begin"));
+            // The PostgreSQL table has a block of its own: each run replaces it and leaves the SQLite block alone.
+            Assert.Contains("| pg second |", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("| pg first |", text, StringComparison.Ordinal);
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "load-tool-postgres:begin"));
         }
         finally
         {
