@@ -76,8 +76,8 @@ internal sealed class SightingsReceiver(
             return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, formError);
         }
 
-        var (key, keyError) = await OriginKeyResolver.ResolveAsync(trustSnapshot, identitySource, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
-            signed.ReporterAnnouncement, ct).ConfigureAwait(false);
+        var (key, keyError) = OriginKeyResolver.Resolve(trustSnapshot, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
+            signed.ReporterAnnouncement);
         if (key is null)
         {
             return keyError!;
