@@ -20,7 +20,7 @@ namespace CyberCoop.Load.Abuse;
 /// </summary>
 internal static class HostileAgent
 {
-    /// <summary>Printed once every stream has been opened at least once.</summary>
+    /// <summary>Printed once every stream has had an answer from the gateway: a batch answered, or the stream refused.</summary>
     public const string FullPressure = "hostile: full pressure";
 
     private const int BatchSightings = 2_500;
@@ -74,11 +74,11 @@ internal static class HostileAgent
         var client = new Ingest.IngestClient(channel);
         var templates = Enumerable.Range(0, 8).Select(Template).ToList();
         var counts = new Counts();
-        var opened = new CountdownEvent(streams);
-        var tasks = Enumerable.Range(0, streams).Select(_ => Task.Run(() => StreamAsync(client, templates, counts, opened, stop.Token))).ToList();
+        var answeredOnce = new CountdownEvent(streams);
+        var tasks = Enumerable.Range(0, streams).Select(_ => Task.Run(() => StreamAsync(client, templates, counts, answeredOnce, stop.Token))).ToList();
         _ = Task.Run(() =>
         {
-            opened.Wait(stop.Token);
+            answeredOnce.Wait(stop.Token);
             Console.WriteLine(FullPressure);
         }, stop.Token);
         await Task.WhenAll(tasks);
@@ -115,26 +115,30 @@ internal static class HostileAgent
         return batch;
     }
 
-    private static async Task StreamAsync(Ingest.IngestClient client, IReadOnlyList<IngestBatch> templates, Counts counts, CountdownEvent opened, CancellationToken ct)
+    private static async Task StreamAsync(Ingest.IngestClient client, IReadOnlyList<IngestBatch> templates, Counts counts, CountdownEvent answeredOnce, CancellationToken ct)
     {
         var next = Random.Shared.Next(templates.Count);
-        var first = true;
+        var engaged = 0;
+        void Engaged()
+        {
+            if (Interlocked.Exchange(ref engaged, 1) == 0)
+            {
+                answeredOnce.Signal();
+            }
+        }
+
         while (!ct.IsCancellationRequested)
         {
             try
             {
                 using var call = client.Submit(cancellationToken: ct);
                 Interlocked.Increment(ref counts.Opened);
-                if (first)
-                {
-                    first = false;
-                    opened.Signal();
-                }
 
                 var answers = Task.Run(async () =>
                 {
                     while (await call.ResponseStream.MoveNext(ct))
                     {
+                        Engaged();
                     }
                 }, CancellationToken.None);
                 try
@@ -161,10 +165,12 @@ internal static class HostileAgent
             catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
             {
                 Interlocked.Increment(ref counts.Refused);
+                Engaged();
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException or RpcException { StatusCode: StatusCode.Internal or StatusCode.Unavailable })
             {
                 Interlocked.Increment(ref counts.Dropped);
+                Engaged();
             }
             catch (Exception ex)
             {
