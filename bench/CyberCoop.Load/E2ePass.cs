@@ -27,6 +27,17 @@ internal sealed record PassResult
     public required IoCounters WrittenA { get; init; }
     public required IoCounters WrittenB { get; init; }
     public required long ThroughputIndicators { get; init; }
+
+    /// <summary>A's start-up: process start to listening, and to its answer to the first agent batch (1,000 sightings).</summary>
+    public required TimeSpan ListeningA { get; init; }
+    public required TimeSpan FirstBatchA { get; init; }
+
+    /// <summary>A's CPU time from process start to the answer to the first batch.</summary>
+    public required TimeSpan StartCpuA { get; init; }
+
+    /// <summary>CPU time A and B spent per indicator during the warm-up (the first minute of a fresh process: JIT included).</summary>
+    public required double WarmupCpuPerIndicatorA { get; init; }
+    public required double WarmupCpuPerIndicatorB { get; init; }
 }
 
 /// <summary>
@@ -40,8 +51,12 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
     public async Task<PassResult> RunAsync(long prestored, string label, CancellationToken ct)
     {
         var startTimeout = TimeSpan.FromSeconds(90);
-        await using var b = await ChildProcess.StartAsync("gateway B", "CyberCoop.Gateway.dll", ["serve", "--config", federation.B.ConfigPath], federation.B.Port, startTimeout, ct);
-        await using var a = await ChildProcess.StartAsync("gateway A", "CyberCoop.Gateway.dll", ["serve", "--config", federation.A.ConfigPath], federation.A.Port, startTimeout, ct);
+        var dll = options.GatewayDirectory is { } dir ? Path.GetFullPath(Path.Combine(dir, "CyberCoop.Gateway.dll")) : "CyberCoop.Gateway.dll";
+        var (cpusA, cpusB) = Pinning(options.CoresPerGateway);
+        await using var b = await ChildProcess.StartAsync("gateway B", dll, ["serve", "--config", federation.B.ConfigPath], federation.B.Port, startTimeout, ct, cpus: cpusB);
+        var startA = Stopwatch.StartNew();
+        await using var a = await ChildProcess.StartAsync("gateway A", dll, ["serve", "--config", federation.A.ConfigPath], federation.A.Port, startTimeout, ct, cpus: cpusA);
+        var listeningA = startA.Elapsed;
         string Diagnostics() => $"--- A:\n{a.Tail}\n--- B:\n{b.Tail}";
         using var sampler = new MemorySampler(a, b);
         using var certificate = federation.A.Certificate("agent");
@@ -49,10 +64,23 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
         var client = new Ingest.IngestClient(channel);
         using var watch = new StoreWatch(federation.B.DatabasePath);
 
-        // Warm-up: TLS, JIT, key fetch, the first bundle through.
+        // Start-up: the first agent batch answered (TLS handshake, JIT or precompiled code of the ingest path, first commit).
+        var first = LoadData.Batch(label + "-first", 0, Math.Min(options.IngestBatch, 1_000), DateTimeOffset.UtcNow.AddMinutes(-1));
+        if (await SubmitAsync(client, [first], ct) != first.Sightings.Count)
+        {
+            throw new InvalidOperationException($"A did not accept the first batch\n{Diagnostics()}");
+        }
+
+        var firstBatchA = startA.Elapsed;
+        var startCpuA = a.CpuTime();
+
+        // Warm-up: JIT, key fetch, the first bundle through.
         var warm = Stopwatch.StartNew();
+        var (warmA0, warmB0) = (a.CpuTime(), b.CpuTime());
         await ThroughputAsync(client, label + "-warm", options.WarmupIndicators, watch, Diagnostics, ct);
-        await log.WriteLineAsync($"  [{label}] gateways up and peered (A pid {a.Id}, B pid {b.Id}; {prestored:N0} indicators stored before start); warm-up of {options.WarmupIndicators:N0} took {warm.Elapsed.TotalSeconds:F1} s");
+        var warmCpuA = (a.CpuTime() - warmA0).TotalMicroseconds / options.WarmupIndicators;
+        var warmCpuB = (b.CpuTime() - warmB0).TotalMicroseconds / options.WarmupIndicators;
+        await log.WriteLineAsync($"  [{label}] gateways up and peered (A pid {a.Id}, B pid {b.Id}; {prestored:N0} indicators stored before start; pinned to CPUs {cpusA ?? "any"} / {cpusB ?? "any"}); A listening after {listeningA.TotalMilliseconds:F0} ms, first batch answered after {firstBatchA.TotalMilliseconds:F0} ms ({startCpuA.TotalMilliseconds:F0} ms CPU); warm-up of {options.WarmupIndicators:N0} took {warm.Elapsed.TotalSeconds:F1} s, CPU per indicator A {warmCpuA:F1} us, B {warmCpuB:F1} us");
 
         var (cpuA0, cpuB0) = (a.CpuTime(), b.CpuTime());
         var (ioA0, ioB0) = (a.Io(), b.Io());
@@ -88,7 +116,32 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             WrittenA = ioA,
             WrittenB = ioB,
             ThroughputIndicators = n,
+            ListeningA = listeningA,
+            FirstBatchA = firstBatchA,
+            StartCpuA = startCpuA,
+            WarmupCpuPerIndicatorA = warmCpuA,
+            WarmupCpuPerIndicatorB = warmCpuB,
         };
+    }
+
+    /// <summary>taskset CPU lists for A and B (see <see cref="LoadOptions.CoresPerGateway"/>).</summary>
+    private static (string? A, string? B) Pinning(int? cores)
+    {
+        if (cores is not { } n)
+        {
+            return (null, null);
+        }
+
+        var machine = Environment.ProcessorCount;
+        if (n < 1 || n > machine)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cores), $"--cores {n}: this machine has {machine} CPUs");
+        }
+
+        static string List(int from, int count) => count == 1
+            ? from.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{from}-{from + count - 1}");
+        return (List(0, n), List(machine - n, n));
     }
 
     /// <summary>Pushes <paramref name="total"/> new indicators through A's Ingest; rates of ingest at A and of commit at B.</summary>

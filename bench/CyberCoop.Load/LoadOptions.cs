@@ -43,6 +43,19 @@ internal sealed record LoadOptions
     /// <summary>How long to wait for B to hold everything before failing the phase.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// Folder holding the <c>CyberCoop.Gateway.dll</c> to run (e.g. a ReadyToRun publish); null runs the one beside the
+    /// load tool (the Release build of this tree).
+    /// </summary>
+    public string? GatewayDirectory { get; init; }
+
+    /// <summary>
+    /// CPUs each gateway process is pinned to (taskset), or null for no pinning. With 1 on a 2-core machine A runs on
+    /// CPU 0 and B on CPU 1; with n, A gets CPUs 0..n-1 and B the last n CPUs of the machine (so they share when n
+    /// exceeds half the machine). The driver is never pinned.
+    /// </summary>
+    public int? CoresPerGateway { get; init; }
+
     /// <summary>Label printed in the report.</summary>
     public string Mode { get; init; } = "full";
 
