@@ -5,8 +5,8 @@ internal static class LoadCommand
 {
     private const string Usage =
         """
-        usage: CyberCoop.Load e2e [--quick] [--no-doc] [--doc <performance.md>] [--gateway <folder>] [--cores <n>]
-                                  [--stored <n>]
+        usage: CyberCoop.Load e2e [--quick] [--postgres] [--no-doc] [--doc <performance.md>] [--gateway <folder>]
+                                  [--cores <n>] [--stored <n>]
                CyberCoop.Load stages
                CyberCoop.Load writes [--stored <n>]
                CyberCoop.Load faults [--duration <seconds>] [--outbox <indicators>]
@@ -15,6 +15,12 @@ internal static class LoadCommand
                     directory), drive them over mTLS Ingest, and measure throughput, propagation latency and RSS,
                     with and without a large store, against raw SQLite and raw gRPC baselines run in the same run.
           --quick   about one minute (smaller counts; 100,000 stored instead of 1,000,000).
+          --postgres  also, in the same run: a throwaway PostgreSQL cluster of the local installation (initdb, pg_ctl;
+                    durable defaults), raw PostgreSQL baselines of the same rows (batched inserts, binary COPY), and the
+                    empty-store pass with both nations on PostgreSQL, with one gateway process each and with two
+                    processes of A active-active on its database; the server's CPU and writes are measured too.
+                    The PostgreSQL table goes into its own block of docs/performance.md. Run as root or as a user
+                    that may run initdb (as root the cluster runs as the postgres user).
           --no-doc  print the table only; by default it is also written into docs/performance.md.
           --gateway run the CyberCoop.Gateway.dll in <folder> (e.g. a ReadyToRun publish:
                     dotnet publish src/Gateway -c Release -r linux-x64 --self-contained false
@@ -119,10 +125,13 @@ internal static class LoadCommand
             switch (args[i])
             {
                 case "--quick":
-                    options = LoadOptions.Quick;
+                    options = LoadOptions.Quick with { Postgres = options.Postgres };
+                    break;
+                case "--postgres":
+                    options = options with { Postgres = true };
                     break;
                 case "--smoke":
-                    options = LoadOptions.Smoke;
+                    options = LoadOptions.Smoke with { Postgres = options.Postgres };
                     break;
                 case "--no-doc":
                     writeDoc = false;
@@ -181,6 +190,12 @@ internal static class LoadCommand
         var markdown = LoadReportWriter.Markdown(report);
         Console.WriteLine();
         Console.WriteLine(markdown);
+        var postgres = report.Postgres is null ? null : LoadReportWriter.PostgresMarkdown(report);
+        if (postgres is not null)
+        {
+            Console.WriteLine(postgres);
+        }
+
         if (writeDoc)
         {
             doc ??= FindPerformanceDoc();
@@ -191,6 +206,11 @@ internal static class LoadCommand
             }
 
             LoadReportWriter.WriteInto(doc, markdown);
+            if (postgres is not null)
+            {
+                LoadReportWriter.WritePostgresInto(doc, postgres);
+            }
+
             Console.WriteLine($"written into {doc}");
         }
 

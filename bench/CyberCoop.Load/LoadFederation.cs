@@ -27,11 +27,15 @@ internal sealed class LoadFederation : IDisposable
 
     public NationMaterial B { get; }
 
-    public static LoadFederation Create(string root, int bundleSize)
+    /// <summary>
+    /// A and B in <paramref name="root"/>; each on SQLite, or on the PostgreSQL database of <paramref name="postgresA"/>
+    /// / <paramref name="postgresB"/> when given (storage.postgres.connectionString).
+    /// </summary>
+    public static LoadFederation Create(string root, int bundleSize, string? postgresA = null, string? postgresB = null)
     {
         System.IO.Directory.CreateDirectory(root);
-        var a = CreateNation(root, "a", bundleSize);
-        var b = CreateNation(root, "b", bundleSize);
+        var a = CreateNation(root, "a", bundleSize, postgresA);
+        var b = CreateNation(root, "b", bundleSize, postgresB);
         a.AddPeer(b, new OutboundPolicyConfig { TlpCeiling = "AMBER" });
         b.AddPeer(a, new OutboundPolicyConfig { TlpCeiling = "AMBER" });
         a.WriteConfig();
@@ -46,9 +50,30 @@ internal sealed class LoadFederation : IDisposable
     /// <summary>A free loopback TCP port (outside the ephemeral range, see LoopbackPorts).</summary>
     public static int FreePort() => Gateway.Hosting.LoopbackPorts.Reserve();
 
-    private static NationMaterial CreateNation(string root, string code, int bundleSize)
+    /// <summary>
+    /// The config of a second gateway process of <paramref name="nation"/> (active-active on its PostgreSQL database):
+    /// the same identity, keys, peers and database, its own listen port and admin socket. Returns its path and port.
+    /// </summary>
+    public static (string ConfigPath, int Port) WriteSecondProcess(NationMaterial nation)
+    {
+        var port = FreePort();
+        var second = nation.Config with
+        {
+            Node = nation.Config.Node with { Listen = $"127.0.0.1:{port}", AdminSocket = "admin-2.sock" },
+        };
+        var path = nation.File("gateway-2.json");
+        File.WriteAllText(path, GatewayConfigFile.Serialize(second));
+        return (path, port);
+    }
+
+    private static NationMaterial CreateNation(string root, string code, int bundleSize, string? postgres)
     {
         var nation = new NationMaterial(root, code, code + ".load.cybercoop");
+        if (postgres is not null)
+        {
+            nation.Config.Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = postgres } };
+        }
+
         nation.Config.Node.Bundle = new BundleConfig { MaxIndicators = bundleSize };
         // The load tool measures the node's capacity, not the per-identity limits that protect it from one agent or
         // peer: they are raised out of the way (the defaults are in docs/operator-guide.md).

@@ -56,6 +56,13 @@ internal sealed record LoadOptions
     /// </summary>
     public int? CoresPerGateway { get; init; }
 
+    /// <summary>
+    /// Also run the PostgreSQL passes in the same run (<c>--postgres</c>): a throwaway durable cluster of the local
+    /// installation, the raw PostgreSQL baselines, and the empty-store pass with both nations on PostgreSQL with one
+    /// gateway process per nation and with two processes of A.
+    /// </summary>
+    public bool Postgres { get; init; }
+
     /// <summary>Label printed in the report.</summary>
     public string Mode { get; init; } = "full";
 

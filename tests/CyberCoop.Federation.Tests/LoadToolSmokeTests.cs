@@ -1,4 +1,5 @@
 using CyberCoop.Load;
+using CyberCoop.Testing;
 
 namespace CyberCoop.Federation.Tests;
 
@@ -55,7 +56,83 @@ public sealed class LoadToolSmokeTests
     }
 
     [Fact]
-    public void Report_table_replaces_its_block_in_the_performance_doc_and_keeps_the_rest()
+    public async Task Load_tool_postgres_mode_completes_with_exact_counts_at_b_and_reports_sane_numbers()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+
+        // Every phase of every pass throws unless B holds exactly the indicators sent, each counted once from A.
+        var report = await E2eRun.RunAsync(s_tiny with { Postgres = true, Prestored = 0 }, TextWriter.Null, cts.Token);
+
+        var pg = Assert.IsType<PostgresReport>(report.Postgres);
+        Assert.Contains("PostgreSQL", pg.Version, StringComparison.Ordinal);
+        foreach (var baseline in new[] { pg.Inserts, pg.Copy })
+        {
+            Assert.Equal(1_000, baseline.Client.Items);
+            Assert.True(baseline.PerSecond > 0);
+        }
+
+        Assert.Equal(1, pg.OneProcess.ProcessesA);
+        Assert.Equal(2, pg.TwoProcessesA.ProcessesA);
+        foreach (var pass in new[] { pg.OneProcess, pg.TwoProcessesA })
+        {
+            Assert.True(pass.EndToEnd.PerSecond > 0);
+            Assert.True(pass.IngestRate.PerSecond >= pass.EndToEnd.PerSecond, "ingest at A finishes no later than commit at B");
+            Assert.Equal(400, pass.Latency.Count);
+            Assert.InRange(pass.Latency.P99, pass.Latency.P50, pass.Latency.Max);
+            if (OperatingSystem.IsLinux())
+            {
+                Assert.True(pass.CpuPerIndicatorA > 0 && pass.CpuPerIndicatorB > 0 && pass.CpuPerIndicatorServer > 0, "CPU read for A, B and the server");
+                // The server wrote every indicator at A's and B's database (WAL and tables): at least a row's worth each.
+                Assert.InRange(pass.WrittenServer.WrittenKbPer(pass.ThroughputIndicators), 0.2, 1_000);
+            }
+
+            // Each indicator costs at least its insert at A and at B (pg_stat_statements of the tool's cluster).
+            Assert.True(pass.StatementsPerIndicator >= 0.002, $"statements per indicator {pass.StatementsPerIndicator}");
+            Assert.NotEmpty(pass.TopStatements);
+        }
+
+        var table = LoadReportWriter.PostgresMarkdown(report);
+        Assert.Contains("two processes of A active-active", table, StringComparison.Ordinal);
+        Assert.Contains("raw PostgreSQL binary COPY", table, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Store_watch_fails_a_phase_when_the_receiver_lost_an_indicator_or_counted_one_twice()
+    {
+        using var dir = new TempDirectory();
+        var nation = new NationMaterial(dir.Path, "b", "b.watch.cybercoop");
+        const string Peer = "spiffe://a.watch.cybercoop/gateway/gw-a";
+        await using (var store = await Gateway.Storage.GatewayStore.OpenAsync(nation.DatabasePath, TimeProvider.System, CancellationToken.None))
+        {
+            var items = LoadData.Indicators("watch", 0, 3, Peer).Select(Gateway.Pipeline.ValidationOutcome.Valid).ToList();
+            await store.CommitIngestAsync("spiffe://b.watch.cybercoop/agent/sensor-1", new byte[16], items, CancellationToken.None);
+        }
+
+        using var watch = StoreWatch.Of(nation);
+        SetReceived(nation.DatabasePath, Peer, 3);
+        watch.AssertExactly(0, 0, Peer, 3, "exact", () => "");
+
+        var lost = Assert.Throws<InvalidOperationException>(() => watch.AssertExactly(0, 0, Peer, 4, "lost", () => ""));
+        Assert.Contains("holds 3 new rows", lost.Message, StringComparison.Ordinal);
+        SetReceived(nation.DatabasePath, Peer, 4); // one indicator accepted in two envelopes: a change dispatched twice
+        var twice = Assert.Throws<InvalidOperationException>(() => watch.AssertExactly(0, 0, Peer, 3, "twice", () => ""));
+        Assert.Contains("counted 4 indicators received", twice.Message, StringComparison.Ordinal);
+        nation.Ca.Dispose();
+    }
+
+    private static void SetReceived(string path, string peer, long received)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO peer_counters (peer, indicators_received) VALUES ($p, $n) ON CONFLICT (peer) DO UPDATE SET indicators_received = excluded.indicators_received";
+        command.Parameters.AddWithValue("$p", peer);
+        command.Parameters.AddWithValue("$n", received);
+        command.ExecuteNonQuery();
+    }
+
+    [Fact]
+    public void Report_tables_replace_their_blocks_in_the_performance_doc_and_keep_the_rest()
     {
         var path = Path.Combine(Path.GetTempPath(), "cybercoop-tests", Guid.NewGuid().ToString("n") + ".md");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -64,13 +141,19 @@ public sealed class LoadToolSmokeTests
             File.WriteAllText(path, "# Performance\n\n## Crypto primitives\n\nkept\n");
 
             LoadReportWriter.WriteInto(path, "| first |\n");
+            LoadReportWriter.WritePostgresInto(path, "| pg first |\n");
             LoadReportWriter.WriteInto(path, "| second |\n");
+            LoadReportWriter.WritePostgresInto(path, "| pg second |\n");
 
             var text = File.ReadAllText(path);
             Assert.Contains("## Crypto primitives\n\nkept", text, StringComparison.Ordinal);
             Assert.Contains("| second |", text, StringComparison.Ordinal);
             Assert.DoesNotContain("| first |", text, StringComparison.Ordinal);
             Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "load-tool:begin"));
+            // The PostgreSQL table has a block of its own: each run replaces it and leaves the SQLite block alone.
+            Assert.Contains("| pg second |", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("| pg first |", text, StringComparison.Ordinal);
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "load-tool-postgres:begin"));
         }
         finally
         {

@@ -1,6 +1,4 @@
-using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Hosting;
-using Google.Protobuf;
 using Grpc.Core;
 using static CyberCoop.Federation.Tests.TestFederation;
 
@@ -37,7 +35,7 @@ public sealed class StorageFullTests : IAsyncLifetime
         _f["ee"].Config.Node.StorageMaxMegabytes = SmallDatabaseMegabytes;
         await _f.StartAsync("ee");
 
-        var (acknowledged, refused) = await IngestUntilRefusedAsync("ee", "full");
+        var (acknowledged, refused) = await _f.IngestUntilRefusedAsync("ee", "full");
 
         var refusal = Assert.IsType<RpcException>(refused);
         Assert.Equal(StatusCode.ResourceExhausted, refusal.StatusCode);
@@ -56,7 +54,7 @@ public sealed class StorageFullTests : IAsyncLifetime
         await _f.StopAsync("ee");
         _f["ee"].Config.Node.StorageMaxMegabytes = 0;
         await _f.StartAsync("ee");
-        var (more, none) = await IngestUntilRefusedAsync("ee", "after", maxBatches: 3);
+        var (more, none) = await _f.IngestUntilRefusedAsync("ee", "after", maxBatches: 3);
         Assert.Null(none);
         Assert.Equal(3 * 500, more.Count);
         Assert.Equal(acknowledged.Count + more.Count, await _f["ee"].Node!.Runtime.Store.CountIndicatorsAsync(CancellationToken.None));
@@ -72,7 +70,7 @@ public sealed class StorageFullTests : IAsyncLifetime
         var sent = new HashSet<string>(StringComparer.Ordinal);
         for (var b = 0; b < 30; b++)
         {
-            var (ids, refusal) = await IngestUntilRefusedAsync("ee", $"peerfull{b}", maxBatches: 1);
+            var (ids, refusal) = await _f.IngestUntilRefusedAsync("ee", $"peerfull{b}", maxBatches: 1);
             Assert.Null(refusal);
             sent.UnionWith(ids);
         }
@@ -99,38 +97,5 @@ public sealed class StorageFullTests : IAsyncLifetime
         }
 
         Assert.True(seen.SetEquals(sent));
-    }
-
-    /// <summary>Submits batches of 500 new indicators until the gateway refuses one (or <paramref name="maxBatches"/> were taken).</summary>
-    private async Task<(HashSet<string> Acknowledged, RpcException? Refusal)> IngestUntilRefusedAsync(string code, string prefix, int maxBatches = 1_000)
-    {
-        var acknowledged = new HashSet<string>(StringComparer.Ordinal);
-        using var call = _f.IngestClient(code).Submit();
-        try
-        {
-            for (var b = 0; b < maxBatches; b++)
-            {
-                var batch = new IngestBatch { BatchId = ByteString.CopyFromUtf8($"{prefix}-{b}") };
-                for (var i = 0; i < 500; i++)
-                {
-                    batch.Sightings.Add(Sighting(IndicatorType.Domain, $"{prefix}-{b}-{i}.storage.example"));
-                }
-
-                await call.RequestStream.WriteAsync(batch);
-                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-                foreach (var item in call.ResponseStream.Current.Items)
-                {
-                    Assert.Equal(ItemOutcome.Accepted, item.Outcome);
-                    acknowledged.Add(item.IndicatorId);
-                }
-            }
-
-            await call.RequestStream.CompleteAsync();
-            return (acknowledged, null);
-        }
-        catch (RpcException ex)
-        {
-            return (acknowledged, ex);
-        }
     }
 }

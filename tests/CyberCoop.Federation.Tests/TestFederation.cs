@@ -9,6 +9,7 @@ using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Trust;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 
@@ -216,6 +217,43 @@ internal sealed class TestFederation : IAsyncDisposable
 
         await call.RequestStream.CompleteAsync();
         return ids;
+    }
+
+    /// <summary>
+    /// Submits batches of 500 new indicators (batch ids and values from <paramref name="prefix"/>) on one Ingest stream of
+    /// <paramref name="code"/>'s agent until the gateway refuses one, or <paramref name="maxBatches"/> were taken; every
+    /// answered item must be accepted. Returns the acknowledged ids and the refusal (null when none came).
+    /// </summary>
+    public async Task<(HashSet<string> Acknowledged, RpcException? Refusal)> IngestUntilRefusedAsync(string code, string prefix, int maxBatches = 1_000)
+    {
+        var acknowledged = new HashSet<string>(StringComparer.Ordinal);
+        using var call = IngestClient(code).Submit();
+        try
+        {
+            for (var b = 0; b < maxBatches; b++)
+            {
+                var batch = new IngestBatch { BatchId = ByteString.CopyFromUtf8($"{prefix}-{b}") };
+                for (var i = 0; i < 500; i++)
+                {
+                    batch.Sightings.Add(Sighting(IndicatorType.Domain, $"{prefix}-{b}-{i}.storage.example"));
+                }
+
+                await call.RequestStream.WriteAsync(batch);
+                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+                foreach (var item in call.ResponseStream.Current.Items)
+                {
+                    Assert.Equal(ItemOutcome.Accepted, item.Outcome);
+                    acknowledged.Add(item.IndicatorId);
+                }
+            }
+
+            await call.RequestStream.CompleteAsync();
+            return (acknowledged, null);
+        }
+        catch (RpcException ex)
+        {
+            return (acknowledged, ex);
+        }
     }
 
     /// <summary>The indicator id a sighting of this value gets.</summary>

@@ -18,6 +18,15 @@ internal static class ProcStat
         return TimeSpan.FromSeconds((utime + stime) / TicksPerSecond);
     }
 
+    /// <summary>cutime + cstime (fields 16 and 17) of a stat line: the CPU time of the children the process has reaped.</summary>
+    public static TimeSpan ChildrenCpuTime(string stat)
+    {
+        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var cutime = long.Parse(rest[13], CultureInfo.InvariantCulture);
+        var cstime = long.Parse(rest[14], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds((cutime + cstime) / TicksPerSecond);
+    }
+
     /// <summary>CPU time of this process (the driver, and the in-process SQLite baseline).</summary>
     public static TimeSpan Self() => System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
 

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace CyberCoop.Gateway.Hosting;
 
@@ -12,7 +13,11 @@ namespace CyberCoop.Gateway.Hosting;
 /// at start (file, problem, restore from backup), logged as an error, instead of "Exception was thrown by handler".
 /// A write refused because the database reached node.storageMaxMegabytes or its disk is full (SQLITE_FULL) becomes
 /// <see cref="StatusCode.ResourceExhausted"/> <c>storage-full: ...</c>: the caller keeps what was not acknowledged and
-/// retries, and the node keeps serving reads and resumes writing once space returns.
+/// retries, and the node keeps serving reads and resumes writing once space returns. On the PostgreSQL store the
+/// server's own resource errors (SQLSTATE class 53, <see cref="PostgresExhaustion"/>) are answered the same way: a full
+/// disk or tablespace (53100) as <c>storage-full: ...</c>, out of memory, too many connections or another server limit
+/// as <c>storage-exhausted: ...</c>, each naming the cause; the write they met was rolled back, so nothing of it was
+/// acknowledged.
 /// </summary>
 internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
 {
@@ -31,6 +36,10 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             throw Full(context);
         }
+        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
+        {
+            throw Exhausted(ex, context);
+        }
     }
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
@@ -47,6 +56,10 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
         {
             throw Full(context);
+        }
+        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
+        {
+            throw Exhausted(ex, context);
         }
     }
 
@@ -65,6 +78,10 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             throw Full(context);
         }
+        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
+        {
+            throw Exhausted(ex, context);
+        }
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
@@ -82,6 +99,10 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             throw Full(context);
         }
+        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
+        {
+            throw Exhausted(ex, context);
+        }
     }
 
     /// <summary>The text code that starts the detail of a storage-full refusal.</summary>
@@ -91,6 +112,19 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
     {
         var message = $"{StorageFull}: the database {store.Path} cannot grow (node.storageMaxMegabytes reached, or the disk holding it is full); " +
             "nothing of this request was stored or acknowledged: retry after space is freed";
+        GatewayLog.StorageFull(logger, context.Method, message);
+        return new RpcException(new Status(StatusCode.ResourceExhausted, message));
+    }
+
+    /// <summary>The text code that starts the detail of a refusal because the PostgreSQL server ran out of another resource.</summary>
+    public const string StorageExhausted = "storage-exhausted";
+
+    private RpcException Exhausted(PostgresException ex, ServerCallContext context)
+    {
+        var cause = PostgresExhaustion.Of(ex)!;
+        var code = ex.SqlState == PostgresExhaustion.DiskFull ? StorageFull : StorageExhausted;
+        var message = $"{code}: the PostgreSQL store {store.Path} cannot take writes: {cause} (SQLSTATE {ex.SqlState}: {ex.MessageText}); " +
+            "nothing of this request was stored or acknowledged: retry after " + (code == StorageFull ? "space is freed" : "the server has the resource again");
         GatewayLog.StorageFull(logger, context.Method, message);
         return new RpcException(new Status(StatusCode.ResourceExhausted, message));
     }

@@ -154,14 +154,17 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// Whether the peer refused this node rather than failed: PermissionDenied or Unauthenticated (not pinned there
     /// yet, removed, revoked), ResourceExhausted (its per-peer limits), or a TLS handshake it did not accept. Such a
     /// refusal does not pass by retrying quickly, so it backs off up to node.reconnect.deniedMaxBackoffSeconds. The peer's
-    /// RESOURCE_EXHAUSTED "storage-full" (its disk, not its limits) is an ordinary failure.
+    /// RESOURCE_EXHAUSTED "storage-full" or "storage-exhausted" (its disk or its database server, not its limits) is an
+    /// ordinary failure.
     /// </summary>
     internal static bool IsRefusal(Exception ex)
     {
         if (ex is RpcException { StatusCode: StatusCode.ResourceExhausted } full
-            && full.Status.Detail.StartsWith(DamagedDatabaseInterceptor.StorageFull + ":", StringComparison.Ordinal))
+            && (full.Status.Detail.StartsWith(DamagedDatabaseInterceptor.StorageFull + ":", StringComparison.Ordinal)
+                || full.Status.Detail.StartsWith(DamagedDatabaseInterceptor.StorageExhausted + ":", StringComparison.Ordinal)))
         {
-            // The peer's disk is full: not a refusal of this node, and it passes once the peer frees space.
+            // The peer's disk is full or its database server is short of a resource: not a refusal of this node, and it
+            // passes once the peer has room again.
             return false;
         }
 

@@ -65,4 +65,12 @@ public sealed class PeerBackoffScheduleTests
         Assert.False(PeerForwarder.IsRefusal(new RpcException(new Status(StatusCode.Unavailable, "connection refused", new HttpRequestException("refused")))));
         Assert.False(PeerForwarder.IsRefusal(new InvalidOperationException("trust bundle not accepted: expired")));
     }
+
+    [Fact]
+    public void A_peer_whose_storage_is_full_or_whose_database_server_is_exhausted_is_retried_as_an_ordinary_failure()
+    {
+        Assert.False(PeerForwarder.IsRefusal(new RpcException(new Status(StatusCode.ResourceExhausted, "storage-full: the database ... cannot grow"))));
+        Assert.False(PeerForwarder.IsRefusal(new RpcException(new Status(StatusCode.ResourceExhausted,
+            "storage-exhausted: the PostgreSQL store postgresql://db:5432/x cannot take writes: the server refused a connection: too many connections (SQLSTATE 53300: ...)"))));
+    }
 }
