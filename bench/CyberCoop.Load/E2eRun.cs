@@ -32,6 +32,7 @@ internal sealed record PostgresReport
     public required string LoadBefore { get; init; }
     public required PostgresBaselineResult Inserts { get; init; }
     public required PostgresBaselineResult Copy { get; init; }
+    public required PostgresBaselineResult RowAtATime { get; init; }
     public required PassResult OneProcess { get; init; }
     public required PassResult TwoProcessesA { get; init; }
 }
@@ -149,12 +150,13 @@ internal static class E2eRun
 
         PostgresBaselineResult inserts;
         PostgresBaselineResult copy;
+        PostgresBaselineResult rowAtATime;
         PassResult one;
         using (var federation = LoadFederation.Create(Path.Combine(directory, "one"), options.BundleSize, await DatabaseAsync("a1"), await DatabaseAsync("b1")))
         {
             var indicators = LoadData.Indicators("baseline", 0, options.BaselineIndicators, federation.A.GatewayId);
-            (inserts, copy) = await PostgresBaseline.RunAsync(server, await DatabaseAsync("baseline"), indicators, options.BundleSize, ct);
-            foreach (var (name, result) in new[] { ("batched inserts", inserts), ("binary COPY", copy) })
+            (inserts, copy, rowAtATime) = await PostgresBaseline.RunAsync(server, await DatabaseAsync("baseline"), indicators, options.BundleSize, ct);
+            foreach (var (name, result) in new[] { ("batched inserts", inserts), ("binary COPY", copy), ("row-at-a-time prepared inserts", rowAtATime) })
             {
                 await log.WriteLineAsync($"  baseline PostgreSQL {name}: {result.PerSecond:N0} rows/s ({result.Client.Items:N0} rows, batches of {options.BundleSize:N0}); CPU client {result.Client.CpuPerItem:F1} us/row, server {result.ServerCpuPerItem:F1} us/row; server wrote {result.ServerIo.WrittenKbPer(result.Client.Items):F2} KB/row ({result.ServerIo.ToStorageKbPer(result.Client.Items):F2} KB dirtied)");
             }
@@ -168,6 +170,6 @@ internal static class E2eRun
             two = await new E2ePass(federation, options, log, server, processesA: 2).RunAsync(0, "pg-2a", ct);
         }
 
-        return new PostgresReport { Version = server.Version, LoadBefore = loadBefore, Inserts = inserts, Copy = copy, OneProcess = one, TwoProcessesA = two };
+        return new PostgresReport { Version = server.Version, LoadBefore = loadBefore, Inserts = inserts, Copy = copy, RowAtATime = rowAtATime, OneProcess = one, TwoProcessesA = two };
     }
 }

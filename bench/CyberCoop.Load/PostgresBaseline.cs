@@ -32,7 +32,9 @@ internal sealed record PostgresBaselineResult
 /// <list type="bullet">
 /// <item><b>batched inserts</b> — one NpgsqlBatch of single-row INSERTs per batch (one round trip, one transaction):
 /// the plain way an application inserts rows, and the ratio's denominator;</item>
-/// <item><b>binary COPY</b> — one <c>COPY ... FROM STDIN (FORMAT BINARY)</c> per batch: the bulk-load ceiling.</item>
+/// <item><b>binary COPY</b> — one <c>COPY ... FROM STDIN (FORMAT BINARY)</c> per batch: the bulk-load ceiling;</item>
+/// <item><b>row at a time</b> — one prepared single-row INSERT per round trip (<c>ExecuteNonQuery</c> per row), as the
+/// gateway's store writes each indicator: the cost of that access pattern on plain PostgreSQL.</item>
 /// </list>
 /// No validation, merge, audit or crypto.
 /// </summary>
@@ -40,7 +42,7 @@ internal static class PostgresBaseline
 {
     private const string Columns = "id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq";
 
-    public static async Task<(PostgresBaselineResult Inserts, PostgresBaselineResult Copy)> RunAsync(
+    public static async Task<(PostgresBaselineResult Inserts, PostgresBaselineResult Copy, PostgresBaselineResult RowAtATime)> RunAsync(
         PostgresCluster server, string connectionString, IReadOnlyList<Indicator> indicators, int batchSize, CancellationToken ct)
     {
         var rows = indicators.Select(i => new Row(i.Id, (int)i.Type, i.Value, (int)i.Tlp, i.Confidence, i.ToByteArray())).ToList();
@@ -48,7 +50,8 @@ internal static class PostgresBaseline
         await connection.OpenAsync(ct);
         var inserts = await MeasureAsync(server, connection, rows, ct, () => InsertAsync(connection, rows, batchSize, ct));
         var copy = await MeasureAsync(server, connection, rows, ct, () => CopyAsync(connection, rows, batchSize, ct));
-        return (inserts, copy);
+        var rowAtATime = await MeasureAsync(server, connection, rows, ct, () => RowAtATimeAsync(connection, rows, batchSize, ct));
+        return (inserts, copy, rowAtATime);
     }
 
     private static async Task<PostgresBaselineResult> MeasureAsync(PostgresCluster server, NpgsqlConnection connection, List<Row> rows, CancellationToken ct, Func<Task> run)
@@ -118,6 +121,42 @@ internal static class PostgresBaseline
             }
 
             await batch.ExecuteNonQueryAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+    }
+
+    private static async Task RowAtATimeAsync(NpgsqlConnection connection, List<Row> rows, int batchSize, CancellationToken ct)
+    {
+        long seq = 0;
+        for (var start = 0; start < rows.Count; start += batchSize)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await using var insert = new NpgsqlCommand($"INSERT INTO indicators ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", connection, transaction);
+            var key = new NpgsqlParameter<string>();
+            var id = new NpgsqlParameter<string>();
+            var type = new NpgsqlParameter<int>();
+            var value = new NpgsqlParameter<string>();
+            var tlp = new NpgsqlParameter<int>();
+            var confidence = new NpgsqlParameter<long>();
+            var now = new NpgsqlParameter<long> { TypedValue = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+            var blob = new NpgsqlParameter<byte[]>();
+            var localSeq = new NpgsqlParameter<long>();
+            insert.Parameters.AddRange(new NpgsqlParameter[] { key, id, type, value, tlp, confidence, now, blob, localSeq });
+            await insert.PrepareAsync(ct);
+            for (var i = start; i < Math.Min(start + batchSize, rows.Count); i++)
+            {
+                var row = rows[i];
+                key.TypedValue = row.Id;
+                id.TypedValue = row.Id;
+                type.TypedValue = row.Type;
+                value.TypedValue = row.Value;
+                tlp.TypedValue = row.Tlp;
+                confidence.TypedValue = row.Confidence;
+                blob.TypedValue = row.Blob;
+                localSeq.TypedValue = ++seq;
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+
             await transaction.CommitAsync(ct);
         }
     }

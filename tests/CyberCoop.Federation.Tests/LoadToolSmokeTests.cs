@@ -65,7 +65,7 @@ public sealed class LoadToolSmokeTests
 
         var pg = Assert.IsType<PostgresReport>(report.Postgres);
         Assert.Contains("PostgreSQL", pg.Version, StringComparison.Ordinal);
-        foreach (var baseline in new[] { pg.Inserts, pg.Copy })
+        foreach (var baseline in new[] { pg.Inserts, pg.Copy, pg.RowAtATime })
         {
             Assert.Equal(1_000, baseline.Client.Items);
             Assert.True(baseline.PerSecond > 0);

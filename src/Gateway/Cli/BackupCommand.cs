@@ -7,7 +7,7 @@ namespace CyberCoop.Gateway.Cli;
 /// <summary><c>backup --config gateway.json --out FILE</c>: an online, consistent, verified copy of the node's database.</summary>
 internal static class BackupCommand
 {
-    public static Command Create()
+    public static Command Create(TimeProvider time)
     {
         var config = new Option<FileInfo>("--config", "-c") { Description = "The node's gateway.json (its node.storage is copied).", Required = true };
         var output = new Option<FileInfo>("--out", "-o") { Description = "The backup file to write (must not exist).", Required = true };
@@ -75,7 +75,7 @@ internal static class BackupCommand
             }
 
             ct.ThrowIfCancellationRequested();
-            var summary = await Task.Run(() => DatabaseBackup.Write(source, target, TimeProvider.System), ct).ConfigureAwait(false);
+            var summary = await Task.Run(() => DatabaseBackup.Write(source, target, time), ct).ConfigureAwait(false);
             await io.Output.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"backup written: {summary.Path} ({summary.Bytes:N0} bytes, {summary.Indicators:N0} indicators, {summary.AuditEntries:N0} audit entries, schema version {summary.SchemaVersion}); integrity_check OK; {summary.Elapsed.TotalSeconds:0.0} s")).ConfigureAwait(false);

@@ -9,7 +9,7 @@ internal static class EditLock
 {
     /// <summary>
     /// Takes the lock of <paramref name="path"/>, retrying every <paramref name="retryDelay"/> for up to
-    /// <paramref name="timeout"/>. <paramref name="missingFolder"/> (given the full path) is thrown when the file's
+    /// <paramref name="timeout"/> (counted in attempts, so the wait on another process needs no clock). <paramref name="missingFolder"/> (given the full path) is thrown when the file's
     /// folder does not exist, <paramref name="busy"/> (given the full path, the lock path and the last error) when
     /// the lock is still held at the deadline.
     /// </summary>
@@ -20,7 +20,8 @@ internal static class EditLock
         ArgumentNullException.ThrowIfNull(busy);
         var full = Path.GetFullPath(path);
         var lockPath = full + ".lock";
-        var deadline = TimeProvider.System.GetUtcNow() + timeout;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(retryDelay.Ticks, nameof(retryDelay));
+        var retriesLeft = (long)Math.Ceiling(timeout / retryDelay);
         while (true)
         {
             try
@@ -31,7 +32,7 @@ internal static class EditLock
             {
                 throw missingFolder(full);
             }
-            catch (IOException) when (TimeProvider.System.GetUtcNow() < deadline)
+            catch (IOException) when (retriesLeft-- > 0)
             {
                 await Task.Delay(retryDelay, cancellationToken).ConfigureAwait(false);
             }

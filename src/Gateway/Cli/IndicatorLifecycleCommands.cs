@@ -67,7 +67,7 @@ internal static class IndicatorLifecycleCommands
     }
 
     /// <summary>Builds <c>show</c>.</summary>
-    public static Command Show()
+    public static Command Show(TimeProvider time)
     {
         var config = new Option<FileInfo>("--config", "-c") { Description = "The node's gateway.json.", Required = true };
         var indicator = new Argument<string>("indicator") { Description = "Indicator id (UUID) or type:value, e.g. ipv4:203.0.113.7." };
@@ -88,10 +88,10 @@ internal static class IndicatorLifecycleCommands
                 throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
             }
 
-            await using var store = await StoreOpener.OpenAsync(loaded, TimeProvider.System, ct).ConfigureAwait(false);
+            await using var store = await StoreOpener.OpenAsync(loaded, time, ct).ConfigureAwait(false);
             var stored = await store.GetIndicatorAsync(id, ct).ConfigureAwait(false)
                 ?? throw new CliException($"this node holds no indicator {id}");
-            var lifecycle = await Lifecycle.IndicatorStatus.ReadAsync(store, stored, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
+            var lifecycle = await Lifecycle.IndicatorStatus.ReadAsync(store, stored, time.GetUtcNow(), ct).ConfigureAwait(false);
             using var buffer = new MemoryStream();
             await using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
             {

@@ -12,7 +12,7 @@ namespace CyberCoop.Gateway.Cli;
 /// <summary><c>indicators export</c>: prints what a node holds, one indicator per line.</summary>
 internal static class IndicatorsCommand
 {
-    public static Command Create()
+    public static Command Create(TimeProvider time)
     {
         var config = new Option<FileInfo>("--config", "-c") { Description = "The node's gateway.json.", Required = true };
         var format = new Option<string>("--format")
@@ -55,13 +55,13 @@ internal static class IndicatorsCommand
                 throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
             }
 
-            await using var store = await StoreOpener.OpenAsync(loaded, TimeProvider.System, ct).ConfigureAwait(false);
+            await using var store = await StoreOpener.OpenAsync(loaded, time, ct).ConfigureAwait(false);
             var chosen = parse.GetValue(format)!;
             var onlyOrigin = parse.GetValue(origin);
             var outPath = parse.GetValue(output);
             if (chosen == "stix")
             {
-                await ExportStixAsync(store, loaded.Config.Node.TrustDomain, onlyOrigin, outPath, io, ct).ConfigureAwait(false);
+                await ExportStixAsync(store, loaded.Config.Node.TrustDomain, onlyOrigin, outPath, io, time.GetUtcNow(), ct).ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
 
@@ -72,7 +72,7 @@ internal static class IndicatorsCommand
                     throw new CliException("--format misp-feed writes a folder: name it with --out DIR", CliExitCodes.Usage);
                 }
 
-                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, loaded.Config.Node.TrustDomain, outPath, onlyOrigin, TimeProvider.System, ct).ConfigureAwait(false);
+                var written = await Interop.Misp.MispFeedExporter.ExportAsync(store, loaded.Config.Node.TrustDomain, outPath, onlyOrigin, time, ct).ConfigureAwait(false);
                 await io.Output.WriteLineAsync($"wrote MISP feed to {Path.GetFullPath(outPath)}: {written.Events} event(s), {written.Attributes} attribute(s)").ConfigureAwait(false);
                 return CliExitCodes.Success;
             }
@@ -87,7 +87,7 @@ internal static class IndicatorsCommand
             var withdrawals = await store.ReadAllWithdrawalsAsync(ct).ConfigureAwait(false);
             var suppressions = await store.ReadSuppressionsAsync(ct).ConfigureAwait(false);
             var includeInactive = parse.GetValue(inactive);
-            var now = TimeProvider.System.GetUtcNow();
+            var now = time.GetUtcNow();
             await foreach (var indicator in store.ReadAllIndicatorsAsync(ct).ConfigureAwait(false))
             {
                 var status = Lifecycle.IndicatorStatus.Evaluate(indicator, withdrawals.GetValueOrDefault(indicator.Id), suppressions.GetValueOrDefault(indicator.Id), now);
@@ -108,18 +108,18 @@ internal static class IndicatorsCommand
         return new Command("indicators", "Inspect the indicators a node holds, withdraw the ones it originated, suppress others locally.")
         {
             export,
-            IndicatorLifecycleCommands.Show(),
+            IndicatorLifecycleCommands.Show(time),
             IndicatorLifecycleCommands.Withdraw(),
             IndicatorLifecycleCommands.Suppress(),
         };
     }
 
-    private static async Task ExportStixAsync(GatewayStore store, string ownDomain, string? onlyOrigin, string? outPath, CliIo io, CancellationToken ct)
+    private static async Task ExportStixAsync(GatewayStore store, string ownDomain, string? onlyOrigin, string? outPath, CliIo io, DateTimeOffset now, CancellationToken ct)
     {
         var stream = string.IsNullOrEmpty(outPath) ? new MemoryStream() : (Stream)new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.None);
         await using (stream.ConfigureAwait(false))
         {
-            await StixBundleExport.WriteAsync(store, ownDomain, onlyOrigin, stream, TimeProvider.System.GetUtcNow(), ct).ConfigureAwait(false);
+            await StixBundleExport.WriteAsync(store, ownDomain, onlyOrigin, stream, now, ct).ConfigureAwait(false);
             if (stream is MemoryStream memory)
             {
                 await io.Output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(memory.GetBuffer(), 0, (int)memory.Length)).ConfigureAwait(false);

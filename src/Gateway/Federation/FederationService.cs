@@ -20,6 +20,7 @@ internal sealed class FederationService(
     CallerLimits limits,
     EnvelopeReceiver receiver,
     TrustBundlePublisher publisher,
+    PeerKeyDirectory directory,
     IHostApplicationLifetime lifetime) : Contracts.V1.Federation.FederationBase
 {
     /// <summary>
@@ -72,6 +73,13 @@ internal sealed class FederationService(
 
                 helloReceived = true;
                 Interlocked.Exchange(ref metrics.Peer(peer.IdText).HelloTrustBundleSequence, (long)Math.Min(request.Hello.TrustBundleSequence, long.MaxValue));
+                if (request.Hello.TrustBundleSequence > (trustSnapshot.Current.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var held) ? held.Bundle.Sequence : 0UL))
+                {
+                    // The peer announces a newer bundle (new roots, revocations, key announcements) than the one held: fetch it
+                    // in the background, so envelopes signed with its new keys verify without waiting on a call here.
+                    directory.RequestFetch(peer.IdText);
+                }
+
                 return Task.FromResult<ExchangeResponse?>(null);
             case ExchangeRequest.KindOneofCase.Envelope:
                 // Policies may have been reloaded since the stream opened: use the current ones.

@@ -13,4 +13,10 @@ internal static partial class GatewayLog
 
     [LoggerMessage(1112, LogLevel.Warning, "Relayed bundle {BundleId} for {Peer} dropped: its origin no longer announces the key that signed it")]
     public static partial void RelayedBundleDropped(ILogger logger, string bundleId, string peer);
+
+    [LoggerMessage(1113, LogLevel.Debug, "Trust bundle and key announcements of {Peer} fetched in the background")]
+    public static partial void PeerKeysFetched(ILogger logger, string peer);
+
+    [LoggerMessage(1114, LogLevel.Warning, "Background fetch of the keys of {Peer} failed: {Reason}")]
+    public static partial void PeerKeyFetchFailed(ILogger logger, string peer, string reason);
 }

@@ -29,6 +29,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<GatewayMeter>();
         services.TryAddSingleton<PeerKeyDirectory>();
+        services.AddHostedService<PeerKeyFetcher>();
         services.TryAddSingleton<TrustBundlePublisher>();
         services.TryAddSingleton<EnvelopeReceiver>();
         services.AddCyberCoopLifecycle();

@@ -262,8 +262,7 @@ internal sealed class EnvelopeReceiver(
             }
         }
 
-        var (signingKey, keyError) = await OriginKeyResolver.ResolveAsync(trustSnapshot, nodeIdentity, directory, origin, bundle.Signed.SignerKeyId.Memory, header.HopCount, bundle.Signed.OriginAnnouncement, ct)
-            .ConfigureAwait(false);
+        var (signingKey, keyError) = OriginKeyResolver.Resolve(trustSnapshot, directory, origin, bundle.Signed.SignerKeyId.Memory, header.HopCount, bundle.Signed.OriginAnnouncement);
         if (signingKey is null)
         {
             return (null, keyError);

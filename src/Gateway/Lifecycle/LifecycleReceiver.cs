@@ -87,8 +87,7 @@ internal sealed class LifecycleReceiver(IIndicatorStore indicatorStore, IQuarant
             }
         }
 
-        var (key, keyError) = await OriginKeyResolver.ResolveAsync(trustSnapshot, nodeIdentity, directory, origin, signed.SignerKeyId.Memory, header.HopCount, signed.OriginAnnouncement, ct)
-            .ConfigureAwait(false);
+        var (key, keyError) = OriginKeyResolver.Resolve(trustSnapshot, directory, origin, signed.SignerKeyId.Memory, header.HopCount, signed.OriginAnnouncement);
         if (key is null)
         {
             return keyError!;

@@ -74,8 +74,8 @@ internal sealed class SightingsReceiver(GatewayRuntime runtime, PeerKeyDirectory
             return ReceiveOutcome.Reject(RejectReason.MalformedSightingReport, formError);
         }
 
-        var (key, keyError) = await OriginKeyResolver.ResolveAsync(runtime, runtime, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
-            signed.ReporterAnnouncement, ct).ConfigureAwait(false);
+        var (key, keyError) = OriginKeyResolver.Resolve(runtime, directory, SpiffeId.Parse(report.Reporter), signed.SignerKeyId.Memory, header.HopCount,
+            signed.ReporterAnnouncement);
         if (key is null)
         {
             return keyError!;

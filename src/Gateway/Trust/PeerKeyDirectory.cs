@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Crypto;
 using CyberCoop.Gateway.Hosting;
@@ -18,11 +19,25 @@ namespace CyberCoop.Gateway.Trust;
 /// too), is newer than the one held and has not expired (see <see cref="TrustBundleVerifier"/>). Key announcements
 /// travel beside the bundle and are kept only when signed by a gateway of that same domain whose certificate chains
 /// to a root of the accepted bundle and is not revoked by it. Bundles of different domains are never merged.
+/// Lookups never leave the process: a peer's bundle is fetched by its forwarder when it connects and by
+/// <see cref="PeerKeyFetcher"/> in the background, which serves the fetches asked for with <see cref="RequestFetch"/>
+/// (a receive that missed an origin's key, a peer announcing a newer bundle, a peer added or changed by a reload).
 /// </summary>
 internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDirectory> logger)
 {
     private readonly ConcurrentDictionary<string, DomainKeys> _domains = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RelayedKeys> _relayed = new(StringComparer.Ordinal);
+
+    // Peers whose bundle fetch is asked for and not finished: a peer is queued at most once however many misses ask.
+    private readonly ConcurrentDictionary<string, byte> _fetchPending = new(StringComparer.Ordinal);
+    private readonly Channel<string> _fetches = Channel.CreateBounded<string>(new BoundedChannelOptions(MaxPendingFetches)
+    {
+        FullMode = BoundedChannelFullMode.DropWrite,
+        SingleReader = true,
+    });
+
+    /// <summary>Most peers whose fetch can wait at once (beyond it, requests are dropped until the queue drains).</summary>
+    internal const int MaxPendingFetches = 1024;
 
     /// <summary>Keys of one announced node (each with its validity window), with the signed announcement they came from.</summary>
     internal sealed record NodeKeys(string Node, IReadOnlyList<AnnouncedKey> Keys, IReadOnlyList<Suite> Suites, SignedKeyAnnouncement Signed)
@@ -134,6 +149,34 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
 
         return null;
     }
+
+    /// <summary>
+    /// Asks for the trust bundle (and the key announcements beside it) of the peer <paramref name="peerId"/> to be fetched
+    /// in the background; returns at once and never waits on the network. A peer already waiting or being fetched is not
+    /// queued again. Returns true when this call queued a fetch.
+    /// </summary>
+    public bool RequestFetch(string peerId)
+    {
+        ArgumentNullException.ThrowIfNull(peerId);
+        if (!_fetchPending.TryAdd(peerId, 0))
+        {
+            return false;
+        }
+
+        if (_fetches.Writer.TryWrite(peerId))
+        {
+            return true;
+        }
+
+        _fetchPending.TryRemove(peerId, out _);
+        return false;
+    }
+
+    /// <summary>The fetches asked for, in order (read by <see cref="PeerKeyFetcher"/> only).</summary>
+    internal ChannelReader<string> FetchRequests => _fetches.Reader;
+
+    /// <summary>Ends a fetch asked for with <see cref="RequestFetch"/>: the next request for that peer queues a new one.</summary>
+    internal void FetchFinished(string peerId) => _fetchPending.TryRemove(peerId, out _);
 
     /// <summary>Fetches and verifies a peer's trust bundle over <paramref name="client"/>; returns an error or null.</summary>
     public async Task<string?> RefreshAsync(PeerSettings peer, Contracts.V1.Federation.FederationClient client, CancellationToken ct)

@@ -11,22 +11,22 @@ internal static class AuditCommand
     private static readonly TimeSpan s_followInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>Builds the <c>audit</c> command group.</summary>
-    public static Command Create()
+    public static Command Create(TimeProvider time)
     {
         var audit = new Command(
             "audit",
             "Verify, tail or export the node's append-only audit log (every sharing decision, rejection, config change and admin call)." +
             Environment.NewLine + "Example: audit verify --config gateway.json");
-        audit.Subcommands.Add(Verify());
-        audit.Subcommands.Add(Tail());
-        audit.Subcommands.Add(Export());
+        audit.Subcommands.Add(Verify(time));
+        audit.Subcommands.Add(Tail(time));
+        audit.Subcommands.Add(Export(time));
         return audit;
     }
 
     private static Option<string> ConfigOption() =>
         new("--config") { Description = "The gateway's config file (its node.storage is the database read).", Required = true };
 
-    private static Command Verify()
+    private static Command Verify(TimeProvider time)
     {
         var config = ConfigOption();
         var command = new Command(
@@ -41,7 +41,7 @@ internal static class AuditCommand
         {
             var loaded = ConfigEdit.Load(parse.GetValue(config)!);
             using var keys = CheckpointKeys.Load(loaded.Resolve(loaded.Config.Node.KeysDirectory));
-            var store = await OpenAsync(loaded, cancellationToken).ConfigureAwait(false);
+            var store = await OpenAsync(loaded, time, cancellationToken).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
                 await store.CheckIntegrityAsync(cancellationToken).ConfigureAwait(false);
@@ -66,7 +66,7 @@ internal static class AuditCommand
         return command;
     }
 
-    private static Command Tail()
+    private static Command Tail(TimeProvider time)
     {
         var config = ConfigOption();
         var count = new Option<int>("-n", "--lines") { Description = "How many of the newest entries to print.", DefaultValueFactory = _ => 20 };
@@ -86,7 +86,7 @@ internal static class AuditCommand
                 throw CliException.Usage($"-n {lines} must be between 0 and 1000000");
             }
 
-            var store = await OpenAsync(parse.GetValue(config)!, cancellationToken).ConfigureAwait(false);
+            var store = await OpenAsync(parse.GetValue(config)!, time, cancellationToken).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
                 long last = 0;
@@ -137,7 +137,7 @@ internal static class AuditCommand
         return command;
     }
 
-    private static Command Export()
+    private static Command Export(TimeProvider time)
     {
         var config = ConfigOption();
         var output = new Option<string>("--out") { Description = "JSON Lines file to write (must not exist).", Required = true };
@@ -156,7 +156,7 @@ internal static class AuditCommand
                 throw new CliException($"'{target}' already exists; refusing to overwrite it");
             }
 
-            var store = await OpenAsync(parse.GetValue(config)!, cancellationToken).ConfigureAwait(false);
+            var store = await OpenAsync(parse.GetValue(config)!, time, cancellationToken).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
                 var temporary = target + ".tmp";
@@ -185,14 +185,14 @@ internal static class AuditCommand
     }
 
     /// <summary>Opens the node's database read-mostly; refuses to create one where none exists.</summary>
-    internal static Task<GatewayStore> OpenAsync(string configPath, CancellationToken cancellationToken) =>
-        OpenAsync(ConfigEdit.Load(configPath), cancellationToken);
+    internal static Task<GatewayStore> OpenAsync(string configPath, TimeProvider time, CancellationToken cancellationToken) =>
+        OpenAsync(ConfigEdit.Load(configPath), time, cancellationToken);
 
-    private static async Task<GatewayStore> OpenAsync(LoadedConfig loaded, CancellationToken cancellationToken)
+    private static async Task<GatewayStore> OpenAsync(LoadedConfig loaded, TimeProvider time, CancellationToken cancellationToken)
     {
         if (StoreOpener.IsPostgres(loaded))
         {
-            return await StoreOpener.OpenAsync(loaded, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            return await StoreOpener.OpenAsync(loaded, time, cancellationToken).ConfigureAwait(false);
         }
 
         var database = loaded.Resolve(loaded.Config.Node.Storage);
@@ -203,7 +203,7 @@ internal static class AuditCommand
 
         try
         {
-            return await GatewayStore.OpenAsync(database, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            return await GatewayStore.OpenAsync(database, time, cancellationToken).ConfigureAwait(false);
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {

@@ -17,25 +17,25 @@ internal static class CertsCommand
     private static readonly int DefaultLeafDays = (int)CertificateAuthority.DefaultLeafLifetime.TotalDays;
 
     /// <summary>Builds the <c>certs</c> command group.</summary>
-    public static Command Create()
+    public static Command Create(TimeProvider time)
     {
         var certs = new Command(
             "certs",
             "Create trust domains, issue, renew, fingerprint and revoke certificates, sign the domain's trust bundle, rotate the root, " +
             "or make a development federation." +
             Environment.NewLine + "Example: certs init-domain --domain ee.cybercoop --out ca");
-        certs.Subcommands.Add(InitDomain());
-        certs.Subcommands.Add(Issue());
-        certs.Subcommands.Add(Renew());
+        certs.Subcommands.Add(InitDomain(time));
+        certs.Subcommands.Add(Issue(time));
+        certs.Subcommands.Add(Renew(time));
         certs.Subcommands.Add(Fingerprint());
-        certs.Subcommands.Add(TrustBundleCommands.Revoke());
-        certs.Subcommands.Add(TrustBundleCommands.Bundle());
-        certs.Subcommands.Add(TrustBundleCommands.RotateRoot());
-        certs.Subcommands.Add(Dev());
+        certs.Subcommands.Add(TrustBundleCommands.Revoke(time));
+        certs.Subcommands.Add(TrustBundleCommands.Bundle(time));
+        certs.Subcommands.Add(TrustBundleCommands.RotateRoot(time));
+        certs.Subcommands.Add(Dev(time));
         return certs;
     }
 
-    private static Command InitDomain()
+    private static Command InitDomain(TimeProvider time)
     {
         var domain = new Option<string>("--domain") { Description = "Trust domain of the nation, e.g. ee.cybercoop (a-z, 0-9, '-', '.', '_').", Required = true };
         var output = new Option<string>("--out") { Description = "Folder for root.crt, root.key and trust-bundle.pb (created when missing).", Required = true };
@@ -67,9 +67,9 @@ internal static class CertsCommand
             CertificateFiles.RefuseExisting(certificatePath, keyPath, bundlePath);
             CertificateFiles.EnsureDirectory(directory);
 
-            using var authority = CertificateAuthority.CreateRoot(trustDomain, lifetime: lifetime);
+            using var authority = CertificateAuthority.CreateRoot(trustDomain, time, lifetime);
             var bundle = TrustBundleSigner.Sign(
-                TrustBundleSigner.Create(trustDomain, 1, [authority.Certificate], [], TimeProvider.System.GetUtcNow(), bundleLifetime),
+                TrustBundleSigner.Create(trustDomain, 1, [authority.Certificate], [], time.GetUtcNow(), bundleLifetime),
                 [authority]);
             authority.Save(certificatePath, keyPath);
             TrustBundleFile.Write(bundlePath, bundle);
@@ -78,7 +78,7 @@ internal static class CertsCommand
             io.Output.WriteLine($"  root certificate  {certificatePath}");
             io.Output.WriteLine($"  root key          {keyPath} (mode 0600; keep it offline)");
             io.Output.WriteLine($"  valid until       {CertificateFiles.Format(authority.Certificate.NotAfter)}");
-            io.Output.WriteLine($"  trust bundle      {bundlePath} (sequence 1, valid until {CertificateFiles.Format(DateTime.UtcNow + bundleLifetime)}; each gateway serves it)");
+            io.Output.WriteLine($"  trust bundle      {bundlePath} (sequence 1, valid until {CertificateFiles.Format(time.GetUtcNow().UtcDateTime + bundleLifetime)}; each gateway serves it)");
             io.Output.WriteLine("root pin (give it to your peers out of band; they confirm it with 'peers add --pin'):");
             io.Output.WriteLine(SpkiPin.Compute(authority.Certificate));
             return Task.FromResult(CliExitCodes.Success);
@@ -86,7 +86,7 @@ internal static class CertsCommand
         return command;
     }
 
-    private static Command Issue()
+    private static Command Issue(TimeProvider time)
     {
         var caDirectory = new Option<string>("--ca-dir") { Description = "Folder holding root.crt and root.key of the trust domain.", Required = true };
         var kind = new Option<string>("--kind") { Description = "Workload kind: gateway, agent, operator or analyst (a local analyst tool reading the TAXII server).", Required = true };
@@ -121,7 +121,7 @@ internal static class CertsCommand
             using var authority = CertificateFiles.LoadAuthority(parse.GetValue(caDirectory)!);
             var id = new SpiffeId(authority.TrustDomain, workloadKind, workloadName);
             CertificateFiles.EnsureDirectory(directory);
-            using var certificate = authority.Issue(id, lifetime);
+            using var certificate = authority.Issue(id, lifetime, time: time);
             CertificateFiles.WriteCertificateAndKey(certificate, certificatePath, keyPath);
 
             io.Output.WriteLine($"issued {id}");
@@ -134,7 +134,7 @@ internal static class CertsCommand
         return command;
     }
 
-    private static Command Renew()
+    private static Command Renew(TimeProvider time)
     {
         var caDirectory = new Option<string>("--ca-dir") { Description = "Folder holding root.crt and root.key of the trust domain that issued the certificate.", Required = true };
         var certificateOption = new Option<string>("--cert") { Description = "Certificate to renew (PEM); replaced in place, the old one kept as <file>.bak.", Required = true };
@@ -166,7 +166,7 @@ internal static class CertsCommand
             X509Certificate2 renewed;
             if (renewKey)
             {
-                renewed = authority.Issue(id, lifetime);
+                renewed = authority.Issue(id, lifetime, time: time);
             }
             else
             {
@@ -176,7 +176,7 @@ internal static class CertsCommand
                 }
 
                 using var existing = LoadKeyMatching(old, keyPath);
-                renewed = authority.Issue(id, lifetime, existing);
+                renewed = authority.Issue(id, lifetime, existing, time);
             }
 
             using (renewed)
@@ -235,7 +235,7 @@ internal static class CertsCommand
         return command;
     }
 
-    private static Command Dev()
+    private static Command Dev(TimeProvider time)
     {
         var output = new Option<string>("--out") { Description = "Folder to create the federation in (may hold only README.md and .gitignore).", Required = true };
         var basePort = new Option<int>("--base-port") { Description = "Loopback port of the first gateway; the others follow (0: pick free ports).", DefaultValueFactory = _ => DevFederationOptions.DefaultBasePort };
@@ -258,7 +258,7 @@ internal static class CertsCommand
                 throw CliException.Usage($"--base-port {port} must be between 0 and 65000");
             }
 
-            var result = DevFederation.Create(parse.GetValue(output)!, new DevFederationOptions { BasePort = port, Overwrite = parse.GetValue(force) });
+            var result = DevFederation.Create(parse.GetValue(output)!, new DevFederationOptions { BasePort = port, Overwrite = parse.GetValue(force), Time = time });
             io.Output.WriteLine($"development federation in {result.Directory}");
             io.WriteTable(
                 ["gateway", "listen", "config", "root pin"],

@@ -39,7 +39,7 @@ internal static class DevFederation
         Directory.CreateDirectory(staging);
         try
         {
-            var authorities = nations.Select(n => CertificateAuthority.CreateRoot(n.TrustDomain, lifetime: options.RootLifetime)).ToList();
+            var authorities = nations.Select(n => CertificateAuthority.CreateRoot(n.TrustDomain, options.Time, options.RootLifetime)).ToList();
             try
             {
                 var nodes = new List<DevNode>();
@@ -119,11 +119,11 @@ internal static class DevFederation
         Directory.CreateDirectory(directory);
         authority.Save(Path.Combine(directory, CertificateFiles.RootCertificateName), Path.Combine(directory, CertificateFiles.RootKeyName));
         TrustBundleFile.Write(Path.Combine(directory, TrustBundleFile.DefaultName), TrustBundleSigner.Sign(
-            TrustBundleSigner.Create(nation.TrustDomain, 1, [authority.Certificate], [], TimeProvider.System.GetUtcNow(), TimeSpan.FromDays(TrustBundleEditing.DefaultBundleDays)),
+            TrustBundleSigner.Create(nation.TrustDomain, 1, [authority.Certificate], [], options.Time.GetUtcNow(), TimeSpan.FromDays(TrustBundleEditing.DefaultBundleDays)),
             [authority]));
 
         var gatewayId = new SpiffeId(nation.TrustDomain, WorkloadKind.Gateway, nation.Gateway);
-        using (var gateway = authority.Issue(gatewayId, options.CertificateLifetime))
+        using (var gateway = authority.Issue(gatewayId, options.CertificateLifetime, time: options.Time))
         {
             CertificateFiles.WriteCertificateAndKey(gateway, Path.Combine(directory, "gateway.crt"), Path.Combine(directory, "gateway.key"));
         }
@@ -204,7 +204,7 @@ internal static class DevFederation
         var directory = Path.Combine(nationDirectory, relative);
         Directory.CreateDirectory(Path.Combine(directory, "feeds"));
         var id = new SpiffeId(nation.TrustDomain, WorkloadKind.Agent, agentName);
-        using (var certificate = authority.Issue(id, options.CertificateLifetime))
+        using (var certificate = authority.Issue(id, options.CertificateLifetime, time: options.Time))
         {
             CertificateFiles.WriteCertificateAndKey(certificate, Path.Combine(directory, "agent.crt"), Path.Combine(directory, "agent.key"));
         }

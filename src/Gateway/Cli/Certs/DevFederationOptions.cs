@@ -22,6 +22,9 @@ internal sealed record DevFederationOptions
 
     /// <summary>Delete the nations' folders of an earlier run instead of refusing.</summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>The clock the roots, certificates and trust bundles are dated by.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }
 
 /// <summary>One nation of the development federation.</summary>

@@ -13,7 +13,7 @@ namespace CyberCoop.Gateway.Cli.Certs;
 internal static class TrustBundleCommands
 {
     /// <summary><c>certs revoke</c>.</summary>
-    public static Command Revoke()
+    public static Command Revoke(TimeProvider time)
     {
         var caDirectory = CaDirectoryOption();
         var serial = new Option<string>("--serial") { Description = "Serial number of the certificate to revoke (hex, as 'certs issue' printed it; ':' and 0x allowed).", Required = true };
@@ -33,7 +33,7 @@ internal static class TrustBundleCommands
         {
             var normalized = CertsCommand.NormalizeSerial(parse.GetValue(serial)!);
             var lifetime = TrustBundleEditing.Lifetime(parse.GetValue(days), "--bundle-days");
-            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, ct).ConfigureAwait(false);
+            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, time, ct).ConfigureAwait(false);
             if (edit.Previous.RevokedSerials.Contains(normalized, StringComparer.Ordinal))
             {
                 io.Output.WriteLine($"serial {normalized} is already revoked in sequence {edit.Previous.Sequence}; nothing changed");
@@ -49,7 +49,7 @@ internal static class TrustBundleCommands
     }
 
     /// <summary><c>certs rotate-root</c>.</summary>
-    public static Command RotateRoot()
+    public static Command RotateRoot(TimeProvider time)
     {
         var caDirectory = CaDirectoryOption();
         var rootDays = new Option<int>("--days") { Description = "Lifetime of the new root in days.", DefaultValueFactory = _ => 3650 };
@@ -70,7 +70,7 @@ internal static class TrustBundleCommands
         {
             var rootLifetime = CertificateFiles.Days(parse.GetValue(rootDays), 20 * 365, "--days");
             var lifetime = TrustBundleEditing.Lifetime(parse.GetValue(days), "--bundle-days");
-            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, ct).ConfigureAwait(false);
+            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, time, ct).ConfigureAwait(false);
             var (ca, path) = (edit.Ca, edit.Path);
             if (edit.Previous.Roots.Count >= TrustBundleVerifier.MaxRoots)
             {
@@ -79,7 +79,7 @@ internal static class TrustBundleCommands
 
             var (retiredCertificate, retiredKey) = DomainCaFolder.RetiredPaths(ca.Directory, ca.Current.Pin);
             CertificateFiles.RefuseExisting(retiredCertificate, retiredKey);
-            using var fresh = CertificateAuthority.CreateRoot(ca.TrustDomain, lifetime: rootLifetime);
+            using var fresh = CertificateAuthority.CreateRoot(ca.TrustDomain, time, rootLifetime);
             var next = edit.Next(b => b.RootCertificates.Add(Google.Protobuf.ByteString.CopyFrom(fresh.Certificate.RawData)), parse.GetValue(config), [fresh]);
 
             // Order keeps the folder usable if interrupted: the new pair is staged, the old pair kept in retired/, the
@@ -119,19 +119,19 @@ internal static class TrustBundleCommands
     }
 
     /// <summary><c>certs bundle</c>.</summary>
-    public static Command Bundle()
+    public static Command Bundle(TimeProvider time)
     {
         var group = new Command(
             "bundle",
             "Inspect, re-sign and install the domain's root-signed trust bundle (roots, revoked serials, sequence, expiry) that gateways serve to peers." +
             Environment.NewLine + "Example: certs bundle show ca/trust-bundle.pb");
-        group.Subcommands.Add(Show());
-        group.Subcommands.Add(Sign());
-        group.Subcommands.Add(Install());
+        group.Subcommands.Add(Show(time));
+        group.Subcommands.Add(Sign(time));
+        group.Subcommands.Add(Install(time));
         return group;
     }
 
-    private static Command Install()
+    private static Command Install(TimeProvider time)
     {
         var file = new Argument<string>("file") { Description = "The domain's signed trust bundle, as 'certs revoke|bundle sign|rotate-root' wrote it on the CA machine." };
         var config = new Option<string>("--config") { Description = "The gateway's config file.", Required = true };
@@ -146,7 +146,7 @@ internal static class TrustBundleCommands
         };
         CliAction.Set(command, async (parse, io, ct) =>
         {
-            var now = TimeProvider.System.GetUtcNow();
+            var now = time.GetUtcNow();
             var path = Path.GetFullPath(parse.GetValue(file)!);
             var bundle = TrustBundleEditing.ReadVerified(path, now);
             await TrustBundleEditing.InstallAsync(io, bundle.Signed, $"'{path}'", parse.GetValue(config)!, now, ct).ConfigureAwait(false);
@@ -155,7 +155,7 @@ internal static class TrustBundleCommands
         return command;
     }
 
-    private static Command Show()
+    private static Command Show(TimeProvider time)
     {
         var file = new Argument<string>("file") { Description = "A trust bundle file (binary SignedTrustBundle, e.g. ca/trust-bundle.pb)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
@@ -169,7 +169,7 @@ internal static class TrustBundleCommands
         };
         CliAction.Set(command, (parse, io, _) =>
         {
-            var now = TimeProvider.System.GetUtcNow();
+            var now = time.GetUtcNow();
             var bundle = TrustBundleEditing.ReadVerified(parse.GetValue(file)!, now);
             var view = TrustBundleView.From(bundle, now);
             if (parse.GetValue(json))
@@ -211,7 +211,7 @@ internal static class TrustBundleCommands
         return command;
     }
 
-    private static Command Sign()
+    private static Command Sign(TimeProvider time)
     {
         var caDirectory = CaDirectoryOption();
         var bundle = BundleOption();
@@ -248,7 +248,7 @@ internal static class TrustBundleCommands
                 throw CliException.Usage($"--refresh-seconds {hint} must be between 1 and 86400");
             }
 
-            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, ct).ConfigureAwait(false);
+            using var edit = await TrustBundleEdit.OpenAsync(parse.GetValue(caDirectory)!, parse.GetValue(bundle), lifetime, time, ct).ConfigureAwait(false);
             var previous = edit.Previous;
             var index = -1;
             if (drop is not null)

@@ -265,9 +265,10 @@ internal sealed class TrustBundleEdit : IDisposable
     /// Takes the time, loads the CA in <paramref name="caDirectory"/>, locks the bundle (<paramref name="bundlePath"/>
     /// or the CA folder's) and reads it. Whatever was taken is released if a step fails.
     /// </summary>
-    public static async Task<TrustBundleEdit> OpenAsync(string caDirectory, string? bundlePath, TimeSpan lifetime, CancellationToken ct)
+    public static async Task<TrustBundleEdit> OpenAsync(string caDirectory, string? bundlePath, TimeSpan lifetime, TimeProvider time, CancellationToken ct)
     {
-        var now = TimeProvider.System.GetUtcNow();
+        ArgumentNullException.ThrowIfNull(time);
+        var now = time.GetUtcNow();
         var ca = DomainCaFolder.Load(caDirectory);
         IDisposable? held = null;
         try

@@ -13,17 +13,17 @@ internal static class PolicyCommand
     private static readonly JsonFormatter s_json = new(JsonFormatter.Settings.Default.WithIndentation());
 
     /// <summary>Builds the <c>policy</c> command group.</summary>
-    public static Command Create()
+    public static Command Create(TimeProvider time)
     {
         var policy = new Command(
             "policy",
             "Dry-run the outbound (sovereignty) policy of a peer." +
             Environment.NewLine + "Example: policy test --config gateway.json --peer spiffe://fi.cybercoop/gateway/helsinki --indicator '{\"type\":\"domain\",\"value\":\"evil.example\"}'");
-        policy.Subcommands.Add(Test());
+        policy.Subcommands.Add(Test(time));
         return policy;
     }
 
-    private static Command Test()
+    private static Command Test(TimeProvider time)
     {
         var config = new Option<string>("--config") { Description = "The gateway's config file.", Required = true };
         var peer = new Option<string>("--peer") { Description = "SPIFFE id of the configured peer.", Required = true };
@@ -66,8 +66,8 @@ internal static class PolicyCommand
 
             var node = loaded.Config.Node;
             var nodeId = $"spiffe://{node.TrustDomain}/gateway/{node.Name}";
-            var now = TimeProvider.System.GetUtcNow();
-            var (normalized, error) = PolicyDryRun.Normalize(sighting, nodeId, TimeProvider.System);
+            var now = time.GetUtcNow();
+            var (normalized, error) = PolicyDryRun.Normalize(sighting, nodeId, time);
             if (normalized is null)
             {
                 throw new CliException($"the node would reject this indicator on ingest: {error}");
@@ -81,7 +81,7 @@ internal static class PolicyCommand
                     throw new CliException($"no database at '{storage}' (node.storage): the node has not run yet");
                 }
 
-                await using var store = await StoreOpener.OpenAsync(loaded, TimeProvider.System, ct).ConfigureAwait(false);
+                await using var store = await StoreOpener.OpenAsync(loaded, time, ct).ConfigureAwait(false);
                 var own = await store.GetOwnViewAsync(normalized.Id, ct).ConfigureAwait(false);
                 if (own is null)
                 {

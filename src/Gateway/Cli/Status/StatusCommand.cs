@@ -13,9 +13,10 @@ internal static class StatusCommand
     private static readonly TimeSpan s_expiryWarning = TimeSpan.FromDays(7);
     private static readonly JsonFormatter s_json = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithIndentation());
 
-    /// <summary>Builds the <c>status</c> command.</summary>
-    public static Command Create()
+    /// <summary>Builds the <c>status</c> command; ages and expiry warnings are measured against <paramref name="time"/>.</summary>
+    public static Command Create(TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(time);
         var config = new Option<string>("--config") { Description = "The gateway's config file (its node.adminSocket is dialled).", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the status as JSON (the Admin API's NodeStatus message)." };
         var watch = new Option<bool>("--watch", "-w") { Description = "Refresh until Ctrl-C (redraws on a terminal; otherwise prints each snapshot after a separator line)." };
@@ -46,7 +47,7 @@ internal static class StatusCommand
             {
                 try
                 {
-                    await ShowAsync(io, socket, asJson, cancellationToken).ConfigureAwait(false);
+                    await ShowAsync(io, socket, asJson, time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (CliException ex) when (ex.Message.StartsWith("no gateway is running", StringComparison.Ordinal) && Storage.DatabaseCheck.Diagnose(loaded.Resolve(loaded.Config.Node.Storage)) is { } damaged)
                 {
@@ -57,7 +58,7 @@ internal static class StatusCommand
                 return CliExitCodes.Success;
             }
 
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds));
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds), time);
             try
             {
                 do
@@ -68,12 +69,12 @@ internal static class StatusCommand
                     }
                     else
                     {
-                        await io.Output.WriteLineAsync($"--- {TimeProvider.System.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)} ---").ConfigureAwait(false);
+                        await io.Output.WriteLineAsync($"--- {time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)} ---").ConfigureAwait(false);
                     }
 
                     try
                     {
-                        await ShowAsync(io, socket, asJson, cancellationToken).ConfigureAwait(false);
+                        await ShowAsync(io, socket, asJson, time, cancellationToken).ConfigureAwait(false);
                     }
                     catch (CliException ex)
                     {
@@ -94,7 +95,7 @@ internal static class StatusCommand
         return command;
     }
 
-    private static async Task ShowAsync(CliIo io, string socket, bool asJson, CancellationToken cancellationToken)
+    private static async Task ShowAsync(CliIo io, string socket, bool asJson, TimeProvider time, CancellationToken cancellationToken)
     {
         using var admin = AdminSocketClient.Connect(socket);
         NodeStatus status;
@@ -113,7 +114,7 @@ internal static class StatusCommand
             return;
         }
 
-        Print(io, status, TimeProvider.System.GetUtcNow());
+        Print(io, status, time.GetUtcNow());
     }
 
     private static void Print(CliIo io, NodeStatus status, DateTimeOffset now)
