@@ -10,6 +10,7 @@ internal static class LoadCommand
                CyberCoop.Load stages
                CyberCoop.Load writes [--stored <n>]
                CyberCoop.Load faults [--duration <seconds>] [--outbox <indicators>]
+               CyberCoop.Load abuse [--runs <n>] [--sightings <n>] [--streams <n>]
 
           e2e       start two real gateways (separate processes, real certificates and SQLite files in a temp
                     directory), drive them over mTLS Ingest, and measure throughput, propagation latency and RSS,
@@ -36,6 +37,11 @@ internal static class LoadCommand
                     steady load into A; prints fault, duration, indicators offered, delivered, duplicates and
                     recovery time; then A's RSS against its outbox depth over a partition (--outbox indicators,
                     default 100,000). Exits 1 when anything offered was not delivered or was stored twice.
+          abuse     two real gateways, A with the default per-identity limits; a good agent sends --runs runs
+                    (default 7) of --sightings sightings (default 2,000) into A before, during and after a
+                    hostile agent certificate (its own process) holds --streams streams (default 200) open on A
+                    and pushes flat out; prints the good agent's ingest and exchange times per phase, the
+                    slow-down under attack and the CPU each process used.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -43,6 +49,41 @@ internal static class LoadCommand
         if (args.Length > 0 && args[0] == "sink")
         {
             return await GrpcSink.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "hostile")
+        {
+            return await Abuse.HostileAgent.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "abuse")
+        {
+            int runs = 7, sightings = 2_000, streams = 200;
+            for (var i = 1; i < args.Length; i += 2)
+            {
+                if (i + 1 >= args.Length || args[i] is not ("--runs" or "--sightings" or "--streams")
+                    || !int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value <= 0)
+                {
+                    await Console.Error.WriteLineAsync($"abuse: unknown or invalid argument '{args[i]}'\n{Usage}");
+                    return 2;
+                }
+
+                _ = args[i] switch
+                {
+                    "--runs" => runs = value,
+                    "--sightings" => sightings = value,
+                    _ => streams = value,
+                };
+            }
+
+            using var stopAbuse = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                stopAbuse.Cancel();
+            };
+            await Abuse.AbuseRun.RunAsync(runs, sightings, streams, Console.Out, stopAbuse.Token);
+            return 0;
         }
 
         if (args.Length > 0 && args[0] == "stages")

@@ -56,6 +56,23 @@ public sealed class LoadToolSmokeTests
     }
 
     [Fact]
+    public async Task Abuse_scenario_completes_with_a_hostile_agent_process_that_is_refused()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+
+        var report = await Load.Abuse.AbuseRun.RunAsync(runs: 1, sightings: 500, hostileStreams: 20, TextWriter.Null, cts.Token);
+
+        Assert.Equal(["before", "attack", "after"], report.Phases.Select(p => p.Name));
+        Assert.All(report.Phases, p => Assert.Single(p.Ingest));
+        Assert.All(report.Phases, p => Assert.InRange(p.Exchange[0], p.Ingest[0], TimeSpan.FromMinutes(2)));
+        Assert.True(report.IngestSlowdown > 0 && report.ExchangeSlowdown > 0);
+        // 20 streams against the default quota of 8: the hostile process was refused, and its CPU was measured apart.
+        Assert.True(report.HostileRefused > 0, report.Hostile);
+        Assert.Contains("hostile agent", report.Phases[1].Cores.Keys);
+        Assert.DoesNotContain("other errors (first", report.Hostile, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Load_tool_postgres_mode_completes_with_exact_counts_at_b_and_reports_sane_numbers()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(6));

@@ -16,6 +16,9 @@ internal sealed class AdminSocketClient : IDisposable
     public const int MaxSocketPathBytes = 107;
 
     private static readonly TimeSpan s_callTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>A reload re-reads certificates, keys and trust bundles and cuts revoked streams: more than a status call.</summary>
+    private static readonly TimeSpan s_reloadTimeout = TimeSpan.FromSeconds(30);
     private readonly GrpcChannel _channel;
 
     private AdminSocketClient(string socketPath)
@@ -106,11 +109,22 @@ internal sealed class AdminSocketClient : IDisposable
         using var admin = new AdminSocketClient(full);
         try
         {
-            return await admin.Client.ReloadConfigAsync(new ReloadConfigRequest(), deadline: Deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await admin.Client.ReloadConfigAsync(new ReloadConfigRequest(), deadline: DateTime.UtcNow + s_reloadTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
         {
             return null;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            // The files are written already: say so, and how to see whether the node took them.
+            throw new CliException($"the change is written, but the gateway at admin socket {full} did not confirm its reload within " +
+                                   $"{s_reloadTimeout.TotalSeconds:0} s (a busy node may still apply it; 'gateway status' and the node's log show whether it did, " +
+                                   "and a restart applies it)");
+        }
+        catch (RpcException ex)
+        {
+            throw admin.Explain(ex);
         }
     }
 

@@ -47,18 +47,41 @@ internal sealed class FakeAdminServer : IAsyncDisposable
     {
         public NodeStatus Status { get; set; } = new();
 
+        /// <summary>When true, GetStatus never answers (a call in flight when the caller gives up).</summary>
+        public bool HoldStatus { get; set; }
+
+        /// <summary>GetStatus calls received.</summary>
+        public int StatusCalls;
+
         public ReloadConfigResponse Reload { get; set; } = new() { Applied = true };
 
         public int Reloads { get; set; }
+
+        /// <summary>When set, ReloadConfig fails with this status (a node that did not answer in time, or failed).</summary>
+        public Status? ReloadFailure { get; set; }
     }
 
     private sealed class FakeAdmin(AdminState state) : AdminService.AdminBase
     {
-        public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) => Task.FromResult(state.Status);
+        public override async Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context)
+        {
+            Interlocked.Increment(ref state.StatusCalls);
+            if (state.HoldStatus)
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken);
+            }
+
+            return state.Status;
+        }
 
         public override Task<ReloadConfigResponse> ReloadConfig(ReloadConfigRequest request, ServerCallContext context)
         {
             state.Reloads++;
+            if (state.ReloadFailure is { } failure)
+            {
+                throw new RpcException(failure);
+            }
+
             return Task.FromResult(state.Reload);
         }
     }

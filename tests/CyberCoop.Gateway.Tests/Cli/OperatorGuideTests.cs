@@ -8,9 +8,11 @@ using Xunit;
 namespace CyberCoop.Gateway.Tests.Cli;
 
 /// <summary>
-/// docs/operator-guide.md sections 0 to 8, run as printed: every <c>```sh</c> block of those sections is taken from
+/// docs/operator-guide.md sections 0 to 13, run as printed: every <c>```sh</c> block of those sections is taken from
 /// the markdown itself, in order, and run in one bash session (real <c>dotnet run</c>, real gateways and agent
-/// processes, real files) starting in an empty folder, until Finland holds the indicator Estonia's agent saw.
+/// processes, real files) starting in an empty folder: two nations until Finland holds the indicator Estonia's agent
+/// saw, then policy test, certificate and key rotation, trust bundle re-signing and installing, root rotation, a
+/// revocation, the audit commands, a backup and a restore of Estonia's node.
 /// </summary>
 /// <remarks>
 /// The text is run unchanged except for these substitutions, which a test must make:
@@ -23,7 +25,10 @@ namespace CyberCoop.Gateway.Tests.Cli;
 /// <c>listening on</c> (a gateway) or anything at all (other commands), as the reader waits for it, and every such
 /// command is stopped (SIGTERM) when the session ends.</item>
 /// <item>A block right after the line <c>&lt;!-- guide test: skip (reason) --&gt;</c> is not run.</item>
-/// <item>The last block (section 8) is first repeated until its output holds the alert's address, for up to
+/// <item>A block right after the line <c>&lt;!-- guide test: stop terminal N --&gt;</c> is run once terminal N's command
+/// is stopped (SIGTERM, as the reader's Ctrl-C), as the guide tells the reader to do first.</item>
+/// <item>Lettered sections (13a, PostgreSQL) are not run: they need a PostgreSQL server.</item>
+/// <item>The last block of section 8 is first repeated until its output holds the alert's address, for up to
 /// three minutes, as the reader runs it again when the indicator has not arrived yet; then it runs once more.</item>
 /// </list>
 /// The session runs with <c>set -euo pipefail</c>: the first failing command fails the test.
@@ -36,11 +41,12 @@ public sealed class OperatorGuideTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public async Task Guide_sections_0_to_8_run_verbatim_from_an_empty_folder_bring_two_nations_to_an_indicator_received()
+    public async Task Guide_sections_0_to_13_run_verbatim_from_an_empty_folder_bring_two_nations_to_an_indicator_and_through_rotation_audit_backup_and_restore()
     {
         var guide = File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "docs", "operator-guide.md"));
-        var blocks = GuideBlocks.Extract(guide, lastSection: 8);
-        Assert.True(blocks.Count >= 10, "expected the guide's sh blocks of sections 0-8, found " + blocks.Count);
+        var blocks = GuideBlocks.Extract(guide, lastSection: 13);
+        Assert.True(blocks.Count(b => b.Section <= 8) >= 10, "expected the guide's sh blocks of sections 0-8, found " + blocks.Count(b => b.Section <= 8));
+        Assert.Equal(Enumerable.Range(9, 5), blocks.Select(b => b.Section).Where(n => n >= 9).Distinct());
         var alertAddress = Regex.Match(string.Join('\n', blocks.Select(b => b.Text)), "\"dest_ip\":\"([^\"]+)\"").Groups[1].Value;
         Assert.NotEmpty(alertAddress);
 
@@ -76,6 +82,17 @@ public sealed class OperatorGuideTests : IDisposable
         Assert.True(File.Exists(Path.Combine(home, "fi", "node", "gateway.db")));
         Assert.True(File.Exists(Path.Combine(home, "ee", "agents", "grid-sensor", "agent-state.json")));
         Assert.Equal(before, projectFolders.Select(Entries).ToArray());
+
+        // Sections 9-13: the rotations left their traces, the audit export and the backup were written, the damaged
+        // database was moved aside and the restored node started again (its terminal waited for "listening on").
+        Assert.True(File.Exists(Path.Combine(home, "ee", "node", "tallinn.key.bak")), "certs renew --new-key kept the old key");
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(home, "ee", "ca", "retired"), "root-*.crt"));
+        Assert.NotEmpty(File.ReadAllLines(Path.Combine(home, "audit-2026-11.jsonl")));
+        Assert.Contains("revoked serial 4AECA0CEBC98BA503ABF47C90EF7B3C0", stdout, StringComparison.Ordinal);
+        Assert.Contains("audit log OK", stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(home, "ee-backup.db")));
+        Assert.True(File.Exists(Path.Combine(home, "ee", "node", "damaged", "gateway.db")));
+        Assert.Contains("listening on", File.ReadAllText(Path.Combine(home, "ee", "node", "terminal-1.log")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -107,12 +124,29 @@ public sealed class OperatorGuideTests : IDisposable
             ```sh
             gateway policy test
             ```
+            ## 13. Restore
+            <!-- guide test: stop terminal 1 -->
+            ```sh
+            gateway serve --config gateway.json     # terminal 1 (restored)
+            ```
+            ## 13a. PostgreSQL
+            ```sh
+            createdb cybercoop
+            ```
             """;
 
         var blocks = GuideBlocks.Extract(Markdown, lastSection: 8);
         var script = GuideBlocks.ToScript(blocks, "/repo", "/tmp/home", 5001, 5002, "198.51.100.23");
 
         Assert.Equal(3, blocks.Count);
+        var all = GuideBlocks.Extract(Markdown, lastSection: 13);
+        Assert.Equal([0, 5, 8, 9, 13], all.Select(b => b.Section));
+        var full = GuideBlocks.ToScript(all, "/repo", "/tmp/home", 5001, 5002, "198.51.100.23");
+        Assert.Contains("stop_terminal 1\nbackground 1 'listening on' 'gateway serve --config gateway.json'", full, StringComparison.Ordinal);
+        Assert.DoesNotContain("createdb", full, StringComparison.Ordinal);
+        // The repeat-until rule stays on section 8's last block, not the session's last.
+        Assert.Contains("until_output_holds '198.51.100.23' 'gateway indicators export", full, StringComparison.Ordinal);
+        Assert.DoesNotContain("until_output_holds '198.51.100.23' 'gateway policy", full, StringComparison.Ordinal);
         Assert.Contains("export CC='/repo'\n", script, StringComparison.Ordinal);
         Assert.Contains("mkdir '/tmp/home' && cd '/tmp/home'\n", script, StringComparison.Ordinal);
         Assert.Contains("background 1 'listening on' 'gateway serve --config ee/node/gateway.json'", script, StringComparison.Ordinal);
@@ -163,6 +197,9 @@ internal static partial class GuideBlocks
 {
     public const string SkipMarker = "<!-- guide test: skip";
 
+    /// <summary>Before a block: stop the reader's terminal N first (<c>&lt;!-- guide test: stop terminal N --&gt;</c>).</summary>
+    public const string StopMarker = "<!-- guide test: stop terminal ";
+
     /// <summary>Every <c>```sh</c> block of sections 0 to <paramref name="lastSection"/>, in order, except skipped ones.</summary>
     public static List<GuideBlock> Extract(string markdown, int lastSection)
     {
@@ -174,7 +211,9 @@ internal static partial class GuideBlocks
             var heading = SectionHeading().Match(lines[i]);
             if (heading.Success)
             {
-                section = int.Parse(heading.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                // A lettered section (13a) is not run: it needs what a walkthrough on one machine does not have.
+                section = heading.Groups[2].Length > 0 ? int.MaxValue
+                    : int.Parse(heading.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
                 continue;
             }
 
@@ -192,9 +231,12 @@ internal static partial class GuideBlocks
             }
 
             var skipped = i > 0 && lines[i - 1].StartsWith(SkipMarker, StringComparison.Ordinal);
+            var stop = i > 0 && lines[i - 1].StartsWith(StopMarker, StringComparison.Ordinal)
+                ? int.Parse(lines[i - 1][StopMarker.Length..].TrimEnd('-', '>', ' '), System.Globalization.CultureInfo.InvariantCulture)
+                : (int?)null;
             if (language == "sh" && section >= 0 && section <= lastSection && !skipped)
             {
-                blocks.Add(new GuideBlock(section, string.Join('\n', lines[start..end])));
+                blocks.Add(new GuideBlock(section, string.Join('\n', lines[start..end]), stop));
             }
 
             i = end;
@@ -210,13 +252,17 @@ internal static partial class GuideBlocks
             set -euo pipefail
             set -m   # each background command in its own process group, so that stopping it stops its dotnet children
             started=()
+            declare -A terminal_pid=()
             stop_started() { for pid in "${started[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done; wait || true; }
+            # stop_terminal N: the reader's Ctrl-C in terminal N; waits until its command has ended.
+            stop_terminal() { local pid=${terminal_pid[$1]}; kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" || true; }
             trap stop_started EXIT
             # background N READY COMMAND: the reader's terminal N; go on once its output holds READY (or anything).
             background() {
               local log="$PWD/terminal-$1.log" ready=$2 command=$3 tries
               ( eval "$command" ) > "$log" 2>&1 &
               started+=($!)
+              terminal_pid[$1]=$!
               for ((tries = 0; tries < 2400; tries++)); do
                 if [[ -n $ready ]] && grep -q -- "$ready" "$log"; then return 0; fi
                 if [[ -z $ready && -s $log ]]; then return 0; fi
@@ -244,7 +290,12 @@ internal static partial class GuideBlocks
                 .Replace("~/federation", Quote(home), StringComparison.Ordinal)
                 .Replace(":7401", ":" + eePort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 .Replace(":7402", ":" + fiPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
-            if (b == blocks.Count - 1)
+            if (blocks[b].StopTerminal is { } stop)
+            {
+                script.Append("stop_terminal ").Append(stop.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+            }
+
+            if (blocks[b].Section == 8 && (b == blocks.Count - 1 || blocks[b + 1].Section != 8))
             {
                 script.Append("until_output_holds ").Append(Quote(awaitedValue)).Append(' ').Append(Quote(text)).Append('\n');
             }
@@ -270,12 +321,12 @@ internal static partial class GuideBlocks
 
     private static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    [GeneratedRegex(@"^## (\d+)\. ")]
+    [GeneratedRegex(@"^## (\d+)([a-z]?)\. ")]
     private static partial Regex SectionHeading();
 
     [GeneratedRegex(@"^(?<command>[^#]*\S)\s+# terminal (?<n>\d+)\b")]
     private static partial Regex TerminalComment();
 }
 
-/// <summary>One <c>```sh</c> block of the guide and the section it is in.</summary>
-internal sealed record GuideBlock(int Section, string Text);
+/// <summary>One <c>```sh</c> block of the guide, its section, and the terminal the reader stops before it, if any.</summary>
+internal sealed record GuideBlock(int Section, string Text, int? StopTerminal = null);

@@ -107,6 +107,11 @@ internal static class StatusCommand
         {
             throw admin.Explain(ex);
         }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled)
+        {
+            // Ctrl-C during the call: gRPC reports it as a cancelled call; it is the stop the caller asked for.
+            throw new OperationCanceledException("cancelled", ex, cancellationToken);
+        }
 
         if (asJson)
         {
