@@ -30,6 +30,17 @@ internal sealed record PassResult
     public required IoCounters WrittenB { get; init; }
     public required long ThroughputIndicators { get; init; }
 
+    /// <summary>A's start-up (its first process): process start to listening, and to its answer to the first agent batch (1,000 sightings).</summary>
+    public TimeSpan ListeningA { get; init; }
+    public TimeSpan FirstBatchA { get; init; }
+
+    /// <summary>A's CPU time (its first process) from process start to the answer to the first batch.</summary>
+    public TimeSpan StartCpuA { get; init; }
+
+    /// <summary>CPU time A and B spent per indicator during the warm-up (the first minute of a fresh process: JIT included).</summary>
+    public double WarmupCpuPerIndicatorA { get; init; }
+    public double WarmupCpuPerIndicatorB { get; init; }
+
     /// <summary>Gateway processes of A that shared the load (2: active-active on one PostgreSQL database).</summary>
     public int ProcessesA { get; init; } = 1;
 
@@ -70,16 +81,22 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             throw new ArgumentOutOfRangeException(nameof(processesA), processesA, "one or two processes of A");
         }
 
-        await using var b = await ChildProcess.StartAsync("gateway B", "CyberCoop.Gateway.dll", ["serve", "--config", federation.B.ConfigPath], federation.B.Port, startTimeout, ct);
+        var dll = options.GatewayDirectory is { } dir ? Path.GetFullPath(Path.Combine(dir, "CyberCoop.Gateway.dll")) : "CyberCoop.Gateway.dll";
+        var (cpusA, cpusB) = Pinning(options.CoresPerGateway);
+        await using var b = await ChildProcess.StartAsync("gateway B", dll, ["serve", "--config", federation.B.ConfigPath], federation.B.Port, startTimeout, ct, cpus: cpusB);
         var a = new List<ChildProcess>();
         try
         {
+            var startA = Stopwatch.StartNew();
+            var listeningA = TimeSpan.Zero;
             foreach (var (config, port) in endpointsA)
             {
-                a.Add(await ChildProcess.StartAsync($"gateway A{a.Count + 1}", "CyberCoop.Gateway.dll", ["serve", "--config", config], port, startTimeout, ct));
+                a.Add(await ChildProcess.StartAsync($"gateway A{a.Count + 1}", dll, ["serve", "--config", config], port, startTimeout, ct, cpus: cpusA));
+                listeningA = listeningA == TimeSpan.Zero ? startA.Elapsed : listeningA;
             }
 
-            return await MeasureAsync(a, b, endpointsA, prestored, label, ct);
+            await log.WriteLineAsync($"  [{label}] gateways pinned to CPUs {cpusA ?? "any"} (A) / {cpusB ?? "any"} (B); {(options.GatewayDirectory is null ? "build beside the load tool" : dll)}");
+            return await MeasureAsync(a, b, endpointsA, prestored, label, (startA, listeningA), ct);
         }
         finally
         {
@@ -90,7 +107,8 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
         }
     }
 
-    private async Task<PassResult> MeasureAsync(List<ChildProcess> a, ChildProcess b, List<(string Config, int Port)> endpointsA, long prestored, string label, CancellationToken ct)
+    private async Task<PassResult> MeasureAsync(List<ChildProcess> a, ChildProcess b, List<(string Config, int Port)> endpointsA, long prestored, string label,
+        (Stopwatch Since, TimeSpan Listening) startA, CancellationToken ct)
     {
         string Diagnostics() => string.Concat(a.Select(p => $"--- {p.Name}:\n{p.Tail}\n")) + $"--- B:\n{b.Tail}";
         using var sampler = new MemorySampler(a, b);
@@ -101,12 +119,30 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             var clients = channels.Select(c => new Ingest.IngestClient(c)).ToList();
             using var watch = StoreWatch.Of(federation.B);
 
-            // Warm-up: TLS, JIT, key fetch, the first bundle through.
-            var warm = Stopwatch.StartNew();
-            await ThroughputAsync(clients, label + "-warm", options.WarmupIndicators, watch, Diagnostics, ct);
-            await log.WriteLineAsync($"  [{label}] gateways up and peered (A pid {string.Join(", ", a.Select(p => p.Id))}, B pid {b.Id}; {prestored:N0} indicators stored before start); warm-up of {options.WarmupIndicators:N0} took {warm.Elapsed.TotalSeconds:F1} s");
+            // Start-up: the first agent batch answered by A's first process (TLS handshake, JIT or precompiled code of the
+            // ingest path, first commit). Not counted by the store watch: B receives it with the warm-up.
+            var first = LoadData.Batch(label + "-first", 0, Math.Min(options.IngestBatch, 1_000), DateTimeOffset.UtcNow.AddMinutes(-1));
+            var beforeFirst = watch.MaxRowId();
+            if (await SubmitAsync(clients[0], [first], ct) != first.Sightings.Count)
+            {
+                throw new InvalidOperationException($"A did not accept the first batch\n{Diagnostics()}");
+            }
+
+            var firstBatchA = startA.Since.Elapsed;
+            var startCpuA = a[0].CpuTime();
+            // It reaches B before the warm-up starts, so the warm-up's exact count at B holds only the warm-up's indicators.
+            await watch.WaitForAsync(beforeFirst, first.Sightings.Count, options.DrainTimeout, Diagnostics, ct);
 
             TimeSpan CpuA() => a.Aggregate(TimeSpan.Zero, (sum, p) => sum + p.CpuTime());
+
+            // Warm-up: JIT, key fetch, the first bundle through.
+            var warm = Stopwatch.StartNew();
+            var (warmA0, warmB0) = (CpuA(), b.CpuTime());
+            await ThroughputAsync(clients, label + "-warm", options.WarmupIndicators, watch, Diagnostics, ct);
+            var warmCpuA = (CpuA() - warmA0).TotalMicroseconds / options.WarmupIndicators;
+            var warmCpuB = (b.CpuTime() - warmB0).TotalMicroseconds / options.WarmupIndicators;
+            await log.WriteLineAsync($"  [{label}] gateways up and peered (A pid {string.Join(", ", a.Select(p => p.Id))}, B pid {b.Id}; {prestored:N0} indicators stored before start); A listening after {startA.Listening.TotalMilliseconds:F0} ms, first batch answered after {firstBatchA.TotalMilliseconds:F0} ms ({startCpuA.TotalMilliseconds:F0} ms CPU); warm-up of {options.WarmupIndicators:N0} took {warm.Elapsed.TotalSeconds:F1} s, CPU per indicator A {warmCpuA:F1} us, B {warmCpuB:F1} us");
+
             IoCounters IoA() => a.Aggregate(default(IoCounters), (sum, p) => Add(sum, p.Io()));
             var (cpuA0, cpuB0) = (CpuA(), b.CpuTime());
             var (ioA0, ioB0) = (IoA(), b.Io());
@@ -159,6 +195,11 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
                 WrittenA = ioA,
                 WrittenB = ioB,
                 ThroughputIndicators = n,
+                ListeningA = startA.Listening,
+                FirstBatchA = firstBatchA,
+                StartCpuA = startCpuA,
+                WarmupCpuPerIndicatorA = warmCpuA,
+                WarmupCpuPerIndicatorB = warmCpuB,
                 ProcessesA = a.Count,
                 CpuPerIndicatorServer = cpuS,
                 WrittenServer = ioS,
@@ -176,6 +217,26 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
     }
 
     private static IoCounters Add(IoCounters x, IoCounters y) => new(x.Written + y.Written, x.ToStorage + y.ToStorage);
+
+    /// <summary>taskset CPU lists for A and B (see <see cref="LoadOptions.CoresPerGateway"/>).</summary>
+    private static (string? A, string? B) Pinning(int? cores)
+    {
+        if (cores is not { } n)
+        {
+            return (null, null);
+        }
+
+        var machine = Environment.ProcessorCount;
+        if (n < 1 || n > machine)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cores), $"--cores {n}: this machine has {machine} CPUs");
+        }
+
+        static string List(int from, int count) => count == 1
+            ? from.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{from}-{from + count - 1}");
+        return (List(0, n), List(machine - n, n));
+    }
 
     /// <summary>Pushes <paramref name="total"/> new indicators through A's Ingest; rates of ingest at A and of commit at B.</summary>
     private async Task<(Rate Ingest, Rate EndToEnd)> ThroughputAsync(IReadOnlyList<Ingest.IngestClient> clients, string space, int total, StoreWatch watch, Func<string> diagnostics, CancellationToken ct)

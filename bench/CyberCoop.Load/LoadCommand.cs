@@ -5,7 +5,8 @@ internal static class LoadCommand
 {
     private const string Usage =
         """
-        usage: CyberCoop.Load e2e [--quick] [--postgres] [--no-doc] [--doc <performance.md>]
+        usage: CyberCoop.Load e2e [--quick] [--postgres] [--no-doc] [--doc <performance.md>] [--gateway <folder>]
+                                  [--cores <n>] [--stored <n>]
                CyberCoop.Load stages
                CyberCoop.Load writes [--stored <n>]
                CyberCoop.Load faults [--duration <seconds>] [--outbox <indicators>]
@@ -22,6 +23,11 @@ internal static class LoadCommand
                     The PostgreSQL table goes into its own block of docs/performance.md. Run as root or as a user
                     that may run initdb (as root the cluster runs as the postgres user).
           --no-doc  print the table only; by default it is also written into docs/performance.md.
+          --gateway run the CyberCoop.Gateway.dll in <folder> (e.g. a ReadyToRun publish:
+                    dotnet publish src/Gateway -c Release -r linux-x64 --self-contained false
+                    -p:PublishReadyToRun=true -o <folder>) instead of the build beside the load tool.
+          --cores   pin each gateway process to <n> CPUs (taskset): A to CPUs 0..n-1, B to the last n.
+          --stored  indicators stored before the second pass (default 1,000,000; --quick 100,000; 0 skips it).
           stages    CPU and wall time of every stage from A's Ingest to B's commit, one after another.
           writes    WAL pages per indicator by stage and table/index (A's and B's SQLite writes through the
                     gateway's store, <n> indicators stored first), and the database-file writes of checkpoint
@@ -152,6 +158,9 @@ internal static class LoadCommand
         var options = LoadOptions.Full;
         var writeDoc = true;
         string? doc = null;
+        string? gateway = null;
+        int? cores = null;
+        int? prestoredCount = null;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -171,12 +180,46 @@ internal static class LoadCommand
                 case "--doc" when i + 1 < args.Length:
                     doc = args[++i];
                     break;
+                case "--gateway" when i + 1 < args.Length:
+                    gateway = args[++i];
+                    if (!File.Exists(Path.Combine(gateway, "CyberCoop.Gateway.dll")))
+                    {
+                        await Console.Error.WriteLineAsync($"--gateway: no CyberCoop.Gateway.dll in '{gateway}'");
+                        return 2;
+                    }
+
+                    break;
+                case "--cores" when i + 1 < args.Length:
+                    if (!int.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+                        || n < 1 || n > Environment.ProcessorCount)
+                    {
+                        await Console.Error.WriteLineAsync($"--cores: expected a whole number from 1 to {Environment.ProcessorCount} (this machine's CPUs), got '{args[i]}'");
+                        return 2;
+                    }
+
+                    cores = n;
+                    break;
+                case "--stored" when i + 1 < args.Length:
+                    if (!int.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count))
+                    {
+                        await Console.Error.WriteLineAsync($"--stored: expected a whole number of indicators, got '{args[i]}'");
+                        return 2;
+                    }
+
+                    prestoredCount = count;
+                    break;
                 default:
                     await Console.Error.WriteLineAsync($"unknown argument '{args[i]}'\n{Usage}");
                     return 2;
             }
         }
 
+        options = options with
+        {
+            GatewayDirectory = gateway is null ? null : Path.GetFullPath(gateway),
+            CoresPerGateway = cores,
+            Prestored = prestoredCount ?? options.Prestored,
+        };
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

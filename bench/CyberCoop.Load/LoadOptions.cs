@@ -44,6 +44,19 @@ internal sealed record LoadOptions
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(3);
 
     /// <summary>
+    /// Folder holding the <c>CyberCoop.Gateway.dll</c> to run (e.g. a ReadyToRun publish); null runs the one beside the
+    /// load tool (the Release build of this tree).
+    /// </summary>
+    public string? GatewayDirectory { get; init; }
+
+    /// <summary>
+    /// CPUs each gateway process is pinned to (taskset), or null for no pinning. With 1 on a 2-core machine A runs on
+    /// CPU 0 and B on CPU 1; with n, A gets CPUs 0..n-1 and B the last n CPUs of the machine (so they share when n
+    /// exceeds half the machine). The driver is never pinned.
+    /// </summary>
+    public int? CoresPerGateway { get; init; }
+
+    /// <summary>
     /// Also run the PostgreSQL passes in the same run (<c>--postgres</c>): a throwaway durable cluster of the local
     /// installation, the raw PostgreSQL baselines, and the empty-store pass with both nations on PostgreSQL with one
     /// gateway process per nation and with two processes of A.

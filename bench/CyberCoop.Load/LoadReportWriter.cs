@@ -37,6 +37,9 @@ internal static class LoadReportWriter
         }
 
         s.AppendLine();
+        var build = o.GatewayDirectory is null ? "the Release build beside the load tool" : "`" + Path.GetFileName(o.GatewayDirectory.TrimEnd('/')) + "`";
+        var pinning = o.CoresPerGateway is { } cores ? Inv($"each pinned to {cores} CPU{(cores == 1 ? "" : "s")} (taskset)") : "not pinned";
+        s.AppendLine(Inv($"Gateways: {build}, {pinning}."));
         s.AppendLine(Inv($"Sizes: {o.ThroughputIndicators:N0} indicators pushed by {o.AgentStreams} agent streams in batches of {o.IngestBatch:N0}; latency phase {o.OfferedRate:N0}/s for {o.LatencyDuration.TotalSeconds:F0} s in a batch every {o.AgentTick.TotalMilliseconds:F0} ms; baselines over {o.BaselineIndicators:N0} indicators; bundles of {o.BundleSize:N0}."));
         if (r.Prestored is not null)
         {
@@ -48,6 +51,7 @@ internal static class LoadReportWriter
 
     private static void AppendPass(StringBuilder s, LoadReport r, PassResult p, string label, double slower)
     {
+        var o = r.Options;
         var e2e = p.EndToEnd.PerSecond;
         var tputMet = e2e >= ThroughputTarget && e2e >= BaselineRatioTarget * slower;
         s.AppendLine(Inv($"| End to end, ingest at A to committed at B ({label}) | {e2e:N0} indicators/s | {e2e / r.SqliteBaseline.PerSecond:F2}x SQLite, {e2e / r.GrpcBaseline.PerSecond:F2}x gRPC | ≥ 50,000/s and ≥ 0.5x slower baseline | {YesNo(tputMet)} |"));
@@ -62,6 +66,8 @@ internal static class LoadReportWriter
         s.AppendLine(Inv($"| Propagation latency at {p.OfferedRate:N0}/s offered ({label}): p50 / p95 / p99 (max) | {p.Latency.P50:F0} / {p.Latency.P95:F0} / {p.Latency.P99:F0} ms ({p.Latency.Max:F0}) | {p.Latency.P99 / P99TargetMs:F2}x of target | p99 < 250 ms | {YesNo(p.Latency.P99 < P99TargetMs)} |"));
         s.AppendLine(Inv($"| Agent ack latency at A at {p.OfferedRate:N0}/s ({label}): p50 / p99 | {p.IngestAck.P50:F0} / {p.IngestAck.P99:F0} ms | | | |"));
         var rss = Math.Max(p.RssA, p.RssB);
+        s.AppendLine(Inv($"| Start-up of A ({label}): process start to listening / to the first agent batch answered (CPU to then) | {p.ListeningA.TotalMilliseconds:N0} / {p.FirstBatchA.TotalMilliseconds:N0} ms ({p.StartCpuA.TotalMilliseconds:N0} ms CPU) | | | |"));
+        s.AppendLine(Inv($"| CPU per indicator in the warm-up ({o.WarmupIndicators:N0} indicators right after start), A + B ({label}) | {p.WarmupCpuPerIndicatorA:F1} + {p.WarmupCpuPerIndicatorB:F1} = {p.WarmupCpuPerIndicatorA + p.WarmupCpuPerIndicatorB:F1} µs | | | |"));
         s.AppendLine(Inv($"| Gateway RSS, largest sample A / B; peak (VmHWM) A / B ({label}) | {Mb(p.RssA)} / {Mb(p.RssB)}; {Mb(p.PeakA)} / {Mb(p.PeakB)} | {(double)rss / RssTargetBytes:F2}x of target | < 400 MB{(p.Prestored >= 1_000_000 ? "" : " (target is stated at 1,000,000 stored)")} | {YesNo(rss < RssTargetBytes)} |"));
     }
 

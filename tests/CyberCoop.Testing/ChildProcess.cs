@@ -49,10 +49,13 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <summary>
     /// Starts <c>dotnet &lt;dll&gt; args</c> (the dll beside the running assembly) and waits until <paramref name="port"/>
     /// accepts TCP connections. With <paramref name="openFileLimit"/> it runs under that RLIMIT_NOFILE (util-linux
-    /// <c>prlimit</c>, which execs it, so <see cref="Id"/> is still the program's own process id).
+    /// <c>prlimit</c>, which execs it, so <see cref="Id"/> is still the program's own process id); with
+    /// <paramref name="cpus"/> (a CPU list such as <c>0</c> or <c>0-1</c>) it and every thread it starts are pinned to those
+    /// CPUs (util-linux <c>taskset</c>, which also execs it). <paramref name="dll"/> may be an absolute path (a published
+    /// build elsewhere); a relative one is taken beside the running assembly.
     /// </summary>
     public static async Task<ChildProcess> StartAsync(string name, string dll, IEnumerable<string> args, int port, TimeSpan timeout,
-        CancellationToken ct, int? openFileLimit = null)
+        CancellationToken ct, int? openFileLimit = null, string? cpus = null)
     {
         var info = StartInfo(dll, args);
         if (openFileLimit is { } limit)
@@ -60,6 +63,14 @@ internal sealed class ChildProcess : IAsyncDisposable
             info.ArgumentList.Insert(0, info.FileName);
             info.ArgumentList.Insert(0, string.Create(CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
             info.FileName = "prlimit";
+        }
+
+        if (cpus is not null)
+        {
+            info.ArgumentList.Insert(0, info.FileName);
+            info.ArgumentList.Insert(0, cpus);
+            info.ArgumentList.Insert(0, "-c");
+            info.FileName = "taskset";
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {name}");
@@ -83,7 +94,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             }
             catch (SocketException)
             {
-                await Task.Delay(100, ct);
+                await Task.Delay(20, ct);
             }
         }
 
