@@ -39,6 +39,25 @@ public sealed class DurabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_gateway_stopped_with_sigterm_stops_once_and_signs_one_final_audit_checkpoint()
+    {
+        string output;
+        await using (var ee = await GatewayProcess.StartAsync(_f["ee"].ConfigPath, _f["ee"].Port))
+        {
+            await WaitForAdminAsync("ee");
+            Assert.Equal(0, await ee.TerminateAsync());
+            output = ee.Output;
+        }
+
+        // The host was stopped three times per SIGTERM (its own lifetime, the command line's cancellation, dispose): three
+        // final checkpoints, and under load a last maintenance round that met the closed store ("Maintenance round failed").
+        var (exit, stdout, stderr) = await ChildProcess.RunToExitAsync("CyberCoop.Gateway.dll", ["audit", "verify", "--config", _f["ee"].ConfigPath], null, CancellationToken.None);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains(", 1 checkpoints", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("fail:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Origin_killed_mid_stream_and_restarted_loses_nothing_acknowledged_and_duplicates_nothing()
     {
         await using var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port);

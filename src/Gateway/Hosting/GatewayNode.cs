@@ -38,6 +38,8 @@ internal sealed record GatewayNodeOptions
 internal sealed class GatewayNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly Lock _stopGate = new();
+    private Task? _stopping;
     private readonly ILoggerFactory _loggers;
     private readonly LiveStreamRegistry _streams;
 
@@ -80,7 +82,21 @@ internal sealed class GatewayNode : IAsyncDisposable
     public string? ConsoleUrl => _app.Services.GetService<WebConsole.ConsoleServer>()?.Url;
 
     /// <summary>Completes when the host stops (SIGTERM, Ctrl-C or <see cref="StopAsync"/>).</summary>
-    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+    public async Task WaitForShutdownAsync(CancellationToken ct = default)
+    {
+        // Not WebApplication.WaitForShutdownAsync: it stops the host itself, beside any StopAsync already running (a SIGTERM
+        // both signals the host's lifetime and cancels the command line), and every hosted service was stopped once per
+        // call: three final audit checkpoints per stop, and a last maintenance round racing the store's disposal.
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
+        using (lifetime.ApplicationStopping.Register(() => stopping.TrySetResult()))
+        using (ct.Register(() => lifetime.StopApplication()))
+        {
+            await stopping.Task.ConfigureAwait(false);
+        }
+
+        await StopAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Loads, validates and starts a node from its config file.</summary>
     public static async Task<GatewayNode> StartAsync(string configPath, GatewayNodeOptions? options = null, CancellationToken ct = default)
@@ -340,16 +356,20 @@ internal sealed class GatewayNode : IAsyncDisposable
     }
 
     /// <summary>Stops gracefully: no new calls, streams drained, in-flight commits finished.</summary>
-    public async Task StopAsync()
+    public Task StopAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
+        // One stop, however many callers ask for it (SIGTERM, the command line's cancellation, dispose).
+        lock (_stopGate)
+        {
+            return _stopping ??= Task.Run(() => _app.StopAsync());
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await _app.StopAsync().ConfigureAwait(false);
+            await StopAsync().ConfigureAwait(false);
         }
         finally
         {
