@@ -37,6 +37,9 @@ public sealed class LoadToolSmokeTests
         {
             Assert.True(pass.EndToEnd.PerSecond > 0);
             Assert.True(pass.IngestRate.PerSecond >= pass.EndToEnd.PerSecond, "ingest at A finishes no later than commit at B");
+            Assert.True(pass.ListeningA > TimeSpan.Zero && pass.FirstBatchA >= pass.ListeningA, "A answers its first batch after it listens");
+            Assert.True(pass.StartCpuA > TimeSpan.Zero);
+            Assert.True(pass.WarmupCpuPerIndicatorA > 0 && pass.WarmupCpuPerIndicatorB > 0);
             Assert.Equal(400, pass.Latency.Count);
             Assert.InRange(pass.Latency.P50, 0, pass.Latency.P95);
             Assert.InRange(pass.Latency.P95, pass.Latency.P50, pass.Latency.P99);
@@ -94,6 +97,9 @@ public sealed class LoadToolSmokeTests
         {
             Assert.True(pass.EndToEnd.PerSecond > 0);
             Assert.True(pass.IngestRate.PerSecond >= pass.EndToEnd.PerSecond, "ingest at A finishes no later than commit at B");
+            Assert.True(pass.ListeningA > TimeSpan.Zero && pass.FirstBatchA >= pass.ListeningA, "A answers its first batch after it listens");
+            Assert.True(pass.StartCpuA > TimeSpan.Zero);
+            Assert.True(pass.WarmupCpuPerIndicatorA > 0 && pass.WarmupCpuPerIndicatorB > 0);
             Assert.Equal(400, pass.Latency.Count);
             Assert.InRange(pass.Latency.P99, pass.Latency.P50, pass.Latency.Max);
             if (OperatingSystem.IsLinux())
@@ -201,5 +207,30 @@ public sealed class LoadToolSmokeTests
         Assert.Equal(2, code);
         Assert.Contains("expected '--stored <n>'", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("usage: CyberCoop.Load", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--cores", "0", "--cores: expected a whole number from 1 to")]
+    [InlineData("--cores", "999", "--cores: expected a whole number from 1 to")]
+    [InlineData("--cores", "x", "--cores: expected a whole number from 1 to")]
+    [InlineData("--stored", "-1", "--stored: expected a whole number of indicators")]
+    [InlineData("--gateway", "/nonexistent-folder", "--gateway: no CyberCoop.Gateway.dll in")]
+    public async Task E2e_with_a_bad_cores_stored_or_gateway_argument_is_refused_before_any_work(string option, string value, string message)
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        int code;
+        try
+        {
+            code = await LoadCommand.RunAsync(["e2e", "--no-doc", option, value]);
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        Assert.Equal(2, code);
+        Assert.Contains(message, error.ToString(), StringComparison.Ordinal);
     }
 }
