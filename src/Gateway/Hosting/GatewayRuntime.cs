@@ -5,7 +5,8 @@ namespace CyberCoop.Gateway.Hosting;
 
 /// <summary>
 /// The composition root's view of a running node, for in-process tests and the demo's inspection through
-/// <see cref="GatewayNode.Runtime"/>, and for <see cref="PeerKeyDirectory"/> until it takes the narrow services. It owns
+/// <see cref="GatewayNode.Runtime"/>; no service takes it (the last one, <see cref="PeerKeyDirectory"/>, takes the narrow
+/// services since session 4). It owns
 /// nothing and does nothing itself: each member forwards to the DI service that holds that job (<see cref="TrustHolder"/>,
 /// <see cref="NodeIdentitySource"/>, <see cref="ConfigReloader"/>, <see cref="IAuditSink"/>). Services take those, not this.
 /// </summary>

@@ -23,7 +23,7 @@ namespace CyberCoop.Gateway.Trust;
 /// <see cref="PeerKeyFetcher"/> in the background, which serves the fetches asked for with <see cref="RequestFetch"/>
 /// (a receive that missed an origin's key, a peer announcing a newer bundle, a peer added or changed by a reload).
 /// </summary>
-internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDirectory> logger)
+internal sealed class PeerKeyDirectory(TrustHolder trustHolder, TimeProvider time, IAuditSink auditSink, ILogger<PeerKeyDirectory> logger)
 {
     private readonly ConcurrentDictionary<string, DomainKeys> _domains = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RelayedKeys> _relayed = new(StringComparer.Ordinal);
@@ -77,7 +77,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
             return null;
         }
 
-        var trust = runtime.Trust;
+        var trust = trustHolder.Current;
         if (ReferenceEquals(relayed.VerifiedUnder, trust))
         {
             return relayed.Keys;
@@ -121,7 +121,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
         var held = FindRelayed(expectedNode);
         if (held is null || held.IssuedAt <= keys.IssuedAt)
         {
-            _relayed[expectedNode] = new RelayedKeys(keys, runtime.Trust);
+            _relayed[expectedNode] = new RelayedKeys(keys, trustHolder.Current);
         }
 
         return null;
@@ -181,7 +181,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
     /// <summary>Fetches and verifies a peer's trust bundle over <paramref name="client"/>; returns an error or null.</summary>
     public async Task<string?> RefreshAsync(PeerSettings peer, Contracts.V1.Federation.FederationClient client, CancellationToken ct)
     {
-        var known = runtime.Trust.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var held) ? held.Bundle.Sequence : 0UL;
+        var known = trustHolder.Current.PeerBundles.TryGetValue(peer.Id.TrustDomain, out var held) ? held.Bundle.Sequence : 0UL;
         // A gRPC deadline is an instant on the machine clock gRPC measures against, not on the node's TimeProvider: a
         // node clock behind the machine clock by more than the timeout expired every call at once (DeadlineExceeded).
         var signed = await client.GetTrustBundleAsync(new GetTrustBundleRequest { KnownSequence = known }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
@@ -196,13 +196,13 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
     public async Task<string?> AcceptAsync(string trustDomain, SignedTrustBundle signed, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(signed);
-        var trust = runtime.Trust;
-        var now = runtime.Time.GetUtcNow();
+        var trust = trustHolder.Current;
+        var now = time.GetUtcNow();
         var verified = TrustBundleVerifier.Verify(signed, trustDomain, trust.RootsOf(trustDomain), now, out var error);
         if (verified is null)
         {
             GatewayLog.TrustBundleRejected(logger, trustDomain, error!);
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "rejected", Reason = error! });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "rejected", Reason = error! });
             return error;
         }
 
@@ -210,10 +210,10 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
         if (held is null || verified.Sequence > held.Bundle.Sequence)
         {
             var anchorPin = held?.AnchorPin ?? ConfiguredPin(trust, trustDomain);
-            if (await runtime.AcceptPeerBundleAsync(new HeldTrustBundle(anchorPin, verified, now), ct).ConfigureAwait(false))
+            if (await trustHolder.AcceptPeerBundleAsync(new HeldTrustBundle(anchorPin, verified, now), ct).ConfigureAwait(false))
             {
                 GatewayLog.TrustBundleAccepted(logger, trustDomain, verified.Sequence, verified.Roots.Count, verified.RevokedSerials.Count, verified.ExpiresAt);
-                runtime.AuditLater(new AuditEntry
+                auditSink.AuditLater(new AuditEntry
                 {
                     Kind = AuditKinds.Config,
                     Actor = trustDomain,
@@ -229,7 +229,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
                 ? $"sequence {verified.Sequence} is older than the held sequence {held.Bundle.Sequence}; keeping the held bundle"
                 : $"sequence {verified.Sequence} equals the held one but the content differs; keeping the held bundle";
             GatewayLog.TrustBundleIgnored(logger, trustDomain, reason);
-            runtime.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "ignored", Reason = reason });
+            auditSink.AuditLater(new AuditEntry { Kind = AuditKinds.Rejected, Actor = trustDomain, Subject = "trust-bundle", Decision = "ignored", Reason = reason });
         }
 
         TakeAnnouncements(trustDomain, signed, now);
@@ -307,7 +307,7 @@ internal sealed class PeerKeyDirectory(GatewayRuntime runtime, ILogger<PeerKeyDi
 
         using (leaf)
         {
-            var check = runtime.Trust.Validator.Validate(leaf, null, CertificatePurpose.Server);
+            var check = trustHolder.Current.Validator.Validate(leaf, null, CertificatePurpose.Server);
             if (!check.IsValid || check.Id is not { } id)
             {
                 return "key announcement signer not trusted: " + check.Reason;
