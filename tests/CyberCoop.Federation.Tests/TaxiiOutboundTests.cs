@@ -41,14 +41,7 @@ public sealed class TaxiiOutboundTests : IAsyncLifetime
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(root);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return certificate is not null && chain.Build(new X509Certificate2(certificate));
-                },
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => RootChain.Validates(certificate, root),
             },
         };
         using var http = new HttpClient(handler) { BaseAddress = new Uri($"https://localhost:{_f["ee"].Node!.TaxiiPort}/") };
