@@ -18,7 +18,7 @@ public sealed class PeerBackoffTests : IAsyncLifetime
         _f = TestFederation.Create("ee", "fi");
         // ee dials fi; fi does not know ee yet.
         _f.Peer("ee", "fi");
-        _f["ee"].Config.Node.Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 200, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 120 };
+        _f["ee"].EditNode(n => n with { Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 200, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 120 } });
         await _f.StartAsync("fi");
         await _f.StartAsync("ee");
     }

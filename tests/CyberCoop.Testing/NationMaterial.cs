@@ -54,6 +54,13 @@ internal class NationMaterial
     public string Address => $"https://127.0.0.1:{Port}";
     public GatewayConfig Config { get; set; }
 
+    /// <summary>Replaces <see cref="Config"/>'s node section with <paramref name="change"/>'s copy (config records are immutable).</summary>
+    public void EditNode(Func<NodeConfig, NodeConfig> change) => Config = Config with { Node = change(Config.Node) };
+
+    /// <summary>Replaces the entry for peer <paramref name="peerId"/> with <paramref name="change"/>'s copy.</summary>
+    public void EditPeer(string peerId, Func<PeerConfig, PeerConfig> change) =>
+        Config = Config with { Peers = [.. Config.Peers.Select(p => p.Id == peerId ? change(p) : p)] };
+
     /// <summary>Roots clients accept for this nation's gateway (the domain root; plus a new one after a rotation).</summary>
     public List<CertificateAuthority> ClientTrustedRoots { get; } = [];
 

@@ -50,7 +50,7 @@ public sealed class TaxiiServerTests : IAsyncLifetime
         }
 
         var config = GatewayConfigFile.Load(Tallinn.ConfigPath).Config;
-        config.Taxii = new TaxiiConfig
+        var taxii = new TaxiiConfig
         {
             Listen = "127.0.0.1:0",
             MaxPageSize = 5,
@@ -61,7 +61,7 @@ public sealed class TaxiiServerTests : IAsyncLifetime
                 new TaxiiAnalystConfig { Name = "alice", Clearance = "RED" },
             },
         };
-        GatewayConfigFile.Save(Tallinn.ConfigPath, config);
+        GatewayConfigFile.Save(Tallinn.ConfigPath, config with { Taxii = taxii });
         _node = await GatewayNode.StartAsync(Tallinn.ConfigPath, new GatewayNodeOptions { ConfigureLogging = l => l.ClearProviders() }, TestContext.Current.CancellationToken);
     }
 
