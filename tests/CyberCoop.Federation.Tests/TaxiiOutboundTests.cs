@@ -23,10 +23,13 @@ public sealed class TaxiiOutboundTests : IAsyncLifetime
     {
         _f = TestFederation.Create("ee", "fi");
         _f.PeerBoth("ee", "fi");
-        _f["ee"].Config.Taxii = new TaxiiConfig
+        _f["ee"].Config = _f["ee"].Config with
         {
-            Listen = "127.0.0.1:0",
-            Analysts = { new TaxiiAnalystConfig { Name = "writer", SecretHash = SecretHash.Hash(Secret, SecretHash.MinimumIterations), CanWrite = true } },
+            Taxii = new TaxiiConfig
+            {
+                Listen = "127.0.0.1:0",
+                Analysts = [new TaxiiAnalystConfig { Name = "writer", SecretHash = SecretHash.Hash(Secret, SecretHash.MinimumIterations), CanWrite = true }],
+            },
         };
         await _f.StartAsync();
     }
