@@ -32,12 +32,12 @@ public sealed class NetworkFaultTests : IAsyncLifetime
         _f.PeerBoth("ee", "fi");
         foreach (var nation in _f.Nations.Values)
         {
-            nation.Config.Node.Keepalive = new KeepaliveConfig { IntervalSeconds = 1, TimeoutSeconds = 1 };
-            nation.Config.Node.Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 };
+            nation.EditNode(n => n with { Keepalive = new KeepaliveConfig { IntervalSeconds = 1, TimeoutSeconds = 1 } });
+            nation.EditNode(n => n with { Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 } });
         }
 
         _proxy = FaultProxy.Start(_f["fi"].Port);
-        _f["ee"].Config.Peers.Single().Address = _proxy.Address; // ee dials fi through the proxy
+        _f["ee"].Config = _f["ee"].Config with { Peers = [_f["ee"].Config.Peers.Single() with { Address = _proxy.Address }] }; // ee dials fi through the proxy
         await _f.StartAsync();
         await WaitUntilAsync(() => Task.FromResult(_f["fi"].Node!.Streams.StreamsOf(_f["ee"].GatewayId) == 1), "ee's exchange stream to fi is open through the proxy");
     }

@@ -23,7 +23,7 @@ public sealed class PostgresStorageFullTests : IAsyncLifetime
         _tablespace = await PostgresSmallTablespace.CreateAsync(SmallMegabytes, TestContext.Current.CancellationToken);
         _f = TestFederation.Create("ee", "fi");
         _f.PeerBoth("ee", "fi");
-        _f["ee"].Config.Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = _tablespace.ConnectionString } };
+        _f["ee"].Config = _f["ee"].Config with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = _tablespace.ConnectionString } } };
         _f.WriteConfigs();
     }
 

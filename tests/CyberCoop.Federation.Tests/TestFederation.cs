@@ -55,8 +55,8 @@ internal sealed class TestFederation : IAsyncDisposable
         foreach (var code in codes)
         {
             var nation = new TestNation(root, code);
-            nation.Config.Node.Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 20 };
-            nation.Config.Node.TrustBundleRefreshSeconds = 300;
+            nation.EditNode(n => n with { Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 20 } });
+            nation.EditNode(n => n with { TrustBundleRefreshSeconds = 300 });
             federation.Nations[code] = nation;
         }
 
