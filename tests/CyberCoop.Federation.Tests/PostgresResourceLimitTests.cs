@@ -164,7 +164,7 @@ public sealed class PostgresResourceLimitTests : IAsyncDisposable
     private async Task StartGatewayAsync(string connectionString)
     {
         _f = TestFederation.Create("ee");
-        _f["ee"].Config.Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = connectionString } };
+        _f["ee"].Config = _f["ee"].Config with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = connectionString } } };
         await _f.StartAsync("ee");
     }
 

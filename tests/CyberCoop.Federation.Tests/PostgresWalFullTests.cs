@@ -37,10 +37,10 @@ public sealed class PostgresWalFullTests : IAsyncLifetime
         _f.PeerBoth("ee", "fi");
         foreach (var nation in _f.Nations.Values)
         {
-            nation.Config.Node.Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 };
+            nation.EditNode(n => n with { Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 } });
         }
 
-        _f["ee"].Config.Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = database } };
+        _f["ee"].Config = _f["ee"].Config with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = database } } };
         await _f.StartAsync();
     }
 
