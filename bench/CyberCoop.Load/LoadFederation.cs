@@ -69,20 +69,22 @@ internal sealed class LoadFederation : IDisposable
     private static NationMaterial CreateNation(string root, string code, int bundleSize, string? postgres)
     {
         var nation = new NationMaterial(root, code, code + ".load.cybercoop");
-        if (postgres is not null)
+        nation.Config = nation.Config with
         {
-            nation.Config.Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = postgres } };
-        }
-
-        nation.Config.Node.Bundle = new BundleConfig { MaxIndicators = bundleSize };
-        // The load tool measures the node's capacity, not the per-identity limits that protect it from one agent or
-        // peer: they are raised out of the way (the defaults are in docs/operator-guide.md).
-        nation.Config.Node.Limits = new LimitsConfig
-        {
-            AgentSightingsPerSecond = 1_000_000,
-            AgentSightingsBurst = 10_000_000,
-            PeerEnvelopesPerSecond = 100_000,
-            PeerEnvelopesBurst = 1_000_000,
+            Storage = postgres is null ? nation.Config.Storage : new StorageConfig { Postgres = new PostgresConfig { ConnectionString = postgres } },
+            Node = nation.Config.Node with
+            {
+                Bundle = new BundleConfig { MaxIndicators = bundleSize },
+                // The load tool measures the node's capacity, not the per-identity limits that protect it from one agent or
+                // peer: they are raised out of the way (the defaults are in docs/operator-guide.md).
+                Limits = new LimitsConfig
+                {
+                    AgentSightingsPerSecond = 1_000_000,
+                    AgentSightingsBurst = 10_000_000,
+                    PeerEnvelopesPerSecond = 100_000,
+                    PeerEnvelopesBurst = 1_000_000,
+                },
+            },
         };
         return nation;
     }

@@ -13,10 +13,10 @@ namespace CyberCoop.Load;
 
 /// <summary>
 /// Where the bytes go: the SQLite writes an indicator causes at A (agent batch, dispatch commit with the outbox
-/// entry, outbox deletion on ack) and at B (received envelope), through the gateway's own store, with checkpoints
-/// held back so that every WAL frame of every commit stays in the WAL file. Each frame's page number is mapped to the
-/// table or index owning that page (SQLite's dbstat virtual table), which gives WAL pages per indicator per stage and
-/// structure. The database-file writes of a checkpoint policy (checkpoint once the WAL holds N pages: each distinct
+/// entry and a deliveries row per indicator, outbox deletion on ack) and at B (received envelope), through the
+/// gateway's own store, with checkpoints held back so that every WAL frame of every commit stays in the WAL file. Each
+/// frame's page number is mapped to the table or index owning that page (SQLite's dbstat virtual table), which gives
+/// WAL pages per indicator per stage and structure. The database-file writes of a checkpoint policy (checkpoint once the WAL holds N pages: each distinct
 /// page since the previous checkpoint is written once) are computed from the same frame sequence.
 /// </summary>
 internal static class WriteProfile
@@ -82,7 +82,7 @@ internal static class WriteProfile
                 var signed = new SignedBundle { Bundle = bundle.ToByteString(), Signature = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(64 + 3309)) }.ToByteArray();
                 var envelopeId = RandomNumberGenerator.GetBytes(16);
                 var ids = "{\"indicators\":[\"" + string.Join("\",\"", shared.Select(i => i.Id)) + "\"]}";
-                await storeA.CommitDispatchAsync(b, cursor, [new OutboxItem(b, envelopeId, signed, shared.Count, now)], [], [],
+                await storeA.CommitDispatchAsync(b, cursor, [new OutboxItem(b, envelopeId, signed, shared.Count, now, Origin: a, IndicatorIds: shared.ConvertAll(i => i.Id))], [], [],
                     [new AuditEntry { Kind = "shared", Actor = a, Subject = b, Decision = "shared", Reason = "bundle", DetailsJson = ids }], withheld: 0, ct);
                 Collect(round, "A", "commit outbox + cursor + audit", walA);
 

@@ -10,6 +10,13 @@ namespace CyberCoop.Configuration;
 /// so that every type error and unknown field is reported at once, each naming its field (System.Text.Json stops at
 /// the first). Offending values are removed from the document, so the rest can still be deserialized and validated
 /// and the operator gets type and validation errors together. Linked into the gateway and the agent.
+/// <para>
+/// It also gives init-only properties their declared defaults: the source generator builds a type with init-only
+/// properties in one object initializer that assigns every property, so a field missing from the file (or removed as
+/// mistyped) would get <c>default(T)</c> (null, 0) instead of the default its declaration gives. A caller that passes
+/// <c>defaults</c> has every missing field written into the document from the serialized default instance of its section
+/// before the document is deserialized, at every depth (list elements included).
+/// </para>
 /// </summary>
 internal static class ConfigJsonShape
 {
@@ -17,9 +24,12 @@ internal static class ConfigJsonShape
     /// Parses <paramref name="utf8Json"/>, removes every value whose JSON kind does not fit its property (and every
     /// unknown property), adding one error per problem as <c>path: reason</c>, and returns the cleaned document's bytes.
     /// Throws <see cref="JsonException"/> for a syntax error (nothing after it can be read) and for bytes that are not
-    /// UTF-8 text.
+    /// UTF-8 text. <paramref name="defaults"/>, when given, returns for an object type the JSON of its default instance
+    /// (every property with its declared default), and every property missing from an object of that type is copied
+    /// from it.
     /// </summary>
-    public static byte[] RemoveMistypedValues(ReadOnlySpan<byte> utf8Json, JsonTypeInfo rootType, List<string> errors)
+    public static byte[] RemoveMistypedValues(
+        ReadOnlySpan<byte> utf8Json, JsonTypeInfo rootType, List<string> errors, Func<Type, JsonObject>? defaults = null)
     {
         ArgumentNullException.ThrowIfNull(rootType);
         ArgumentNullException.ThrowIfNull(errors);
@@ -40,7 +50,7 @@ internal static class ConfigJsonShape
                 // A key given twice is a JsonException naming it (found by fuzzing: JsonObject threw ArgumentException).
                 AllowDuplicateProperties = false,
             });
-        if (document is not null && !Fits(document, rootType, "", errors))
+        if (document is not null && !Fits(document, rootType, "", errors, defaults))
         {
             document = null;
         }
@@ -87,7 +97,7 @@ internal static class ConfigJsonShape
         return colon < 0 ? error : error[..colon];
     }
 
-    private static bool Fits(JsonNode? node, JsonTypeInfo type, string path, List<string> errors)
+    private static bool Fits(JsonNode? node, JsonTypeInfo type, string path, List<string> errors, Func<Type, JsonObject>? defaults)
     {
         var underlying = Nullable.GetUnderlyingType(type.Type);
         if (node is null)
@@ -103,7 +113,7 @@ internal static class ConfigJsonShape
 
         if (underlying is not null)
         {
-            return Fits(node, type.Options.GetTypeInfo(underlying), path, errors);
+            return Fits(node, type.Options.GetTypeInfo(underlying), path, errors, defaults);
         }
 
         switch (type.Kind)
@@ -115,7 +125,7 @@ internal static class ConfigJsonShape
                     return false;
                 }
 
-                FitsObject(obj, type, path, errors);
+                FitsObject(obj, type, path, errors, defaults);
                 return true;
 
             case JsonTypeInfoKind.Enumerable when type.ElementType is { } elementType:
@@ -129,7 +139,7 @@ internal static class ConfigJsonShape
                 var ok = true;
                 for (var i = 0; i < array.Count; i++)
                 {
-                    ok &= Fits(array[i], elementInfo, path + "[" + i.ToString(CultureInfo.InvariantCulture) + "]", errors);
+                    ok &= Fits(array[i], elementInfo, path + "[" + i.ToString(CultureInfo.InvariantCulture) + "]", errors, defaults);
                 }
 
                 return ok; // a list with a mistyped element is removed whole (its other elements were still checked)
@@ -139,7 +149,7 @@ internal static class ConfigJsonShape
         }
     }
 
-    private static void FitsObject(JsonObject obj, JsonTypeInfo type, string path, List<string> errors)
+    private static void FitsObject(JsonObject obj, JsonTypeInfo type, string path, List<string> errors, Func<Type, JsonObject>? defaults)
     {
         var comparison = type.Options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         List<string>? remove = null;
@@ -152,7 +162,7 @@ internal static class ConfigJsonShape
                 errors.Add($"{propertyPath}: unknown field (known here: {string.Join(", ", type.Properties.Select(p => p.Name))})");
                 (remove ??= []).Add(name);
             }
-            else if (!Fits(value, type.Options.GetTypeInfo(property.PropertyType), propertyPath, errors))
+            else if (!Fits(value, type.Options.GetTypeInfo(property.PropertyType), propertyPath, errors, defaults))
             {
                 (remove ??= []).Add(name);
             }
@@ -161,6 +171,20 @@ internal static class ConfigJsonShape
         foreach (var name in remove ?? [])
         {
             obj.Remove(name);
+        }
+
+        if (defaults is null)
+        {
+            return;
+        }
+
+        // The node was parsed with the serializer's case sensitivity, so ContainsKey matches the way the deserializer will.
+        foreach (var (name, value) in defaults(type.Type))
+        {
+            if (!obj.ContainsKey(name))
+            {
+                obj[name] = value?.DeepClone();
+            }
         }
     }
 

@@ -28,11 +28,11 @@ public sealed class ConsoleConfigTests
         {
             Listen = "127.0.0.1:7401",
             Operators =
-            {
+            [
                 new ConsoleOperatorConfig { Name = "Alice!", Role = "operator" },
                 new ConsoleOperatorConfig { Name = "bob", Role = "admin" },
                 new ConsoleOperatorConfig { Name = "bob" },
-            },
+            ],
         });
 
         Assert.Contains(errors, e => e.StartsWith("console.listen: '127.0.0.1:7401' is node.listen", StringComparison.Ordinal));
@@ -62,7 +62,7 @@ public sealed class ConsoleConfigTests
     [Fact]
     public void Gateway_config_with_a_bad_console_section_is_refused_at_load()
     {
-        var config = new GatewayConfig { Console = new ConsoleConfig { Listen = "nowhere", Operators = { new ConsoleOperatorConfig { Name = "x", Role = "root" } } } };
+        var config = new GatewayConfig { Console = new ConsoleConfig { Listen = "nowhere", Operators = [new ConsoleOperatorConfig { Name = "x", Role = "root" }] } };
 
         var errors = GatewayConfigValidator.Validate(config, Path.GetTempPath());
 

@@ -103,19 +103,7 @@ public sealed partial class ConsoleFederation : IAsyncLifetime
             UseCookies = true,
             CookieContainer = new System.Net.CookieContainer(),
         };
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, server, _, _) =>
-        {
-            if (server is null)
-            {
-                return false;
-            }
-
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(root);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return chain.Build(new X509Certificate2(server));
-        };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, server, _, _) => RootChain.Validates(server, root);
         if (certificate is not null)
         {
             handler.SslOptions.ClientCertificates = [certificate];

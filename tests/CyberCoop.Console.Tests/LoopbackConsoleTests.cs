@@ -23,8 +23,7 @@ public sealed class LoopbackConsoleTests
             var layout = DevFederation.Create(directory, new DevFederationOptions { BasePort = 0 });
             var node = layout.Nodes[0];
             var config = GatewayConfigFile.Load(node.ConfigPath).Config;
-            config.Console = new ConsoleConfig { Listen = "127.0.0.1:0", LoopbackOnly = true };
-            GatewayConfigFile.Save(node.ConfigPath, config);
+            GatewayConfigFile.Save(node.ConfigPath, config with { Console = new ConsoleConfig { Listen = "127.0.0.1:0", LoopbackOnly = true } });
             await using var gateway = await GatewayNode.StartAsync(node.ConfigPath, new GatewayNodeOptions { ConfigureLogging = l => l.ClearProviders() }, ct);
             Assert.StartsWith("http://127.0.0.1:", gateway.ConsoleUrl, StringComparison.Ordinal);
             using var client = new HttpClient { BaseAddress = new Uri(gateway.ConsoleUrl!) };

@@ -30,7 +30,7 @@ public sealed class AbuseTests : IAsyncLifetime
         _f = TestFederation.Create("ee", "fi");
         _f.PeerBoth("ee", "fi");
         // A rate below what this machine can ingest, so the rate limit (not the CPU) is what holds the hostile agent.
-        _f["ee"].Config.Node.Limits = new LimitsConfig { AgentSightingsPerSecond = 500, AgentSightingsBurst = 5_000, AgentMaxStreams = 8 };
+        _f["ee"].EditNode(n => n with { Limits = new LimitsConfig { AgentSightingsPerSecond = 500, AgentSightingsBurst = 5_000, AgentMaxStreams = 8 } });
         await _f.StartAsync();
         await WaitUntilAsync(() => Task.FromResult(_f["fi"].Node!.Streams.StreamsOf(_f["ee"].GatewayId) == 1), "ee's exchange stream to fi is open");
     }
@@ -128,7 +128,7 @@ public sealed class AbuseTests : IAsyncLifetime
     {
         // fi allows each peer 2 streams and 4 envelopes/s with a burst of 2; ee's forwarder already holds one stream.
         await _f.StopAsync("fi");
-        _f["fi"].Config.Node.Limits = new LimitsConfig { PeerMaxStreams = 2, PeerEnvelopesPerSecond = 4, PeerEnvelopesBurst = 2 };
+        _f["fi"].EditNode(n => n with { Limits = new LimitsConfig { PeerMaxStreams = 2, PeerEnvelopesPerSecond = 4, PeerEnvelopesBurst = 2 } });
         await _f.StartAsync("fi");
         var fi = _f["fi"].Node!;
         var eeId = _f["ee"].GatewayId;

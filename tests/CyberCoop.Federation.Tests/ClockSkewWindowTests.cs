@@ -22,9 +22,9 @@ public sealed class ClockSkewWindowTests : IAsyncLifetime
     {
         _f = TestFederation.Create("ee", "fi");
         _f.PeerBoth("ee", "fi");
-        _f["fi"].Config.Node.MaxClockSkewSeconds = MaxSkewSeconds;
-        _f["fi"].Config.Node.ReplayWindowSeconds = ReplayWindowSeconds;
-        _f["ee"].Config.Node.Reconnect = new Gateway.Configuration.ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 };
+        _f["fi"].EditNode(n => n with { MaxClockSkewSeconds = MaxSkewSeconds });
+        _f["fi"].EditNode(n => n with { ReplayWindowSeconds = ReplayWindowSeconds });
+        _f["ee"].EditNode(n => n with { Reconnect = new Gateway.Configuration.ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 } });
         _f["ee"].Time = _eeClock;
         return ValueTask.CompletedTask;
     }

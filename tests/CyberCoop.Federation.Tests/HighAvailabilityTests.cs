@@ -29,7 +29,7 @@ public sealed class HighAvailabilityTests : IAsyncLifetime
         _f = TestFederation.Create("ee", "fi");
         _f.PeerBoth("ee", "fi", new OutboundPolicyConfig { TlpCeiling = "AMBER" });
         // Short leases: a killed process's claimed envelopes are re-sent by the survivor 5 s after its last renewal.
-        _f["ee"].Config.Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = _database, OutboxLeaseSeconds = 5 } };
+        _f["ee"].Config = _f["ee"].Config with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = _database, OutboxLeaseSeconds = 5 } } };
         _f.WriteConfigs();
 
         // The second process: same identity, keys, peers and database; its own port and admin socket.

@@ -32,12 +32,12 @@ public sealed class NetworkFaultTests : IAsyncLifetime
         _f.PeerBoth("ee", "fi");
         foreach (var nation in _f.Nations.Values)
         {
-            nation.Config.Node.Keepalive = new KeepaliveConfig { IntervalSeconds = 1, TimeoutSeconds = 1 };
-            nation.Config.Node.Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 };
+            nation.EditNode(n => n with { Keepalive = new KeepaliveConfig { IntervalSeconds = 1, TimeoutSeconds = 1 } });
+            nation.EditNode(n => n with { Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 2 } });
         }
 
         _proxy = FaultProxy.Start(_f["fi"].Port);
-        _f["ee"].Config.Peers.Single().Address = _proxy.Address; // ee dials fi through the proxy
+        _f["ee"].Config = _f["ee"].Config with { Peers = [_f["ee"].Config.Peers.Single() with { Address = _proxy.Address }] }; // ee dials fi through the proxy
         await _f.StartAsync();
         await WaitUntilAsync(() => Task.FromResult(_f["fi"].Node!.Streams.StreamsOf(_f["ee"].GatewayId) == 1), "ee's exchange stream to fi is open through the proxy");
     }
@@ -74,11 +74,11 @@ public sealed class NetworkFaultTests : IAsyncLifetime
         await load.WaitForBatchesAsync(load.Batches + 5);
         var offered = await load.StopAsync();
 
-        await WaitUntilAsync(async () => await CountAtAsync("fi", offered) == offered.Count,
+        await WaitUntilAsync(async () => await _f.CountHeldAsync("fi", offered) == offered.Count,
             $"fi holds all {offered.Count} indicators ee acknowledged ({name})", s_recoveryBound);
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"{name}: {offered.Count} offered, all delivered {lifted.Elapsed.TotalSeconds:F1} s after the fault ended; proxy: {_proxy.ConnectionsAccepted} connections, {_proxy.ConnectionsReset} reset, {_proxy.BytesDropped} bytes dropped");
-        await AssertExactlyOnceAsync("fi", offered);
+        await _f.AssertHoldsExactlyOnceAsync("fi", offered);
         if (fault.Kind is FaultKind.Reset or FaultKind.Partition)
         {
             Assert.True(_proxy.ConnectionsReset > 0, "the fault cut at least one connection");
@@ -192,33 +192,5 @@ public sealed class NetworkFaultTests : IAsyncLifetime
 
         await call.RequestStream.CompleteAsync();
         return accepted;
-    }
-
-    private async Task<int> CountAtAsync(string code, IReadOnlySet<string> ids)
-    {
-        var store = _f[code].Node!.Runtime.Store;
-        var found = 0;
-        foreach (var id in ids)
-        {
-            if (await store.GetIndicatorAsync(id, CancellationToken.None) is not null)
-            {
-                found++;
-            }
-        }
-
-        return found;
-    }
-
-    private async Task AssertExactlyOnceAsync(string code, IReadOnlySet<string> offered)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var indicator in _f[code].Node!.Runtime.Store.ReadAllIndicatorsAsync(CancellationToken.None))
-        {
-            Assert.True(seen.Add(indicator.Id), $"{indicator.Id} stored twice");
-            var fromOrigin = Assert.Single(indicator.Observations);
-            Assert.Equal(1u, fromOrigin.Count);
-        }
-
-        Assert.True(seen.SetEquals(offered), $"{code} holds {seen.Count} indicators, {offered.Count} were acknowledged at the origin");
     }
 }

@@ -18,7 +18,7 @@ public sealed class PeerBackoffTests : IAsyncLifetime
         _f = TestFederation.Create("ee", "fi");
         // ee dials fi; fi does not know ee yet.
         _f.Peer("ee", "fi");
-        _f["ee"].Config.Node.Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 200, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 120 };
+        _f["ee"].EditNode(n => n with { Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 200, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 120 } });
         await _f.StartAsync("fi");
         await _f.StartAsync("ee");
     }
@@ -67,7 +67,7 @@ public sealed class PeerBackoffTests : IAsyncLifetime
             "ee delivers to fi once pinned", TimeSpan.FromSeconds(90));
 
         // Accepted: the backoff starts over. fi removes ee again, and ee's next refusals come quickly (from the first step, not after minutes).
-        _f["fi"].Config.Peers.Clear();
+        _f["fi"].Config = _f["fi"].Config with { Peers = [] };
         _f.WriteConfigs();
         var metrics = _f["ee"].Node!.Runtime.Metrics.Peer(_f["fi"].GatewayId);
         var lastRetry = metrics.Backoff;

@@ -23,7 +23,7 @@ public sealed class PostgresStorageFullTests : IAsyncLifetime
         _tablespace = await PostgresSmallTablespace.CreateAsync(SmallMegabytes, TestContext.Current.CancellationToken);
         _f = TestFederation.Create("ee", "fi");
         _f.PeerBoth("ee", "fi");
-        _f["ee"].Config.Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = _tablespace.ConnectionString } };
+        _f["ee"].Config = _f["ee"].Config with { Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = _tablespace.ConnectionString } } };
         _f.WriteConfigs();
     }
 
@@ -46,7 +46,7 @@ public sealed class PostgresStorageFullTests : IAsyncLifetime
         Assert.Contains("disk or tablespace holding its data is full", refusal.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("SQLSTATE 53100", refusal.Status.Detail, StringComparison.Ordinal);
         Assert.NotEmpty(acknowledged);
-        Assert.True(_tablespace.UsedBytes() > _tablespace.SizeBytes() * 9 / 10, "the tablespace's file system really is full");
+        Assert.True(_tablespace.Volume.IsFull(), "the tablespace's file system really is full");
 
         // Still serving: reads work and every acknowledged indicator is there.
         var store = _f["ee"].Node!.Runtime.Store;
@@ -56,7 +56,7 @@ public sealed class PostgresStorageFullTests : IAsyncLifetime
         }
 
         // Space returns while the server and the gateway run: ingest is taken again, nothing restarted.
-        await _tablespace.ResizeAsync(64);
+        await _tablespace.Volume.ResizeAsync(64);
         var (more, none) = await _f.IngestUntilRefusedAsync("ee", "after", maxBatches: 3);
         Assert.Null(none);
         Assert.Equal(3 * 500, more.Count);

@@ -110,7 +110,7 @@ public sealed class RotationTests : IAsyncLifetime
     [Fact]
     public async Task A_late_sender_is_opened_within_the_grace_and_refused_with_the_reason_after_it()
     {
-        _f["fi"].Config.Node.KeyRotation.RetiredGraceSeconds = 600;
+        _f["fi"].EditNode(n => n with { KeyRotation = n.KeyRotation with { RetiredGraceSeconds = 600 } });
         await _f.StartAsync();
         await DeliverAsync("warm-up.example");
         var oldKem = _f["fi"].Node!.Runtime.Identity.ContentKeys.Single(k => k.Kem is not null && k.Suite == Hybrid && k.File.Folder == ContentKeyState.Active).PublicKey;

@@ -129,8 +129,7 @@ public sealed class SecurityTests : IAsyncLifetime
         var client = _f.FederationClient("lv", ee);
         await client.GetTrustBundleAsync(new GetTrustBundleRequest());
         var config = Gateway.Configuration.GatewayConfigFile.Load(_f["lv"].ConfigPath).Config;
-        config.Node.FirstContact = false;
-        Gateway.Configuration.GatewayConfigFile.Save(_f["lv"].ConfigPath, config);
+        Gateway.Configuration.GatewayConfigFile.Save(_f["lv"].ConfigPath, config with { Node = config.Node with { FirstContact = false } });
         var (applied, messages) = _f["lv"].Node!.Runtime.Reload();
         Assert.True(applied, string.Join("; ", messages));
 

@@ -21,7 +21,7 @@ public sealed class StorageFullTests : IAsyncLifetime
         _f.PeerBoth("ee", "fi");
         foreach (var nation in _f.Nations.Values)
         {
-            nation.Config.Node.Reconnect = new Gateway.Configuration.ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 60 };
+            nation.EditNode(n => n with { Reconnect = new Gateway.Configuration.ReconnectConfig { MinBackoffMilliseconds = 100, MaxBackoffSeconds = 1, DeniedMaxBackoffSeconds = 60 } });
         }
 
         return ValueTask.CompletedTask;
@@ -32,7 +32,7 @@ public sealed class StorageFullTests : IAsyncLifetime
     [Fact]
     public async Task A_full_database_refuses_ingest_with_resource_exhausted_naming_the_cause_and_resumes_when_space_returns()
     {
-        _f["ee"].Config.Node.StorageMaxMegabytes = SmallDatabaseMegabytes;
+        _f["ee"].EditNode(n => n with { StorageMaxMegabytes = SmallDatabaseMegabytes });
         await _f.StartAsync("ee");
 
         var (acknowledged, refused) = await _f.IngestUntilRefusedAsync("ee", "full");
@@ -52,7 +52,7 @@ public sealed class StorageFullTests : IAsyncLifetime
 
         // Space returns (the operator raises the limit and restarts): ingest is taken again.
         await _f.StopAsync("ee");
-        _f["ee"].Config.Node.StorageMaxMegabytes = 0;
+        _f["ee"].EditNode(n => n with { StorageMaxMegabytes = 0 });
         await _f.StartAsync("ee");
         var (more, none) = await _f.IngestUntilRefusedAsync("ee", "after", maxBatches: 3);
         Assert.Null(none);
@@ -63,7 +63,7 @@ public sealed class StorageFullTests : IAsyncLifetime
     [Fact]
     public async Task Envelopes_for_a_peer_whose_database_is_full_stay_in_the_outbox_and_arrive_exactly_once_after_it_has_room()
     {
-        _f["fi"].Config.Node.StorageMaxMegabytes = SmallDatabaseMegabytes;
+        _f["fi"].EditNode(n => n with { StorageMaxMegabytes = SmallDatabaseMegabytes });
         await _f.StartAsync();
 
         // ee takes 15,000 indicators (its own database has room); fi fills up on the way.
@@ -84,7 +84,7 @@ public sealed class StorageFullTests : IAsyncLifetime
         Assert.InRange(storedAtFull, 1, sent.Count - 1);
 
         await _f.StopAsync("fi");
-        _f["fi"].Config.Node.StorageMaxMegabytes = 0;
+        _f["fi"].EditNode(n => n with { StorageMaxMegabytes = 0 });
         await _f.StartAsync("fi");
 
         await WaitUntilAsync(async () => await _f["fi"].Node!.Runtime.Store.CountIndicatorsAsync(CancellationToken.None) >= sent.Count,

@@ -23,10 +23,13 @@ public sealed class TaxiiOutboundTests : IAsyncLifetime
     {
         _f = TestFederation.Create("ee", "fi");
         _f.PeerBoth("ee", "fi");
-        _f["ee"].Config.Taxii = new TaxiiConfig
+        _f["ee"].Config = _f["ee"].Config with
         {
-            Listen = "127.0.0.1:0",
-            Analysts = { new TaxiiAnalystConfig { Name = "writer", SecretHash = SecretHash.Hash(Secret, SecretHash.MinimumIterations), CanWrite = true } },
+            Taxii = new TaxiiConfig
+            {
+                Listen = "127.0.0.1:0",
+                Analysts = [new TaxiiAnalystConfig { Name = "writer", SecretHash = SecretHash.Hash(Secret, SecretHash.MinimumIterations), CanWrite = true }],
+            },
         };
         await _f.StartAsync();
     }
@@ -41,14 +44,7 @@ public sealed class TaxiiOutboundTests : IAsyncLifetime
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(root);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return certificate is not null && chain.Build(new X509Certificate2(certificate));
-                },
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => RootChain.Validates(certificate, root),
             },
         };
         using var http = new HttpClient(handler) { BaseAddress = new Uri($"https://localhost:{_f["ee"].Node!.TaxiiPort}/") };

@@ -55,8 +55,8 @@ internal sealed class TestFederation : IAsyncDisposable
         foreach (var code in codes)
         {
             var nation = new TestNation(root, code);
-            nation.Config.Node.Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 20 };
-            nation.Config.Node.TrustBundleRefreshSeconds = 300;
+            nation.EditNode(n => n with { Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 20 } });
+            nation.EditNode(n => n with { TrustBundleRefreshSeconds = 300 });
             federation.Nations[code] = nation;
         }
 
@@ -232,13 +232,7 @@ internal sealed class TestFederation : IAsyncDisposable
         {
             for (var b = 0; b < maxBatches; b++)
             {
-                var batch = new IngestBatch { BatchId = ByteString.CopyFromUtf8($"{prefix}-{b}") };
-                for (var i = 0; i < 500; i++)
-                {
-                    batch.Sightings.Add(Sighting(IndicatorType.Domain, $"{prefix}-{b}-{i}.storage.example"));
-                }
-
-                await call.RequestStream.WriteAsync(batch);
+                await call.RequestStream.WriteAsync(StorageBatch(prefix, b));
                 Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
                 foreach (var item in call.ResponseStream.Current.Items)
                 {
@@ -256,6 +250,18 @@ internal sealed class TestFederation : IAsyncDisposable
         }
     }
 
+    /// <summary>Batch <paramref name="b"/> of <see cref="IngestUntilRefusedAsync"/>: 500 new domains, the same each time it is built.</summary>
+    public static IngestBatch StorageBatch(string prefix, int b)
+    {
+        var batch = new IngestBatch { BatchId = ByteString.CopyFromUtf8($"{prefix}-{b}") };
+        for (var i = 0; i < 500; i++)
+        {
+            batch.Sightings.Add(Sighting(IndicatorType.Domain, $"{prefix}-{b}-{i}.storage.example"));
+        }
+
+        return batch;
+    }
+
     /// <summary>The indicator id a sighting of this value gets.</summary>
     public static string IdOf(IndicatorType type, string value) =>
         IndicatorIds.Compute(type, IndicatorNormalizer.Normalize(type, value).Value);
@@ -263,6 +269,39 @@ internal sealed class TestFederation : IAsyncDisposable
     /// <summary>The indicator as stored at a nation, or null.</summary>
     public Task<Indicator?> GetAsync(string code, IndicatorType type, string value) =>
         this[code].Node!.Runtime.Store.GetIndicatorAsync(IdOf(type, value), CancellationToken.None);
+
+    /// <summary>How many of <paramref name="ids"/> a nation holds.</summary>
+    public async Task<int> CountHeldAsync(string code, IReadOnlySet<string> ids)
+    {
+        var store = this[code].Node!.Runtime.Store;
+        var found = 0;
+        foreach (var id in ids)
+        {
+            if (await store.GetIndicatorAsync(id, CancellationToken.None) is not null)
+            {
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// A nation holds exactly <paramref name="expected"/>, each seen once (one observation, counted once: an indicator
+    /// received or ingested twice would count 2).
+    /// </summary>
+    public async Task AssertHoldsExactlyOnceAsync(string code, IReadOnlySet<string> expected)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var indicator in this[code].Node!.Runtime.Store.ReadAllIndicatorsAsync(CancellationToken.None))
+        {
+            Assert.True(seen.Add(indicator.Id), $"{indicator.Id} stored twice");
+            var observation = Assert.Single(indicator.Observations);
+            Assert.Equal(1u, observation.Count);
+        }
+
+        Assert.True(seen.SetEquals(expected), $"{code} holds {seen.Count} indicators, {expected.Count} were acknowledged");
+    }
 
     /// <summary>A nation's audit log, oldest entry first.</summary>
     public async Task<List<Gateway.Storage.AuditEntry>> AuditAsync(string code)

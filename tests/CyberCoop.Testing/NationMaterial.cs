@@ -54,6 +54,13 @@ internal class NationMaterial
     public string Address => $"https://127.0.0.1:{Port}";
     public GatewayConfig Config { get; set; }
 
+    /// <summary>Replaces <see cref="Config"/>'s node section with <paramref name="change"/>'s copy (config records are immutable).</summary>
+    public void EditNode(Func<NodeConfig, NodeConfig> change) => Config = Config with { Node = change(Config.Node) };
+
+    /// <summary>Replaces the entry for peer <paramref name="peerId"/> with <paramref name="change"/>'s copy.</summary>
+    public void EditPeer(string peerId, Func<PeerConfig, PeerConfig> change) =>
+        Config = Config with { Peers = [.. Config.Peers.Select(p => p.Id == peerId ? change(p) : p)] };
+
     /// <summary>Roots clients accept for this nation's gateway (the domain root; plus a new one after a rotation).</summary>
     public List<CertificateAuthority> ClientTrustedRoots { get; } = [];
 
@@ -88,8 +95,7 @@ internal class NationMaterial
     {
         var rootCopy = File($"peer-{to.Code}-root.crt");
         System.IO.File.Copy(to.RootPath, rootCopy, overwrite: true);
-        Config.Peers.RemoveAll(p => p.Id == to.GatewayId);
-        Config.Peers.Add(new PeerConfig
+        var peer = new PeerConfig
         {
             Id = to.GatewayId,
             TrustDomain = to.Domain,
@@ -99,7 +105,8 @@ internal class NationMaterial
             Suite = suite,
             Outbound = outbound ?? new OutboundPolicyConfig(),
             Inbound = inbound ?? new InboundPolicyConfig(),
-        });
+        };
+        Config = Config with { Peers = [.. Config.Peers.Where(p => p.Id != to.GatewayId), peer] };
     }
 
     /// <summary>Lets this nation verify content that originates in <paramref name="origin"/> and arrives by relay.</summary>
@@ -107,7 +114,10 @@ internal class NationMaterial
     {
         var rootCopy = File($"origin-{origin.Code}-root.crt");
         System.IO.File.Copy(origin.RootPath, rootCopy, overwrite: true);
-        Config.TrustedOrigins.Add(new TrustedOriginConfig { TrustDomain = origin.Domain, Root = Path.GetFileName(rootCopy), RootPin = origin.Ca.Pin });
+        Config = Config with
+        {
+            TrustedOrigins = [.. Config.TrustedOrigins, new TrustedOriginConfig { TrustDomain = origin.Domain, Root = Path.GetFileName(rootCopy), RootPin = origin.Ca.Pin }],
+        };
     }
 
     /// <summary>Writes gateway.json from <see cref="Config"/>.</summary>

@@ -17,6 +17,8 @@ internal sealed class PostgresCluster : IAsyncDisposable
     private readonly string? _asUser;
     private int _stopped;
 
+    private string _options = "";
+
     private PostgresCluster(string bin, string root, int port, string? asUser)
     {
         _bin = bin;
@@ -24,6 +26,9 @@ internal sealed class PostgresCluster : IAsyncDisposable
         Port = port;
         _asUser = asUser;
     }
+
+    /// <summary>The server's log file.</summary>
+    public string LogFile => Path.Combine(Root, "log");
 
     /// <summary>The folder holding the data directory, the socket and the server log.</summary>
     public string Root { get; }
@@ -42,9 +47,10 @@ internal sealed class PostgresCluster : IAsyncDisposable
 
     /// <summary>
     /// Creates and starts a cluster in <paramref name="root"/> (created; must not hold one already). With
-    /// <paramref name="durable"/> false, fsync is off. <paramref name="settings"/> are extra <c>-c name=value</c> server settings.
+    /// <paramref name="durable"/> false, fsync is off. <paramref name="settings"/> are extra <c>-c name=value</c> server
+    /// settings, <paramref name="initdbArgs"/> extra initdb arguments (e.g. <c>--waldir</c>, <c>--wal-segsize</c>).
     /// </summary>
-    public static async Task<PostgresCluster> StartAsync(string root, bool durable, IEnumerable<string>? settings = null)
+    public static async Task<PostgresCluster> StartAsync(string root, bool durable, IEnumerable<string>? settings = null, IEnumerable<string>? initdbArgs = null)
     {
         var bin = FindBin() ?? throw new InvalidOperationException(
             "PostgreSQL is needed: install it (apt-get install postgresql) so initdb and pg_ctl are found on PATH or in /usr/lib/postgresql/N/bin");
@@ -56,7 +62,7 @@ internal sealed class PostgresCluster : IAsyncDisposable
         }
 
         var cluster = new PostgresCluster(bin, root, FreePort(), asUser);
-        await RunAsync(Path.Combine(bin, "initdb"), ["-D", cluster.DataDirectory, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"], asUser).ConfigureAwait(false);
+        await RunAsync(Path.Combine(bin, "initdb"), ["-D", cluster.DataDirectory, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", .. initdbArgs ?? []], asUser).ConfigureAwait(false);
         var options = $"-p {cluster.Port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200";
         if (!durable)
         {
@@ -68,10 +74,28 @@ internal sealed class PostgresCluster : IAsyncDisposable
             options += " -c " + setting;
         }
 
-        await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", cluster.DataDirectory, "-l", Path.Combine(root, "log"), "-w", "-t", "120", "-o", options, "start"], asUser)
-            .ConfigureAwait(false);
+        cluster._options = options;
+        await cluster.StartServerAsync().ConfigureAwait(false);
         cluster.Version = (await RunAsync(Path.Combine(bin, "pg_ctl"), ["--version"]).ConfigureAwait(false)).Trim();
         return cluster;
+    }
+
+    /// <summary>Starts the server of this cluster again (after it stopped or was stopped), with the same settings; waits until it takes connections.</summary>
+    public Task StartServerAsync() =>
+        RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "120", "-o", _options, "start"], _asUser);
+
+    /// <summary>Whether the server runs (pg_ctl status); false once it shut down, e.g. after a failed crash recovery.</summary>
+    public async Task<bool> IsRunningAsync()
+    {
+        try
+        {
+            await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDirectory, "status"], _asUser).ConfigureAwait(false);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // pg_ctl status exits 3 when no server runs
+        }
     }
 
     /// <summary>Process id of the postmaster (first line of postmaster.pid).</summary>
@@ -199,11 +223,19 @@ internal sealed class PostgresCluster : IAsyncDisposable
         try
         {
             RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], _asUser).GetAwaiter().GetResult();
+        }
+        catch (InvalidOperationException)
+        {
+            // Not running (a test stopped it, or it shut down after a failed recovery).
+        }
+
+        try
+        {
             Directory.Delete(Root, recursive: true);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Best effort: the folder is in the temp directory.
+            // Best effort: the folder is in the temp directory (a file system mounted inside it is removed by its owner).
         }
     }
 

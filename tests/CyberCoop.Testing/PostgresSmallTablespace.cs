@@ -1,4 +1,3 @@
-using System.Globalization;
 using Npgsql;
 
 namespace CyberCoop.Testing;
@@ -8,17 +7,17 @@ namespace CyberCoop.Testing;
 /// mounted on a temp folder, made a tablespace of the test server and the database's <c>default_tablespace</c>, so the
 /// gateway's tables and indexes (created by its migrations) are written there while the catalogs and the WAL stay in
 /// the server's data directory. PostgreSQL then meets ENOSPC when it extends a table file and reports SQLSTATE 53100
-/// (disk_full) for that statement, as on a full disk. <see cref="ResizeAsync"/> gives space back without a restart.
+/// (disk_full) for that statement, as on a full disk. <see cref="SmallTmpfs.ResizeAsync"/> on <see cref="Volume"/> gives space back without a restart.
 /// Needs root (mounting a tmpfs) and a test server on this machine (the tablespace folder must be the server's).
 /// </summary>
 internal sealed class PostgresSmallTablespace : IAsyncDisposable
 {
     private readonly string _server;
-    private readonly string _mount;
+    private readonly SmallTmpfs _mount;
     private readonly string _tablespace;
     private readonly string _database;
 
-    private PostgresSmallTablespace(string server, string mount, string tablespace, string database, string connectionString)
+    private PostgresSmallTablespace(string server, SmallTmpfs mount, string tablespace, string database, string connectionString)
     {
         _server = server;
         _mount = mount;
@@ -33,12 +32,6 @@ internal sealed class PostgresSmallTablespace : IAsyncDisposable
     /// <summary>Mounts a tmpfs of <paramref name="megabytes"/> MB, makes it a tablespace and creates a database using it.</summary>
     public static async Task<PostgresSmallTablespace> CreateAsync(int megabytes, CancellationToken ct)
     {
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
-        {
-            throw new InvalidOperationException(
-                "this test fills a real file system: it mounts a small tmpfs for a PostgreSQL tablespace, which needs root on Linux (CAP_SYS_ADMIN); .ci/run runs as root");
-        }
-
         var server = await PostgresTestServer.ServerAsync().ConfigureAwait(false);
         string dataDirectory;
         await using (var connection = new NpgsqlConnection(server))
@@ -54,56 +47,32 @@ internal sealed class PostgresSmallTablespace : IAsyncDisposable
                 $"the test PostgreSQL server's data directory {dataDirectory} is not on this machine: a tablespace on a small local file system cannot be given to it ({PostgresTestServer.Variable} must name a local server)");
         }
 
-        var suffix = Guid.NewGuid().ToString("N")[..12];
-        var mount = Path.Combine(Path.GetTempPath(), "cybercoop-pg-full-" + suffix);
-        Directory.CreateDirectory(mount);
-        await PostgresCluster.RunAsync("mount", ["-t", "tmpfs", "-o", Size(megabytes), "tmpfs", mount]).ConfigureAwait(false);
         // The tablespace folder belongs to the server's user (the owner of its data directory).
-        await PostgresCluster.RunAsync("chown", ["--reference=" + dataDirectory, mount]).ConfigureAwait(false);
+        var mount = await SmallTmpfs.MountAsync("pg-full", megabytes, ownerLike: dataDirectory).ConfigureAwait(false);
+        var suffix = Guid.NewGuid().ToString("N")[..12];
         var tablespace = "ts_" + suffix;
         var database = "full_" + suffix;
-        await ExecuteAsync(server, $"CREATE TABLESPACE {tablespace} LOCATION '{mount}'", ct).ConfigureAwait(false);
-        await ExecuteAsync(server, $"CREATE DATABASE {database}", ct).ConfigureAwait(false);
-        await ExecuteAsync(server, $"ALTER DATABASE {database} SET default_tablespace = {tablespace}", ct).ConfigureAwait(false);
+        await PostgresTestServer.ExecuteAsync(server, $"CREATE TABLESPACE {tablespace} LOCATION '{mount.Path}'", ct).ConfigureAwait(false);
+        await PostgresTestServer.ExecuteAsync(server, $"CREATE DATABASE {database}", ct).ConfigureAwait(false);
+        await PostgresTestServer.ExecuteAsync(server, $"ALTER DATABASE {database} SET default_tablespace = {tablespace}", ct).ConfigureAwait(false);
         return new PostgresSmallTablespace(server, mount, tablespace, database,
             new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString);
     }
 
-    /// <summary>Bytes of the tablespace's file system in use (df), to show it really filled.</summary>
-    public long UsedBytes()
-    {
-        var info = new DriveInfo(_mount);
-        return info.TotalSize - info.AvailableFreeSpace;
-    }
-
-    /// <summary>Bytes the tablespace's file system holds in all.</summary>
-    public long SizeBytes() => new DriveInfo(_mount).TotalSize;
-
-    /// <summary>Grows (or shrinks) the file system in place: the space comes back while the server runs.</summary>
-    public Task ResizeAsync(int megabytes) => PostgresCluster.RunAsync("mount", ["-o", "remount," + Size(megabytes), _mount]);
+    /// <summary>The small file system holding the tablespace (to show it really filled, and to give space back).</summary>
+    public SmallTmpfs Volume => _mount;
 
     public async ValueTask DisposeAsync()
     {
         try
         {
             NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(_server, $"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
-            await ExecuteAsync(_server, $"DROP TABLESPACE IF EXISTS {_tablespace}", CancellationToken.None).ConfigureAwait(false);
+            await PostgresTestServer.ExecuteAsync(_server, $"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+            await PostgresTestServer.ExecuteAsync(_server, $"DROP TABLESPACE IF EXISTS {_tablespace}", CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
-            await PostgresCluster.RunAsync("umount", ["-l", _mount]).ConfigureAwait(false);
-            Directory.Delete(_mount);
+            await _mount.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    private static string Size(int megabytes) => string.Create(CultureInfo.InvariantCulture, $"size={megabytes}m");
-
-    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(ct).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 }

@@ -33,6 +33,15 @@ internal static class PostgresTestServer
         return new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
     }
 
+    /// <summary>Runs one statement on its own connection (no pooling: the connection is gone when this returns).</summary>
+    public static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync(ct).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
     private static async Task<string> StartAsync()
     {
         if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } given)

@@ -31,7 +31,7 @@ internal static class AbuseRun
         var root = Path.Combine(Path.GetTempPath(), "cybercoop-abuse", Guid.NewGuid().ToString("n"));
         using var federation = LoadFederation.Create(root, bundleSize: 1000);
         // The limits an operator gets: the scenario measures what they protect.
-        federation.A.Config.Node.Limits = new LimitsConfig();
+        federation.A.EditNode(node => node with { Limits = new LimitsConfig() });
         federation.A.WriteConfig();
         federation.A.IssueAgent("hostile");
         var loadBefore = MachineInfo.LoadAverage();

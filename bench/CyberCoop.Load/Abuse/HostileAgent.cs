@@ -65,7 +65,7 @@ internal static class HostileAgent
                 {
                     EnabledSslProtocols = SslProtocols.Tls13,
                     ClientCertificates = [clientCertificate],
-                    RemoteCertificateValidationCallback = (_, cert, _, _) => ChainsTo(cert as X509Certificate2, trustedRoot),
+                    RemoteCertificateValidationCallback = (_, cert, _, _) => RootChain.Validates(cert, trustedRoot),
                 },
             },
             DisposeHttpClient = true,
@@ -87,20 +87,6 @@ internal static class HostileAgent
                           $"{counts.Dropped:N0} ended by a closed connection, {counts.Batches:N0} batches written ({counts.Batches * BatchSightings:N0} sightings), " +
                           $"{counts.Other.Count} other errors{(counts.Other.TryPeek(out var first) ? " (first: " + first.Message + ")" : "")}");
         return 0;
-    }
-
-    private static bool ChainsTo(X509Certificate2? certificate, X509Certificate2 root)
-    {
-        if (certificate is null)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(root);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
     }
 
     private static IngestBatch Template(int template)

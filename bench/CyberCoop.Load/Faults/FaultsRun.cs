@@ -47,13 +47,19 @@ internal static class FaultsRun
         using var federation = LoadFederation.Create(root, bundleSize: 1000);
         foreach (var nation in new[] { federation.A, federation.B })
         {
-            nation.Config.Node.Keepalive = new KeepaliveConfig { IntervalSeconds = 2, TimeoutSeconds = 2 };
-            nation.Config.Node.Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 200, MaxBackoffSeconds = 2, DeniedMaxBackoffSeconds = 10 };
-            nation.Config.Node.Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 50 };
+            nation.Config = nation.Config with
+            {
+                Node = nation.Config.Node with
+                {
+                    Keepalive = new KeepaliveConfig { IntervalSeconds = 2, TimeoutSeconds = 2 },
+                    Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 200, MaxBackoffSeconds = 2, DeniedMaxBackoffSeconds = 10 },
+                    Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 50 },
+                },
+            };
         }
 
         await using var proxy = FaultProxy.Start(federation.B.Port);
-        federation.A.Config.Peers.Single().Address = proxy.Address;
+        federation.A.Config = federation.A.Config with { Peers = [federation.A.Config.Peers.Single() with { Address = proxy.Address }] };
         foreach (var nation in new[] { federation.A, federation.B })
         {
             await File.WriteAllTextAsync(nation.ConfigPath, GatewayConfigFile.Serialize(nation.Config), ct);

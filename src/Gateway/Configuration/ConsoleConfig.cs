@@ -10,26 +10,26 @@ namespace CyberCoop.Gateway.Configuration;
 internal sealed record ConsoleConfig
 {
     /// <summary>Listen endpoint, <c>host:port</c>; must differ from node.listen and taxii.listen.</summary>
-    public string Listen { get; set; } = "127.0.0.1:7480";
+    public string Listen { get; init; } = "127.0.0.1:7480";
 
     /// <summary>
     /// Plain HTTP, no client certificates, only on a loopback address, and no actions (read-only for every caller):
     /// for a node whose operators work on the machine itself.
     /// </summary>
-    public bool LoopbackOnly { get; set; }
+    public bool LoopbackOnly { get; init; }
 
     /// <summary>Operators with a role; an operator certificate of this domain not listed here may only read.</summary>
-    public List<ConsoleOperatorConfig> Operators { get; init; } = [];
+    public IReadOnlyList<ConsoleOperatorConfig> Operators { get; init; } = [];
 }
 
 /// <summary>One operator of the console and what they may do.</summary>
 internal sealed record ConsoleOperatorConfig
 {
     /// <summary>The name in the operator certificate's SPIFFE id.</summary>
-    public string Name { get; set; } = "";
+    public string Name { get; init; } = "";
 
     /// <summary><c>read-only</c> (the default) or <c>operator</c> (may withdraw and suppress indicators).</summary>
-    public string Role { get; set; } = ConsoleRoles.ReadOnly;
+    public string Role { get; init; } = ConsoleRoles.ReadOnly;
 }
 
 /// <summary>The roles of <see cref="ConsoleOperatorConfig.Role"/>.</summary>

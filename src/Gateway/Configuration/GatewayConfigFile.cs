@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CyberCoop.Configuration;
 
 namespace CyberCoop.Gateway.Configuration;
@@ -76,10 +77,10 @@ internal static class GatewayConfigFile
         try
         {
             var typeInfo = GatewayConfigJsonContext.Default.GatewayConfig;
-            var config = JsonSerializer.Deserialize(ConfigJsonShape.RemoveMistypedValues(bytes, typeInfo, typeErrors), typeInfo)
+            var config = JsonSerializer.Deserialize(ConfigJsonShape.RemoveMistypedValues(bytes, typeInfo, typeErrors, DefaultsOf), typeInfo)
                 ?? throw new GatewayConfigException(fullPath, ["config file is empty (null)"]);
 
-            // Lists missing from the file come back null (init-only properties lose their defaults).
+            // A list the file sets to null explicitly is an empty list.
             return config.Peers is null || config.TrustedOrigins is null
                 ? config with { Peers = config.Peers ?? [], TrustedOrigins = config.TrustedOrigins ?? [] }
                 : config;
@@ -91,6 +92,48 @@ internal static class GatewayConfigFile
             throw new GatewayConfigException(fullPath, [.. typeErrors, $"{field}invalid JSON{where}: {ex.Message}"]);
         }
     }
+
+    /// <summary>
+    /// The JSON of a config section's default instance: what a field missing from the file is read as (see
+    /// <see cref="ConfigJsonShape"/>: the source generator would give an init-only property missing from the file
+    /// <c>default(T)</c> instead). Every object type reachable from <see cref="GatewayConfig"/> must be listed here;
+    /// <c>GatewayConfigDefaultsTests</c> walks the metadata to check that.
+    /// </summary>
+    internal static JsonObject DefaultsOf(Type section) =>
+        SectionDefaults.TryGetValue(section, out var defaults)
+            ? defaults()
+            : throw new InvalidOperationException($"config section {section.Name} has no defaults in GatewayConfigFile.DefaultsOf");
+
+    /// <summary>The object types <see cref="DefaultsOf"/> knows (for the test that checks none is missing).</summary>
+    internal static IEnumerable<Type> SectionsWithDefaults => SectionDefaults.Keys;
+
+    private static GatewayConfigJsonContext Context => GatewayConfigJsonContext.Default;
+
+    private static readonly Dictionary<Type, Func<JsonObject>> SectionDefaults = new()
+    {
+            [typeof(GatewayConfig)] = () => Serialize(new GatewayConfig(), Context.GatewayConfig),
+            [typeof(StorageConfig)] = () => Serialize(new StorageConfig(), Context.StorageConfig),
+            [typeof(PostgresConfig)] = () => Serialize(new PostgresConfig(), Context.PostgresConfig),
+            [typeof(TrustedOriginConfig)] = () => Serialize(new TrustedOriginConfig(), Context.TrustedOriginConfig),
+            [typeof(NodeConfig)] = () => Serialize(new NodeConfig(), Context.NodeConfig),
+            [typeof(KeepaliveConfig)] = () => Serialize(new KeepaliveConfig(), Context.KeepaliveConfig),
+            [typeof(LimitsConfig)] = () => Serialize(new LimitsConfig(), Context.LimitsConfig),
+            [typeof(ReconnectConfig)] = () => Serialize(new ReconnectConfig(), Context.ReconnectConfig),
+            [typeof(ExpiryConfig)] = () => Serialize(new ExpiryConfig(), Context.ExpiryConfig),
+            [typeof(KeyRotationConfig)] = () => Serialize(new KeyRotationConfig(), Context.KeyRotationConfig),
+            [typeof(TlsConfig)] = () => Serialize(new TlsConfig(), Context.TlsConfig),
+            [typeof(BundleConfig)] = () => Serialize(new BundleConfig(), Context.BundleConfig),
+            [typeof(PeerConfig)] = () => Serialize(new PeerConfig(), Context.PeerConfig),
+            [typeof(OutboundPolicyConfig)] = () => Serialize(new OutboundPolicyConfig(), Context.OutboundPolicyConfig),
+            [typeof(InboundPolicyConfig)] = () => Serialize(new InboundPolicyConfig(), Context.InboundPolicyConfig),
+            [typeof(ConsoleConfig)] = () => Serialize(new ConsoleConfig(), Context.ConsoleConfig),
+            [typeof(ConsoleOperatorConfig)] = () => Serialize(new ConsoleOperatorConfig(), Context.ConsoleOperatorConfig),
+            [typeof(TaxiiConfig)] = () => Serialize(new TaxiiConfig(), Context.TaxiiConfig),
+            [typeof(TaxiiAnalystConfig)] = () => Serialize(new TaxiiAnalystConfig(), Context.TaxiiAnalystConfig),
+    };
+
+    private static JsonObject Serialize<T>(T section, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info) =>
+        JsonSerializer.SerializeToNode(section, info)!.AsObject();
 
     /// <summary>Serializes a config as the file would hold it.</summary>
     public static string Serialize(GatewayConfig config) =>

@@ -369,7 +369,7 @@ internal static class GatewayConfigValidator
         }
     }
 
-    private static void CheckTypes(List<string>? types, string at, List<string> errors)
+    private static void CheckTypes(IReadOnlyList<string>? types, string at, List<string> errors)
     {
         for (var i = 0; i < (types?.Count ?? 0); i++)
         {
@@ -380,7 +380,7 @@ internal static class GatewayConfigValidator
         }
     }
 
-    private static void CheckLabels(List<string>? labels, string at, List<string> errors)
+    private static void CheckLabels(IReadOnlyList<string>? labels, string at, List<string> errors)
     {
         for (var i = 0; i < (labels?.Count ?? 0); i++)
         {

@@ -63,13 +63,16 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         };
     }
 
-    /// <summary>A bundle that claims the origin but is signed with the attacker's own key.</summary>
+    /// <summary>
+    /// A bundle that claims the origin and names the origin's real signing key id (key ids are public: they are announced
+    /// in trust bundles), but is signed with the attacker's own key: the receiver verifies with the origin's key, and fails.
+    /// </summary>
     private async Task<DemoHostileSummary> ForgedSignatureAsync(CancellationToken ct)
     {
         var crafted = Craft("forged-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3)) + ".example.net", forge: true);
         var envelope = crafted.Seal(time.GetUtcNow());
         return await ExpectRejectedAsync("forged-signature",
-            $"bundle claiming origin {Code(origin)}, signed with an attacker's key", envelope, crafted.IndicatorId, ct).ConfigureAwait(false);
+            $"bundle claiming origin {Code(origin)} and naming its signing key id, signed with an attacker's key", envelope, crafted.IndicatorId, ct).ConfigureAwait(false);
     }
 
     /// <summary>A valid envelope whose header was rewritten in transit (hop count and sent-at).</summary>
@@ -182,7 +185,10 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         };
     }
 
-    /// <summary>A GREEN indicator in a bundle from <c>origin</c> to <c>target</c>, signed as the origin's gateway does (or, forged, with a fresh attacker key).</summary>
+    /// <summary>
+    /// A GREEN indicator in a bundle from <c>origin</c> to <c>target</c>, signed as the origin's gateway does (or, forged,
+    /// with a fresh attacker key under the origin's key id).
+    /// </summary>
     private Crafted Craft(string domain, bool forge)
     {
         var directory = originNode.Services.GetRequiredService<PeerKeyDirectory>();
@@ -217,12 +223,13 @@ internal sealed class DemoAdversary(DevNode origin, GatewayNode originNode, DevN
         bundle.Indicators.Add(indicator);
         var bytes = bundle.ToByteArray();
         using var attackerKey = forge ? SigningKeyPair.Generate(suite) : null;
-        var key = attackerKey ?? originNode.Services.GetRequiredService<INodeIdentitySource>().Current.SigningKey(suite);
+        var originKey = originNode.Services.GetRequiredService<INodeIdentitySource>().Current.SigningKey(suite);
+        var key = attackerKey ?? originKey;
         var signed = new SignedBundle
         {
             Bundle = ByteString.CopyFrom(bytes),
             Suite = suite,
-            SignerKeyId = ByteString.CopyFrom(key.PublicKey.KeyId),
+            SignerKeyId = ByteString.CopyFrom(originKey.PublicKey.KeyId),
             Signature = ByteString.CopyFrom(ContentSignatures.Sign(SignaturePurpose.Bundle, bytes, key)),
         };
         var kem = SuiteNegotiation.KemKey(keys, suite, now, SuiteNegotiation.Skew(originNode.Services.GetRequiredService<ITrustSnapshot>())) ?? throw new InvalidOperationException($"{Code(target)} announced no KEM key for {suite}");

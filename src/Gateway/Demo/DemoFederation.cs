@@ -90,40 +90,50 @@ internal sealed class DemoFederation : IAsyncDisposable
         Rewrite(ee, config =>
         {
             // Estonia -> Finland: up to AMBER, nothing below confidence 40, Finland may relay GREEN onwards.
-            Peer(config, fi).Outbound = new OutboundPolicyConfig { TlpCeiling = "AMBER", MinConfidence = 40, AllowRelay = true };
-            Peer(config, fi).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 1.0 };
-            DropPeer(config, lv);
-            TrustOrigin(config, lv);
+            config = WithPeer(config, fi, p => p with
+            {
+                Outbound = new OutboundPolicyConfig { TlpCeiling = "AMBER", MinConfidence = 40, AllowRelay = true },
+                Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 1.0 },
+            });
+            return TrustingOrigin(WithoutPeer(config, lv), lv);
         });
         Rewrite(fi, config =>
         {
-            // Finland -> Estonia: AMBER, but no MD5 hashes and no e-mail addresses (privacy law).
-            Peer(config, ee).Outbound = new OutboundPolicyConfig
+            config = WithPeer(config, ee, p => p with
             {
-                TlpCeiling = "AMBER",
-                AllowRelay = true,
-                AllowedTypes = ["ipv4", "ipv6", "cidr", "domain", "url", "sha1", "sha256", "ja3", "asn", "cve"],
-            };
-            Peer(config, ee).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 1.0 };
+                // Finland -> Estonia: AMBER, but no MD5 hashes and no e-mail addresses (privacy law).
+                Outbound = new OutboundPolicyConfig
+                {
+                    TlpCeiling = "AMBER",
+                    AllowRelay = true,
+                    AllowedTypes = ["ipv4", "ipv6", "cidr", "domain", "url", "sha1", "sha256", "ja3", "asn", "cve"],
+                },
+                Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 1.0 },
 
-            // Finland tells Estonia how often its sensors saw Estonia's indicators (counts only: no sensor, no host, no sector).
-            Peer(config, ee).SightingsBack = "counts";
+                // Finland tells Estonia how often its sensors saw Estonia's indicators (counts only: no sensor, no host, no sector).
+                SightingsBack = "counts",
+            });
 
             // Finland -> Latvia: GREEN only, sensors, context and counts redacted, relay allowed.
-            Peer(config, lv).Outbound = new OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true, Redact = ["sensor", "context", "count"] };
-            Peer(config, lv).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.9 };
+            return WithPeer(config, lv, p => p with
+            {
+                Outbound = new OutboundPolicyConfig { TlpCeiling = "GREEN", AllowRelay = true, Redact = ["sensor", "context", "count"] },
+                Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.9 },
+            });
         });
         Rewrite(lv, config =>
         {
-            // Latvia -> Finland: AMBER, nothing tagged internal, relay allowed; Latvia weights Finland's content 0.7.
-            Peer(config, fi).Outbound = new OutboundPolicyConfig { TlpCeiling = "AMBER", AllowRelay = true, BlockedTags = ["internal"] };
-            Peer(config, fi).Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.7 };
+            config = WithPeer(config, fi, p => p with
+            {
+                // Latvia -> Finland: AMBER, nothing tagged internal, relay allowed; Latvia weights Finland's content 0.7.
+                Outbound = new OutboundPolicyConfig { TlpCeiling = "AMBER", AllowRelay = true, BlockedTags = ["internal"] },
+                Inbound = new InboundPolicyConfig { Mode = "accept", TrustWeight = 0.7 },
 
-            // Latvia tells Finland how often its sensors saw what Finland gave it, Estonia's relayed indicators included
-            // (Finland forwards those counts to Estonia under its own policy towards Estonia).
-            Peer(config, fi).SightingsBack = "counts";
-            DropPeer(config, ee);
-            TrustOrigin(config, ee);
+                // Latvia tells Finland how often its sensors saw what Finland gave it, Estonia's relayed indicators included
+                // (Finland forwards those counts to Estonia under its own policy towards Estonia).
+                SightingsBack = "counts",
+            });
+            return TrustingOrigin(WithoutPeer(config, ee), ee);
         });
     }
 
@@ -146,10 +156,13 @@ internal sealed class DemoFederation : IAsyncDisposable
             CertificateFiles.WriteCertificateAndKey(certificate, certificatePath, keyPath);
         }
 
-        Rewrite(node, config => config.Console = new ConsoleConfig
+        Rewrite(node, config => config with
         {
-            Listen = "127.0.0.1:0",
-            Operators = { new ConsoleOperatorConfig { Name = ConsoleOperator, Role = ConsoleRoles.Operator } },
+            Console = new ConsoleConfig
+            {
+                Listen = "127.0.0.1:0",
+                Operators = [new ConsoleOperatorConfig { Name = ConsoleOperator, Role = ConsoleRoles.Operator }],
+            },
         });
     }
 
@@ -161,35 +174,45 @@ internal sealed class DemoFederation : IAsyncDisposable
         CertificateFiles.EnsureDirectory(Path.GetDirectoryName(certificatePath)!);
         using var certificate = authority.Issue(new Crypto.SpiffeId(node.TrustDomain, Crypto.WorkloadKind.Analyst, DemoInterop.Analyst), TimeSpan.FromDays(1));
         CertificateFiles.WriteCertificateAndKey(certificate, certificatePath, keyPath);
-        Rewrite(node, config => config.Taxii = new TaxiiConfig
+        Rewrite(node, config => config with
         {
-            Listen = "127.0.0.1:0",
-            Analysts = { new TaxiiAnalystConfig { Name = DemoInterop.Analyst, Clearance = "AMBER" } },
+            Taxii = new TaxiiConfig
+            {
+                Listen = "127.0.0.1:0",
+                Analysts = [new TaxiiAnalystConfig { Name = DemoInterop.Analyst, Clearance = "AMBER" }],
+            },
         });
     }
 
-    private static void Rewrite(DevNode node, Action<GatewayConfig> change)
+    private static void Rewrite(DevNode node, Func<GatewayConfig, GatewayConfig> change)
     {
-        var config = GatewayConfigFile.Load(node.ConfigPath).Config;
-        config.Node.Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 50 };
-        change(config);
+        var loaded = GatewayConfigFile.Load(node.ConfigPath).Config;
+        var config = change(loaded with { Node = loaded.Node with { Bundle = new BundleConfig { MaxIndicators = 1000, LingerMilliseconds = 50 } } });
         GatewayConfigFile.Save(node.ConfigPath, config);
         File.Delete(node.ConfigPath + ".bak");
     }
 
-    private static PeerConfig Peer(GatewayConfig config, DevNode peer) =>
-        config.Peers.Single(p => p.Id == peer.Id);
+    /// <summary><paramref name="config"/> with its entry for <paramref name="peer"/> replaced by <paramref name="change"/>'s.</summary>
+    private static GatewayConfig WithPeer(GatewayConfig config, DevNode peer, Func<PeerConfig, PeerConfig> change) =>
+        config with { Peers = [.. config.Peers.Select(p => p.Id == peer.Id ? change(p) : p)] };
 
-    private static void DropPeer(GatewayConfig config, DevNode peer) =>
-        config.Peers.RemoveAll(p => p.Id == peer.Id);
+    private static GatewayConfig WithoutPeer(GatewayConfig config, DevNode peer) =>
+        config with { Peers = [.. config.Peers.Where(p => p.Id != peer.Id)] };
 
-    private static void TrustOrigin(GatewayConfig config, DevNode origin) =>
-        config.TrustedOrigins.Add(new TrustedOriginConfig
+    private static GatewayConfig TrustingOrigin(GatewayConfig config, DevNode origin) =>
+        config with
         {
-            TrustDomain = origin.TrustDomain,
-            Root = Path.Combine("peers", origin.TrustDomain + ".crt"),
-            RootPin = origin.RootPin,
-        });
+            TrustedOrigins =
+            [
+                .. config.TrustedOrigins,
+                new TrustedOriginConfig
+                {
+                    TrustDomain = origin.TrustDomain,
+                    Root = Path.Combine("peers", origin.TrustDomain + ".crt"),
+                    RootPin = origin.RootPin,
+                },
+            ],
+        };
 
     /// <summary>Stops every gateway (streams drained, databases closed, admin sockets removed).</summary>
     public async ValueTask DisposeAsync()

@@ -17,7 +17,10 @@ namespace CyberCoop.Gateway.Hosting;
 /// server's own resource errors (SQLSTATE class 53, <see cref="PostgresExhaustion"/>) are answered the same way: a full
 /// disk or tablespace (53100) as <c>storage-full: ...</c>, out of memory, too many connections or another server limit
 /// as <c>storage-exhausted: ...</c>, each naming the cause; the write they met was rolled back, so nothing of it was
-/// acknowledged.
+/// acknowledged. A PostgreSQL server that cannot be reached or does not serve yet (stopped, crashed — e.g. its pg_wal
+/// volume filled up and it PANICked —, in recovery, connection lost; <see cref="PostgresOutage"/>) is answered with
+/// <see cref="StatusCode.Unavailable"/> <c>store-unavailable: ...</c> naming the store and the outage: the caller
+/// re-sends with its ordinary backoff, and the store reconnects by itself once the server is back.
 /// </summary>
 internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
 {
@@ -28,17 +31,9 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             return await continuation(request, context).ConfigureAwait(false);
         }
-        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        catch (Exception ex) when (IsStoreFailure(ex))
         {
-            throw Diagnose(ex);
-        }
-        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
-        {
-            throw Full(context);
-        }
-        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
-        {
-            throw Exhausted(ex, context);
+            throw Translate(ex, context);
         }
     }
 
@@ -49,17 +44,9 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             return await continuation(requestStream, context).ConfigureAwait(false);
         }
-        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        catch (Exception ex) when (IsStoreFailure(ex))
         {
-            throw Diagnose(ex);
-        }
-        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
-        {
-            throw Full(context);
-        }
-        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
-        {
-            throw Exhausted(ex, context);
+            throw Translate(ex, context);
         }
     }
 
@@ -70,17 +57,9 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             await continuation(request, responseStream, context).ConfigureAwait(false);
         }
-        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        catch (Exception ex) when (IsStoreFailure(ex))
         {
-            throw Diagnose(ex);
-        }
-        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
-        {
-            throw Full(context);
-        }
-        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
-        {
-            throw Exhausted(ex, context);
+            throw Translate(ex, context);
         }
     }
 
@@ -91,19 +70,27 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
         {
             await continuation(requestStream, responseStream, context).ConfigureAwait(false);
         }
-        catch (SqliteException ex) when (DatabaseCheck.IsDamage(ex))
+        catch (Exception ex) when (IsStoreFailure(ex))
         {
-            throw Diagnose(ex);
-        }
-        catch (SqliteException ex) when (DatabaseCheck.IsFull(ex))
-        {
-            throw Full(context);
-        }
-        catch (PostgresException ex) when (PostgresExhaustion.Of(ex) is not null)
-        {
-            throw Exhausted(ex, context);
+            throw Translate(ex, context);
         }
     }
+
+    /// <summary>Whether <paramref name="ex"/> is a store failure this interceptor answers with its own status.</summary>
+    private static bool IsStoreFailure(Exception ex) => ex switch
+    {
+        SqliteException sqlite => DatabaseCheck.IsDamage(sqlite) || DatabaseCheck.IsFull(sqlite),
+        PostgresException pg when PostgresExhaustion.Of(pg) is not null => true,
+        _ => PostgresOutage.Of(ex) is not null,
+    };
+
+    private RpcException Translate(Exception ex, ServerCallContext context) => ex switch
+    {
+        SqliteException sqlite when DatabaseCheck.IsDamage(sqlite) => Diagnose(sqlite),
+        SqliteException => Full(context),
+        PostgresException pg when PostgresExhaustion.Of(pg) is not null => Exhausted(pg, context),
+        _ => Unavailable(PostgresOutage.Of(ex)!, context),
+    };
 
     /// <summary>The text code that starts the detail of a storage-full refusal.</summary>
     public const string StorageFull = "storage-full";
@@ -123,10 +110,22 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
     {
         var cause = PostgresExhaustion.Of(ex)!;
         var code = ex.SqlState == PostgresExhaustion.DiskFull ? StorageFull : StorageExhausted;
-        var message = $"{code}: the PostgreSQL store {store.Path} cannot take writes: {cause} (SQLSTATE {ex.SqlState}: {ex.MessageText}); " +
+        var hint = string.IsNullOrEmpty(ex.Hint) ? "" : $"; hint: {ex.Hint}";
+        var message = $"{code}: the PostgreSQL store {store.Path} {(code == StorageFull ? "cannot take writes" : "cannot serve the request")}: {cause} (SQLSTATE {ex.SqlState}: {ex.MessageText}{hint}); " +
             "nothing of this request was stored or acknowledged: retry after " + (code == StorageFull ? "space is freed" : "the server has the resource again");
         GatewayLog.StorageFull(logger, context.Method, message);
         return new RpcException(new Status(StatusCode.ResourceExhausted, message));
+    }
+
+    /// <summary>The text code that starts the detail of a refusal because the PostgreSQL server is unreachable or not serving yet.</summary>
+    public const string StoreUnavailable = "store-unavailable";
+
+    private RpcException Unavailable(string outage, ServerCallContext context)
+    {
+        var message = $"{StoreUnavailable}: the PostgreSQL store {store.Path} is unreachable or not serving: {outage}; " +
+            "nothing of this request was acknowledged: re-send it once the server is back (a write that committed before the connection broke is recognised and not stored twice)";
+        GatewayLog.StorageFull(logger, context.Method, message);
+        return new RpcException(new Status(StatusCode.Unavailable, message));
     }
 
     private RpcException Diagnose(SqliteException ex)

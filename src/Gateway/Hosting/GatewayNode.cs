@@ -101,6 +101,9 @@ internal sealed class GatewayNode : IAsyncDisposable
     public static async Task<GatewayNode> StartAsync(string configPath, GatewayNodeOptions? options = null, CancellationToken ct = default)
     {
         options ??= new GatewayNodeOptions();
+        // Validated here, before the host exists, not with the options pattern's ValidateOnStart: the listen endpoints,
+        // the store and the identity are built from the config before the host is, and an operator gets every problem at
+        // once, each naming its field, before any port is bound or file opened. Reloads validate the same way (ConfigReloader).
         var loaded = GatewayConfigFile.Load(configPath);
         var node = loaded.Config.Node;
         var identity = NodeIdentity.Load(loaded, options.Time);

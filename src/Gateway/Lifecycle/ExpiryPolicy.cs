@@ -18,7 +18,7 @@ internal static class ExpiryPolicy
     public static IReadOnlyDictionary<IndicatorType, TimeSpan> DefaultLifetimes(ExpiryConfig? expiry)
     {
         var lifetimes = new Dictionary<IndicatorType, TimeSpan>();
-        foreach (var (name, days) in expiry?.DefaultLifetimeDays ?? [])
+        foreach (var (name, days) in expiry?.DefaultLifetimeDays ?? new Dictionary<string, int>())
         {
             if (IndicatorTypeNames.TryParse(name, out var type) && days is > 0 and <= MaxDays)
             {

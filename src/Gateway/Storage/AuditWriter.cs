@@ -107,7 +107,10 @@ internal sealed class AuditWriter : IAuditSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Appends one batch, retrying with a growing pause while the database refuses it (busy, full, read-only).</summary>
+    /// <summary>
+    /// Appends one batch, retrying with a growing pause while the database refuses it (busy, full, read-only) or cannot be
+    /// reached (a PostgreSQL server restarting or in recovery: NpgsqlException is a DbException like SqliteException).
+    /// </summary>
     private async Task AppendUntilWrittenAsync(List<AuditEntry> batch)
     {
         var pause = s_retryFirst;
@@ -118,7 +121,7 @@ internal sealed class AuditWriter : IAuditSink, IAsyncDisposable
                 await _log.AppendAsync(batch, _stopping.Token).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
+            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or IOException)
             {
                 GatewayLog.AuditWriteFailed(_logger, batch.Count, pause, ex);
                 await Task.Delay(pause, _time, _stopping.Token).ConfigureAwait(false);

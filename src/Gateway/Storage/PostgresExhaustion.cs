@@ -18,6 +18,9 @@ internal static class PostgresExhaustion
         ArgumentNullException.ThrowIfNull(ex);
         return ex.SqlState switch
         {
+            // PostgreSQL names the file it could not write: a WAL segment being created ("pg_wal/xlogtemp.N") means the
+            // volume of the write-ahead log filled up (it PANICs when that happens inside a critical section).
+            DiskFull when ex.MessageText.Contains("pg_wal", StringComparison.Ordinal) => "the volume holding its write-ahead log (pg_wal) is full",
             DiskFull => "the disk or tablespace holding its data is full",
             // out_of_memory, too_many_connections, configuration_limit_exceeded, insufficient_resources
             "53200" => "the server is out of memory",

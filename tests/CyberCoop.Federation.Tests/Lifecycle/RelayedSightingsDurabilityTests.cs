@@ -19,8 +19,8 @@ public sealed class RelayedSightingsDurabilityTests : IAsyncLifetime
     {
         _f = LifecycleFederation.Create();
         _f.TrustOrigin("ee", "lv");
-        _f["lv"].Config.Peers.Single(p => p.Id == _f["fi"].GatewayId).SightingsBack = "counts";
-        _f["fi"].Config.Peers.Single(p => p.Id == _f["ee"].GatewayId).SightingsBack = "counts";
+        _f["lv"].EditPeer(_f["fi"].GatewayId, p => p with { SightingsBack = "counts" });
+        _f["fi"].EditPeer(_f["ee"].GatewayId, p => p with { SightingsBack = "counts" });
         _f.WriteConfigs();
         return ValueTask.CompletedTask;
     }

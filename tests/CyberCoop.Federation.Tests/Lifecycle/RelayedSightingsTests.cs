@@ -43,7 +43,7 @@ public sealed class RelayedSightingsTests : IAsyncLifetime
     private Task<IReadOnlyList<ReceivedSightings>> AtOriginAsync() => Store("ee").ReadReceivedSightingsAsync(Id, CancellationToken.None);
 
     private void Policy(string at, string towards, string level) =>
-        _f[at].Config.Peers.Single(p => p.Id == _f[towards].GatewayId).SightingsBack = level;
+        _f[at].EditPeer(_f[towards].GatewayId, p => p with { SightingsBack = level });
 
     private async Task StartWithPoliciesAsync(string lvTowardsFi, string fiTowardsEe)
     {

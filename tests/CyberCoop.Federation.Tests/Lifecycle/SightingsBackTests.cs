@@ -25,7 +25,7 @@ public sealed class SightingsBackTests : IAsyncLifetime
         _f.Peer("ee", "lv");
         _f.Peer("fi", "ee");
         _f.Peer("lv", "ee");
-        _f["fi"].Config.Peers.Single(p => p.Id == _f["ee"].GatewayId).SightingsBack = "counts+sector";
+        _f["fi"].EditPeer(_f["ee"].GatewayId, p => p with { SightingsBack = "counts+sector" });
         await _f.StartAsync();
     }
 
@@ -94,7 +94,7 @@ public sealed class SightingsBackTests : IAsyncLifetime
     [Fact]
     public async Task Counts_policy_sends_no_sectors()
     {
-        _f["fi"].Config.Peers.Single(p => p.Id == _f["ee"].GatewayId).SightingsBack = "counts";
+        _f["fi"].EditPeer(_f["ee"].GatewayId, p => p with { SightingsBack = "counts" });
         _f.WriteConfigs();
         Assert.True(_f["fi"].Node!.Runtime.Reload().Applied);
         await PublishAsync();

@@ -127,8 +127,7 @@ public sealed class PeersFetchTests : IAsyncLifetime
     public async Task Fetch_from_a_peer_that_turned_first_contact_off_is_refused_at_the_handshake_and_changes_nothing()
     {
         var finland = GatewayConfigFile.Load(Finland.ConfigPath).Config;
-        finland.Node.FirstContact = false;
-        GatewayConfigFile.Save(Finland.ConfigPath, finland);
+        GatewayConfigFile.Save(Finland.ConfigPath, finland with { Node = finland.Node with { FirstContact = false } });
         var (applied, messages) = _helsinki.Runtime.Reload();
         Assert.True(applied, string.Join("; ", messages));
         var before = File.ReadAllText(_config);

@@ -167,7 +167,7 @@ public sealed class DemoCommandTests(DemoRunFixture run) : IClassFixture<DemoRun
 
         await using var fi = await OpenStoreAsync("fi.cybercoop");
         var audit = await ReadAuditAsync(fi);
-        Assert.Contains(audit, e => e.Kind == AuditKinds.Rejected && e.Reason.StartsWith("origin-key-unknown", StringComparison.Ordinal));
+        Assert.Contains(audit, e => e.Kind == AuditKinds.Rejected && e.Reason.StartsWith("bad-signature", StringComparison.Ordinal));
         Assert.Contains(audit, e => e.Kind == AuditKinds.Rejected && e.Reason.StartsWith("decrypt-failed", StringComparison.Ordinal));
         Assert.Contains(audit, e => e.Kind == AuditKinds.Denied && e.Subject == "/cybercoop.v1.Federation/Exchange" && e.Actor.Contains("rogue.cybercoop", StringComparison.Ordinal));
         await foreach (var indicator in fi.ReadAllIndicatorsAsync(TestContext.Current.CancellationToken))

@@ -29,8 +29,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     {
         _federation = DevFederationFixture.Create(_temp.Path);
         var config = GatewayConfigFile.Load(Tallinn.ConfigPath).Config;
-        config.Node.MetricsListen = "127.0.0.1:0";
-        GatewayConfigFile.Save(Tallinn.ConfigPath, config);
+        GatewayConfigFile.Save(Tallinn.ConfigPath, config with { Node = config.Node with { MetricsListen = "127.0.0.1:0" } });
         _node = await GatewayNode.StartAsync(
             Tallinn.ConfigPath,
             new GatewayNodeOptions { ConfigureLogging = logging => logging.ClearProviders() },

@@ -24,8 +24,7 @@ public sealed class RetiredKeyPurgeTests : IDisposable
     {
         var dev = DevFederationFixture.Create(_temp.Path).Nodes[0];
         var config = GatewayConfigFile.Load(dev.ConfigPath).Config;
-        config.Node.KeyRotation.RetiredGraceSeconds = 600;
-        GatewayConfigFile.Save(dev.ConfigPath, config);
+        GatewayConfigFile.Save(dev.ConfigPath, config with { Node = config.Node with { KeyRotation = config.Node.KeyRotation with { RetiredGraceSeconds = 600 } } });
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var node = await GatewayNode.StartAsync(dev.ConfigPath,
             new GatewayNodeOptions { Time = time, ConfigureLogging = logging => logging.ClearProviders() }, TestContext.Current.CancellationToken);

@@ -22,19 +22,7 @@ internal sealed class TaxiiClient : IDisposable
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    if (certificate is null)
-                    {
-                        return false;
-                    }
-
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(root);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return chain.Build(new X509Certificate2(certificate));
-                },
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => RootChain.Validates(certificate, root),
             },
         };
         if (clientCertificate is not null)

@@ -14,11 +14,11 @@ public sealed class TaxiiConfigTests
             Listen = "not-an-endpoint",
             MaxPageSize = 0,
             Analysts =
-            {
+            [
                 new TaxiiAnalystConfig { Name = "bad name/x", SecretHash = "plaintext-secret", Clearance = "PURPLE" },
                 new TaxiiAnalystConfig { Name = "ok" },
                 new TaxiiAnalystConfig { Name = "ok", SecretHash = "pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" },
-            },
+            ],
         };
         var errors = new List<string>();
 

@@ -23,9 +23,7 @@ internal static class TaxiiNode
     public static async Task<GatewayNode> StartAsync(DevNode node, params TaxiiAnalystConfig[] analysts)
     {
         var config = GatewayConfigFile.Load(node.ConfigPath).Config;
-        config.Taxii = new TaxiiConfig { Listen = "127.0.0.1:0", MaxPageSize = 50 };
-        config.Taxii.Analysts.AddRange(analysts);
-        GatewayConfigFile.Save(node.ConfigPath, config);
+        GatewayConfigFile.Save(node.ConfigPath, config with { Taxii = new TaxiiConfig { Listen = "127.0.0.1:0", MaxPageSize = 50, Analysts = [.. analysts] } });
         return await GatewayNode.StartAsync(node.ConfigPath, new GatewayNodeOptions { ConfigureLogging = l => l.ClearProviders() }, TestContext.Current.CancellationToken);
     }
 

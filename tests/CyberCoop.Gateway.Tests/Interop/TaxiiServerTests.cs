@@ -50,18 +50,18 @@ public sealed class TaxiiServerTests : IAsyncLifetime
         }
 
         var config = GatewayConfigFile.Load(Tallinn.ConfigPath).Config;
-        config.Taxii = new TaxiiConfig
+        var taxii = new TaxiiConfig
         {
             Listen = "127.0.0.1:0",
             MaxPageSize = 5,
             Analysts =
-            {
+            [
                 new TaxiiAnalystConfig { Name = "opencti", SecretHash = SecretHash.Hash(AmberSecret, SecretHash.MinimumIterations) },
                 new TaxiiAnalystConfig { Name = "redteam", SecretHash = SecretHash.Hash(RedSecret, SecretHash.MinimumIterations), Clearance = "RED" },
                 new TaxiiAnalystConfig { Name = "alice", Clearance = "RED" },
-            },
+            ],
         };
-        GatewayConfigFile.Save(Tallinn.ConfigPath, config);
+        GatewayConfigFile.Save(Tallinn.ConfigPath, config with { Taxii = taxii });
         _node = await GatewayNode.StartAsync(Tallinn.ConfigPath, new GatewayNodeOptions { ConfigureLogging = l => l.ClearProviders() }, TestContext.Current.CancellationToken);
     }
 

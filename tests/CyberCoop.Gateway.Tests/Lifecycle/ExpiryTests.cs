@@ -53,7 +53,7 @@ public sealed class ExpiryTests : IDisposable
     [Fact]
     public void Operator_lifetimes_replace_the_defaults()
     {
-        var lifetimes = ExpiryPolicy.DefaultLifetimes(new ExpiryConfig { DefaultLifetimeDays = new() { ["domain"] = 7 } });
+        var lifetimes = ExpiryPolicy.DefaultLifetimes(new ExpiryConfig { DefaultLifetimeDays = new Dictionary<string, int> { ["domain"] = 7 } });
         var validator = new SightingValidator(_time, lifetimes);
 
         var domain = validator.Validate(Sighting(IndicatorType.Domain, "c2.example", Now), Node, "agent");
@@ -70,7 +70,7 @@ public sealed class ExpiryTests : IDisposable
 
         ExpiryPolicy.Validate(new ExpiryConfig
         {
-            DefaultLifetimeDays = new() { ["ipv5"] = 3, ["domain"] = 0, ["sha256"] = 4000 },
+            DefaultLifetimeDays = new Dictionary<string, int> { ["ipv5"] = 3, ["domain"] = 0, ["sha256"] = 4000 },
             RetentionDays = -1,
             PruneIntervalSeconds = 5,
         }, errors);

@@ -17,7 +17,7 @@ public sealed class PostgresExhaustionTests
     {
         var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
         var role = "limited_" + Guid.NewGuid().ToString("N")[..12];
-        await ExecuteAsync(database, $"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0", Ct);
+        await PostgresTestServer.ExecuteAsync(database, $"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0", Ct);
         try
         {
             await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Username = role, Pooling = false }.ConnectionString);
@@ -29,7 +29,7 @@ public sealed class PostgresExhaustionTests
         }
         finally
         {
-            await ExecuteAsync(database, $"DROP ROLE {role}", Ct);
+            await PostgresTestServer.ExecuteAsync(database, $"DROP ROLE {role}", Ct);
         }
     }
 
@@ -38,17 +38,9 @@ public sealed class PostgresExhaustionTests
     {
         var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
 
-        var error = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(database, "SELECT * FROM no_such_table", Ct));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => PostgresTestServer.ExecuteAsync(database, "SELECT * FROM no_such_table", Ct));
 
         Assert.Equal("42P01", error.SqlState);
         Assert.Null(PostgresExhaustion.Of(error));
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(ct);
     }
 }

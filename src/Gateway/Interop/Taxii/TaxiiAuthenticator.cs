@@ -42,7 +42,7 @@ internal sealed class TaxiiAuthenticator(ITrustSnapshot trustSnapshot, INodeIden
         throw Unauthorized("authenticate with an analyst certificate of this node's domain or HTTP basic");
     }
 
-    private TaxiiCaller FromCertificate(X509Certificate2 certificate, List<TaxiiAnalystConfig> analysts)
+    private TaxiiCaller FromCertificate(X509Certificate2 certificate, IReadOnlyList<TaxiiAnalystConfig> analysts)
     {
         var result = trustSnapshot.Current.Validator.Validate(certificate, null, CertificatePurpose.Client);
         if (!result.IsValid || result.Id is not { } id)
@@ -61,7 +61,7 @@ internal sealed class TaxiiAuthenticator(ITrustSnapshot trustSnapshot, INodeIden
         return new TaxiiCaller(id.Name, "certificate", Clearance(entry), entry?.CanWrite ?? false);
     }
 
-    private async Task<TaxiiCaller> FromBasicAsync(string encoded, List<TaxiiAnalystConfig> analysts, CancellationToken ct)
+    private async Task<TaxiiCaller> FromBasicAsync(string encoded, IReadOnlyList<TaxiiAnalystConfig> analysts, CancellationToken ct)
     {
         string user, secret;
         try
