@@ -81,7 +81,9 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
             throw new ArgumentOutOfRangeException(nameof(processesA), processesA, "one or two processes of A");
         }
 
-        var dll = options.GatewayDirectory is { } dir ? Path.GetFullPath(Path.Combine(dir, "CyberCoop.Gateway.dll")) : "CyberCoop.Gateway.dll";
+        var dll = options.GatewayDirectory is { } dir
+            ? LoadOptions.GatewayProgram(dir) ?? throw new FileNotFoundException($"no gateway program in '{dir}'")
+            : "CyberCoop.Gateway.dll";
         var (cpusA, cpusB) = Pinning(options.CoresPerGateway);
         await using var b = await ChildProcess.StartAsync("gateway B", dll, ["serve", "--config", federation.B.ConfigPath], federation.B.Port, startTimeout, ct, cpus: cpusB);
         var a = new List<ChildProcess>();

@@ -25,7 +25,8 @@ internal static class LoadCommand
           --no-doc  print the table only; by default it is also written into docs/performance.md.
           --gateway run the CyberCoop.Gateway.dll in <folder> (e.g. a ReadyToRun publish:
                     dotnet publish src/Gateway -c Release -r linux-x64 --self-contained false
-                    -p:PublishReadyToRun=true -o <folder>) instead of the build beside the load tool.
+                    -p:PublishReadyToRun=true -o <folder>), or its native cybercoop-gateway when the folder
+                    is a Native AOT publish (-p:PublishAot=true), instead of the build beside the load tool.
           --cores   pin each gateway process to <n> CPUs (taskset): A to CPUs 0..n-1, B to the last n.
           --stored  indicators stored before the second pass (default 1,000,000; --quick 100,000; 0 skips it).
           stages    CPU and wall time of every stage from A's Ingest to B's commit, one after another.
@@ -182,9 +183,9 @@ internal static class LoadCommand
                     break;
                 case "--gateway" when i + 1 < args.Length:
                     gateway = args[++i];
-                    if (!File.Exists(Path.Combine(gateway, "CyberCoop.Gateway.dll")))
+                    if (LoadOptions.GatewayProgram(gateway) is null)
                     {
-                        await Console.Error.WriteLineAsync($"--gateway: no CyberCoop.Gateway.dll in '{gateway}'");
+                        await Console.Error.WriteLineAsync($"--gateway: no CyberCoop.Gateway.dll (or Native AOT cybercoop-gateway) in '{gateway}'");
                         return 2;
                     }
 

@@ -44,10 +44,20 @@ internal sealed record LoadOptions
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(3);
 
     /// <summary>
-    /// Folder holding the <c>CyberCoop.Gateway.dll</c> to run (e.g. a ReadyToRun publish); null runs the one beside the
-    /// load tool (the Release build of this tree).
+    /// Folder holding the <c>CyberCoop.Gateway.dll</c> to run (e.g. a ReadyToRun publish) or, for a Native AOT publish,
+    /// the native executable; null runs the one beside the load tool (the Release build of this tree).
     /// </summary>
     public string? GatewayDirectory { get; init; }
+
+    /// <summary>
+    /// The gateway program in <paramref name="directory"/>: its <c>CyberCoop.Gateway.dll</c> (run with <c>dotnet</c>) or,
+    /// when there is none, a Native AOT publish's native executable (<c>cybercoop-gateway</c>, or <c>CyberCoop.Gateway</c>
+    /// when published without the rename); null when the folder holds none of them.
+    /// </summary>
+    public static string? GatewayProgram(string directory) =>
+        new[] { "CyberCoop.Gateway.dll", "cybercoop-gateway", "CyberCoop.Gateway" }
+            .Select(name => Path.GetFullPath(Path.Combine(directory, name)))
+            .FirstOrDefault(File.Exists);
 
     /// <summary>
     /// CPUs each gateway process is pinned to (taskset), or null for no pinning. With 1 on a 2-core machine A runs on

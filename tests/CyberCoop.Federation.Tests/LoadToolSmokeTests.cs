@@ -214,7 +214,7 @@ public sealed class LoadToolSmokeTests
     [InlineData("--cores", "999", "--cores: expected a whole number from 1 to")]
     [InlineData("--cores", "x", "--cores: expected a whole number from 1 to")]
     [InlineData("--stored", "-1", "--stored: expected a whole number of indicators")]
-    [InlineData("--gateway", "/nonexistent-folder", "--gateway: no CyberCoop.Gateway.dll in")]
+    [InlineData("--gateway", "/nonexistent-folder", "--gateway: no CyberCoop.Gateway.dll (or Native AOT cybercoop-gateway) in")]
     public async Task E2e_with_a_bad_cores_stored_or_gateway_argument_is_refused_before_any_work(string option, string value, string message)
     {
         var error = new StringWriter();

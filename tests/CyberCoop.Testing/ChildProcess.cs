@@ -52,7 +52,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <c>prlimit</c>, which execs it, so <see cref="Id"/> is still the program's own process id); with
     /// <paramref name="cpus"/> (a CPU list such as <c>0</c> or <c>0-1</c>) it and every thread it starts are pinned to those
     /// CPUs (util-linux <c>taskset</c>, which also execs it). <paramref name="dll"/> may be an absolute path (a published
-    /// build elsewhere); a relative one is taken beside the running assembly.
+    /// build elsewhere, or its native executable for a Native AOT publish); a relative one is taken beside the running assembly.
     /// </summary>
     public static async Task<ChildProcess> StartAsync(string name, string dll, IEnumerable<string> args, int port, TimeSpan timeout,
         CancellationToken ct, int? openFileLimit = null, string? cpus = null)
@@ -111,7 +111,10 @@ internal sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    /// <summary><c>dotnet &lt;dll&gt; args</c> for the dll beside the running assembly, output redirected.</summary>
+    /// <summary>
+    /// <c>dotnet &lt;dll&gt; args</c> for the dll beside the running assembly, output redirected. A path that does not end
+    /// in <c>.dll</c> is a native executable (a Native AOT publish) and is run directly.
+    /// </summary>
     public static ProcessStartInfo StartInfo(string dll, IEnumerable<string> args)
     {
         var path = Path.Combine(AppContext.BaseDirectory, dll);
@@ -120,13 +123,18 @@ internal sealed class ChildProcess : IAsyncDisposable
             throw new FileNotFoundException($"{dll} is not beside {AppContext.BaseDirectory} (build the solution first)", path);
         }
 
-        var info = new ProcessStartInfo("dotnet")
+        var native = !path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var info = new ProcessStartInfo(native ? path : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(path);
+        if (!native)
+        {
+            info.ArgumentList.Add(path);
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

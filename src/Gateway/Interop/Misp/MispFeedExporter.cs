@@ -102,9 +102,15 @@ internal static class MispFeedExporter
         ["threat_level_id"] = "4",
         ["published"] = true,
         ["Orgc"] = new JsonObject { ["name"] = origin, ["uuid"] = Uuid("misp-org:" + origin) },
-        ["Tag"] = new JsonArray(new JsonObject { ["name"] = MispTypes.TlpTag(tlp) }),
+        ["Tag"] = new JsonArray(Tag(MispTypes.TlpTag(tlp))),
         ["Attribute"] = new JsonArray(),
     };
+
+    /// <summary>
+    /// A MISP tag object. Typed JsonNode, as is <see cref="Attribute"/>: JsonArray.Add(JsonObject) binds to the generic
+    /// Add&lt;T&gt;, which needs reflection (IL2026/IL3050 under trimming and Native AOT); Add(JsonNode) does not.
+    /// </summary>
+    private static JsonNode Tag(string name) => new JsonObject { ["name"] = name };
 
     /// <summary>
     /// One attribute. Withdrawn by its origin: <c>deleted: true</c> (MISP's soft deletion, which a feed pull applies to
@@ -112,28 +118,28 @@ internal static class MispFeedExporter
     /// timestamp, so the event is newer and is fetched again. Expired: kept, <c>to_ids: false</c> (MISP has no
     /// valid-until; context, no longer for detection).
     /// </summary>
-    private static JsonObject Attribute(ExportedView exported)
+    private static JsonNode Attribute(ExportedView exported)
     {
         var (origin, indicator) = (exported.Origin, exported.View);
         var stix = exported.ToStix();
         var (type, category) = MispTypes.Of(indicator.Type);
         var json = stix.Json;
         var withdrawn = exported.Withdrawal is not null;
-        var tags = new JsonArray(new JsonObject { ["name"] = MispTypes.TlpTag(indicator.Tlp) });
-        tags.Add(new JsonObject { ["name"] = MispTypes.TagPrefix + "confidence=\"" + (int)json["confidence"]! + "\"" });
+        var tags = new JsonArray(Tag(MispTypes.TlpTag(indicator.Tlp)));
+        tags.Add(Tag(MispTypes.TagPrefix + "confidence=\"" + (int)json["confidence"]! + "\""));
         if (indicator.Type == IndicatorType.Ja4)
         {
-            tags.Add(new JsonObject { ["name"] = MispTypes.TagPrefix + "type=\"ja4\"" });
+            tags.Add(Tag(MispTypes.TagPrefix + "type=\"ja4\""));
         }
 
         foreach (var tag in indicator.Tags)
         {
-            tags.Add(new JsonObject { ["name"] = tag });
+            tags.Add(Tag(tag));
         }
 
         foreach (var sector in indicator.Sectors)
         {
-            tags.Add(new JsonObject { ["name"] = MispTypes.TagPrefix + "sector=\"" + sector + "\"" });
+            tags.Add(Tag(MispTypes.TagPrefix + "sector=\"" + sector + "\""));
         }
 
         var modified = stix.Modified.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -297,7 +297,9 @@ internal static class StixExporter
         return new StixObject(id, type, modified, json, origin);
     }
 
-    private static JsonObject CveReference(string cve) => new()
+    // Returns JsonNode, not JsonObject: JsonArray.Add(JsonObject) binds to the generic Add<T>, which needs reflection
+    // (IL2026/IL3050 under trimming and Native AOT); Add(JsonNode) does not.
+    private static JsonNode CveReference(string cve) => new JsonObject
     {
         ["source_name"] = "cve",
         ["external_id"] = cve,

@@ -269,7 +269,9 @@ internal sealed class TaxiiOutbound(
             ? address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IndicatorType.Ipv6 : IndicatorType.Ipv4
             : IndicatorType.Unspecified;
 
-    private static JsonObject Status(string id, string version, string message)
+    // Returns JsonNode, not JsonObject: JsonArray.Add(JsonObject) binds to the generic Add<T>, which needs reflection
+    // (IL2026/IL3050 under trimming and Native AOT); Add(JsonNode) does not.
+    private static JsonNode Status(string id, string version, string message)
     {
         var status = new JsonObject { ["id"] = Truncate(id) };
         if (version.Length > 0)
