@@ -148,16 +148,21 @@ public sealed class PostgresResourceLimitTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_f is { } f)
+        try
         {
-            _f = null;
-            await f.DisposeAsync();
+            if (_f is { } f)
+            {
+                _f = null;
+                await f.DisposeAsync();
+            }
         }
-
-        if (_cluster is { } cluster)
+        finally
         {
-            _cluster = null;
-            await cluster.DisposeAsync();
+            if (_cluster is { } cluster)
+            {
+                _cluster = null;
+                await cluster.DisposeAsync();
+            }
         }
     }
 

@@ -29,8 +29,15 @@ public sealed class PostgresStorageFullTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await _f.DisposeAsync();
-        await _tablespace.DisposeAsync();
+        try
+        {
+            await _f.DisposeAsync();
+        }
+        finally
+        {
+            // The tmpfs goes even when the gateway's stop failed (the mount would outlive the test run).
+            await _tablespace.DisposeAsync();
+        }
     }
 
     [Fact]

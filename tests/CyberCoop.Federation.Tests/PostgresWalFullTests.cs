@@ -46,8 +46,15 @@ public sealed class PostgresWalFullTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await _f.DisposeAsync();
-        await _server.DisposeAsync();
+        try
+        {
+            await _f.DisposeAsync();
+        }
+        finally
+        {
+            // The server and its tmpfs go even when the gateways' stop failed (the mount would outlive the test run).
+            await _server.DisposeAsync();
+        }
     }
 
     [Fact]
