@@ -19,7 +19,8 @@ namespace CyberCoop.Gateway.Tests.Cli;
 /// <list type="number">
 /// <item><c>~/cybercoop</c> (where the reader cloned the repository) becomes this repository's path, and
 /// <c>~/federation</c> a fresh temporary folder.</item>
-/// <item>The ports <c>7401</c> and <c>7402</c> become two free loopback ports (tests run in parallel).</item>
+/// <item>The ports <c>7401</c> and <c>7402</c> (the gateways) and <c>7480</c> (the console) become three free loopback
+/// ports (tests run in parallel, and other checkouts may run this test on the same machine).</item>
 /// <item>A command whose comment starts with <c># terminal N</c> is started in the background (the reader's other
 /// terminal) with its output in <c>terminal-N.log</c>; the session goes on once it has printed
 /// <c>listening on</c> (a gateway) or anything at all (other commands), as the reader waits for it, and every such
@@ -50,9 +51,9 @@ public sealed class OperatorGuideTests : IDisposable
         var alertAddress = Regex.Match(string.Join('\n', blocks.Select(b => b.Text)), "\"dest_ip\":\"([^\"]+)\"").Groups[1].Value;
         Assert.NotEmpty(alertAddress);
 
-        var ports = CyberCoop.Gateway.Hosting.LoopbackPorts.Reserve(2);
+        var ports = CyberCoop.Gateway.Hosting.LoopbackPorts.Reserve(3);
         var home = Path.Combine(_temp.Path, "federation");
-        var script = GuideBlocks.ToScript(blocks, TestData.RepositoryRoot, home, ports[0], ports[1], alertAddress);
+        var script = GuideBlocks.ToScript(blocks, TestData.RepositoryRoot, home, (ports[0], ports[1], ports[2]), alertAddress);
         File.WriteAllText(Path.Combine(_temp.Path, "guide.sh"), script);
         var projectFolders = new[] { "Gateway", "Agent" }.Select(p => Path.Combine(TestData.RepositoryRoot, "src", p)).ToArray();
         var before = projectFolders.Select(Entries).ToArray();
@@ -108,6 +109,7 @@ public sealed class OperatorGuideTests : IDisposable
             ```sh
             gateway serve --config ee/node/gateway.json     # terminal 1 (Estonia)
             gateway peers add --address https://127.0.0.1:7401 --other 127.0.0.1:7402
+            curl -sk https://127.0.0.1:7480/
             ```
             <!-- guide test: skip (needs a third nation) -->
             ```sh
@@ -136,12 +138,12 @@ public sealed class OperatorGuideTests : IDisposable
             """;
 
         var blocks = GuideBlocks.Extract(Markdown, lastSection: 8);
-        var script = GuideBlocks.ToScript(blocks, "/repo", "/tmp/home", 5001, 5002, "198.51.100.23");
+        var script = GuideBlocks.ToScript(blocks, "/repo", "/tmp/home", (5001, 5002, 5080), "198.51.100.23");
 
         Assert.Equal(3, blocks.Count);
         var all = GuideBlocks.Extract(Markdown, lastSection: 13);
         Assert.Equal([0, 5, 8, 9, 13], all.Select(b => b.Section));
-        var full = GuideBlocks.ToScript(all, "/repo", "/tmp/home", 5001, 5002, "198.51.100.23");
+        var full = GuideBlocks.ToScript(all, "/repo", "/tmp/home", (5001, 5002, 5080), "198.51.100.23");
         Assert.Contains("stop_terminal 1\nbackground 1 'listening on' 'gateway serve --config gateway.json'", full, StringComparison.Ordinal);
         Assert.DoesNotContain("createdb", full, StringComparison.Ordinal);
         // The repeat-until rule stays on section 8's last block, not the session's last.
@@ -150,7 +152,7 @@ public sealed class OperatorGuideTests : IDisposable
         Assert.Contains("export CC='/repo'\n", script, StringComparison.Ordinal);
         Assert.Contains("mkdir '/tmp/home' && cd '/tmp/home'\n", script, StringComparison.Ordinal);
         Assert.Contains("background 1 'listening on' 'gateway serve --config ee/node/gateway.json'", script, StringComparison.Ordinal);
-        Assert.Contains("--address https://127.0.0.1:5001 --other 127.0.0.1:5002\n", script, StringComparison.Ordinal);
+        Assert.Contains("--address https://127.0.0.1:5001 --other 127.0.0.1:5002\ncurl -sk https://127.0.0.1:5080/\n", script, StringComparison.Ordinal);
         Assert.DoesNotContain("origins add", script, StringComparison.Ordinal);
         Assert.DoesNotContain("policy test", script, StringComparison.Ordinal);
         Assert.DoesNotContain("\"not\"", script, StringComparison.Ordinal);
@@ -246,7 +248,7 @@ internal static partial class GuideBlocks
     }
 
     /// <summary>The bash session: a small harness, then the blocks with the substitutions applied.</summary>
-    public static string ToScript(IReadOnlyList<GuideBlock> blocks, string repository, string home, int eePort, int fiPort, string awaitedValue)
+    public static string ToScript(IReadOnlyList<GuideBlock> blocks, string repository, string home, (int Ee, int Fi, int Console) ports, string awaitedValue)
     {
         var script = new StringBuilder("""
             set -euo pipefail
@@ -288,8 +290,9 @@ internal static partial class GuideBlocks
             var text = blocks[b].Text
                 .Replace("~/cybercoop", Quote(repository), StringComparison.Ordinal)
                 .Replace("~/federation", Quote(home), StringComparison.Ordinal)
-                .Replace(":7401", ":" + eePort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-                .Replace(":7402", ":" + fiPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+                .Replace(":7401", ":" + ports.Ee.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace(":7402", ":" + ports.Fi.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace(":7480", ":" + ports.Console.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
             if (blocks[b].StopTerminal is { } stop)
             {
                 script.Append("stop_terminal ").Append(stop.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
