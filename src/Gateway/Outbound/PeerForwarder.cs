@@ -413,7 +413,8 @@ internal sealed class PeerForwarder : IAsyncDisposable
     /// grace ended while the bundle waited here) can never be verified by the next hop, and only the origin could sign
     /// it again: it is dropped from this peer's outbox, audited and counted, instead of blocking the link behind it.
     /// Decided only on an announcement the origin issued after the bundle was created; with no such knowledge the
-    /// envelope is sent and the next hop decides. Returns true when the envelope was dropped.
+    /// envelope is sent and the next hop decides. Returns true when the envelope is no longer queued (dropped here, or
+    /// already removed by another session); only the session whose delete removed it audits and counts the drop.
     /// </summary>
     private async Task<bool> DropIfOriginKeyWithdrawnAsync(OutboxEntry entry, CancellationToken ct)
     {
@@ -423,7 +424,13 @@ internal sealed class PeerForwarder : IAsyncDisposable
             return false;
         }
 
-        await _outboxStore.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false);
+        if (!await _outboxStore.DeleteOutboxAsync(Peer.IdText, entry.EnvelopeId, ct).ConfigureAwait(false))
+        {
+            // Already gone: dropped (or acked) by another session for this peer, e.g. the forwarder a connection change
+            // replaced, which stops in the background. One drop, one audit entry, one count.
+            return true;
+        }
+
         Interlocked.Increment(ref _metrics.EnvelopesDropped);
         GatewayLog.RelayedBundleDropped(_logger, bundleId, Peer.IdText);
         _auditSink.AuditLater(new AuditEntry
