@@ -219,6 +219,17 @@ internal sealed class TestFederation : IAsyncDisposable
         return ids;
     }
 
+    /// <summary>Runs the real <c>status</c> CLI (with <c>--json</c> when <paramref name="json"/>) against <paramref name="code"/>'s admin socket.</summary>
+    public async Task<(int Exit, string Output, string Error)> StatusAsync(string code, bool json)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        string[] args = json ? ["status", "--json", "--config", this[code].ConfigPath] : ["status", "--config", this[code].ConfigPath];
+        var exit = await Gateway.Cli.CliInvocation.InvokeAsync(Gateway.Cli.GatewayCommandLine.Build(), args,
+            new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
+        return (exit, output.ToString(), error.ToString());
+    }
+
     /// <summary>
     /// Submits batches of 500 new indicators (batch ids and values from <paramref name="prefix"/>) on one Ingest stream of
     /// <paramref name="code"/>'s agent until the gateway refuses one, or <paramref name="maxBatches"/> were taken; every

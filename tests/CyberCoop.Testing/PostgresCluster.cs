@@ -84,6 +84,10 @@ internal sealed class PostgresCluster : IAsyncDisposable
     public Task StartServerAsync() =>
         RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "120", "-o", _options, "start"], _asUser);
 
+    /// <summary>Stops the server at once (pg_ctl immediate mode: as a crash, no shutdown checkpoint) and keeps the cluster for <see cref="StartServerAsync"/>.</summary>
+    public Task StopServerAsync() =>
+        RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], _asUser);
+
     /// <summary>Whether the server runs (pg_ctl status); false once it shut down, e.g. after a failed crash recovery.</summary>
     public async Task<bool> IsRunningAsync()
     {

@@ -6,30 +6,46 @@ namespace CyberCoop.Gateway.Admin;
 
 /// <summary>
 /// The node's live status (identity, trust bundles, peers with their counters and outbox, agents, warnings): what
-/// <c>status</c> prints over the admin socket and what the web console shows; one code path for both.
+/// <c>status</c> prints over the admin socket and what the web console shows; one code path for both. The store's
+/// counts (indicators, outbox depths) are read with a bound (<see cref="StoreReadBound"/>): when the store's PostgreSQL
+/// server is down or does not answer, the report still holds everything kept in memory, with
+/// <see cref="NodeStatus.StoreUnavailable"/> saying why the counts are missing and since when.
 /// </summary>
 internal sealed class NodeStatusReport(
     ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, NodeMetrics nodeMetrics, CallerActivity callerActivity,
-    IIndicatorStore indicatorStore, IOutboxStore outboxStore, TimeProvider time)
+    GatewayStore store, TimeProvider time)
 {
     /// <summary>Certificates expiring within this period raise a warning.</summary>
     public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(7);
+
+    /// <summary>How long the report waits for the store's counts before it is built without them.</summary>
+    public static readonly TimeSpan StoreReadBound = TimeSpan.FromSeconds(3);
 
     /// <summary>Reads the status now.</summary>
     public async Task<NodeStatus> BuildAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
+        var counts = await ReadStoreAsync(ct).ConfigureAwait(false);
         var certificateNotAfter = new DateTimeOffset(identitySource.Current.Certificate.NotAfter.ToUniversalTime());
         var status = new NodeStatus
         {
             Node = identitySource.Current.IdText,
             StartedAt = Timestamp.FromDateTimeOffset(nodeMetrics.StartedAt),
-            IndicatorsStored = (ulong)await indicatorStore.CountIndicatorsAsync(ct).ConfigureAwait(false),
+            IndicatorsStored = (ulong)(counts.Indicators ?? 0),
             SightingsIngested = (ulong)nodeMetrics.SightingsIngested,
             SightingsRejected = (ulong)nodeMetrics.SightingsRejected,
             CallsDenied = (ulong)nodeMetrics.CallsDenied,
             CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
         };
+        if (counts.Unavailable is { } unavailable)
+        {
+            status.StoreUnavailable = unavailable.Cause;
+            if (unavailable.Since is { } since)
+            {
+                status.StoreUnavailableSince = Timestamp.FromDateTimeOffset(since);
+            }
+        }
+
         if (identitySource.Current.PendingActivation() is { } activation)
         {
             status.ContentKeysPendingActivation = Timestamp.FromDateTimeOffset(activation);
@@ -54,7 +70,7 @@ internal sealed class NodeStatusReport(
         {
             var metrics = nodeMetrics.Peer(peer.IdText);
             var (connectedSince, lastAck, lastError, suite) = metrics.Snapshot();
-            var outbox = await outboxStore.GetOutboxStatsAsync(peer.IdText, ct).ConfigureAwait(false);
+            var outbox = counts.Outboxes.GetValueOrDefault(peer.IdText) ?? new OutboxStats(0, 0, null);
             var item = new PeerStatus
             {
                 Peer = peer.IdText,
@@ -145,5 +161,49 @@ internal sealed class NodeStatusReport(
         }
 
         return status;
+    }
+
+    /// <summary>
+    /// The indicator count and every configured peer's outbox, or, when the store's server is unreachable (or does not
+    /// answer within <see cref="StoreReadBound"/>), why not and since when.
+    /// </summary>
+    private async Task<(long? Indicators, Dictionary<string, OutboxStats> Outboxes, (string Cause, DateTimeOffset? Since)? Unavailable)> ReadStoreAsync(CancellationToken ct)
+    {
+        var peers = trustSnapshot.Current.Peers.Values.Select(p => p.IdText).ToList();
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // On a thread of its own: a pooled read connection is opened synchronously and may wait for a dead server.
+        var read = Task.Run(
+            async () =>
+            {
+                var indicators = await store.CountIndicatorsAsync(bound.Token).ConfigureAwait(false);
+                var outboxes = new Dictionary<string, OutboxStats>(StringComparer.Ordinal);
+                foreach (var peer in peers)
+                {
+                    outboxes[peer] = await store.GetOutboxStatsAsync(peer, bound.Token).ConfigureAwait(false);
+                }
+
+                return (indicators, outboxes);
+            },
+            bound.Token);
+        try
+        {
+            var (indicators, outboxes) = await read.WaitAsync(StoreReadBound, time, ct).ConfigureAwait(false);
+            store.Outage?.Cleared();
+            return (indicators, outboxes, null);
+        }
+        catch (TimeoutException)
+        {
+            await bound.CancelAsync().ConfigureAwait(false);
+            _ = read.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return (null, [], store.Outage?.Current is { } known
+                ? (known.Cause, known.Since)
+                : ($"the store {store.Path} did not answer within {StoreReadBound.TotalSeconds:0} s", null));
+        }
+        catch (Exception ex) when (PostgresOutage.Of(ex) is { } outage && store.Outage is { } monitor)
+        {
+            monitor.Seen(outage);
+            var known = monitor.Current!.Value;
+            return (null, [], (known.Cause, known.Since));
+        }
     }
 }

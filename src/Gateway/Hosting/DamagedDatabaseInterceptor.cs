@@ -122,7 +122,8 @@ internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<Dam
 
     private RpcException Unavailable(string outage, ServerCallContext context)
     {
-        var message = $"{StoreUnavailable}: the PostgreSQL store {store.Path} is unreachable or not serving: {outage}; " +
+        var cause = store.Outage?.Seen(outage) ?? $"the store {store.Path} is unreachable: {outage}";
+        var message = $"{StoreUnavailable}: {cause}; " +
             "nothing of this request was acknowledged: re-send it once the server is back (a write that committed before the connection broke is recognised and not stored twice)";
         GatewayLog.StorageFull(logger, context.Method, message);
         return new RpcException(new Status(StatusCode.Unavailable, message));

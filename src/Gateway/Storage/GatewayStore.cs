@@ -55,6 +55,9 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
     /// <summary>The SQLite database (write and checkpoint counters for diagnostics and tests); null on PostgreSQL.</summary>
     internal SqliteDatabase? Database => _db as SqliteDatabase;
 
+    /// <summary>Whether the PostgreSQL server is known to be unreachable now, why and since when; null on SQLite.</summary>
+    internal StoreOutageMonitor? Outage => (_db as PostgresDatabase)?.Outage;
+
     /// <summary>The engine under this store.</summary>
     internal IStoreDatabase Engine => _db;
 
@@ -88,7 +91,7 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(options);
-        var db = await PostgresDatabase.OpenAsync(connectionString, options, ct).ConfigureAwait(false);
+        var db = await PostgresDatabase.OpenAsync(connectionString, options, ct, time).ConfigureAwait(false);
         return new GatewayStore(db, time);
     }
 

@@ -41,11 +41,12 @@ internal sealed class PostgresDatabase : IStoreDatabase
     private long _groupsCommitted;
     private long _writesCommitted;
 
-    private PostgresDatabase(NpgsqlDataSource dataSource, string description, PostgresStoreOptions options)
+    private PostgresDatabase(NpgsqlDataSource dataSource, string description, PostgresStoreOptions options, TimeProvider time)
     {
         _dataSource = dataSource;
         Path = description;
         Options = options;
+        Outage = new StoreOutageMonitor(description, time);
         _writerLoop = Task.Run(WriteLoopAsync);
     }
 
@@ -58,6 +59,9 @@ internal sealed class PostgresDatabase : IStoreDatabase
     /// <summary>Settings (outbox lease).</summary>
     public PostgresStoreOptions Options { get; }
 
+    /// <summary>Whether the server is known to be unreachable now (set and cleared by the writer, refused calls and status).</summary>
+    public StoreOutageMonitor Outage { get; }
+
     /// <summary>This process's name on outbox claims (unique per open store).</summary>
     public string Instance { get; } = Environment.MachineName + ":" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8];
 
@@ -68,7 +72,7 @@ internal sealed class PostgresDatabase : IStoreDatabase
     public long WritesCommitted => Interlocked.Read(ref _writesCommitted);
 
     /// <summary>Connects, checks the server and migrates the schema; throws with a clear message when the server cannot be used.</summary>
-    public static async Task<PostgresDatabase> OpenAsync(string connectionString, PostgresStoreOptions options, CancellationToken ct)
+    public static async Task<PostgresDatabase> OpenAsync(string connectionString, PostgresStoreOptions options, CancellationToken ct, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentNullException.ThrowIfNull(options);
@@ -86,7 +90,7 @@ internal sealed class PostgresDatabase : IStoreDatabase
             throw new StoreUnavailableException($"the PostgreSQL store {description} cannot be used: {ex.Message}", ex);
         }
 
-        return new PostgresDatabase(dataSource, description, options);
+        return new PostgresDatabase(dataSource, description, options, time ?? TimeProvider.System);
     }
 
     /// <inheritdoc/>
@@ -171,6 +175,11 @@ internal sealed class PostgresDatabase : IStoreDatabase
         }
         catch (Exception ex)
         {
+            if (PostgresOutage.Of(ex) is { } outage)
+            {
+                Outage.Seen(outage);
+            }
+
             if (_writer is { } broken && (IsConnectionLost(ex) || broken.FullState != System.Data.ConnectionState.Open))
             {
                 // Reconnect for the next group (server restart, failover to a promoted replica).
@@ -182,6 +191,7 @@ internal sealed class PostgresDatabase : IStoreDatabase
             return;
         }
 
+        Outage.Cleared();
         Interlocked.Increment(ref _groupsCommitted);
         Interlocked.Add(ref _writesCommitted, group.Count);
         PendingWrite.Complete(group, failed, error: null);

@@ -27,7 +27,9 @@ internal static class StatusCommand
             "the sequence of this node's trust bundle it holds and its last error (kept across restarts); per peer connected or " +
             "not and since when, last ack, outbox depth and oldest age, envelopes and indicators sent/received/withheld/rejected, " +
             "bundle sequences (ours it holds / its that we hold), last error; node totals; " +
-            "certificate expiry warnings; when a content-key rotation is pending, when the new keys become active. Exit 1 when no node is running." +
+            "certificate expiry warnings; when a content-key rotation is pending, when the new keys become active; when the PostgreSQL store's " +
+            "server is down or does not answer within 3 s, a 'store UNAVAILABLE since ...' line with the cause, and the indicator count " +
+            "and outbox depths as unknown. Exit 1 when no node is running." +
             Environment.NewLine + "Example: status --config gateway.json --json")
         {
             config, json, watch, interval,
@@ -126,7 +128,15 @@ internal static class StatusCommand
     {
         io.Output.WriteLine($"node                {status.Node}");
         io.Output.WriteLine($"started             {When(status.StartedAt, now)}");
-        io.Output.WriteLine($"indicators stored   {status.IndicatorsStored}");
+        var storeDown = status.StoreUnavailable.Length > 0;
+        if (storeDown)
+        {
+            // The store's counts could not be read; everything else is the node's memory.
+            var since = status.StoreUnavailableSince is null ? "" : $" since {When(status.StoreUnavailableSince, now)}";
+            io.Output.WriteLine($"store               UNAVAILABLE{since}: {status.StoreUnavailable}");
+        }
+
+        io.Output.WriteLine($"indicators stored   {(storeDown ? "unknown (store unavailable)" : status.IndicatorsStored.ToString(CultureInfo.InvariantCulture))}");
         io.Output.WriteLine($"sightings ingested  {status.SightingsIngested} ({status.SightingsRejected} rejected)");
         io.Output.WriteLine($"calls denied        {status.CallsDenied}");
         if (status.CertificateNotAfter is not null)
@@ -194,7 +204,7 @@ internal static class StatusCommand
                 p.Peer,
                 p.Connected ? $"up {Since(p.ConnectedSince, now)}" : "DOWN",
                 p.LastAck is null ? "never" : $"{Since(p.LastAck, now)} ago",
-                p.OutboxDepth == 0 ? "0" : $"{p.OutboxDepth} (oldest {Age(TimeSpan.FromSeconds(p.OldestAgeSeconds))})",
+                storeDown ? "?" : p.OutboxDepth == 0 ? "0" : $"{p.OutboxDepth} (oldest {Age(TimeSpan.FromSeconds(p.OldestAgeSeconds))})",
                 $"{p.EnvelopesSent}/{p.IndicatorsSent}",
                 $"{p.EnvelopesReceived}/{p.IndicatorsReceived}",
                 p.IndicatorsWithheld.ToString(CultureInfo.InvariantCulture),
