@@ -131,8 +131,10 @@ public static class PemFiles
         {
             key.ImportFromPem(text);
         }
-        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException or PlatformNotSupportedException)
         {
+            // PlatformNotSupportedException: a key naming a curve OpenSSL does not know (found by fuzzing: a P-256 key
+            // whose curve OID had one byte changed escaped as an unhandled exception).
             key.Dispose();
             throw new CryptoFileException(path, "is not a PEM ECDSA private key (expected 'PRIVATE KEY' or 'EC PRIVATE KEY'): " + ex.Message, ex);
         }

@@ -131,6 +131,31 @@ public sealed class PemFilesTests : IDisposable
     }
 
     [Fact]
+    public void Private_key_on_a_curve_the_platform_does_not_know_is_refused_naming_the_file()
+    {
+        // Found by fuzzing (fuzz/fuzz pem, docs/fuzzing.md): a P-256 PKCS#8 key whose curve OID had one byte changed
+        // (1.2.7624.10045.3.1.7) made OpenSSL throw PlatformNotSupportedException, which escaped LoadPrivateKey.
+        const string Key = """
+            -----BEGIN PRIVATE KEY-----
+            MIGHAgEAMBMGByqGSM49AgEGCCq7SM49AwEHBG0wawIBAQQgyf5g7vJMZKTHPRgI
+            piXHlr4TAmdqyImIuBKPHGn9MoKhRANCAASqCTt9Fcuj/LlZfBuBqmVsSGWLKcXR
+            s6Qv0QbsiUgHHqoWVcIL5UEzHUAb1LKCu866XGpN4rZKgDzneslJYNd2
+            -----END PRIVATE KEY-----
+            """;
+        var path = _dir.File("odd-curve.key");
+        File.WriteAllText(path, Key + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        var ex = Assert.Throws<CryptoFileException>(() => PemFiles.LoadPrivateKey(path));
+
+        Assert.Equal(path, ex.Path);
+        Assert.Contains("is not a PEM ECDSA private key", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Certificate_block_with_garbage_is_rejected()
     {
         File.WriteAllText(_dir.File("bad.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
