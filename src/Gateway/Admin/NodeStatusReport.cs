@@ -13,7 +13,7 @@ namespace CyberCoop.Gateway.Admin;
 /// </summary>
 internal sealed class NodeStatusReport(
     ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, NodeMetrics nodeMetrics, CallerActivity callerActivity,
-    GatewayStore store, TimeProvider time)
+    IIndicatorStore indicatorStore, IOutboxStore outboxStore, IStoreHealth store, TimeProvider time)
 {
     /// <summary>Certificates expiring within this period raise a warning.</summary>
     public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(7);
@@ -175,11 +175,11 @@ internal sealed class NodeStatusReport(
         var read = Task.Run(
             async () =>
             {
-                var indicators = await store.CountIndicatorsAsync(bound.Token).ConfigureAwait(false);
+                var indicators = await indicatorStore.CountIndicatorsAsync(bound.Token).ConfigureAwait(false);
                 var outboxes = new Dictionary<string, OutboxStats>(StringComparer.Ordinal);
                 foreach (var peer in peers)
                 {
-                    outboxes[peer] = await store.GetOutboxStatsAsync(peer, bound.Token).ConfigureAwait(false);
+                    outboxes[peer] = await outboxStore.GetOutboxStatsAsync(peer, bound.Token).ConfigureAwait(false);
                 }
 
                 return (indicators, outboxes);

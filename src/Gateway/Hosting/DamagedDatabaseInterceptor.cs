@@ -22,7 +22,7 @@ namespace CyberCoop.Gateway.Hosting;
 /// <see cref="StatusCode.Unavailable"/> <c>store-unavailable: ...</c> naming the store and the outage: the caller
 /// re-sends with its ordinary backoff, and the store reconnects by itself once the server is back.
 /// </summary>
-internal sealed class DamagedDatabaseInterceptor(GatewayStore store, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
+internal sealed class DamagedDatabaseInterceptor(IStoreHealth store, ILogger<DamagedDatabaseInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {

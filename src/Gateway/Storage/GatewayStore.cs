@@ -20,7 +20,7 @@ namespace CyberCoop.Gateway.Storage;
 /// <see cref="StoreOptions.DurableAgainstPowerLoss"/>; every method returns only after the transaction holding its
 /// write committed, so a caller may ack once the task completes. All methods are thread-safe.
 /// </remarks>
-internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IReceiveStore, IOutboxStore, IEmbargoStore, IQuarantineStore, IAsyncDisposable
+internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIngestStore, IReceiveStore, IOutboxStore, IEmbargoStore, IQuarantineStore, IAsyncDisposable
 {
     /// <summary>Largest batch or envelope id accepted (the protocol recommends 16 bytes).</summary>
     public const int MaxIdBytes = 64;
@@ -56,7 +56,7 @@ internal sealed partial class GatewayStore : IIndicatorStore, IIngestStore, IRec
     internal SqliteDatabase? Database => _db as SqliteDatabase;
 
     /// <summary>Whether the PostgreSQL server is known to be unreachable now, why and since when; null on SQLite.</summary>
-    internal StoreOutageMonitor? Outage => (_db as PostgresDatabase)?.Outage;
+    public StoreOutageMonitor? Outage => (_db as PostgresDatabase)?.Outage;
 
     /// <summary>The engine under this store.</summary>
     internal IStoreDatabase Engine => _db;

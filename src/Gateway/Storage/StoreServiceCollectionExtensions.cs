@@ -12,6 +12,7 @@ internal static class StoreServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(store);
         services.TryAddSingleton(store);
         services.TryAddSingleton(store.Audit);
+        services.TryAddSingleton<IStoreHealth>(store);
         services.TryAddSingleton<IIndicatorStore>(store);
         services.TryAddSingleton<IIngestStore>(store);
         services.TryAddSingleton<IReceiveStore>(store);
