@@ -82,7 +82,8 @@ internal static class WriteProfile
                 var signed = new SignedBundle { Bundle = bundle.ToByteString(), Signature = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(64 + 3309)) }.ToByteArray();
                 var envelopeId = RandomNumberGenerator.GetBytes(16);
                 var ids = "{\"indicators\":[\"" + string.Join("\",\"", shared.Select(i => i.Id)) + "\"]}";
-                await storeA.CommitDispatchAsync(b, cursor, [new OutboxItem(b, envelopeId, signed, shared.Count, now, Origin: a, IndicatorIds: shared.ConvertAll(i => i.Id))], [], [],
+                await storeA.CommitDispatchAsync(b, cursor, [new OutboxItem(b, envelopeId, signed, shared.Count, now, Origin: a, IndicatorIds: shared.ConvertAll(i => i.Id),
+                    IndicatorRowIds: [.. changes.Select(c => c.RowId)])], [], [],
                     [new AuditEntry { Kind = "shared", Actor = a, Subject = b, Decision = "shared", Reason = "bundle", DetailsJson = ids }], withheld: 0, ct);
                 Collect(round, "A", "commit outbox + cursor + audit", walA);
 

@@ -114,7 +114,8 @@ internal sealed class OutboundDispatcher(IDispatchStore dispatchStore, IEmbargoS
             }
 
             var newCursor = changes.Count > 0 ? changes[^1].Seq : cursor;
-            var plan = Plan(peer, suite, Work(changes, due), maxIndicators);
+            var (work, rowIds) = Work(changes, due);
+            var plan = Plan(peer, suite, work, maxIndicators, rowIds);
             var released = Released(due, plan.Embargoed);
             if (!await dispatchStore.CommitDispatchAsync(peer.IdText, newCursor, plan.Outbox, released, plan.Embargoed, plan.Audit, plan.Withheld, ct, expectedCursor: cursor).ConfigureAwait(false))
             {
@@ -145,13 +146,16 @@ internal sealed class OutboundDispatcher(IDispatchStore dispatchStore, IEmbargoS
     internal sealed record DispatchPlan(List<OutboxItem> Outbox, List<EmbargoItem> Embargoed, List<AuditEntry> Audit, int Shared, int Withheld);
 
     /// <param name="ownViews">Origin views (<see cref="GatewayStore.ReadLocalChangesAsync"/>): own sightings only.</param>
-    internal DispatchPlan Plan(PeerSettings peer, Suite suite, IReadOnlyList<Indicator> ownViews, int maxIndicators)
+    /// <param name="rowIds">The stored rows' ids of <paramref name="ownViews"/>, index for index (0: not known), passed on
+    /// with the bundles so the dispatch commit records the deliveries by row id without looking the ids up.</param>
+    internal DispatchPlan Plan(PeerSettings peer, Suite suite, IReadOnlyList<Indicator> ownViews, int maxIndicators, IReadOnlyList<long>? rowIds = null)
     {
         var now = time.GetUtcNow();
         var self = nodeIdentity.Current.IdText;
         var policy = peer.Outbound;
         var redaction = OutboundPolicyEvaluator.MaskOf(policy.Redact);
         var shared = new List<Indicator>(ownViews.Count);
+        var sharedRowIds = rowIds is null ? null : new List<long>(ownViews.Count);
         var withheld = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var embargoed = new List<EmbargoItem>();
         var withheldCount = 0;
@@ -168,6 +172,7 @@ internal sealed class OutboundDispatcher(IDispatchStore dispatchStore, IEmbargoS
             if (reason == OutboundDecision.SharedReason)
             {
                 shared.Add(OutboundPolicyEvaluator.Redact(own, redaction));
+                sharedRowIds?.Add(rowIds![i]);
                 continue;
             }
 
@@ -220,7 +225,8 @@ internal sealed class OutboundDispatcher(IDispatchStore dispatchStore, IEmbargoS
             // bundleBytes is fresh and owned here, and nothing writes to it after this point: Sign wraps it, so the ~300 KB
             // bundle is not copied before the signed bundle is serialized.
             var signed = BundleProtection.Sign(bundleBytes, key);
-            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now, Origin: self, IndicatorIds: chunk.ConvertAll(i => i.Id)));
+            outbox.Add(new OutboxItem(peer.IdText, Relaying.RandomId(), signed.ToByteArray(), count, now, Origin: self, IndicatorIds: chunk.ConvertAll(i => i.Id),
+                IndicatorRowIds: sharedRowIds?.GetRange(first, count)));
             audit.Add(new AuditEntry
             {
                 Kind = AuditKinds.Shared,
@@ -235,16 +241,21 @@ internal sealed class OutboundDispatcher(IDispatchStore dispatchStore, IEmbargoS
         return new DispatchPlan(outbox, embargoed, audit, shared.Count, withheldCount);
     }
 
-    /// <summary>The page of the change feed followed by the due embargoed indicators, each id once (first occurrence kept).</summary>
-    private static List<Indicator> Work(IReadOnlyList<LocalChange> changes, IReadOnlyList<Indicator> due)
+    /// <summary>
+    /// The page of the change feed followed by the due embargoed indicators, each id once (first occurrence kept), with
+    /// their row ids (0 for the embargoed ones: the dispatch commit looks those up).
+    /// </summary>
+    private static (List<Indicator> Work, List<long> RowIds) Work(IReadOnlyList<LocalChange> changes, IReadOnlyList<Indicator> due)
     {
         var work = new List<Indicator>(changes.Count + due.Count);
+        var rowIds = new List<long>(changes.Count + due.Count);
         var seen = new HashSet<string>(changes.Count + due.Count, StringComparer.Ordinal);
         for (var i = 0; i < changes.Count; i++)
         {
             if (seen.Add(changes[i].Indicator.Id))
             {
                 work.Add(changes[i].Indicator);
+                rowIds.Add(changes[i].RowId);
             }
         }
 
@@ -253,10 +264,11 @@ internal sealed class OutboundDispatcher(IDispatchStore dispatchStore, IEmbargoS
             if (seen.Add(due[i].Id))
             {
                 work.Add(due[i]);
+                rowIds.Add(0);
             }
         }
 
-        return work;
+        return (work, rowIds);
     }
 
     /// <summary>Ids of the due embargoed indicators that this pass did not embargo again, each once.</summary>

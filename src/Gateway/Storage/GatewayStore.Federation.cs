@@ -6,9 +6,9 @@ namespace CyberCoop.Gateway.Storage;
 
 /// <summary>
 /// A locally changed indicator on the outbound change feed: its origin view (this node's own agents' sightings only,
-/// see <see cref="OwnState"/>), never the record merged with peers' content.
+/// see <see cref="OwnState"/>), never the record merged with peers' content; <see cref="RowId"/> is its stored row's id.
 /// </summary>
-internal readonly record struct LocalChange(long Seq, Indicator Indicator);
+internal readonly record struct LocalChange(long Seq, Indicator Indicator, long RowId);
 
 /// <summary>An indicator withheld from a peer until a time (embargo).</summary>
 internal readonly record struct EmbargoItem(string Peer, string IndicatorId, DateTimeOffset Until);
@@ -26,14 +26,14 @@ internal sealed partial class GatewayStore : IDispatchStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT local_seq, {OwnViewColumn} FROM indicators WHERE local_seq > @after AND own_state <> 0 ORDER BY local_seq LIMIT @limit";
+        command.CommandText = $"SELECT local_seq, {OwnViewColumn}, rid FROM indicators WHERE local_seq > @after AND own_state <> 0 ORDER BY local_seq LIMIT @limit";
         command.Parameters.AddWithValue("@after", afterSeq);
         command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var changes = new List<LocalChange>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            changes.Add(new LocalChange(reader.GetInt64(0), Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1))));
+            changes.Add(new LocalChange(reader.GetInt64(0), Indicator.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1)), reader.GetInt64(2)));
         }
 
         return changes;
@@ -163,7 +163,11 @@ internal sealed partial class GatewayStore : IDispatchStore
         return (long)command.ExecuteScalar()!;
     }
 
-    private static void InsertOutbox(DbConnection connection, DbTransaction transaction, IReadOnlyList<OutboxItem> items)
+    /// <summary>
+    /// Queues <paramref name="items"/> and records their deliveries (<see cref="OutboxItem.IndicatorIds"/>), with the row
+    /// ids the items carry or, for items without them, those <paramref name="rowIdOf"/> knows (0: looked up by id).
+    /// </summary>
+    private static void InsertOutbox(DbConnection connection, DbTransaction transaction, IReadOnlyList<OutboxItem> items, Func<string, long>? rowIdOf = null)
     {
         if (items.Count == 0)
         {
@@ -196,7 +200,7 @@ internal sealed partial class GatewayStore : IDispatchStore
             insert.ExecuteNonQuery();
             if (item.IndicatorIds is { } ids && item.Origin is { } origin)
             {
-                deliveries.Record(ids, origin, item.Peer, item.CreatedAt);
+                deliveries.Record(ids, item.IndicatorRowIds, rowIdOf, origin, item.Peer, item.CreatedAt);
             }
         }
     }

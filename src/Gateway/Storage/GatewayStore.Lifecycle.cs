@@ -136,7 +136,11 @@ internal sealed partial class GatewayStore : ILifecycleStore
 
     /// <summary>Peers that got <paramref name="indicatorId"/> of <paramref name="origin"/> from this node, in name order.</summary>
     public Task<IReadOnlyList<string>> ReadDeliveredPeersAsync(string indicatorId, string origin, CancellationToken ct) =>
-        ReadPathPeersAsync("SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer", indicatorId, origin, ct);
+        ReadPathPeersAsync(DeliveredPeersSql, indicatorId, origin, ct);
+
+    /// <summary>The peers that got one indicator (<c>@key</c>) of one origin from this node, in name order.</summary>
+    private const string DeliveredPeersSql =
+        "SELECT d.peer FROM indicators i JOIN deliveries d ON d.rid = i.rid WHERE i.id_key = @key AND d.origin = @origin ORDER BY d.peer";
 
     /// <summary>The peers a path query (<c>deliveries</c> or <c>received_from</c>) names for one indicator of one origin.</summary>
     private async Task<IReadOnlyList<string>> ReadPathPeersAsync(string sql, string indicatorId, string origin, CancellationToken ct)
@@ -348,7 +352,7 @@ internal sealed partial class GatewayStore : ILifecycleStore
             }
 
             Execute(connection, transaction, "DELETE FROM indicators WHERE rid = @rid", ("@rid", rid));
-            Execute(connection, transaction, "DELETE FROM deliveries WHERE id_key = @key", ("@key", StoreDialect.Of(connection).Key(id)));
+            Execute(connection, transaction, "DELETE FROM deliveries WHERE rid = @rid", ("@rid", rid));
             Execute(connection, transaction, "DELETE FROM received_from WHERE id_key = @key", ("@key", StoreDialect.Of(connection).Key(id)));
             Execute(connection, transaction, "DELETE FROM embargo WHERE indicator_id = @id", ("@id", id));
             Execute(connection, transaction, "DELETE FROM suppressions WHERE indicator_id = @id", ("@id", id));
@@ -536,7 +540,7 @@ internal sealed partial class GatewayStore : ILifecycleStore
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT peer FROM deliveries WHERE id_key = @key AND origin = @origin ORDER BY peer";
+        command.CommandText = DeliveredPeersSql;
         command.Parameters.AddWithValue("@key", StoreDialect.Of(connection).Key(indicatorId));
         command.Parameters.AddWithValue("@origin", origin);
         using var reader = command.ExecuteReader();
@@ -550,11 +554,11 @@ internal sealed partial class GatewayStore : ILifecycleStore
     }
 
     /// <summary>
-    /// The prepared insert of path rows (indicator, origin, peer, time), reused for every item of one transaction: into
-    /// <c>deliveries</c> (which peer got an indicator from this node) by default, or <c>received_from</c> (which peer
-    /// relayed it to this node).
+    /// The prepared insert of <c>received_from</c> rows (which peer relayed an indicator of an origin to this node), reused
+    /// for every item of one transaction. Keyed by the indicator's id: quarantined indicators, which have no row in
+    /// <c>indicators</c>, get a path too.
     /// </summary>
-    private sealed class DeliveryCommand(DbConnection connection, DbTransaction transaction, bool receivedFrom = false) : IDisposable
+    private sealed class ReceivedFromCommand(DbConnection connection, DbTransaction transaction) : IDisposable
     {
         private DbCommand? _insert;
         private DbParameter? _key;
@@ -562,16 +566,14 @@ internal sealed partial class GatewayStore : ILifecycleStore
         private DbParameter? _peer;
         private DbParameter? _at;
 
-        /// <summary>Records that <paramref name="peer"/> got each of <paramref name="ids"/> of <paramref name="origin"/>.</summary>
+        /// <summary>Records that <paramref name="peer"/> relayed each of <paramref name="ids"/> of <paramref name="origin"/> here.</summary>
         public void Record(IReadOnlyList<string> ids, string origin, string peer, DateTimeOffset at)
         {
             if (_insert is null)
             {
                 _insert = connection.CreateCommand();
                 _insert.Transaction = transaction;
-                _insert.CommandText = receivedFrom
-                    ? "INSERT INTO received_from (id_key, origin, peer, received_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING"
-                    : "INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING";
+                _insert.CommandText = "INSERT INTO received_from (id_key, origin, peer, received_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING";
                 // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
                 _key = _insert.Parameters.AddUntyped("@key");
                 _origin = _insert.Parameters.Add("@origin", DbType.String);
@@ -591,5 +593,89 @@ internal sealed partial class GatewayStore : ILifecycleStore
         }
 
         public void Dispose() => _insert?.Dispose();
+    }
+
+    /// <summary>
+    /// The prepared inserts of <c>deliveries</c> rows (which peer got an indicator of an origin from this node), reused
+    /// for every item of one transaction. A row is keyed by the indicator's row id (schema 15: rows of new indicators
+    /// append at the table's right edge instead of landing on a random page of the id order) and is written only while
+    /// that row holds the indicator: SQLite may give a deleted row's id to the next new row, so a path must never outlive
+    /// its indicator row (expiry deletes both in one transaction). A row id the caller read before this transaction (the
+    /// change feed) is checked against the indicator's key; without one, or when the check finds another row (the
+    /// indicator expired and came back meanwhile), the row id is looked up by the key.
+    /// </summary>
+    private sealed class DeliveryCommand(DbConnection connection, DbTransaction transaction) : IDisposable
+    {
+        private const string Insert = "INSERT INTO deliveries (rid, origin, peer, delivered_at) SELECT rid, @origin, @peer, @at FROM indicators WHERE ";
+        private Statement? _byRowId;
+        private Statement? _byKey;
+
+        /// <summary>
+        /// Records that <paramref name="peer"/> got each of <paramref name="ids"/> of <paramref name="origin"/>; their row
+        /// ids from <paramref name="rowIds"/> (index for index) or else <paramref name="rowIdOf"/>, when given (0: not known).
+        /// </summary>
+        public void Record(IReadOnlyList<string> ids, IReadOnlyList<long>? rowIds, Func<string, long>? rowIdOf, string origin, string peer, DateTimeOffset at)
+        {
+            var atMs = UnixTime.ToMs(at);
+            for (var i = 0; i < ids.Count; i++)
+            {
+                var key = StoreDialect.Of(connection).Key(ids[i]);
+                var rowId = rowIds?[i] ?? rowIdOf?.Invoke(ids[i]) ?? 0;
+                // 0 rows: already recorded (a re-shared indicator) or the row id no longer holds this indicator; only
+                // the second needs the lookup by key, but telling them apart would cost a read too.
+                if (rowId > 0 && (_byRowId ??= new Statement(connection, transaction, Insert + "rid = @rid AND id_key = @key ON CONFLICT DO NOTHING")).Run(key, rowId, origin, peer, atMs) > 0)
+                {
+                    continue;
+                }
+
+                (_byKey ??= new Statement(connection, transaction, Insert + "id_key = @key ON CONFLICT DO NOTHING")).Run(key, null, origin, peer, atMs);
+            }
+        }
+
+        public void Dispose()
+        {
+            _byRowId?.Dispose();
+            _byKey?.Dispose();
+        }
+
+        private sealed class Statement : IDisposable
+        {
+            private readonly DbCommand _command;
+            private readonly DbParameter _key;
+            private readonly DbParameter? _rowId;
+            private readonly DbParameter _origin;
+            private readonly DbParameter _peer;
+            private readonly DbParameter _at;
+
+            public Statement(DbConnection connection, DbTransaction transaction, string sql)
+            {
+                _command = connection.CreateCommand();
+                _command.Transaction = transaction;
+                _command.CommandText = sql;
+                // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
+                _key = _command.Parameters.AddUntyped("@key");
+                _rowId = sql.Contains("@rid", StringComparison.Ordinal) ? _command.Parameters.Add("@rid", DbType.Int64) : null;
+                _origin = _command.Parameters.Add("@origin", DbType.String);
+                _peer = _command.Parameters.Add("@peer", DbType.String);
+                _at = _command.Parameters.Add("@at", DbType.Int64);
+                _command.Prepare();
+            }
+
+            public int Run(object key, long? rowId, string origin, string peer, long at)
+            {
+                _key.Value = key;
+                if (_rowId is not null)
+                {
+                    _rowId.Value = rowId;
+                }
+
+                _origin.Value = origin;
+                _peer.Value = peer;
+                _at.Value = at;
+                return _command.ExecuteNonQuery();
+            }
+
+            public void Dispose() => _command.Dispose();
+        }
     }
 }

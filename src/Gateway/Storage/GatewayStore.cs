@@ -313,11 +313,12 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
         {
             // Relayed content: remember which peer relayed each indicator of this origin here, so sightings of it go back
             // along that path (docs/protocol.md §13.2).
-            using var receivedFrom = new DeliveryCommand(connection, transaction, receivedFrom: true);
+            using var receivedFrom = new ReceivedFromCommand(connection, transaction);
             receivedFrom.Record([.. envelope.Accepted.Select(i => i.Id), .. envelope.Quarantined.Select(q => q.Indicator.Id)], envelope.Origin, envelope.Sender, now);
         }
 
-        InsertOutbox(connection, transaction, envelope.Relays);
+        // Relays carry every indicator of the bundle, all accepted and so all in `changed` with their row ids.
+        InsertOutbox(connection, transaction, envelope.Relays, id => changed.TryGetValue(id, out var stored) ? stored.RowId : 0);
         Audit.AppendInTransaction(connection, transaction, envelope.Audit);
         CountPeer(connection, transaction, envelope.Sender, envelopesReceived: 1, indicatorsReceived: envelope.Accepted.Count);
         return new ReceiveCommit

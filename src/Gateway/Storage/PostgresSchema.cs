@@ -210,17 +210,37 @@ internal static class PostgresSchema
         );
         CREATE INDEX ix_taxii_statuses_created ON taxii_statuses(created_at);
         """,
+
+        // 5: SQLite's version 15, deliveries keyed by the indicator's row id (appended in insertion order, not at random
+        // places of the id order); rows whose indicator is no longer stored are dropped.
+        """
+        ALTER TABLE deliveries RENAME TO deliveries_v4;
+        ALTER TABLE deliveries_v4 RENAME CONSTRAINT deliveries_pkey TO deliveries_v4_pkey;
+        CREATE TABLE deliveries (
+            rid BIGINT NOT NULL,
+            origin TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            delivered_at BIGINT NOT NULL,
+            PRIMARY KEY (rid, origin, peer)
+        );
+        INSERT INTO deliveries (rid, origin, peer, delivered_at)
+            SELECT i.rid, d.origin, d.peer, d.delivered_at FROM deliveries_v4 d JOIN indicators i ON i.id_key = d.id_key;
+        DROP TABLE deliveries_v4;
+        """,
     ];
 
     /// <summary>The newest schema version this build writes.</summary>
     public static int LatestVersion => Scripts.Length;
 
     /// <summary>
-    /// Brings the database to the latest version, under an advisory lock so processes starting together migrate once.
-    /// Refuses a database whose schema is newer than this build.
+    /// Brings the database to <paramref name="targetVersion"/> (default: latest; an older one for migration tests), under
+    /// an advisory lock so processes starting together migrate once. Refuses a database whose schema is newer than this build.
     /// </summary>
-    public static async Task MigrateAsync(NpgsqlConnection connection, CancellationToken ct)
+    public static async Task MigrateAsync(NpgsqlConnection connection, CancellationToken ct, int? targetVersion = null)
     {
+        var target = targetVersion ?? LatestVersion;
+        ArgumentOutOfRangeException.ThrowIfNegative(target, nameof(targetVersion));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(target, LatestVersion, nameof(targetVersion));
         await ExecuteAsync(connection, $"SELECT pg_advisory_lock({MigrationLock})", ct).ConfigureAwait(false);
         try
         {
@@ -232,7 +252,7 @@ internal static class PostgresSchema
                     $"the PostgreSQL database's schema version {current} is newer than this build supports ({LatestVersion}); refusing to use it");
             }
 
-            for (var version = current + 1; version <= LatestVersion; version++)
+            for (var version = current + 1; version <= target; version++)
             {
                 await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
                 await using (var command = new NpgsqlCommand(Scripts[version - 1], connection, transaction))

@@ -443,4 +443,76 @@ public abstract class GatewayStoreTests : IDisposable
         Assert.Equal(["10.0.0.1", "10.0.0.10", "10.0.0.100", "10.0.0.101", "10.0.0.102"], limited.Select(i => i.Value));
         Assert.Empty(none);
     }
+    [Fact]
+    public async Task Deliveries_are_recorded_by_row_id_and_read_back_by_indicator_id_whatever_row_ids_the_writer_passed()
+    {
+        await using var store = await Open();
+        await store.CommitIngestAsync("agent-a", Id(1), [ValidationOutcome.Valid(Ipv4(1)), ValidationOutcome.Valid(Ipv4(2))], Ct);
+        var changes = await store.ReadLocalChangesAsync(0, 10, Ct);
+        string[] ids = [.. changes.Select(c => c.Indicator.Id)];
+        long[] rowIds = [.. changes.Select(c => c.RowId)];
+
+        // Row ids from the change feed, none at all (embargoes released), and row ids that name the other indicator.
+        await store.CommitDispatchAsync("p1", changes[^1].Seq, [new OutboxItem("p1", Id(11), [1], 2, Now, Origin: Node, IndicatorIds: ids, IndicatorRowIds: rowIds)], [], [], [], 0, Ct);
+        await store.CommitDispatchAsync("p2", changes[^1].Seq, [new OutboxItem("p2", Id(12), [1], 2, Now, Origin: Node, IndicatorIds: ids)], [], [], [], 0, Ct);
+        await store.CommitDispatchAsync("p3", changes[^1].Seq, [new OutboxItem("p3", Id(13), [1], 2, Now, Origin: Node, IndicatorIds: ids, IndicatorRowIds: [rowIds[1], rowIds[0]])], [], [], [], 0, Ct);
+        // Shared again (a changed indicator): recorded once.
+        await store.CommitDispatchAsync("p1", changes[^1].Seq, [new OutboxItem("p1", Id(14), [1], 2, Now, Origin: Node, IndicatorIds: ids, IndicatorRowIds: rowIds)], [], [], [], 0, Ct);
+
+        Assert.Equal(2, ids.Distinct().Count());
+        Assert.Equal(["p1", "p2", "p3"], await store.ReadDeliveredPeersAsync(ids[0], Node, Ct));
+        Assert.Equal(["p1", "p2", "p3"], await store.ReadDeliveredPeersAsync(ids[1], Node, Ct));
+        Assert.Empty(await store.ReadDeliveredPeersAsync(ids[0], "spiffe://lv.cybercoop/gateway/riga", Ct));
+        Assert.Empty(await store.ReadDeliveredPeersAsync(Ipv4(3).Id, Node, Ct));
+    }
+
+    [Fact]
+    public async Task Deliveries_end_with_their_expired_indicator_and_a_stale_row_id_never_names_the_next_indicator()
+    {
+        await using var store = await Open();
+        var expiring = Ipv4(1);
+        expiring.ValidUntil = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(Now.AddDays(1));
+        await store.CommitIngestAsync("agent-a", Id(1), [ValidationOutcome.Valid(expiring)], Ct);
+        var change = Assert.Single(await store.ReadLocalChangesAsync(0, 10, Ct));
+        await store.CommitDispatchAsync("p1", change.Seq, [new OutboxItem("p1", Id(11), [1], 1, Now, Origin: Node, IndicatorIds: [expiring.Id], IndicatorRowIds: [change.RowId])], [], [], [], 0, Ct);
+        Assert.Equal(["p1"], await store.ReadDeliveredPeersAsync(expiring.Id, Node, Ct));
+
+        // Pruned after its retention, its paths with it; a new indicator then takes the next row id (on SQLite the
+        // pruned row's id, which was the largest). A dispatch planned before the pruning commits afterwards with the
+        // stale row id: it names neither indicator.
+        Time.SetUtcNow(Now.AddDays(40));
+        Assert.Equal([expiring.Id], await store.PruneExpiredAsync(Now.AddDays(10), Ct));
+        await store.CommitIngestAsync("agent-a", Id(2), [ValidationOutcome.Valid(Ipv4(2))], Ct);
+        await store.CommitDispatchAsync("p2", change.Seq, [new OutboxItem("p2", Id(12), [1], 1, Now, Origin: Node, IndicatorIds: [expiring.Id], IndicatorRowIds: [change.RowId])], [], [], [], 0, Ct);
+
+        Assert.Empty(await store.ReadDeliveredPeersAsync(expiring.Id, Node, Ct));
+        Assert.Empty(await store.ReadDeliveredPeersAsync(Ipv4(2).Id, Node, Ct));
+
+        // Seen again after the pruning: a new row without the old paths.
+        await store.CommitIngestAsync("agent-a", Id(3), [ValidationOutcome.Valid(Ipv4(1))], Ct);
+        Assert.Empty(await store.ReadDeliveredPeersAsync(expiring.Id, Node, Ct));
+    }
+
+    [Fact]
+    public async Task Relayed_bundle_records_its_deliveries_under_its_origin_and_a_received_withdrawal_follows_them()
+    {
+        await using var store = await Open();
+        const string origin = "spiffe://fi.cybercoop/gateway/helsinki";
+        const string next = "spiffe://ee.cybercoop/gateway/tallinn";
+        var relayed = Envelope(1, 1, Ipv4(1), Ipv4(2)) with
+        {
+            Origin = origin,
+            Relays = [new OutboxItem(next, Id(21), [1], 2, Now, 1, Origin: origin, IndicatorIds: [Ipv4(1).Id, Ipv4(2).Id])],
+        };
+
+        await store.CommitReceivedAsync(relayed, Ct);
+
+        Assert.Equal([next], await store.ReadDeliveredPeersAsync(Ipv4(2).Id, origin, Ct));
+        Assert.Empty(await store.ReadDeliveredPeersAsync(Ipv4(2).Id, relayed.Sender, Ct));
+        var withdrawal = new WithdrawalRecord(origin, Ipv4(2).Id, Id(30), "false-positive", Now, Now, relayed.Sender);
+        var (result, relayedTo) = await store.CommitReceivedWithdrawalAsync(Id(31), withdrawal,
+            peer => new OutboxItem(peer, Id(32), [1], 0, Now, 2, PayloadKind.Withdrawal), [], Ct);
+        Assert.Equal(WithdrawalCommit.Applied, result);
+        Assert.Equal([next], relayedTo);
+    }
 }

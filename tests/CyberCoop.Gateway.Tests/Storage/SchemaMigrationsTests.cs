@@ -1,6 +1,8 @@
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Storage;
+using CyberCoop.Testing;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Microsoft.Extensions.Time.Testing;
 using static CyberCoop.Gateway.Tests.Storage.StoreFixtures;
 
@@ -148,6 +150,129 @@ public sealed class SchemaMigrationsTests : IDisposable
             Assert.Equal(r.Id.Replace("-", "", StringComparison.Ordinal).ToUpperInvariant(), r.Hex);
         });
         Assert.Equal("text", rows.Single(r => r.Id.StartsWith("legacy-", StringComparison.Ordinal)).Type);
+    }
+
+    private const string Riga = "spiffe://lv.cybercoop/gateway/riga";
+
+    /// <summary>
+    /// The paths of a database from before deliveries were keyed by row id (SQLite 14, PostgreSQL 4): this node gave
+    /// Ipv4(1) of its own to p1 and p2, relayed Ipv4(2) of Riga to p3, and gave Ipv4(9), no longer stored, to p1.
+    /// </summary>
+    private static readonly (int Indicator, string Origin, string Peer)[] OldPaths = [(1, Node, "p1"), (1, Node, "p2"), (2, Riga, "p3"), (9, Node, "p1")];
+
+    /// <summary>After the migration the old paths are found by id, a withdrawal follows exactly them, new ones add to them.</summary>
+    private static async Task AssertOldPathsKeptAsync(GatewayStore store)
+    {
+        Assert.Equal(["p1", "p2"], await store.ReadDeliveredPeersAsync(Ipv4(1).Id, Node, Ct));
+        Assert.Empty(await store.ReadDeliveredPeersAsync(Ipv4(1).Id, Riga, Ct));
+        Assert.Equal(["p3"], await store.ReadDeliveredPeersAsync(Ipv4(2).Id, Riga, Ct));
+        Assert.Empty(await store.ReadDeliveredPeersAsync(Ipv4(3).Id, Node, Ct));
+        Assert.Empty(await store.ReadDeliveredPeersAsync(Ipv4(9).Id, Node, Ct));
+
+        var withdrawal = new WithdrawalRecord(Riga, Ipv4(2).Id, Id(30), "false-positive", Now, Now, Riga);
+        var (result, relayedTo) = await store.CommitReceivedWithdrawalAsync(Id(31), withdrawal,
+            peer => new OutboxItem(peer, Id(32), [1], 0, Now, 1, Contracts.V1.PayloadKind.Withdrawal), [], Ct);
+        Assert.Equal(WithdrawalCommit.Applied, result);
+        Assert.Equal(["p3"], relayedTo);
+
+        var change = (await store.ReadLocalChangesAsync(0, 10, Ct)).Single(c => c.Indicator.Id == Ipv4(1).Id);
+        await store.CommitDispatchAsync("p4", change.Seq, [new OutboxItem("p4", Id(33), [1], 1, Now, Origin: Node, IndicatorIds: [Ipv4(1).Id], IndicatorRowIds: [change.RowId])], [], [], [], 0, Ct);
+        Assert.Equal(["p1", "p2", "p4"], await store.ReadDeliveredPeersAsync(Ipv4(1).Id, Node, Ct));
+    }
+
+    [Fact]
+    public async Task A_version_14_database_keeps_its_delivery_paths_when_they_are_keyed_by_row_id()
+    {
+        var path = _dir.File("v14.db");
+        using (var connection = Connect(path))
+        {
+            SchemaMigrations.Migrate(connection, targetVersion: 14);
+            using var insert = connection.CreateCommand();
+            insert.CommandText =
+                $"INSERT INTO indicators (rid, id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq, own_state) VALUES ($rid, {IndicatorKey.Sql("$id")}, $id, 1, $value, 2, 50, 0, $blob, $rid, 1)";
+            var rid = insert.Parameters.Add("$rid", SqliteType.Integer);
+            var id = insert.Parameters.Add("$id", SqliteType.Text);
+            var value = insert.Parameters.Add("$value", SqliteType.Text);
+            var blob = insert.Parameters.Add("$blob", SqliteType.Blob);
+            foreach (var i in new[] { 3, 1, 2 })
+            {
+                var indicator = Ipv4(i);
+                (rid.Value, id.Value, value.Value, blob.Value) = (10 + i, indicator.Id, indicator.Value, Google.Protobuf.MessageExtensions.ToByteArray(indicator));
+                insert.ExecuteNonQuery();
+            }
+
+            using var delivery = connection.CreateCommand();
+            delivery.CommandText = $"INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES ({IndicatorKey.Sql("$id")}, $origin, $peer, 0)";
+            var deliveredId = delivery.Parameters.Add("$id", SqliteType.Text);
+            var origin = delivery.Parameters.Add("$origin", SqliteType.Text);
+            var peer = delivery.Parameters.Add("$peer", SqliteType.Text);
+            foreach (var (indicator, from, to) in OldPaths)
+            {
+                (deliveredId.Value, origin.Value, peer.Value) = (Ipv4(indicator).Id, from, to);
+                delivery.ExecuteNonQuery();
+            }
+        }
+
+        await using (var store = await GatewayStore.OpenAsync(path, new FakeTimeProvider(Now), Ct))
+        {
+            await AssertOldPathsKeptAsync(store);
+        }
+
+        using var check = Connect(path);
+        Assert.Equal(SchemaMigrations.LatestVersion, SchemaMigrations.ReadVersion(check));
+        using var rows = check.CreateCommand();
+        rows.CommandText = "SELECT rid || ' ' || origin || ' ' || peer FROM deliveries ORDER BY rid, origin, peer";
+        using var reader = rows.ExecuteReader();
+        var keyed = new List<string>();
+        while (reader.Read())
+        {
+            keyed.Add(reader.GetString(0));
+        }
+
+        // Keyed by row id; the path of the indicator no longer stored is gone.
+        Assert.Equal([$"11 {Node} p1", $"11 {Node} p2", $"11 {Node} p4", $"12 {Riga} p3"], keyed);
+    }
+
+    [Fact]
+    public async Task A_version_4_postgres_database_keeps_its_delivery_paths_when_they_are_keyed_by_row_id()
+    {
+        var database = await PostgresTestServer.CreateDatabaseAsync(Ct);
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync(Ct);
+            await PostgresSchema.MigrateAsync(connection, Ct, targetVersion: 4);
+            foreach (var i in new[] { 3, 1, 2 })
+            {
+                var indicator = Ipv4(i);
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO indicators (id_key, id, type, value, tlp, confidence, updated_at, blob, local_seq, own_state) VALUES (@id, @id, 1, @value, 2, 50, 0, @blob, @seq, 1)", connection);
+                insert.Parameters.AddWithValue("id", indicator.Id);
+                insert.Parameters.AddWithValue("value", indicator.Value);
+                insert.Parameters.AddWithValue("blob", Google.Protobuf.MessageExtensions.ToByteArray(indicator));
+                insert.Parameters.AddWithValue("seq", (long)i);
+                await insert.ExecuteNonQueryAsync(Ct);
+            }
+
+            foreach (var (indicator, from, to) in OldPaths)
+            {
+                await using var delivery = new NpgsqlCommand("INSERT INTO deliveries (id_key, origin, peer, delivered_at) VALUES (@id, @origin, @peer, 0)", connection);
+                delivery.Parameters.AddWithValue("id", Ipv4(indicator).Id);
+                delivery.Parameters.AddWithValue("origin", from);
+                delivery.Parameters.AddWithValue("peer", to);
+                await delivery.ExecuteNonQueryAsync(Ct);
+            }
+        }
+
+        await using (var store = await GatewayStore.OpenPostgresAsync(database, new FakeTimeProvider(Now), new PostgresStoreOptions(), Ct))
+        {
+            await AssertOldPathsKeptAsync(store);
+        }
+
+        await using var check = new NpgsqlConnection(database);
+        await check.OpenAsync(Ct);
+        Assert.Equal(PostgresSchema.LatestVersion, await PostgresSchema.ReadVersionAsync(check, Ct));
+        await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM deliveries", check);
+        Assert.Equal(4L, await count.ExecuteScalarAsync(Ct)); // 3 kept (the one of the indicator no longer stored is gone), 1 new
     }
 
     [Fact]
