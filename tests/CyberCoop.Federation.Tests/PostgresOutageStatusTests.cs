@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using CyberCoop.Contracts.V1;
 using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Hosting;
@@ -35,8 +36,10 @@ public sealed class PostgresOutageStatusTests : IAsyncDisposable
         _f["ee"].Config = _f["ee"].Config with
         {
             Storage = new StorageConfig { Postgres = new PostgresConfig { ConnectionString = new NpgsqlConnectionStringBuilder(_cluster.ConnectionString) { Database = "ee" }.ConnectionString } },
+            Console = new ConsoleConfig { Listen = "127.0.0.1:0", LoopbackOnly = true },
         };
         await _f.StartAsync();
+        using var console = new HttpClient { BaseAddress = new Uri(_f["ee"].Node!.ConsoleUrl!) };
         var acknowledged = await _f.IngestAcceptedAsync("ee", [StorageBatch("before", 0)]);
 
         var normal = await StatusJsonAsync();
@@ -74,6 +77,24 @@ public sealed class PostgresOutageStatusTests : IAsyncDisposable
         Assert.Contains("indicators stored   unknown (store unavailable)", output, StringComparison.Ordinal);
         Assert.Contains(_f["fi"].GatewayId, output, StringComparison.Ordinal);
 
+        // The web console: the overview and the peers page answer from memory with the same outage as an alarm and the
+        // store's counts as unknown; a page that needs the store (indicator search) is a 503 naming the cause.
+        var overview = WebUtility.HtmlDecode(await console.GetStringAsync("/", Ct));
+        Assert.Contains($"the store is UNAVAILABLE since {down.StoreUnavailableSince.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}", overview, StringComparison.Ordinal);
+        Assert.Contains(cause, overview, StringComparison.Ordinal);
+        Assert.Contains("unknown (store unavailable)", overview, StringComparison.Ordinal);
+        Assert.Contains(_f["fi"].GatewayId, overview, StringComparison.Ordinal);
+        var peers = WebUtility.HtmlDecode(await console.GetStringAsync("/peers", Ct));
+        Assert.Contains("unknown (store unavailable)", peers, StringComparison.Ordinal);
+        Assert.Contains("unknown: the audit log is in the store, which is unavailable", peers, StringComparison.Ordinal);
+        using (var search = await console.GetAsync("/indicators?q=while-down", Ct))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, search.StatusCode);
+            var page = WebUtility.HtmlDecode(await search.Content.ReadAsStringAsync(Ct));
+            Assert.Contains("This page reads the node's store, which is unavailable: ", page, StringComparison.Ordinal);
+            Assert.Contains($"the PostgreSQL store postgresql://127.0.0.1:{_cluster.Port}/ee is unreachable or not serving", page, StringComparison.Ordinal);
+        }
+
         // Back: the store reconnects by itself (pooled connections the restart broke fail once each) and status is normal again.
         await _cluster.StartServerAsync();
         await WaitUntilAsync(
@@ -99,6 +120,11 @@ public sealed class PostgresOutageStatusTests : IAsyncDisposable
         Assert.True(exit == 0, $"status exited {exit}: {output}{error}");
         Assert.DoesNotContain("UNAVAILABLE", output, StringComparison.Ordinal);
         Assert.Contains($"indicators stored   {acknowledged.Count}", output, StringComparison.Ordinal);
+        overview = WebUtility.HtmlDecode(await console.GetStringAsync("/", Ct));
+        Assert.DoesNotContain("UNAVAILABLE", overview, StringComparison.Ordinal);
+        Assert.DoesNotContain("unknown (store unavailable)", overview, StringComparison.Ordinal);
+        using var searchBack = await console.GetAsync("/indicators?q=while-down", Ct);
+        Assert.Equal(HttpStatusCode.OK, searchBack.StatusCode);
     }
 
     public async ValueTask DisposeAsync()

@@ -71,6 +71,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1005, LogLevel.Error, "Could not write {Count} audit entries; they stay queued and are retried in {Pause}")]
     public static partial void AuditWriteFailed(ILogger logger, int count, TimeSpan pause, Exception exception);
 
+    [LoggerMessage(1092, LogLevel.Warning, "{Count} audit entries whose write failed were committed all the same (their reply was lost; last seq {Seq}): not written again")]
+    public static partial void AuditBatchFoundCommitted(ILogger logger, int count, long seq);
+
     [LoggerMessage(1091, LogLevel.Error, "Stopped with {Count} audit entries not written (the writer did not finish within the stop grace)")]
     public static partial void AuditUnwrittenAtStop(ILogger logger, long count);
 

@@ -7,7 +7,8 @@ namespace CyberCoop.Gateway.Outbound;
 /// <summary>
 /// Runs one <see cref="PeerForwarder"/> per configured peer. On a config reload only the peers
 /// that were added, removed or whose connection settings (address, pin, suite) changed are
-/// restarted; every other stream keeps flowing.
+/// restarted; every other stream keeps flowing. A restarted peer's new forwarder starts once the
+/// old one has stopped, so two forwarders never send the same outbox entries to one peer.
 /// </summary>
 internal sealed class ForwarderManager(
     ITrustSnapshot trustSnapshot,
@@ -16,6 +17,10 @@ internal sealed class ForwarderManager(
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, PeerForwarder> _forwarders = new(StringComparer.Ordinal);
+
+    // Peers whose old forwarder is stopping; the new one is started when it has stopped (see ReplaceAsync).
+    private readonly Dictionary<string, Task> _replacing = new(StringComparer.Ordinal);
+    private bool _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -56,18 +61,28 @@ internal sealed class ForwarderManager(
         PeerForwarder[] kept;
         lock (_gate)
         {
+            if (_stopped)
+            {
+                return;
+            }
+
             foreach (var (id, forwarder) in _forwarders.ToArray())
             {
-                if (!next.Peers.TryGetValue(id, out var settings) || !settings.SameConnection(forwarder.Peer))
+                if (!next.Peers.TryGetValue(id, out var settings))
                 {
                     _forwarders.Remove(id);
                     stopping.Add(forwarder);
+                }
+                else if (!settings.SameConnection(forwarder.Peer))
+                {
+                    _forwarders.Remove(id);
+                    _replacing[id] = ReplaceAsync(id, forwarder);
                 }
             }
 
             foreach (var peer in next.Peers.Values)
             {
-                if (!_forwarders.ContainsKey(peer.IdText))
+                if (!_forwarders.ContainsKey(peer.IdText) && !_replacing.ContainsKey(peer.IdText))
                 {
                     StartLocked(peer);
                 }
@@ -88,18 +103,46 @@ internal sealed class ForwarderManager(
         }
     }
 
+    /// <summary>
+    /// Stops <paramref name="old"/> and then starts the peer's forwarder with the settings current at that moment (unless
+    /// the peer was removed or the manager stopped meanwhile).
+    /// </summary>
+    private async Task ReplaceAsync(string id, PeerForwarder old)
+    {
+        // Yield first: the caller holds the lock and records this task before it can complete.
+        await Task.Yield();
+        try
+        {
+            await old.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _replacing.Remove(id);
+                if (!_stopped && !_forwarders.ContainsKey(id) && trustSnapshot.Current.Peers.TryGetValue(id, out var current))
+                {
+                    StartLocked(current);
+                }
+            }
+        }
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         trustSnapshot.Changed -= OnTrustChanged;
         outboxSignal.OutboxChanged -= WakeAll;
         PeerForwarder[] all;
+        Task[] replacing;
         lock (_gate)
         {
+            _stopped = true;
             all = [.. _forwarders.Values];
             _forwarders.Clear();
+            replacing = [.. _replacing.Values];
         }
 
-        await Task.WhenAll(all.Select(f => f.DisposeAsync().AsTask())).ConfigureAwait(false);
+        await Task.WhenAll(all.Select(f => f.DisposeAsync().AsTask()).Concat(replacing)).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);

@@ -31,7 +31,14 @@ internal sealed class AuditLog
     }
 
     /// <summary>Appends <paramref name="entries"/> in one transaction.</summary>
-    public async Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct)
+    public Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct) => AppendAsync(entries, attempt: null, ct);
+
+    /// <summary>
+    /// Appends <paramref name="entries"/> in one transaction, recording in <paramref name="attempt"/> where the last entry
+    /// went (seq and hash) each time the transaction's work runs, so a caller whose commit failed can tell with
+    /// <see cref="HoldsAsync"/> whether it committed all the same (a PostgreSQL commit whose reply was lost).
+    /// </summary>
+    public async Task AppendAsync(IReadOnlyList<AuditEntry> entries, AuditAppendAttempt? attempt, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(entries);
         CheckEntries(entries);
@@ -40,20 +47,48 @@ internal sealed class AuditLog
             return;
         }
 
-        await _db.WriteAsync((connection, transaction) => AppendInTransaction(connection, transaction, entries), ct).ConfigureAwait(false);
+        await _db.WriteAsync(
+            (connection, transaction) =>
+            {
+                var (seq, hash) = AppendChained(connection, transaction, entries);
+                attempt?.Ran(seq, hash);
+                return seq;
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the log holds an entry at <paramref name="seq"/> with <paramref name="hash"/>. The hash covers the entry's
+    /// content, time and the hash before it, so it is true only when that very append committed.
+    /// </summary>
+    public async Task<bool> HoldsAsync(long seq, byte[] hash, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        await using var connection = _db.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT hash FROM audit WHERE seq = @seq";
+        var pSeq = command.CreateParameter();
+        pSeq.ParameterName = "@seq";
+        pSeq.Value = seq;
+        command.Parameters.Add(pSeq);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] stored && stored.AsSpan().SequenceEqual(hash);
     }
 
     /// <summary>
     /// Appends inside the caller's write transaction (on the writer, see <see cref="SqliteDatabase.WriteAsync{T}"/>), so decisions commit together
     /// with the data they are about. Returns the last seq written.
     /// </summary>
-    internal long AppendInTransaction(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditEntry> entries)
+    internal long AppendInTransaction(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditEntry> entries) =>
+        AppendChained(connection, transaction, entries).Seq;
+
+    /// <summary>Appends after the chain's head; returns the seq and hash of the last entry (the head's when none).</summary>
+    private (long Seq, byte[] Hash) AppendChained(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditEntry> entries)
     {
         CheckEntries(entries);
         var (seq, prevHash) = ReadHead(connection, transaction);
         if (entries.Count == 0)
         {
-            return seq;
+            return (seq, prevHash);
         }
 
         var now = UnixTime.ToMs(_time.GetUtcNow());
@@ -91,7 +126,7 @@ internal sealed class AuditLog
             prevHash = hash;
         }
 
-        return seq;
+        return (seq, prevHash);
     }
 
     /// <summary>
@@ -425,4 +460,16 @@ internal sealed class AuditLog
             "actor, subject, decision, reason and details must not be null",
         _ => null,
     };
+}
+
+/// <summary>Where one append's last entry went the last time its transaction's work ran (see <see cref="AuditLog.AppendAsync(IReadOnlyList{AuditEntry}, AuditAppendAttempt?, CancellationToken)"/>).</summary>
+internal sealed class AuditAppendAttempt
+{
+    /// <summary>The seq of the last entry, when the work ran.</summary>
+    public long LastSeq { get; private set; }
+
+    /// <summary>The hash of the last entry; null until the work ran.</summary>
+    public byte[]? LastHash { get; private set; }
+
+    internal void Ran(long seq, byte[] hash) => (LastSeq, LastHash) = (seq, hash);
 }

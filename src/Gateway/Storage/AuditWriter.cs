@@ -110,15 +110,25 @@ internal sealed class AuditWriter : IAuditSink, IAsyncDisposable
     /// <summary>
     /// Appends one batch, retrying with a growing pause while the database refuses it (busy, full, read-only) or cannot be
     /// reached (a PostgreSQL server restarting or in recovery: NpgsqlException is a DbException like SqliteException).
+    /// A failed attempt may have committed all the same (the connection broke after PostgreSQL committed, before its reply
+    /// arrived): before appending again, the writer looks for the attempt's last entry (seq and hash) in the log, so a
+    /// batch is never written twice.
     /// </summary>
     private async Task AppendUntilWrittenAsync(List<AuditEntry> batch)
     {
         var pause = s_retryFirst;
+        var attempt = new AuditAppendAttempt();
         while (true)
         {
             try
             {
-                await _log.AppendAsync(batch, _stopping.Token).ConfigureAwait(false);
+                if (attempt.LastHash is { } hash && await _log.HoldsAsync(attempt.LastSeq, hash, _stopping.Token).ConfigureAwait(false))
+                {
+                    GatewayLog.AuditBatchFoundCommitted(_logger, batch.Count, attempt.LastSeq);
+                    return;
+                }
+
+                await _log.AppendAsync(batch, attempt, _stopping.Token).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or IOException)

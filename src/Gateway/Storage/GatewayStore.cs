@@ -138,8 +138,9 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
         var changed = new Dictionary<string, StoredIndicator>(items.Count, StringComparer.Ordinal);
         var audit = new List<AuditEntry>();
         long? localSeq = null;
-        using (var indicators = new IndicatorCommands(connection, transaction))
+        using (var indicators = IndicatorWrites(connection, transaction))
         {
+            indicators.Load(items.Where(item => item.IsValid).Select(item => item.Indicator!.Id));
             for (var i = 0; i < items.Count; i++)
             {
                 var item = items[i];
@@ -164,7 +165,7 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
                 results.Items.Add(new ItemResult { Index = (uint)i, Outcome = outcome, IndicatorId = incoming.Id });
             }
 
-            indicators.UpdateMerged(changed.Values, now);
+            indicators.WriteChanged(changed.Values, now);
         }
 
         using (var record = connection.CreateCommand())
@@ -271,17 +272,22 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
         }
 
         var changed = new Dictionary<string, StoredIndicator>(StringComparer.Ordinal);
-        using (var indicators = new IndicatorCommands(connection, transaction))
+        foreach (var incoming in envelope.Accepted)
         {
+            ArgumentNullException.ThrowIfNull(incoming, nameof(envelope));
+            ArgumentException.ThrowIfNullOrEmpty(incoming.Id, nameof(envelope));
+        }
+
+        using (var indicators = IndicatorWrites(connection, transaction))
+        {
+            indicators.Load(envelope.Accepted.Select(incoming => incoming.Id));
             long? noLocalSeq = null; // content received from peers keeps the indicator's local_seq as it was
             foreach (var incoming in envelope.Accepted)
             {
-                ArgumentNullException.ThrowIfNull(incoming, nameof(envelope));
-                ArgumentException.ThrowIfNullOrEmpty(incoming.Id, nameof(envelope));
                 Apply(indicators, changed, incoming, received: true, now, ref noLocalSeq);
             }
 
-            indicators.UpdateMerged(changed.Values, now);
+            indicators.WriteChanged(changed.Values, now);
         }
 
         if (envelope.Quarantined.Count > 0)
@@ -695,16 +701,23 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
         }
     }
 
+    /// <summary>The indicator writes of one write transaction: row at a time on SQLite, set-based on PostgreSQL.</summary>
+    private static IIndicatorWrites IndicatorWrites(DbConnection connection, DbTransaction transaction) =>
+        connection is Npgsql.NpgsqlConnection postgres
+            ? new PostgresIndicatorWrites(postgres, (Npgsql.NpgsqlTransaction)transaction)
+            : new IndicatorCommands(connection, transaction);
+
     /// <summary>
     /// Applies one incoming indicator of a write to <paramref name="changed"/> (this write's changes by id, in first
-    /// appearance order): merged into an earlier change of the same write; else inserted at once when its id is new
-    /// (one statement: the insert's own unique-key check is the lookup); else merged with the stored record, which is
-    /// rewritten by <see cref="IndicatorCommands.UpdateMerged"/>. <paramref name="localSeq"/>: the next change-feed
+    /// appearance order): merged into an earlier change of the same write; else inserted when its id is new (SQLite:
+    /// at once, one statement whose unique-key check is the lookup; PostgreSQL: with the write's other new rows in
+    /// <see cref="IIndicatorWrites.WriteChanged"/>); else merged with the stored record, which is rewritten by
+    /// <see cref="IIndicatorWrites.WriteChanged"/>. <paramref name="localSeq"/>: the next change-feed
     /// number, taken by each indicator at its first appearance (own agents' changes), or null (received content).
     /// The own view (<see cref="OwnState"/>) is advanced beside the merged record: own sightings go into both, received
     /// content into the merged record only.
     /// </summary>
-    private static ItemOutcome Apply(IndicatorCommands indicators, Dictionary<string, StoredIndicator> changed, Indicator incoming, bool received,
+    private static ItemOutcome Apply(IIndicatorWrites indicators, Dictionary<string, StoredIndicator> changed, Indicator incoming, bool received,
         DateTimeOffset now, ref long? localSeq)
     {
         if (changed.TryGetValue(incoming.Id, out var earlier))
@@ -756,23 +769,44 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
     }
 
     /// <summary>
-    /// An indicator of a write with its table row id, where its own view is (<paramref name="OwnView"/>: set for
-    /// <see cref="OwnState.Separate"/> only), the change-feed number it takes (null: keep the stored one) and
-    /// whether its row still has to be rewritten (merged after it was read or inserted).
+    /// An indicator of a write with its table row id (0: a new row not written yet, PostgreSQL), where its own view is
+    /// (<paramref name="OwnView"/>: set for <see cref="OwnState.Separate"/> only), the change-feed number it takes (null:
+    /// keep the stored one) and whether its row still has to be rewritten (merged after it was read or inserted).
     /// </summary>
     private readonly record struct StoredIndicator(long RowId, Indicator Indicator, OwnState Own, Indicator? OwnView, long? Seq, bool Dirty);
 
+    /// <summary>The indicator reads and writes of one write (<see cref="Apply"/>), for one engine.</summary>
+    private interface IIndicatorWrites : IDisposable
+    {
+        /// <summary>Announces the ids the write will apply (PostgreSQL reads the stored ones in one statement; SQLite reads each when needed).</summary>
+        void Load(IEnumerable<string> ids);
+
+        /// <summary>
+        /// Inserts <paramref name="indicator"/> (or, on PostgreSQL, notes it for insertion by <see cref="WriteChanged"/>)
+        /// unless its id is stored; true with its row id (0 while not written) when it is new. <paramref name="localSeq"/>
+        /// (own agents' changes only) feeds the outbound change feed; <paramref name="own"/> is <see cref="OwnState.Whole"/>
+        /// for an own sighting, <see cref="OwnState.None"/> for received content.
+        /// </summary>
+        bool TryInsert(Indicator indicator, DateTimeOffset now, long? localSeq, OwnState own, out long rowId);
+
+        /// <summary>The stored record of <paramref name="id"/>, as it was before this write.</summary>
+        bool TryGet(string id, out StoredIndicator stored);
+
+        /// <summary>Writes the rows of this write's changes that are not written yet: merged ones (Dirty; a null Seq keeps the stored local_seq) and, on PostgreSQL, new ones.</summary>
+        void WriteChanged(IEnumerable<StoredIndicator> changed, DateTimeOffset now);
+    }
+
     /// <summary>
-    /// The prepared statements of the indicator write path, reused for every row of one transaction. A new id is
+    /// SQLite's indicator writes: prepared statements reused for every row of one transaction (a statement is an
+    /// in-process call of a few µs, so row at a time costs little). A new id is
     /// inserted by one statement whose unique-key check is the lookup (one B-tree descent and one statement fewer per
     /// new indicator than a lookup before the insert); a stored one is read, merged and rewritten in place
     /// by row id. Row ids grow, so new rows land at the end of the table instead of on random pages of a clustered
     /// index (about 3x faster than the WITHOUT ROWID upsert of schema version 2).
     /// </summary>
-    private sealed class IndicatorCommands : IDisposable
+    private sealed class IndicatorCommands : IIndicatorWrites
     {
         private readonly DbConnection _connection;
-        private readonly bool _returningRowId;
         private readonly DbCommand _select;
         private readonly DbParameter _selectKey;
         private readonly DbCommand _insert;
@@ -811,9 +845,7 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
             // statement through an ephemeral table, measured at several µs per row; the new row id is the connection's
             // last insert row id.)
             _connection = connection;
-            // PostgreSQL: the new row id comes back from the insert itself (no row on a conflict).
-            _returningRowId = StoreDialect.Of(connection).IsPostgres;
-            _insert.CommandText = InsertSql + (_returningRowId ? " ON CONFLICT (id_key) DO NOTHING RETURNING rid" : " ON CONFLICT (id_key) DO NOTHING");
+            _insert.CommandText = InsertSql + " ON CONFLICT (id_key) DO NOTHING";
             _key = _insert.Parameters.AddUntyped("@key");
             _id = _insert.Parameters.Add("@id", DbType.String);
             _type = _insert.Parameters.Add("@type", DbType.Int64);
@@ -840,9 +872,14 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
             _update.Prepare();
         }
 
+        public void Load(IEnumerable<string> ids)
+        {
+            // Each stored id is read when its insert conflicts (TryGet): one B-tree descent, no statement for new ids.
+        }
+
         public bool TryGet(string id, out StoredIndicator stored)
         {
-            _selectKey.Value = StoreDialect.Of(_connection).Key(id);
+            _selectKey.Value = IndicatorKey.Of(id);
             using var reader = _select.ExecuteReader();
             if (!reader.Read())
             {
@@ -856,14 +893,9 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
             return true;
         }
 
-        /// <summary>
-        /// Inserts <paramref name="indicator"/> unless its id is stored; true with its row id when it was inserted.
-        /// <paramref name="localSeq"/> (own agents' changes only) feeds the outbound change feed; <paramref name="own"/>
-        /// is <see cref="OwnState.Whole"/> for an own sighting, <see cref="OwnState.None"/> for received content.
-        /// </summary>
         public bool TryInsert(Indicator indicator, DateTimeOffset now, long? localSeq, OwnState own, out long rowId)
         {
-            _key.Value = StoreDialect.Of(_connection).Key(indicator.Id);
+            _key.Value = IndicatorKey.Of(indicator.Id);
             _id.Value = indicator.Id;
             _type.Value = (int)indicator.Type;
             _value.Value = indicator.Value;
@@ -873,15 +905,7 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
             _blob.Value = indicator.ToByteArray();
             _seq.Value = localSeq is { } s ? s : DBNull.Value;
             _own.Value = (int)own;
-            if (_returningRowId)
-            {
-                if (_insert.ExecuteScalar() is long returned)
-                {
-                    rowId = returned;
-                    return true;
-                }
-            }
-            else if (_insert.ExecuteNonQuery() == 1)
+            if (_insert.ExecuteNonQuery() == 1)
             {
                 rowId = SQLitePCL.raw.sqlite3_last_insert_rowid(((Microsoft.Data.Sqlite.SqliteConnection)_connection).Handle);
                 return true;
@@ -891,8 +915,7 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
             return false;
         }
 
-        /// <summary>Rewrites the rows of the merged indicators (Dirty); a null Seq keeps the stored local_seq.</summary>
-        public void UpdateMerged(IEnumerable<StoredIndicator> changed, DateTimeOffset now)
+        public void WriteChanged(IEnumerable<StoredIndicator> changed, DateTimeOffset now)
         {
             foreach (var stored in changed)
             {

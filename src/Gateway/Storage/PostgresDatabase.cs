@@ -25,7 +25,8 @@ namespace CyberCoop.Gateway.Storage;
 /// <para>
 /// A lost connection (server restart, failover) fails the writes of the group in progress and the writer reconnects for
 /// the next group. A commit whose reply was lost may have committed: callers never acknowledged it, and every write
-/// the protocol retries is idempotent (agent batch ids, envelope ids), so the retry is answered as a duplicate.
+/// the protocol retries is idempotent (agent batch ids, envelope ids), so the retry is answered as a duplicate; the audit
+/// writer looks for a failed batch's last entry before it appends the batch again (<see cref="AuditLog.HoldsAsync"/>).
 /// </para>
 /// </remarks>
 internal sealed class PostgresDatabase : IStoreDatabase

@@ -80,7 +80,8 @@ internal sealed partial class ConsolePages(
         html.Term("uptime", ConsoleHtml.Span(now - status.StartedAt.ToDateTimeOffset()));
         html.Term("TLS certificate until", ConsoleHtml.Time(status.CertificateNotAfter.ToDateTimeOffset()), ExpiryClass(status.CertificateNotAfter.ToDateTimeOffset(), now));
         html.Term("trust bundle", $"sequence {status.TrustBundleSequence}, expires {ConsoleHtml.Time(status.TrustBundleExpiresAt.ToDateTimeOffset())}", ExpiryClass(status.TrustBundleExpiresAt.ToDateTimeOffset(), now));
-        html.Term("indicators stored", ConsoleHtml.Number(status.IndicatorsStored));
+        var storeDown = status.StoreUnavailable.Length > 0;
+        html.Term("indicators stored", storeDown ? "unknown (store unavailable)" : ConsoleHtml.Number(status.IndicatorsStored), storeDown ? "alarm" : null);
         html.Term("sightings ingested / rejected", $"{ConsoleHtml.Number(status.SightingsIngested)} / {ConsoleHtml.Number(status.SightingsRejected)}");
         html.Term("calls denied", ConsoleHtml.Number(status.CallsDenied));
         html.Raw("</dl></section><section><h2>Throughput now</h2><dl>");
@@ -93,8 +94,17 @@ internal sealed partial class ConsolePages(
         html.Raw("<tbody>");
         foreach (var peer in status.Peers)
         {
-            html.Raw("<tr>").Cell(peer.Peer).Cell(peer.Connected ? "connected" : "disconnected", peer.Connected ? "ok" : "alarm")
-                .Cell((long)peer.OutboxDepth).Cell(peer.OutboxDepth == 0 ? "-" : ConsoleHtml.Span(TimeSpan.FromSeconds(peer.OldestAgeSeconds))).Raw("</tr>");
+            html.Raw("<tr>").Cell(peer.Peer).Cell(peer.Connected ? "connected" : "disconnected", peer.Connected ? "ok" : "alarm");
+            if (storeDown)
+            {
+                html.Cell("unknown").Cell("unknown");
+            }
+            else
+            {
+                html.Cell((long)peer.OutboxDepth).Cell(peer.OutboxDepth == 0 ? "-" : ConsoleHtml.Span(TimeSpan.FromSeconds(peer.OldestAgeSeconds)));
+            }
+
+            html.Raw("</tr>");
         }
 
         html.Raw("</tbody></table></section>");
@@ -105,7 +115,9 @@ internal sealed partial class ConsolePages(
     {
         var status = await statusReport.BuildAsync(context.RequestAborted).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        var withheld = await WithheldReasonsAsync(context.RequestAborted).ConfigureAwait(false);
+        // With the store unavailable (the status says why), the page shows what the node holds in memory.
+        var storeDown = status.StoreUnavailable.Length > 0;
+        var withheld = storeDown ? null : await WithheldReasonsAsync(context.RequestAborted).ConfigureAwait(false);
         var config = trustSnapshot.Current.Config.Config;
         var html = new ConsoleHtml();
         foreach (var peer in status.Peers)
@@ -134,13 +146,17 @@ internal sealed partial class ConsolePages(
                 : $"sequence {peer.BundleSequenceHeld} (ours is {status.TrustBundleSequence}), fetched {ConsoleHtml.Time(peer.BundleFetchedAt?.ToDateTimeOffset())}",
                 peer.BundleSequenceHeld != 0 && peer.BundleSequenceHeld < status.TrustBundleSequence ? "warn" : null);
             html.Term("its trust bundle we hold", peer.PeerBundleSequence == 0 ? "none" : $"sequence {peer.PeerBundleSequence}");
-            html.Term("outbox", $"{peer.OutboxDepth} waiting");
+            html.Term("outbox", storeDown ? "unknown (store unavailable)" : $"{peer.OutboxDepth} waiting", storeDown ? "alarm" : null);
             html.Raw("</dl><table class=\"counts\">");
             html.HeaderRow("indicators sent", "indicators received", "withheld by policy", "envelopes sent", "envelopes received", "envelopes rejected");
             html.Raw("<tbody><tr>").Cell((long)peer.IndicatorsSent).Cell((long)peer.IndicatorsReceived).Cell((long)peer.IndicatorsWithheld)
                 .Cell((long)peer.EnvelopesSent).Cell((long)peer.EnvelopesReceived).Cell((long)peer.EnvelopesRejected).Raw("</tr></tbody></table>");
             html.Element("h3", $"Withheld, by reason (newest {AuditWindow:N0} audit entries)");
-            if (withheld.TryGetValue(peer.Peer, out var reasons) && reasons.Count > 0)
+            if (withheld is null)
+            {
+                html.Element("p", "unknown: the audit log is in the store, which is unavailable", "alarm");
+            }
+            else if (withheld.TryGetValue(peer.Peer, out var reasons) && reasons.Count > 0)
             {
                 html.Raw("<table class=\"reasons\">").HeaderRow("reason", "indicators").Raw("<tbody>");
                 foreach (var (reason, count) in reasons.OrderByDescending(r => r.Value))
@@ -711,6 +727,13 @@ internal sealed partial class ConsolePages(
 
     private IEnumerable<string> Alarms(NodeStatus status)
     {
+        if (status.StoreUnavailable.Length > 0)
+        {
+            var since = status.StoreUnavailableSince?.ToDateTimeOffset();
+            yield return "the store is UNAVAILABLE" + (since is { } at ? $" since {ConsoleHtml.Time(at)} ({ConsoleHtml.Span(time.GetUtcNow() - at)} ago)" : "") +
+                $": {status.StoreUnavailable}; ingest and peers' envelopes are refused (nothing is lost: senders keep them and send again), and the counts read from the store are unknown until it is back";
+        }
+
         foreach (var warning in status.Warnings)
         {
             yield return warning;

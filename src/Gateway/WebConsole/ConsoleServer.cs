@@ -5,6 +5,7 @@ using System.Security.Claims;
 using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Lifecycle;
+using CyberCoop.Gateway.Storage;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
@@ -26,7 +27,7 @@ namespace CyberCoop.Gateway.WebConsole;
 /// </summary>
 internal sealed partial class ConsoleServer(
     ConsoleConfig config, ConsolePages pages, ConsoleAuthenticator authenticator, ConsoleThroughput throughput, INodeIdentitySource identitySource,
-    TimeProvider time, ILogger<ConsoleServer> log) : IHostedService, IAsyncDisposable
+    IStoreHealth store, TimeProvider time, ILogger<ConsoleServer> log) : IHostedService, IAsyncDisposable
 {
     /// <summary>Key of the authenticated <see cref="ConsoleCaller"/> in <see cref="HttpContext.Items"/>.</summary>
     public const string CallerKey = "cybercoop.console.caller";
@@ -138,6 +139,17 @@ internal sealed partial class ConsoleServer(
                 await pages.Page(context, StatusTitle(refusal.Status), new ConsoleHtml().Element("p", refusal.Message, "alarm error"), status: refusal.Status)
                     .ExecuteAsync(context).ConfigureAwait(false);
             }
+            catch (Exception ex) when (!context.Response.HasStarted && StoreOutageOf(ex) is { } cause)
+            {
+                // The PostgreSQL server is down or not serving: a page saying so (503), not an internal error. A read
+                // shows nothing stale; an action's transaction did not commit unless only its answer was lost.
+                StoreUnavailable(_log, context.Request.Method, context.Request.Path.Value ?? "/", cause);
+                var text = HttpMethods.IsGet(context.Request.Method)
+                    ? "This page reads the node's store, which is unavailable: " + cause + ". The overview still shows what the node holds in memory; reload this page once the store is back."
+                    : "The node's store is unavailable, so this action was not carried out: " + cause + ". Once the store is back, look at the page again before you repeat it (if the store went away just as it committed, the action may have taken effect).";
+                await pages.Page(context, "Store unavailable", new ConsoleHtml().Element("p", text, "alarm error"), status: StatusCodes.Status503ServiceUnavailable)
+                    .ExecuteAsync(context).ConfigureAwait(false);
+            }
         });
         app.MapGet("/assets/{name}", ConsoleAssets.Serve);
         app.MapGet("/", (Func<HttpContext, Task<IResult>>)pages.OverviewAsync);
@@ -188,6 +200,17 @@ internal sealed partial class ConsoleServer(
         }
     }
 
+    /// <summary>The store outage <paramref name="ex"/> is (recorded in the status's outage line), or null.</summary>
+    private string? StoreOutageOf(Exception ex)
+    {
+        if (ex is StoreUnavailableException)
+        {
+            return ex.Message;
+        }
+
+        return PostgresOutage.Of(ex) is { } outage && store.Outage is { } monitor ? monitor.Seen(outage) : null;
+    }
+
     private string FormatHost()
     {
         GatewayConfigValidator.TryParseListen(config.Listen, out var endpoint);
@@ -204,6 +227,9 @@ internal sealed partial class ConsoleServer(
 
     [LoggerMessage(EventId = 950, Level = LogLevel.Information, Message = "Operator console listening on {Url} ({Mode})")]
     private static partial void Listening(ILogger logger, string url, string mode);
+
+    [LoggerMessage(EventId = 952, Level = LogLevel.Warning, Message = "Console answered {Method} {Path} with 503: {Cause}")]
+    private static partial void StoreUnavailable(ILogger logger, string method, string path, string cause);
 
     [LoggerMessage(EventId = 951, Level = LogLevel.Information, Message = "Console refused {Method} {Path} with {Status}: {Reason}")]
     private static partial void Refused(ILogger logger, int status, string method, string path, string reason);

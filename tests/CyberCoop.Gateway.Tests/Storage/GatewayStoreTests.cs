@@ -38,6 +38,34 @@ public sealed class PostgresGatewayStoreTests : GatewayStoreTests
         _database ??= await PostgresTestServer.CreateDatabaseAsync(Ct);
         return await GatewayStore.OpenPostgresAsync(_database, Time, new PostgresStoreOptions(), Ct);
     }
+
+    [Fact]
+    public async Task Two_stores_on_one_database_writing_overlapping_ids_at_once_accept_each_id_once_and_add_up_exactly()
+    {
+        // Two gateway processes of one nation (active-active): each write reads its ids' stored rows in one statement,
+        // so it must see every commit of the other store made before it (the write lock).
+        await using var first = await Open();
+        await using var second = await Open();
+
+        var commits = await Task.WhenAll(Enumerable.Range(0, 12).Select(b => Task.Run(
+            () => (b % 2 == 0 ? first : second).CommitIngestAsync(
+                "agent-" + b, Id((byte)b), Enumerable.Range(b * 10, 100).Select(i => ValidationOutcome.Valid(Ipv4(i))).ToList(), Ct), Ct)));
+
+        var results = commits.SelectMany(c => c.Results).ToList();
+        Assert.Equal(210, results.Count(r => r.Outcome == ItemOutcome.Accepted)); // ids 0..209, each new once
+        Assert.Equal(1200 - 210, results.Count(r => r.Outcome == ItemOutcome.Merged));
+        Assert.Equal(210, results.Where(r => r.Outcome == ItemOutcome.Accepted).Select(r => r.IndicatorId).Distinct().Count());
+        Assert.Equal(210L, await first.CountIndicatorsAsync(Ct));
+        foreach (var i in new[] { 0, 9, 10, 55, 99, 100, 150, 209 })
+        {
+            var batches = Enumerable.Range(0, 12).Count(b => b * 10 <= i && i < b * 10 + 100);
+            Assert.Equal((uint)batches, Assert.Single((await second.GetIndicatorAsync(Ipv4(i).Id, Ct))!.Observations).Count);
+        }
+
+        var feed = await first.ReadLocalChangesAsync(0, 1000, Ct);
+        Assert.Equal(210, feed.Count);
+        Assert.Equal(210, feed.Select(c => c.Seq).Distinct().Count());
+    }
 }
 
 /// <summary>
@@ -79,6 +107,89 @@ public abstract class GatewayStoreTests : IDisposable
         Assert.Equal(2L, await store.CountIndicatorsAsync(Ct));
         var stored = await store.GetIndicatorAsync(Ipv4(1).Id, Ct);
         Assert.Equal(3u, Assert.Single(stored!.Observations).Count);
+    }
+
+    [Fact]
+    public async Task Batch_of_new_stored_and_repeated_ids_gets_exact_results_merged_counts_and_one_feed_number_per_id()
+    {
+        await using var store = await Open();
+        await store.CommitIngestAsync("agent-a", Id(1), [ValidationOutcome.Valid(Ipv4(1, count: 2)), ValidationOutcome.Valid(Ipv4(2))], Ct);
+        ValidationOutcome[] items =
+        [
+            ValidationOutcome.Valid(Ipv4(3)), // new
+            ValidationOutcome.Valid(Ipv4(1, count: 3)), // stored
+            ValidationOutcome.Rejected("value: bad"),
+            ValidationOutcome.Valid(Ipv4(3, count: 4)), // new, again in this batch
+            ValidationOutcome.Valid(Ipv4(2, sensor: "agent-1/other")), // stored, another sensor
+            ValidationOutcome.Valid(Ipv4(4)), // new
+            ValidationOutcome.Valid(Ipv4(1)), // stored, again in this batch
+        ];
+
+        var commit = await store.CommitIngestAsync("agent-a", Id(2), items, Ct);
+
+        Assert.Equal(
+            [ItemOutcome.Accepted, ItemOutcome.Merged, ItemOutcome.Rejected, ItemOutcome.Merged, ItemOutcome.Merged, ItemOutcome.Accepted, ItemOutcome.Merged],
+            commit.Results.Select(r => r.Outcome));
+        Assert.Equal([Ipv4(3).Id, Ipv4(1).Id, "", Ipv4(3).Id, Ipv4(2).Id, Ipv4(4).Id, Ipv4(1).Id], commit.Results.Select(r => r.IndicatorId));
+        Assert.Equal([Ipv4(3).Id, Ipv4(1).Id, Ipv4(2).Id, Ipv4(4).Id], commit.Changed.Select(i => i.Id)); // first appearance order
+        Assert.Equal(4L, await store.CountIndicatorsAsync(Ct));
+        Assert.Equal(6u, Assert.Single((await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!.Observations).Count);
+        Assert.Equal(2, (await store.GetIndicatorAsync(Ipv4(2).Id, Ct))!.Observations.Count);
+        Assert.Equal(5u, Assert.Single((await store.GetIndicatorAsync(Ipv4(3).Id, Ct))!.Observations).Count);
+        Assert.Equal(1u, Assert.Single((await store.GetIndicatorAsync(Ipv4(4).Id, Ct))!.Observations).Count);
+        // The change feed: each id of a batch takes the next number at its first appearance (stored ones move to it).
+        var feed = await store.ReadLocalChangesAsync(0, 100, Ct);
+        Assert.Equal([3L, 4L, 5L, 6L], feed.Select(c => c.Seq));
+        Assert.Equal([Ipv4(3).Id, Ipv4(1).Id, Ipv4(2).Id, Ipv4(4).Id], feed.Select(c => c.Indicator.Id));
+        Assert.Equal(6u, feed[1].Indicator.Observations[0].Count);
+    }
+
+    [Fact]
+    public async Task Envelope_with_stored_and_repeated_ids_merges_each_once_and_leaves_the_feed_as_it_was()
+    {
+        await using var store = await Open();
+        await store.CommitIngestAsync("agent-a", Id(1), [ValidationOutcome.Valid(Ipv4(1, count: 2))], Ct);
+        var peerOne = Ipv4(1, count: 7, tlp: Tlp.Amber);
+        peerOne.Observations[0].Node = "spiffe://lv.cybercoop/gateway/riga";
+
+        var commit = await store.CommitReceivedAsync(Envelope(1, 1, Ipv4(5, count: 2), peerOne, Ipv4(5, count: 3), Ipv4(6)), Ct);
+
+        Assert.Equal([Ipv4(5).Id, Ipv4(1).Id, Ipv4(6).Id], commit.Changed.Select(i => i.Id));
+        Assert.Equal(3L, await store.CountIndicatorsAsync(Ct));
+        Assert.Equal(3u, Assert.Single((await store.GetIndicatorAsync(Ipv4(5).Id, Ct))!.Observations).Count); // latest state, not a sum
+        var merged = (await store.GetIndicatorAsync(Ipv4(1).Id, Ct))!;
+        Assert.Equal(Tlp.Amber, merged.Tlp);
+        Assert.Equal([2u, 7u], merged.Observations.Select(o => o.Count).Order());
+        // The own view and the change feed still hold the own sighting alone, with its number.
+        Assert.Equal(Ipv4(1, count: 2), await store.GetOwnViewAsync(Ipv4(1).Id, Ct));
+        var feed = Assert.Single(await store.ReadLocalChangesAsync(0, 100, Ct));
+        Assert.Equal(1L, feed.Seq);
+        Assert.Equal(Ipv4(1, count: 2), feed.Indicator);
+
+        await store.CommitIngestAsync("agent-a", Id(2), [ValidationOutcome.Valid(Ipv4(5)), ValidationOutcome.Valid(Ipv4(1))], Ct);
+
+        Assert.Equal(Ipv4(5), await store.GetOwnViewAsync(Ipv4(5).Id, Ct)); // the first own sighting of a received indicator
+        Assert.Equal(3u, Assert.Single((await store.GetOwnViewAsync(Ipv4(1).Id, Ct))!.Observations).Count);
+        Assert.Equal([(2L, Ipv4(5).Id), (3L, Ipv4(1).Id)], (await store.ReadLocalChangesAsync(1, 100, Ct)).Select(c => (c.Seq, c.Indicator.Id)));
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_of_the_same_ids_add_up_exactly()
+    {
+        await using var store = await Open();
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(
+            () => store.CommitIngestAsync("agent-" + w, Id((byte)w), Enumerable.Range(0, 100).Select(i => ValidationOutcome.Valid(Ipv4(i, count: (uint)w + 1))).ToList(), Ct), Ct)));
+
+        Assert.Equal(100L, await store.CountIndicatorsAsync(Ct));
+        for (var i = 0; i < 100; i += 33)
+        {
+            Assert.Equal(36u, Assert.Single((await store.GetIndicatorAsync(Ipv4(i).Id, Ct))!.Observations).Count); // 1 + 2 + ... + 8
+        }
+
+        var feed = await store.ReadLocalChangesAsync(0, 1000, Ct);
+        Assert.Equal(100, feed.Count);
+        Assert.Equal(feed.Count, feed.Select(c => c.Seq).Distinct().Count());
     }
 
     [Fact]
