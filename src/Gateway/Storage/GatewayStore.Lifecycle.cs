@@ -602,13 +602,15 @@ internal sealed partial class GatewayStore : ILifecycleStore
     /// that row holds the indicator: SQLite may give a deleted row's id to the next new row, so a path must never outlive
     /// its indicator row (expiry deletes both in one transaction). A row id the caller read before this transaction (the
     /// change feed) is checked against the indicator's key; without one, or when the check finds another row (the
-    /// indicator expired and came back meanwhile), the row id is looked up by the key.
+    /// indicator expired and came back meanwhile), the row id is looked up by the key. On PostgreSQL every item is one
+    /// statement over all its ids (their keys looked up on the server), not one round trip per indicator.
     /// </summary>
     private sealed class DeliveryCommand(DbConnection connection, DbTransaction transaction) : IDisposable
     {
         private const string Insert = "INSERT INTO deliveries (rid, origin, peer, delivered_at) SELECT rid, @origin, @peer, @at FROM indicators WHERE ";
         private Statement? _byRowId;
         private Statement? _byKey;
+        private Npgsql.NpgsqlCommand? _byKeys;
 
         /// <summary>
         /// Records that <paramref name="peer"/> got each of <paramref name="ids"/> of <paramref name="origin"/>; their row
@@ -617,6 +619,12 @@ internal sealed partial class GatewayStore : ILifecycleStore
         public void Record(IReadOnlyList<string> ids, IReadOnlyList<long>? rowIds, Func<string, long>? rowIdOf, string origin, string peer, DateTimeOffset at)
         {
             var atMs = UnixTime.ToMs(at);
+            if (connection is Npgsql.NpgsqlConnection postgres)
+            {
+                RecordMany(postgres, ids, origin, peer, atMs);
+                return;
+            }
+
             for (var i = 0; i < ids.Count; i++)
             {
                 var key = StoreDialect.Of(connection).Key(ids[i]);
@@ -632,10 +640,30 @@ internal sealed partial class GatewayStore : ILifecycleStore
             }
         }
 
+        /// <summary>PostgreSQL: the rows of all <paramref name="ids"/> in one statement (the id is the key there).</summary>
+        private void RecordMany(Npgsql.NpgsqlConnection postgres, IReadOnlyList<string> ids, string origin, string peer, long at)
+        {
+            if (_byKeys is null)
+            {
+                _byKeys = new Npgsql.NpgsqlCommand(Insert + "id_key = ANY(@keys) ON CONFLICT DO NOTHING", postgres, (Npgsql.NpgsqlTransaction)transaction);
+                _byKeys.Parameters.Add(new Npgsql.NpgsqlParameter("keys", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text));
+                _byKeys.Parameters.Add(new Npgsql.NpgsqlParameter<string>("origin", NpgsqlTypes.NpgsqlDbType.Text));
+                _byKeys.Parameters.Add(new Npgsql.NpgsqlParameter<string>("peer", NpgsqlTypes.NpgsqlDbType.Text));
+                _byKeys.Parameters.Add(new Npgsql.NpgsqlParameter<long>("at", NpgsqlTypes.NpgsqlDbType.Bigint));
+            }
+
+            _byKeys.Parameters[0].Value = ids as string[] ?? [.. ids];
+            _byKeys.Parameters[1].Value = origin;
+            _byKeys.Parameters[2].Value = peer;
+            _byKeys.Parameters[3].Value = at;
+            _byKeys.ExecuteNonQuery();
+        }
+
         public void Dispose()
         {
             _byRowId?.Dispose();
             _byKey?.Dispose();
+            _byKeys?.Dispose();
         }
 
         private sealed class Statement : IDisposable
