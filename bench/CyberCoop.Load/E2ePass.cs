@@ -276,6 +276,8 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
     {
         using var call = client.Submit(cancellationToken: ct);
         using var inFlight = new SemaphoreSlim(2, 2);
+        // A failed stream ends the writer below too (it would otherwise wait for a window the reader never frees).
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var reader = Task.Run(async () =>
         {
             var accepted = 0;
@@ -292,11 +294,31 @@ internal sealed class E2ePass(LoadFederation federation, LoadOptions options, Te
 
             return accepted;
         }, ct);
+        _ = reader.ContinueWith(
+            _ =>
+            {
+                try
+                {
+                    failed.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The submission already ended.
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
 
-        foreach (var batch in batches)
+        try
         {
-            await inFlight.WaitAsync(ct);
-            await call.RequestStream.WriteAsync(batch, ct);
+            foreach (var batch in batches)
+            {
+                await inFlight.WaitAsync(failed.Token);
+                await call.RequestStream.WriteAsync(batch, failed.Token);
+            }
+        }
+        catch (OperationCanceledException) when (reader.IsFaulted)
+        {
+            // The reader's error (A ended the stream) is the one to report.
         }
 
         var result = await reader;

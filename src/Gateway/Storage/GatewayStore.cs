@@ -462,8 +462,8 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
     }
 
     /// <summary>
-    /// PostgreSQL, shared by several gateway processes: renews this process's unexpired claims on the peer's envelopes,
-    /// then claims up to <paramref name="limit"/> more, in seq order: unclaimed ones, ones whose lease ran out (their
+    /// PostgreSQL, shared by several gateway processes: renews this process's unexpired claims on the peer's envelopes
+    /// (except rows a write holds right now, e.g. an acknowledged one being deleted), then claims up to <paramref name="limit"/> more, in seq order: unclaimed ones, ones whose lease ran out (their
     /// process died or lost the peer), and this process's own after <paramref name="afterSeq"/> (a new session re-sends
     /// what the last one left unacknowledged). Rows another process is claiming right now are skipped
     /// (<c>FOR UPDATE SKIP LOCKED</c>), never waited for. Times are the server's clock, so processes on machines whose
@@ -476,7 +476,10 @@ internal sealed partial class GatewayStore : IStoreHealth, IIndicatorStore, IIng
         await using var connection = await postgres.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using (var renew = connection.CreateCommand())
         {
-            renew.CommandText = $"UPDATE outbox SET lease_until = {Now} + @lease WHERE peer = @peer AND claimed_by = @me AND lease_until >= {Now}";
+            // Rows locked by a write in progress (the writer deleting an acknowledged envelope) are skipped, not waited
+            // for: waiting there while that write waits for a row this statement holds was a deadlock under load.
+            renew.CommandText = $"UPDATE outbox SET lease_until = {Now} + @lease WHERE seq IN (" +
+                $"SELECT seq FROM outbox WHERE peer = @peer AND claimed_by = @me AND lease_until >= {Now} ORDER BY seq FOR UPDATE SKIP LOCKED)";
             renew.Parameters.AddWithValue("lease", leaseMs);
             renew.Parameters.AddWithValue("peer", peer);
             renew.Parameters.AddWithValue("me", postgres.Instance);

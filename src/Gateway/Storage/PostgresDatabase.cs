@@ -198,8 +198,11 @@ internal sealed class PostgresDatabase : IStoreDatabase
         PendingWrite.Complete(group, failed, error: null);
     }
 
+    // Npgsql calls a deadlock or serialization failure transient too, but the connection is fine: the statement's write
+    // fails alone (rolled back to its savepoint) and the group's other writes commit.
     private static bool IsConnectionLost(Exception ex) =>
-        ex is NpgsqlException { IsTransient: true } || ex is NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException } ||
+        ex is NpgsqlException { IsTransient: true } and not PostgresException { SqlState: "40P01" or "40001" } ||
+        ex is NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException } ||
         ex is PostgresException { SqlState: "57P01" or "57P02" or "57P03" };
 
     public async ValueTask DisposeAsync()
