@@ -70,22 +70,15 @@ public sealed class PostgresCommitReplyLossTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var (f, cluster) = (_f, _cluster);
+        (_f, _cluster) = (null, null);
         try
         {
-            if (_f is { } f)
-            {
-                _f = null;
-                await f.DisposeAsync();
-            }
+            await TestFederation.DisposeWithClusterAsync(f, cluster);
         }
         finally
         {
             _proxy?.Dispose();
-            if (_cluster is { } cluster)
-            {
-                _cluster = null;
-                await cluster.DisposeAsync();
-            }
         }
     }
 

@@ -127,24 +127,11 @@ public sealed class PostgresOutageStatusTests : IAsyncDisposable
         Assert.Equal(HttpStatusCode.OK, searchBack.StatusCode);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (_f is { } f)
-            {
-                _f = null;
-                await f.DisposeAsync();
-            }
-        }
-        finally
-        {
-            if (_cluster is { } cluster)
-            {
-                _cluster = null;
-                await cluster.DisposeAsync();
-            }
-        }
+        var (f, cluster) = (_f, _cluster);
+        (_f, _cluster) = (null, null);
+        return TestFederation.DisposeWithClusterAsync(f, cluster);
     }
 
     private async Task<NodeStatus> StatusJsonAsync()

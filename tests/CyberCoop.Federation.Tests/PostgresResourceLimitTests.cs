@@ -146,24 +146,11 @@ public sealed class PostgresResourceLimitTests : IAsyncDisposable
         await _f.AssertHoldsExactlyOnceAsync("ee", acknowledged);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (_f is { } f)
-            {
-                _f = null;
-                await f.DisposeAsync();
-            }
-        }
-        finally
-        {
-            if (_cluster is { } cluster)
-            {
-                _cluster = null;
-                await cluster.DisposeAsync();
-            }
-        }
+        var (f, cluster) = (_f, _cluster);
+        (_f, _cluster) = (null, null);
+        return TestFederation.DisposeWithClusterAsync(f, cluster);
     }
 
     private async Task StartGatewayAsync(string connectionString)

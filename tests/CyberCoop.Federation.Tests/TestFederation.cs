@@ -7,6 +7,7 @@ using CyberCoop.Gateway.Configuration;
 using CyberCoop.Gateway.Hosting;
 using CyberCoop.Gateway.Pipeline;
 using CyberCoop.Gateway.Trust;
+using CyberCoop.Testing;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -324,6 +325,28 @@ internal sealed class TestFederation : IAsyncDisposable
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// Disposes a federation and then the PostgreSQL cluster its gateways ran on (the cluster even when the federation's
+    /// disposal throws). Either may be null (a test that failed before creating it).
+    /// </summary>
+    internal static async ValueTask DisposeWithClusterAsync(TestFederation? federation, PostgresCluster? cluster)
+    {
+        try
+        {
+            if (federation is not null)
+            {
+                await federation.DisposeAsync();
+            }
+        }
+        finally
+        {
+            if (cluster is not null)
+            {
+                await cluster.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds, polling; fails after the timeout.</summary>
