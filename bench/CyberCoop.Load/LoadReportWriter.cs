@@ -86,7 +86,7 @@ internal static class LoadReportWriter
         s.AppendLine(Inv($"| Baseline: raw SQLite batched inserts (same run, WAL, synchronous=FULL, {o.BundleSize:N0} rows/txn) | {r.SqliteBaseline.PerSecond:N0} | {r.SqliteBaseline.PerSecond / baseline:F2}x | 1.00x | {r.SqliteBaseline.CpuPerItem:F1} (in process) | {r.SqliteBaseline.Io.WrittenKbPer(r.SqliteBaseline.Items):F2} KB; {r.SqliteBaseline.Io.ToStorageKbPer(r.SqliteBaseline.Items):F2} KB |"));
         AppendBaseline(s, r, pg.Inserts, $"Baseline: raw PostgreSQL batched inserts (one NpgsqlBatch of {o.BundleSize:N0} single-row INSERTs per transaction)", baseline);
         AppendBaseline(s, r, pg.Copy, $"Baseline: raw PostgreSQL binary COPY ({o.BundleSize:N0} rows per COPY and transaction)", baseline);
-        AppendBaseline(s, r, pg.RowAtATime, $"Reference: raw PostgreSQL prepared single-row INSERT, one round trip per row ({o.BundleSize:N0} per transaction; the gateway store's access pattern)", baseline);
+        AppendBaseline(s, r, pg.RowAtATime, $"Reference: raw PostgreSQL prepared single-row INSERT, one round trip per row ({o.BundleSize:N0} per transaction; the gateway store's access pattern before session 6)", baseline);
         AppendPostgresPass(s, r, r.Empty, "SQLite, one process per nation (same run)", baseline);
         AppendPostgresPass(s, r, pg.OneProcess, "PostgreSQL, one process per nation", baseline);
         AppendPostgresPass(s, r, pg.TwoProcessesA, "PostgreSQL, two processes of A active-active, one of B", baseline);
