@@ -67,10 +67,7 @@ internal sealed class AuditLog
         await using var connection = _db.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT hash FROM audit WHERE seq = @seq";
-        var pSeq = command.CreateParameter();
-        pSeq.ParameterName = "@seq";
-        pSeq.Value = seq;
-        command.Parameters.Add(pSeq);
+        command.Parameters.AddWithValue("@seq", seq);
         return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] stored && stored.AsSpan().SequenceEqual(hash);
     }
 

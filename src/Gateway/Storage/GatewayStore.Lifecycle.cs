@@ -560,35 +560,17 @@ internal sealed partial class GatewayStore : ILifecycleStore
     /// </summary>
     private sealed class ReceivedFromCommand(DbConnection connection, DbTransaction transaction) : IDisposable
     {
-        private DbCommand? _insert;
-        private DbParameter? _key;
-        private DbParameter? _origin;
-        private DbParameter? _peer;
-        private DbParameter? _at;
+        private PathStatement? _insert;
 
         /// <summary>Records that <paramref name="peer"/> relayed each of <paramref name="ids"/> of <paramref name="origin"/> here.</summary>
         public void Record(IReadOnlyList<string> ids, string origin, string peer, DateTimeOffset at)
         {
-            if (_insert is null)
-            {
-                _insert = connection.CreateCommand();
-                _insert.Transaction = transaction;
-                _insert.CommandText = "INSERT INTO received_from (id_key, origin, peer, received_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING";
-                // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
-                _key = _insert.Parameters.AddUntyped("@key");
-                _origin = _insert.Parameters.Add("@origin", DbType.String);
-                _peer = _insert.Parameters.Add("@peer", DbType.String);
-                _at = _insert.Parameters.Add("@at", DbType.Int64);
-                _insert.Prepare();
-            }
-
-            _origin!.Value = origin;
-            _peer!.Value = peer;
-            _at!.Value = UnixTime.ToMs(at);
+            _insert ??= new PathStatement(connection, transaction,
+                "INSERT INTO received_from (id_key, origin, peer, received_at) VALUES (@key, @origin, @peer, @at) ON CONFLICT DO NOTHING");
+            var atMs = UnixTime.ToMs(at);
             foreach (var id in ids)
             {
-                _key!.Value = StoreDialect.Of(connection).Key(id);
-                _insert.ExecuteNonQuery();
+                _insert.Run(StoreDialect.Of(connection).Key(id), null, origin, peer, atMs);
             }
         }
 
@@ -608,8 +590,8 @@ internal sealed partial class GatewayStore : ILifecycleStore
     private sealed class DeliveryCommand(DbConnection connection, DbTransaction transaction) : IDisposable
     {
         private const string Insert = "INSERT INTO deliveries (rid, origin, peer, delivered_at) SELECT rid, @origin, @peer, @at FROM indicators WHERE ";
-        private Statement? _byRowId;
-        private Statement? _byKey;
+        private PathStatement? _byRowId;
+        private PathStatement? _byKey;
         private Npgsql.NpgsqlCommand? _byKeys;
 
         /// <summary>
@@ -631,12 +613,12 @@ internal sealed partial class GatewayStore : ILifecycleStore
                 var rowId = rowIds?[i] ?? rowIdOf?.Invoke(ids[i]) ?? 0;
                 // 0 rows: already recorded (a re-shared indicator) or the row id no longer holds this indicator; only
                 // the second needs the lookup by key, but telling them apart would cost a read too.
-                if (rowId > 0 && (_byRowId ??= new Statement(connection, transaction, Insert + "rid = @rid AND id_key = @key ON CONFLICT DO NOTHING")).Run(key, rowId, origin, peer, atMs) > 0)
+                if (rowId > 0 && (_byRowId ??= new PathStatement(connection, transaction, Insert + "rid = @rid AND id_key = @key ON CONFLICT DO NOTHING")).Run(key, rowId, origin, peer, atMs) > 0)
                 {
                     continue;
                 }
 
-                (_byKey ??= new Statement(connection, transaction, Insert + "id_key = @key ON CONFLICT DO NOTHING")).Run(key, null, origin, peer, atMs);
+                (_byKey ??= new PathStatement(connection, transaction, Insert + "id_key = @key ON CONFLICT DO NOTHING")).Run(key, null, origin, peer, atMs);
             }
         }
 
@@ -665,45 +647,49 @@ internal sealed partial class GatewayStore : ILifecycleStore
             _byKey?.Dispose();
             _byKeys?.Dispose();
         }
+    }
 
-        private sealed class Statement : IDisposable
+    /// <summary>
+    /// One prepared insert of path rows (<c>deliveries</c>, <c>received_from</c>): parameters <c>@key</c> (the indicator's
+    /// key), <c>@rid</c> when the statement names it, <c>@origin</c>, <c>@peer</c>, <c>@at</c>.
+    /// </summary>
+    private sealed class PathStatement : IDisposable
+    {
+        private readonly DbCommand _command;
+        private readonly DbParameter _key;
+        private readonly DbParameter? _rowId;
+        private readonly DbParameter _origin;
+        private readonly DbParameter _peer;
+        private readonly DbParameter _at;
+
+        public PathStatement(DbConnection connection, DbTransaction transaction, string sql)
         {
-            private readonly DbCommand _command;
-            private readonly DbParameter _key;
-            private readonly DbParameter? _rowId;
-            private readonly DbParameter _origin;
-            private readonly DbParameter _peer;
-            private readonly DbParameter _at;
-
-            public Statement(DbConnection connection, DbTransaction transaction, string sql)
-            {
-                _command = connection.CreateCommand();
-                _command.Transaction = transaction;
-                _command.CommandText = sql;
-                // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
-                _key = _command.Parameters.AddUntyped("@key");
-                _rowId = sql.Contains("@rid", StringComparison.Ordinal) ? _command.Parameters.Add("@rid", DbType.Int64) : null;
-                _origin = _command.Parameters.Add("@origin", DbType.String);
-                _peer = _command.Parameters.Add("@peer", DbType.String);
-                _at = _command.Parameters.Add("@at", DbType.Int64);
-                _command.Prepare();
-            }
-
-            public int Run(object key, long? rowId, string origin, string peer, long at)
-            {
-                _key.Value = key;
-                if (_rowId is not null)
-                {
-                    _rowId.Value = rowId;
-                }
-
-                _origin.Value = origin;
-                _peer.Value = peer;
-                _at.Value = at;
-                return _command.ExecuteNonQuery();
-            }
-
-            public void Dispose() => _command.Dispose();
+            _command = connection.CreateCommand();
+            _command.Transaction = transaction;
+            _command.CommandText = sql;
+            // No declared type: the key binds as a BLOB (canonical UUID) or TEXT (anything else), see IndicatorKey.
+            _key = _command.Parameters.AddUntyped("@key");
+            _rowId = sql.Contains("@rid", StringComparison.Ordinal) ? _command.Parameters.Add("@rid", DbType.Int64) : null;
+            _origin = _command.Parameters.Add("@origin", DbType.String);
+            _peer = _command.Parameters.Add("@peer", DbType.String);
+            _at = _command.Parameters.Add("@at", DbType.Int64);
+            _command.Prepare();
         }
+
+        public int Run(object key, long? rowId, string origin, string peer, long at)
+        {
+            _key.Value = key;
+            if (_rowId is not null)
+            {
+                _rowId.Value = rowId;
+            }
+
+            _origin.Value = origin;
+            _peer.Value = peer;
+            _at.Value = at;
+            return _command.ExecuteNonQuery();
+        }
+
+        public void Dispose() => _command.Dispose();
     }
 }
