@@ -13,7 +13,7 @@ namespace CyberCoop.Gateway.Admin;
 /// </summary>
 internal sealed class NodeStatusReport(
     ITrustSnapshot trustSnapshot, INodeIdentitySource identitySource, NodeMetrics nodeMetrics, CallerActivity callerActivity,
-    IIndicatorStore indicatorStore, IOutboxStore outboxStore, IStoreHealth store, TimeProvider time)
+    IIndicatorStore indicatorStore, IOutboxStore outboxStore, IStoreHealth store, ConnectionBudget connections, TimeProvider time)
 {
     /// <summary>Certificates expiring within this period raise a warning.</summary>
     public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(7);
@@ -36,7 +36,14 @@ internal sealed class NodeStatusReport(
             SightingsRejected = (ulong)nodeMetrics.SightingsRejected,
             CallsDenied = (ulong)nodeMetrics.CallsDenied,
             CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
+            ConnectionsOpen = (ulong)Math.Max(0, connections.Open),
+            ConnectionBudget = connections.OpenFileLimit is null ? 0 : (ulong)connections.Capacity,
+            ConnectionsRefused = (ulong)connections.Refused,
         };
+        if (connections.OpenFileLimit is not null && connections.Open >= connections.Capacity)
+        {
+            status.Warnings.Add($"the connection budget is full ({connections.Open} of {connections.Capacity} inbound connections): new callers are closed at once until connections end; a flood, or raise the open-file limit (LimitNOFILE, now {connections.OpenFileLimit})");
+        }
         if (counts.Unavailable is { } unavailable)
         {
             status.StoreUnavailable = unavailable.Cause;

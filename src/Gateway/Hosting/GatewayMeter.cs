@@ -16,13 +16,14 @@ internal sealed class GatewayMeter
 
     private readonly Meter _meter;
 
-    public GatewayMeter(INodeIdentitySource nodeIdentity, NodeMetrics metrics, CallerActivity callerActivity, IAuditSink auditSink, CallerLimits limits, IMeterFactory meters)
+    public GatewayMeter(INodeIdentitySource nodeIdentity, NodeMetrics metrics, CallerActivity callerActivity, IAuditSink auditSink, CallerLimits limits, ConnectionBudget connections, IMeterFactory meters)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(nodeIdentity);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(callerActivity);
         ArgumentNullException.ThrowIfNull(auditSink);
+        ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(meters);
         _meter = meters.Create(Name);
         var node = new KeyValuePair<string, object?>("node", nodeIdentity.Current.IdText);
@@ -45,6 +46,8 @@ internal sealed class GatewayMeter
         _meter.CreateObservableCounter("cybercoop.limits.refused", () => Refused(limits, node), "{call}", "Streams and messages refused with RESOURCE_EXHAUSTED by a per-identity limit (node.limits), by limit and caller");
         _meter.CreateObservableCounter("cybercoop.limits.delayed", () => new Measurement<long>(limits.Delayed, node), "{message}", "Messages that waited for their identity's rate limit");
         _meter.CreateObservableGauge("cybercoop.peer.connected", () => PerPeer(metrics, node, static m => m.Snapshot().ConnectedSince is null ? 0L : 1L), "{connection}", "1 while the outbound stream to the peer is up");
+        _meter.CreateObservableGauge("cybercoop.connections.open", () => new Measurement<long>(connections.Open, node), "{connection}", "Inbound TCP connections held now, of the connection budget");
+        _meter.CreateObservableCounter("cybercoop.connections.refused", () => new Measurement<long>(connections.Refused, node), "{connection}", "Inbound connections closed at once because the connection budget was full");
     }
 
     /// <summary>

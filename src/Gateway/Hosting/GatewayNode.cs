@@ -184,6 +184,8 @@ internal sealed class GatewayNode : IAsyncDisposable
                 kestrel.Listen(endpoint, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
+                    // First, before TLS: a connection beyond the node's connection budget is closed at once.
+                    listen.Use(next => connection => host!.GetRequiredService<ConnectionBudget>().OnConnectionAsync(connection, next));
                     listen.UseHttps(https =>
                     {
                         https.SslProtocols = SslProtocols.Tls13;
@@ -199,7 +201,11 @@ internal sealed class GatewayNode : IAsyncDisposable
                 kestrel.ListenUnixSocket(adminSocket, listen => listen.Protocols = HttpProtocols.Http2);
                 if (metricsEndpoint is not null)
                 {
-                    kestrel.Listen(metricsEndpoint, listen => listen.Protocols = HttpProtocols.Http1);
+                    kestrel.Listen(metricsEndpoint, listen =>
+                    {
+                        listen.Protocols = HttpProtocols.Http1;
+                        listen.Use(next => connection => host!.GetRequiredService<ConnectionBudget>().OnConnectionAsync(connection, next));
+                    });
                 }
             });
 
@@ -235,6 +241,7 @@ internal sealed class GatewayNode : IAsyncDisposable
             var port = BoundPort(app, endpoint, "https://");
             int? metricsPort = metricsEndpoint is null ? null : BoundPort(app, metricsEndpoint, "http://");
             GatewayLog.Listening(logger, identity.IdText, $"{endpoint.Address}:{port}", adminSocket);
+            host.GetRequiredService<ConnectionBudget>().LogCapacity();
             if (metricsPort is { } bound)
             {
                 GatewayLog.MetricsListening(logger, $"{metricsEndpoint!.Address}:{bound}");

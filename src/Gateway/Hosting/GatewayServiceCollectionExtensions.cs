@@ -40,6 +40,7 @@ internal static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<LiveStreamRegistry>();
         services.TryAddSingleton<CallerAuthorization>();
         services.TryAddSingleton<CallerLimits>();
+        services.TryAddSingleton(sp => ConnectionBudget.ForThisProcess(sp.GetRequiredService<ILogger<ConnectionBudget>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<Admin.NodeStatusReport>();
         services.AddMetrics();
         services.TryAddSingleton<GatewayMeter>();

@@ -27,7 +27,7 @@ namespace CyberCoop.Gateway.WebConsole;
 /// </summary>
 internal sealed partial class ConsoleServer(
     ConsoleConfig config, ConsolePages pages, ConsoleAuthenticator authenticator, ConsoleThroughput throughput, INodeIdentitySource identitySource,
-    IStoreHealth store, TimeProvider time, ILogger<ConsoleServer> log) : IHostedService, IAsyncDisposable
+    IStoreHealth store, ConnectionBudget budget, TimeProvider time, ILogger<ConsoleServer> log) : IHostedService, IAsyncDisposable
 {
     /// <summary>Key of the authenticated <see cref="ConsoleCaller"/> in <see cref="HttpContext.Items"/>.</summary>
     public const string CallerKey = "cybercoop.console.caller";
@@ -78,6 +78,8 @@ internal sealed partial class ConsoleServer(
             kestrel.Listen(endpoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // First, before TLS: the node's connection budget covers this listener too.
+                listen.Use(next => connection => budget.OnConnectionAsync(connection, next));
                 if (config.LoopbackOnly)
                 {
                     return;

@@ -59,6 +59,10 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Contains($"node=\"{Tallinn.Id}\"", ingested, StringComparison.Ordinal);
         Assert.Equal("1", ingested[(ingested.LastIndexOf('}') + 1)..].Trim().Split(' ')[0]);
         Assert.Contains("cybercoop_peer_connected", text, StringComparison.Ordinal);
+        // The scrape's own connection is held in the connection budget.
+        var open = text.Split('\n').Single(line => line.StartsWith("cybercoop_connections_open", StringComparison.Ordinal) && !line.StartsWith('#'));
+        Assert.True(long.Parse(open[(open.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) >= 1, open);
+        Assert.Contains("cybercoop_connections_refused", text, StringComparison.Ordinal);
         Assert.Contains("dotnet_gc_", text, StringComparison.Ordinal);
     }
 

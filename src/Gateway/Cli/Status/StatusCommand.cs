@@ -139,6 +139,9 @@ internal static class StatusCommand
         io.Output.WriteLine($"indicators stored   {(storeDown ? "unknown (store unavailable)" : status.IndicatorsStored.ToString(CultureInfo.InvariantCulture))}");
         io.Output.WriteLine($"sightings ingested  {status.SightingsIngested} ({status.SightingsRejected} rejected)");
         io.Output.WriteLine($"calls denied        {status.CallsDenied}");
+        io.Output.WriteLine(status.ConnectionBudget == 0
+            ? $"connections         {status.ConnectionsOpen} inbound (not bounded: open-file limit unknown)"
+            : $"connections         {status.ConnectionsOpen} of {status.ConnectionBudget} inbound ({status.ConnectionsRefused} closed at once at the budget)");
         if (status.CertificateNotAfter is not null)
         {
             var notAfter = status.CertificateNotAfter.ToDateTimeOffset();

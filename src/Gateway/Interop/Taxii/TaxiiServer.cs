@@ -19,7 +19,7 @@ namespace CyberCoop.Gateway.Interop.Taxii;
 /// The TAXII 2.1 server: its own Kestrel on <c>taxii.listen</c> (HTTPS, TLS 1.2/1.3, HTTP/1.1 and 2, the node's
 /// certificate, client certificates optional and checked per request). Started and stopped with the node.
 /// </summary>
-internal sealed partial class TaxiiServer(TaxiiConfig config, TaxiiRequestHandler handler, INodeIdentitySource identitySource, ILogger<TaxiiServer> log) : IHostedService, IAsyncDisposable
+internal sealed partial class TaxiiServer(TaxiiConfig config, TaxiiRequestHandler handler, INodeIdentitySource identitySource, ConnectionBudget budget, ILogger<TaxiiServer> log) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _log = log;
     private WebApplication? _app;
@@ -41,6 +41,8 @@ internal sealed partial class TaxiiServer(TaxiiConfig config, TaxiiRequestHandle
             kestrel.Listen(endpoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // First, before TLS: the node's connection budget covers this listener too.
+                listen.Use(next => connection => budget.OnConnectionAsync(connection, next));
                 listen.UseHttps(https =>
                 {
                     https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;

@@ -1,0 +1,178 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Connections;
+
+namespace CyberCoop.Gateway.Hosting;
+
+/// <summary>
+/// How many inbound TCP connections the node holds at once, over all its network listeners together (the mTLS port,
+/// the metrics port, the TAXII server and the web console; not the admin socket, which only the operator can reach).
+/// The budget is the process's open-file limit (RLIMIT_NOFILE) less the descriptors already open when the node starts
+/// (the runtime holds its loaded assemblies open: about 250 for the gateway) and less a reserve for what opens later:
+/// outbound peer connections, database connections, assemblies loaded on first use, the runtime's threads and pipes.
+/// A connection beyond it is accepted and closed at once, before TLS.
+/// <para>
+/// Without it a flood of connections that never finish TLS (each held until the 10-second handshake timeout) took
+/// every descriptor, and the .NET runtime, which needs one to start a thread, ended the process when its thread pool
+/// next grew ("Out of memory.", an OutOfMemoryException from Thread.StartCore). With it the node stays up: the
+/// connections it already holds keep working, new callers are refused while the flood lasts and served after it.
+/// </para>
+/// </summary>
+internal sealed partial class ConnectionBudget
+{
+    /// <summary>Descriptors kept back from the budget: at least this many, or an eighth of the limit when that is more.</summary>
+    public const int MinimumReserve = 128;
+
+    private static readonly TimeSpan s_logInterval = TimeSpan.FromMinutes(1);
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+    private long _open;
+    private long _refused;
+    private long _refusedSinceLog;
+    private long _nextLogAt;
+
+    public ConnectionBudget(long? openFileLimit, int openAtStart, ILogger<ConnectionBudget> log, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(time);
+        _log = log;
+        _time = time;
+        OpenFileLimit = openFileLimit;
+        OpenAtStart = openAtStart;
+        Capacity = ForLimit(openFileLimit, openAtStart);
+    }
+
+    /// <summary>A budget for this process: its open-file limit and the descriptors it has open now.</summary>
+    public static ConnectionBudget ForThisProcess(ILogger<ConnectionBudget> log, TimeProvider time) =>
+        new(ReadOpenFileLimit(), CountOpenDescriptors(), log, time);
+
+    /// <summary>The open-file limit the budget was derived from; null where it is unknown (no /proc) and the budget unbounded.</summary>
+    public long? OpenFileLimit { get; }
+
+    /// <summary>Descriptors the process had open when the budget was set.</summary>
+    public int OpenAtStart { get; }
+
+    /// <summary>The most inbound connections held at once.</summary>
+    public long Capacity { get; }
+
+    /// <summary>Inbound connections held now.</summary>
+    public long Open => Interlocked.Read(ref _open);
+
+    /// <summary>Connections refused because the budget was full, since the node started.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>The descriptors kept back for what opens later: max(128, limit / 8).</summary>
+    public static long Reserve(long openFileLimit) => Math.Max(MinimumReserve, openFileLimit / 8);
+
+    /// <summary>
+    /// The budget for an open-file limit with <paramref name="openAtStart"/> descriptors in use: the limit less those
+    /// and less the reserve, at least 16; unbounded when the limit is unknown.
+    /// </summary>
+    public static long ForLimit(long? openFileLimit, int openAtStart) =>
+        openFileLimit is { } limit ? Math.Max(16, limit - openAtStart - Reserve(limit)) : long.MaxValue;
+
+    /// <summary>
+    /// Connection middleware, first on each listener (before TLS): takes a place in the budget for the life of the
+    /// connection, or closes it at once when there is none.
+    /// </summary>
+    public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(next);
+        if (Interlocked.Increment(ref _open) > Capacity)
+        {
+            Interlocked.Decrement(ref _open);
+            RecordRefusal();
+            return; // Kestrel closes the connection when its pipeline returns
+        }
+
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+        }
+    }
+
+    /// <summary>Logs the budget once at start, so the operator sees what the open-file limit allows.</summary>
+    public void LogCapacity()
+    {
+        if (OpenFileLimit is { } limit)
+        {
+            BudgetSet(_log, Capacity, limit, OpenAtStart, Reserve(limit));
+        }
+        else
+        {
+            BudgetUnknown(_log);
+        }
+    }
+
+    // The first refusal is logged at once; later ones are summed into at most one line a minute, so a flood of
+    // connections cannot become a flood of log lines. The counter (and the metric) sees every one.
+    private void RecordRefusal()
+    {
+        Interlocked.Increment(ref _refused);
+        Interlocked.Increment(ref _refusedSinceLog);
+        var now = _time.GetTimestamp();
+        var due = Interlocked.Read(ref _nextLogAt);
+        if (now < due || Interlocked.CompareExchange(ref _nextLogAt, now + (long)(s_logInterval.TotalSeconds * _time.TimestampFrequency), due) != due)
+        {
+            return;
+        }
+
+        BudgetFull(_log, Interlocked.Exchange(ref _refusedSinceLog, 0), Capacity, OpenFileLimit ?? 0);
+    }
+
+    /// <summary>The soft RLIMIT_NOFILE of this process from /proc/self/limits ("Max open files"); null where it cannot be read.</summary>
+    internal static long? ReadOpenFileLimit()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/limits"))
+            {
+                if (!line.StartsWith("Max open files", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return fields.Length > 0 && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var soft) ? soft : null;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(1052, LogLevel.Information, "Connection budget: at most {Capacity} inbound connections at once (open-file limit {Limit}, {OpenAtStart} open at start, {Reserve} kept for the database, peers and the runtime)")]
+    private static partial void BudgetSet(ILogger logger, long capacity, long limit, int openAtStart, long reserve);
+
+    /// <summary>The descriptors this process has open (/proc/self/fd); 0 where that cannot be read.</summary>
+    internal static int CountOpenDescriptors()
+    {
+        try
+        {
+            return Directory.GetFileSystemEntries("/proc/self/fd").Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    [LoggerMessage(1053, LogLevel.Warning, "Connection budget: the open-file limit could not be read (/proc/self/limits); inbound connections are not bounded")]
+    private static partial void BudgetUnknown(ILogger logger);
+
+    [LoggerMessage(1054, LogLevel.Warning, "Connection budget full: {Count} inbound connections closed at once since the last report (budget {Capacity}, open-file limit {Limit}); a flood, or raise LimitNOFILE")]
+    private static partial void BudgetFull(ILogger logger, long count, long capacity, long limit);
+}

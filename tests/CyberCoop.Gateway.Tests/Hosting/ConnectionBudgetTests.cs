@@ -1,0 +1,116 @@
+using CyberCoop.Gateway.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CyberCoop.Gateway.Tests.Hosting;
+
+/// <summary>
+/// The node's connection budget: its size from the open-file limit, connections beyond it closed without reaching
+/// TLS, and refusals logged at most once a minute however many there are. The flood itself, against a real process
+/// under a real RLIMIT_NOFILE, is FileDescriptorExhaustionTests in the federation tests.
+/// </summary>
+public sealed class ConnectionBudgetTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-12-07T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly FakeLogger<ConnectionBudget> _log = new();
+
+    [Theory]
+    [InlineData(512L, 250, 134L)] // the test's process: 512 less 250 open less the reserve of 128
+    [InlineData(1024L, 250, 646L)]
+    [InlineData(65536L, 300, 57044L)] // a reserve of an eighth: 8,192
+    [InlineData(300L, 250, 16L)] // never below 16
+    public void The_budget_is_the_open_file_limit_less_what_is_open_and_the_reserve(long limit, int openAtStart, long expected) =>
+        Assert.Equal(expected, ConnectionBudget.ForLimit(limit, openAtStart));
+
+    [Fact]
+    public void Without_a_known_open_file_limit_connections_are_not_bounded()
+    {
+        var budget = new ConnectionBudget(null, 0, _log, _time);
+        Assert.Equal(long.MaxValue, budget.Capacity);
+        budget.LogCapacity();
+        Assert.Contains("could not be read", _log.LatestRecord.Message, StringComparison.Ordinal);
+        Assert.Equal(LogLevel.Warning, _log.LatestRecord.Level);
+    }
+
+    [Fact]
+    public void This_process_reads_its_own_limit_and_descriptors()
+    {
+        var budget = ConnectionBudget.ForThisProcess(_log, _time);
+        Assert.NotNull(budget.OpenFileLimit);
+        Assert.True(budget.OpenAtStart > 3, $"{budget.OpenAtStart} descriptors open");
+        Assert.Equal(ConnectionBudget.ForLimit(budget.OpenFileLimit, budget.OpenAtStart), budget.Capacity);
+    }
+
+    [Fact]
+    public async Task A_connection_beyond_the_budget_is_closed_before_the_rest_of_the_pipeline_and_counted()
+    {
+        // 16 is the least budget: a limit of 200 with 100 open gives max(16, 200 - 100 - 128).
+        var budget = new ConnectionBudget(200, 100, _log, _time);
+        Assert.Equal(16, budget.Capacity);
+        var release = new TaskCompletionSource();
+        var reached = 0;
+        async Task Hold(ConnectionContext _)
+        {
+            Interlocked.Increment(ref reached);
+            await release.Task;
+        }
+
+        var held = Enumerable.Range(0, 16).Select(_ => budget.OnConnectionAsync(new Connection(), Hold)).ToList();
+        Assert.Equal(16, budget.Open);
+
+        await budget.OnConnectionAsync(new Connection(), Hold); // returns at once: nothing to wait for
+        Assert.Equal(16, reached);
+        Assert.Equal(1, budget.Refused);
+        Assert.Equal(16, budget.Open);
+
+        release.SetResult();
+        await Task.WhenAll(held);
+        Assert.Equal(0, budget.Open);
+
+        // Room again: the next connection reaches the pipeline.
+        await budget.OnConnectionAsync(new Connection(), Hold);
+        Assert.Equal(17, reached);
+        Assert.Equal(1, budget.Refused);
+    }
+
+    [Fact]
+    public async Task A_flood_of_refusals_is_logged_once_then_summed_at_most_once_a_minute()
+    {
+        var budget = new ConnectionBudget(200, 100, _log, _time);
+        var release = new TaskCompletionSource();
+        var held = Enumerable.Range(0, 16).Select(_ => budget.OnConnectionAsync(new Connection(), _ => release.Task)).ToList();
+
+        for (var i = 0; i < 1000; i++)
+        {
+            await budget.OnConnectionAsync(new Connection(), _ => Task.CompletedTask);
+        }
+
+        var full = _log.Collector.GetSnapshot().Where(r => r.Id.Id == 1054).ToList();
+        Assert.Single(full);
+        Assert.Contains("1 inbound connections closed at once", full[0].Message, StringComparison.Ordinal);
+
+        _time.Advance(TimeSpan.FromSeconds(61));
+        await budget.OnConnectionAsync(new Connection(), _ => Task.CompletedTask);
+        full = _log.Collector.GetSnapshot().Where(r => r.Id.Id == 1054).ToList();
+        Assert.Equal(2, full.Count);
+        Assert.Contains("1000 inbound connections closed at once", full[1].Message, StringComparison.Ordinal);
+        Assert.Equal(1001, budget.Refused);
+
+        release.SetResult();
+        await Task.WhenAll(held);
+    }
+
+    private sealed class Connection : ConnectionContext
+    {
+        public override string ConnectionId { get; set; } = Guid.NewGuid().ToString("N");
+
+        public override IFeatureCollection Features { get; } = new FeatureCollection();
+
+        public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+
+        public override System.IO.Pipelines.IDuplexPipe Transport { get; set; } = null!;
+    }
+}
