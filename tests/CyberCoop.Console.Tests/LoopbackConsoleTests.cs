@@ -31,6 +31,8 @@ public sealed class LoopbackConsoleTests
             var overview = await client.GetStringAsync("/", ct);
             Assert.Contains(node.Id, overview, StringComparison.Ordinal);
             Assert.Contains(">read-only<", overview, StringComparison.Ordinal);
+            // This page's own connection is held in the node's connection budget, which the overview shows.
+            Assert.Matches(@"inbound connections</dt><dd[^>]*>[1-9]\d* of [1-9][\d,]* \(0 closed at once at the budget\)", overview);
 
             var refused = await client.PostAsync("/indicators/ipv4:203.0.113.7/suppress", new FormUrlEncodedContent(new Dictionary<string, string> { ["reason"] = "x" }), ct);
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);

@@ -84,6 +84,10 @@ internal sealed partial class ConsolePages(
         html.Term("indicators stored", storeDown ? "unknown (store unavailable)" : ConsoleHtml.Number(status.IndicatorsStored), storeDown ? "alarm" : null);
         html.Term("sightings ingested / rejected", $"{ConsoleHtml.Number(status.SightingsIngested)} / {ConsoleHtml.Number(status.SightingsRejected)}");
         html.Term("calls denied", ConsoleHtml.Number(status.CallsDenied));
+        html.Term("inbound connections", status.ConnectionBudget == 0
+                ? $"{ConsoleHtml.Number(status.ConnectionsOpen)} (not bounded: open-file limit unknown)"
+                : $"{ConsoleHtml.Number(status.ConnectionsOpen)} of {ConsoleHtml.Number(status.ConnectionBudget)} ({ConsoleHtml.Number(status.ConnectionsRefused)} closed at once at the budget)",
+            status.ConnectionBudget != 0 && status.ConnectionsOpen >= status.ConnectionBudget ? "alarm" : null);
         html.Raw("</dl></section><section><h2>Throughput now</h2><dl>");
         var over = rates.Over == TimeSpan.Zero ? "(measuring; reload in a few seconds)" : $"(last {ConsoleHtml.Span(rates.Over)})";
         html.Term("sightings ingested", $"{ConsoleHtml.Number(rates.Ingested, "N1")}/s {over}");
