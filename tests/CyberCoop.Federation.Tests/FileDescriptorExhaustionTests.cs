@@ -75,13 +75,20 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
             await _f.WaitForStoredCountAsync("fi", sent.Count, TimeSpan.FromSeconds(90), () => ee.Output + fi.Output);
 
             var holdUntil = DateTime.UtcNow.AddSeconds(30);
+            var warned = false;
             while (DateTime.UtcNow < holdUntil)
             {
                 Assert.False(fi.HasExited, fi.Output);
                 await TopUpAsync(flood, 64);
                 mostDescriptors = Math.Max(mostDescriptors, OpenDescriptors(fi));
+                // While the budget is full, status says so on stderr, with what to do.
+                var (_, _, warnings) = await _f.StatusAsync("fi", json: false);
+                warned |= warnings.Contains($"the connection budget is full ({budget} of {budget} inbound connections)", StringComparison.Ordinal)
+                    && warnings.Contains("raise the open-file limit (LimitNOFILE, now 512)", StringComparison.Ordinal);
                 await Task.Delay(500);
             }
+
+            Assert.True(warned, "status never warned that the connection budget was full");
 
             Assert.False(fi.HasExited, fi.Output);
             Assert.True(mostDescriptors < OpenFileLimit, $"fi had {mostDescriptors} descriptors open, its limit is {OpenFileLimit}");

@@ -30,6 +30,9 @@ public sealed class StatusCommandTests : IDisposable
         SightingsIngested = 1500,
         SightingsRejected = 3,
         CallsDenied = 1,
+        ConnectionsOpen = 17,
+        ConnectionBudget = 57044,
+        ConnectionsRefused = 2,
         CertificateNotAfter = Timestamp.FromDateTimeOffset(certificateNotAfter),
         Warnings = { "peer spiffe://lv.cybercoop/gateway/riga: key announcement is 2 days old" },
         Peers =
@@ -95,12 +98,27 @@ public sealed class StatusCommandTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("indicators stored   1234", result.Output, StringComparison.Ordinal);
+        Assert.Contains("connections         17 of 57044 inbound (2 closed at once at the budget)", result.Output, StringComparison.Ordinal);
         Assert.Contains(Helsinki, result.Output, StringComparison.Ordinal);
         Assert.Contains("DOWN", result.Output, StringComparison.Ordinal);
         Assert.Contains("7 (oldest 2m)", result.Output, StringComparison.Ordinal);
         Assert.Contains("connection refused", result.Output, StringComparison.Ordinal);
         Assert.Contains("key announcement is 2 days old", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("expires", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_says_when_inbound_connections_are_not_bounded()
+    {
+        await using var server = await FakeAdminServer.StartAsync(Tallinn.AdminSocket);
+        var status = SampleStatus(DateTimeOffset.UtcNow.AddDays(20));
+        status.ConnectionBudget = 0;
+        server.State.Status = status;
+
+        var result = await CliRun.RunAsync("status", "--config", Tallinn.ConfigPath);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("connections         17 inbound (not bounded: open-file limit unknown)", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
