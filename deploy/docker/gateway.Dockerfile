@@ -5,6 +5,7 @@
 #   docker build -f deploy/docker/gateway.Dockerfile -t cybercoop-gateway .
 # Run (node.listen in gateway.json must be 0.0.0.0:<port>; the folder must be owned by uid 1654, the image's user):
 #   docker run -d --name ee-gateway --read-only --cap-drop ALL --security-opt no-new-privileges \
+#     --ulimit nofile=65536:65536 \
 #     -v /srv/cybercoop/ee/node:/var/lib/cybercoop/gateway -p 7401:7401 cybercoop-gateway
 # Operator commands run in the same container, as the same user:
 #   docker exec ee-gateway cybercoop-gateway status --config /var/lib/cybercoop/gateway/gateway.json
