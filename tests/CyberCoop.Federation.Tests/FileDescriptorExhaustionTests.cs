@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using CyberCoop.Contracts.V1;
 using Google.Protobuf;
@@ -8,9 +9,10 @@ namespace CyberCoop.Federation.Tests;
 
 /// <summary>
 /// A real gateway process under a low open-file limit (RLIMIT_NOFILE) flooded with connections that never start TLS:
-/// it holds at most its connection budget (the limit less a reserve), so it never runs out of descriptors. It stays
-/// up, its established peer stream keeps delivering, its admin socket answers, and once the flood ends it accepts new
-/// callers again. Nothing acknowledged is lost.
+/// it holds at most its connection budget (the limit less what it had open at start less a reserve), so it never runs
+/// out of descriptors. It stays up, its established peer stream keeps delivering, its admin socket answers, and once
+/// the flood ends it accepts new callers again. Nothing acknowledged is lost. A flood from one source address takes
+/// only that source's share of the budget, and new callers are served while it lasts.
 /// <para>
 /// Before the budget the flood took every descriptor, and the .NET runtime, which needs one to start a thread, ended
 /// the process ("Out of memory.") when its thread pool next grew: in the full suite, or here with the flood held
@@ -21,6 +23,9 @@ namespace CyberCoop.Federation.Tests;
 public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
 {
     private const int OpenFileLimit = 512;
+
+    // Source addresses of the flood that fills the budget: more than the budget over the per-source share.
+    private const int FloodSources = 40;
     private TestFederation _f = null!;
     private ChildProcess? _fi;
 
@@ -43,9 +48,10 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
         var sent = new HashSet<string>(StringComparer.Ordinal);
         sent.UnionWith(await IngestAsync("ee", "before", 200));
         await _f.WaitForStoredCountAsync("fi", sent.Count, TimeSpan.FromSeconds(90), () => ee.Output + fi.Output);
-        var budget = (ulong)BudgetFromLog(fi.Output);
+        var (budgetFromLog, _) = BudgetFromLog(fi.Output);
+        var budget = (ulong)budgetFromLog;
 
-        // The flood: plain TCP connections that never start TLS, topped up (the node closes each one when its TLS
+        // The flood: plain TCP connections from 40 source addresses that never start TLS, topped up (the node closes each one when its TLS
         // handshake times out, 10 s) until the budget is full and the node closes new ones at once; then held for
         // 30 s more, three handshake timeouts, the time in which the node used to run out of descriptors and die.
         var flood = new List<TcpClient>();
@@ -57,7 +63,7 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
             while (status.Refused < 200)
             {
                 Assert.True(DateTime.UtcNow < deadline, $"fi's connection budget never filled ({status.Open} of {status.Budget} open after {flood.Count} connections)");
-                await TopUpAsync(flood, 64);
+                await TopUpAsync(flood, 64, FloodSources);
                 mostDescriptors = Math.Max(mostDescriptors, OpenDescriptors(fi));
                 status = await ConnectionStatusAsync();
             }
@@ -79,7 +85,7 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
             while (DateTime.UtcNow < holdUntil)
             {
                 Assert.False(fi.HasExited, fi.Output);
-                await TopUpAsync(flood, 64);
+                await TopUpAsync(flood, 64, FloodSources);
                 mostDescriptors = Math.Max(mostDescriptors, OpenDescriptors(fi));
                 // While the budget is full, status says so on stderr, with what to do.
                 var (_, _, warnings) = await _f.StatusAsync("fi", json: false);
@@ -126,26 +132,68 @@ public sealed class FileDescriptorExhaustionTests : IAsyncLifetime
         Assert.True(after.Refused >= 200, $"refused {after.Refused}");
     }
 
-    // "Connection budget: at most N inbound connections at once (open-file limit 512, D open at start, 128 kept ...)":
-    // the limit less what the node had open at start less its reserve.
-    private static int BudgetFromLog(string output)
+    [Fact]
+    public async Task A_flood_from_one_address_takes_only_its_share_of_the_budget_and_new_callers_are_served_while_it_lasts()
     {
-        var match = System.Text.RegularExpressions.Regex.Match(output,
-            @"Connection budget: at most (\d+) inbound connections at once \(open-file limit (\d+), (\d+) open at start, (\d+) kept");
-        Assert.True(match.Success, output);
-        int Group(int i) => int.Parse(match.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(OpenFileLimit, Group(2));
-        Assert.Equal(128, Group(4));
-        Assert.Equal(OpenFileLimit - Group(3) - Group(4), Group(1));
-        Assert.InRange(Group(1), 16, OpenFileLimit);
-        return Group(1);
+        await using var fi = await GatewayProcess.StartAsync(_f["fi"].ConfigPath, _f["fi"].Port, OpenFileLimit);
+        _fi = fi;
+        await WaitUntilAsync(() => Task.FromResult(fi.Output.Contains("Connection budget:", StringComparison.Ordinal)), "fi logs its connection budget");
+        var (budget, perSource) = BudgetFromLog(fi.Output);
+        Assert.True(perSource < budget, $"a share of {perSource} of {budget}");
+        var flood = new List<TcpClient>();
+        try
+        {
+            // One source (127.0.0.2) opens connections that never start TLS, topped up until 100 were refused.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            var status = await ConnectionStatusAsync();
+            while (status.Refused < 100)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"fi never refused the single-source flood ({status.Open} open after {flood.Count} connections)");
+                await TopUpAsync(flood, 64, sources: 1);
+                status = await ConnectionStatusAsync();
+            }
+
+            Assert.InRange(status.Open, 1UL, (ulong)perSource);
+
+            // The rest of the budget is everyone else's: an agent (from 127.0.0.1) is served while the flood goes on.
+            var ids = await IngestAsync("fi", "during-one-source-flood", 50, TimeSpan.FromSeconds(30));
+            Assert.Equal(50, ids.Count);
+            Assert.Contains($"because their source already held {perSource} unfinished TLS handshakes (last: 127.0.0.2)", fi.Output, StringComparison.Ordinal);
+            Assert.False(fi.HasExited, fi.Output);
+        }
+        finally
+        {
+            foreach (var client in flood)
+            {
+                client.Dispose();
+            }
+        }
     }
 
-    private async Task TopUpAsync(List<TcpClient> flood, int count)
+    // "Connection budget: at most N inbound connections at once, P per source address in unfinished TLS handshakes
+    // (open-file limit 512, D open at start, 128 kept ...)": the limit less what the node had open at start less its
+    // reserve, and an eighth of that (at least 16) per source.
+    private static (int Budget, int PerSource) BudgetFromLog(string output)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(output,
+            @"Connection budget: at most (\d+) inbound connections at once, (\d+) per source address in unfinished TLS handshakes \(open-file limit (\d+), (\d+) open at start, (\d+) kept");
+        Assert.True(match.Success, output);
+        int Group(int i) => int.Parse(match.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(OpenFileLimit, Group(3));
+        Assert.Equal(128, Group(5));
+        Assert.Equal(OpenFileLimit - Group(4) - Group(5), Group(1));
+        Assert.InRange(Group(1), 16, OpenFileLimit);
+        Assert.Equal(Math.Max(16, Group(1) / 8), Group(2));
+        return (Group(1), Group(2));
+    }
+
+    // Opens count plain TCP connections to fi, from the loopback source addresses given (127.0.0.2, 127.0.0.3, ...
+    // in turn; all of 127.0.0.0/8 is this machine), that never start TLS.
+    private async Task TopUpAsync(List<TcpClient> flood, int count, int sources)
     {
         for (var i = 0; i < count; i++)
         {
-            var client = new TcpClient();
+            var client = new TcpClient(new IPEndPoint(new IPAddress([127, 0, 0, (byte)(2 + (flood.Count % sources))]), 0));
             flood.Add(client);
             try
             {

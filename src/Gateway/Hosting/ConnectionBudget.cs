@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using Microsoft.AspNetCore.Connections;
 
 namespace CyberCoop.Gateway.Hosting;
@@ -16,6 +17,12 @@ namespace CyberCoop.Gateway.Hosting;
 /// next grew ("Out of memory.", an OutOfMemoryException from Thread.StartCore). With it the node stays up: the
 /// connections it already holds keep working, new callers are refused while the flood lasts and served after it.
 /// </para>
+/// <para>
+/// One source cannot take the whole budget with handshakes it never finishes: on the TLS listeners a source address
+/// (an IPv6 source by its /64) holds at most an eighth of the budget (at least 16) in connections whose TLS handshake
+/// has not ended; a legitimate caller finishes its handshake in milliseconds and then no longer counts. So a flood
+/// from one machine leaves the rest of the budget to everyone else, and new callers are served while it lasts.
+/// </para>
 /// </summary>
 internal sealed partial class ConnectionBudget
 {
@@ -23,12 +30,14 @@ internal sealed partial class ConnectionBudget
     public const int MinimumReserve = 128;
 
     private static readonly TimeSpan s_logInterval = TimeSpan.FromMinutes(1);
+    private static readonly object s_handshakingKey = new();
     private readonly ILogger _log;
     private readonly TimeProvider _time;
+    private readonly Dictionary<IPAddress, int> _handshaking = [];
+    private readonly RefusalLog _fullLog = new();
+    private readonly RefusalLog _sourceLog = new();
     private long _open;
     private long _refused;
-    private long _refusedSinceLog;
-    private long _nextLogAt;
 
     public ConnectionBudget(long? openFileLimit, int openAtStart, ILogger<ConnectionBudget> log, TimeProvider time)
     {
@@ -39,6 +48,7 @@ internal sealed partial class ConnectionBudget
         OpenFileLimit = openFileLimit;
         OpenAtStart = openAtStart;
         Capacity = ForLimit(openFileLimit, openAtStart);
+        PerSourceHandshakes = openFileLimit is null ? long.MaxValue : PerSource(Capacity);
     }
 
     /// <summary>A budget for this process: its open-file limit and the descriptors it has open now.</summary>
@@ -54,10 +64,13 @@ internal sealed partial class ConnectionBudget
     /// <summary>The most inbound connections held at once.</summary>
     public long Capacity { get; }
 
+    /// <summary>The most connections one source address may hold on a TLS listener before their handshake ends.</summary>
+    public long PerSourceHandshakes { get; }
+
     /// <summary>Inbound connections held now.</summary>
     public long Open => Interlocked.Read(ref _open);
 
-    /// <summary>Connections refused because the budget was full, since the node started.</summary>
+    /// <summary>Connections refused because the budget was full or their source held its share of handshakes, since the node started.</summary>
     public long Refused => Interlocked.Read(ref _refused);
 
     /// <summary>The descriptors kept back for what opens later: max(128, limit / 8).</summary>
@@ -70,28 +83,128 @@ internal sealed partial class ConnectionBudget
     public static long ForLimit(long? openFileLimit, int openAtStart) =>
         openFileLimit is { } limit ? Math.Max(16, limit - openAtStart - Reserve(limit)) : long.MaxValue;
 
+    /// <summary>The share of a budget one source may hold in unfinished TLS handshakes: an eighth, at least 16.</summary>
+    public static long PerSource(long capacity) => Math.Max(16, capacity / 8);
+
     /// <summary>
-    /// Connection middleware, first on each listener (before TLS): takes a place in the budget for the life of the
-    /// connection, or closes it at once when there is none.
+    /// Connection middleware, first on a listener without TLS (metrics, a loopback-only console): takes a place in the
+    /// budget for the life of the connection, or closes it at once when there is none.
     /// </summary>
-    public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    public Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next) => HoldAsync(connection, next, tls: false);
+
+    /// <summary>
+    /// Connection middleware, first on a TLS listener (before TLS): as <see cref="OnConnectionAsync"/>, and the
+    /// connection counts against its source's share of unfinished handshakes until <see cref="OnHandshakeDoneAsync"/>
+    /// (placed after TLS) sees it.
+    /// </summary>
+    public Task OnTlsConnectionAsync(ConnectionContext connection, ConnectionDelegate next) => HoldAsync(connection, next, tls: true);
+
+    /// <summary>Connection middleware right after TLS: the handshake has ended, the connection no longer counts against its source.</summary>
+    public Task OnHandshakeDoneAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(next);
+        HandshakeEnded(connection);
+        return next(connection);
+    }
+
+    private async Task HoldAsync(ConnectionContext connection, ConnectionDelegate next, bool tls)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(next);
         if (Interlocked.Increment(ref _open) > Capacity)
         {
             Interlocked.Decrement(ref _open);
-            RecordRefusal();
+            Interlocked.Increment(ref _refused);
+            if (_fullLog.Due(_time) is { } count)
+            {
+                BudgetFull(_log, count, Capacity, OpenFileLimit ?? 0);
+            }
+
             return; // Kestrel closes the connection when its pipeline returns
         }
 
         try
         {
+            if (tls && Source(connection) is { } source && !HandshakeStarted(connection, source))
+            {
+                Interlocked.Increment(ref _refused);
+                if (_sourceLog.Due(_time) is { } count)
+                {
+                    SourceFull(_log, count, PerSourceHandshakes, source.ToString());
+                }
+
+                return;
+            }
+
             await next(connection).ConfigureAwait(false);
         }
         finally
         {
+            HandshakeEnded(connection);
             Interlocked.Decrement(ref _open);
+        }
+    }
+
+    // The source a connection counts against: its IPv4 address, or the /64 of an IPv6 one (one host commonly holds a
+    // whole /64). Null for a connection without an IP address.
+    private static IPAddress? Source(ConnectionContext connection)
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint { Address: var address })
+        {
+            return null;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address;
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes);
+    }
+
+    private bool HandshakeStarted(ConnectionContext connection, IPAddress source)
+    {
+        lock (_handshaking)
+        {
+            var held = _handshaking.GetValueOrDefault(source);
+            if (held >= PerSourceHandshakes)
+            {
+                return false;
+            }
+
+            _handshaking[source] = held + 1;
+        }
+
+        connection.Items[s_handshakingKey] = source;
+        return true;
+    }
+
+    private void HandshakeEnded(ConnectionContext connection)
+    {
+        if (!connection.Items.Remove(s_handshakingKey, out var value) || value is not IPAddress source)
+        {
+            return;
+        }
+
+        lock (_handshaking)
+        {
+            var held = _handshaking.GetValueOrDefault(source) - 1;
+            if (held > 0)
+            {
+                _handshaking[source] = held;
+            }
+            else
+            {
+                _handshaking.Remove(source);
+            }
         }
     }
 
@@ -100,7 +213,7 @@ internal sealed partial class ConnectionBudget
     {
         if (OpenFileLimit is { } limit)
         {
-            BudgetSet(_log, Capacity, limit, OpenAtStart, Reserve(limit));
+            BudgetSet(_log, Capacity, PerSourceHandshakes, limit, OpenAtStart, Reserve(limit));
         }
         else
         {
@@ -108,20 +221,26 @@ internal sealed partial class ConnectionBudget
         }
     }
 
-    // The first refusal is logged at once; later ones are summed into at most one line a minute, so a flood of
-    // connections cannot become a flood of log lines. The counter (and the metric) sees every one.
-    private void RecordRefusal()
+    // The first refusal of a kind is logged at once; later ones are summed into at most one line a minute, so a flood
+    // of connections cannot become a flood of log lines. The counter (and the metric) sees every one.
+    private sealed class RefusalLog
     {
-        Interlocked.Increment(ref _refused);
-        Interlocked.Increment(ref _refusedSinceLog);
-        var now = _time.GetTimestamp();
-        var due = Interlocked.Read(ref _nextLogAt);
-        if (now < due || Interlocked.CompareExchange(ref _nextLogAt, now + (long)(s_logInterval.TotalSeconds * _time.TimestampFrequency), due) != due)
-        {
-            return;
-        }
+        private long _sinceLog;
+        private long _nextLogAt;
 
-        BudgetFull(_log, Interlocked.Exchange(ref _refusedSinceLog, 0), Capacity, OpenFileLimit ?? 0);
+        /// <summary>Counts a refusal; returns how many to report when a line is due now, else null.</summary>
+        public long? Due(TimeProvider time)
+        {
+            Interlocked.Increment(ref _sinceLog);
+            var now = time.GetTimestamp();
+            var due = Interlocked.Read(ref _nextLogAt);
+            if (now < due || Interlocked.CompareExchange(ref _nextLogAt, now + (long)(s_logInterval.TotalSeconds * time.TimestampFrequency), due) != due)
+            {
+                return null;
+            }
+
+            return Interlocked.Exchange(ref _sinceLog, 0);
+        }
     }
 
     /// <summary>The soft RLIMIT_NOFILE of this process from /proc/self/limits ("Max open files"); null where it cannot be read.</summary>
@@ -150,8 +269,8 @@ internal sealed partial class ConnectionBudget
         return null;
     }
 
-    [LoggerMessage(1052, LogLevel.Information, "Connection budget: at most {Capacity} inbound connections at once (open-file limit {Limit}, {OpenAtStart} open at start, {Reserve} kept for the database, peers and the runtime)")]
-    private static partial void BudgetSet(ILogger logger, long capacity, long limit, int openAtStart, long reserve);
+    [LoggerMessage(1052, LogLevel.Information, "Connection budget: at most {Capacity} inbound connections at once, {PerSource} per source address in unfinished TLS handshakes (open-file limit {Limit}, {OpenAtStart} open at start, {Reserve} kept for the database, peers and the runtime)")]
+    private static partial void BudgetSet(ILogger logger, long capacity, long perSource, long limit, int openAtStart, long reserve);
 
     /// <summary>The descriptors this process has open (/proc/self/fd); 0 where that cannot be read.</summary>
     internal static int CountOpenDescriptors()
@@ -175,4 +294,7 @@ internal sealed partial class ConnectionBudget
 
     [LoggerMessage(1054, LogLevel.Warning, "Connection budget full: {Count} inbound connections closed at once since the last report (budget {Capacity}, open-file limit {Limit}); a flood, or raise LimitNOFILE")]
     private static partial void BudgetFull(ILogger logger, long count, long capacity, long limit);
+
+    [LoggerMessage(1055, LogLevel.Warning, "Connection budget: {Count} inbound connections closed at once since the last report because their source already held {PerSource} unfinished TLS handshakes (last: {Source}); a flood from one address")]
+    private static partial void SourceFull(ILogger logger, long count, long perSource, string source);
 }

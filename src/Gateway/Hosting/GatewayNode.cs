@@ -184,8 +184,9 @@ internal sealed class GatewayNode : IAsyncDisposable
                 kestrel.Listen(endpoint, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
-                    // First, before TLS: a connection beyond the node's connection budget is closed at once.
-                    listen.Use(next => connection => host!.GetRequiredService<ConnectionBudget>().OnConnectionAsync(connection, next));
+                    // First, before TLS: a connection beyond the node's connection budget, or beyond its source's share of
+                    // unfinished handshakes, is closed at once.
+                    listen.Use(next => connection => host!.GetRequiredService<ConnectionBudget>().OnTlsConnectionAsync(connection, next));
                     listen.UseHttps(https =>
                     {
                         https.SslProtocols = SslProtocols.Tls13;
@@ -195,7 +196,8 @@ internal sealed class GatewayNode : IAsyncDisposable
                         https.CheckCertificateRevocation = false;
                         https.ClientCertificateValidation = (certificate, _, _) => ValidateClient(host!, certificate);
                     });
-                    // After TLS: every authenticated connection is tracked so a revocation can close it.
+                    // After TLS: the handshake has ended; every authenticated connection is tracked so a revocation can close it.
+                    listen.Use(next => connection => host!.GetRequiredService<ConnectionBudget>().OnHandshakeDoneAsync(connection, next));
                     listen.Use(next => connection => host!.GetRequiredService<LiveStreamRegistry>().TrackConnectionAsync(connection, next));
                 });
                 kestrel.ListenUnixSocket(adminSocket, listen => listen.Protocols = HttpProtocols.Http2);

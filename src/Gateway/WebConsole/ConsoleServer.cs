@@ -79,11 +79,13 @@ internal sealed partial class ConsoleServer(
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 // First, before TLS: the node's connection budget covers this listener too.
-                listen.Use(next => connection => budget.OnConnectionAsync(connection, next));
                 if (config.LoopbackOnly)
                 {
+                    listen.Use(next => connection => budget.OnConnectionAsync(connection, next));
                     return;
                 }
+
+                listen.Use(next => connection => budget.OnTlsConnectionAsync(connection, next));
 
                 listen.UseHttps(https =>
                 {
@@ -95,6 +97,7 @@ internal sealed partial class ConsoleServer(
                     // validates it (chain to this domain's root, revocations, operator kind) before anything is served.
                     https.ClientCertificateValidation = (_, _, _) => true;
                 });
+                listen.Use(next => connection => budget.OnHandshakeDoneAsync(connection, next));
             });
         });
         var app = builder.Build();

@@ -103,6 +103,76 @@ public sealed class ConnectionBudgetTests
         await Task.WhenAll(held);
     }
 
+    [Fact]
+    public async Task One_source_holds_at_most_its_share_in_unfinished_handshakes_and_a_finished_handshake_frees_its_place()
+    {
+        // 1,000 - 100 open - 128 reserve = 772; an eighth of that per source: 96.
+        var budget = new ConnectionBudget(1000, 100, _log, _time);
+        Assert.Equal(772, budget.Capacity);
+        Assert.Equal(96, budget.PerSourceHandshakes);
+        var release = new TaskCompletionSource();
+        var reached = 0;
+        async Task Handshaking(ConnectionContext _)
+        {
+            Interlocked.Increment(ref reached);
+            await release.Task;
+        }
+
+        var flood = Enumerable.Range(0, 96).Select(_ => budget.OnTlsConnectionAsync(From("203.0.113.7"), Handshaking)).ToList();
+        await budget.OnTlsConnectionAsync(From("203.0.113.7"), Handshaking);
+        await budget.OnTlsConnectionAsync(From("::ffff:203.0.113.7"), Handshaking); // the same source, IPv4-mapped
+        Assert.Equal(96, reached);
+        Assert.Equal(2, budget.Refused);
+        Assert.Contains("because their source already held 96 unfinished TLS handshakes (last: 203.0.113.7)", _log.LatestRecord.Message, StringComparison.Ordinal);
+
+        // Another source is served while the flood holds its share.
+        var other = budget.OnTlsConnectionAsync(From("198.51.100.1"), Handshaking);
+        Assert.Equal(97, reached);
+
+        // A connection of the flooding source that finishes its handshake no longer counts against the source.
+        var established = new TaskCompletionSource();
+        var afterTls = budget.OnTlsConnectionAsync(From("203.0.113.8"), c => budget.OnHandshakeDoneAsync(c, _ => established.Task));
+        Assert.Equal(98, budget.Open);
+        release.SetResult();
+        await Task.WhenAll(flood.Append(other));
+        Assert.Equal(1, budget.Open);
+
+        var again = Enumerable.Range(0, 96).Select(_ => budget.OnTlsConnectionAsync(From("203.0.113.7"), c => budget.OnHandshakeDoneAsync(c, _ => established.Task))).ToList();
+        await budget.OnTlsConnectionAsync(From("203.0.113.7"), _ => Task.CompletedTask); // after their handshakes, the source holds none unfinished
+        Assert.Equal(2, budget.Refused);
+        established.SetResult();
+        await Task.WhenAll(again.Append(afterTls));
+        Assert.Equal(0, budget.Open);
+    }
+
+    [Fact]
+    public async Task An_ipv6_source_is_its_64_and_a_listener_without_tls_has_no_per_source_share()
+    {
+        var budget = new ConnectionBudget(300, 100, _log, _time); // capacity 72, 16 per source
+        Assert.Equal(16, budget.PerSourceHandshakes);
+        var release = new TaskCompletionSource();
+        var held = Enumerable.Range(0, 16).Select(i => budget.OnTlsConnectionAsync(From($"2001:db8:0:1::{i + 1:x}"), _ => release.Task)).ToList();
+        await budget.OnTlsConnectionAsync(From("2001:db8:0:1:ffff::1"), _ => Task.CompletedTask); // same /64: refused
+        Assert.Equal(1, budget.Refused);
+        var reached = false;
+        await budget.OnTlsConnectionAsync(From("2001:db8:0:2::1"), _ =>
+        {
+            reached = true; // another /64
+            return Task.CompletedTask;
+        });
+        Assert.True(reached);
+
+        var plain = Enumerable.Range(0, 20).Select(_ => budget.OnConnectionAsync(From("2001:db8:0:1::99"), _ => release.Task)).ToList();
+        Assert.Equal(1, budget.Refused);
+        Assert.Equal(36, budget.Open);
+        release.SetResult();
+        await Task.WhenAll(held.Concat(plain));
+        Assert.Equal(0, budget.Open);
+    }
+
+    private static Connection From(string address) =>
+        new() { RemoteEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(address), 40000) };
+
     private sealed class Connection : ConnectionContext
     {
         public override string ConnectionId { get; set; } = Guid.NewGuid().ToString("N");

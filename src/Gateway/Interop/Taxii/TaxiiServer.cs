@@ -42,7 +42,7 @@ internal sealed partial class TaxiiServer(TaxiiConfig config, TaxiiRequestHandle
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 // First, before TLS: the node's connection budget covers this listener too.
-                listen.Use(next => connection => budget.OnConnectionAsync(connection, next));
+                listen.Use(next => connection => budget.OnTlsConnectionAsync(connection, next));
                 listen.UseHttps(https =>
                 {
                     https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
@@ -53,6 +53,7 @@ internal sealed partial class TaxiiServer(TaxiiConfig config, TaxiiRequestHandle
                     // validates it (chain to this domain's root, revocations, analyst kind) before anything is served.
                     https.ClientCertificateValidation = (_, _, _) => true;
                 });
+                listen.Use(next => connection => budget.OnHandshakeDoneAsync(connection, next));
             });
         });
         var app = builder.Build();
