@@ -50,29 +50,22 @@ public sealed class ConnectionBudgetTests
         // 16 is the least budget: a limit of 200 with 100 open gives max(16, 200 - 100 - 128).
         var budget = new ConnectionBudget(200, 100, _log, _time);
         Assert.Equal(16, budget.Capacity);
-        var release = new TaskCompletionSource();
-        var reached = 0;
-        async Task Hold(ConnectionContext _)
-        {
-            Interlocked.Increment(ref reached);
-            await release.Task;
-        }
-
-        var held = Enumerable.Range(0, 16).Select(_ => budget.OnConnectionAsync(new Connection(), Hold)).ToList();
+        var gate = new Gate();
+        var held = Enumerable.Range(0, 16).Select(_ => budget.OnConnectionAsync(new Connection(), gate.HoldAsync)).ToList();
         Assert.Equal(16, budget.Open);
 
-        await budget.OnConnectionAsync(new Connection(), Hold); // returns at once: nothing to wait for
-        Assert.Equal(16, reached);
+        await budget.OnConnectionAsync(new Connection(), gate.HoldAsync); // returns at once: nothing to wait for
+        Assert.Equal(16, gate.Reached);
         Assert.Equal(1, budget.Refused);
         Assert.Equal(16, budget.Open);
 
-        release.SetResult();
+        gate.Open();
         await Task.WhenAll(held);
         Assert.Equal(0, budget.Open);
 
         // Room again: the next connection reaches the pipeline.
-        await budget.OnConnectionAsync(new Connection(), Hold);
-        Assert.Equal(17, reached);
+        await budget.OnConnectionAsync(new Connection(), gate.HoldAsync);
+        Assert.Equal(17, gate.Reached);
         Assert.Equal(1, budget.Refused);
     }
 
@@ -110,30 +103,23 @@ public sealed class ConnectionBudgetTests
         var budget = new ConnectionBudget(1000, 100, _log, _time);
         Assert.Equal(772, budget.Capacity);
         Assert.Equal(96, budget.PerSourceHandshakes);
-        var release = new TaskCompletionSource();
-        var reached = 0;
-        async Task Handshaking(ConnectionContext _)
-        {
-            Interlocked.Increment(ref reached);
-            await release.Task;
-        }
-
-        var flood = Enumerable.Range(0, 96).Select(_ => budget.OnTlsConnectionAsync(From("203.0.113.7"), Handshaking)).ToList();
-        await budget.OnTlsConnectionAsync(From("203.0.113.7"), Handshaking);
-        await budget.OnTlsConnectionAsync(From("::ffff:203.0.113.7"), Handshaking); // the same source, IPv4-mapped
-        Assert.Equal(96, reached);
+        var handshakes = new Gate();
+        var flood = Enumerable.Range(0, 96).Select(_ => budget.OnTlsConnectionAsync(From("203.0.113.7"), handshakes.HoldAsync)).ToList();
+        await budget.OnTlsConnectionAsync(From("203.0.113.7"), handshakes.HoldAsync);
+        await budget.OnTlsConnectionAsync(From("::ffff:203.0.113.7"), handshakes.HoldAsync); // the same source, IPv4-mapped
+        Assert.Equal(96, handshakes.Reached);
         Assert.Equal(2, budget.Refused);
         Assert.Contains("because their source already held 96 unfinished TLS handshakes (last: 203.0.113.7)", _log.LatestRecord.Message, StringComparison.Ordinal);
 
         // Another source is served while the flood holds its share.
-        var other = budget.OnTlsConnectionAsync(From("198.51.100.1"), Handshaking);
-        Assert.Equal(97, reached);
+        var other = budget.OnTlsConnectionAsync(From("198.51.100.1"), handshakes.HoldAsync);
+        Assert.Equal(97, handshakes.Reached);
 
         // A connection of the flooding source that finishes its handshake no longer counts against the source.
         var established = new TaskCompletionSource();
         var afterTls = budget.OnTlsConnectionAsync(From("203.0.113.8"), c => budget.OnHandshakeDoneAsync(c, _ => established.Task));
         Assert.Equal(98, budget.Open);
-        release.SetResult();
+        handshakes.Open();
         await Task.WhenAll(flood.Append(other));
         Assert.Equal(1, budget.Open);
 
@@ -168,6 +154,23 @@ public sealed class ConnectionBudgetTests
         release.SetResult();
         await Task.WhenAll(held.Concat(plain));
         Assert.Equal(0, budget.Open);
+    }
+
+    // A pipeline that holds each connection until Open.
+    private sealed class Gate
+    {
+        private readonly TaskCompletionSource _open = new();
+        private int _reached;
+
+        public int Reached => Volatile.Read(ref _reached);
+
+        public async Task HoldAsync(ConnectionContext connection)
+        {
+            Interlocked.Increment(ref _reached);
+            await _open.Task;
+        }
+
+        public void Open() => _open.SetResult();
     }
 
     private static Connection From(string address) =>
