@@ -24,6 +24,10 @@ public sealed class PostgresDeadlockTests
         await using var other = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Pooling = false }.ConnectionString);
         await other.OpenAsync(Ct);
         await using var otherTransaction = await other.BeginTransactionAsync(Ct);
+        // The other session looks for deadlocks only after a minute, so the writer's own check (after the server's
+        // deadlock_timeout, 1 s) always finds the cycle first and the writer is the victim. Without it, a loaded machine
+        // that ran the writer's backend late could let the other session's check run first and choose itself.
+        await ExecuteAsync(other, otherTransaction, "SET LOCAL deadlock_timeout = '60s'");
         await ExecuteAsync(other, otherTransaction, "UPDATE t SET v = 20 WHERE k = 2");
 
         // Hold the writer in a first group so that the next two writes are queued together and form one group.
@@ -39,8 +43,8 @@ public sealed class PostgresDeadlockTests
             Ct);
         gate.Set();
 
-        // Once the writer waits for row 2, the other transaction asks for row 1: a deadlock. The writer began waiting
-        // first, so its check (after deadlock_timeout, 1 s) finds the cycle and it is the victim.
+        // Once the writer waits for row 2, the other transaction asks for row 1: a deadlock. Only the writer's check
+        // (after deadlock_timeout, 1 s) runs in time, so it finds the cycle and it is the victim.
         await WaitForLockWaitAsync(database);
         var otherUpdate = ExecuteAsync(other, otherTransaction, "UPDATE t SET v = 10 WHERE k = 1");
 
