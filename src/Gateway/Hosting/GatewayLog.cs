@@ -80,6 +80,9 @@ internal static partial class GatewayLog
     [LoggerMessage(1006, LogLevel.Error, "Maintenance round failed; retrying at the next interval")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1007, LogLevel.Warning, "The shutdown's last audit checkpoint was not written within the stop grace; the node stops all the same and the next start's first maintenance round checkpoints the log's head")]
+    public static partial void ShutdownCheckpointCutOff(ILogger logger);
+
     [LoggerMessage(1050, LogLevel.Warning, "Limit hit by {Caller} on {Method} ({Decision}): {Reason}")]
     public static partial void RateLimited(ILogger logger, string caller, string method, string decision, string reason);
 
