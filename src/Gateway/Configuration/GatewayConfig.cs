@@ -213,6 +213,12 @@ internal sealed record LimitsConfig
 
     /// <summary>Exchange streams one peer may have open at once (1..1,000).</summary>
     public int PeerMaxStreams { get; init; } = 4;
+
+    /// <summary>
+    /// Mutual-TLS connections one agent or peer identity may hold at once (1..1,000). Agents and peers use one; without
+    /// this bound one certificate could hold idle authenticated connections up to the node's whole connection budget.
+    /// </summary>
+    public int CallerMaxConnections { get; init; } = 16;
 }
 
 /// <summary>

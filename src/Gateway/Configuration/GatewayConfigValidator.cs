@@ -468,6 +468,7 @@ internal static class GatewayConfigValidator
         Range(limits.PeerEnvelopesPerSecond, 1, 100_000, "node.limits.peerEnvelopesPerSecond", errors);
         Range(limits.PeerEnvelopesBurst, 1, 1_000_000, "node.limits.peerEnvelopesBurst", errors);
         Range(limits.PeerMaxStreams, 1, 1_000, "node.limits.peerMaxStreams", errors);
+        Range(limits.CallerMaxConnections, 1, 1_000, "node.limits.callerMaxConnections", errors);
     }
 
     private static void ValidateReconnect(ReconnectConfig? reconnect, List<string> errors)

@@ -13,7 +13,8 @@ namespace CyberCoop.Gateway.Security;
 /// its own token bucket (sightings or envelopes per second, with a burst) and its own stream quota, so one certificate,
 /// however many streams it opens, cannot take the node's capacity from the others.
 /// <list type="bullet">
-/// <item>A stream beyond the identity's quota is refused at once with RESOURCE_EXHAUSTED.</item>
+/// <item>A stream beyond the identity's quota is refused at once with RESOURCE_EXHAUSTED. A mutual-TLS connection
+/// beyond its quota of connections (<c>callerMaxConnections</c>) is closed before its first call.</item>
 /// <item>A message whose bucket is empty waits for tokens on the stream's reading thread (the stream is slowed; HTTP/2
 /// flow control pushes back to the sender). When the identity already has a bucket's worth waiting (several streams
 /// pushing flat out), the message is refused: its stream ends with RESOURCE_EXHAUSTED after every earlier message
@@ -39,6 +40,9 @@ internal sealed class CallerLimits : IDisposable
 
     /// <inheritdoc cref="AgentSightingsPerSecond"/>
     public const string PeerMaxStreams = "node.limits.peerMaxStreams";
+
+    /// <inheritdoc cref="AgentSightingsPerSecond"/>
+    public const string CallerMaxConnections = "node.limits.callerMaxConnections";
 
     /// <summary>How often token buckets are refilled (each by the tokens due for the time elapsed).</summary>
     private static readonly TimeSpan s_tick = TimeSpan.FromMilliseconds(50);
@@ -104,6 +108,33 @@ internal sealed class CallerLimits : IDisposable
         lease.Dispose();
         Refuse(limit, caller, method, $"{limit}: {caller} already has {max} streams open (the limit); close one or wait");
         return null!;
+    }
+
+    /// <summary>
+    /// Takes one of the caller's connection slots for as long as the returned lease is held, or returns null when the
+    /// caller (an agent or peer identity, SPIFFE id text) already holds its quota of mutual-TLS connections: the
+    /// refusal is counted, logged and audited like a stream refused, and the caller closes the connection.
+    /// </summary>
+    public IDisposable? OpenConnection(string caller)
+    {
+        var state = _state;
+        var max = state.Options.CallerMaxConnections;
+        var limiter = state.Connections.GetOrAdd(caller, static (_, permits) => new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = permits,
+            QueueLimit = 0,
+        }), max);
+        var lease = limiter.AttemptAcquire(1);
+        if (lease.IsAcquired)
+        {
+            return lease;
+        }
+
+        lease.Dispose();
+        _refused.AddOrUpdate((CallerMaxConnections, caller), 1, static (_, n) => n + 1);
+        Note(CallerMaxConnections, caller, "connection", "refused",
+            $"{CallerMaxConnections}: {caller} already holds {max} connections (the limit); the new one is closed before its first call");
+        return null;
     }
 
     /// <summary>
@@ -277,6 +308,8 @@ internal sealed class CallerLimits : IDisposable
         public ConcurrentDictionary<string, ConcurrencyLimiter> AgentStreams { get; } = new(StringComparer.Ordinal);
 
         public ConcurrentDictionary<string, ConcurrencyLimiter> PeerStreams { get; } = new(StringComparer.Ordinal);
+
+        public ConcurrentDictionary<string, ConcurrencyLimiter> Connections { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Tokens awaited in any bucket.</summary>
         public long Waiting => _agentBuckets.Values.Sum(b => b.Waiting) + _peerBuckets.Values.Sum(b => b.Waiting);

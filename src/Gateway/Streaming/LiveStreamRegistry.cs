@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography.X509Certificates;
 using CyberCoop.Crypto;
+using CyberCoop.Gateway.Security;
 using CyberCoop.Gateway.Storage;
 using Grpc.Core;
 using Microsoft.AspNetCore.Connections;
@@ -31,6 +32,7 @@ internal sealed class LiveStreamRegistry : IDisposable
     private readonly TimeProvider _time;
     private readonly NodeMetrics _metrics;
     private readonly IAuditSink _auditSink;
+    private readonly CallerLimits _limits;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<LiveStream, byte> _streams = new();
     private readonly ConcurrentDictionary<string, LiveConnection> _connections = new(StringComparer.Ordinal);
@@ -39,8 +41,10 @@ internal sealed class LiveStreamRegistry : IDisposable
     private long _connectionsClosed;
     private int _firstContacts;
 
-    public LiveStreamRegistry(ITrustSnapshot trustSnapshot, TimeProvider time, NodeMetrics metrics, IAuditSink auditSink, ILogger<LiveStreamRegistry> logger)
+    public LiveStreamRegistry(ITrustSnapshot trustSnapshot, TimeProvider time, NodeMetrics metrics, IAuditSink auditSink, CallerLimits limits, ILogger<LiveStreamRegistry> logger)
     {
+        ArgumentNullException.ThrowIfNull(limits);
+        _limits = limits;
         ArgumentNullException.ThrowIfNull(trustSnapshot);
         ArgumentNullException.ThrowIfNull(time);
         _trustSnapshot = trustSnapshot;
@@ -189,9 +193,19 @@ internal sealed class LiveStreamRegistry : IDisposable
             return;
         }
 
-        if (!_trustSnapshot.Current.Validator.Validate(certificate, null, CertificatePurpose.Client).IsValid)
+        var validation = _trustSnapshot.Current.Validator.Validate(certificate, null, CertificatePurpose.Client);
+        if (!validation.IsValid || validation.Id is not { } caller)
         {
             await FirstContactAsync(connection, certificate, next).ConfigureAwait(false);
+            return;
+        }
+
+        // One identity holds at most node.limits.callerMaxConnections at once; a connection beyond it is closed before
+        // its first call (the caller's client sees the connection end and retries after its backoff).
+        using var slot = _limits.OpenConnection(caller.ToString());
+        if (slot is null)
+        {
+            connection.Abort(new ConnectionAbortedException("node.limits.callerMaxConnections reached"));
             return;
         }
 

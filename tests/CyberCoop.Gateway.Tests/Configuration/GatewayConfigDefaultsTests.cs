@@ -93,7 +93,7 @@ public sealed class GatewayConfigDefaultsTests : IDisposable
                 KeyRotation = new KeyRotationConfig { AnnounceAheadIntervals = 5, RetiredGraceSeconds = 3600 },
                 Expiry = new ExpiryConfig { DefaultLifetimeDays = new Dictionary<string, int> { ["ipv4"] = 3 }, RetentionDays = 9, PruneIntervalSeconds = 60 },
                 SightingsReportSeconds = 600,
-                Limits = new LimitsConfig { AgentSightingsPerSecond = 1, AgentSightingsBurst = 2, AgentMaxStreams = 3, PeerEnvelopesPerSecond = 4, PeerEnvelopesBurst = 5, PeerMaxStreams = 6 },
+                Limits = new LimitsConfig { AgentSightingsPerSecond = 1, AgentSightingsBurst = 2, AgentMaxStreams = 3, PeerEnvelopesPerSecond = 4, PeerEnvelopesBurst = 5, PeerMaxStreams = 6, CallerMaxConnections = 7 },
                 Reconnect = new ReconnectConfig { MinBackoffMilliseconds = 50, MaxBackoffSeconds = 5, DeniedMaxBackoffSeconds = 60 },
                 Keepalive = new KeepaliveConfig { IntervalSeconds = 5, TimeoutSeconds = 2 },
             },

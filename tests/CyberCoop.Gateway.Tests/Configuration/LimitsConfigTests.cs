@@ -31,6 +31,7 @@ public sealed class LimitsConfigTests : IDisposable
         var limits = _valid.Node.Limits;
         Assert.Equal((5_000, 10_000, 8), (limits.AgentSightingsPerSecond, limits.AgentSightingsBurst, limits.AgentMaxStreams));
         Assert.Equal((200, 400, 4), (limits.PeerEnvelopesPerSecond, limits.PeerEnvelopesBurst, limits.PeerMaxStreams));
+        Assert.Equal(16, limits.CallerMaxConnections);
         Assert.Equal((200, 10, 300), (_valid.Node.Reconnect.MinBackoffMilliseconds, _valid.Node.Reconnect.MaxBackoffSeconds, _valid.Node.Reconnect.DeniedMaxBackoffSeconds));
         Assert.Empty(Validate(new LimitsConfig()));
     }
@@ -39,7 +40,7 @@ public sealed class LimitsConfigTests : IDisposable
     public void Every_bad_limit_is_reported_at_once_naming_its_field()
     {
         var errors = Validate(
-            new LimitsConfig { AgentSightingsPerSecond = 0, AgentSightingsBurst = 4_999, AgentMaxStreams = 0, PeerEnvelopesPerSecond = -1, PeerEnvelopesBurst = 0, PeerMaxStreams = 1_001 },
+            new LimitsConfig { AgentSightingsPerSecond = 0, AgentSightingsBurst = 4_999, AgentMaxStreams = 0, PeerEnvelopesPerSecond = -1, PeerEnvelopesBurst = 0, PeerMaxStreams = 1_001, CallerMaxConnections = 0 },
             new ReconnectConfig { MinBackoffMilliseconds = 5, MaxBackoffSeconds = 0, DeniedMaxBackoffSeconds = 86_401 });
 
         Assert.Contains("node.limits.agentSightingsPerSecond: 0 must be between 1 and 1000000", errors);
@@ -48,6 +49,7 @@ public sealed class LimitsConfigTests : IDisposable
         Assert.Contains("node.limits.peerEnvelopesPerSecond: -1 must be between 1 and 100000", errors);
         Assert.Contains("node.limits.peerEnvelopesBurst: 0 must be between 1 and 1000000", errors);
         Assert.Contains("node.limits.peerMaxStreams: 1001 must be between 1 and 1000", errors);
+        Assert.Contains("node.limits.callerMaxConnections: 0 must be between 1 and 1000", errors);
         Assert.Contains("node.reconnect.minBackoffMilliseconds: 5 must be between 10 and 60000", errors);
         Assert.Contains("node.reconnect.maxBackoffSeconds: 0 must be between 1 and 3600", errors);
         Assert.Contains("node.reconnect.deniedMaxBackoffSeconds: 86401 must be between 1 and 86400", errors);
