@@ -94,18 +94,11 @@ internal sealed class CallerLimits : IDisposable
         var (limiters, limit, max) = kind == LiveCallerKind.Agent
             ? (state.AgentStreams, AgentMaxStreams, state.Options.AgentMaxStreams)
             : (state.PeerStreams, PeerMaxStreams, state.Options.PeerMaxStreams);
-        var limiter = limiters.GetOrAdd(caller, static (_, permits) => new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        if (TakeSlot(limiters, caller, max) is { } slot)
         {
-            PermitLimit = permits,
-            QueueLimit = 0,
-        }), max);
-        var lease = limiter.AttemptAcquire(1);
-        if (lease.IsAcquired)
-        {
-            return lease;
+            return slot;
         }
 
-        lease.Dispose();
         Refuse(limit, caller, method, $"{limit}: {caller} already has {max} streams open (the limit); close one or wait");
         return null!;
     }
@@ -119,18 +112,11 @@ internal sealed class CallerLimits : IDisposable
     {
         var state = _state;
         var max = state.Options.CallerMaxConnections;
-        var limiter = state.Connections.GetOrAdd(caller, static (_, permits) => new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        if (TakeSlot(state.Connections, caller, max) is { } slot)
         {
-            PermitLimit = permits,
-            QueueLimit = 0,
-        }), max);
-        var lease = limiter.AttemptAcquire(1);
-        if (lease.IsAcquired)
-        {
-            return lease;
+            return slot;
         }
 
-        lease.Dispose();
         _refused.AddOrUpdate((CallerMaxConnections, caller), 1, static (_, n) => n + 1);
         Note(CallerMaxConnections, caller, "connection", "refused",
             $"{CallerMaxConnections}: {caller} already holds {max} connections (the limit); the new one is closed before its first call");
@@ -179,6 +165,24 @@ internal sealed class CallerLimits : IDisposable
             : $"{PeerEnvelopesPerSecond}: {caller} sends more than {options.PeerEnvelopesPerSecond} envelopes/s " +
               $"(burst {options.PeerEnvelopesBurst}) with a burst's worth already waiting; slow down and re-send what was not acknowledged";
         Refuse(limit, caller, method, message);
+    }
+
+    /// <summary>One of <paramref name="caller"/>'s <paramref name="max"/> slots in <paramref name="limiters"/>, held until disposed; null when all are taken.</summary>
+    private static RateLimitLease? TakeSlot(ConcurrentDictionary<string, ConcurrencyLimiter> limiters, string caller, int max)
+    {
+        var limiter = limiters.GetOrAdd(caller, static (_, permits) => new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = permits,
+            QueueLimit = 0,
+        }), max);
+        var lease = limiter.AttemptAcquire(1);
+        if (lease.IsAcquired)
+        {
+            return lease;
+        }
+
+        lease.Dispose();
+        return null;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
