@@ -24,7 +24,7 @@ namespace CyberCoop.Gateway.Hosting;
 /// from one machine leaves the rest of the budget to everyone else, and new callers are served while it lasts.
 /// </para>
 /// </summary>
-internal sealed partial class ConnectionBudget
+internal sealed partial class ConnectionBudget : IDisposable
 {
     /// <summary>Descriptors kept back from the budget: at least this many, or an eighth of the limit when that is more.</summary>
     public const int MinimumReserve = 128;
@@ -36,6 +36,8 @@ internal sealed partial class ConnectionBudget
     private readonly Dictionary<IPAddress, int> _handshaking = [];
     private readonly RefusalLog _fullLog = new();
     private readonly RefusalLog _sourceLog = new();
+    private readonly ITimer _flush;
+    private volatile string _lastSource = "";
     private long _open;
     private long _refused;
 
@@ -49,7 +51,12 @@ internal sealed partial class ConnectionBudget
         OpenAtStart = openAtStart;
         Capacity = ForLimit(openFileLimit, openAtStart);
         PerSourceHandshakes = openFileLimit is null ? long.MaxValue : PerSource(Capacity);
+        // Refusals counted after the last line are reported once a minute even when the flood has ended, so the log
+        // tells how many there were in all, not only the counter.
+        _flush = time.CreateTimer(_ => FlushRefusals(), null, s_logInterval, s_logInterval);
     }
+
+    public void Dispose() => _flush.Dispose();
 
     /// <summary>A budget for this process: its open-file limit and the descriptors it has open now.</summary>
     public static ConnectionBudget ForThisProcess(ILogger<ConnectionBudget> log, TimeProvider time) =>
@@ -129,6 +136,7 @@ internal sealed partial class ConnectionBudget
             if (tls && Source(connection) is { } source && !HandshakeStarted(connection, source))
             {
                 Interlocked.Increment(ref _refused);
+                _lastSource = source.ToString();
                 if (_sourceLog.Due(_time) is { } count)
                 {
                     SourceFull(_log, count, PerSourceHandshakes, source.ToString());
@@ -208,6 +216,20 @@ internal sealed partial class ConnectionBudget
         }
     }
 
+    /// <summary>Reports the refusals counted since the last line of each kind, when a line is due.</summary>
+    private void FlushRefusals()
+    {
+        if (_fullLog.Flush(_time) is { } full)
+        {
+            BudgetFull(_log, full, Capacity, OpenFileLimit ?? 0);
+        }
+
+        if (_sourceLog.Flush(_time) is { } fromSource)
+        {
+            SourceFull(_log, fromSource, PerSourceHandshakes, _lastSource);
+        }
+    }
+
     /// <summary>Logs the budget once at start, so the operator sees what the open-file limit allows.</summary>
     public void LogCapacity()
     {
@@ -221,8 +243,9 @@ internal sealed partial class ConnectionBudget
         }
     }
 
-    // The first refusal of a kind is logged at once; later ones are summed into at most one line a minute, so a flood
-    // of connections cannot become a flood of log lines. The counter (and the metric) sees every one.
+    // The first refusal of a kind is logged at once; later ones are summed into at most one line a minute (written by
+    // the next refusal or by the minute's timer), so a flood of connections cannot become a flood of log lines. The
+    // counter (and the metric) sees every one.
     private sealed class RefusalLog
     {
         private long _sinceLog;
@@ -232,6 +255,14 @@ internal sealed partial class ConnectionBudget
         public long? Due(TimeProvider time)
         {
             Interlocked.Increment(ref _sinceLog);
+            return Take(time);
+        }
+
+        /// <summary>How many refusals to report now that were counted without a line (a line is due and some are), else null.</summary>
+        public long? Flush(TimeProvider time) => Interlocked.Read(ref _sinceLog) == 0 ? null : Take(time) is { } count and > 0 ? count : null;
+
+        private long? Take(TimeProvider time)
+        {
             var now = time.GetTimestamp();
             var due = Interlocked.Read(ref _nextLogAt);
             if (now < due || Interlocked.CompareExchange(ref _nextLogAt, now + (long)(s_logInterval.TotalSeconds * time.TimestampFrequency), due) != due)

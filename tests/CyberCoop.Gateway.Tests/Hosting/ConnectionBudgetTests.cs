@@ -85,12 +85,28 @@ public sealed class ConnectionBudgetTests
         Assert.Single(full);
         Assert.Contains("1 inbound connections closed at once", full[0].Message, StringComparison.Ordinal);
 
+        // The minute's line sums what was counted since the first, even when no refusal follows it.
         _time.Advance(TimeSpan.FromSeconds(61));
-        await budget.OnConnectionAsync(new Connection(), _ => Task.CompletedTask);
         full = _log.Collector.GetSnapshot().Where(r => r.Id.Id == 1054).ToList();
         Assert.Equal(2, full.Count);
-        Assert.Contains("1000 inbound connections closed at once", full[1].Message, StringComparison.Ordinal);
-        Assert.Equal(1001, budget.Refused);
+        Assert.Contains("999 inbound connections closed at once", full[1].Message, StringComparison.Ordinal);
+
+        // Refusals within the next minute are only counted, then logged at its end.
+        for (var i = 0; i < 5; i++)
+        {
+            await budget.OnConnectionAsync(new Connection(), _ => Task.CompletedTask);
+        }
+
+        Assert.Equal(2, _log.Collector.GetSnapshot().Count(r => r.Id.Id == 1054));
+        _time.Advance(TimeSpan.FromSeconds(61));
+        full = _log.Collector.GetSnapshot().Where(r => r.Id.Id == 1054).ToList();
+        Assert.Equal(3, full.Count);
+        Assert.Contains("5 inbound connections closed at once", full[2].Message, StringComparison.Ordinal);
+        Assert.Equal(1005, budget.Refused);
+
+        // A quiet minute writes nothing.
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(3, _log.Collector.GetSnapshot().Count(r => r.Id.Id == 1054));
 
         release.SetResult();
         await Task.WhenAll(held);
@@ -110,6 +126,10 @@ public sealed class ConnectionBudgetTests
         Assert.Equal(96, handshakes.Reached);
         Assert.Equal(2, budget.Refused);
         Assert.Contains("because their source already held 96 unfinished TLS handshakes (last: 203.0.113.7)", _log.LatestRecord.Message, StringComparison.Ordinal);
+        _time.Advance(TimeSpan.FromSeconds(61)); // the second refusal, counted without a line, is reported at the minute
+        Assert.Contains("1 inbound connections closed at once since the last report because their source already held 96 unfinished TLS handshakes (last: 203.0.113.7)",
+            _log.LatestRecord.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _log.Collector.GetSnapshot().Count(r => r.Id.Id == 1055));
 
         // Another source is served while the flood holds its share.
         var other = budget.OnTlsConnectionAsync(From("198.51.100.1"), handshakes.HoldAsync);
