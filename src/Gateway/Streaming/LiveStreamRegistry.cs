@@ -43,11 +43,11 @@ internal sealed class LiveStreamRegistry : IDisposable
 
     public LiveStreamRegistry(ITrustSnapshot trustSnapshot, TimeProvider time, NodeMetrics metrics, IAuditSink auditSink, CallerLimits limits, ILogger<LiveStreamRegistry> logger)
     {
-        ArgumentNullException.ThrowIfNull(limits);
-        _limits = limits;
         ArgumentNullException.ThrowIfNull(trustSnapshot);
         ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(limits);
         _trustSnapshot = trustSnapshot;
+        _limits = limits;
         _time = time;
         _metrics = metrics;
         _auditSink = auditSink;
