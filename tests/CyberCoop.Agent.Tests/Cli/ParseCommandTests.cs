@@ -86,6 +86,20 @@ public sealed class ParseCommandTests
         Assert.Contains("--format: 'snort' must be one of", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("run")] // --config is required
+    [InlineData("parse", "x.log", "--format", "eve", "--no-such-option")]
+    [InlineData("parse", "--format", "eve")] // the file argument is missing
+    public async Task A_usage_error_found_by_the_parser_exits_2_with_its_message(params string[] args)
+    {
+        var (exit, stdout, stderr) = await AgentProcess.RunAsync(args, Ct);
+
+        Assert.Equal(2, exit);
+        Assert.NotEmpty(stderr);
+        Assert.DoesNotContain("Unhandled", stderr, StringComparison.Ordinal);
+        _ = stdout;
+    }
+
     [Fact]
     public async Task Help_of_each_command_says_what_it_does_with_an_example()
     {
