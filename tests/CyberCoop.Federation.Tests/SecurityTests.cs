@@ -243,6 +243,25 @@ public sealed class SecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bundle_of_more_than_10000_indicators_is_rejected_and_one_of_10000_is_accepted()
+    {
+        var tooMany = await _ee.CraftAsync(indicators: 10_001);
+
+        var ack = await SendAsync(_ee.Seal(tooMany));
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.StartsWith("malformed-bundle", ack.Reason, StringComparison.Ordinal);
+        Assert.Contains("holds 10001 indicators, more than 10000", ack.Reason, StringComparison.Ordinal);
+        foreach (var id in new[] { tooMany.IndicatorIds[0], tooMany.IndicatorIds[^1] })
+        {
+            Assert.Null(await _f["fi"].Node!.Runtime.Store.GetIndicatorAsync(id, CancellationToken.None));
+        }
+
+        var most = await _ee.CraftAsync(indicators: 10_000);
+        Assert.Equal(AckStatus.Accepted, (await SendAsync(_ee.Seal(most))).Status);
+    }
+
+    [Fact]
     public async Task Envelope_whose_sending_time_is_not_a_valid_timestamp_is_rejected_not_thrown()
     {
         var crafted = await _ee.CraftAsync();

@@ -47,9 +47,13 @@ public static class BundleProtection
     /// </summary>
     public static EnvelopeOpenResult Open(Envelope envelope, KemKeyPair key) => EnvelopeCrypto.Open(envelope, key);
 
+    /// <summary>The most indicators one bundle may hold (docs/protocol.md §4.1): senders cut bundles there, receivers refuse more.</summary>
+    public const int MaxIndicators = 10_000;
+
     /// <summary>
     /// Reads an opened payload as a signed bundle. Only the bundle's routing claims are readable before
-    /// <see cref="Verify"/>; false with <paramref name="problem"/> when the bytes are not a signed bundle.
+    /// <see cref="Verify"/>; false with <paramref name="problem"/> when the bytes are not a signed bundle or it holds
+    /// more than <see cref="MaxIndicators"/> indicators.
     /// </summary>
     public static bool TryRead(byte[] plaintext, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UnverifiedBundle? bundle,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
@@ -58,7 +62,15 @@ public static class BundleProtection
         try
         {
             var signed = SignedBundle.Parser.ParseFrom(plaintext);
-            bundle = new UnverifiedBundle(signed, Bundle.Parser.ParseFrom(signed.Bundle));
+            var content = Bundle.Parser.ParseFrom(signed.Bundle);
+            if (content.Indicators.Count > MaxIndicators)
+            {
+                bundle = null;
+                problem = $"the bundle holds {content.Indicators.Count} indicators, more than {MaxIndicators}";
+                return false;
+            }
+
+            bundle = new UnverifiedBundle(signed, content);
             problem = null;
             return true;
         }

@@ -215,7 +215,7 @@ internal static class GatewayConfigValidator
         }
         else
         {
-            Range(node.Bundle.MaxIndicators, 1, 10_000, "node.bundle.maxIndicators", errors);
+            Range(node.Bundle.MaxIndicators, 1, BundleProtection.MaxIndicators, "node.bundle.maxIndicators", errors);
             Range(node.Bundle.LingerMilliseconds, 1, 60_000, "node.bundle.lingerMilliseconds", errors);
         }
 
