@@ -160,7 +160,7 @@ public sealed class ConsoleBrowserTests(ConsoleFederation federation) : IClassFi
         var (certificate, key) = federation.EstoniaOperator(operatorName);
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions
         {
-            // The node's certificate names its SPIFFE id, not 127.0.0.1, so no browser could check it by host name.
+            // The test browser does not trust the federation's roots (an operator imports theirs; docs/operator-guide.md).
             IgnoreHTTPSErrors = true,
             ClientCertificates = [new ClientCertificate { Origin = federation.EstoniaUrl.TrimEnd('/'), CertPath = certificate, KeyPath = key }],
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },

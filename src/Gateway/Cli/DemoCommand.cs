@@ -13,7 +13,7 @@ internal static class DemoCommand
     {
         var duration = new Option<int>("--duration")
         {
-            Description = "Seconds the agents replay and the federation drains (start-up and summary add about 2 s).",
+            Description = "Seconds the agents replay and the federation drains, 3..600 (start-up, the attacks, the interop and lifecycle steps and the summary come on top: about 25 s in all with the default on a 2-core machine).",
             DefaultValueFactory = _ => (int)DemoOptions.DefaultDuration.TotalSeconds,
         };
         duration.Validators.Add(result =>
@@ -103,7 +103,7 @@ internal static class DemoCommand
         }
 
         await output.WriteLineAsync("  import a certificate into the browser as PKCS#12 (openssl pkcs12 -export -in <crt> -inkey <key> -out op.p12); " +
-            "the browser warns about the node's certificate, which names its SPIFFE id, not 127.0.0.1 (docs/operator-guide.md)").ConfigureAwait(false);
+            "the browser warns about the node's certificate until you import that nation's root (<demo folder>/<domain>/root.crt) as an authority (docs/operator-guide.md)").ConfigureAwait(false);
         await output.FlushAsync(ct).ConfigureAwait(false);
         try
         {

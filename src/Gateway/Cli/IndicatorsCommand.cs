@@ -23,7 +23,7 @@ internal static class IndicatorsCommand
         };
         format.AcceptOnlyFromAmong("jsonl", "stix", "misp-feed");
         var origin = new Option<string?>("--origin") { Description = "stix and misp-feed: only content originated by this trust domain (e.g. ee.cybercoop)." };
-        var output = new Option<string?>("--out") { Description = "Write to this file (jsonl, stix) or folder (misp-feed) instead of stdout." };
+        var output = new Option<string?>("--out") { Description = "stix: write to this file instead of stdout; misp-feed: this folder (required). jsonl always goes to stdout." };
         var inactive = new Option<bool>("--include-inactive")
         {
             Description = "jsonl: also print suppressed and expired indicators, each with a \"status\" field (withdrawn ones are always printed, as revoked).",

@@ -3,7 +3,7 @@ namespace CyberCoop.Gateway.Demo;
 /// <summary>How the demo runs.</summary>
 internal sealed record DemoOptions
 {
-    /// <summary>Default length of the replay and drain (start-up and summary come on top, about 2 s).</summary>
+    /// <summary>Default length of the replay and drain (start-up, the attacks, the interop and lifecycle steps and the summary come on top).</summary>
     public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(12);
 
     /// <summary>Shortest accepted duration.</summary>
