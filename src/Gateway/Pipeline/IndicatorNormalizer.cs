@@ -25,7 +25,7 @@ namespace CyberCoop.Gateway.Pipeline;
 ///   address is not a domain. Underscores are allowed because service labels and malicious hosts use them.</item>
 /// <item>url: http/https/ftp only, absolute; scheme and host lower case, host in punycode, default port
 ///   removed, dot segments resolved, fragment removed, path, query and user info kept as escaped by
-///   <see cref="Uri"/>.</item>
+///   <see cref="Uri"/>; repeated until the value no longer changes (one pass of Uri does not always reach it).</item>
 /// <item>email: local part kept as sent (it is case-sensitive per RFC 5321), domain part normalized as a domain.</item>
 /// <item>md5/ja3 (32), sha1 (40), sha256 (64), sha512 (128): hex of exactly that length, lower case.</item>
 /// <item>ja4: "t13d1516h2_8daaf6152771_b186095e22b6": a 10-character prefix, then two 12-hex parts, lower case.</item>
@@ -440,8 +440,37 @@ internal static class IndicatorNormalizer
         return true;
     }
 
-    /// <summary>The full URL normalization through <see cref="Uri"/> (see the class remarks).</summary>
+    /// <summary>
+    /// The full URL normalization through <see cref="Uri"/> (see the class remarks), repeated until the value no longer
+    /// changes. One pass of Uri does not always reach its own canonical form (found by fuzzing): in "http://a/%%42" it
+    /// escapes the '%' that starts no escape as "%25" and keeps the valid escape "%42", and only when it reads that result
+    /// again does it decode "%42" to 'B'. A canonical value must normalize to itself, or a sighting normalized once (at the
+    /// agent's gateway) and again (at a peer) would get two ids.
+    /// </summary>
     internal static NormalizeResult NormalizeUrlWithUri(ReadOnlySpan<char> value)
+    {
+        const int MaxPasses = 4;
+        var result = NormalizeUrlWithUriOnce(value);
+        for (var pass = 1; result.Ok; pass++)
+        {
+            var again = NormalizeUrlWithUriOnce(result.Value);
+            if (!again.Ok || again.Value == result.Value)
+            {
+                return again.Ok ? result : again;
+            }
+
+            if (pass == MaxPasses)
+            {
+                return NormalizeResult.Failure($"value: '{Quote(value)}' has no stable canonical form (it still changed after {MaxPasses} passes)");
+            }
+
+            result = again;
+        }
+
+        return result;
+    }
+
+    private static NormalizeResult NormalizeUrlWithUriOnce(ReadOnlySpan<char> value)
     {
         foreach (var c in value)
         {

@@ -64,6 +64,24 @@ public sealed class UrlFastPathTests
         Assert.Contains("is not a valid host name (IDNA conversion failed)", result.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // Found by the normalize fuzz target (session 8): with a '%' that starts no escape in the path, Uri escapes it as
+    // "%25" and keeps the valid escape "%42" as it is; reading that result again, it decodes "%42" to 'B'. A canonical
+    // value must normalize to itself, or two nodes that normalized the same sighting once and twice disagree on its id.
+    [InlineData("HTTP://a/../323%%%%%%%%42fU19", "http://a/323%25%25%25%25%25%25%25BfU19")] // the crashing input
+    [InlineData("http://evil.example/%%41", "http://evil.example/%25A")]
+    [InlineData("http://evil.example/%41", "http://evil.example/A")] // the example of docs/protocol.md (canonical values)
+    public void A_url_normalizes_to_a_value_that_normalizes_to_itself(string value, string canonical)
+    {
+        var once = IndicatorNormalizer.Normalize(IndicatorType.Url, value);
+        Assert.True(once.Ok, once.Error);
+        Assert.Equal(canonical, once.Value);
+
+        var twice = IndicatorNormalizer.Normalize(IndicatorType.Url, once.Value);
+        Assert.True(twice.Ok, twice.Error);
+        Assert.Equal(once.Value, twice.Value);
+    }
+
     [Fact]
     public void Every_generated_url_the_scan_accepts_is_returned_unchanged_by_the_full_normalization()
     {
