@@ -34,7 +34,7 @@ public sealed class PipelinePropertyTests
     {
         var pieces = Gen.Elements(
             "example", "EXAMPLE", "Bücher", "xn--bcher-kva", "evil", "c2_node", "a", "0", "00", "192", "168", "255", "256",
-            "2001", "DB8", "db8", "ffff", "::", ":", ".", "..", "/", "//", "@", "%7E", "%2F", "?", "#", "http://", "HTTPS://",
+            "2001", "DB8", "db8", "ffff", "::", ":", ".", "..", "/", "//", "@", "%7E", "%2F", "%", "%%", "%41", "%4", "?", "#", "http://", "HTTPS://",
             "ftp://", ":80", ":443", ":8080", "AS", "as", "CVE-", "cve-", "2024", "-", "_", " ", "\t", "[", "]", "d41d8cd98f00b204e9800998ecf8427e",
             "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", "t13d1516h2", "8daaf6152771", "ß", "İ", "\u200b", "com", "ORG", "/24", "/64");
         var composed = Gen.Choose(1, 8).SelectMany(n => Gen.ArrayOf(pieces, n)).Select(p => string.Concat(p));
@@ -53,6 +53,28 @@ public sealed class PipelinePropertyTests
             }
 
             var second = IndicatorNormalizer.Normalize(type, first.Value);
+            return second.Ok && second.Value == first.Value;
+        });
+        Check.One(Runs, property);
+    }
+
+    [Fact]
+    public void A_url_path_of_escapes_dots_and_stray_percent_signs_normalises_to_a_fixed_point()
+    {
+        // The shape the normalize fuzz target found (session 8): a '%' that starts no escape beside valid escapes.
+        var piece = Gen.Elements("a", "B", "%", "%%", "%41", "%4", "%7e", "%2F", "%20", "%C3%BC", "/", "..", ".", "?", "=", "~");
+        var urls = Gen.Choose(1, 10).SelectMany(n => Gen.ArrayOf(piece, n))
+            .SelectMany(p => Gen.Elements("http://evil.example/", "HTTPS://Evil.Example:443/x/", "ftp://files.example/")
+                .Select(prefix => prefix + string.Concat(p)));
+        var property = Prop.ForAll(urls.ToArbitrary(), url =>
+        {
+            var first = IndicatorNormalizer.Normalize(IndicatorType.Url, url);
+            if (!first.Ok)
+            {
+                return !string.IsNullOrEmpty(first.Error);
+            }
+
+            var second = IndicatorNormalizer.Normalize(IndicatorType.Url, first.Value);
             return second.Ok && second.Value == first.Value;
         });
         Check.One(Runs, property);
