@@ -109,7 +109,10 @@ public sealed class HighAvailabilityTests : IAsyncLifetime
     {
         try
         {
-            using var call = _f.IngestClientAt("ee", port).Submit(deadline: DateTime.UtcNow.AddSeconds(60));
+            // A connection per call, closed after it (a caller holds at most node.limits.callerMaxConnections at once).
+            using var certificate = _f.LoadCertificate("ee", "agent");
+            using var channel = _f["ee"].OpenChannel(certificate, address: $"https://127.0.0.1:{port}");
+            using var call = new Ingest.IngestClient(channel).Submit(deadline: DateTime.UtcNow.AddSeconds(60));
             await call.RequestStream.WriteAsync(batch);
             await call.RequestStream.CompleteAsync();
             return await call.ResponseStream.MoveNext(CancellationToken.None) ? call.ResponseStream.Current : null;

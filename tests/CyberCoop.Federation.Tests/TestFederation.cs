@@ -239,7 +239,11 @@ internal sealed class TestFederation : IAsyncDisposable
     public async Task<(HashSet<string> Acknowledged, RpcException? Refusal)> IngestUntilRefusedAsync(string code, string prefix, int maxBatches = 1_000)
     {
         var acknowledged = new HashSet<string>(StringComparer.Ordinal);
-        using var call = IngestClient(code).Submit();
+        // Its own connection, closed when it returns, as an agent run would: a caller may hold only
+        // node.limits.callerMaxConnections connections at once, and tests call this in loops.
+        using var certificate = LoadCertificate(code, "agent");
+        using var channel = this[code].OpenChannel(certificate);
+        using var call = new Ingest.IngestClient(channel).Submit();
         try
         {
             for (var b = 0; b < maxBatches; b++)

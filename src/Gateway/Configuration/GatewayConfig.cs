@@ -218,7 +218,7 @@ internal sealed record LimitsConfig
     /// Mutual-TLS connections one agent or peer identity may hold at once (1..1,000). Agents and peers use one; without
     /// this bound one certificate could hold idle authenticated connections up to the node's whole connection budget.
     /// </summary>
-    public int CallerMaxConnections { get; init; } = 16;
+    public int CallerMaxConnections { get; init; } = 64;
 }
 
 /// <summary>

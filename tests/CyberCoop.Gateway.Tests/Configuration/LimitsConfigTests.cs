@@ -31,7 +31,7 @@ public sealed class LimitsConfigTests : IDisposable
         var limits = _valid.Node.Limits;
         Assert.Equal((5_000, 10_000, 8), (limits.AgentSightingsPerSecond, limits.AgentSightingsBurst, limits.AgentMaxStreams));
         Assert.Equal((200, 400, 4), (limits.PeerEnvelopesPerSecond, limits.PeerEnvelopesBurst, limits.PeerMaxStreams));
-        Assert.Equal(16, limits.CallerMaxConnections);
+        Assert.Equal(64, limits.CallerMaxConnections);
         Assert.Equal((200, 10, 300), (_valid.Node.Reconnect.MinBackoffMilliseconds, _valid.Node.Reconnect.MaxBackoffSeconds, _valid.Node.Reconnect.DeniedMaxBackoffSeconds));
         Assert.Empty(Validate(new LimitsConfig()));
     }
