@@ -136,10 +136,11 @@ internal sealed partial class ConnectionBudget : IDisposable
             if (tls && Source(connection) is { } source && !HandshakeStarted(connection, source))
             {
                 Interlocked.Increment(ref _refused);
-                _lastSource = source.ToString();
+                var sourceText = source.ToString();
+                _lastSource = sourceText;
                 if (_sourceLog.Due(_time) is { } count)
                 {
-                    SourceFull(_log, count, PerSourceHandshakes, source.ToString());
+                    SourceFull(_log, count, PerSourceHandshakes, sourceText);
                 }
 
                 return;
