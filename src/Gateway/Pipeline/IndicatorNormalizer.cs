@@ -23,9 +23,10 @@ namespace CyberCoop.Gateway.Pipeline;
 /// <item>domain: IDNA A-labels (punycode), lower case, trailing dot dropped, at least two labels,
 ///   labels 1-63 of [a-z0-9-_] not starting or ending with '-', total at most 253 characters; an IP
 ///   address is not a domain. Underscores are allowed because service labels and malicious hosts use them.</item>
-/// <item>url: http/https/ftp only, absolute; scheme and host lower case, host in punycode, default port
-///   removed, dot segments resolved, fragment removed, path, query and user info kept as escaped by
-///   <see cref="Uri"/>; repeated until the value no longer changes (one pass of Uri does not always reach it).</item>
+/// <item>url: the steps of docs/protocol.md §7.1 (http/https/ftp; scheme lower case; host and port read here: IPv6
+///   as RFC 5952, a host ending in a number as an IPv4 address or refused, names by IDNA and the label rules; default
+///   port removed; user info, path and query escaped by <see cref="Uri"/> behind a fixed host, dot segments
+///   resolved, fragment removed). UrlCanonicalFormTests holds this to an implementation written from §7.1.</item>
 /// <item>email: local part kept as sent (it is case-sensitive per RFC 5321), domain part normalized as a domain.</item>
 /// <item>md5/ja3 (32), sha1 (40), sha256 (64), sha512 (128): hex of exactly that length, lower case.</item>
 /// <item>ja4: "t13d1516h2_8daaf6152771_b186095e22b6": a 10-character prefix, then two 12-hex parts, lower case.</item>
@@ -441,11 +442,11 @@ internal static class IndicatorNormalizer
     }
 
     /// <summary>
-    /// The full URL normalization through <see cref="Uri"/> (see the class remarks), repeated until the value no longer
-    /// changes. One pass of Uri does not always reach its own canonical form (found by fuzzing): in "http://a/%%42" it
-    /// escapes the '%' that starts no escape as "%25" and keeps the valid escape "%42", and only when it reads that result
-    /// again does it decode "%42" to 'B'. A canonical value must normalize to itself, or a sighting normalized once (at the
-    /// agent's gateway) and again (at a peer) would get two ids.
+    /// The full URL normalization (docs/protocol.md §7.1; see the class remarks), repeated until the value no longer
+    /// changes. A canonical value must normalize to itself, or a sighting normalized once (at the agent's gateway) and
+    /// again (at a peer) would get two ids. One pass of Uri did not always reach its own canonical form (found by
+    /// fuzzing: in "http://a/%%42" it escaped the stray '%' and decoded "%42" only when it read its result again); stray
+    /// '%' are now escaped before Uri reads the value, and the repetition stays as the check that the result is stable.
     /// </summary>
     internal static NormalizeResult NormalizeUrlWithUri(ReadOnlySpan<char> value)
     {
@@ -487,99 +488,290 @@ internal static class IndicatorNormalizer
             return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (expected scheme://host/...)");
         }
 
-        var text = value.ToString();
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
-        {
-            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL");
-        }
-
-        try
-        {
-            // Uri converts the host to IDNA lazily and throws there for characters IDNA refuses (found by fuzzing: such
-            // a URL escaped the validator as an exception instead of being rejected).
-            _ = uri.IdnHost;
-        }
-        catch (UriFormatException)
-        {
-            return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid host name (IDNA conversion failed)");
-        }
-
-        var scheme = uri.Scheme.ToLowerInvariant();
+        var scheme = value[..separator].ToString().ToLowerInvariant();
         if (scheme is not ("http" or "https" or "ftp"))
         {
             return NormalizeResult.Failure($"value: URL scheme '{Quote(scheme)}' is not allowed (http, https or ftp)");
         }
 
-        if (separator != scheme.Length)
+        // The authority (docs/protocol.md §7.1 steps 3-5) is read here, not by Uri: Uri's rules for hosts it calls
+        // "basic" (with '_', with '_' and non-ASCII letters, a last label starting with '_') cannot be written down for
+        // another implementation, and it reads "http://[::1]x/" as a host and a path.
+        var afterScheme = value[(separator + 3)..];
+        var end = afterScheme.IndexOfAny("/?#\\");
+        if (end >= 0 && afterScheme[end] == '\\')
         {
-            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (expected '{scheme}://')");
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (a '\\' ends the host)");
         }
 
-        string host;
-        switch (uri.HostNameType)
+        var authority = end < 0 ? afterScheme : afterScheme[..end];
+        var at = authority.IndexOf('@');
+        var userInfo = at < 0 ? ReadOnlySpan<char>.Empty : authority[..at];
+        var hostPort = authority[(at + 1)..];
+        if (hostPort.Contains('@') || userInfo.Contains('\\'))
         {
-            case UriHostNameType.Dns:
-            case UriHostNameType.Basic when uri.Host.Length > 0:
-                // "Basic" is what Uri calls registered names it does not consider DNS (e.g. with '_'); the label rules decide.
-                var domain = NormalizeDomainOrSingleLabel(uri.HostNameType == UriHostNameType.Dns ? uri.IdnHost : uri.Host);
-                if (!domain.Ok)
-                {
-                    return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid host name");
-                }
-
-                host = domain.Value;
-                break;
-            case UriHostNameType.IPv4:
-                if (!TryParseStrictIPv4(uri.Host, out _))
-                {
-                    return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid IPv4 address");
-                }
-
-                host = uri.Host;
-                break;
-            case UriHostNameType.IPv6:
-                if (!TryParseIPv6(uri.IdnHost, out var v6Host))
-                {
-                    return NormalizeResult.Failure($"value: URL host '{Quote(uri.Host)}' is not a valid IPv6 address (zone ids are not allowed)");
-                }
-
-                host = "[" + v6Host + "]";
-                break;
-            default:
-                return NormalizeResult.Failure($"value: '{Quote(value)}' has no valid host");
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (more than one '@' before the path)");
         }
 
-        var builder = new StringBuilder(text.Length);
+        var host = NormalizeUrlHost(hostPort, scheme, out var port);
+        if (!host.Ok)
+        {
+            return host;
+        }
+
+        // Uri reads the rest (user info, path, query) behind a fixed host: its escaping there is what §7.1 step 6 states.
+        var rest = new StringBuilder(value.Length + 16).Append(scheme).Append("://");
+        if (!userInfo.IsEmpty)
+        {
+            rest.Append(userInfo).Append('@');
+        }
+
+        rest.Append("host.invalid");
+        if (end >= 0)
+        {
+            rest.Append(afterScheme[end..]);
+        }
+
+        if (!Uri.TryCreate(EscapeStrayPercents(rest.ToString()), UriKind.Absolute, out var uri))
+        {
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL");
+        }
+
+        var builder = new StringBuilder(value.Length);
         builder.Append(scheme).Append("://");
-        var userInfo = uri.GetComponents(UriComponents.UserInfo, UriFormat.UriEscaped);
-        if (userInfo.Length > 0)
+        if (!userInfo.IsEmpty)
         {
-            builder.Append(userInfo).Append('@');
+            builder.Append(uri.GetComponents(UriComponents.UserInfo, UriFormat.UriEscaped)).Append('@');
         }
 
-        builder.Append(host);
-        if (!uri.IsDefaultPort)
-        {
-            builder.Append(':').Append(uri.Port.ToString(CultureInfo.InvariantCulture));
-        }
-
-        builder.Append(uri.GetComponents(UriComponents.PathAndQuery, UriFormat.UriEscaped));
+        builder.Append(host.Value).Append(port).Append(uri.GetComponents(UriComponents.PathAndQuery, UriFormat.UriEscaped));
         var canonical = builder.ToString();
         return Encoding.UTF8.GetByteCount(canonical) > MaxValueBytes
             ? NormalizeResult.Failure($"value: canonical URL is longer than {MaxValueBytes} bytes")
             : NormalizeResult.Success(canonical);
     }
 
-    /// <summary>URL hosts may be single-label names (intranet hosts); the label rules still apply.</summary>
+    /// <summary>
+    /// The host and port of a URL (docs/protocol.md §7.1 step 5): an IPv6 literal in brackets as RFC 5952 text; a host
+    /// whose last label is a number as an IPv4 address (<see cref="TryParseUrlIPv4"/>) or refused; any other host by the
+    /// domain rules, one label allowed. <paramref name="port"/> is ":N" without leading zeros, or empty for none or the
+    /// scheme's default.
+    /// </summary>
+    private static NormalizeResult NormalizeUrlHost(ReadOnlySpan<char> hostPort, string scheme, out string port)
+    {
+        port = "";
+        ReadOnlySpan<char> host;
+        ReadOnlySpan<char> portText;
+        if (hostPort.StartsWith('['))
+        {
+            var close = hostPort.IndexOf(']');
+            if (close < 0 || (close + 1 < hostPort.Length && hostPort[close + 1] != ':'))
+            {
+                return NormalizeResult.Failure($"value: URL host '{Quote(hostPort)}' is not a valid IPv6 literal (only ':' and a port may follow its ']')");
+            }
+
+            host = hostPort[..(close + 1)];
+            portText = close + 1 < hostPort.Length ? hostPort[(close + 2)..] : ReadOnlySpan<char>.Empty;
+        }
+        else
+        {
+            var colon = hostPort.IndexOf(':');
+            host = colon < 0 ? hostPort : hostPort[..colon];
+            portText = colon < 0 ? ReadOnlySpan<char>.Empty : hostPort[(colon + 1)..];
+        }
+
+        if (!portText.IsEmpty)
+        {
+            var digits = portText.TrimStart('0');
+            if (portText.ContainsAnyExceptInRange('0', '9') || digits.Length > 5
+                || !int.TryParse(digits.IsEmpty ? "0" : digits, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number > 65535)
+            {
+                return NormalizeResult.Failure($"value: URL port '{Quote(portText)}' is not a number from 0 to 65535");
+            }
+
+            var isDefault = (scheme, number) is ("http", 80) or ("https", 443) or ("ftp", 21);
+            port = isDefault ? "" : ":" + number.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (host.IsEmpty)
+        {
+            return NormalizeResult.Failure("value: URL has no host");
+        }
+
+        if (host[0] == '[')
+        {
+            return TryParseIPv6(host[1..^1], out var v6)
+                ? NormalizeResult.Success("[" + v6 + "]")
+                : NormalizeResult.Failure($"value: URL host '{Quote(host)}' is not a valid IPv6 address (zone ids are not allowed)");
+        }
+
+        if (host.Contains('%'))
+        {
+            return NormalizeResult.Failure($"value: URL host '{Quote(host)}' is not a valid host name (percent-encoding is not allowed in a host)");
+        }
+
+        if (EndsInNumber(host))
+        {
+            return TryParseUrlIPv4(host, out var address)
+                ? NormalizeResult.Success(string.Create(CultureInfo.InvariantCulture, $"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"))
+                : NormalizeResult.Failure($"value: URL host '{Quote(host)}' ends in a number but is not a valid IPv4 address");
+        }
+
+        var domain = NormalizeDomainOrSingleLabel(host.ToString());
+        return domain.Ok ? domain : NormalizeResult.Failure($"value: URL host '{Quote(host)}' is not a valid host name ({domain.Error!.Replace("host: ", "", StringComparison.Ordinal)})");
+    }
+
+    /// <summary>
+    /// A URL host that ends in a number as an IPv4 address (docs/protocol.md §7.1 step 5): one to four parts separated by
+    /// '.', no trailing dot; each part decimal, octal when it starts with '0' and has more digits (0-7 only), or hex after
+    /// "0x" or "0X" (at least one digit); every part but the last at most 255, the last filling the remaining bytes
+    /// ("127.1" is 127.0.0.1, "2130706433" is 127.0.0.1).
+    /// </summary>
+    internal static bool TryParseUrlIPv4(ReadOnlySpan<char> host, out uint address)
+    {
+        address = 0;
+        var parts = 0;
+        ulong last = 0;
+        foreach (var range in host.Split('.'))
+        {
+            var part = host[range];
+            if (++parts > 4 || !TryParseIPv4Number(part, out var number))
+            {
+                return false;
+            }
+
+            if (parts > 1)
+            {
+                if (last > 255)
+                {
+                    return false;
+                }
+
+                address = (address << 8) | (uint)last;
+            }
+
+            last = number;
+        }
+
+        // The last part fills the bytes the others left: 4 - (parts - 1) of them.
+        var lastBytes = 5 - parts;
+        if (lastBytes < 4 && last >= 1UL << (8 * lastBytes))
+        {
+            return false;
+        }
+
+        if (lastBytes == 4 && last > uint.MaxValue)
+        {
+            return false;
+        }
+
+        address = (uint)((ulong)address << (8 * lastBytes) | last);
+        return true;
+
+        static bool TryParseIPv4Number(ReadOnlySpan<char> part, out ulong number)
+        {
+            number = 0;
+            var radix = part.Length > 2 && part[0] == '0' && part[1] is 'x' or 'X' ? 16 : part.Length > 1 && part[0] == '0' ? 8 : 10;
+            var digits = part[(radix == 16 ? 2 : radix == 8 ? 1 : 0)..];
+            if (digits.IsEmpty)
+            {
+                return false;
+            }
+
+            foreach (var c in digits)
+            {
+                var digit = char.IsAsciiDigit(c) ? c - '0' : char.IsAsciiHexDigit(c) ? (c | 0x20) - 'a' + 10 : radix;
+                if (digit >= radix)
+                {
+                    return false;
+                }
+
+                number = number * (ulong)radix + (ulong)digit;
+                if (number > uint.MaxValue)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Writes every '%' that does not start an escape (two hex digits) as "%25" before Uri reads the value. Uri does the
+    /// same, but after such a '%' it stops decoding the escapes of unreserved characters that follow (a second pass
+    /// decodes them) and writes a character outside the BMP as two U+FFFD escapes (found by UrlCanonicalFormTests:
+    /// "http://a/%x😀" became "%25x%EF%BF%BD%EF%BF%BD", which a second pass cannot undo).
+    /// </summary>
+    private static string EscapeStrayPercents(string value)
+    {
+        var builder = (StringBuilder?)null;
+        var copied = 0;
+        for (var i = value.IndexOf('%', StringComparison.Ordinal); i >= 0; i = i + 1 < value.Length ? value.IndexOf('%', i + 1) : -1)
+        {
+            if (i + 2 < value.Length && char.IsAsciiHexDigit(value[i + 1]) && char.IsAsciiHexDigit(value[i + 2]))
+            {
+                continue;
+            }
+
+            builder ??= new StringBuilder(value.Length + 8);
+            builder.Append(value, copied, i + 1 - copied).Append("25");
+            copied = i + 1;
+        }
+
+        return builder is null ? value : builder.Append(value, copied, value.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// True when a URL host's last label (after one trailing dot is dropped) is a number: decimal digits, or "0x" and hex
+    /// digits. Such a host is an IPv4 address or refused (docs/protocol.md §7.1), as in the WHATWG URL standard.
+    /// </summary>
+    private static bool EndsInNumber(ReadOnlySpan<char> host)
+    {
+        if (host.Length > 1 && host[^1] == '.')
+        {
+            host = host[..^1];
+        }
+
+        var label = host[(host.LastIndexOf('.') + 1)..];
+        if (label.Length >= 2 && label[0] == '0' && label[1] is 'x' or 'X')
+        {
+            return !label[2..].ContainsAnyExcept("0123456789abcdefABCDEF");
+        }
+
+        return !label.IsEmpty && !label.ContainsAnyExceptInRange('0', '9');
+    }
+
+    /// <summary>URL hosts may be single-label names (intranet hosts); IDNA and the label rules still apply.</summary>
     private static NormalizeResult NormalizeDomainOrSingleLabel(string host)
     {
         var lower = host.ToLowerInvariant();
+        if (lower.Length > 1 && lower[^1] == '.')
+        {
+            lower = lower[..^1];
+        }
+
+        if (lower.EndsWith('.'))
+        {
+            return NormalizeResult.Failure("host: empty label");
+        }
+
         if (lower.Contains('.', StringComparison.Ordinal))
         {
             return NormalizeDomain(lower, "host");
         }
 
-        return CheckLabel(lower) is null ? NormalizeResult.Success(lower) : NormalizeResult.Failure("host: invalid");
+        string ascii;
+        try
+        {
+            ascii = IsPlainAsciiName(lower) ? lower : Idn.GetAscii(lower).ToLowerInvariant();
+        }
+        catch (ArgumentException)
+        {
+            return NormalizeResult.Failure("host: IDNA conversion failed");
+        }
+
+        return CheckLabel(ascii) is null ? NormalizeResult.Success(ascii) : NormalizeResult.Failure("host: invalid");
     }
 
     private static NormalizeResult NormalizeEmail(ReadOnlySpan<char> value)

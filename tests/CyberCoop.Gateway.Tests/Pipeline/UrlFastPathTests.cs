@@ -61,7 +61,8 @@ public sealed class UrlFastPathTests
         var result = IndicatorNormalizer.Normalize(IndicatorType.Url, value);
 
         Assert.False(result.Ok);
-        Assert.Contains("is not a valid host name (IDNA conversion failed)", result.Error, StringComparison.Ordinal);
+        Assert.Contains("is not a valid host name (", result.Error, StringComparison.Ordinal);
+        Assert.Contains("IDNA conversion failed)", result.Error, StringComparison.Ordinal);
     }
 
     [Theory]
