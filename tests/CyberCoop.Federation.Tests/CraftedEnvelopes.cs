@@ -30,21 +30,22 @@ internal sealed class CraftedEnvelopes(TestFederation f, string sender, string r
     /// the sender's directory announces it now; optionally signed with a key that is not the sender's, or with a chosen
     /// (possibly invalid) creation time.
     /// </summary>
-    public async Task<Crafted> CraftAsync(int indicators = 1, SigningKeyPair? signingKey = null, Timestamp? createdAt = null)
+    public async Task<Crafted> CraftAsync(int indicators = 1, SigningKeyPair? signingKey = null, Timestamp? createdAt = null, Action<Bundle>? edit = null)
     {
         var directory = f[sender].Node!.Services.GetRequiredService<PeerKeyDirectory>();
         await WaitUntilAsync(() => Task.FromResult(directory.Find(f[recipient].GatewayId) is not null), $"{sender} knows {recipient}'s keys");
         var kem = SuiteNegotiation.KemKey(directory.Find(f[recipient].GatewayId)!, DefaultSuite, Time.GetUtcNow(), TimeSpan.Zero)!;
         var values = Enumerable.Range(0, indicators).Select(_ => $"crafted-{Guid.NewGuid():n}.example").ToList();
-        return Craft(kem, values, DefaultSuite, signingKey, createdAt);
+        return Craft(kem, values, DefaultSuite, signingKey, createdAt, edit);
     }
 
     /// <summary>
     /// Makes a valid bundle of one domain indicator per entry of <paramref name="values"/> in <paramref name="suite"/>,
     /// signed with the sender's current key of that suite (or <paramref name="signingKey"/>), to be sealed to
-    /// <paramref name="recipientKey"/>.
+    /// <paramref name="recipientKey"/>; <paramref name="edit"/> may change the bundle before it is signed.
     /// </summary>
-    public Crafted Craft(ContentPublicKey recipientKey, IReadOnlyList<string> values, Suite suite = DefaultSuite, SigningKeyPair? signingKey = null, Timestamp? createdAt = null)
+    public Crafted Craft(ContentPublicKey recipientKey, IReadOnlyList<string> values, Suite suite = DefaultSuite, SigningKeyPair? signingKey = null, Timestamp? createdAt = null,
+        Action<Bundle>? edit = null)
     {
         var now = Time.GetUtcNow();
         var bundle = new Bundle
@@ -74,6 +75,7 @@ internal sealed class CraftedEnvelopes(TestFederation f, string sender, string r
             ids.Add(indicator.Id);
         }
 
+        edit?.Invoke(bundle);
         var bytes = bundle.ToByteArray();
         var key = signingKey ?? f[sender].Node!.Runtime.Identity.SigningKey(suite);
         var signed = new SignedBundle

@@ -277,6 +277,54 @@ public sealed class SecurityTests : IAsyncLifetime
         await AssertNothingStoredAsync(crafted);
     }
 
+    [Fact]
+    public async Task Envelope_without_a_sending_time_is_rejected_as_malformed_not_as_stale()
+    {
+        // "stale" is retried by the sender; a missing sent_at never gets better, so it must be final.
+        var crafted = await _ee.CraftAsync();
+        var envelope = _ee.Seal(crafted);
+        var header = EnvelopeHeader.Parser.ParseFrom(envelope.Header);
+        header.SentAt = null;
+        envelope.Header = header.ToByteString();
+
+        var ack = await SendAsync(envelope);
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.Equal("malformed-header: sent_at is missing", ack.Reason);
+        await AssertNothingStoredAsync(crafted);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(15)]
+    [InlineData(17)]
+    public async Task Bundle_whose_id_is_not_16_bytes_is_rejected_and_later_bundles_of_the_origin_still_arrive(int length)
+    {
+        // Loop prevention keys on (origin, bundle_id): an empty id accepted once would make every later empty-id bundle
+        // of that origin a silent duplicate. Refused instead, so a broken sender learns it at once.
+        var odd = await _ee.CraftAsync(edit: bundle => bundle.BundleId = ByteString.CopyFrom(new byte[length]));
+
+        var ack = await SendAsync(_ee.Seal(odd));
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.Equal($"malformed-bundle: bundle_id is {length} bytes, not 16", ack.Reason);
+        await AssertNothingStoredAsync(odd);
+        Assert.Equal(AckStatus.Accepted, (await SendAsync(_ee.Seal(await _ee.CraftAsync()))).Status);
+    }
+
+    [Fact]
+    public async Task Bundle_without_a_creation_time_is_rejected_as_malformed()
+    {
+        // Without created_at the origin key's validity cannot be checked (it would be read as the year 1).
+        var crafted = await _ee.CraftAsync(edit: bundle => bundle.CreatedAt = null);
+
+        var ack = await SendAsync(_ee.Seal(crafted));
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.Equal("malformed-bundle: created_at is missing", ack.Reason);
+        await AssertNothingStoredAsync(crafted);
+    }
+
     private static Envelope FlipCiphertextBit(Envelope envelope)
     {
         var bytes = envelope.Ciphertext.ToByteArray();

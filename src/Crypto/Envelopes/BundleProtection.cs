@@ -50,10 +50,14 @@ public static class BundleProtection
     /// <summary>The most indicators one bundle may hold (docs/protocol.md §4.1): senders cut bundles there, receivers refuse more.</summary>
     public const int MaxIndicators = 10_000;
 
+    /// <summary>Length of <c>Bundle.bundle_id</c> (docs/protocol.md §4.1): 16 random bytes; receivers refuse other lengths.</summary>
+    public const int BundleIdSize = 16;
+
     /// <summary>
     /// Reads an opened payload as a signed bundle. Only the bundle's routing claims are readable before
-    /// <see cref="Verify"/>; false with <paramref name="problem"/> when the bytes are not a signed bundle or it holds
-    /// more than <see cref="MaxIndicators"/> indicators.
+    /// <see cref="Verify"/>; false with <paramref name="problem"/> when the bytes are not a signed bundle, it holds
+    /// more than <see cref="MaxIndicators"/> indicators, its bundle id or signer key id has the wrong length, or it has
+    /// no created_at.
     /// </summary>
     public static bool TryRead(byte[] plaintext, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UnverifiedBundle? bundle,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
@@ -63,10 +67,16 @@ public static class BundleProtection
         {
             var signed = SignedBundle.Parser.ParseFrom(plaintext);
             var content = Bundle.Parser.ParseFrom(signed.Bundle);
-            if (content.Indicators.Count > MaxIndicators)
+            problem = content.Indicators.Count > MaxIndicators ? $"the bundle holds {content.Indicators.Count} indicators, more than {MaxIndicators}"
+                : content.BundleId.Length != BundleIdSize ? $"bundle_id is {content.BundleId.Length} bytes, not {BundleIdSize}"
+                : signed.SignerKeyId.Length != ContentPublicKey.KeyIdSize ? $"signer_key_id is {signed.SignerKeyId.Length} bytes, not {ContentPublicKey.KeyIdSize}"
+                : content.CreatedAt is null ? "created_at is missing"
+                : null;
+            if (problem is not null)
             {
+                // A bundle id of another length would still key loop prevention (origin, bundle_id): an empty one would
+                // make every later bundle of that origin a silent duplicate. Refused here, as malformed-bundle.
                 bundle = null;
-                problem = $"the bundle holds {content.Indicators.Count} indicators, more than {MaxIndicators}";
                 return false;
             }
 

@@ -149,9 +149,10 @@ internal sealed class EnvelopeReceiver(
                 "fetch this node's trust bundle again and seal to its current key");
         }
 
-        if (!TrustBundleVerifier.IsValidTimestamp(header.SentAt))
+        if (header.SentAt is null || !TrustBundleVerifier.IsValidTimestamp(header.SentAt))
         {
-            return ReceiveOutcome.Reject(RejectReason.MalformedHeader, "sent_at is not a valid timestamp");
+            // A missing sent_at is malformed (final), not "stale" (which the sender would retry for ever).
+            return ReceiveOutcome.Reject(RejectReason.MalformedHeader, header.SentAt is null ? "sent_at is missing" : "sent_at is not a valid timestamp");
         }
 
         var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;

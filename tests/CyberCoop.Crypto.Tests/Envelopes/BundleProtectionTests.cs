@@ -90,6 +90,18 @@ public sealed class BundleProtectionTests
         Assert.False(string.IsNullOrEmpty(problem));
     }
 
+    [Fact]
+    public void A_signer_key_id_that_is_not_16_bytes_is_refused_before_any_key_lookup()
+    {
+        using var origin = SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
+        var signed = BundleProtection.Sign(NewBundle().ToByteArray(), origin);
+        signed.SignerKeyId = ByteString.CopyFrom(new byte[8]);
+
+        Assert.False(BundleProtection.TryRead(signed.ToByteArray(), out var bundle, out var problem));
+        Assert.Null(bundle);
+        Assert.Equal("signer_key_id is 8 bytes, not 16", problem);
+    }
+
     [Theory]
     [MemberData(nameof(AllSuites))]
     public void Signed_sealed_opened_and_verified_bundle_carries_the_origins_indicators(Suite suite)
