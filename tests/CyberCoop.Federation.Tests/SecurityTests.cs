@@ -312,6 +312,23 @@ public sealed class SecurityTests : IAsyncLifetime
         Assert.Equal(AckStatus.Accepted, (await SendAsync(_ee.Seal(await _ee.CraftAsync()))).Status);
     }
 
+    [Theory]
+    [InlineData(9u)]
+    [InlineData(uint.MaxValue)]
+    public async Task Bundle_that_allows_more_than_8_relays_is_rejected_and_one_of_8_is_accepted(uint maxHops)
+    {
+        // Withdrawals and sighting reports follow a bundle's path back and stop at 8 hops; origins cap max_hops at 8.
+        var tooFar = await _ee.CraftAsync(edit: bundle => { bundle.RelayAllowed = true; bundle.MaxHops = maxHops; });
+
+        var ack = await SendAsync(_ee.Seal(tooFar));
+
+        Assert.Equal(AckStatus.Rejected, ack.Status);
+        Assert.Equal($"malformed-bundle: max_hops is {maxHops}, more than 8", ack.Reason);
+        await AssertNothingStoredAsync(tooFar);
+        var most = await _ee.CraftAsync(edit: bundle => { bundle.RelayAllowed = true; bundle.MaxHops = 8; });
+        Assert.Equal(AckStatus.Accepted, (await SendAsync(_ee.Seal(most))).Status);
+    }
+
     [Fact]
     public async Task Bundle_without_a_creation_time_is_rejected_as_malformed()
     {

@@ -50,14 +50,20 @@ public static class BundleProtection
     /// <summary>The most indicators one bundle may hold (docs/protocol.md §4.1): senders cut bundles there, receivers refuse more.</summary>
     public const int MaxIndicators = 10_000;
 
+    /// <summary>
+    /// The largest <c>Bundle.max_hops</c> (docs/protocol.md §4.1): origins allow at most this many relays, receivers refuse
+    /// more. Withdrawals and sighting reports follow the same paths back, and stop at the same number of hops.
+    /// </summary>
+    public const int MaxRelayHops = 8;
+
     /// <summary>Length of <c>Bundle.bundle_id</c> (docs/protocol.md §4.1): 16 random bytes; receivers refuse other lengths.</summary>
     public const int BundleIdSize = 16;
 
     /// <summary>
     /// Reads an opened payload as a signed bundle. Only the bundle's routing claims are readable before
     /// <see cref="Verify"/>; false with <paramref name="problem"/> when the bytes are not a signed bundle, it holds
-    /// more than <see cref="MaxIndicators"/> indicators, its bundle id or signer key id has the wrong length, or it has
-    /// no created_at.
+    /// more than <see cref="MaxIndicators"/> indicators, its bundle id or signer key id has the wrong length, it has
+    /// no created_at, or it allows more than <see cref="MaxRelayHops"/> relays.
     /// </summary>
     public static bool TryRead(byte[] plaintext, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UnverifiedBundle? bundle,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
@@ -71,6 +77,7 @@ public static class BundleProtection
                 : content.BundleId.Length != BundleIdSize ? $"bundle_id is {content.BundleId.Length} bytes, not {BundleIdSize}"
                 : signed.SignerKeyId.Length != ContentPublicKey.KeyIdSize ? $"signer_key_id is {signed.SignerKeyId.Length} bytes, not {ContentPublicKey.KeyIdSize}"
                 : content.CreatedAt is null ? "created_at is missing"
+                : content.MaxHops > MaxRelayHops ? $"max_hops is {content.MaxHops}, more than {MaxRelayHops}"
                 : null;
             if (problem is not null)
             {

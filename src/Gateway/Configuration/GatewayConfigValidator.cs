@@ -201,7 +201,7 @@ internal static class GatewayConfigValidator
         Range(node.StorageMaxMegabytes, 0, 16 * 1024 * 1024, "node.storageMaxMegabytes", errors);
         Range(node.ReplayWindowSeconds, 10, 86_400, "node.replayWindowSeconds", errors);
         Range(node.MaxClockSkewSeconds, 0, 3_600, "node.maxClockSkewSeconds", errors);
-        Range(node.MaxHops, 0, 8, "node.maxHops", errors);
+        Range(node.MaxHops, 0, BundleProtection.MaxRelayHops, "node.maxHops", errors);
         Range(node.TrustBundleRefreshSeconds, 1, 86_400, "node.trustBundleRefreshSeconds", errors);
         ValidateKeyRotation(node, errors);
         Range(node.SightingsReportSeconds, 60, 86_400, "node.sightingsReportSeconds", errors);

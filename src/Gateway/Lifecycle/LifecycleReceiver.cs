@@ -21,7 +21,7 @@ namespace CyberCoop.Gateway.Lifecycle;
 internal sealed class LifecycleReceiver(IIndicatorStore indicatorStore, IQuarantineStore quarantineStore, ILifecycleStore lifecycleStore, ITrustSnapshot trustSnapshot, INodeIdentitySource nodeIdentity, TimeProvider time, IOutboxSignal outboxSignal, PeerKeyDirectory directory, SightingsReceiver sightings, ILogger<LifecycleReceiver> logger)
 {
     /// <summary>Longest relay path of a withdrawal (the hop count of the last envelope), whatever the nodes' own hop limits.</summary>
-    public const int MaxWithdrawalHops = 8;
+    public const int MaxWithdrawalHops = BundleProtection.MaxRelayHops;
 
     /// <summary>Largest withdrawal reason, in UTF-8 bytes.</summary>
     public const int MaxReasonBytes = 1024;

@@ -25,7 +25,7 @@ internal sealed class SightingsReceiver(
     ILifecycleStore lifecycleStore, IOutboxSignal outboxSignal, TimeProvider time, PeerKeyDirectory directory, ILogger<SightingsReceiver> logger)
 {
     /// <summary>Longest path of a sighting report (the hop count of the last envelope).</summary>
-    public const int MaxReportHops = 8;
+    public const int MaxReportHops = BundleProtection.MaxRelayHops;
 
     /// <summary>Checks, verifies and commits one sighting report (its commit enqueued on <paramref name="turn"/>).</summary>
     public async Task<ReceiveOutcome> ReceiveAsync(PeerSettings sender, EnvelopeHeader header, byte[] plaintext, CommitTurn turn, CancellationToken ct)

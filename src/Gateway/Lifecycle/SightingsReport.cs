@@ -19,10 +19,15 @@ internal static class SightingsReport
 
     /// <summary>
     /// The entry for <paramref name="indicator"/>: count = this node's sightings (sum of its own observations' counts)
-    /// minus <paramref name="alreadyReported"/>; first/last seen = this node's first and last sighting; null when there
-    /// is nothing new to report. Also returns the new total to remember as reported.
+    /// minus <paramref name="alreadyReported"/>; first/last seen = this node's first and last sighting, no later than
+    /// <paramref name="now"/>; null when there is nothing new to report. Also returns the new total to remember as reported.
     /// </summary>
-    public static (SightingCount? Entry, long Total) Entry(Indicator indicator, string self, long alreadyReported, SightingsBackLevel level)
+    /// <remarks>
+    /// Agents' sightings are accepted up to 24 hours ahead (a sensor's clock may be fast), but a receiver refuses a whole
+    /// report with a time beyond its own clock skew allowance (docs/protocol.md §13.2): the times are capped at this
+    /// node's clock, so one fast sensor cannot cost the origin every count in the report.
+    /// </remarks>
+    public static (SightingCount? Entry, long Total) Entry(Indicator indicator, string self, long alreadyReported, SightingsBackLevel level, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(indicator);
         long total = 0;
@@ -54,12 +59,13 @@ internal static class SightingsReport
             return (null, Math.Max(total, alreadyReported));
         }
 
+        var cap = Timestamp.FromDateTimeOffset(now);
         var entry = new SightingCount
         {
             IndicatorId = indicator.Id,
             Count = (uint)Math.Min(delta, uint.MaxValue),
-            FirstSeen = first.Clone(),
-            LastSeen = last.Clone(),
+            FirstSeen = (first > cap ? cap : first).Clone(),
+            LastSeen = (last > cap ? cap : last).Clone(),
         };
         if (level == SightingsBackLevel.CountsAndSector)
         {

@@ -128,7 +128,7 @@ internal sealed class SightingsReporter(
                         continue;
                     }
 
-                    var (entry, total) = SightingsReport.Entry(indicator, self, already.GetValueOrDefault(origin), levels[via]);
+                    var (entry, total) = SightingsReport.Entry(indicator, self, already.GetValueOrDefault(origin), levels[via], now);
                     if (entry is null)
                     {
                         continue;

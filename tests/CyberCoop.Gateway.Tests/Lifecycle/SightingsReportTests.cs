@@ -82,7 +82,7 @@ public sealed class SightingsReportTests
             foreach (var level in new[] { SightingsBackLevel.Counts, SightingsBackLevel.CountsAndSector })
             {
                 var alreadyReported = new Random(seed).Next(0, (int)Math.Max(1, ownTotal));
-                var (entry, total) = SightingsReport.Entry(indicator, Self, alreadyReported, level);
+                var (entry, total) = SightingsReport.Entry(indicator, Self, alreadyReported, level, T0.AddDays(30));
                 if (ownTotal == 0)
                 {
                     // Only the origin saw it: there is nothing to report.
@@ -136,9 +136,9 @@ public sealed class SightingsReportTests
     {
         var (indicator, _, ownTotal) = RandomIndicator(7);
 
-        Assert.Null(SightingsReport.Entry(indicator, Self, 0, SightingsBackLevel.Off).Entry);
-        Assert.Null(SightingsReport.Entry(indicator, Self, ownTotal, SightingsBackLevel.Counts).Entry);
-        Assert.Null(SightingsReport.Entry(indicator, "spiffe://lv.cybercoop/gateway/riga", 0, SightingsBackLevel.Counts).Entry);
+        Assert.Null(SightingsReport.Entry(indicator, Self, 0, SightingsBackLevel.Off, T0).Entry);
+        Assert.Null(SightingsReport.Entry(indicator, Self, ownTotal, SightingsBackLevel.Counts, T0).Entry);
+        Assert.Null(SightingsReport.Entry(indicator, "spiffe://lv.cybercoop/gateway/riga", 0, SightingsBackLevel.Counts, T0).Entry);
     }
 
     [Fact]
@@ -149,11 +149,31 @@ public sealed class SightingsReportTests
         indicator.Observations.Add(new Observation { Node = Self, Sensor = "a", Count = 2, FirstSeen = Timestamp.FromDateTimeOffset(T0.AddHours(-3)), LastSeen = Timestamp.FromDateTimeOffset(T0.AddHours(-2)) });
         indicator.Observations.Add(new Observation { Node = Self, Sensor = "b", Count = 1, FirstSeen = Timestamp.FromDateTimeOffset(T0.AddHours(-5)), LastSeen = Timestamp.FromDateTimeOffset(T0.AddHours(-1)) });
 
-        var (entry, total) = SightingsReport.Entry(indicator, Self, 0, SightingsBackLevel.Counts);
+        var (entry, total) = SightingsReport.Entry(indicator, Self, 0, SightingsBackLevel.Counts, T0);
 
         Assert.Equal(3, total);
         Assert.Equal(3u, entry!.Count);
         Assert.Equal(T0.AddHours(-5), entry.FirstSeen.ToDateTimeOffset());
         Assert.Equal(T0.AddHours(-1), entry.LastSeen.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public void Times_from_a_sensor_whose_clock_is_fast_are_capped_at_this_nodes_clock()
+    {
+        // The gateway accepts an agent's sighting up to 24 h ahead; a peer refuses a whole report with a time beyond its
+        // clock skew allowance (120 s by default), so the reporter caps the times at its own clock.
+        var indicator = new Indicator { Id = IndicatorIds.Compute(IndicatorType.Ipv4, "10.0.0.2"), Type = IndicatorType.Ipv4, Value = "10.0.0.2" };
+        indicator.Observations.Add(new Observation { Node = Self, Sensor = "fast", Count = 1, FirstSeen = Timestamp.FromDateTimeOffset(T0.AddMinutes(10)), LastSeen = Timestamp.FromDateTimeOffset(T0.AddMinutes(20)) });
+        indicator.Observations.Add(new Observation { Node = Self, Sensor = "true", Count = 1, FirstSeen = Timestamp.FromDateTimeOffset(T0.AddHours(-1)), LastSeen = Timestamp.FromDateTimeOffset(T0.AddHours(-1)) });
+
+        var (entry, _) = SightingsReport.Entry(indicator, Self, 0, SightingsBackLevel.Counts, T0);
+
+        Assert.Equal(T0.AddHours(-1), entry!.FirstSeen.ToDateTimeOffset());
+        Assert.Equal(T0, entry.LastSeen.ToDateTimeOffset());
+
+        indicator.Observations.RemoveAt(1);
+        var (onlyFast, _) = SightingsReport.Entry(indicator, Self, 0, SightingsBackLevel.Counts, T0);
+        Assert.Equal(T0, onlyFast!.FirstSeen.ToDateTimeOffset());
+        Assert.Equal(T0, onlyFast.LastSeen.ToDateTimeOffset());
     }
 }
