@@ -31,9 +31,11 @@ public sealed class RelayedAnnouncementTests : IAsyncLifetime
 
     private PeerKeyDirectory Directory => _f["fi"].Node!.Services.GetRequiredService<PeerKeyDirectory>();
 
-    private static SignedKeyAnnouncement Announce(X509Certificate2 gateway, string node, Timestamp issuedAt)
+    private static SignedKeyAnnouncement Announce(X509Certificate2 gateway, string node, Timestamp issuedAt, params ContentKey[] keys)
     {
-        var bytes = new KeyAnnouncement { Node = node, IssuedAt = issuedAt }.ToByteArray();
+        var announcement = new KeyAnnouncement { Node = node, IssuedAt = issuedAt };
+        announcement.Keys.Add(keys);
+        var bytes = announcement.ToByteArray();
         var signed = new SignedKeyAnnouncement
         {
             Announcement = ByteString.CopyFrom(bytes),
@@ -85,6 +87,54 @@ public sealed class RelayedAnnouncementTests : IAsyncLifetime
 
         Assert.NotNull(error);
         Assert.Contains("timestamp", error, StringComparison.Ordinal);
+        Assert.Null(Directory.Find(id.ToString()));
+    }
+
+    [Fact]
+    public void A_key_of_an_algorithm_this_version_does_not_know_is_skipped_and_the_others_are_kept()
+    {
+        // docs/protocol.md §11: a later suite adds a key algorithm; an older node must keep using the keys it knows.
+        var id = SpiffeId.Parse($"spiffe://{Ee}/gateway/gw-ee-newer");
+        using var gateway = _f["ee"].Ca.Issue(id);
+        using var signing = SigningKeyPair.Generate(Suite.X25519Aes256GcmEd25519);
+        var now = DateTimeOffset.UtcNow;
+        var known = signing.PublicKey.ToProto();
+        known.NotBefore = Timestamp.FromDateTimeOffset(now.AddMinutes(-1));
+        known.NotAfter = Timestamp.FromDateTimeOffset(now.AddDays(30));
+        var future = new ContentKey
+        {
+            Algorithm = (KeyAlgorithm)99,
+            PublicKey = ByteString.CopyFrom(new byte[48]),
+            NotBefore = known.NotBefore,
+            NotAfter = known.NotAfter,
+        };
+
+        var error = Directory.AcceptRelayedAnnouncement(id.ToString(), Announce(gateway, id.ToString(), Timestamp.FromDateTimeOffset(now), future, known));
+
+        Assert.Null(error);
+        var keys = Directory.Find(id.ToString())!.Keys;
+        Assert.Single(keys);
+        Assert.NotNull(Directory.FindSigningKey(id.ToString(), signing.PublicKey.KeyId));
+    }
+
+    [Fact]
+    public void A_malformed_key_of_a_known_algorithm_still_refuses_the_announcement()
+    {
+        var id = SpiffeId.Parse($"spiffe://{Ee}/gateway/gw-ee-broken");
+        using var gateway = _f["ee"].Ca.Issue(id);
+        var now = DateTimeOffset.UtcNow;
+        var broken = new ContentKey
+        {
+            Algorithm = KeyAlgorithm.Ed25519,
+            PublicKey = ByteString.CopyFrom(new byte[31]),
+            NotBefore = Timestamp.FromDateTimeOffset(now.AddMinutes(-1)),
+            NotAfter = Timestamp.FromDateTimeOffset(now.AddDays(30)),
+        };
+
+        var error = Directory.AcceptRelayedAnnouncement(id.ToString(), Announce(gateway, id.ToString(), Timestamp.FromDateTimeOffset(now), broken));
+
+        Assert.NotNull(error);
+        Assert.Contains("unusable key", error, StringComparison.Ordinal);
         Assert.Null(Directory.Find(id.ToString()));
     }
 }

@@ -233,9 +233,11 @@ internal static class IndicatorNormalizer
         string ascii;
         try
         {
-            // IDNA maps a name that is already lower-case ASCII letters, digits, '-' and '_' in well-formed labels to
-            // itself; only other names need the (ICU) conversion, which is most of this method's cost.
-            ascii = IsPlainAsciiName(value) ? value.ToString() : Idn.GetAscii(value.ToString());
+            // A name that is already lower-case ASCII letters, digits, '-' and '_' in well-formed labels is its own
+            // canonical form; only other names need the conversion. It is lower-cased first: the gateway runs in .NET's
+            // invariant globalization mode, whose IdnMapping Punycode-encodes letters as written (no UTS #46 case mapping),
+            // so "BÜCHER.example" would not become the A-label of "bücher.example" (docs/protocol.md §7, "Domain names").
+            ascii = IsPlainAsciiName(value) ? value.ToString() : Idn.GetAscii(value.ToString().ToLowerInvariant());
         }
         catch (ArgumentException)
         {
@@ -287,7 +289,8 @@ internal static class IndicatorNormalizer
     /// <summary>
     /// True for names that <see cref="IdnMapping.GetAscii(string)"/> returns unchanged without error: every label 1-63
     /// characters of lower-case ASCII letters, digits, '-' and '_', not starting or ending with '-', and not an
-    /// A-label ("xn--", which IDNA decodes and checks). IndicatorNormalizerTests holds this to GetAscii.
+    /// A-label ("xn--", which full IDNA would decode and check; invariant-mode GetAscii keeps it as it is, but such names
+    /// take the conversion path all the same). IndicatorNormalizerTests holds this to GetAscii.
     /// </summary>
     internal static bool IsPlainAsciiName(ReadOnlySpan<char> name)
     {

@@ -347,6 +347,13 @@ internal sealed class PeerKeyDirectory(TrustHolder trustHolder, TimeProvider tim
             var list = new List<AnnouncedKey>();
             foreach (var key in announcement.Keys)
             {
+                if (key.Algorithm > KeyAlgorithm.X25519Mlkem768)
+                {
+                    // A key of an algorithm this version does not know (a later suite, docs/protocol.md §11) is skipped, so
+                    // a node that adds a suite keeps its other keys usable here.
+                    continue;
+                }
+
                 try
                 {
                     list.Add(AnnouncedKey.FromProto(key));

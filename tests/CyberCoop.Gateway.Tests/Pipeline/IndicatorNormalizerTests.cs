@@ -21,6 +21,8 @@ public sealed class IndicatorNormalizerTests
     [InlineData(IndicatorType.Cidr, "192.0.2.1/32", "192.0.2.1/32")]
     [InlineData(IndicatorType.Domain, "Example.COM.", "example.com")]
     [InlineData(IndicatorType.Domain, "bücher.example", "xn--bcher-kva.example")]
+    [InlineData(IndicatorType.Domain, "BÜCHER.Example", "xn--bcher-kva.example")] // lower-cased before Punycode (it gave xn--bcher-2pa)
+    [InlineData(IndicatorType.Email, "Alice@BÜCHER.example", "Alice@xn--bcher-kva.example")]
     [InlineData(IndicatorType.Domain, "xn--bcher-kva.example", "xn--bcher-kva.example")]
     [InlineData(IndicatorType.Domain, "_dmarc.evil.example", "_dmarc.evil.example")]
     [InlineData(IndicatorType.Url, "HTTP://Example.COM:80/a/../b/%7Euser?q=1#frag", "http://example.com/b/~user?q=1")]

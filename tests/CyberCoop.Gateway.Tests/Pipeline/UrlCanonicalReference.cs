@@ -8,8 +8,10 @@ namespace CyberCoop.Gateway.Tests.Pipeline;
 /// <summary>
 /// The canonical URL of docs/protocol.md §7.1, written from that text alone, step by step in its order and with its step
 /// numbers, without System.Uri: what another nation's implementation would write. <c>UrlCanonicalFormTests</c> holds the
-/// gateway's normalizer to it, so the text is complete. It uses only what the text names from outside: RFC 5952 for IPv6
-/// text (<see cref="IPAddress"/>) and UTS #46 ToASCII for host names (<see cref="IdnMapping"/>).
+/// gateway's normalizer to it, so the text is complete. It uses only what the text names from outside: RFC 5952 text for
+/// IPv6 (<see cref="IPAddress"/>) and, for host names with non-ASCII characters, the conversion of §7 "Domain names",
+/// which is .NET's invariant-mode <see cref="IdnMapping"/> (the gateway's own): that one step is shared, not checked
+/// independently here.
 /// </summary>
 internal static class UrlCanonicalReference
 {
