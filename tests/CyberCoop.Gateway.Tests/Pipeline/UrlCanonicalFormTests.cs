@@ -12,23 +12,12 @@ namespace CyberCoop.Gateway.Tests.Pipeline;
 /// </summary>
 public sealed class UrlCanonicalFormTests
 {
-    private static readonly string VectorsPath = Path.Combine(TestData.RepositoryRoot, "tests", "vectors", "url-canonical.txt");
-
     public static TheoryData<int, string, string, string> Vectors()
     {
         var data = new TheoryData<int, string, string, string>();
-        var lineNumber = 0;
-        foreach (var line in File.ReadLines(VectorsPath))
+        foreach (var (line, fields) in VectorFile.Read("url-canonical.txt", 3))
         {
-            lineNumber++;
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
-
-            var fields = line.Split('\t');
-            Assert.True(fields.Length == 3, $"url-canonical.txt line {lineNumber}: expected 3 tab-separated fields");
-            data.Add(lineNumber, Unescape(fields[0]), fields[1], fields[2]);
+            data.Add(line, VectorFile.Unescape(fields[0]), fields[1], fields[2]);
         }
 
         return data;
@@ -135,26 +124,6 @@ public sealed class UrlCanonicalFormTests
         {
             builder.Append(random.Next(40) == 0 ? RarePieces[random.Next(RarePieces.Length)]
                 : random.Next(3) == 0 ? (char)('a' + random.Next(26)) : Pieces[random.Next(Pieces.Length)]);
-        }
-
-        return builder.ToString();
-    }
-
-    /// <summary>The vectors file writes a tab, a carriage return and a line feed as \t, \r, \n and a backslash as \\.</summary>
-    private static string Unescape(string field)
-    {
-        var builder = new StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] == '\\' && i + 1 < field.Length)
-            {
-                i++;
-                builder.Append(field[i] switch { 't' => '\t', 'r' => '\r', 'n' => '\n', _ => field[i] });
-            }
-            else
-            {
-                builder.Append(field[i]);
-            }
         }
 
         return builder.ToString();
