@@ -76,9 +76,38 @@ internal sealed class InboundPolicyEvaluator
             adjusted.Tlp = policy.TlpFloor;
         }
 
+        if (HasRedactedNode(indicator))
+        {
+            // An origin sends only its own observations (docs/protocol.md §4.1), so an observation whose node the origin's
+            // policy redacted is the origin's: it is stored under the origin's id, which the signed bundle names anyway.
+            // Without it the origin's withdrawal (§13.1 step 5) and this node's sighting reports could not find the
+            // origin, and two origins' redacted observations would merge as one source.
+            adjusted = ReferenceEquals(adjusted, indicator) ? indicator.Clone() : adjusted;
+            foreach (var observation in adjusted.Observations)
+            {
+                if (observation.Node.Length == 0)
+                {
+                    observation.Node = relay.Origin;
+                }
+            }
+        }
+
         return policy.Mode == InboundMode.Accept
             ? new InboundDecision { Action = InboundAction.Accept, Indicator = adjusted, Reason = "accepted" }
             : new InboundDecision { Action = InboundAction.Quarantine, Indicator = adjusted, Reason = "quarantined", Detail = $"inbound policy for {relay.Sender} quarantines" };
+    }
+
+    private static bool HasRedactedNode(Indicator indicator)
+    {
+        foreach (var observation in indicator.Observations)
+        {
+            if (observation.Node.Length == 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>True when the trust weight changes the indicator's or any observation's confidence.</summary>
