@@ -513,7 +513,7 @@ internal static class IndicatorNormalizer
         var hostPort = authority[(at + 1)..];
         if (hostPort.Contains('@') || userInfo.Contains('\\'))
         {
-            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL (more than one '@' before the path)");
+            return NormalizeResult.Failure($"value: '{Quote(value)}' is not a valid absolute URL ({(hostPort.Contains('@') ? "more than one '@' before the path" : "a '\\' in the user info")})");
         }
 
         var host = NormalizeUrlHost(hostPort, scheme, out var port);
