@@ -155,7 +155,7 @@ internal sealed class EnvelopeReceiver(
             return ReceiveOutcome.Reject(RejectReason.MalformedHeader, header.SentAt is null ? "sent_at is missing" : "sent_at is not a valid timestamp");
         }
 
-        var sentAt = header.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
+        var sentAt = header.SentAt.ToDateTimeOffset();
         // The sender seals at send time, so sent_at - now is its clock offset minus the transit: shown by `status`.
         metrics.Peer(sender.IdText).ObserveClock(sentAt - now, now);
         if (sentAt < now.AddSeconds(-node.ReplayWindowSeconds))

@@ -663,11 +663,6 @@ internal static class IndicatorNormalizer
             return false;
         }
 
-        if (lastBytes == 4 && last > uint.MaxValue)
-        {
-            return false;
-        }
-
         address = (uint)((ulong)address << (8 * lastBytes) | last);
         return true;
 
