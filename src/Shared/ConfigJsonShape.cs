@@ -50,6 +50,11 @@ internal static class ConfigJsonShape
                 // A key given twice is a JsonException naming it (found by fuzzing: JsonObject threw ArgumentException).
                 AllowDuplicateProperties = false,
             });
+        if (options.PropertyNameCaseInsensitive)
+        {
+            RefuseNamesGivenTwiceInAnyCase(utf8Json, options);
+        }
+
         if (document is not null && !Fits(document, rootType, "", errors, defaults))
         {
             document = null;
@@ -95,6 +100,71 @@ internal static class ConfigJsonShape
         ArgumentNullException.ThrowIfNull(error);
         var colon = error.IndexOf(": ", StringComparison.Ordinal);
         return colon < 0 ? error : error[..colon];
+    }
+
+    /// <summary>
+    /// Throws <see cref="JsonException"/> naming a field given twice in one object in different case (<c>"spool"</c>
+    /// and <c>"Spool"</c>): the parser's own check compares names exactly, but for case-insensitive names both are one
+    /// field, and JsonObject threw ArgumentException for them (found by fuzzing). Called on a document already parsed.
+    /// </summary>
+    private static void RefuseNamesGivenTwiceInAnyCase(ReadOnlySpan<byte> utf8Json, JsonSerializerOptions options)
+    {
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions
+        {
+            AllowTrailingCommas = options.AllowTrailingCommas,
+            CommentHandling = options.ReadCommentHandling == JsonCommentHandling.Allow ? JsonCommentHandling.Skip : options.ReadCommentHandling,
+        });
+        // One entry per open object or list: the names seen (null for a list), its path, and the next list index.
+        var open = new Stack<(HashSet<string>? Names, string Path, int Index)>();
+        var pending = "";
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    var name = reader.GetString()!;
+                    var (names, path, _) = open.Peek();
+                    if (!names!.Add(name))
+                    {
+                        names.TryGetValue(name, out var first);
+                        throw new JsonException(
+                            $"the field is given twice, as \"{first}\" and as \"{name}\" (field names are not case-sensitive)",
+                            Child(path, name),
+                            lineNumber: null,
+                            bytePositionInLine: null);
+                    }
+
+                    pending = Child(path, name);
+                    continue;
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                    var at = ElementPath(open, pending);
+                    open.Push((reader.TokenType == JsonTokenType.StartObject ? new HashSet<string>(StringComparer.OrdinalIgnoreCase) : null, at, 0));
+                    break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    open.Pop();
+                    break;
+                default:
+                    ElementPath(open, pending);
+                    break;
+            }
+
+            pending = "";
+        }
+
+        static string Child(string path, string name) => path.Length == 0 ? name : path + "." + name;
+
+        // The path of the value starting now: the pending property's, or the next index of the enclosing list.
+        static string ElementPath(Stack<(HashSet<string>? Names, string Path, int Index)> open, string pending)
+        {
+            if (open.Count == 0 || open.Peek().Names is not null)
+            {
+                return pending;
+            }
+
+            var (names, path, index) = open.Pop();
+            open.Push((names, path, index + 1));
+            return path + "[" + index.ToString(CultureInfo.InvariantCulture) + "]";
+        }
     }
 
     private static bool Fits(JsonNode? node, JsonTypeInfo type, string path, List<string> errors, Func<Type, JsonObject>? defaults)

@@ -150,6 +150,39 @@ public sealed class AgentConfigTests(DevFederationFixture federation) : IClassFi
         Assert.Contains("name", Assert.Single(ex.Errors), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{ "name": "a", "Name": "b", "sources": [ { "name": "x", "path": "eve.json" } ] }""",
+        "Name: the field is given twice, as \"name\" and as \"Name\" (field names are not case-sensitive)")]
+    [InlineData("""{ "name": "a", "spool": { "directory": "s" }, "sources": [ { "name": "x", "path": "eve.json" }, { "name": "y", "path": "e", "PATH": "f" } ] }""",
+        "sources[1].PATH: the field is given twice, as \"path\" and as \"PATH\" (field names are not case-sensitive)")]
+    [InlineData("""{ "name": "a", "sources": [ { "name": "x", "path": "eve.json", "mapping": { "value": "v", "VALUE": "w" } } ] }""",
+        "sources[0].mapping.VALUE: the field is given twice, as \"value\" and as \"VALUE\" (field names are not case-sensitive)")]
+    public void Config_file_naming_a_field_twice_in_different_case_is_refused_naming_both(string json, string error)
+    {
+        // Found by fuzzing (fuzz/fuzz agent-config, docs/fuzzing.md, session 10): agent.json's names are not case-sensitive,
+        // so "s" and "S" are one field, but the parser's duplicate check compares exactly and JsonObject threw ArgumentException.
+        using var dir = new TempDirectory();
+        var path = dir.File("agent.json");
+        File.WriteAllText(path, json);
+
+        var ex = Assert.Throws<AgentConfigException>(() => AgentConfigLoader.Load(path));
+
+        Assert.Equal(error, Assert.Single(ex.Errors));
+    }
+
+    [Fact]
+    public void Config_file_with_the_same_name_in_different_objects_or_case_is_not_a_duplicate()
+    {
+        var agent = federation.Layout.Nodes[0].Agents[0];
+        var path = WithSources(agent, "names-in-any-case.json", """
+            [ { "name": "x", "path": "eve.json", "format": "eve" }, { "NAME": "y", "Path": "zeek.log", "Format": "zeek" } ]
+            """);
+
+        var settings = AgentConfigLoader.Load(path);
+
+        Assert.Equal(["x", "y"], settings.Sources.Select(s => s.Name));
+    }
+
     [Fact]
     public void Unknown_field_is_an_error_naming_its_path()
     {
